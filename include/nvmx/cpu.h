@@ -1,0 +1,317 @@
+/* nvmx CPU core: architectural state of one x86-64 logical processor, and the
+ * entry points the machine and the CLI use to create, reset and run it.
+ * Module-private pieces (struct insn, operand helpers, lazy flags) live in
+ * src/cpu/cpu_internal.h. */
+#ifndef NVMX_CPU_H
+#define NVMX_CPU_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct machine;
+struct cpu;
+
+/* Segment registers, in the SDM's encoding order (ModRM.reg for MOV Sreg). */
+enum cpu_seg { SEG_ES = 0, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, SEG_NSEGS };
+#define SEG_NONE 7
+
+/* Segment access rights in the VMX layout (SDM 3C "Guest Register State"):
+ * descriptor bits 40..55 shifted down by 8, plus the "unusable" bit 16. */
+#define AR_TYPE_MASK 0x0fu
+#define AR_TYPE_A 0x01u      /* accessed */
+#define AR_TYPE_RW 0x02u     /* data: writable, code: readable */
+#define AR_TYPE_EC 0x04u     /* data: expand-down, code: conforming */
+#define AR_TYPE_CODE 0x08u
+#define AR_S (1u << 4)       /* code/data (1) vs system (0) */
+#define AR_DPL_SHIFT 5
+#define AR_DPL_MASK (3u << 5)
+#define AR_P (1u << 7)
+#define AR_AVL (1u << 12)
+#define AR_L (1u << 13)
+#define AR_DB (1u << 14)
+#define AR_G (1u << 15)
+#define AR_UNUSABLE (1u << 16)
+
+struct seg_reg {
+    uint64_t base;
+    uint32_t limit; /* byte-granular (already scaled by G) */
+    uint32_t ar;    /* AR_* */
+    uint16_t sel;
+};
+
+struct dtr {
+    uint64_t base;
+    uint32_t limit;
+};
+
+/* RFLAGS (SDM 1 "EFLAGS Register") */
+#define FL_CF (1ull << 0)
+#define FL_FIXED1 (1ull << 1)
+#define FL_PF (1ull << 2)
+#define FL_AF (1ull << 4)
+#define FL_ZF (1ull << 6)
+#define FL_SF (1ull << 7)
+#define FL_TF (1ull << 8)
+#define FL_IF (1ull << 9)
+#define FL_DF (1ull << 10)
+#define FL_OF (1ull << 11)
+#define FL_IOPL_SHIFT 12
+#define FL_IOPL (3ull << 12)
+#define FL_NT (1ull << 14)
+#define FL_RF (1ull << 16)
+#define FL_VM (1ull << 17)
+#define FL_AC (1ull << 18)
+#define FL_VIF (1ull << 19)
+#define FL_VIP (1ull << 20)
+#define FL_ID (1ull << 21)
+#define FL_ARITH (FL_CF | FL_PF | FL_AF | FL_ZF | FL_SF | FL_OF)
+
+/* Control registers (SDM 3A "Control Registers") */
+#define CR0_PE (1ull << 0)
+#define CR0_MP (1ull << 1)
+#define CR0_EM (1ull << 2)
+#define CR0_TS (1ull << 3)
+#define CR0_ET (1ull << 4)
+#define CR0_NE (1ull << 5)
+#define CR0_WP (1ull << 16)
+#define CR0_AM (1ull << 18)
+#define CR0_NW (1ull << 29)
+#define CR0_CD (1ull << 30)
+#define CR0_PG (1ull << 31)
+
+#define CR4_VME (1ull << 0)
+#define CR4_PVI (1ull << 1)
+#define CR4_TSD (1ull << 2)
+#define CR4_DE (1ull << 3)
+#define CR4_PSE (1ull << 4)
+#define CR4_PAE (1ull << 5)
+#define CR4_MCE (1ull << 6)
+#define CR4_PGE (1ull << 7)
+#define CR4_PCE (1ull << 8)
+#define CR4_OSFXSR (1ull << 9)
+#define CR4_OSXMMEXCPT (1ull << 10)
+#define CR4_UMIP (1ull << 11)
+#define CR4_LA57 (1ull << 12)
+#define CR4_VMXE (1ull << 13)
+#define CR4_SMXE (1ull << 14)
+#define CR4_FSGSBASE (1ull << 16)
+#define CR4_PCIDE (1ull << 17)
+#define CR4_OSXSAVE (1ull << 18)
+#define CR4_SMEP (1ull << 20)
+#define CR4_SMAP (1ull << 21)
+#define CR4_PKE (1ull << 22)
+
+#define EFER_SCE (1ull << 0)
+#define EFER_LME (1ull << 8)
+#define EFER_LMA (1ull << 10)
+#define EFER_NXE (1ull << 11)
+
+/* Exception vectors (SDM 3A "Exception and Interrupt Vectors") */
+enum {
+    EXC_DE = 0, EXC_DB = 1, EXC_NMI = 2, EXC_BP = 3, EXC_OF = 4, EXC_BR = 5,
+    EXC_UD = 6, EXC_NM = 7, EXC_DF = 8, EXC_TS = 10, EXC_NP = 11, EXC_SS = 12,
+    EXC_GP = 13, EXC_PF = 14, EXC_MF = 16, EXC_AC = 17, EXC_MC = 18, EXC_XM = 19,
+    EXC_VE = 20, EXC_CP = 21,
+};
+
+/* #PF error code bits (SDM 3A "Interrupt 14 -- Page-Fault Exception") */
+#define PFEC_P (1u << 0)
+#define PFEC_W (1u << 1)
+#define PFEC_U (1u << 2)
+#define PFEC_RSVD (1u << 3)
+#define PFEC_I (1u << 4)
+#define PFEC_PK (1u << 5)
+
+/* Event types: the VMX interruption-type encoding (SDM 3C "VM-Entry Controls
+ * for Event Injection"), shared by the one delivery path. */
+enum cpu_event_type {
+    EVT_EXTINT = 0,
+    EVT_NMI = 2,
+    EVT_HW_EXC = 3,
+    EVT_SW_INT = 4,     /* INT n */
+    EVT_PRIV_SW_EXC = 5, /* INT1 */
+    EVT_SW_EXC = 6,     /* INT3, INTO */
+};
+
+/* Why cpu_run() returned. */
+enum cpu_stop {
+    CPU_STOP_NONE = 0,     /* still running (internal) */
+    CPU_STOP_MACHINE,      /* a device asked to stop (debug-exit): see machine */
+    CPU_STOP_SHUTDOWN,     /* triple fault / shutdown */
+    CPU_STOP_HLT_FOREVER,  /* HLT with nothing that can wake it */
+    CPU_STOP_INSN_LIMIT,   /* --max-insns reached */
+    CPU_STOP_EXCEPTION,    /* stop_on_exception: an exception was about to be
+                              delivered; RIP is the faulting instruction and
+                              last_exception / last_error say which */
+};
+
+/* One CPUID leaf from the CPU-model config. */
+struct cpuid_leaf {
+    uint32_t leaf, subleaf;
+    bool has_subleaf; /* false: subleaf ignored */
+    uint32_t eax, ebx, ecx, edx;
+};
+
+#define CPU_MODEL_MAX_LEAVES 64
+struct cpu_model {
+    char name[64];
+    unsigned nleaves;
+    struct cpuid_leaf leaves[CPU_MODEL_MAX_LEAVES];
+    uint64_t vmx_msrs[32]; /* filled by the VMX issue; indexed by enum in vmx.h */
+    bool has_vmx_msrs;
+};
+
+/* Cost classes: one per instruction class, written once in cost_classes.def. */
+enum cost_class {
+#define COST_CLASS(name, dflt) COST_##name,
+#include "nvmx/cost_classes.def"
+#undef COST_CLASS
+    COST_NCLASSES
+};
+struct cost_model {
+    char name[64];
+    uint32_t cycles[COST_NCLASSES];
+};
+extern const char *const cost_class_names[COST_NCLASSES];
+void cost_model_defaults(struct cost_model *cm);
+
+/* Lazy arithmetic flags: the last flag-producing operation, evaluated on
+ * demand (src/cpu/flags.c). op == LF_NONE means the six arithmetic flags are
+ * valid in rflags itself. */
+struct lazy_flags {
+    uint64_t res, src1, src2;
+    uint64_t cf_in; /* CF before INC/DEC (they preserve it) */
+    uint8_t op;     /* enum lf_op in cpu_internal.h */
+    uint8_t size;   /* operand size in bytes */
+};
+
+#define TLB_SIZE 256
+struct tlb_entry {
+    uint64_t tag;   /* linear page number + 1 (0 = invalid) */
+    intptr_t addend; /* host pointer = linear address + addend */
+};
+
+struct cpu_stats {
+    uint64_t insns;
+    uint64_t blocks_decoded;
+    uint64_t tlb_misses;
+    uint64_t tlb_flushes;
+    uint64_t smc_invalidations;
+    uint64_t exceptions;
+};
+
+struct block_cache; /* src/cpu/block.c */
+struct block;
+struct insn;
+struct cpu_hooks;   /* filled by src/vmx (non-root interception) */
+
+struct cpu {
+    uint64_t gpr[16];
+    uint64_t rip;
+    uint64_t rflags;         /* arithmetic bits valid only when lf.op == LF_NONE */
+    struct lazy_flags lf;
+
+    struct seg_reg seg[SEG_NSEGS];
+    struct seg_reg ldtr, tr;
+    struct dtr gdtr, idtr;
+
+    uint64_t cr0, cr2, cr3, cr4, cr8;
+    uint64_t efer;
+    uint64_t xcr0;
+    uint64_t dr[8];
+
+    /* MSRs without a better home (SDM 4 "Model-Specific Registers") */
+    uint64_t star, lstar, cstar, sfmask;
+    uint64_t kernel_gs_base, tsc_aux, apic_base, pat;
+    uint64_t sysenter_cs, sysenter_esp, sysenter_eip;
+    uint64_t misc_enable, feature_control;
+    uint64_t tsc_offset; /* IA32_TSC writes adjust this; TSC = cycles + offset */
+    uint64_t mtrr_def_type;
+
+    /* Derived mode, recomputed by cpu_update_mode() after any change of
+     * CR0, EFER, CS or RFLAGS.VM. */
+    uint8_t cpl;
+    uint8_t mode;      /* enum cpu_mode in cpu_internal.h */
+    uint8_t code_size; /* 2, 4 or 8: default operand/address size of CS */
+
+    /* Interrupt state */
+    bool halted;
+    bool nmi_pending;
+    bool nmi_blocked;
+    uint8_t intr_shadow; /* STI / MOV SS shadow: instructions remaining */
+    int extint_pending;  /* -1 or vector */
+
+    /* Exception bookkeeping for #DF / shutdown (SDM 3A Table "Conditions for
+     * Generating a Double Fault") */
+    int delivering_vector; /* -1 when not delivering */
+    int fault_vector;
+    uint32_t fault_error;
+    bool fault_has_error;
+
+    /* Timekeeping: modelled cycles; nothing reads the host clock. */
+    uint64_t cycles;
+    struct cpu_stats stats;
+
+    /* Execution machinery */
+    struct machine *m;
+    const struct cpu_model *model;
+    const struct cost_model *cost;
+    const struct cpu_hooks *hooks;
+    void *hooks_ctx;
+    struct block_cache *bc;
+    struct tlb_entry tlb_r[2][TLB_SIZE]; /* [user][index] */
+    struct tlb_entry tlb_w[2][TLB_SIZE];
+    struct tlb_entry tlb_x[2][TLB_SIZE];
+    const struct block *cur_block; /* block being executed, for fault accounting */
+    const struct insn *cur_insn;
+    uint64_t fault_cr2;
+    uint64_t next_rip;  /* set before each handler; branches overwrite it */
+    bool end_block;     /* a handler asks the run loop to leave the block */
+    enum cpu_stop stop;
+    void *fault_jmp[5]; /* __builtin_setjmp buffer: cpu_fault() unwinds to the
+                           run loop; never leaves src/cpu */
+    bool fault_jmp_valid;
+
+    /* Tests and tools (difftest): stop instead of delivering exceptions. */
+    bool stop_on_exception;
+    int last_exception;
+    uint32_t last_error;
+    bool last_has_error;
+
+    /* Debugging output: one line per instruction when set (CLI owns FILE). */
+    void *trace_insns; /* FILE * */
+};
+
+struct cpu *cpu_create(struct machine *m, const struct cpu_model *model,
+                       const struct cost_model *cost);
+void cpu_destroy(struct cpu *c);
+/* Architectural power-up state (SDM 3A "Processor State After Reset"). */
+void cpu_reset(struct cpu *c);
+/* Run until something stops the CPU or max_insns more instructions retire
+ * (0 = no limit). */
+enum cpu_stop cpu_run(struct cpu *c, uint64_t max_insns);
+
+/* Mode set-up for loaders: 32-bit flat protected mode (multiboot), and 64-bit
+ * long mode with the given CR3 and a flat GDT at gdt_base (ELF64). */
+void cpu_set_flat_protected(struct cpu *c);
+void cpu_set_long_mode(struct cpu *c, uint64_t cr3, uint64_t gdt_base);
+
+/* Raise an external interrupt / NMI line (devices such as the LAPIC). */
+void cpu_raise_extint(struct cpu *c, int vector);
+void cpu_raise_nmi(struct cpu *c);
+
+/* Full RFLAGS with the lazy flags folded in. */
+uint64_t cpu_get_rflags(struct cpu *c);
+void cpu_set_rflags(struct cpu *c, uint64_t v);
+
+/* Physical memory write from outside the CPU (loaders, DMA): keeps the block
+ * cache coherent. */
+void cpu_phys_written(struct cpu *c, uint64_t pa, uint64_t len);
+
+/* Flush all cached translations (software TLB); architecture-visible flush
+ * points call this (MOV CR3, INVLPG, CR0/CR4 paging bits, ...). */
+void cpu_tlb_flush(struct cpu *c);
+void cpu_tlb_flush_page(struct cpu *c, uint64_t lin);
+
+#endif

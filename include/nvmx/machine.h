@@ -1,0 +1,114 @@
+/* nvmx machine: guest RAM, port and MMIO dispatch, devices and image loaders.
+ * The CPU reaches everything outside itself through these functions. */
+#ifndef NVMX_MACHINE_H
+#define NVMX_MACHINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct cpu;
+
+/* How a run ended; the CLI maps each to an exit status (docs/cli.md). */
+enum machine_stop {
+    MACHINE_RUNNING = 0,
+    MACHINE_DEBUG_EXIT, /* guest wrote to the debug-exit port: exit_code valid */
+};
+
+typedef uint32_t (*port_read_fn)(void *ctx, uint16_t port, unsigned size);
+typedef void (*port_write_fn)(void *ctx, uint16_t port, unsigned size, uint32_t val);
+typedef uint64_t (*mmio_read_fn)(void *ctx, uint64_t pa, unsigned size);
+typedef void (*mmio_write_fn)(void *ctx, uint64_t pa, unsigned size, uint64_t val);
+
+#define MACHINE_MAX_PORT_RANGES 32
+#define MACHINE_MAX_MMIO_RANGES 16
+
+struct port_range {
+    uint16_t first, last;
+    port_read_fn read;
+    port_write_fn write;
+    void *ctx;
+};
+
+struct mmio_range {
+    uint64_t first, last;
+    mmio_read_fn read;
+    mmio_write_fn write;
+    void *ctx;
+};
+
+struct machine_stats {
+    uint64_t unbacked_reads, unbacked_writes;  /* physical addresses without RAM or MMIO */
+    uint64_t unclaimed_port_reads, unclaimed_port_writes;
+};
+
+struct machine {
+    uint8_t *ram;
+    uint64_t ram_size;
+
+    struct port_range ports[MACHINE_MAX_PORT_RANGES];
+    unsigned nports;
+    struct mmio_range mmio[MACHINE_MAX_MMIO_RANGES];
+    unsigned nmmio;
+
+    enum machine_stop stop;
+    uint32_t exit_code; /* value written to the debug-exit port */
+
+    FILE *serial_out;   /* COM1 transmit; NULL = discard */
+    FILE *debugcon_out; /* port 0xe9; NULL = discard */
+
+    struct machine_stats stats;
+    struct cpu *cpu;
+    void *devices; /* private device state (src/machine/devices.c) */
+    /* first-access warnings: small bitmaps / lists, private */
+    void *warn_state;
+    bool quiet;
+};
+
+/* Create a machine with mem_size bytes of RAM at physical address 0 and the
+ * standard devices (UART 0x3f8, debugcon 0xe9, debug-exit 0xf4, fw_cfg). */
+struct machine *machine_create(uint64_t mem_size);
+void machine_destroy(struct machine *m);
+
+bool machine_add_ports(struct machine *m, uint16_t first, uint16_t last, port_read_fn r,
+                       port_write_fn w, void *ctx);
+bool machine_add_mmio(struct machine *m, uint64_t first, uint64_t last, mmio_read_fn r,
+                      mmio_write_fn w, void *ctx);
+
+/* Port I/O from the CPU. Unclaimed ports read all-ones, writes are dropped. */
+uint32_t machine_io_in(struct machine *m, uint16_t port, unsigned size);
+void machine_io_out(struct machine *m, uint16_t port, unsigned size, uint32_t val);
+
+/* Physical accesses that miss RAM: MMIO or unbacked (all-ones / dropped). */
+uint64_t machine_mmio_read(struct machine *m, uint64_t pa, unsigned size);
+void machine_mmio_write(struct machine *m, uint64_t pa, unsigned size, uint64_t val);
+
+/* Host pointer for [pa, pa+len) if it lies wholly in RAM, else NULL. */
+static inline uint8_t *machine_ram_ptr(struct machine *m, uint64_t pa, uint64_t len)
+{
+    if (pa >= m->ram_size || len > m->ram_size - pa)
+        return NULL;
+    return m->ram + pa;
+}
+
+/* ---- image loaders (src/machine/loader_*.c) ---- */
+
+struct boot_module {
+    const char *path;
+    const char *string; /* may be NULL */
+};
+
+struct boot_params {
+    const char *image;
+    const char *cmdline;
+    const struct boot_module *modules;
+    unsigned nmodules;
+};
+
+/* Load an image (multiboot v1 ELF32/a.out-kludge, or ELF64) and set up the
+ * CPU for its entry. On failure returns false with a message naming the file
+ * and the problem in err. */
+bool machine_load_image(struct machine *m, struct cpu *c, const struct boot_params *bp,
+                        char *err, size_t errlen);
+
+#endif

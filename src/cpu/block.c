@@ -1,0 +1,221 @@
+/* The block cache: straight-line runs of predecoded instructions, keyed by the
+ * physical address of their first byte and the code size they were decoded
+ * for. A block never spans two pages; a write to a page that holds code bumps
+ * the page's generation, which makes every block on it stale. */
+#include "block.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#define BC_HASH_BITS 14
+#define BC_HASH_SIZE (1u << BC_HASH_BITS)
+#define BC_ARENA_BYTES (32u << 20)
+
+struct block_cache {
+    struct block *hash[BC_HASH_SIZE];
+    uint8_t *arena;
+    size_t used;
+    uint64_t npages;
+    uint32_t *page_gen; /* per RAM page */
+    uint8_t *page_code; /* per RAM page: blocks were decoded from it */
+    /* One-off block for code that cannot be cached (MMIO, page-crossing). */
+    _Alignas(16) uint8_t scratch[sizeof(struct block) + BLOCK_MAX_INSNS * sizeof(struct insn)];
+};
+
+void mem_forget_write_mappings(struct cpu *c, uint64_t pfn);
+
+bool block_cache_init(struct cpu *c)
+{
+    struct block_cache *bc = calloc(1, sizeof *bc);
+    if (!bc)
+        return false;
+    bc->npages = (c->m->ram_size + 4095) >> 12;
+    bc->arena = malloc(BC_ARENA_BYTES);
+    bc->page_gen = calloc(bc->npages ? bc->npages : 1, sizeof *bc->page_gen);
+    bc->page_code = calloc(bc->npages ? bc->npages : 1, 1);
+    if (!bc->arena || !bc->page_gen || !bc->page_code) {
+        free(bc->arena);
+        free(bc->page_gen);
+        free(bc->page_code);
+        free(bc);
+        return false;
+    }
+    c->bc = bc;
+    return true;
+}
+
+void block_cache_free(struct cpu *c)
+{
+    struct block_cache *bc = c->bc;
+    if (!bc)
+        return;
+    free(bc->arena);
+    free(bc->page_gen);
+    free(bc->page_code);
+    free(bc);
+    c->bc = NULL;
+}
+
+static void block_cache_flush(struct block_cache *bc)
+{
+    memset(bc->hash, 0, sizeof bc->hash);
+    bc->used = 0;
+}
+
+bool block_page_has_code(const struct cpu *c, uint64_t pfn)
+{
+    const struct block_cache *bc = c->bc;
+    return pfn < bc->npages && bc->page_code[pfn];
+}
+
+void block_invalidate_page(struct cpu *c, uint64_t pfn)
+{
+    struct block_cache *bc = c->bc;
+    if (pfn >= bc->npages)
+        return;
+    bc->page_gen[pfn]++;
+    bc->page_code[pfn] = 0;
+    c->stats.smc_invalidations++;
+}
+
+static inline unsigned hash_of(uint64_t pa, unsigned code_size)
+{
+    uint64_t h = (pa ^ (pa >> BC_HASH_BITS) ^ code_size) * 0x9e3779b97f4a7c15ull;
+    return (unsigned)(h >> (64 - BC_HASH_BITS));
+}
+
+static struct block *block_alloc(struct block_cache *bc, unsigned ninsns)
+{
+    size_t bytes = sizeof(struct block) + ninsns * sizeof(struct insn);
+    bytes = (bytes + 15) & ~(size_t)15;
+    if (bc->used + bytes > BC_ARENA_BYTES)
+        block_cache_flush(bc);
+    struct block *b = (struct block *)(bc->arena + bc->used);
+    bc->used += bytes;
+    return b;
+}
+
+/* Decode at RIP into b (room for BLOCK_MAX_INSNS). The first instruction's
+ * fetch and decode faults are raised; later ones end the block instead, so
+ * that they are raised when execution reaches them. */
+static unsigned decode_run(struct cpu *c, uint64_t lin0, struct insn *out, bool *cacheable)
+{
+    unsigned n = 0;
+    uint32_t cyc = 0;
+    uint64_t rip = c->rip;
+    uint64_t lin = lin0;
+    *cacheable = true;
+    while (n < BLOCK_MAX_INSNS) {
+        uint8_t buf[16];
+        unsigned avail = cpu_fetch_code(c, lin, buf, 15);
+        struct insn *in = &out[n];
+        unsigned len = cpu_decode_bytes(buf, avail, c->code_size, in);
+        if (len == 0 || len > avail) {
+            if (avail < 15) {
+                if (n > 0)
+                    break;
+                /* The instruction needs bytes from a page that faults: fetch
+                 * them again without the no-fault allowance to raise it. */
+                uint64_t a = lin + avail;
+                if (!cpu_long_active(c))
+                    a &= 0xffffffffull;
+                (void)cpu_read_lin(c, a, 1, ACC_X);
+            }
+            /* Undefined encoding: one op_ud instruction. */
+            memset(in, 0, sizeof *in);
+            in->handler = op_ud;
+            in->len = 1;
+            in->flags = IF_ENDS_BLOCK;
+            in->cost_class = COST_nop;
+        }
+        if (!in->handler)
+            in->handler = op_ud;
+        bool crosses = ((lin & 0xfff) + in->len) > 0x1000;
+        if (crosses && n > 0)
+            break;
+        cyc += c->cost->cycles[in->cost_class];
+        in->cum_cycles = cyc;
+        n++;
+        rip += in->len;
+        lin += in->len;
+        if (crosses) {
+            *cacheable = false;
+            break;
+        }
+        if ((in->flags & IF_ENDS_BLOCK) || (lin & 0xfff) == 0)
+            break;
+    }
+    return n;
+}
+
+/* Find or build the block at c->rip. May fault (fetch #PF/#GP). */
+const struct block *block_lookup(struct cpu *c)
+{
+    struct block_cache *bc = c->bc;
+    uint64_t lin = c->seg[SEG_CS].base + c->rip;
+    if (c->mode != MODE_LONG64)
+        lin &= 0xffffffffull;
+
+    /* Execute-permission translation (TLB fast path). */
+    uint64_t pa;
+    const struct tlb_entry *e = &c->tlb_x[c->cpl == 3][(lin >> 12) & (TLB_SIZE - 1)];
+    const uint8_t *host;
+    if (likely(e->tag == (lin >> 12) + 1)) {
+        host = (const uint8_t *)(lin + e->addend);
+        pa = (uint64_t)(host - c->m->ram);
+    } else {
+        if (c->mode != MODE_LONG64) /* CS limit check for the first byte */
+            (void)cpu_seg_linear(c, SEG_CS, c->rip, 1, ACC_X);
+        else if (!canonical(lin))
+            cpu_fault_err(c, EXC_GP, 0);
+        uint8_t tmp;
+        cpu_fetch_code(c, lin, &tmp, 1);
+        e = &c->tlb_x[c->cpl == 3][(lin >> 12) & (TLB_SIZE - 1)];
+        if (e->tag != (lin >> 12) + 1)
+            pa = ~0ull; /* not cacheable (MMIO, or not TLB-able) */
+        else
+            pa = (uint64_t)((const uint8_t *)(lin + e->addend) - c->m->ram);
+    }
+
+    unsigned code_size = c->code_size;
+    uint64_t pfn = pa >> 12;
+    if (pa != ~0ull && pfn < bc->npages) {
+        unsigned h = hash_of(pa, code_size);
+        for (struct block *b = bc->hash[h]; b; b = b->next)
+            if (b->pa == pa && b->code_size == code_size && b->gen == bc->page_gen[pfn])
+                return b;
+    }
+
+    /* Miss: decode. */
+    struct insn tmp_insns[BLOCK_MAX_INSNS];
+    bool cacheable;
+    unsigned n = decode_run(c, lin, tmp_insns, &cacheable);
+    c->stats.blocks_decoded++;
+    if (pa == ~0ull || pfn >= bc->npages)
+        cacheable = false;
+
+    struct block *b;
+    if (!cacheable) {
+        b = (struct block *)bc->scratch;
+    } else {
+        b = block_alloc(bc, n);
+    }
+    b->pa = pa;
+    b->code_size = (uint8_t)code_size;
+    b->n = (uint16_t)n;
+    b->gen = cacheable ? bc->page_gen[pfn] : 0;
+    b->cycles = n ? tmp_insns[n - 1].cum_cycles : 0;
+    memcpy(b->insns, tmp_insns, n * sizeof(struct insn));
+    if (cacheable) {
+        unsigned h = hash_of(pa, code_size);
+        b->next = bc->hash[h];
+        bc->hash[h] = b;
+        if (!bc->page_code[pfn]) {
+            bc->page_code[pfn] = 1;
+            mem_forget_write_mappings(c, pfn);
+        }
+    } else {
+        b->next = NULL;
+    }
+    return b;
+}

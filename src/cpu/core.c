@@ -1,0 +1,326 @@
+/* The run loop: executes predecoded blocks, accounts cycles per block, takes
+ * faults back from handlers (the only non-local exit in src/cpu), and
+ * delivers exceptions, NMIs and external interrupts between instructions. */
+#include "block.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+void cpu_trace_insn(struct cpu *c, const struct insn *in);
+
+struct cpu *cpu_create(struct machine *m, const struct cpu_model *model,
+                       const struct cost_model *cost)
+{
+    struct cpu *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->m = m;
+    c->model = model;
+    c->cost = cost;
+    if (!block_cache_init(c)) {
+        free(c);
+        return NULL;
+    }
+    if (m)
+        m->cpu = c;
+    cpu_reset(c);
+    return c;
+}
+
+void cpu_destroy(struct cpu *c)
+{
+    if (!c)
+        return;
+    block_cache_free(c);
+    free(c);
+}
+
+static void seg_set(struct seg_reg *s, uint16_t sel, uint64_t base, uint32_t limit, uint32_t ar)
+{
+    s->sel = sel;
+    s->base = base;
+    s->limit = limit;
+    s->ar = ar;
+}
+
+/* SDM 3A "Processor State After Reset" (Table "IA-32 and Intel 64 Processor
+ * States Following Power-up, Reset, or INIT"). */
+void cpu_reset(struct cpu *c)
+{
+    memset(c->gpr, 0, sizeof c->gpr);
+    uint32_t sig[4] = {0};
+    if (c->model && c->model->nleaves)
+        cpu_cpuid(c, 1, 0, sig);
+    c->gpr[2] = sig[0] ? sig[0] : 0x00000600; /* EDX: family/model/stepping */
+    c->rip = 0xfff0;
+    c->rflags = FL_FIXED1;
+    c->lf.op = LF_NONE;
+    seg_set(&c->seg[SEG_CS], 0xf000, 0xffff0000ull, 0xffff, 0x9b);
+    for (int s = 0; s < SEG_NSEGS; s++)
+        if (s != SEG_CS)
+            seg_set(&c->seg[s], 0, 0, 0xffff, 0x93);
+    seg_set(&c->ldtr, 0, 0, 0xffff, 0x82);
+    seg_set(&c->tr, 0, 0, 0xffff, 0x8b);
+    c->gdtr = (struct dtr){0, 0xffff};
+    c->idtr = (struct dtr){0, 0xffff};
+    c->cr0 = CR0_ET | CR0_CD | CR0_NW;
+    c->cr2 = c->cr3 = c->cr4 = c->cr8 = 0;
+    c->efer = 0;
+    c->xcr0 = 1;
+    memset(c->dr, 0, sizeof c->dr);
+    c->dr[6] = 0xffff0ff0ull;
+    c->dr[7] = 0x400;
+    c->star = c->lstar = c->cstar = c->sfmask = c->kernel_gs_base = c->tsc_aux = 0;
+    c->apic_base = 0xfee00000ull | (1u << 11) | (1u << 8); /* enabled, BSP */
+    c->pat = 0x0007040600070406ull;
+    c->sysenter_cs = c->sysenter_esp = c->sysenter_eip = 0;
+    c->misc_enable = 1; /* fast-strings enable */
+    c->feature_control = 0;
+    c->mtrr_def_type = 0;
+    c->halted = false;
+    c->nmi_pending = c->nmi_blocked = false;
+    c->intr_shadow = 0;
+    c->extint_pending = -1;
+    c->delivering_vector = -1;
+    c->end_block = false;
+    c->stop = CPU_STOP_NONE;
+    cpu_update_mode(c);
+    cpu_tlb_flush(c);
+}
+
+void cpu_set_flat_protected(struct cpu *c)
+{
+    c->cr0 = CR0_PE | CR0_ET;
+    c->cr4 = 0;
+    c->efer = 0;
+    seg_set(&c->seg[SEG_CS], 0x08, 0, 0xffffffffu, 0xc09b);
+    for (int s = 0; s < SEG_NSEGS; s++)
+        if (s != SEG_CS)
+            seg_set(&c->seg[s], 0x10, 0, 0xffffffffu, 0xc093);
+    c->rflags = FL_FIXED1;
+    c->lf.op = LF_NONE;
+    cpu_update_mode(c);
+    cpu_tlb_flush(c);
+}
+
+/* A flat GDT at gdt_base (32 bytes): null, 64-bit code 0x08, data 0x10,
+ * 32-bit code 0x18. */
+void cpu_set_long_mode(struct cpu *c, uint64_t cr3, uint64_t gdt_base)
+{
+    static const uint64_t gdt[4] = {
+        0, 0x00af9b000000ffffull, 0x00cf93000000ffffull, 0x00cf9b000000ffffull,
+    };
+    for (int i = 0; i < 4; i++)
+        cpu_write_phys(c, gdt_base + 8 * i, 8, gdt[i]);
+    c->gdtr = (struct dtr){gdt_base, sizeof gdt - 1};
+    c->cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG;
+    c->cr4 = CR4_PAE;
+    c->cr3 = cr3;
+    c->efer = EFER_LME | EFER_LMA;
+    seg_set(&c->seg[SEG_CS], 0x08, 0, 0xffffffffu, 0xa09b);
+    for (int s = 0; s < SEG_NSEGS; s++)
+        if (s != SEG_CS)
+            seg_set(&c->seg[s], 0x10, 0, 0xffffffffu, 0xc093);
+    c->rflags = FL_FIXED1;
+    c->lf.op = LF_NONE;
+    cpu_update_mode(c);
+    cpu_tlb_flush(c);
+}
+
+uint64_t cpu_tsc(const struct cpu *c) { return c->cycles + c->tsc_offset; }
+
+void cpu_raise_extint(struct cpu *c, int vector) { c->extint_pending = vector; }
+void cpu_raise_nmi(struct cpu *c) { c->nmi_pending = true; }
+
+/* ---- faults ---------------------------------------------------------------- */
+
+static _Noreturn void unwind(struct cpu *c)
+{
+    if (!c->fault_jmp_valid) {
+        fprintf(stderr, "nvmx: internal error: exception %d raised outside cpu_run\n",
+                c->fault_vector);
+        abort();
+    }
+    __builtin_longjmp(c->fault_jmp, 1);
+}
+
+_Noreturn void cpu_fault(struct cpu *c, int vector)
+{
+    c->fault_vector = vector;
+    c->fault_has_error = false;
+    c->fault_error = 0;
+    unwind(c);
+}
+
+_Noreturn void cpu_fault_err(struct cpu *c, int vector, uint32_t error_code)
+{
+    c->fault_vector = vector;
+    c->fault_has_error = true;
+    c->fault_error = error_code;
+    unwind(c);
+}
+
+_Noreturn void cpu_fault_pf(struct cpu *c, uint64_t lin, uint32_t error_code)
+{
+    c->fault_cr2 = lin;
+    cpu_fault_err(c, EXC_PF, error_code);
+}
+
+/* ---- the loop -------------------------------------------------------------- */
+
+/* A fault unwound to the run loop: account the instructions of the block
+ * that retired before it, then deliver (or combine into #DF / shutdown). */
+static void handle_fault(struct cpu *c)
+{
+    const struct block *b = c->cur_block;
+    if (b && c->cur_insn) {
+        unsigned k = (unsigned)(c->cur_insn - b->insns);
+        if (k) {
+            c->stats.insns += k;
+            c->cycles += b->insns[k - 1].cum_cycles;
+        }
+    }
+    c->cur_block = NULL;
+    c->cur_insn = NULL;
+    c->end_block = false;
+    c->stats.exceptions++;
+    c->cycles += c->cost->cycles[COST_exception];
+
+    int vec = c->fault_vector;
+    bool has_err = c->fault_has_error;
+    uint32_t err = c->fault_error;
+
+    if (c->stop_on_exception) {
+        c->last_exception = vec;
+        c->last_error = err;
+        c->last_has_error = has_err;
+        c->delivering_vector = -1;
+        c->stop = CPU_STOP_EXCEPTION;
+        return;
+    }
+    if (vec == EXC_PF)
+        c->cr2 = c->fault_cr2;
+    int first = c->delivering_vector;
+    c->delivering_vector = -1;
+    if (first >= 0) {
+        /* SDM 3A "Interrupt 8 -- Double Fault Exception (#DF)" */
+        int r = cpu_double_fault_result(first, vec);
+        if (r == 2) {
+            c->stop = CPU_STOP_SHUTDOWN;
+            return;
+        }
+        if (r == 1) {
+            vec = EXC_DF;
+            has_err = true;
+            err = 0;
+        }
+    }
+    cpu_deliver_event(c, vec, EVT_HW_EXC, has_err, err, c->rip);
+}
+
+/* Between instructions: NMI, then maskable external interrupts (SDM 3A
+ * "Priority Among Concurrent Events"). Returns true if something was
+ * delivered. */
+static bool deliver_pending(struct cpu *c)
+{
+    if (c->intr_shadow)
+        return false;
+    if (c->nmi_pending && !c->nmi_blocked) {
+        c->nmi_pending = false;
+        c->halted = false;
+        c->nmi_blocked = true;
+        cpu_deliver_event(c, EXC_NMI, EVT_NMI, false, 0, c->rip);
+        return true;
+    }
+    if (c->extint_pending >= 0 && (c->rflags & FL_IF)) {
+        int v = c->extint_pending;
+        c->extint_pending = -1;
+        c->halted = false;
+        cpu_deliver_event(c, v, EVT_EXTINT, false, 0, c->rip);
+        return true;
+    }
+    return false;
+}
+
+/* Execute up to max instructions of b. */
+static void run_block(struct cpu *c, const struct block *b, unsigned max)
+{
+    const struct insn *in = b->insns;
+    const struct insn *end = in + (max < b->n ? max : b->n);
+    c->cur_block = b;
+    for (; in < end; in++) {
+        c->cur_insn = in;
+        c->next_rip = c->rip + in->len;
+        in->handler(c, in);
+        c->rip = c->next_rip;
+        if (unlikely(c->end_block)) {
+            c->end_block = false;
+            in++;
+            break;
+        }
+    }
+    unsigned k = (unsigned)(in - b->insns);
+    c->stats.insns += k;
+    if (k)
+        c->cycles += b->insns[k - 1].cum_cycles;
+    c->cur_block = NULL;
+    c->cur_insn = NULL;
+}
+
+static void trace_one(struct cpu *c, const struct block *b)
+{
+    cpu_trace_insn(c, &b->insns[0]);
+}
+
+enum cpu_stop cpu_run(struct cpu *c, uint64_t max_insns)
+{
+    /* Locals live across the longjmp: keep them in c or volatile. */
+    volatile uint64_t limit = max_insns ? c->stats.insns + max_insns : UINT64_MAX;
+    c->stop = CPU_STOP_NONE;
+    c->fault_jmp_valid = true;
+    if (__builtin_setjmp(c->fault_jmp))
+        handle_fault(c); /* a fault raised in here unwinds to the same point */
+
+    while (c->stop == CPU_STOP_NONE) {
+        if (unlikely(c->m && c->m->stop)) {
+            c->stop = CPU_STOP_MACHINE;
+            break;
+        }
+        if (unlikely(c->stats.insns >= limit)) {
+            c->stop = CPU_STOP_INSN_LIMIT;
+            break;
+        }
+        if (unlikely(c->nmi_pending || c->extint_pending >= 0))
+            if (deliver_pending(c))
+                continue;
+        if (unlikely(c->halted)) {
+            /* Nothing in the machine raises interrupts on its own yet, so a
+             * HLT that no pending event wakes is final. */
+            c->stop = CPU_STOP_HLT_FOREVER;
+            break;
+        }
+        const struct block *b = block_lookup(c);
+        uint64_t left = limit - c->stats.insns;
+        unsigned max = left < BLOCK_MAX_INSNS ? (unsigned)left : BLOCK_MAX_INSNS;
+        bool single = c->intr_shadow || (c->rflags & FL_TF) || c->trace_insns;
+        if (unlikely(single)) {
+            bool tf = (c->rflags & FL_TF) != 0;
+            uint8_t shadow = c->intr_shadow;
+            if (c->trace_insns)
+                trace_one(c, b);
+            run_block(c, b, 1);
+            if (shadow && c->intr_shadow == shadow)
+                c->intr_shadow = 0;
+            if (tf && c->stop == CPU_STOP_NONE) {
+                /* SDM 3A "Single-Step Exception Condition": a trap after
+                 * the instruction, DR6.BS set. */
+                c->dr[6] |= 1u << 14;
+                cpu_deliver_event(c, EXC_DB, EVT_HW_EXC, false, 0, c->rip);
+            }
+            continue;
+        }
+        run_block(c, b, max);
+    }
+    c->fault_jmp_valid = false;
+    return c->stop;
+}

@@ -1,0 +1,37 @@
+/* --trace-insns: one line per instruction about to execute, for debugging:
+ *   <cycles> <cs>:<rip> <bytes> <disassembly>
+ * Capstone disassembles; nvmx's own decode gave the length. */
+#include "cpu_internal.h"
+
+#include <capstone/capstone.h>
+#include <stdio.h>
+
+void cpu_trace_insn(struct cpu *c, const struct insn *in);
+
+void cpu_trace_insn(struct cpu *c, const struct insn *in)
+{
+    FILE *f = c->trace_insns;
+    uint8_t buf[16] = {0};
+    uint64_t lin = c->seg[SEG_CS].base + c->rip;
+    if (c->mode != MODE_LONG64)
+        lin &= 0xffffffffull;
+    unsigned n = cpu_fetch_code(c, lin, buf, in->len);
+    fprintf(f, "%llu %04x:%016llx ", (unsigned long long)c->cycles,
+            (unsigned)c->seg[SEG_CS].sel, (unsigned long long)c->rip);
+    for (unsigned i = 0; i < 15; i++)
+        fprintf(f, i < n ? "%02x" : "  ", buf[i]);
+    csh h;
+    cs_mode mode = c->code_size == 8 ? CS_MODE_64 : c->code_size == 4 ? CS_MODE_32 : CS_MODE_16;
+    const char *text = "(undecodable)";
+    char line[160];
+    cs_insn *ci = NULL;
+    if (cs_open(CS_ARCH_X86, mode, &h) == CS_ERR_OK) {
+        if (cs_disasm(h, buf, n, c->rip, 1, &ci) == 1) {
+            snprintf(line, sizeof line, "%s %s", ci->mnemonic, ci->op_str);
+            text = line;
+            cs_free(ci, 1);
+        }
+        cs_close(&h);
+    }
+    fprintf(f, " %s\n", text);
+}
