@@ -1,0 +1,94 @@
+/* The local APIC of the one logical processor: xAPIC MMIO registers, x2APIC
+ * MSRs, interrupt acceptance (IRR/ISR/TPR/PPR), self-IPIs and the timer in
+ * one-shot, periodic and TSC-deadline modes, all on modelled cycles.
+ * SDM 3A "Advanced Programmable Interrupt Controller (APIC)". */
+#ifndef NVMX_LAPIC_H
+#define NVMX_LAPIC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define LAPIC_DEFAULT_BASE 0xfee00000ull
+#define LAPIC_NO_DEADLINE UINT64_MAX
+
+/* Register offsets (xAPIC MMIO; the x2APIC MSR is 0x800 + offset / 16). */
+enum lapic_reg {
+    LAPIC_ID = 0x020,
+    LAPIC_VERSION = 0x030,
+    LAPIC_TPR = 0x080,
+    LAPIC_APR = 0x090,
+    LAPIC_PPR = 0x0a0,
+    LAPIC_EOI = 0x0b0,
+    LAPIC_RRD = 0x0c0,
+    LAPIC_LDR = 0x0d0,
+    LAPIC_DFR = 0x0e0,
+    LAPIC_SVR = 0x0f0,
+    LAPIC_ISR0 = 0x100,
+    LAPIC_TMR0 = 0x180,
+    LAPIC_IRR0 = 0x200,
+    LAPIC_ESR = 0x280,
+    LAPIC_LVT_CMCI = 0x2f0,
+    LAPIC_ICR_LO = 0x300,
+    LAPIC_ICR_HI = 0x310,
+    LAPIC_LVT_TIMER = 0x320,
+    LAPIC_LVT_THERMAL = 0x330,
+    LAPIC_LVT_PERF = 0x340,
+    LAPIC_LVT_LINT0 = 0x350,
+    LAPIC_LVT_LINT1 = 0x360,
+    LAPIC_LVT_ERROR = 0x370,
+    LAPIC_TIMER_ICR = 0x380,
+    LAPIC_TIMER_CCR = 0x390,
+    LAPIC_TIMER_DCR = 0x3e0,
+    LAPIC_SELF_IPI = 0x3f0, /* x2APIC only */
+};
+
+#define LAPIC_LVT_MASKED (1u << 16)
+#define LAPIC_TIMER_MODE_SHIFT 17
+#define LAPIC_TIMER_ONESHOT 0u
+#define LAPIC_TIMER_PERIODIC 1u
+#define LAPIC_TIMER_TSC_DEADLINE 2u
+#define LAPIC_SVR_ENABLE (1u << 8)
+
+struct lapic {
+    uint32_t id;
+    uint32_t tpr, ldr, dfr, svr, esr, esr_pending;
+    uint32_t icr_lo, icr_hi;
+    uint32_t lvt_timer, lvt_thermal, lvt_perf, lvt_lint0, lvt_lint1, lvt_error, lvt_cmci;
+    uint32_t timer_initial, timer_dcr;
+    uint64_t timer_start;    /* cycle at which the current count was loaded */
+    uint64_t timer_deadline; /* absolute cycle of the next expiry, or NO_DEADLINE */
+    uint64_t tsc_deadline;   /* IA32_TSC_DEADLINE (TSC value, 0 = disarmed) */
+    uint32_t irr[8], isr[8], tmr[8];
+    bool x2apic;
+    bool nmi_pending; /* an NMI the APIC delivered to its own CPU */
+};
+
+void lapic_reset(struct lapic *l, uint32_t id);
+
+/* Register access; now is the modelled cycle count. Reads of write-only or
+ * reserved registers return 0; x2apic-only registers are checked by the
+ * caller (x2APIC MSR path). Returns false for an invalid register. */
+bool lapic_read(struct lapic *l, unsigned offset, uint64_t now, uint32_t *val);
+bool lapic_write(struct lapic *l, unsigned offset, uint64_t now, uint64_t tsc_offset,
+                 uint32_t val);
+
+/* x2APIC MSR access (0x800-0x8ff): false means #GP(0). */
+bool lapic_rdmsr(struct lapic *l, uint32_t msr, uint64_t now, uint64_t *val);
+bool lapic_wrmsr(struct lapic *l, uint32_t msr, uint64_t now, uint64_t tsc_offset,
+                 uint64_t val);
+
+void lapic_set_tsc_deadline(struct lapic *l, uint64_t tsc, uint64_t tsc_offset, uint64_t now);
+
+/* Time: fire the timer if its deadline has passed. */
+void lapic_update(struct lapic *l, uint64_t now);
+/* Cycle at which something next happens without guest action. */
+static inline uint64_t lapic_next_event(const struct lapic *l) { return l->timer_deadline; }
+
+/* Interrupt acceptance (SDM 3A "Interrupt Acceptance for Fixed Interrupts"):
+ * the vector the APIC would present now, or -1; lapic_ack moves it from IRR
+ * to ISR when the CPU takes it. */
+int lapic_pending_vector(const struct lapic *l);
+void lapic_ack(struct lapic *l, int vector);
+void lapic_raise(struct lapic *l, int vector);
+
+#endif

@@ -1,0 +1,329 @@
+/* Local APIC model: registers, acceptance and the timer on modelled cycles.
+ * The timer counts at the modelled core clock divided by the divide
+ * configuration (nvmx's choice: one tick per cycle before the divider; real
+ * parts count at the bus or crystal clock, which software must calibrate
+ * anyway). Everything is a function of the cycle count, never host time. */
+#include "nvmx/lapic.h"
+
+#include <string.h>
+
+#define LAPIC_VERSION_VALUE 0x00050014u /* version 0x14, 6 LVT entries */
+
+static const uint32_t lvt_masks_default = LAPIC_LVT_MASKED;
+
+void lapic_reset(struct lapic *l, uint32_t id)
+{
+    memset(l, 0, sizeof *l);
+    l->id = id;
+    l->dfr = 0xffffffffu;
+    l->svr = 0xff;
+    l->lvt_timer = l->lvt_thermal = l->lvt_perf = lvt_masks_default;
+    l->lvt_lint0 = l->lvt_lint1 = l->lvt_error = l->lvt_cmci = lvt_masks_default;
+    l->timer_deadline = LAPIC_NO_DEADLINE;
+}
+
+static int highest_bit(const uint32_t v[8])
+{
+    for (int i = 7; i >= 0; i--)
+        if (v[i])
+            return i * 32 + 31 - __builtin_clz(v[i]);
+    return -1;
+}
+
+static unsigned ppr(const struct lapic *l)
+{
+    /* SDM 3A "Processor Priority Register (PPR)" */
+    int isrv = highest_bit(l->isr);
+    unsigned isr_class = isrv < 0 ? 0 : (unsigned)isrv & 0xf0;
+    return (l->tpr & 0xf0) >= isr_class ? (l->tpr & 0xff) : isr_class;
+}
+
+int lapic_pending_vector(const struct lapic *l)
+{
+    int v = highest_bit(l->irr);
+    if (v < 0)
+        return -1;
+    if (((unsigned)v & 0xf0) <= (ppr(l) & 0xf0))
+        return -1;
+    return v;
+}
+
+void lapic_ack(struct lapic *l, int vector)
+{
+    l->irr[vector >> 5] &= ~(1u << (vector & 31));
+    l->isr[vector >> 5] |= 1u << (vector & 31);
+}
+
+static void set_error(struct lapic *l, uint32_t bit)
+{
+    l->esr_pending |= bit;
+    if (!(l->lvt_error & LAPIC_LVT_MASKED)) {
+        unsigned v = l->lvt_error & 0xff;
+        if (v >= 16)
+            l->irr[v >> 5] |= 1u << (v & 31);
+    }
+}
+
+void lapic_raise(struct lapic *l, int vector)
+{
+    if (vector < 16) {
+        set_error(l, 1u << 6); /* received illegal vector */
+        return;
+    }
+    l->irr[vector >> 5] |= 1u << (vector & 31);
+}
+
+static uint64_t divisor(const struct lapic *l)
+{
+    unsigned v = (l->timer_dcr & 3) | ((l->timer_dcr >> 1) & 4);
+    return v == 7 ? 1 : 2ull << v;
+}
+
+static unsigned timer_mode(const struct lapic *l)
+{
+    return (l->lvt_timer >> LAPIC_TIMER_MODE_SHIFT) & 3;
+}
+
+static void timer_fire(struct lapic *l)
+{
+    if (!(l->lvt_timer & LAPIC_LVT_MASKED))
+        lapic_raise(l, (int)(l->lvt_timer & 0xff));
+}
+
+void lapic_update(struct lapic *l, uint64_t now)
+{
+    if (now < l->timer_deadline)
+        return;
+    timer_fire(l);
+    if (timer_mode(l) == LAPIC_TIMER_PERIODIC && l->timer_initial) {
+        uint64_t period = (uint64_t)l->timer_initial * divisor(l);
+        uint64_t missed = (now - l->timer_deadline) / period;
+        l->timer_start = l->timer_deadline + missed * period;
+        l->timer_deadline = l->timer_start + period;
+    } else {
+        if (timer_mode(l) == LAPIC_TIMER_TSC_DEADLINE)
+            l->tsc_deadline = 0;
+        l->timer_deadline = LAPIC_NO_DEADLINE;
+    }
+}
+
+static uint32_t current_count(const struct lapic *l, uint64_t now)
+{
+    if (timer_mode(l) == LAPIC_TIMER_TSC_DEADLINE || l->timer_deadline == LAPIC_NO_DEADLINE)
+        return 0;
+    if (now >= l->timer_deadline)
+        return 0;
+    uint64_t left = (l->timer_deadline - now + divisor(l) - 1) / divisor(l);
+    return (uint32_t)left;
+}
+
+void lapic_set_tsc_deadline(struct lapic *l, uint64_t tsc, uint64_t tsc_offset, uint64_t now)
+{
+    if (timer_mode(l) != LAPIC_TIMER_TSC_DEADLINE)
+        return; /* SDM 3A "TSC-Deadline Mode": writes are ignored in other modes */
+    l->tsc_deadline = tsc;
+    if (!tsc) {
+        l->timer_deadline = LAPIC_NO_DEADLINE;
+        return;
+    }
+    uint64_t cyc = tsc - tsc_offset; /* TSC = cycles + offset */
+    l->timer_deadline = cyc < now ? now : cyc;
+}
+
+bool lapic_read(struct lapic *l, unsigned off, uint64_t now, uint32_t *val)
+{
+    uint32_t v = 0;
+    switch (off) {
+    case LAPIC_ID: v = l->x2apic ? l->id : l->id << 24; break;
+    case LAPIC_VERSION: v = LAPIC_VERSION_VALUE; break;
+    case LAPIC_TPR: v = l->tpr; break;
+    case LAPIC_APR: v = 0; break;
+    case LAPIC_PPR: v = ppr(l); break;
+    case LAPIC_LDR: v = l->ldr; break;
+    case LAPIC_DFR: v = l->dfr; break;
+    case LAPIC_SVR: v = l->svr; break;
+    case LAPIC_ESR: v = l->esr; break;
+    case LAPIC_LVT_CMCI: v = l->lvt_cmci; break;
+    case LAPIC_ICR_LO: v = l->icr_lo & ~(1u << 12); break; /* delivery status: idle */
+    case LAPIC_ICR_HI: v = l->icr_hi; break;
+    case LAPIC_LVT_TIMER: v = l->lvt_timer; break;
+    case LAPIC_LVT_THERMAL: v = l->lvt_thermal; break;
+    case LAPIC_LVT_PERF: v = l->lvt_perf; break;
+    case LAPIC_LVT_LINT0: v = l->lvt_lint0; break;
+    case LAPIC_LVT_LINT1: v = l->lvt_lint1; break;
+    case LAPIC_LVT_ERROR: v = l->lvt_error; break;
+    case LAPIC_TIMER_ICR: v = l->timer_initial; break;
+    case LAPIC_TIMER_CCR: v = current_count(l, now); break;
+    case LAPIC_TIMER_DCR: v = l->timer_dcr; break;
+    case LAPIC_EOI:
+    case LAPIC_RRD:
+    case LAPIC_SELF_IPI: v = 0; break;
+    default:
+        if (off >= LAPIC_ISR0 && off < LAPIC_ISR0 + 0x80 && !(off & 0xf))
+            v = l->isr[(off - LAPIC_ISR0) >> 4];
+        else if (off >= LAPIC_TMR0 && off < LAPIC_TMR0 + 0x80 && !(off & 0xf))
+            v = l->tmr[(off - LAPIC_TMR0) >> 4];
+        else if (off >= LAPIC_IRR0 && off < LAPIC_IRR0 + 0x80 && !(off & 0xf))
+            v = l->irr[(off - LAPIC_IRR0) >> 4];
+        else
+            return false;
+    }
+    *val = v;
+    return true;
+}
+
+static uint32_t lvt_write_value(const struct lapic *l, uint32_t v, uint32_t writable)
+{
+    v &= writable;
+    if (!(l->svr & LAPIC_SVR_ENABLE))
+        v |= LAPIC_LVT_MASKED; /* SDM 3A "Spurious-Interrupt Vector Register" */
+    return v;
+}
+
+static void send_ipi(struct lapic *l, uint32_t lo, uint32_t dest)
+{
+    unsigned mode = (lo >> 8) & 7, shorthand = (lo >> 18) & 3;
+    bool broadcast = l->x2apic ? dest == 0xffffffffu : (dest & 0xff) == 0xff;
+    bool to_self = shorthand == 1 || shorthand == 2 ||
+                   (shorthand == 0 && (broadcast || dest == l->id));
+    if (!to_self)
+        return; /* no other processors on this machine */
+    if (mode == 0) { /* fixed */
+        unsigned v = lo & 0xff;
+        if (v < 16) {
+            set_error(l, 1u << 5); /* send illegal vector */
+            return;
+        }
+        lapic_raise(l, (int)v);
+    } else if (mode == 4) { /* NMI */
+        l->nmi_pending = true;
+    }
+    /* INIT/SIPI/SMI to self are not modelled: ignored. */
+}
+
+static void timer_start(struct lapic *l, uint64_t now)
+{
+    l->timer_start = now;
+    l->timer_deadline = l->timer_initial ? now + (uint64_t)l->timer_initial * divisor(l)
+                                         : LAPIC_NO_DEADLINE;
+}
+
+bool lapic_write(struct lapic *l, unsigned off, uint64_t now, uint64_t tsc_offset, uint32_t v)
+{
+    switch (off) {
+    case LAPIC_ID: if (!l->x2apic) l->id = v >> 24; break;
+    case LAPIC_TPR: l->tpr = v & 0xff; break;
+    case LAPIC_EOI: {
+        int s = highest_bit(l->isr);
+        if (s >= 0)
+            l->isr[s >> 5] &= ~(1u << (s & 31));
+        break;
+    }
+    case LAPIC_LDR: if (!l->x2apic) l->ldr = v & 0xff000000u; break;
+    case LAPIC_DFR: if (!l->x2apic) l->dfr = v | 0x0fffffffu; break;
+    case LAPIC_SVR:
+        l->svr = v & 0x11ffu;
+        if (!(l->svr & LAPIC_SVR_ENABLE)) {
+            l->lvt_timer |= LAPIC_LVT_MASKED;
+            l->lvt_thermal |= LAPIC_LVT_MASKED;
+            l->lvt_perf |= LAPIC_LVT_MASKED;
+            l->lvt_lint0 |= LAPIC_LVT_MASKED;
+            l->lvt_lint1 |= LAPIC_LVT_MASKED;
+            l->lvt_error |= LAPIC_LVT_MASKED;
+            l->lvt_cmci |= LAPIC_LVT_MASKED;
+        }
+        break;
+    case LAPIC_ESR: /* a write latches the errors seen since the last write */
+        l->esr = l->esr_pending;
+        l->esr_pending = 0;
+        break;
+    case LAPIC_LVT_CMCI: l->lvt_cmci = lvt_write_value(l, v, 0x107ff); break;
+    case LAPIC_ICR_LO:
+        l->icr_lo = v & 0x000ccfffu;
+        send_ipi(l, l->icr_lo, l->x2apic ? l->icr_hi : l->icr_hi >> 24);
+        break;
+    case LAPIC_ICR_HI: l->icr_hi = l->x2apic ? v : v & 0xff000000u; break;
+    case LAPIC_LVT_TIMER: {
+        unsigned old_mode = timer_mode(l);
+        l->lvt_timer = lvt_write_value(l, v, 0x710ff);
+        if (timer_mode(l) != old_mode) {
+            /* changing mode disarms the timer */
+            l->timer_initial = 0;
+            l->tsc_deadline = 0;
+            l->timer_deadline = LAPIC_NO_DEADLINE;
+        }
+        break;
+    }
+    case LAPIC_LVT_THERMAL: l->lvt_thermal = lvt_write_value(l, v, 0x107ff); break;
+    case LAPIC_LVT_PERF: l->lvt_perf = lvt_write_value(l, v, 0x107ff); break;
+    case LAPIC_LVT_LINT0: l->lvt_lint0 = lvt_write_value(l, v, 0x1a7ff); break;
+    case LAPIC_LVT_LINT1: l->lvt_lint1 = lvt_write_value(l, v, 0x1a7ff); break;
+    case LAPIC_LVT_ERROR: l->lvt_error = lvt_write_value(l, v, 0x100ff); break;
+    case LAPIC_TIMER_ICR:
+        if (timer_mode(l) == LAPIC_TIMER_TSC_DEADLINE)
+            break; /* ignored in TSC-deadline mode */
+        l->timer_initial = v;
+        timer_start(l, now);
+        break;
+    case LAPIC_TIMER_DCR: l->timer_dcr = v & 0xb; break;
+    case LAPIC_SELF_IPI:
+        if (!l->x2apic)
+            return false;
+        lapic_raise(l, (int)(v & 0xff));
+        break;
+    default:
+        /* read-only and reserved registers: writes are ignored (xAPIC) */
+        if (off >= 0x400 || (off & 0xf))
+            return false;
+        break;
+    }
+    (void)tsc_offset;
+    return true;
+}
+
+/* SDM 3A "x2APIC Register Address Space": MSR 0x800 + (offset >> 4). */
+bool lapic_rdmsr(struct lapic *l, uint32_t msr, uint64_t now, uint64_t *val)
+{
+    if (!l->x2apic || msr < 0x800 || msr > 0x8ff)
+        return false;
+    unsigned off = (msr - 0x800) << 4;
+    if (off == LAPIC_EOI || off == LAPIC_SELF_IPI || off == LAPIC_DFR || off == LAPIC_APR ||
+        off == LAPIC_RRD || off == LAPIC_ICR_HI)
+        return false; /* write-only or absent in x2APIC mode */
+    if (off == LAPIC_ICR_LO) {
+        *val = ((uint64_t)l->icr_hi << 32) | (l->icr_lo & ~(1u << 12));
+        return true;
+    }
+    uint32_t v;
+    if (!lapic_read(l, off, now, &v))
+        return false;
+    *val = v;
+    return true;
+}
+
+bool lapic_wrmsr(struct lapic *l, uint32_t msr, uint64_t now, uint64_t tsc_offset, uint64_t val)
+{
+    if (!l->x2apic || msr < 0x800 || msr > 0x8ff)
+        return false;
+    unsigned off = (msr - 0x800) << 4;
+    switch (off) {
+    case LAPIC_ID: case LAPIC_VERSION: case LAPIC_PPR: case LAPIC_LDR: case LAPIC_TIMER_CCR:
+    case LAPIC_DFR: case LAPIC_APR: case LAPIC_RRD: case LAPIC_ICR_HI:
+        return false; /* read-only or absent: #GP */
+    case LAPIC_EOI:
+    case LAPIC_ESR:
+        if (val)
+            return false; /* non-zero write: #GP */
+        break;
+    case LAPIC_ICR_LO:
+        l->icr_hi = (uint32_t)(val >> 32);
+        break;
+    default:
+        if (val >> 32)
+            return false; /* reserved bits 63:32 */
+        break;
+    }
+    if ((off >= LAPIC_ISR0 && off < LAPIC_IRR0 + 0x80))
+        return false; /* ISR/TMR/IRR are read-only */
+    return lapic_write(l, off, now, tsc_offset, (uint32_t)val);
+}
