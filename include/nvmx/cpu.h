@@ -263,6 +263,7 @@ struct cpu {
     struct tlb_entry tlb_r[2][TLB_SIZE]; /* [user][index] */
     struct tlb_entry tlb_w[2][TLB_SIZE];
     struct tlb_entry tlb_x[2][TLB_SIZE];
+    bool tlb_has_large; /* a 2M/4M/1G translation is cached in 4K pieces */
     const struct block *cur_block; /* block being executed, for fault accounting */
     const struct insn *cur_insn;
     uint64_t fault_cr2;

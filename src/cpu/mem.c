@@ -34,11 +34,19 @@ void cpu_tlb_flush(struct cpu *c)
     memset(c->tlb_r, 0, sizeof c->tlb_r);
     memset(c->tlb_w, 0, sizeof c->tlb_w);
     memset(c->tlb_x, 0, sizeof c->tlb_x);
+    c->tlb_has_large = false;
     c->stats.tlb_flushes++;
 }
 
 void cpu_tlb_flush_page(struct cpu *c, uint64_t lin)
 {
+    /* SDM 3A "Invalidation of TLBs and Paging-Structure Caches": INVLPG of
+     * any address in a large page invalidates the whole page; the software
+     * TLB holds large pages as 4K pieces, so drop everything then. */
+    if (c->tlb_has_large) {
+        cpu_tlb_flush(c);
+        return;
+    }
     unsigned i = tlb_index(lin);
     uint64_t tag = tlb_tag(lin);
     for (int u = 0; u < 2; u++) {

@@ -23,7 +23,7 @@ void cpu_trace_insn(struct cpu *c, const struct insn *in)
     csh h;
     cs_mode mode = c->code_size == 8 ? CS_MODE_64 : c->code_size == 4 ? CS_MODE_32 : CS_MODE_16;
     const char *text = "(undecodable)";
-    char line[160];
+    char line[sizeof(((cs_insn *)0)->mnemonic) + sizeof(((cs_insn *)0)->op_str) + 2];
     cs_insn *ci = NULL;
     if (cs_open(CS_ARCH_X86, mode, &h) == CS_ERR_OK) {
         if (cs_disasm(h, buf, n, c->rip, 1, &ci) == 1) {
