@@ -217,6 +217,7 @@ struct cpu {
     struct dtr gdtr, idtr;
 
     uint64_t cr0, cr2, cr3, cr4, cr8;
+    uint64_t pdpte[4]; /* PAE PDPTE registers, loaded with CR3 (SDM 3A "PDPTE Registers") */
     uint64_t efer;
     uint64_t xcr0;
     uint64_t dr[8];

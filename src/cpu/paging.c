@@ -202,13 +202,12 @@ static uint64_t pae_pdpte_rsvd(unsigned maxphy)
     return bit_range(63, maxphy) | bit_range(2, 1) | bit_range(8, 5);
 }
 
-/* SDM 3A "PAE Paging". The PDPTEs are re-read at each walk (no PDPTE
- * registers in struct cpu yet) and are not charged as memory references. */
+/* SDM 3A "PAE Paging". The PDPTEs come from the PDPTE registers loaded at
+ * MOV to CR3 (or CR0/CR4 enabling PAE paging), not from memory. */
 static enum step walk_pae(struct walk *w, uint64_t lin, struct paging_walk_result *r)
 {
     uint64_t rsvd_all = bit_range(62, w->maxphy) | (w->nxe ? 0 : PTE_XD);
-    uint64_t pdpte = walk_read(w, (w->c->cr3 & 0xffffffe0u) + ((lin >> 30) & 3) * 8, 8, false,
-                               false);
+    uint64_t pdpte = w->c->pdpte[(lin >> 30) & 3];
     enum step s = walk_check(pdpte, pae_pdpte_rsvd(w->maxphy), false);
     if (s != STEP_NEXT)
         return s;
@@ -397,10 +396,12 @@ bool paging_load_pdptes(struct cpu *c)
      * the MOV to CR fault with #GP(0) and the PDPTEs are not loaded. */
     uint64_t rsvd = pae_pdpte_rsvd(paging_maxphyaddr(c));
     uint64_t base = c->cr3 & 0xffffffe0u;
+    uint64_t e[4];
     for (unsigned i = 0; i < 4; i++) {
-        uint64_t e = pte_load(c, base + i * 8, 8);
-        if ((e & PTE_P) && (e & rsvd))
+        e[i] = pte_load(c, base + i * 8, 8);
+        if ((e[i] & PTE_P) && (e[i] & rsvd))
             return false;
     }
+    memcpy(c->pdpte, e, sizeof e);
     return true;
 }
