@@ -1,0 +1,438 @@
+/* General-purpose instructions run on a real CPU in flat 64-bit mode:
+ * identity-mapped 2 MiB pages (PML4 0x1000, PDPT 0x2000, PD 0x3000) cover
+ * the first 4 MiB; code at 0x10000 ends with "jmp $" so a generous
+ * instruction limit stops the run at a known RIP. */
+#include "cpu/ops_gp.h"
+
+#include <check.h>
+#include <stdlib.h>
+
+#define CODE 0x10000ull
+#define STACK_TOP 0x80000ull
+
+static struct machine *m;
+static struct cpu *c;
+static struct cost_model cm;
+
+static void wr64(uint64_t pa, uint64_t v) { memcpy(m->ram + pa, &v, 8); }
+static uint64_t rd64(uint64_t pa)
+{
+    uint64_t v;
+    memcpy(&v, m->ram + pa, 8);
+    return v;
+}
+
+static void setup(void)
+{
+    m = machine_create(8ull << 20);
+    ck_assert_ptr_nonnull(m);
+    cost_model_defaults(&cm);
+    c = cpu_create(m, NULL, &cm);
+    ck_assert_ptr_nonnull(c);
+    wr64(0x1000, 0x2000 | 3);
+    wr64(0x2000, 0x3000 | 3);
+    for (uint64_t i = 0; i < 2; i++) /* P | RW | PS */
+        wr64(0x3000 + 8 * i, (i << 21) | 0x83);
+    cpu_set_long_mode(c, 0x1000, 0x500);
+    c->rip = CODE;
+    c->gpr[4] = STACK_TOP;
+    c->stop_on_exception = true;
+}
+
+static void teardown(void)
+{
+    cpu_destroy(c);
+    machine_destroy(m);
+}
+
+/* Load code followed by "jmp $"; returns the address of that jmp. */
+static uint64_t load(const uint8_t *code, size_t n)
+{
+    memcpy(m->ram + CODE, code, n);
+    m->ram[CODE + n] = 0xeb;
+    m->ram[CODE + n + 1] = 0xfe;
+    cpu_phys_written(c, CODE, n + 2);
+    return CODE + n;
+}
+
+/* Run to the final "jmp $". */
+static void run_to_end(const uint8_t *code, size_t n)
+{
+    uint64_t end = load(code, n);
+    enum cpu_stop s = cpu_run(c, 100000);
+    ck_assert_msg(s == CPU_STOP_INSN_LIMIT, "stopped with %d (exception %d) at 0x%llx", s,
+                  c->last_exception, (unsigned long long)c->rip);
+    ck_assert_msg(c->rip == end, "rip 0x%llx, expected 0x%llx", (unsigned long long)c->rip,
+                  (unsigned long long)end);
+}
+
+/* Run until an exception stops the CPU at fault_at. */
+static void run_to_fault(const uint8_t *code, size_t n, uint64_t fault_at, int vec)
+{
+    load(code, n);
+    enum cpu_stop s = cpu_run(c, 100000);
+    ck_assert_msg(s == CPU_STOP_EXCEPTION, "stopped with %d at 0x%llx", s,
+                  (unsigned long long)c->rip);
+    ck_assert_int_eq(c->last_exception, vec);
+    ck_assert_msg(c->rip == fault_at, "rip 0x%llx, expected 0x%llx", (unsigned long long)c->rip,
+                  (unsigned long long)fault_at);
+}
+
+#define ARITH (FL_CF | FL_PF | FL_AF | FL_ZF | FL_SF | FL_OF)
+#define RUN(...)                                                                            \
+    do {                                                                                    \
+        static const uint8_t code_[] = { __VA_ARGS__ };                                     \
+        run_to_end(code_, sizeof code_);                                                    \
+    } while (0)
+
+START_TEST(add_carry_chain)
+{
+    RUN(0x48, 0xc7, 0xc0, 0xff, 0xff, 0xff, 0xff, /* mov rax, -1 */
+        0xbb, 0x01, 0x00, 0x00, 0x00,             /* mov ebx, 1 */
+        0x31, 0xc9,                               /* xor ecx, ecx */
+        0x48, 0x01, 0xd8,                         /* add rax, rbx */
+        0x9f,                                     /* lahf */
+        0x48, 0x83, 0xd1, 0x00);                  /* adc rcx, 0 */
+    ck_assert_uint_eq(c->gpr[0], 0x5700); /* AH = SF ZF - AF - PF 1 CF after ADD */
+    ck_assert_uint_eq(c->gpr[1], 1);
+    ck_assert_uint_eq(cpu_get_rflags(c) & ARITH, 0);
+}
+END_TEST
+
+START_TEST(op32_zero_extends)
+{
+    RUN(0x48, 0xc7, 0xc0, 0xff, 0xff, 0xff, 0xff, /* mov rax, -1 */
+        0x83, 0xc0, 0x01,                         /* add eax, 1 */
+        0x48, 0xc7, 0xc2, 0xff, 0xff, 0xff, 0xff, /* mov rdx, -1 */
+        0x66, 0x83, 0xc2, 0x01);                  /* add dx, 1 */
+    ck_assert_uint_eq(c->gpr[0], 0);
+    ck_assert_uint_eq(c->gpr[2], 0xffffffffffff0000ull);
+    ck_assert_uint_eq(cpu_get_rflags(c) & ARITH, FL_CF | FL_PF | FL_AF | FL_ZF);
+}
+END_TEST
+
+START_TEST(div_by_zero_is_de)
+{
+    static const uint8_t code[] = {
+        0x31, 0xdb,                   /* xor ebx, ebx */
+        0xb8, 0x07, 0x00, 0x00, 0x00, /* mov eax, 7 */
+        0xf7, 0xf3,                   /* div ebx */
+    };
+    run_to_fault(code, sizeof code, CODE + 7, EXC_DE);
+    ck_assert_uint_eq(c->gpr[0], 7);
+}
+END_TEST
+
+START_TEST(idiv_int_min_by_minus_one_is_de)
+{
+    static const uint8_t code[] = {
+        0xb8, 0x00, 0x00, 0x00, 0x80, /* mov eax, 0x80000000 */
+        0x99,                         /* cdq */
+        0xb9, 0xff, 0xff, 0xff, 0xff, /* mov ecx, -1 */
+        0xf7, 0xf9,                   /* idiv ecx */
+    };
+    run_to_fault(code, sizeof code, CODE + 11, EXC_DE);
+    ck_assert_uint_eq(c->gpr[0], 0x80000000u);
+    ck_assert_uint_eq(c->gpr[2], 0xffffffffu);
+}
+END_TEST
+
+START_TEST(div_quotient_overflow_is_de)
+{
+    static const uint8_t code[] = {
+        0x66, 0xb8, 0x00, 0x10, /* mov ax, 0x1000 */
+        0xb1, 0x10,             /* mov cl, 16 */
+        0xf6, 0xf1,             /* div cl: 0x1000 / 16 = 0x100 > 0xff */
+    };
+    run_to_fault(code, sizeof code, CODE + 6, EXC_DE);
+}
+END_TEST
+
+START_TEST(div_and_idiv_results)
+{
+    RUN(0x31, 0xd2,                         /* xor edx, edx */
+        0xb8, 0x64, 0x00, 0x00, 0x00,       /* mov eax, 100 */
+        0xb9, 0x07, 0x00, 0x00, 0x00,       /* mov ecx, 7 */
+        0xf7, 0xf1,                         /* div ecx */
+        0x48, 0xc7, 0xc3, 0x9c, 0xff, 0xff, 0xff, /* mov rbx, -100 */
+        0x48, 0x89, 0xde,                   /* mov rsi, rbx */
+        0x48, 0x89, 0xd8,                   /* mov rax, rbx */
+        0x48, 0x99,                         /* cqo */
+        0x48, 0xf7, 0xf9);                  /* idiv rcx */
+    ck_assert_uint_eq(c->gpr[0], (uint64_t)-14);
+    ck_assert_uint_eq(c->gpr[2], (uint64_t)-2);
+}
+END_TEST
+
+START_TEST(rep_movsb_forward_and_backward)
+{
+    memcpy(m->ram + 0x20000, "0123456789", 10);
+    RUN(0x48, 0xc7, 0xc6, 0x00, 0x00, 0x02, 0x00, /* mov rsi, 0x20000 */
+        0x48, 0xc7, 0xc7, 0x00, 0x00, 0x03, 0x00, /* mov rdi, 0x30000 */
+        0xb9, 0x0a, 0x00, 0x00, 0x00,             /* mov ecx, 10 */
+        0xfc, 0xf3, 0xa4,                         /* cld; rep movsb */
+        0x48, 0xc7, 0xc6, 0x09, 0x00, 0x02, 0x00, /* mov rsi, 0x20009 */
+        0x48, 0xc7, 0xc7, 0x09, 0x01, 0x03, 0x00, /* mov rdi, 0x30109 */
+        0xb9, 0x05, 0x00, 0x00, 0x00,             /* mov ecx, 5 */
+        0xfd, 0xf3, 0xa4, 0xfc);                  /* std; rep movsb; cld */
+    ck_assert_mem_eq(m->ram + 0x30000, "0123456789", 10);
+    ck_assert_mem_eq(m->ram + 0x30105, "56789", 5);
+    ck_assert_uint_eq(c->gpr[6], 0x20004);
+    ck_assert_uint_eq(c->gpr[7], 0x30104);
+    ck_assert_uint_eq(c->gpr[1], 0);
+}
+END_TEST
+
+/* More iterations than one handler call runs: the instruction re-executes. */
+START_TEST(rep_stos_long_count)
+{
+    RUN(0x48, 0xc7, 0xc7, 0x00, 0x00, 0x10, 0x00, /* mov rdi, 0x100000 */
+        0xb9, 0x10, 0x27, 0x00, 0x00,             /* mov ecx, 10000 */
+        0xb8, 0x5a, 0x5a, 0x5a, 0x5a,             /* mov eax, 0x5a5a5a5a */
+        0xf3, 0x48, 0xab);                        /* rep stosq */
+    ck_assert_uint_eq(c->gpr[1], 0);
+    ck_assert_uint_eq(c->gpr[7], 0x100000 + 80000);
+    ck_assert_uint_eq(rd64(0x100000), 0x5a5a5a5aull);
+    ck_assert_uint_eq(rd64(0x100000 + 79992), 0x5a5a5a5aull);
+    ck_assert_uint_eq(rd64(0x100000 + 80000), 0);
+}
+END_TEST
+
+START_TEST(repne_scasb_finds_terminator)
+{
+    memcpy(m->ram + 0x20000, "hello", 6);
+    RUN(0x48, 0xc7, 0xc7, 0x00, 0x00, 0x02, 0x00, /* mov rdi, 0x20000 */
+        0x31, 0xc0,                               /* xor eax, eax */
+        0xb9, 0xff, 0xff, 0xff, 0xff,             /* mov ecx, -1 */
+        0xf2, 0xae);                              /* repne scasb */
+    ck_assert_uint_eq(c->gpr[7], 0x20006);
+    ck_assert_uint_eq(c->gpr[1], 0xfffffff9u);
+    ck_assert(cpu_get_rflags(c) & FL_ZF);
+}
+END_TEST
+
+START_TEST(repe_cmpsb_stops_at_difference)
+{
+    memcpy(m->ram + 0x20000, "abcXe", 5);
+    memcpy(m->ram + 0x30000, "abcde", 5);
+    RUN(0x48, 0xc7, 0xc6, 0x00, 0x00, 0x02, 0x00, /* mov rsi, 0x20000 */
+        0x48, 0xc7, 0xc7, 0x00, 0x00, 0x03, 0x00, /* mov rdi, 0x30000 */
+        0xb9, 0x05, 0x00, 0x00, 0x00,             /* mov ecx, 5 */
+        0xf3, 0xa6);                              /* repe cmpsb */
+    ck_assert_uint_eq(c->gpr[1], 1);
+    ck_assert_uint_eq(c->gpr[6], 0x20004);
+    /* 'X' (0x58) - 'd' (0x64) = 0xf4: borrow, negative, no nibble borrow */
+    ck_assert_uint_eq(cpu_get_rflags(c) & ARITH, FL_CF | FL_SF);
+}
+END_TEST
+
+/* A fault in the middle of a REP leaves the registers at the iterations
+ * done and RIP at the instruction (the page at 4 MiB is not mapped). */
+START_TEST(rep_movsb_fault_is_restartable)
+{
+    static const uint8_t code[] = {
+        0x48, 0xc7, 0xc6, 0x00, 0x00, 0x02, 0x00, /* mov rsi, 0x20000 */
+        0x48, 0xc7, 0xc7, 0xfc, 0xff, 0x3f, 0x00, /* mov rdi, 0x3ffffc */
+        0xb9, 0x08, 0x00, 0x00, 0x00,             /* mov ecx, 8 */
+        0xf3, 0xa4,                               /* rep movsb */
+    };
+    run_to_fault(code, sizeof code, CODE + 19, EXC_PF);
+    ck_assert_uint_eq(c->gpr[1], 4);
+    ck_assert_uint_eq(c->gpr[6], 0x20004);
+    ck_assert_uint_eq(c->gpr[7], 0x400000);
+}
+END_TEST
+
+START_TEST(call_ret_push_pop)
+{
+    RUN(0xe8, 0x08, 0x00, 0x00, 0x00,       /* call +8 */
+        0x68, 0x78, 0x56, 0x34, 0x12,       /* push 0x12345678 */
+        0x5b,                               /* pop rbx */
+        0xeb, 0x06,                         /* jmp +6 (over the function) */
+        0xb8, 0x2a, 0x00, 0x00, 0x00,       /* f: mov eax, 42 */
+        0xc3,                               /* ret */
+        0x6a, 0xff,                         /* push -1 */
+        0x59);                              /* pop rcx */
+    ck_assert_uint_eq(c->gpr[0], 42);
+    ck_assert_uint_eq(c->gpr[3], 0x12345678);
+    ck_assert_uint_eq(c->gpr[1], ~0ull);
+    ck_assert_uint_eq(c->gpr[4], STACK_TOP);
+    ck_assert_uint_eq(rd64(STACK_TOP - 8), ~0ull);
+}
+END_TEST
+
+START_TEST(ret_imm_releases_stack)
+{
+    RUN(0x6a, 0x01, 0x6a, 0x02,             /* push 1; push 2 */
+        0xe8, 0x02, 0x00, 0x00, 0x00,       /* call +2 */
+        0xeb, 0x03,                         /* jmp +3 */
+        0xc2, 0x10, 0x00);                  /* ret 16 */
+    ck_assert_uint_eq(c->gpr[4], STACK_TOP);
+}
+END_TEST
+
+START_TEST(loop_counts_rcx)
+{
+    RUN(0x31, 0xc0,                   /* xor eax, eax */
+        0xb9, 0x05, 0x00, 0x00, 0x00, /* mov ecx, 5 */
+        0xff, 0xc0,                   /* L: inc eax */
+        0xe2, 0xfc);                  /* loop L */
+    ck_assert_uint_eq(c->gpr[0], 5);
+    ck_assert_uint_eq(c->gpr[1], 0);
+}
+END_TEST
+
+START_TEST(setcc_cmovcc)
+{
+    RUN(0xb8, 0x03, 0x00, 0x00, 0x00, /* mov eax, 3 */
+        0x83, 0xf8, 0x05,             /* cmp eax, 5 */
+        0x0f, 0x92, 0xc3,             /* setb bl */
+        0x0f, 0x97, 0xc7,             /* seta bh */
+        0xba, 0x07, 0x00, 0x00, 0x00, /* mov edx, 7 */
+        0x0f, 0x4c, 0xc2,             /* cmovl eax, edx */
+        0x48, 0xc7, 0xc6, 0xff, 0xff, 0xff, 0xff, /* mov rsi, -1 */
+        0x0f, 0x4f, 0xf2);            /* cmovg esi, edx: false, still zero-extends */
+    ck_assert_uint_eq(c->gpr[0], 7);
+    ck_assert_uint_eq(c->gpr[3] & 0xffff, 0x0001);
+    ck_assert_uint_eq(c->gpr[6], 0xffffffffu);
+}
+END_TEST
+
+START_TEST(memory_rmw_xadd_cmpxchg)
+{
+    RUN(0xbb, 0x00, 0x00, 0x04, 0x00,             /* mov ebx, 0x40000 */
+        0xc7, 0x03, 0x0a, 0x00, 0x00, 0x00,       /* mov dword [rbx], 10 */
+        0xb8, 0x05, 0x00, 0x00, 0x00,             /* mov eax, 5 */
+        0x01, 0x03,                               /* add [rbx], eax */
+        0x0f, 0xc1, 0x03,                         /* xadd [rbx], eax */
+        0xb9, 0x63, 0x00, 0x00, 0x00,             /* mov ecx, 99 */
+        0x0f, 0xb1, 0x0b,                         /* cmpxchg [rbx], ecx: 15 != 20 */
+        0x0f, 0x94, 0xc2,                         /* sete dl */
+        0x0f, 0xb1, 0x0b,                         /* cmpxchg [rbx], ecx: 20 == 20 */
+        0x0f, 0x94, 0xc6);                        /* sete dh */
+    ck_assert_uint_eq(rd64(0x40000) & 0xffffffff, 99);
+    ck_assert_uint_eq(c->gpr[0], 20);
+    ck_assert_uint_eq(c->gpr[2] & 0xffff, 0x0100);
+}
+END_TEST
+
+START_TEST(jmp_noncanonical_is_gp)
+{
+    static const uint8_t code[] = {
+        0x48, 0xb8, 0, 0, 0, 0, 0, 0x80, 0, 0, /* mov rax, 0x0000800000000000 */
+        0xff, 0xe0,                            /* jmp rax */
+    };
+    run_to_fault(code, sizeof code, CODE + 10, EXC_GP);
+    ck_assert_uint_eq(c->last_error, 0);
+}
+END_TEST
+
+START_TEST(enter_leave)
+{
+    RUN(0x48, 0xc7, 0xc5, 0x77, 0x77, 0x00, 0x00, /* mov rbp, 0x7777 */
+        0xc8, 0x20, 0x00, 0x00,                   /* enter 0x20, 0 */
+        0x48, 0x89, 0xe0,                         /* mov rax, rsp */
+        0x48, 0x89, 0xeb,                         /* mov rbx, rbp */
+        0xc9,                                     /* leave */
+        0xc8, 0x08, 0x00, 0x01,                   /* enter 8, 1 */
+        0x48, 0x89, 0xe1,                         /* mov rcx, rsp */
+        0x48, 0x89, 0xea);                        /* mov rdx, rbp */
+    ck_assert_uint_eq(c->gpr[0], STACK_TOP - 8 - 0x20);
+    ck_assert_uint_eq(c->gpr[3], STACK_TOP - 8);
+    ck_assert_uint_eq(rd64(STACK_TOP - 8), 0x7777);
+    ck_assert_uint_eq(c->gpr[1], STACK_TOP - 24);
+    ck_assert_uint_eq(c->gpr[2], STACK_TOP - 8);
+    ck_assert_uint_eq(rd64(STACK_TOP - 16), STACK_TOP - 8);
+}
+END_TEST
+
+START_TEST(bt_memory_negative_offset)
+{
+    m->ram[0x40007] = 0x80;
+    RUN(0xbb, 0x08, 0x00, 0x04, 0x00,             /* mov ebx, 0x40008 */
+        0x48, 0xc7, 0xc1, 0xff, 0xff, 0xff, 0xff, /* mov rcx, -1 */
+        0x48, 0x0f, 0xab, 0x0b,                   /* bts [rbx], rcx */
+        0x48, 0x0f, 0xb3, 0x0b);                  /* btr [rbx], rcx */
+    ck_assert(cpu_get_rflags(c) & FL_CF);
+    ck_assert_uint_eq(m->ram[0x40007], 0x00);
+}
+END_TEST
+
+START_TEST(shifts_and_rotates)
+{
+    RUN(0xb8, 0x81, 0x00, 0x00, 0x00, /* mov eax, 0x81 */
+        0xd0, 0xe0,                   /* shl al, 1 */
+        0xb1, 0x03,                   /* mov cl, 3 */
+        0x48, 0xc7, 0xc3, 0x01, 0x00, 0x00, 0x80, /* mov rbx, 0xffffffff80000001 */
+        0x48, 0xd3, 0xc3,             /* rol rbx, cl */
+        0xba, 0xf0, 0x00, 0x00, 0x00, /* mov edx, 0xf0 */
+        0xc0, 0xfa, 0x04);            /* sar dl, 4 */
+    ck_assert_uint_eq(c->gpr[0], 0x02);
+    ck_assert_uint_eq(c->gpr[3], 0xfffffffc0000000full);
+    ck_assert_uint_eq(c->gpr[2], 0xff);
+    ck_assert_uint_eq(cpu_get_rflags(c) & (FL_CF | FL_ZF | FL_SF), FL_SF);
+}
+END_TEST
+
+START_TEST(lea_movzx_movsx_bswap)
+{
+    RUN(0x48, 0xc7, 0xc3, 0x00, 0x10, 0x00, 0x00, /* mov rbx, 0x1000 */
+        0xb9, 0x03, 0x00, 0x00, 0x00,             /* mov ecx, 3 */
+        0x48, 0x8d, 0x44, 0x8b, 0xfc,             /* lea rax, [rbx+rcx*4-4] */
+        0xba, 0x80, 0xff, 0x00, 0x00,             /* mov edx, 0xff80 */
+        0x48, 0x0f, 0xbe, 0xf2,                   /* movsx rsi, dl */
+        0x0f, 0xb7, 0xfa,                         /* movzx edi, dx */
+        0x0f, 0xca,                               /* bswap edx */
+        0x48, 0x63, 0xe9);                        /* movsxd rbp, ecx */
+    ck_assert_uint_eq(c->gpr[0], 0x1008);
+    ck_assert_uint_eq(c->gpr[6], (uint64_t)-128);
+    ck_assert_uint_eq(c->gpr[7], 0xff80);
+    ck_assert_uint_eq(c->gpr[2], 0x80ff0000u);
+    ck_assert_uint_eq(c->gpr[5], 3);
+}
+END_TEST
+
+static Suite *alu_suite(void)
+{
+    Suite *s = suite_create("alu");
+    TCase *t = tcase_create("arith");
+    tcase_add_checked_fixture(t, setup, teardown);
+    tcase_add_test(t, add_carry_chain);
+    tcase_add_test(t, op32_zero_extends);
+    tcase_add_test(t, div_by_zero_is_de);
+    tcase_add_test(t, idiv_int_min_by_minus_one_is_de);
+    tcase_add_test(t, div_quotient_overflow_is_de);
+    tcase_add_test(t, div_and_idiv_results);
+    tcase_add_test(t, shifts_and_rotates);
+    tcase_add_test(t, bt_memory_negative_offset);
+    tcase_add_test(t, lea_movzx_movsx_bswap);
+    tcase_add_test(t, memory_rmw_xadd_cmpxchg);
+    tcase_add_test(t, setcc_cmovcc);
+    suite_add_tcase(s, t);
+    t = tcase_create("string");
+    tcase_add_checked_fixture(t, setup, teardown);
+    tcase_add_test(t, rep_movsb_forward_and_backward);
+    tcase_add_test(t, rep_stos_long_count);
+    tcase_add_test(t, repne_scasb_finds_terminator);
+    tcase_add_test(t, repe_cmpsb_stops_at_difference);
+    tcase_add_test(t, rep_movsb_fault_is_restartable);
+    suite_add_tcase(s, t);
+    t = tcase_create("branch_stack");
+    tcase_add_checked_fixture(t, setup, teardown);
+    tcase_add_test(t, call_ret_push_pop);
+    tcase_add_test(t, ret_imm_releases_stack);
+    tcase_add_test(t, loop_counts_rcx);
+    tcase_add_test(t, jmp_noncanonical_is_gp);
+    tcase_add_test(t, enter_leave);
+    suite_add_tcase(s, t);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(alu_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
