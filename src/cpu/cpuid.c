@@ -1,0 +1,99 @@
+/* CPUID (SDM 2A "CPUID -- CPU Identification"): the leaves come from the CPU
+ * model config; the few bits that reflect live processor state (OSXSAVE,
+ * OSPKE, APIC enable, APIC IDs) are patched in here. Also the feature queries
+ * the rest of the core uses to decide which CR4/EFER bits exist. */
+#include "cpu_internal.h"
+
+/* Shared with msr.c, ops_cr.c and ops_sys.c (prototype repeated there until
+ * it moves to cpu_internal.h): a static capability bit of the model, reg
+ * 0..3 = EAX..EDX of leaf/subleaf 0. */
+bool cpu_cpuid_feature(const struct cpu *c, uint32_t leaf, unsigned reg, unsigned bit);
+
+#define MISC_ENABLE_LIMIT_CPUID (1ull << 22)
+#define APIC_BASE_EN (1ull << 11)
+
+enum { R_EAX = 0, R_EBX, R_ECX, R_EDX };
+
+static const struct cpuid_leaf *cpuid_find(const struct cpu_model *m, uint32_t leaf,
+                                           uint32_t subleaf)
+{
+    if (!m)
+        return NULL;
+    for (unsigned i = 0; i < m->nleaves && i < CPU_MODEL_MAX_LEAVES; i++) {
+        const struct cpuid_leaf *l = &m->leaves[i];
+        if (l->leaf == leaf && (!l->has_subleaf || l->subleaf == subleaf))
+            return l;
+    }
+    return NULL;
+}
+
+static void cpuid_raw(const struct cpu_model *m, uint32_t leaf, uint32_t subleaf, uint32_t out[4])
+{
+    const struct cpuid_leaf *l = cpuid_find(m, leaf, subleaf);
+
+    out[R_EAX] = l ? l->eax : 0;
+    out[R_EBX] = l ? l->ebx : 0;
+    out[R_ECX] = l ? l->ecx : 0;
+    out[R_EDX] = l ? l->edx : 0;
+}
+
+static uint32_t cpuid_max(const struct cpu_model *m, uint32_t base)
+{
+    const struct cpuid_leaf *l = cpuid_find(m, base, 0);
+    return l ? l->eax : 0;
+}
+
+bool cpu_cpuid_feature(const struct cpu *c, uint32_t leaf, unsigned reg, unsigned bit)
+{
+    uint32_t out[4];
+
+    cpuid_raw(c->model, leaf, 0, out);
+    return reg < 4 && bit < 32 && ((out[reg] >> bit) & 1);
+}
+
+void cpu_cpuid(struct cpu *c, uint32_t leaf, uint32_t subleaf, uint32_t out[4])
+{
+    uint32_t max_basic = cpuid_max(c->model, 0);
+    uint32_t max_ext = cpuid_max(c->model, 0x80000000);
+
+    /* SDM 4 IA32_MISC_ENABLE[22] "Limit CPUID Maxval": leaf 0 reports at
+     * most 2, and leaves above 2 behave as out of range. */
+    if ((c->misc_enable & MISC_ENABLE_LIMIT_CPUID) && max_basic > 2)
+        max_basic = 2;
+
+    /* SDM 2A CPUID: an input above the maximum basic or extended leaf returns
+     * the data of the highest basic leaf. Leaves the model lists explicitly
+     * outside both ranges (a hypervisor range) are returned as listed. */
+    bool ext = leaf >= 0x80000000;
+    bool listed = cpuid_find(c->model, leaf, subleaf) != NULL;
+    if ((ext && leaf > max_ext) || (!ext && leaf > max_basic && !(listed && leaf > 0x3fffffff)))
+        leaf = max_basic;
+
+    cpuid_raw(c->model, leaf, subleaf, out);
+
+    switch (leaf) {
+    case 0:
+        out[R_EAX] = max_basic;
+        break;
+    case 1:
+        out[R_EBX] &= 0x00ffffffu; /* EBX[31:24] initial APIC ID: 0 */
+        /* ECX[27] OSXSAVE mirrors CR4.OSXSAVE */
+        out[R_ECX] = (out[R_ECX] & ~(1u << 27)) | ((c->cr4 & CR4_OSXSAVE) ? 1u << 27 : 0);
+        /* EDX[9] APIC is 0 while IA32_APIC_BASE[11] (global enable) is 0 */
+        if (!(c->apic_base & APIC_BASE_EN))
+            out[R_EDX] &= ~(1u << 9);
+        break;
+    case 7:
+        if (subleaf == 0) /* ECX[4] OSPKE mirrors CR4.PKE */
+            out[R_ECX] = (out[R_ECX] & ~(1u << 4)) | ((c->cr4 & CR4_PKE) ? 1u << 4 : 0);
+        break;
+    case 0xb:
+    case 0x1f:
+        /* Extended topology: ECX[7:0] echoes the level, EDX is the x2APIC ID */
+        out[R_ECX] = (out[R_ECX] & ~0xffu) | (subleaf & 0xff);
+        out[R_EDX] = 0;
+        break;
+    default:
+        break;
+    }
+}

@@ -1,0 +1,136 @@
+/* Port I/O: IN, OUT, INS, OUTS and the protected-mode I/O permission check
+ * (SDM 1 "I/O Privilege Level", "I/O Permission Bit Map"; SDM 2A "IN",
+ * "INS/INSB/INSW/INSD", SDM 2B "OUT", "OUTS/OUTSB/OUTSW/OUTSD"). Ports go to
+ * machine_io_in/machine_io_out. Virtual-8086 mode is not supported. */
+#include "opcodes_gen.h"
+
+/* TSS offset of the 16-bit I/O map base (SDM 3A "32-Bit Task-State Segment",
+ * "Task-State Segment in 64-bit Mode": same offset in both). */
+#define TSS_IOMAP_BASE 102
+/* REP INS/OUTS iterations per handler run; the rest resumes by re-executing
+ * the instruction (RCX/RSI/RDI carry the progress, as after an interrupt). */
+#define IO_REP_CHUNK 4096
+
+/* SDM 1 "I/O Permission Bit Map": with CR0.PE = 1 and CPL > IOPL every bit
+ * covering [port, port + size) must be 0 in the TSS bitmap. The processor
+ * reads two bytes of the map; both must lie within the TSS limit. A TR that
+ * is not a 32/64-bit TSS gives #GP(0) as well. */
+static void io_check(struct cpu *c, uint16_t port, unsigned size)
+{
+    unsigned iopl = (unsigned)((c->rflags & FL_IOPL) >> FL_IOPL_SHIFT);
+
+    if (!(c->cr0 & CR0_PE) || (c->mode != MODE_V86 && c->cpl <= iopl))
+        return;
+
+    const struct seg_reg *tr = &c->tr;
+    unsigned type = tr->ar & AR_TYPE_MASK;
+    if ((tr->ar & AR_UNUSABLE) || (type != 0x9 && type != 0xb) || tr->limit < TSS_IOMAP_BASE + 1)
+        cpu_fault_err(c, EXC_GP, 0);
+    uint64_t base_mask = cpu_long_active(c) ? ~0ull : 0xffffffffull;
+    uint32_t map = (uint32_t)cpu_read_lin(c, (tr->base + TSS_IOMAP_BASE) & base_mask, 2, ACC_SYS);
+    uint64_t off = (uint64_t)map + port / 8;
+    if (off + 1 > tr->limit)
+        cpu_fault_err(c, EXC_GP, 0);
+    uint32_t bits = (uint32_t)cpu_read_lin(c, (tr->base + off) & base_mask, 2, ACC_SYS);
+    if ((bits >> (port & 7)) & ((1u << size) - 1))
+        cpu_fault_err(c, EXC_GP, 0);
+}
+
+/* Data size of a row: byte forms are 1; the others are 2 or 4 (REX.W does
+ * not make port I/O 64-bit). */
+static unsigned io_size(const struct insn *in)
+{
+    return (in->opcode & 1) ? (in->opsize >= 4 ? 4 : 2) : 1;
+}
+
+static uint16_t io_port(const struct cpu *c, const struct insn *in)
+{
+    /* E4-E7 carry the port as imm8; EC-EF and 6C-6F use DX */
+    return (in->opcode & 0x08) ? (uint16_t)c->gpr[2] : (uint16_t)(in->imm & 0xff);
+}
+
+/* IN AL/eAX, imm8 / DX (E4, E5, EC, ED) */
+void op_in(struct cpu *c, const struct insn *in)
+{
+    unsigned size = io_size(in);
+    uint16_t port = io_port(c, in);
+
+    io_check(c, port, size);
+    uint32_t v = machine_io_in(c->m, port, size);
+    reg_write(c, 0, size, false, v);
+    c->end_block = true;
+}
+
+/* OUT imm8 / DX, AL/eAX (E6, E7, EE, EF) */
+void op_out(struct cpu *c, const struct insn *in)
+{
+    unsigned size = io_size(in);
+    uint16_t port = io_port(c, in);
+
+    io_check(c, port, size);
+    machine_io_out(c->m, port, size, (uint32_t)reg_read(c, 0, size, false));
+    c->end_block = true;
+}
+
+/* Address-size view of rSI/rDI/rCX for string forms. */
+static uint64_t str_reg(const struct cpu *c, const struct insn *in, unsigned r)
+{
+    return c->gpr[r] & size_mask(in->addrsize);
+}
+
+static void str_set(struct cpu *c, const struct insn *in, unsigned r, uint64_t v)
+{
+    uint64_t m = size_mask(in->addrsize);
+    /* a 32-bit address size zero-extends into the full register */
+    c->gpr[r] = in->addrsize == 4 ? (v & m) : ((c->gpr[r] & ~m) | (v & m));
+}
+
+/* Run one string I/O instruction: count iterations (1 without REP), each
+ * committing rSI/rDI/rCX before the next so that a fault leaves the
+ * completed iterations done. The permission check happens once, first. */
+static void io_string(struct cpu *c, const struct insn *in, bool is_in)
+{
+    unsigned size = io_size(in);
+    uint16_t port = (uint16_t)c->gpr[2];
+    bool rep = (in->pfx & (PFX_REP | PFX_REPNE)) != 0;
+    unsigned ptr = is_in ? 7 : 6; /* rDI or rSI */
+    uint64_t step = (c->rflags & FL_DF) ? (uint64_t)-(int64_t)size : size;
+
+    io_check(c, port, size);
+    for (unsigned n = 0;; n++) {
+        if (rep && str_reg(c, in, 1) == 0)
+            break;
+        if (rep && n == IO_REP_CHUNK) {
+            c->next_rip = c->rip; /* resume here */
+            break;
+        }
+        uint64_t off = str_reg(c, in, ptr);
+        if (is_in) {
+            /* INS writes ES:rDI (no override); check the write before the
+             * port read so a fault does not lose device data */
+            cpu_probe_write(c, SEG_ES, off, size);
+            uint32_t v = machine_io_in(c->m, port, size);
+            cpu_write(c, SEG_ES, off, size, v);
+        } else {
+            uint64_t v = cpu_read(c, in->seg, off, size);
+            machine_io_out(c->m, port, size, (uint32_t)v);
+        }
+        str_set(c, in, ptr, off + step);
+        if (!rep)
+            break;
+        str_set(c, in, 1, str_reg(c, in, 1) - 1);
+    }
+    c->end_block = true;
+}
+
+/* INS (6C, 6D) */
+void op_ins(struct cpu *c, const struct insn *in)
+{
+    io_string(c, in, true);
+}
+
+/* OUTS (6E, 6F) */
+void op_outs(struct cpu *c, const struct insn *in)
+{
+    io_string(c, in, false);
+}

@@ -1,0 +1,334 @@
+/* MSRs (src/cpu/msr.c, include/nvmx/msrs.def): the list itself, RDMSR/WRMSR
+ * privilege and unknown-index faults, and each MSR's reserved bits and write
+ * rules, on a real CPU in 64-bit mode. */
+#include "cpu/cpu_internal.h"
+
+#include <check.h>
+#include <stdlib.h>
+
+#define RAM_SIZE (4u << 20)
+#define PML4 0x1000ull
+#define GDT_BASE 0x5000ull
+#define CODE 0x10000ull
+
+static struct cpu_model model;
+static struct cost_model cost;
+static struct machine *m;
+static struct cpu *c;
+
+struct msr_info {
+    const char *name;
+    uint32_t index;
+};
+static const struct msr_info msrs[] = {
+#define MSR(n, idx, kind, f, r) { #n, idx },
+#include "nvmx/msrs.def"
+#undef MSR
+};
+#define NMSRS (sizeof msrs / sizeof msrs[0])
+enum {
+#define MSR(n, idx, kind, f, r) n = idx,
+#include "nvmx/msrs.def"
+#undef MSR
+};
+
+static void set_model(bool nx)
+{
+    memset(&model, 0, sizeof model);
+    strcpy(model.name, "msr-test");
+    model.leaves[model.nleaves++] = (struct cpuid_leaf){ .leaf = 0, .eax = 0xd };
+    model.leaves[model.nleaves++] =
+        (struct cpuid_leaf){ .leaf = 1, .eax = 0x906ea, .ecx = (1u << 5) | (1u << 21),
+                             .edx = (1u << 4) | (1u << 6) | (1u << 9) };
+    model.leaves[model.nleaves++] = (struct cpuid_leaf){ .leaf = 0xd, .eax = 0xdd };
+    model.leaves[model.nleaves++] = (struct cpuid_leaf){ .leaf = 0x80000000u, .eax = 0x80000008u };
+    model.leaves[model.nleaves++] = (struct cpuid_leaf){
+        .leaf = 0x80000001u, .edx = (1u << 11) | (nx ? 1u << 20 : 0) | (1u << 27) | (1u << 29)
+    };
+    model.leaves[model.nleaves++] = (struct cpuid_leaf){ .leaf = 0x80000008u, .eax = 0x3027 };
+}
+
+static void make_cpu(bool nx)
+{
+    set_model(nx);
+    cost_model_defaults(&cost);
+    m = machine_create(RAM_SIZE);
+    ck_assert_ptr_nonnull(m);
+    m->quiet = true;
+    c = cpu_create(m, &model, &cost);
+    ck_assert_ptr_nonnull(c);
+    cpu_write_phys(c, PML4, 8, 0x2000 | 7);
+    cpu_write_phys(c, 0x2000, 8, 0x3000 | 7);
+    cpu_write_phys(c, 0x3000, 8, 0x87);
+    cpu_set_long_mode(c, PML4, GDT_BASE);
+    cpu_write_phys(c, GDT_BASE + 8 * 5, 8, 0x00affb000000ffffull); /* user code64 */
+    cpu_write_phys(c, GDT_BASE + 8 * 6, 8, 0x00cff3000000ffffull); /* user data */
+    c->gdtr.limit = 8 * 7 - 1;
+    c->gpr[4] = 0x80000;
+    c->stop_on_exception = true;
+}
+
+static void setup(void) { make_cpu(true); }
+
+static void teardown(void)
+{
+    cpu_destroy(c);
+    machine_destroy(m);
+}
+
+/* Run RDMSR (0F 32) or WRMSR (0F 30) on index with EDX:EAX = val; HLT after.
+ * Returns true when it completed, false on an exception (checked #GP(0)). */
+static bool run_msr(bool wr, uint32_t index, uint64_t val)
+{
+    const uint8_t code[] = { 0x0f, wr ? 0x30 : 0x32, 0xf4 };
+    memcpy(m->ram + CODE, code, sizeof code);
+    cpu_phys_written(c, CODE, sizeof code);
+    c->rip = CODE;
+    c->halted = false;
+    c->gpr[1] = index;
+    c->gpr[0] = (uint32_t)val | 0xdead000000000000ull; /* upper halves are ignored */
+    c->gpr[2] = val >> 32;
+    enum cpu_stop s = cpu_run(c, 100);
+    if (s == CPU_STOP_HLT_FOREVER)
+        return true;
+    ck_assert_int_eq(s, CPU_STOP_EXCEPTION);
+    ck_assert_int_eq(c->last_exception, EXC_GP);
+    ck_assert_uint_eq(c->last_error, 0);
+    ck_assert_uint_eq(c->rip, CODE);
+    return false;
+}
+
+static uint64_t rdmsr(uint32_t index)
+{
+    ck_assert_msg(run_msr(false, index, 0), "RDMSR 0x%x faulted", index);
+    ck_assert_uint_eq(c->gpr[0] >> 32, 0);
+    ck_assert_uint_eq(c->gpr[2] >> 32, 0);
+    return (c->gpr[2] << 32) | c->gpr[0];
+}
+
+static bool wrmsr(uint32_t index, uint64_t val) { return run_msr(true, index, val); }
+
+/* ---- the list -------------------------------------------------------------------- */
+
+START_TEST(list_has_no_duplicates)
+{
+    for (unsigned i = 0; i < NMSRS; i++)
+        for (unsigned j = i + 1; j < NMSRS; j++)
+            ck_assert_msg(msrs[i].index != msrs[j].index, "%s and %s share 0x%x", msrs[i].name,
+                          msrs[j].name, msrs[i].index);
+}
+END_TEST
+
+/* Every listed MSR reads at CPL 0 without a fault. */
+START_TEST(every_listed_msr_reads)
+{
+    (void)rdmsr(msrs[_i].index);
+}
+END_TEST
+
+static const uint32_t unknown[] = { 0x0, 0x12, 0x1ff, 0x400, 0xc0000104u, 0x40000000u, 0xffffffffu };
+
+START_TEST(unknown_msr_gp)
+{
+    ck_assert(!run_msr(false, unknown[_i], 0));
+    ck_assert(!run_msr(true, unknown[_i], 0));
+}
+END_TEST
+
+START_TEST(cpl3_gp)
+{
+    c->seg[SEG_CS] = (struct seg_reg){ .sel = 0x2b, .limit = 0xffffffff, .ar = 0xa0fb };
+    c->seg[SEG_SS] = (struct seg_reg){ .sel = 0x33, .limit = 0xffffffff, .ar = 0xc0f3 };
+    cpu_update_mode(c);
+    ck_assert(!run_msr(false, IA32_EFER, 0));
+    ck_assert(!run_msr(true, IA32_STAR, 0));
+}
+END_TEST
+
+/* ---- rules of single MSRs ---------------------------------------------------------- */
+
+/* Writes that must be #GP(0), leaving the MSR unchanged. */
+static const struct { const char *what; uint32_t index; uint64_t val; } bad_writes[] = {
+    { "EFER bit 1", IA32_EFER, EFER_LME | EFER_LMA | 2 },
+    { "EFER bit 12", IA32_EFER, EFER_LME | (1ull << 12) },
+    { "EFER LME cleared with PG", IA32_EFER, EFER_SCE },
+    { "PAT entry 2", IA32_PAT, 0x0007040600070402ull },
+    { "PAT entry 3", IA32_PAT, 0x0307040600070406ull },
+    { "PAT bit 3 of an entry", IA32_PAT, 0x000704060007040eull },
+    { "LSTAR non-canonical", IA32_LSTAR, 0x0000800000000000ull },
+    { "CSTAR non-canonical", IA32_CSTAR, 0xfff0000000000000ull },
+    { "FS_BASE non-canonical", IA32_FS_BASE, 1ull << 47 },
+    { "GS_BASE non-canonical", IA32_GS_BASE, 1ull << 63 },
+    { "KERNEL_GS_BASE non-canonical", IA32_KERNEL_GS_BASE, 1ull << 48 },
+    { "SYSENTER_EIP non-canonical", IA32_SYSENTER_EIP, 1ull << 50 },
+    { "SYSENTER_CS bit 32", IA32_SYSENTER_CS, 1ull << 32 },
+    { "FMASK bit 32", IA32_FMASK, 1ull << 32 },
+    { "TSC_AUX bit 32", IA32_TSC_AUX, 1ull << 32 },
+    { "MISC_ENABLE bit 1", IA32_MISC_ENABLE, 3 },
+    { "APIC_BASE bit 9", IA32_APIC_BASE, 0xfee00000ull | (1u << 11) | (1u << 9) },
+    { "APIC_BASE above MAXPHYADDR", IA32_APIC_BASE, (1ull << 39) | (1u << 11) },
+    { "APIC_BASE EXTD without EN", IA32_APIC_BASE, 0xfee00000ull | (1u << 10) },
+    { "MTRR_DEF_TYPE type 2", IA32_MTRR_DEF_TYPE, 0xc02 },
+    { "MTRR_DEF_TYPE bit 12", IA32_MTRR_DEF_TYPE, 0x1006 },
+    { "MTRRCAP is read-only", IA32_MTRRCAP, 0 },
+    { "FEATURE_CONTROL SENTER bit", IA32_FEATURE_CONTROL, 1u << 8 },
+};
+
+START_TEST(reserved_writes_gp)
+{
+    uint64_t before = rdmsr(bad_writes[_i].index);
+    ck_assert_msg(!wrmsr(bad_writes[_i].index, bad_writes[_i].val), "%s: no #GP",
+                  bad_writes[_i].what);
+    ck_assert_msg(rdmsr(bad_writes[_i].index) == before, "%s: value changed", bad_writes[_i].what);
+}
+END_TEST
+
+/* Writes that succeed and read back. */
+static const struct { const char *what; uint32_t index; uint64_t val; } good_writes[] = {
+    { "PAT", IA32_PAT, 0x0001050406070400ull },
+    { "STAR", IA32_STAR, 0x0023001000000000ull },
+    { "LSTAR", IA32_LSTAR, 0xffffffff81000000ull },
+    { "FS_BASE", IA32_FS_BASE, 0x00007fffffffe000ull },
+    { "KERNEL_GS_BASE", IA32_KERNEL_GS_BASE, 0xffff888000000000ull },
+    { "SYSENTER_CS", IA32_SYSENTER_CS, 0x10 },
+    { "FMASK", IA32_FMASK, 0x47700 },
+    { "TSC_AUX", IA32_TSC_AUX, 0xfeedface },
+    { "MTRR_DEF_TYPE", IA32_MTRR_DEF_TYPE, 0xc06 },
+    { "APIC_BASE moved", IA32_APIC_BASE, 0xfec00000ull | (1u << 11) | (1u << 8) },
+    { "APIC_BASE x2APIC", IA32_APIC_BASE, 0xfee00000ull | (3u << 10) | (1u << 8) },
+};
+
+START_TEST(writes_read_back)
+{
+    ck_assert_msg(wrmsr(good_writes[_i].index, good_writes[_i].val), "%s: #GP",
+                  good_writes[_i].what);
+    ck_assert_msg(rdmsr(good_writes[_i].index) == good_writes[_i].val, "%s: 0x%llx read back",
+                  good_writes[_i].what, (unsigned long long)rdmsr(good_writes[_i].index));
+}
+END_TEST
+
+START_TEST(fs_gs_base_msrs_are_segment_bases)
+{
+    ck_assert(wrmsr(IA32_GS_BASE, 0xffff800012345000ull));
+    ck_assert_uint_eq(c->seg[SEG_GS].base, 0xffff800012345000ull);
+    c->seg[SEG_FS].base = 0x5000;
+    ck_assert_uint_eq(rdmsr(IA32_FS_BASE), 0x5000);
+}
+END_TEST
+
+/* SDM 4 IA32_EFER: LMA is read-only; NXE needs CPUID.80000001H:EDX[20]. */
+START_TEST(efer_rules)
+{
+    ck_assert(wrmsr(IA32_EFER, EFER_LME | EFER_SCE | EFER_NXE)); /* LMA written as 0 */
+    ck_assert_uint_eq(rdmsr(IA32_EFER), EFER_LME | EFER_LMA | EFER_SCE | EFER_NXE);
+    ck_assert_int_eq(c->mode, MODE_LONG64);
+}
+END_TEST
+
+START_TEST(efer_nxe_needs_cpuid)
+{
+    teardown();
+    make_cpu(false);
+    ck_assert(!wrmsr(IA32_EFER, EFER_LME | EFER_NXE));
+    ck_assert(wrmsr(IA32_EFER, EFER_LME));
+}
+END_TEST
+
+/* With paging off, LME may change; paging on then activates IA-32e mode. */
+START_TEST(efer_lme_with_paging_off)
+{
+    c->cr0 &= ~CR0_PG;
+    c->seg[SEG_CS].ar &= ~AR_L;
+    cpu_update_mode(c);
+    ck_assert(wrmsr(IA32_EFER, 0));
+    ck_assert_uint_eq(rdmsr(IA32_EFER), 0);
+    ck_assert(wrmsr(IA32_EFER, EFER_LME));
+    ck_assert_uint_eq(rdmsr(IA32_EFER), EFER_LME);
+}
+END_TEST
+
+/* SDM 3C "Enabling and Entering VMX Operation": locked means #GP. */
+START_TEST(feature_control_lock)
+{
+    ck_assert(wrmsr(IA32_FEATURE_CONTROL, 5));
+    ck_assert_uint_eq(rdmsr(IA32_FEATURE_CONTROL), 5);
+    ck_assert(!wrmsr(IA32_FEATURE_CONTROL, 5));
+    ck_assert(!wrmsr(IA32_FEATURE_CONTROL, 0));
+    ck_assert_uint_eq(rdmsr(IA32_FEATURE_CONTROL), 5);
+}
+END_TEST
+
+/* IA32_TIME_STAMP_COUNTER: RDTSC continues from the written value. */
+START_TEST(tsc_write_sets_counter)
+{
+    ck_assert(wrmsr(IA32_TIME_STAMP_COUNTER, 0x1000000000ull));
+    uint64_t t = rdmsr(IA32_TIME_STAMP_COUNTER);
+    ck_assert_uint_ge(t, 0x1000000000ull);
+    ck_assert_uint_lt(t, 0x1000000000ull + 100000);
+    ck_assert(wrmsr(IA32_TIME_STAMP_COUNTER, 5));
+    ck_assert_uint_lt(cpu_tsc(c), 100000);
+}
+END_TEST
+
+/* IA32_MISC_ENABLE[22] limits CPUID leaf 0 to 2. */
+START_TEST(misc_enable_limits_cpuid)
+{
+    uint32_t out[4];
+    ck_assert(wrmsr(IA32_MISC_ENABLE, 1 | (1u << 22)));
+    cpu_cpuid(c, 0, 0, out);
+    ck_assert_uint_eq(out[0], 2);
+    cpu_cpuid(c, 0xd, 0, out); /* beyond the limit: the highest basic leaf (2) */
+    ck_assert_uint_eq(out[0], 0);
+    ck_assert(wrmsr(IA32_MISC_ENABLE, 1));
+    cpu_cpuid(c, 0, 0, out);
+    ck_assert_uint_eq(out[0], 0xd);
+}
+END_TEST
+
+/* Read-as-zero MSRs: BIOS_SIGN_ID accepts 0 (the microcode-revision
+ * protocol), MCG_CAP and PLATFORM_ID reject writes. */
+START_TEST(zero_msrs)
+{
+    ck_assert_uint_eq(rdmsr(IA32_MCG_CAP), 0);
+    ck_assert(!wrmsr(IA32_MCG_CAP, 0));
+    ck_assert(!wrmsr(IA32_PLATFORM_ID, 0));
+    ck_assert(wrmsr(IA32_BIOS_SIGN_ID, 0));
+    ck_assert(!wrmsr(IA32_BIOS_SIGN_ID, 1));
+}
+END_TEST
+
+static Suite *msr_suite(void)
+{
+    Suite *s = suite_create("msr");
+    TCase *tc = tcase_create("list");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, list_has_no_duplicates);
+    tcase_add_loop_test(tc, every_listed_msr_reads, 0, NMSRS);
+    tcase_add_loop_test(tc, unknown_msr_gp, 0, sizeof unknown / sizeof unknown[0]);
+    tcase_add_test(tc, cpl3_gp);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("rules");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_loop_test(tc, reserved_writes_gp, 0, sizeof bad_writes / sizeof bad_writes[0]);
+    tcase_add_loop_test(tc, writes_read_back, 0, sizeof good_writes / sizeof good_writes[0]);
+    tcase_add_test(tc, fs_gs_base_msrs_are_segment_bases);
+    tcase_add_test(tc, efer_rules);
+    tcase_add_test(tc, efer_nxe_needs_cpuid);
+    tcase_add_test(tc, efer_lme_with_paging_off);
+    tcase_add_test(tc, feature_control_lock);
+    tcase_add_test(tc, tsc_write_sets_counter);
+    tcase_add_test(tc, misc_enable_limits_cpuid);
+    tcase_add_test(tc, zero_msrs);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(msr_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
