@@ -1,0 +1,45 @@
+# Thin wrapper around CMake. `make` builds, `make demo` runs the demo guest,
+# `make test` runs every test in a -Werror build and in an ASan/UBSan build.
+BUILD      ?= build
+BUILD_ASAN ?= build-asan
+JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+DEMO_IMAGE := $(BUILD)/guests/demo/demo.elf
+CMAKE_ARGS ?=
+
+.PHONY: all deps configure build demo test test-werror test-asan bench clean
+
+all: build
+
+deps:
+	scripts/deps.sh
+
+configure: deps
+	cmake -S . -B $(BUILD) $(CMAKE_ARGS)
+
+build: configure
+	cmake --build $(BUILD) -j$(JOBS)
+
+# The demo ends through debug-exit: writing 0 gives exit status 1 (docs/cli.md).
+demo: configure
+	cmake --build $(BUILD) -j$(JOBS) --target nvmx demo
+	@st=0; $(BUILD)/nvmx run $(DEMO_IMAGE) --stats || st=$$?; \
+	if [ $$st -eq 1 ]; then echo "demo: guest exited through debug-exit with code 0"; \
+	else echo "demo: nvmx exit status $$st (see docs/cli.md)"; exit 1; fi
+
+test: test-werror test-asan
+
+test-werror: deps
+	cmake -S . -B $(BUILD) -DNVMX_WERROR=ON $(CMAKE_ARGS)
+	cmake --build $(BUILD) -j$(JOBS)
+	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
+
+test-asan: deps
+	cmake -S . -B $(BUILD_ASAN) -DNVMX_WERROR=ON -DNVMX_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug $(CMAKE_ARGS)
+	cmake --build $(BUILD_ASAN) -j$(JOBS)
+	cd $(BUILD_ASAN) && ctest --output-on-failure -j$(JOBS)
+
+bench: build
+	cmake --build $(BUILD) -j$(JOBS) --target bench
+
+clean:
+	rm -rf $(BUILD) $(BUILD_ASAN)

@@ -1,0 +1,333 @@
+/* `nvmx run IMAGE`: parse options, load the CPU and cost models, build the
+ * machine, load the image, run, and report why the run ended. Host time is
+ * measured here for the --stats report only; the guest never sees it. */
+#include "cli.h"
+#include "nvmx/config.h"
+#include "nvmx/cpu.h"
+#include "nvmx/machine.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#ifndef NVMX_CONFIG_DIR
+#define NVMX_CONFIG_DIR "configs"
+#endif
+
+#define MIB (1ull << 20)
+#define CLI_MIN_MEM (2 * MIB)
+#define CLI_MAX_MEM (64ull << 30)
+#define CLI_MAX_MODULES 64
+
+struct run_opts {
+    const char *image;
+    uint64_t mem;
+    const char *cpu, *cost, *cmdline;
+    struct boot_module modules[CLI_MAX_MODULES];
+    unsigned nmodules;
+    uint64_t max_insns;
+    const char *serial, *debugcon, *trace;
+    bool stats, quiet;
+};
+
+void cli_run_usage(FILE *f)
+{
+    fputs("usage: nvmx run IMAGE [options]\n"
+          "\n"
+          "IMAGE is a multiboot v1 kernel (ELF32, or any format with the a.out kludge)\n"
+          "or an ELF64 executable entered in 64-bit mode (docs/memory-layout.md).\n"
+          "\n"
+          "  --mem SIZE            guest RAM, K/M/G suffixes (default 256M; 2M..64G)\n"
+          "  --cpu FILE            CPU model JSON (default cpu/skylake-server.json in the\n"
+          "                        config directory; a bare NAME means cpu/NAME.json there)\n"
+          "  --cost FILE           cost model JSON (default cost/default.json there)\n"
+          "  --cmdline STR         kernel command line (multiboot cmdline)\n"
+          "  --module FILE[,STR]   load a multiboot module with its string; repeatable\n"
+          "  --max-insns N         stop after N instructions (default: no limit)\n"
+          "  --serial FILE         COM1 output (default stdout; '-' = stdout)\n"
+          "  --debugcon FILE       port 0xe9 output (default discarded; '-' = stdout)\n"
+          "  --stats               print run statistics on stderr at the end\n"
+          "  --trace-insns FILE    one line per retired instruction\n"
+          "  --quiet               no warnings about unclaimed ports / unbacked memory\n"
+          "  --help                this text\n"
+          "\n"
+          "The config directory is $NVMX_CONFIG_DIR if set, else the source tree's configs/.\n"
+          "\n"
+          "Exit status: debug-exit write of v -> (v << 1) | 1; 2 bad input,\n"
+          "4 triple fault/shutdown, 6 unwakeable HLT, 8 instruction limit, 10 internal error.\n",
+          f);
+}
+
+static const char *config_dir(void)
+{
+    const char *env = getenv("NVMX_CONFIG_DIR");
+    return env && *env ? env : NVMX_CONFIG_DIR;
+}
+
+static bool file_exists(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0;
+}
+
+/* A --cpu/--cost argument: a path, or a bare name looked up in the config
+ * directory's subdir (with or without ".json"). */
+static const char *resolve_config(const char *arg, const char *subdir, const char *dflt,
+                                  char *buf, size_t size)
+{
+    if (!arg) {
+        snprintf(buf, size, "%s/%s/%s", config_dir(), subdir, dflt);
+        return buf;
+    }
+    if (file_exists(arg) || strchr(arg, '/'))
+        return arg;
+    snprintf(buf, size, "%s/%s/%s", config_dir(), subdir, arg);
+    if (file_exists(buf))
+        return buf;
+    snprintf(buf, size, "%s/%s/%s.json", config_dir(), subdir, arg);
+    return file_exists(buf) ? buf : arg;
+}
+
+static bool parse_u64(const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    if (!s || *s < '0' || *s > '9')
+        return false;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end)
+        return false;
+    *out = v;
+    return true;
+}
+
+static bool usage_error(const char *fmt, const char *arg)
+{
+    fputs("nvmx run: ", stderr);
+    fprintf(stderr, fmt, arg);
+    fputs(" (see nvmx run --help)\n", stderr);
+    return false;
+}
+
+enum { OPT_MEM = 256, OPT_CPU, OPT_COST, OPT_CMDLINE, OPT_MODULE, OPT_MAX_INSNS, OPT_SERIAL,
+       OPT_DEBUGCON, OPT_STATS, OPT_TRACE, OPT_QUIET, OPT_HELP };
+
+/* Returns false on a usage error; sets *help for --help. */
+static bool parse_opts(int argc, char **argv, struct run_opts *o, bool *help)
+{
+    static const struct option longopts[] = {
+        { "mem", required_argument, NULL, OPT_MEM },
+        { "cpu", required_argument, NULL, OPT_CPU },
+        { "cost", required_argument, NULL, OPT_COST },
+        { "cmdline", required_argument, NULL, OPT_CMDLINE },
+        { "module", required_argument, NULL, OPT_MODULE },
+        { "max-insns", required_argument, NULL, OPT_MAX_INSNS },
+        { "serial", required_argument, NULL, OPT_SERIAL },
+        { "debugcon", required_argument, NULL, OPT_DEBUGCON },
+        { "stats", no_argument, NULL, OPT_STATS },
+        { "trace-insns", required_argument, NULL, OPT_TRACE },
+        { "quiet", no_argument, NULL, OPT_QUIET },
+        { "help", no_argument, NULL, OPT_HELP },
+        { NULL, 0, NULL, 0 },
+    };
+    memset(o, 0, sizeof(*o));
+    o->mem = 256 * MIB;
+    opterr = 0;
+    optind = 1;
+    int opt;
+    while ((opt = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
+        switch (opt) {
+        case OPT_MEM:
+            if (!config_parse_size(optarg, &o->mem))
+                return usage_error("--mem: '%s' is not a size (e.g. 256M, 1G)", optarg);
+            if (o->mem < CLI_MIN_MEM || o->mem > CLI_MAX_MEM || (o->mem & 0xfff))
+                return usage_error("--mem: '%s' must be a multiple of 4K from 2M to 64G",
+                                   optarg);
+            break;
+        case OPT_CPU: o->cpu = optarg; break;
+        case OPT_COST: o->cost = optarg; break;
+        case OPT_CMDLINE: o->cmdline = optarg; break;
+        case OPT_MODULE: {
+            if (o->nmodules >= CLI_MAX_MODULES)
+                return usage_error("--module: more than %s modules", "64");
+            char *comma = strchr(optarg, ',');
+            if (comma)
+                *comma = 0;
+            if (!*optarg)
+                return usage_error("--module: empty file name in '%s'", optarg);
+            o->modules[o->nmodules++] = (struct boot_module){ optarg, comma ? comma + 1 : NULL };
+            break;
+        }
+        case OPT_MAX_INSNS:
+            if (!parse_u64(optarg, &o->max_insns))
+                return usage_error("--max-insns: '%s' is not a non-negative integer", optarg);
+            break;
+        case OPT_SERIAL: o->serial = optarg; break;
+        case OPT_DEBUGCON: o->debugcon = optarg; break;
+        case OPT_STATS: o->stats = true; break;
+        case OPT_TRACE: o->trace = optarg; break;
+        case OPT_QUIET: o->quiet = true; break;
+        case OPT_HELP: *help = true; return true;
+        case ':': return usage_error("option '%s' needs an argument", argv[optind - 1]);
+        default: return usage_error("unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind >= argc)
+        return usage_error("%s", "no IMAGE given");
+    if (optind + 1 < argc)
+        return usage_error("unexpected argument '%s'", argv[optind + 1]);
+    o->image = argv[optind];
+    return true;
+}
+
+/* Open an output file; "-" is stdout. */
+static FILE *open_out(const char *what, const char *path)
+{
+    if (!strcmp(path, "-"))
+        return stdout;
+    FILE *f = fopen(path, "w");
+    if (!f)
+        fprintf(stderr, "nvmx run: %s: cannot open '%s': %s\n", what, path, strerror(errno));
+    return f;
+}
+
+static double host_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void report_stats(const struct cpu *c, const struct machine *m, double secs)
+{
+    double mips = secs > 0 ? (double)c->stats.insns / secs / 1e6 : 0;
+    fprintf(stderr,
+            "nvmx: stats: instructions retired  %llu\n"
+            "nvmx: stats: modelled cycles       %llu\n"
+            "nvmx: stats: host seconds          %.3f\n"
+            "nvmx: stats: MIPS                  %.2f\n"
+            "nvmx: stats: blocks decoded        %llu\n"
+            "nvmx: stats: TLB misses            %llu\n"
+            "nvmx: stats: unbacked reads/writes %llu/%llu\n"
+            "nvmx: stats: unclaimed port in/out %llu/%llu\n",
+            (unsigned long long)c->stats.insns, (unsigned long long)c->cycles, secs, mips,
+            (unsigned long long)c->stats.blocks_decoded, (unsigned long long)c->stats.tlb_misses,
+            (unsigned long long)m->stats.unbacked_reads,
+            (unsigned long long)m->stats.unbacked_writes,
+            (unsigned long long)m->stats.unclaimed_port_reads,
+            (unsigned long long)m->stats.unclaimed_port_writes);
+}
+
+/* One line on stderr saying why the run ended; returns the exit status. */
+static int finish(enum cpu_stop why, const struct cpu *c, const struct machine *m)
+{
+    unsigned long long rip = (unsigned long long)c->rip;
+    switch (why) {
+    case CPU_STOP_MACHINE:
+        if (m->stop == MACHINE_DEBUG_EXIT) {
+            int status = (int)(((m->exit_code << 1) | 1) & 0xff);
+            fprintf(stderr, "nvmx: debug-exit: guest wrote 0x%x (exit status %d), RIP 0x%llx\n",
+                    m->exit_code, status, rip);
+            return status;
+        }
+        break;
+    case CPU_STOP_SHUTDOWN:
+        fprintf(stderr, "nvmx: shutdown (triple fault), RIP 0x%llx\n", rip);
+        return CLI_EXIT_SHUTDOWN;
+    case CPU_STOP_HLT_FOREVER:
+        fprintf(stderr, "nvmx: HLT with nothing that can wake the CPU, RIP 0x%llx\n", rip);
+        return CLI_EXIT_HLT_FOREVER;
+    case CPU_STOP_INSN_LIMIT:
+        fprintf(stderr, "nvmx: instruction limit reached (%llu retired), RIP 0x%llx\n",
+                (unsigned long long)c->stats.insns, rip);
+        return CLI_EXIT_INSN_LIMIT;
+    default: break;
+    }
+    fprintf(stderr, "nvmx: internal error: unexpected stop reason %d, RIP 0x%llx\n", (int)why,
+            rip);
+    return CLI_EXIT_INTERNAL;
+}
+
+int cli_run(int argc, char **argv)
+{
+    struct run_opts o;
+    bool help = false;
+    if (!parse_opts(argc, argv, &o, &help))
+        return CLI_EXIT_BAD_INPUT;
+    if (help) {
+        cli_run_usage(stdout);
+        return CLI_EXIT_OK;
+    }
+
+    int status = CLI_EXIT_BAD_INPUT;
+    char err[512], cpu_path[4096], cost_path[4096];
+    static struct cpu_model model;
+    static struct cost_model cost;
+    struct machine *m = NULL;
+    struct cpu *c = NULL;
+    FILE *serial = NULL, *debugcon = NULL, *trace = NULL;
+
+    const char *cp = resolve_config(o.cpu, "cpu", "skylake-server.json", cpu_path,
+                                    sizeof(cpu_path));
+    const char *kp = resolve_config(o.cost, "cost", "default.json", cost_path,
+                                    sizeof(cost_path));
+    if (!config_load_cpu_model(cp, &model, err, sizeof(err)) ||
+        !config_load_cost_model(kp, &cost, err, sizeof(err))) {
+        fprintf(stderr, "nvmx run: %s\n", err);
+        goto out;
+    }
+    serial = o.serial ? open_out("--serial", o.serial) : stdout;
+    debugcon = o.debugcon ? open_out("--debugcon", o.debugcon) : NULL;
+    trace = o.trace ? open_out("--trace-insns", o.trace) : NULL;
+    if (!serial || (o.debugcon && !debugcon) || (o.trace && !trace))
+        goto out;
+
+    status = CLI_EXIT_INTERNAL;
+    m = machine_create(o.mem);
+    if (!m) {
+        fprintf(stderr, "nvmx run: cannot allocate a machine with %llu bytes of RAM\n",
+                (unsigned long long)o.mem);
+        goto out;
+    }
+    m->quiet = o.quiet;
+    m->serial_out = serial;
+    m->debugcon_out = debugcon;
+    c = cpu_create(m, &model, &cost);
+    if (!c) {
+        fprintf(stderr, "nvmx run: cannot create the CPU\n");
+        goto out;
+    }
+    m->cpu = c;
+    cpu_reset(c);
+    c->trace_insns = trace;
+    struct boot_params bp = { o.image, o.cmdline, o.modules, o.nmodules };
+    if (!machine_load_image(m, c, &bp, err, sizeof(err))) {
+        fprintf(stderr, "nvmx run: %s\n", err);
+        status = CLI_EXIT_BAD_INPUT;
+        goto out;
+    }
+
+    double t0 = host_seconds();
+    enum cpu_stop why = cpu_run(c, o.max_insns);
+    double secs = host_seconds() - t0;
+    fflush(serial);
+    if (debugcon)
+        fflush(debugcon);
+    if (o.stats)
+        report_stats(c, m, secs);
+    status = finish(why, c, m);
+out:
+    if (c)
+        cpu_destroy(c);
+    machine_destroy(m);
+    if (serial && serial != stdout)
+        fclose(serial);
+    if (debugcon && debugcon != stdout)
+        fclose(debugcon);
+    if (trace && trace != stdout)
+        fclose(trace);
+    return status;
+}

@@ -1,0 +1,360 @@
+/* JSON configuration loaders: CPU models (CPUID leaves) and cost models
+ * (cycles per cost class). Every problem is reported with the file, the key
+ * path (e.g. "leaves[3].ebx") and what is wrong; nothing is guessed. */
+#include "nvmx/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static bool fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return false;
+}
+
+static const char *json_kind(const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: return "an object";
+    case JSON_ARRAY: return "an array";
+    case JSON_STRING: return "a string";
+    case JSON_INTEGER: return "an integer";
+    case JSON_REAL: return "a real number";
+    case JSON_TRUE:
+    case JSON_FALSE: return "a boolean";
+    case JSON_NULL: return "null";
+    }
+    return "something else";
+}
+
+static json_t *load_json(const char *path, char *err, size_t errlen)
+{
+    json_error_t je;
+    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+    if (!root) {
+        if (je.line < 0)
+            fail(err, errlen, "%s: %s", path, je.text);
+        else
+            fail(err, errlen, "%s:%d:%d: %s", path, je.line, je.column, je.text);
+        return NULL;
+    }
+    if (!json_is_object(root)) {
+        fail(err, errlen, "%s: top level must be an object, got %s", path, json_kind(root));
+        json_decref(root);
+        return NULL;
+    }
+    return root;
+}
+
+/* A 32-bit value written as a JSON integer or as a string ("0x1f", "31"). */
+static bool get_u32(const char *path, const char *key, const json_t *v, uint32_t *out,
+                    char *err, size_t errlen)
+{
+    unsigned long long x;
+    if (json_is_integer(v)) {
+        json_int_t i = json_integer_value(v);
+        if (i < 0 || i > 0xffffffffll)
+            return fail(err, errlen, "%s: %s: value %lld does not fit in 32 bits", path, key,
+                        (long long)i);
+        *out = (uint32_t)i;
+        return true;
+    }
+    if (!json_is_string(v))
+        return fail(err, errlen, "%s: %s: expected a number or a hex string, got %s", path, key,
+                    json_kind(v));
+    const char *s = json_string_value(v);
+    char *end;
+    errno = 0;
+    x = strtoull(s, &end, 0);
+    if (!*s || !isdigit((unsigned char)*s) || *end || errno)
+        return fail(err, errlen, "%s: %s: \"%s\" is not a number (use e.g. \"0x1f\")", path, key,
+                    s);
+    if (x > 0xffffffffull)
+        return fail(err, errlen, "%s: %s: \"%s\" does not fit in 32 bits", path, key, s);
+    *out = (uint32_t)x;
+    return true;
+}
+
+static bool get_name(const char *path, const json_t *root, char *name, size_t size, char *err,
+                     size_t errlen)
+{
+    json_t *v = json_object_get(root, "name");
+    if (!v)
+        return fail(err, errlen, "%s: name: missing", path);
+    if (!json_is_string(v))
+        return fail(err, errlen, "%s: name: expected a string, got %s", path, json_kind(v));
+    const char *s = json_string_value(v);
+    if (!*s || strlen(s) >= size)
+        return fail(err, errlen, "%s: name: must be 1 to %zu characters", path, size - 1);
+    strcpy(name, s);
+    return true;
+}
+
+/* Keys allowed for documentation only. */
+static bool is_note_key(const char *key)
+{
+    return !strcmp(key, "description") || !strcmp(key, "comment");
+}
+
+static bool check_note(const char *path, const char *where, const char *key, const json_t *v,
+                       char *err, size_t errlen)
+{
+    if (!json_is_string(v))
+        return fail(err, errlen, "%s: %s%s: expected a string, got %s", path, where, key,
+                    json_kind(v));
+    return true;
+}
+
+/* ---- CPU models ------------------------------------------------------------ */
+
+static bool parse_leaf(const char *path, unsigned idx, json_t *obj, struct cpuid_leaf *l,
+                       char *err, size_t errlen)
+{
+    char where[48], key[80];
+    snprintf(where, sizeof(where), "leaves[%u].", idx);
+    if (!json_is_object(obj))
+        return fail(err, errlen, "%s: leaves[%u]: expected an object, got %s", path, idx,
+                    json_kind(obj));
+    memset(l, 0, sizeof(*l));
+    bool have_leaf = false;
+    const char *k;
+    json_t *v;
+    json_object_foreach(obj, k, v) {
+        snprintf(key, sizeof(key), "%s%s", where, k);
+        uint32_t *dst = NULL;
+        if (!strcmp(k, "leaf")) {
+            dst = &l->leaf;
+            have_leaf = true;
+        } else if (!strcmp(k, "subleaf")) {
+            dst = &l->subleaf;
+            l->has_subleaf = true;
+        } else if (!strcmp(k, "eax")) {
+            dst = &l->eax;
+        } else if (!strcmp(k, "ebx")) {
+            dst = &l->ebx;
+        } else if (!strcmp(k, "ecx")) {
+            dst = &l->ecx;
+        } else if (!strcmp(k, "edx")) {
+            dst = &l->edx;
+        } else if (!strcmp(k, "comment")) {
+            if (!check_note(path, where, k, v, err, errlen))
+                return false;
+            continue;
+        } else {
+            return fail(err, errlen, "%s: %s: unknown key (expected leaf, subleaf, eax, ebx, "
+                                     "ecx, edx, comment)", path, key);
+        }
+        if (!get_u32(path, key, v, dst, err, errlen))
+            return false;
+    }
+    if (!have_leaf)
+        return fail(err, errlen, "%s: %sleaf: missing", path, where);
+    return true;
+}
+
+/* Leaf 0 and 0x80000000 give the highest basic / extended leaf (SDM 2A
+ * "CPUID -- CPU Identification"); every leaf present must be within them. */
+static bool check_max_leaves(const char *path, const struct cpu_model *cm, char *err,
+                             size_t errlen)
+{
+    const struct cpuid_leaf *b = config_find_leaf(cm, 0, 0);
+    const struct cpuid_leaf *e = config_find_leaf(cm, 0x80000000u, 0);
+    for (unsigned i = 0; i < cm->nleaves; i++) {
+        uint32_t leaf = cm->leaves[i].leaf;
+        if (b && leaf < 0x80000000u && leaf > b->eax)
+            return fail(err, errlen, "%s: leaves[%u]: leaf 0x%x is above the maximum basic leaf "
+                                     "0x%x given by leaf 0 EAX", path, i, leaf, b->eax);
+        if (e && leaf >= 0x80000000u && leaf > e->eax)
+            return fail(err, errlen, "%s: leaves[%u]: leaf 0x%x is above the maximum extended "
+                                     "leaf 0x%x given by leaf 0x80000000 EAX", path, i, leaf,
+                        e->eax);
+    }
+    return true;
+}
+
+static bool parse_leaves(const char *path, json_t *arr, struct cpu_model *cm, char *err,
+                         size_t errlen)
+{
+    if (!json_is_array(arr))
+        return fail(err, errlen, "%s: leaves: expected an array, got %s", path, json_kind(arr));
+    if (json_array_size(arr) > CPU_MODEL_MAX_LEAVES)
+        return fail(err, errlen, "%s: leaves: %zu entries, at most %d are supported", path,
+                    json_array_size(arr), CPU_MODEL_MAX_LEAVES);
+    size_t i;
+    json_t *v;
+    json_array_foreach(arr, i, v) {
+        struct cpuid_leaf *l = &cm->leaves[cm->nleaves];
+        if (!parse_leaf(path, (unsigned)i, v, l, err, errlen))
+            return false;
+        for (unsigned j = 0; j < cm->nleaves; j++) {
+            const struct cpuid_leaf *o = &cm->leaves[j];
+            if (o->leaf == l->leaf && o->has_subleaf == l->has_subleaf &&
+                (!l->has_subleaf || o->subleaf == l->subleaf))
+                return fail(err, errlen, "%s: leaves[%zu]: duplicate of leaves[%u] (leaf 0x%x "
+                                         "subleaf %u)", path, i, j, l->leaf, l->subleaf);
+        }
+        cm->nleaves++;
+    }
+    return true;
+}
+
+bool config_load_cpu_model(const char *path, struct cpu_model *cm, char *err, size_t errlen)
+{
+    memset(cm, 0, sizeof(*cm));
+    json_t *root = load_json(path, err, errlen);
+    if (!root)
+        return false;
+    bool ok = get_name(path, root, cm->name, sizeof(cm->name), err, errlen);
+    json_t *leaves = json_object_get(root, "leaves");
+    if (ok && !leaves)
+        ok = fail(err, errlen, "%s: leaves: missing", path);
+    const char *k;
+    json_t *v;
+    json_object_foreach(root, k, v) {
+        if (!ok)
+            break;
+        if (is_note_key(k))
+            ok = check_note(path, "", k, v, err, errlen);
+        else if (strcmp(k, "name") && strcmp(k, "leaves"))
+            ok = fail(err, errlen, "%s: %s: unknown key (expected name, description, comment, "
+                                   "leaves)", path, k);
+    }
+    if (ok)
+        ok = parse_leaves(path, leaves, cm, err, errlen) && check_max_leaves(path, cm, err, errlen);
+    json_decref(root);
+    return ok;
+}
+
+const struct cpuid_leaf *config_find_leaf(const struct cpu_model *cm, uint32_t leaf,
+                                          uint32_t subleaf)
+{
+    const struct cpuid_leaf *any = NULL;
+    for (unsigned i = 0; i < cm->nleaves; i++) {
+        const struct cpuid_leaf *l = &cm->leaves[i];
+        if (l->leaf != leaf)
+            continue;
+        if (l->has_subleaf && l->subleaf == subleaf)
+            return l;
+        if (!l->has_subleaf)
+            any = l;
+    }
+    return any;
+}
+
+/* ---- cost models ------------------------------------------------------------ */
+
+static int cost_class_index(const char *name)
+{
+    for (int i = 0; i < COST_NCLASSES; i++)
+        if (!strcmp(cost_class_names[i], name))
+            return i;
+    return -1;
+}
+
+static bool parse_classes(const char *path, json_t *obj, struct cost_model *cost, char *err,
+                          size_t errlen)
+{
+    if (!json_is_object(obj))
+        return fail(err, errlen, "%s: classes: expected an object, got %s", path, json_kind(obj));
+    const char *k;
+    json_t *v;
+    json_object_foreach(obj, k, v) {
+        int c = cost_class_index(k);
+        if (c < 0)
+            return fail(err, errlen, "%s: classes.%s: unknown cost class (the classes are listed "
+                                     "in include/nvmx/cost_classes.def)", path, k);
+        if (!json_is_integer(v))
+            return fail(err, errlen, "%s: classes.%s: expected an integer cycle count, got %s",
+                        path, k, json_kind(v));
+        json_int_t n = json_integer_value(v);
+        if (n < 0 || n > CONFIG_MAX_CYCLES)
+            return fail(err, errlen, "%s: classes.%s: %lld cycles is outside 0..%u", path, k,
+                        (long long)n, CONFIG_MAX_CYCLES);
+        cost->cycles[c] = (uint32_t)n;
+    }
+    return true;
+}
+
+static bool parse_sources(const char *path, json_t *obj, char *err, size_t errlen)
+{
+    if (!json_is_object(obj))
+        return fail(err, errlen, "%s: sources: expected an object, got %s", path, json_kind(obj));
+    const char *k;
+    json_t *v;
+    json_object_foreach(obj, k, v) {
+        if (cost_class_index(k) < 0)
+            return fail(err, errlen, "%s: sources.%s: unknown cost class", path, k);
+        if (!json_is_string(v))
+            return fail(err, errlen, "%s: sources.%s: expected a string, got %s", path, k,
+                        json_kind(v));
+    }
+    return true;
+}
+
+bool config_load_cost_model(const char *path, struct cost_model *cost, char *err, size_t errlen)
+{
+    cost_model_defaults(cost); /* classes the file leaves out keep the built-in numbers */
+    json_t *root = load_json(path, err, errlen);
+    if (!root)
+        return false;
+    bool ok = get_name(path, root, cost->name, sizeof(cost->name), err, errlen);
+    json_t *classes = json_object_get(root, "classes");
+    if (ok && !classes)
+        ok = fail(err, errlen, "%s: classes: missing", path);
+    const char *k;
+    json_t *v;
+    json_object_foreach(root, k, v) {
+        if (!ok)
+            break;
+        if (is_note_key(k) || !strcmp(k, "source"))
+            ok = check_note(path, "", k, v, err, errlen);
+        else if (!strcmp(k, "sources"))
+            ok = parse_sources(path, v, err, errlen);
+        else if (strcmp(k, "name") && strcmp(k, "classes"))
+            ok = fail(err, errlen, "%s: %s: unknown key (expected name, description, comment, "
+                                   "source, sources, classes)", path, k);
+    }
+    if (ok)
+        ok = parse_classes(path, classes, cost, err, errlen);
+    json_decref(root);
+    return ok;
+}
+
+/* ---- sizes ------------------------------------------------------------------- */
+
+bool config_parse_size(const char *s, uint64_t *out)
+{
+    if (!s || !isdigit((unsigned char)*s))
+        return false;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno)
+        return false;
+    unsigned shift = 0;
+    switch (tolower((unsigned char)*end)) {
+    case 'k': shift = 10; end++; break;
+    case 'm': shift = 20; end++; break;
+    case 'g': shift = 30; end++; break;
+    case 't': shift = 40; end++; break;
+    default: break;
+    }
+    if (shift && tolower((unsigned char)end[0]) == 'i' && tolower((unsigned char)end[1]) == 'b')
+        end += 2;
+    else if (shift && tolower((unsigned char)*end) == 'b')
+        end++;
+    if (*end)
+        return false;
+    if (shift && v > (~0ull >> shift))
+        return false;
+    *out = (uint64_t)v << shift;
+    return true;
+}

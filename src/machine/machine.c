@@ -1,0 +1,200 @@
+/* The machine: guest RAM at physical address 0, port and MMIO range dispatch,
+ * and the accounting of accesses that reach nothing (unclaimed ports,
+ * unbacked physical addresses), which read all-ones and drop writes as on a
+ * PC whose bus has no responder. */
+#include "machine_private.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define WARN_PHYS_SLOTS 4096 /* distinct unbacked addresses remembered */
+#define MACHINE_MAX_OWNED 16
+
+struct warn_state {
+    uint8_t port_seen[65536 / 8];
+    uint64_t phys_seen[WARN_PHYS_SLOTS]; /* open addressing; key + 1, 0 = empty */
+    unsigned nphys;
+    bool phys_full_reported;
+};
+
+struct owned {
+    void *p[MACHINE_MAX_OWNED];
+    unsigned n;
+};
+
+static uint64_t all_ones(unsigned size)
+{
+    return size >= 8 ? ~0ull : (1ull << (size * 8)) - 1;
+}
+
+struct machine *machine_create(uint64_t mem_size)
+{
+    struct machine *m = calloc(1, sizeof(*m));
+    if (!m)
+        return NULL;
+    m->ram_size = mem_size;
+    m->ram = calloc(1, mem_size ? mem_size : 1);
+    m->warn_state = calloc(1, sizeof(struct warn_state));
+    m->devices = calloc(1, sizeof(struct owned));
+    if (!m->ram || !m->warn_state || !m->devices)
+        goto fail;
+    if (!uart_attach(m, UART_COM1_BASE) || !debug_ports_attach(m) || !fw_cfg_attach(m))
+        goto fail;
+    return m;
+fail:
+    machine_destroy(m);
+    return NULL;
+}
+
+void machine_destroy(struct machine *m)
+{
+    if (!m)
+        return;
+    struct owned *o = m->devices;
+    if (o) {
+        for (unsigned i = 0; i < o->n; i++)
+            free(o->p[i]);
+        free(o);
+    }
+    free(m->warn_state);
+    free(m->ram);
+    free(m);
+}
+
+bool machine_own(struct machine *m, void *p)
+{
+    struct owned *o = m->devices;
+    if (!p || o->n >= MACHINE_MAX_OWNED) {
+        free(p);
+        return false;
+    }
+    o->p[o->n++] = p;
+    return true;
+}
+
+bool machine_add_ports(struct machine *m, uint16_t first, uint16_t last, port_read_fn r,
+                       port_write_fn w, void *ctx)
+{
+    if (last < first || m->nports >= MACHINE_MAX_PORT_RANGES)
+        return false;
+    for (unsigned i = 0; i < m->nports; i++)
+        if (first <= m->ports[i].last && m->ports[i].first <= last)
+            return false; /* overlapping claim */
+    m->ports[m->nports++] = (struct port_range){ first, last, r, w, ctx };
+    return true;
+}
+
+bool machine_add_mmio(struct machine *m, uint64_t first, uint64_t last, mmio_read_fn r,
+                      mmio_write_fn w, void *ctx)
+{
+    if (last < first || m->nmmio >= MACHINE_MAX_MMIO_RANGES)
+        return false;
+    for (unsigned i = 0; i < m->nmmio; i++)
+        if (first <= m->mmio[i].last && m->mmio[i].first <= last)
+            return false;
+    m->mmio[m->nmmio++] = (struct mmio_range){ first, last, r, w, ctx };
+    return true;
+}
+
+bool machine_warn_first(struct machine *m, enum warn_kind kind, uint64_t key)
+{
+    struct warn_state *ws = m->warn_state;
+    if (kind == WARN_PORT) {
+        uint16_t p = (uint16_t)key;
+        uint8_t bit = (uint8_t)(1u << (p & 7));
+        if (ws->port_seen[p >> 3] & bit)
+            return false;
+        ws->port_seen[p >> 3] |= bit;
+        return true;
+    }
+    uint64_t h = (key * 0x9e3779b97f4a7c15ull) >> 52; /* 12 bits */
+    for (unsigned n = 0; n < WARN_PHYS_SLOTS; n++) {
+        uint64_t *slot = &ws->phys_seen[(h + n) % WARN_PHYS_SLOTS];
+        if (*slot == key + 1)
+            return false;
+        if (*slot == 0) {
+            if (ws->nphys >= WARN_PHYS_SLOTS / 2)
+                break;
+            *slot = key + 1;
+            ws->nphys++;
+            return true;
+        }
+    }
+    if (!ws->phys_full_reported && !m->quiet)
+        fprintf(stderr, "nvmx: warning: too many distinct unbacked addresses; "
+                        "further ones are counted but not reported\n");
+    ws->phys_full_reported = true;
+    return false;
+}
+
+static const struct port_range *find_port(const struct machine *m, uint16_t port)
+{
+    for (unsigned i = 0; i < m->nports; i++)
+        if (port >= m->ports[i].first && port <= m->ports[i].last)
+            return &m->ports[i];
+    return NULL;
+}
+
+static const struct mmio_range *find_mmio(const struct machine *m, uint64_t pa)
+{
+    for (unsigned i = 0; i < m->nmmio; i++)
+        if (pa >= m->mmio[i].first && pa <= m->mmio[i].last)
+            return &m->mmio[i];
+    return NULL;
+}
+
+uint32_t machine_io_in(struct machine *m, uint16_t port, unsigned size)
+{
+    const struct port_range *r = find_port(m, port);
+    if (r && r->read)
+        return r->read(r->ctx, port, size) & (uint32_t)all_ones(size);
+    if (r)
+        return (uint32_t)all_ones(size); /* write-only device */
+    m->stats.unclaimed_port_reads++;
+    if (machine_warn_first(m, WARN_PORT, port) && !m->quiet)
+        fprintf(stderr, "nvmx: warning: read of unclaimed I/O port 0x%04x (size %u) "
+                        "returns all-ones\n", port, size);
+    return (uint32_t)all_ones(size);
+}
+
+void machine_io_out(struct machine *m, uint16_t port, unsigned size, uint32_t val)
+{
+    const struct port_range *r = find_port(m, port);
+    if (r) {
+        if (r->write)
+            r->write(r->ctx, port, size, val & (uint32_t)all_ones(size));
+        return;
+    }
+    m->stats.unclaimed_port_writes++;
+    if (machine_warn_first(m, WARN_PORT, port) && !m->quiet)
+        fprintf(stderr, "nvmx: warning: write of 0x%x to unclaimed I/O port 0x%04x "
+                        "(size %u) ignored\n", val, port, size);
+}
+
+uint64_t machine_mmio_read(struct machine *m, uint64_t pa, unsigned size)
+{
+    const struct mmio_range *r = find_mmio(m, pa);
+    if (r && r->read)
+        return r->read(r->ctx, pa, size) & all_ones(size);
+    if (r)
+        return all_ones(size);
+    m->stats.unbacked_reads++;
+    if (machine_warn_first(m, WARN_PHYS, pa) && !m->quiet)
+        fprintf(stderr, "nvmx: warning: read of unbacked physical address 0x%llx "
+                        "(size %u) returns all-ones\n", (unsigned long long)pa, size);
+    return all_ones(size);
+}
+
+void machine_mmio_write(struct machine *m, uint64_t pa, unsigned size, uint64_t val)
+{
+    const struct mmio_range *r = find_mmio(m, pa);
+    if (r) {
+        if (r->write)
+            r->write(r->ctx, pa, size, val & all_ones(size));
+        return;
+    }
+    m->stats.unbacked_writes++;
+    if (machine_warn_first(m, WARN_PHYS, pa) && !m->quiet)
+        fprintf(stderr, "nvmx: warning: write to unbacked physical address 0x%llx "
+                        "(size %u) ignored\n", (unsigned long long)pa, size);
+}

@@ -1,0 +1,410 @@
+/* Config files: the shipped CPU and cost models load and say what the brief
+ * of this stage allows (CPUID features), and every kind of bad input gives an
+ * error naming the file, the key and the problem. */
+#include "nvmx/config.h"
+
+#include <check.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char srcdir[512];
+static char tmpdir[256];
+
+/* The source tree: this file is tests/unit/test_config.c in it. */
+static void find_srcdir(void)
+{
+    const char *env = getenv("NVMX_SOURCE_DIR");
+    if (env && *env) {
+        snprintf(srcdir, sizeof(srcdir), "%s", env);
+        return;
+    }
+    snprintf(srcdir, sizeof(srcdir), "%s", __FILE__);
+    char *p = strstr(srcdir, "tests/unit/test_config.c");
+    ck_assert_msg(p != NULL, "cannot locate the source tree from %s", __FILE__);
+    *p = 0;
+    if (p == srcdir)
+        strcpy(srcdir, "./");
+}
+
+static const char *config_path(const char *rel)
+{
+    static char buf[4][640];
+    static unsigned n;
+    char *p = buf[n++ % 4];
+    snprintf(p, sizeof(buf[0]), "%sconfigs/%s", srcdir, rel);
+    return p;
+}
+
+static void setup(void)
+{
+    find_srcdir();
+    const char *base = getenv("TMPDIR");
+    snprintf(tmpdir, sizeof(tmpdir), "%s/nvmx-cfg-XXXXXX", base && *base ? base : P_tmpdir);
+    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+
+static void teardown(void)
+{
+    char cmd[300];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+static const char *write_tmp(const char *name, const char *text)
+{
+    static char path[320];
+    snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+    return path;
+}
+
+/* ---- shipped CPU models ----------------------------------------------------- */
+
+static void cpuid(const struct cpu_model *cm, uint32_t leaf, uint32_t sub, uint32_t r[4])
+{
+    const struct cpuid_leaf *l = config_find_leaf(cm, leaf, sub);
+    ck_assert_msg(l != NULL, "%s: leaf 0x%x subleaf %u missing", cm->name, leaf, sub);
+    r[0] = l->eax;
+    r[1] = l->ebx;
+    r[2] = l->ecx;
+    r[3] = l->edx;
+}
+
+enum { EAX, EBX, ECX, EDX };
+struct feature {
+    const char *name;
+    uint32_t leaf;
+    unsigned reg, bit;
+    bool want;
+};
+
+/* SDM 2A "CPUID -- CPU Identification", feature flag tables. Only what nvmx
+ * implements in this stage may be advertised. */
+static const struct feature sky_features[] = {
+    { "FPU", 1, EDX, 0, false },       { "PSE", 1, EDX, 3, true },
+    { "TSC", 1, EDX, 4, true },        { "MSR", 1, EDX, 5, true },
+    { "PAE", 1, EDX, 6, true },        { "CX8", 1, EDX, 8, true },
+    { "APIC", 1, EDX, 9, false },      { "SEP", 1, EDX, 11, true },
+    { "PGE", 1, EDX, 13, true },       { "CMOV", 1, EDX, 15, true },
+    { "PAT", 1, EDX, 16, true },       { "CLFSH", 1, EDX, 19, true },
+    { "MMX", 1, EDX, 23, false },      { "FXSR", 1, EDX, 24, false },
+    { "SSE", 1, EDX, 25, false },      { "SSE2", 1, EDX, 26, false },
+    { "SSE3", 1, ECX, 0, false },      { "MONITOR", 1, ECX, 3, false },
+    { "VMX", 1, ECX, 5, false },       { "CX16", 1, ECX, 13, true },
+    { "PCID", 1, ECX, 17, true },      { "x2APIC", 1, ECX, 21, false },
+    { "MOVBE", 1, ECX, 22, true },     { "POPCNT", 1, ECX, 23, true },
+    { "XSAVE", 1, ECX, 26, false },    { "AVX", 1, ECX, 28, false },
+    { "RDRAND", 1, ECX, 30, false },   { "FSGSBASE", 7, EBX, 0, true },
+    { "AVX2", 7, EBX, 5, false },      { "SMEP", 7, EBX, 7, true },
+    { "INVPCID", 7, EBX, 10, true },   { "SMAP", 7, EBX, 20, true },
+    { "AVX512F", 7, EBX, 16, false },  { "LAHF_LM", 0x80000001, ECX, 0, true },
+    { "ABM", 0x80000001, ECX, 5, true }, { "SYSCALL", 0x80000001, EDX, 11, true },
+    { "NX", 0x80000001, EDX, 20, true }, { "Page1GB", 0x80000001, EDX, 26, true },
+    { "RDTSCP", 0x80000001, EDX, 27, true }, { "LM", 0x80000001, EDX, 29, true },
+};
+
+START_TEST(skylake_server_features)
+{
+    static struct cpu_model cm;
+    char err[512];
+    ck_assert_msg(config_load_cpu_model(config_path("cpu/skylake-server.json"), &cm, err,
+                                        sizeof(err)), "%s", err);
+    const struct feature *f = &sky_features[_i];
+    uint32_t r[4];
+    cpuid(&cm, f->leaf, 0, r);
+    bool has = (r[f->reg] >> f->bit) & 1;
+    ck_assert_msg(has == f->want, "%s (leaf 0x%x bit %u): expected %d, got %d", f->name,
+                  f->leaf, f->bit, f->want, has);
+}
+END_TEST
+
+START_TEST(skylake_server_identity)
+{
+    static struct cpu_model cm;
+    char err[512], vendor[13], brand[49];
+    uint32_t r[4];
+    ck_assert_msg(config_load_cpu_model(config_path("cpu/skylake-server.json"), &cm, err,
+                                        sizeof(err)), "%s", err);
+    cpuid(&cm, 0, 0, r);
+    memcpy(vendor, &r[EBX], 4);
+    memcpy(vendor + 4, &r[EDX], 4);
+    memcpy(vendor + 8, &r[ECX], 4);
+    vendor[12] = 0;
+    ck_assert_str_eq(vendor, "GenuineIntel");
+    cpuid(&cm, 1, 0, r);
+    unsigned family = (r[EAX] >> 8) & 0xf;
+    unsigned model = ((r[EAX] >> 4) & 0xf) | ((r[EAX] >> 12) & 0xf0);
+    ck_assert_uint_eq(family, 6);
+    ck_assert_uint_eq(model, 0x55);
+    for (unsigned i = 0; i < 3; i++) {
+        cpuid(&cm, 0x80000002 + i, 0, r);
+        memcpy(brand + 16 * i, r, 16);
+    }
+    brand[48] = 0;
+    ck_assert_str_eq(brand, "nvmx Skylake-SP model");
+    cpuid(&cm, 0x80000008, 0, r);
+    ck_assert_uint_eq(r[EAX] & 0xff, 39);
+    ck_assert_uint_eq((r[EAX] >> 8) & 0xff, 48);
+    cpuid(&cm, 4, 2, r); /* L2: ways * partitions * line * sets = 1 MiB */
+    ck_assert_uint_eq((((r[EBX] >> 22) & 0x3ff) + 1) * (((r[EBX] >> 12) & 0x3ff) + 1) *
+                          ((r[EBX] & 0xfff) + 1) * (r[ECX] + 1),
+                      1u << 20);
+}
+END_TEST
+
+START_TEST(reduced_model_is_smaller)
+{
+    static struct cpu_model red, sky;
+    char err[512];
+    uint32_t r[4];
+    ck_assert_msg(config_load_cpu_model(config_path("cpu/reduced.json"), &red, err, sizeof(err)),
+                  "%s", err);
+    ck_assert_msg(config_load_cpu_model(config_path("cpu/skylake-server.json"), &sky, err,
+                                        sizeof(err)), "%s", err);
+    ck_assert_str_eq(red.name, "reduced");
+    ck_assert_uint_lt(red.nleaves, sky.nleaves);
+    cpuid(&red, 1, 0, r);
+    ck_assert_uint_eq((r[ECX] >> 17) & 1, 0); /* no PCID */
+    ck_assert_uint_eq(r[EDX] & 1, 0);         /* no FPU */
+    ck_assert_ptr_null(config_find_leaf(&red, 7, 0));
+    cpuid(&red, 0x80000001, 0, r);
+    ck_assert_uint_eq((r[EDX] >> 29) & 1, 1); /* still 64-bit */
+    ck_assert_uint_eq((r[EDX] >> 26) & 1, 0); /* no 1 GiB pages */
+}
+END_TEST
+
+/* ---- shipped cost model ------------------------------------------------------- */
+
+START_TEST(default_cost_matches_builtin_and_cites_sources)
+{
+    static struct cost_model file, builtin;
+    char err[512];
+    const char *path = config_path("cost/default.json");
+    ck_assert_msg(config_load_cost_model(path, &file, err, sizeof(err)), "%s", err);
+    cost_model_defaults(&builtin);
+    json_t *root = json_load_file(path, 0, NULL);
+    ck_assert_ptr_nonnull(root);
+    json_t *classes = json_object_get(root, "classes"), *sources = json_object_get(root, "sources");
+    for (unsigned i = 0; i < COST_NCLASSES; i++) {
+        const char *n = cost_class_names[i];
+        ck_assert_msg(file.cycles[i] == builtin.cycles[i], "%s: file %u, cost_classes.def %u", n,
+                      file.cycles[i], builtin.cycles[i]);
+        ck_assert_msg(json_object_get(classes, n), "%s: not in classes", n);
+        ck_assert_msg(json_is_string(json_object_get(sources, n)), "%s: no source cited", n);
+    }
+    json_decref(root);
+}
+END_TEST
+
+/* ---- errors --------------------------------------------------------------------- */
+
+static const struct {
+    const char *name, *json, *expect;
+} bad_cpu[] = {
+    { "syntax", "{\"name\": \"x\",\n \"leaves\": [}", ":2:" },
+    { "not_object", "[1, 2]", "top level must be an object" },
+    { "no_name", "{\"leaves\": []}", "name: missing" },
+    { "name_type", "{\"name\": 5, \"leaves\": []}", "name: expected a string" },
+    { "name_long", "{\"name\": \"0123456789012345678901234567890123456789012345678901234567890123456789\", \"leaves\": []}",
+      "name: must be" },
+    { "no_leaves", "{\"name\": \"x\"}", "leaves: missing" },
+    { "unknown_key", "{\"name\": \"x\", \"leaves\": [], \"vmx\": 1}", "vmx: unknown key" },
+    { "leaves_type", "{\"name\": \"x\", \"leaves\": {}}", "leaves: expected an array" },
+    { "leaf_type", "{\"name\": \"x\", \"leaves\": [3]}", "leaves[0]: expected an object" },
+    { "leaf_unknown", "{\"name\": \"x\", \"leaves\": [{\"leaf\": 0, \"esx\": 1}]}",
+      "leaves[0].esx: unknown key" },
+    { "leaf_missing", "{\"name\": \"x\", \"leaves\": [{\"eax\": 0}]}", "leaves[0].leaf: missing" },
+    { "bad_hex", "{\"name\": \"x\", \"leaves\": [{\"leaf\": \"0xzz\"}]}",
+      "leaves[0].leaf: \"0xzz\" is not a number" },
+    { "too_big", "{\"name\": \"x\", \"leaves\": [{\"leaf\": 1, \"eax\": \"0x100000000\"}]}",
+      "leaves[0].eax: \"0x100000000\" does not fit in 32 bits" },
+    { "negative", "{\"name\": \"x\", \"leaves\": [{\"leaf\": 1, \"ebx\": -1}]}",
+      "leaves[0].ebx: value -1 does not fit" },
+    { "real", "{\"name\": \"x\", \"leaves\": [{\"leaf\": 1, \"ecx\": 1.5}]}",
+      "leaves[0].ecx: expected a number or a hex string, got a real number" },
+    { "duplicate", "{\"name\": \"x\", \"leaves\": [{\"leaf\": 1}, {\"leaf\": \"0x1\"}]}",
+      "leaves[1]: duplicate of leaves[0]" },
+    { "above_max", "{\"name\": \"x\", \"leaves\": [{\"leaf\": 0, \"eax\": 1}, {\"leaf\": 7}]}",
+      "leaf 0x7 is above the maximum basic leaf 0x1" },
+    { "above_max_ext",
+      "{\"name\": \"x\", \"leaves\": [{\"leaf\": \"0x80000000\", \"eax\": \"0x80000001\"}, "
+      "{\"leaf\": \"0x80000008\"}]}",
+      "above the maximum extended leaf" },
+    { "comment_type", "{\"name\": \"x\", \"leaves\": [], \"comment\": 1}",
+      "comment: expected a string" },
+};
+
+START_TEST(cpu_model_errors)
+{
+    static struct cpu_model cm;
+    char err[512] = "", name[64];
+    snprintf(name, sizeof(name), "%s.json", bad_cpu[_i].name);
+    const char *path = write_tmp(name, bad_cpu[_i].json);
+    ck_assert_msg(!config_load_cpu_model(path, &cm, err, sizeof(err)), "%s: accepted",
+                  bad_cpu[_i].name);
+    ck_assert_msg(strstr(err, bad_cpu[_i].expect) && strstr(err, path),
+                  "%s: expected '%s' and the path in '%s'", bad_cpu[_i].name,
+                  bad_cpu[_i].expect, err);
+}
+END_TEST
+
+START_TEST(cpu_model_too_many_leaves)
+{
+    static struct cpu_model cm;
+    char err[512];
+    char *text = malloc(64 * 1024);
+    strcpy(text, "{\"name\": \"x\", \"leaves\": [");
+    for (unsigned i = 0; i <= CPU_MODEL_MAX_LEAVES; i++)
+        sprintf(text + strlen(text), "%s{\"leaf\": 2, \"subleaf\": %u}", i ? "," : "", i);
+    strcat(text, "]}");
+    const char *path = write_tmp("many.json", text);
+    free(text);
+    ck_assert(!config_load_cpu_model(path, &cm, err, sizeof(err)));
+    ck_assert_msg(strstr(err, "at most 64"), "got '%s'", err);
+}
+END_TEST
+
+START_TEST(cpu_model_missing_file)
+{
+    static struct cpu_model cm;
+    char err[512], path[320];
+    snprintf(path, sizeof(path), "%s/absent.json", tmpdir);
+    ck_assert(!config_load_cpu_model(path, &cm, err, sizeof(err)));
+    ck_assert_msg(strstr(err, path) && strstr(err, "unable to open"), "got '%s'", err);
+}
+END_TEST
+
+START_TEST(cpu_model_subleaves_and_numbers)
+{
+    static struct cpu_model cm;
+    char err[512];
+    const char *path = write_tmp(
+        "ok.json", "{\"name\": \"t\", \"description\": \"d\", \"leaves\": ["
+                   "{\"leaf\": 4, \"subleaf\": 0, \"eax\": 1},"
+                   "{\"leaf\": 4, \"subleaf\": 1, \"eax\": \"0x2\"},"
+                   "{\"leaf\": 5, \"edx\": \"4294967295\", \"comment\": \"c\"}]}");
+    ck_assert_msg(config_load_cpu_model(path, &cm, err, sizeof(err)), "%s", err);
+    ck_assert_uint_eq(cm.nleaves, 3);
+    ck_assert_uint_eq(config_find_leaf(&cm, 4, 1)->eax, 2);
+    ck_assert_uint_eq(config_find_leaf(&cm, 4, 0)->eax, 1);
+    ck_assert_ptr_null(config_find_leaf(&cm, 4, 2));
+    ck_assert_uint_eq(config_find_leaf(&cm, 5, 9)->edx, 0xffffffffu); /* no subleaves */
+}
+END_TEST
+
+static const struct {
+    const char *name, *json, *expect;
+} bad_cost[] = {
+    { "unknown_class", "{\"name\": \"c\", \"classes\": {\"alu\": 1, \"fpu\": 3}}",
+      "classes.fpu: unknown cost class" },
+    { "class_type", "{\"name\": \"c\", \"classes\": {\"alu\": \"1\"}}",
+      "classes.alu: expected an integer cycle count, got a string" },
+    { "class_range", "{\"name\": \"c\", \"classes\": {\"div\": -2}}", "classes.div: -2 cycles" },
+    { "classes_type", "{\"name\": \"c\", \"classes\": [1]}", "classes: expected an object" },
+    { "no_classes", "{\"name\": \"c\"}", "classes: missing" },
+    { "unknown_key", "{\"name\": \"c\", \"classes\": {}, \"latency\": {}}", "latency: unknown key" },
+    { "sources_class", "{\"name\": \"c\", \"classes\": {}, \"sources\": {\"x87\": \"y\"}}",
+      "sources.x87: unknown cost class" },
+    { "sources_type", "{\"name\": \"c\", \"classes\": {}, \"sources\": {\"alu\": 1}}",
+      "sources.alu: expected a string" },
+    { "source_type", "{\"name\": \"c\", \"classes\": {}, \"source\": []}",
+      "source: expected a string" },
+    { "dup_key", "{\"name\": \"c\", \"classes\": {\"alu\": 1, \"alu\": 2}}", "duplicate" },
+};
+
+START_TEST(cost_model_errors)
+{
+    static struct cost_model cost;
+    char err[512] = "", name[64];
+    snprintf(name, sizeof(name), "%s.json", bad_cost[_i].name);
+    const char *path = write_tmp(name, bad_cost[_i].json);
+    ck_assert_msg(!config_load_cost_model(path, &cost, err, sizeof(err)), "%s: accepted",
+                  bad_cost[_i].name);
+    ck_assert_msg(strstr(err, bad_cost[_i].expect) && strstr(err, path),
+                  "%s: expected '%s' and the path in '%s'", bad_cost[_i].name,
+                  bad_cost[_i].expect, err);
+}
+END_TEST
+
+START_TEST(cost_model_partial_keeps_defaults)
+{
+    static struct cost_model cost, def;
+    char err[512];
+    const char *path = write_tmp("p.json", "{\"name\": \"p\", \"classes\": {\"div\": 90}}");
+    ck_assert_msg(config_load_cost_model(path, &cost, err, sizeof(err)), "%s", err);
+    cost_model_defaults(&def);
+    ck_assert_str_eq(cost.name, "p");
+    ck_assert_uint_eq(cost.cycles[COST_div], 90);
+    ck_assert_uint_eq(cost.cycles[COST_alu], def.cycles[COST_alu]);
+}
+END_TEST
+
+/* ---- sizes ------------------------------------------------------------------------ */
+
+static const struct {
+    const char *s;
+    bool ok;
+    uint64_t v;
+} sizes[] = {
+    { "256M", true, 256ull << 20 }, { "1G", true, 1ull << 30 },   { "64k", true, 65536 },
+    { "4096", true, 4096 },         { "2MiB", true, 2ull << 20 }, { "3gb", true, 3ull << 30 },
+    { "", false, 0 },               { "M", false, 0 },            { "12X", false, 0 },
+    { "-1M", false, 0 },            { "1.5G", false, 0 },         { "99999999999999G", false, 0 },
+    { "18446744073709551616", false, 0 },
+};
+
+START_TEST(parse_size)
+{
+    uint64_t v = 0;
+    bool ok = config_parse_size(sizes[_i].s, &v);
+    ck_assert_msg(ok == sizes[_i].ok, "'%s': expected %s", sizes[_i].s,
+                  sizes[_i].ok ? "success" : "failure");
+    if (ok)
+        ck_assert_msg(v == sizes[_i].v, "'%s': expected %llu, got %llu", sizes[_i].s,
+                      (unsigned long long)sizes[_i].v, (unsigned long long)v);
+}
+END_TEST
+
+#define N(a) (int)(sizeof(a) / sizeof((a)[0]))
+
+static Suite *config_suite(void)
+{
+    Suite *s = suite_create("config");
+    TCase *tc = tcase_create("shipped");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_loop_test(tc, skylake_server_features, 0, N(sky_features));
+    tcase_add_test(tc, skylake_server_identity);
+    tcase_add_test(tc, reduced_model_is_smaller);
+    tcase_add_test(tc, default_cost_matches_builtin_and_cites_sources);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("errors");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_loop_test(tc, cpu_model_errors, 0, N(bad_cpu));
+    tcase_add_test(tc, cpu_model_too_many_leaves);
+    tcase_add_test(tc, cpu_model_missing_file);
+    tcase_add_test(tc, cpu_model_subleaves_and_numbers);
+    tcase_add_loop_test(tc, cost_model_errors, 0, N(bad_cost));
+    tcase_add_test(tc, cost_model_partial_keeps_defaults);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("sizes");
+    tcase_add_loop_test(tc, parse_size, 0, N(sizes));
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(config_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
