@@ -273,6 +273,14 @@ bool cpu_wrmsr(struct cpu *c, uint32_t index, uint64_t val);
 
 /* CPUID from the model (src/cpu/cpuid.c). */
 void cpu_cpuid(struct cpu *c, uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
+enum cpuid_reg { CPUID_EAX = 0, CPUID_EBX, CPUID_ECX, CPUID_EDX };
+/* Does the model advertise CPUID.(leaf).reg[bit]? */
+bool cpu_cpuid_feature(const struct cpu *c, uint32_t leaf, unsigned reg, unsigned bit);
+
+/* RFLAGS bits the SDM calls undefined after this instruction (src/cpu/flags.c);
+ * the _at form also reads a shift count held in CL. */
+uint64_t cpu_undefined_flags(const struct insn *in);
+uint64_t cpu_undefined_flags_at(const struct cpu *c, const struct insn *in);
 
 /* Segment loading with the descriptor checks (src/cpu/seg.c). */
 void seg_load(struct cpu *c, int seg, uint16_t sel);                /* MOV/POP Sreg, LDS... */

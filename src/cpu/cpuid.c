@@ -7,12 +7,10 @@
 /* Shared with msr.c, ops_cr.c and ops_sys.c (prototype repeated there until
  * it moves to cpu_internal.h): a static capability bit of the model, reg
  * 0..3 = EAX..EDX of leaf/subleaf 0. */
-bool cpu_cpuid_feature(const struct cpu *c, uint32_t leaf, unsigned reg, unsigned bit);
 
 #define MISC_ENABLE_LIMIT_CPUID (1ull << 22)
 #define APIC_BASE_EN (1ull << 11)
 
-enum { R_EAX = 0, R_EBX, R_ECX, R_EDX };
 
 static const struct cpuid_leaf *cpuid_find(const struct cpu_model *m, uint32_t leaf,
                                            uint32_t subleaf)
@@ -31,10 +29,10 @@ static void cpuid_raw(const struct cpu_model *m, uint32_t leaf, uint32_t subleaf
 {
     const struct cpuid_leaf *l = cpuid_find(m, leaf, subleaf);
 
-    out[R_EAX] = l ? l->eax : 0;
-    out[R_EBX] = l ? l->ebx : 0;
-    out[R_ECX] = l ? l->ecx : 0;
-    out[R_EDX] = l ? l->edx : 0;
+    out[CPUID_EAX] = l ? l->eax : 0;
+    out[CPUID_EBX] = l ? l->ebx : 0;
+    out[CPUID_ECX] = l ? l->ecx : 0;
+    out[CPUID_EDX] = l ? l->edx : 0;
 }
 
 static uint32_t cpuid_max(const struct cpu_model *m, uint32_t base)
@@ -73,25 +71,25 @@ void cpu_cpuid(struct cpu *c, uint32_t leaf, uint32_t subleaf, uint32_t out[4])
 
     switch (leaf) {
     case 0:
-        out[R_EAX] = max_basic;
+        out[CPUID_EAX] = max_basic;
         break;
     case 1:
-        out[R_EBX] &= 0x00ffffffu; /* EBX[31:24] initial APIC ID: 0 */
+        out[CPUID_EBX] &= 0x00ffffffu; /* EBX[31:24] initial APIC ID: 0 */
         /* ECX[27] OSXSAVE mirrors CR4.OSXSAVE */
-        out[R_ECX] = (out[R_ECX] & ~(1u << 27)) | ((c->cr4 & CR4_OSXSAVE) ? 1u << 27 : 0);
+        out[CPUID_ECX] = (out[CPUID_ECX] & ~(1u << 27)) | ((c->cr4 & CR4_OSXSAVE) ? 1u << 27 : 0);
         /* EDX[9] APIC is 0 while IA32_APIC_BASE[11] (global enable) is 0 */
         if (!(c->apic_base & APIC_BASE_EN))
-            out[R_EDX] &= ~(1u << 9);
+            out[CPUID_EDX] &= ~(1u << 9);
         break;
     case 7:
         if (subleaf == 0) /* ECX[4] OSPKE mirrors CR4.PKE */
-            out[R_ECX] = (out[R_ECX] & ~(1u << 4)) | ((c->cr4 & CR4_PKE) ? 1u << 4 : 0);
+            out[CPUID_ECX] = (out[CPUID_ECX] & ~(1u << 4)) | ((c->cr4 & CR4_PKE) ? 1u << 4 : 0);
         break;
     case 0xb:
     case 0x1f:
         /* Extended topology: ECX[7:0] echoes the level, EDX is the x2APIC ID */
-        out[R_ECX] = (out[R_ECX] & ~0xffu) | (subleaf & 0xff);
-        out[R_EDX] = 0;
+        out[CPUID_ECX] = (out[CPUID_ECX] & ~0xffu) | (subleaf & 0xff);
+        out[CPUID_EDX] = 0;
         break;
     default:
         break;

@@ -4,9 +4,7 @@
  * the caller raises #GP(0). */
 #include "paging.h"
 
-bool cpu_cpuid_feature(const struct cpu *c, uint32_t leaf, unsigned reg, unsigned bit);
 
-enum { R_EAX = 0, R_EBX, R_ECX, R_EDX };
 
 #define APIC_BASE_BSP (1ull << 8)
 #define APIC_BASE_EXTD (1ull << 10)
@@ -47,7 +45,7 @@ static bool msr_wr_IA32_APIC_BASE(struct cpu *c, uint64_t val)
 {
     uint64_t ok = APIC_BASE_BSP | APIC_BASE_EN | (phys_addr_mask(c) & ~0xfffull);
 
-    if (cpu_cpuid_feature(c, 1, R_ECX, 21))
+    if (cpu_cpuid_feature(c, 1, CPUID_ECX, 21))
         ok |= APIC_BASE_EXTD;
     if (val & ~ok)
         return false;
@@ -72,9 +70,9 @@ static bool msr_wr_IA32_FEATURE_CONTROL(struct cpu *c, uint64_t val)
 
     if (c->feature_control & FEATURE_CONTROL_LOCK)
         return false;
-    if (cpu_cpuid_feature(c, 1, R_ECX, 5))
+    if (cpu_cpuid_feature(c, 1, CPUID_ECX, 5))
         ok |= FEATURE_CONTROL_VMX;
-    if (cpu_cpuid_feature(c, 1, R_ECX, 6) && cpu_cpuid_feature(c, 1, R_ECX, 5))
+    if (cpu_cpuid_feature(c, 1, CPUID_ECX, 6) && cpu_cpuid_feature(c, 1, CPUID_ECX, 5))
         ok |= FEATURE_CONTROL_VMX_SMX;
     if (val & ~ok)
         return false;
@@ -135,11 +133,11 @@ static bool msr_wr_IA32_EFER(struct cpu *c, uint64_t val)
 {
     uint64_t ok = EFER_LMA;
 
-    if (cpu_cpuid_feature(c, 0x80000001, R_EDX, 11))
+    if (cpu_cpuid_feature(c, 0x80000001, CPUID_EDX, 11))
         ok |= EFER_SCE;
-    if (cpu_cpuid_feature(c, 0x80000001, R_EDX, 29))
+    if (cpu_cpuid_feature(c, 0x80000001, CPUID_EDX, 29))
         ok |= EFER_LME;
-    if (cpu_cpuid_feature(c, 0x80000001, R_EDX, 20))
+    if (cpu_cpuid_feature(c, 0x80000001, CPUID_EDX, 20))
         ok |= EFER_NXE;
     if (val & ~ok)
         return false;

@@ -6,9 +6,7 @@
 #include "paging.h"
 
 /* src/cpu/cpuid.c; belongs in cpu_internal.h */
-bool cpu_cpuid_feature(const struct cpu *c, uint32_t leaf, unsigned reg, unsigned bit);
 
-enum { R_EAX = 0, R_EBX, R_ECX, R_EDX };
 
 #define CR0_DEFINED (CR0_PE | CR0_MP | CR0_EM | CR0_TS | CR0_ET | CR0_NE | CR0_WP | CR0_AM | \
                      CR0_NW | CR0_CD | CR0_PG)
@@ -56,16 +54,16 @@ static uint64_t cr4_valid_bits(const struct cpu *c)
         uint32_t leaf;
         uint8_t reg, pos;
     } feat[] = {
-        { CR4_VME, 1, R_EDX, 1 },       { CR4_PVI, 1, R_EDX, 1 },
-        { CR4_TSD, 1, R_EDX, 4 },       { CR4_DE, 1, R_EDX, 2 },
-        { CR4_PSE, 1, R_EDX, 3 },       { CR4_PAE, 1, R_EDX, 6 },
-        { CR4_MCE, 1, R_EDX, 7 },       { CR4_PGE, 1, R_EDX, 13 },
-        { CR4_OSFXSR, 1, R_EDX, 24 },   { CR4_OSXMMEXCPT, 1, R_EDX, 25 },
-        { CR4_VMXE, 1, R_ECX, 5 },      { CR4_SMXE, 1, R_ECX, 6 },
-        { CR4_PCIDE, 1, R_ECX, 17 },    { CR4_OSXSAVE, 1, R_ECX, 26 },
-        { CR4_FSGSBASE, 7, R_EBX, 0 },  { CR4_SMEP, 7, R_EBX, 7 },
-        { CR4_SMAP, 7, R_EBX, 20 },     { CR4_UMIP, 7, R_ECX, 2 },
-        { CR4_PKE, 7, R_ECX, 3 },
+        { CR4_VME, 1, CPUID_EDX, 1 },       { CR4_PVI, 1, CPUID_EDX, 1 },
+        { CR4_TSD, 1, CPUID_EDX, 4 },       { CR4_DE, 1, CPUID_EDX, 2 },
+        { CR4_PSE, 1, CPUID_EDX, 3 },       { CR4_PAE, 1, CPUID_EDX, 6 },
+        { CR4_MCE, 1, CPUID_EDX, 7 },       { CR4_PGE, 1, CPUID_EDX, 13 },
+        { CR4_OSFXSR, 1, CPUID_EDX, 24 },   { CR4_OSXMMEXCPT, 1, CPUID_EDX, 25 },
+        { CR4_VMXE, 1, CPUID_ECX, 5 },      { CR4_SMXE, 1, CPUID_ECX, 6 },
+        { CR4_PCIDE, 1, CPUID_ECX, 17 },    { CR4_OSXSAVE, 1, CPUID_ECX, 26 },
+        { CR4_FSGSBASE, 7, CPUID_EBX, 0 },  { CR4_SMEP, 7, CPUID_EBX, 7 },
+        { CR4_SMAP, 7, CPUID_EBX, 20 },     { CR4_UMIP, 7, CPUID_ECX, 2 },
+        { CR4_PKE, 7, CPUID_ECX, 3 },
     };
     uint64_t ok = CR4_PCE;
 

@@ -94,8 +94,6 @@ static inline unsigned gp_stack_osize(const struct cpu *c, const struct insn *in
 /* Undefined arithmetic flags of an instruction (for the differential tester,
  * which masks them). Without CPU state (c == NULL), counts held in CL and
  * zero sources are assumed to make every conditional flag undefined. */
-uint64_t cpu_undefined_flags(const struct insn *in);
-uint64_t cpu_undefined_flags_at(const struct cpu *c, const struct insn *in);
 
 /* Shared by the shift and string files. */
 void gp_shift(struct cpu *c, const struct insn *in, unsigned op);

@@ -6,9 +6,7 @@
 #include "seg.h"
 
 /* src/cpu/cpuid.c; belongs in cpu_internal.h */
-bool cpu_cpuid_feature(const struct cpu *c, uint32_t leaf, unsigned reg, unsigned bit);
 
-enum { R_EAX = 0, R_EBX, R_ECX, R_EDX };
 
 static void require_cpl0(struct cpu *c)
 {
@@ -176,10 +174,10 @@ void op_cpuid(struct cpu *c, const struct insn *in)
     uint32_t out[4];
 
     cpu_cpuid(c, (uint32_t)c->gpr[0], (uint32_t)c->gpr[1], out);
-    c->gpr[0] = out[R_EAX];
-    c->gpr[3] = out[R_EBX];
-    c->gpr[1] = out[R_ECX];
-    c->gpr[2] = out[R_EDX];
+    c->gpr[0] = out[CPUID_EAX];
+    c->gpr[3] = out[CPUID_EBX];
+    c->gpr[1] = out[CPUID_ECX];
+    c->gpr[2] = out[CPUID_EDX];
 }
 
 /* SDM 2B "RDMSR", "WRMSR": CPL > 0 or an unknown/reserved MSR -> #GP(0). */
@@ -227,7 +225,7 @@ void op_rdtsc(struct cpu *c, const struct insn *in)
 void op_rdtscp(struct cpu *c, const struct insn *in)
 {
     (void)in;
-    if (!cpu_cpuid_feature(c, 0x80000001, R_EDX, 27))
+    if (!cpu_cpuid_feature(c, 0x80000001, CPUID_EDX, 27))
         cpu_fault(c, EXC_UD);
     uint64_t t = read_tsc(c);
     c->gpr[0] = (uint32_t)t;
