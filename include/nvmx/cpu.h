@@ -201,6 +201,26 @@ struct cpu_stats {
     uint64_t exceptions;
 };
 
+/* Non-root operation parameters the CPU applies itself, loaded by src/vmx on
+ * VM entry from the current VMCS (SDM 3C "Changes to Instruction Behavior in
+ * VMX Non-Root Operation"). See include/nvmx/cpu_hooks.h. */
+struct cpu_nonroot {
+    uint64_t cr0_mask, cr0_shadow; /* CR0 guest/host mask and read shadow */
+    uint64_t cr4_mask, cr4_shadow;
+    uint64_t tsc_offset;           /* applied when tsc_offsetting */
+    bool tsc_offsetting;
+    bool single_step;              /* one instruction per block (MTF) */
+};
+
+/* An event being delivered (for #DF and for IDT-vectoring information). */
+struct cpu_event_record {
+    int vector;
+    uint8_t type; /* enum cpu_event_type */
+    bool has_err;
+    uint32_t err;
+    bool valid;
+};
+
 struct block_cache; /* src/cpu/block.c */
 struct block;
 struct insn;
@@ -246,6 +266,7 @@ struct cpu {
     /* Exception bookkeeping for #DF / shutdown (SDM 3A Table "Conditions for
      * Generating a Double Fault") */
     int delivering_vector; /* -1 when not delivering */
+    struct cpu_event_record delivering;
     int fault_vector;
     uint32_t fault_error;
     bool fault_has_error;
@@ -258,8 +279,10 @@ struct cpu {
     struct machine *m;
     const struct cpu_model *model;
     const struct cost_model *cost;
-    const struct cpu_hooks *hooks;
-    void *hooks_ctx;
+    const struct cpu_hooks *hooks; /* NULL: no VMX (include/nvmx/cpu_hooks.h) */
+    void *vmx;                     /* src/vmx state, opaque here */
+    bool vmx_nonroot;              /* in VMX non-root operation */
+    struct cpu_nonroot nr;
     struct block_cache *bc;
     struct tlb_entry tlb_r[2][TLB_SIZE]; /* [user][index] */
     struct tlb_entry tlb_w[2][TLB_SIZE];

@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 struct cpu;
+struct lapic;
 
 /* How a run ended; the CLI maps each to an exit status (docs/cli.md). */
 enum machine_stop {
@@ -59,6 +60,7 @@ struct machine {
 
     struct machine_stats stats;
     struct cpu *cpu;
+    struct lapic *lapic; /* the local APIC of the one CPU (xAPIC MMIO at 0xfee00000) */
     void *devices; /* private device state (src/machine/devices.c) */
     /* first-access warnings: small bitmaps / lists, private */
     void *warn_state;

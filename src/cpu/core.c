@@ -3,6 +3,9 @@
  * delivers exceptions, NMIs and external interrupts between instructions. */
 #include "block.h"
 
+#include "nvmx/cpu_hooks.h"
+#include "nvmx/lapic.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -190,22 +193,37 @@ static void handle_fault(struct cpu *c)
     bool has_err = c->fault_has_error;
     uint32_t err = c->fault_error;
 
+    if (vec < 0) {
+        /* A hook took a VM exit in the middle of an instruction: the host
+         * state is loaded, nothing is delivered. */
+        c->delivering_vector = -1;
+        c->delivering.valid = false;
+        return;
+    }
     if (c->stop_on_exception) {
         c->last_exception = vec;
         c->last_error = err;
         c->last_has_error = has_err;
         c->delivering_vector = -1;
+        c->delivering.valid = false;
         c->stop = CPU_STOP_EXCEPTION;
         return;
     }
     if (vec == EXC_PF)
         c->cr2 = c->fault_cr2;
+    /* In VMX non-root operation the exception bitmap decides first; the
+     * event being delivered, if any, becomes IDT-vectoring information. */
+    if (c->vmx_nonroot && c->hooks->event(c, vec, EVT_HW_EXC, has_err, err))
+        goto exited;
     int first = c->delivering_vector;
     c->delivering_vector = -1;
     if (first >= 0) {
         /* SDM 3A "Interrupt 8 -- Double Fault Exception (#DF)" */
         int r = cpu_double_fault_result(first, vec);
         if (r == 2) {
+            /* SDM 3C "Triple Fault": a VM exit in non-root operation */
+            if (c->vmx_nonroot && c->hooks->event(c, -1, EVT_HW_EXC, false, 0))
+                goto exited;
             c->stop = CPU_STOP_SHUTDOWN;
             return;
         }
@@ -213,14 +231,41 @@ static void handle_fault(struct cpu *c)
             vec = EXC_DF;
             has_err = true;
             err = 0;
+            if (c->vmx_nonroot && c->hooks->event(c, vec, EVT_HW_EXC, has_err, err))
+                goto exited;
         }
     }
+    c->delivering.valid = false;
     cpu_deliver_event(c, vec, EVT_HW_EXC, has_err, err, c->rip);
+    return;
+exited:
+    c->delivering_vector = -1;
+    c->delivering.valid = false;
+}
+
+/* The interrupt controller's view: a vector from the external line or the
+ * local APIC, or -1. */
+static int pending_extint(const struct cpu *c)
+{
+    if (c->extint_pending >= 0)
+        return c->extint_pending;
+    if (c->m && c->m->lapic)
+        return lapic_pending_vector(c->m->lapic);
+    return -1;
+}
+
+static void take_extint(struct cpu *c, int v)
+{
+    if (c->extint_pending >= 0)
+        c->extint_pending = -1;
+    else
+        lapic_ack(c->m->lapic, v);
 }
 
 /* Between instructions: NMI, then maskable external interrupts (SDM 3A
- * "Priority Among Concurrent Events"). Returns true if something was
- * delivered. */
+ * "Priority Among Concurrent Events"). In non-root operation the hooks see
+ * them first (NMI exiting, external-interrupt exiting). Returns true if
+ * something was delivered or caused a VM exit. */
 static bool deliver_pending(struct cpu *c)
 {
     if (c->intr_shadow)
@@ -228,18 +273,42 @@ static bool deliver_pending(struct cpu *c)
     if (c->nmi_pending && !c->nmi_blocked) {
         c->nmi_pending = false;
         c->halted = false;
+        if (c->vmx_nonroot && c->hooks->event(c, EXC_NMI, EVT_NMI, false, 0))
+            return true;
         c->nmi_blocked = true;
         cpu_deliver_event(c, EXC_NMI, EVT_NMI, false, 0, c->rip);
         return true;
     }
-    if (c->extint_pending >= 0 && (c->rflags & FL_IF)) {
-        int v = c->extint_pending;
-        c->extint_pending = -1;
+    int v = pending_extint(c);
+    if (v >= 0 && (c->rflags & FL_IF)) {
         c->halted = false;
+        /* With external-interrupt exiting the hook exits before the
+         * interrupt is acknowledged; it acknowledges itself when the
+         * VM-exit control says so. */
+        if (c->vmx_nonroot && c->hooks->event(c, v, EVT_EXTINT, false, 0))
+            return true;
+        take_extint(c, v);
         cpu_deliver_event(c, v, EVT_EXTINT, false, 0, c->rip);
         return true;
     }
     return false;
+}
+
+/* Devices that act on their own (the APIC timer) are brought up to date
+ * with the modelled time. */
+static inline void devices_catch_up(struct cpu *c)
+{
+    struct lapic *l = c->m ? c->m->lapic : NULL;
+    if (l && c->cycles >= lapic_next_event(l))
+        lapic_update(l, c->cycles);
+}
+
+static uint64_t next_device_event(const struct cpu *c)
+{
+    uint64_t t = UINT64_MAX;
+    if (c->m && c->m->lapic)
+        t = lapic_next_event(c->m->lapic);
+    return t;
 }
 
 /* Execute up to max instructions of b. */
@@ -290,19 +359,34 @@ enum cpu_stop cpu_run(struct cpu *c, uint64_t max_insns)
             c->stop = CPU_STOP_INSN_LIMIT;
             break;
         }
-        if (unlikely(c->nmi_pending || c->extint_pending >= 0))
+        devices_catch_up(c);
+        if (unlikely(c->nmi_pending || pending_extint(c) >= 0))
             if (deliver_pending(c))
                 continue;
+        if (unlikely(c->vmx_nonroot) && c->hooks->pending(c))
+            continue;
         if (unlikely(c->halted)) {
-            /* Nothing in the machine raises interrupts on its own yet, so a
-             * HLT that no pending event wakes is final. */
-            c->stop = CPU_STOP_HLT_FOREVER;
-            break;
+            /* HLT: time passes until the next device event; with none, no
+             * event can ever wake the CPU. */
+            uint64_t t = next_device_event(c);
+            if (c->vmx_nonroot && c->hooks->next_event) {
+                uint64_t v = c->hooks->next_event(c);
+                t = v < t ? v : t;
+            } else if (!(c->rflags & FL_IF)) {
+                t = UINT64_MAX; /* only an NMI could wake it, and none is coming */
+            }
+            if (t == UINT64_MAX) {
+                c->stop = CPU_STOP_HLT_FOREVER;
+                break;
+            }
+            if (t > c->cycles)
+                c->cycles = t;
+            continue;
         }
         const struct block *b = block_lookup(c);
         uint64_t left = limit - c->stats.insns;
         unsigned max = left < BLOCK_MAX_INSNS ? (unsigned)left : BLOCK_MAX_INSNS;
-        bool single = c->intr_shadow || (c->rflags & FL_TF) || c->trace_insns;
+        bool single = c->intr_shadow || (c->rflags & FL_TF) || c->trace_insns || c->nr.single_step;
         if (unlikely(single)) {
             bool tf = (c->rflags & FL_TF) != 0;
             uint8_t shadow = c->intr_shadow;

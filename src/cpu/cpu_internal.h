@@ -260,6 +260,24 @@ static inline uint64_t flags_pf(uint64_t res)
     return (uint64_t)(!__builtin_parity((unsigned)(res & 0xff))) << 2;
 }
 
+/* ---- VMX glue (src/cpu/vmx_glue.c) ------------------------------------------ */
+
+struct cpu_intercept;
+/* VM-exit instruction information for the instruction's ModRM operand, and
+ * the exit qualification (displacement) that goes with it. */
+uint32_t cpu_insn_info(const struct insn *in);
+uint64_t cpu_insn_displacement(const struct insn *in);
+void cpu_intercept_slow(struct cpu *c, const struct cpu_intercept *q);
+/* In VMX non-root operation, ask whether q causes a VM exit; if it does,
+ * the exit is taken and the instruction ends here (no return). Call it at
+ * the point the SDM gives VM exits priority: after the #UD and CPL-based
+ * faults, before anything else. */
+static inline void cpu_intercept(struct cpu *c, const struct cpu_intercept *q)
+{
+    if (unlikely(c->vmx_nonroot))
+        cpu_intercept_slow(c, q);
+}
+
 /* ---- misc ------------------------------------------------------------------ */
 uint64_t cpu_tsc(const struct cpu *c);
 /* Invalidate predecoded blocks on a physical page (self-modifying code). */

@@ -311,6 +311,10 @@ void cpu_deliver_event(struct cpu *c, int vector, enum cpu_event_type type, bool
 
     if (type == EVT_HW_EXC || type == EVT_NMI)
         c->delivering_vector = ev.vector;
+    /* Any event, for the IDT-vectoring information of a VM exit during its
+     * delivery (SDM 3C "Information for VM Exits During Event Delivery"). */
+    c->delivering = (struct cpu_event_record){ .vector = ev.vector, .type = (uint8_t)type,
+                                               .has_err = ev.has_err, .err = err, .valid = true };
 
     if (c->mode == MODE_REAL) {
         deliver_real(c, &ev);
@@ -328,6 +332,7 @@ void cpu_deliver_event(struct cpu *c, int vector, enum cpu_event_type type, bool
     if (type == EVT_NMI)
         c->nmi_blocked = true; /* SDM 3A "NMI Handling": until the next IRET */
     c->delivering_vector = -1;
+    c->delivering.valid = false;
     c->next_rip = c->rip;
     c->end_block = true;
     c->halted = false;

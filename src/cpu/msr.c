@@ -4,6 +4,9 @@
  * the caller raises #GP(0). */
 #include "paging.h"
 
+#include "nvmx/cpu_hooks.h"
+#include "nvmx/lapic.h"
+
 
 
 #define APIC_BASE_BSP (1ull << 8)
@@ -51,9 +54,68 @@ static bool msr_wr_IA32_APIC_BASE(struct cpu *c, uint64_t val)
         return false;
     if ((val & APIC_BASE_EXTD) && !(val & APIC_BASE_EN))
         return false;
+    /* x2APIC mode cannot be left directly for xAPIC mode (SDM 3A "x2APIC
+     * State Transitions": x2APIC -> xAPIC is invalid, #GP). */
+    if ((c->apic_base & APIC_BASE_EXTD) && (val & APIC_BASE_EN) && !(val & APIC_BASE_EXTD))
+        return false;
     /* BSP is a read-only status bit: keep it */
     c->apic_base = (val & ~APIC_BASE_BSP) | (c->apic_base & APIC_BASE_BSP);
+    if (c->m && c->m->lapic) {
+        struct lapic *l = c->m->lapic;
+        bool x2 = (val & APIC_BASE_EXTD) != 0;
+        if (x2 && !l->x2apic) /* logical ID derived from the x2APIC ID */
+            l->ldr = ((l->id >> 4) << 16) | (1u << (l->id & 0xf));
+        l->x2apic = x2;
+    }
     return true;
+}
+
+/* SDM 3A "TSC-Deadline Mode": reads return the armed deadline (0 if none). */
+static bool msr_rd_IA32_TSC_DEADLINE(struct cpu *c, uint64_t *val)
+{
+    if (!cpu_cpuid_feature(c, 1, CPUID_ECX, 24))
+        return false;
+    *val = c->m && c->m->lapic ? c->m->lapic->tsc_deadline : 0;
+    return true;
+}
+
+static bool msr_wr_IA32_TSC_DEADLINE(struct cpu *c, uint64_t val)
+{
+    if (!cpu_cpuid_feature(c, 1, CPUID_ECX, 24))
+        return false;
+    if (c->m && c->m->lapic)
+        lapic_set_tsc_deadline(c->m->lapic, val, c->tsc_offset, c->cycles);
+    return true;
+}
+
+/* MSRs outside msrs.def: the x2APIC range and VMX's capability MSRs. */
+static bool msr_rd_other(struct cpu *c, uint32_t index, uint64_t *val)
+{
+    bool ok = false;
+    if (index >= 0x800 && index <= 0x8ff)
+        return c->m && c->m->lapic && lapic_rdmsr(c->m->lapic, index, c->cycles, val);
+    if (c->hooks && c->hooks->rdmsr && c->hooks->rdmsr(c, index, val, &ok))
+        return ok;
+    return false;
+}
+
+static bool msr_wr_other(struct cpu *c, uint32_t index, uint64_t val)
+{
+    bool ok = false;
+    if (index >= 0x800 && index <= 0x8ff) {
+        if (!c->m || !c->m->lapic ||
+            !lapic_wrmsr(c->m->lapic, index, c->cycles, c->tsc_offset, val))
+            return false;
+        if (c->m->lapic->nmi_pending) {
+            c->m->lapic->nmi_pending = false;
+            cpu_raise_nmi(c);
+        }
+        c->end_block = true; /* a self-IPI or EOI may make an interrupt deliverable */
+        return true;
+    }
+    if (c->hooks && c->hooks->wrmsr && c->hooks->wrmsr(c, index, val, &ok))
+        return ok;
+    return false;
 }
 
 static bool msr_rd_IA32_FEATURE_CONTROL(struct cpu *c, uint64_t *val)
@@ -173,7 +235,7 @@ bool cpu_rdmsr(struct cpu *c, uint32_t index, uint64_t *val)
     case idx: return MSR_RD_##kind(c, val, n, f);
 #include "nvmx/msrs.def"
 #undef MSR
-    default: return false;
+    default: return msr_rd_other(c, index, val);
     }
 }
 
@@ -184,6 +246,6 @@ bool cpu_wrmsr(struct cpu *c, uint32_t index, uint64_t val)
     case idx: return MSR_WR_##kind(c, val, n, f, r);
 #include "nvmx/msrs.def"
 #undef MSR
-    default: return false;
+    default: return msr_wr_other(c, index, val);
     }
 }

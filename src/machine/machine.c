@@ -4,6 +4,9 @@
  * PC whose bus has no responder. */
 #include "machine_private.h"
 
+#include "nvmx/cpu.h"
+#include "nvmx/lapic.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,7 +41,8 @@ struct machine *machine_create(uint64_t mem_size)
     m->devices = calloc(1, sizeof(struct owned));
     if (!m->ram || !m->warn_state || !m->devices)
         goto fail;
-    if (!uart_attach(m, UART_COM1_BASE) || !debug_ports_attach(m) || !fw_cfg_attach(m))
+    if (!uart_attach(m, UART_COM1_BASE) || !debug_ports_attach(m) || !fw_cfg_attach(m) ||
+        !lapic_attach(m))
         goto fail;
     return m;
 fail:
@@ -59,6 +63,45 @@ void machine_destroy(struct machine *m)
     free(m->warn_state);
     free(m->ram);
     free(m);
+}
+
+/* The xAPIC register page (SDM 3A "Local APIC Register Address Map"): 32-bit
+ * registers on 16-byte boundaries; other sizes and offsets read 0 / drop. */
+static uint64_t now_of(const struct machine *m) { return m->cpu ? m->cpu->cycles : 0; }
+
+static uint64_t lapic_mmio_read(void *ctx, uint64_t pa, unsigned size)
+{
+    struct machine *m = ctx;
+    uint32_t v = 0;
+    unsigned off = (unsigned)(pa & 0xfff);
+    if (!lapic_read(m->lapic, off & ~3u, now_of(m), &v))
+        v = 0;
+    v >>= 8 * (off & 3);
+    return size >= 4 ? v : v & ((1u << (8 * size)) - 1);
+}
+
+static void lapic_mmio_write(void *ctx, uint64_t pa, unsigned size, uint64_t val)
+{
+    struct machine *m = ctx;
+    unsigned off = (unsigned)(pa & 0xfff);
+    if (size != 4 || (off & 3))
+        return; /* SDM 3A: registers are accessed with aligned 32-bit accesses */
+    lapic_write(m->lapic, off, now_of(m), m->cpu ? m->cpu->tsc_offset : 0, (uint32_t)val);
+    if (m->lapic->nmi_pending && m->cpu) {
+        m->lapic->nmi_pending = false;
+        cpu_raise_nmi(m->cpu);
+    }
+}
+
+bool lapic_attach(struct machine *m)
+{
+    struct lapic *l = calloc(1, sizeof *l);
+    if (!l || !machine_own(m, l))
+        return false;
+    lapic_reset(l, 0);
+    m->lapic = l;
+    return machine_add_mmio(m, LAPIC_DEFAULT_BASE, LAPIC_DEFAULT_BASE + 0xfff, lapic_mmio_read,
+                            lapic_mmio_write, m);
 }
 
 bool machine_own(struct machine *m, void *p)

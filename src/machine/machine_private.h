@@ -26,4 +26,6 @@ bool machine_own(struct machine *m, void *p);
 enum warn_kind { WARN_PORT, WARN_PHYS };
 bool machine_warn_first(struct machine *m, enum warn_kind kind, uint64_t key);
 
+bool lapic_attach(struct machine *m);
+
 #endif

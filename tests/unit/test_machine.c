@@ -98,9 +98,9 @@ END_TEST
 
 START_TEST(unbacked_physical_reads_all_ones)
 {
-    ck_assert_uint_eq(machine_mmio_read(m, 0xfee00000, 4), 0xffffffffu);
+    ck_assert_uint_eq(machine_mmio_read(m, 0xfec00000, 4), 0xffffffffu);
     ck_assert_uint_eq(machine_mmio_read(m, 0x100000000ull, 8), ~0ull);
-    machine_mmio_write(m, 0xfee00000, 4, 0);
+    machine_mmio_write(m, 0xfec00000, 4, 0);
     ck_assert_uint_eq(m->stats.unbacked_reads, 2);
     ck_assert_uint_eq(m->stats.unbacked_writes, 1);
 }

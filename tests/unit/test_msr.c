@@ -38,7 +38,7 @@ static void set_model(bool nx)
     strcpy(model.name, "msr-test");
     model.leaves[model.nleaves++] = (struct cpuid_leaf){ .leaf = 0, .eax = 0xd };
     model.leaves[model.nleaves++] =
-        (struct cpuid_leaf){ .leaf = 1, .eax = 0x906ea, .ecx = (1u << 5) | (1u << 21),
+        (struct cpuid_leaf){ .leaf = 1, .eax = 0x906ea, .ecx = (1u << 5) | (1u << 21) | (1u << 24),
                              .edx = (1u << 4) | (1u << 6) | (1u << 9) };
     model.leaves[model.nleaves++] = (struct cpuid_leaf){ .leaf = 0xd, .eax = 0xdd };
     model.leaves[model.nleaves++] = (struct cpuid_leaf){ .leaf = 0x80000000u, .eax = 0x80000008u };

@@ -1,0 +1,87 @@
+/* VMX as hardware (src/vmx): VMXON/VMCS/VM entry/VM exit/non-root operation
+ * for the CPU core, plugged in through include/nvmx/cpu_hooks.h, and the
+ * events it reports to a trace sink. */
+#ifndef NVMX_VMX_H
+#define NVMX_VMX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nvmx/cpu.h"
+#include "nvmx/vmx_arch.h"
+
+struct vmx;
+
+/* Capability MSR values of a CPU model, indexed by enum vmx_msr. */
+struct vmx_caps {
+    uint64_t msr[VMX_MSR_COUNT];
+};
+
+/* Check a model's capability MSRs against what nvmx implements: every
+ * allowed-1 control bit, MISC feature, CR fixed bit and EPT/VPID capability
+ * must be one nvmx models. On failure returns false with a message naming
+ * the MSR and the bit. */
+bool vmx_caps_validate(const struct vmx_caps *caps, char *err, size_t errlen);
+
+/* Give the CPU VMX (its model advertises CPUID.1:ECX.VMX[bit 5]). */
+struct vmx *vmx_attach(struct cpu *c, const struct vmx_caps *caps);
+void vmx_detach(struct cpu *c);
+
+/* ---- trace events ---- */
+
+enum trace_event_type {
+#define TRACE_EVENT(n) TRACE_EV_##n,
+#include "nvmx/trace_events.def"
+#undef TRACE_EVENT
+    TRACE_EV_COUNT
+};
+const char *trace_event_name(enum trace_event_type t);
+
+/* One VMX transition, as src/vmx reports it. Fields not used by an event
+ * type are zero. */
+struct vmx_event {
+    enum trace_event_type type;
+    uint64_t cycles;  /* modelled cycle stamp when the event completed */
+    uint64_t insns;   /* instructions retired so far */
+    uint32_t cost;    /* modelled cycles the transition itself cost */
+    uint64_t vmcs;    /* current-VMCS pointer */
+    int level;        /* nesting level of the guest involved (bare mode: 1) */
+
+    /* vmentry */
+    bool launch;             /* VMLAUNCH (else VMRESUME) */
+    bool entry_failed;       /* a VM-entry failure: VMfailValid or an exit */
+    uint32_t fail_error;     /* vmfail / failed entry: VM-instruction error
+                                number (0 = VMfailInvalid) */
+    const char *check;       /* the failed rule, in words (static string) */
+    char detail[192];        /* the field values that broke it */
+
+    /* vmexit (and vmentry failures that exit: reason 33/34/41 | bit 31) */
+    uint32_t reason;
+    uint64_t qual;
+    uint64_t guest_rip;
+    uint64_t guest_linear, guest_physical;
+    uint32_t insn_len, insn_info;
+    uint32_t intr_info, intr_error;
+    uint32_t idt_info, idt_error;
+    uint8_t insn_bytes[15];  /* bytes at guest RIP, for disassembly */
+    uint8_t insn_nbytes;
+    uint8_t code_size;       /* 2, 4, 8: guest code size at the exit */
+
+    /* vmfail */
+    const char *insn;        /* "vmptrld", "vmlaunch", ... */
+};
+
+typedef void (*vmx_trace_fn)(void *ctx, const struct vmx_event *ev);
+/* Install a sink; NULL turns tracing off (then events cost nothing). */
+void vmx_set_trace(struct vmx *v, vmx_trace_fn fn, void *ctx);
+
+/* Statistics kept whether or not a trace is written. */
+struct vmx_stats {
+    uint64_t exits[VMX_EXIT_MAX + 1];
+    uint64_t exit_cycles[VMX_EXIT_MAX + 1]; /* from exit to the next entry */
+    uint64_t entries, entry_failures, vmfails;
+};
+const struct vmx_stats *vmx_get_stats(const struct vmx *v);
+
+#endif

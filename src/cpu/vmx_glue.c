@@ -1,0 +1,171 @@
+/* The CPU's side of VMX: decoding VMX instructions for src/vmx, the
+ * VM-exit instruction-information encodings, the non-root intercept call
+ * that handlers make, and the services src/vmx uses while the CPU runs. */
+#include "cpu_internal.h"
+
+#include "nvmx/cpu_hooks.h"
+#include "nvmx/vmx_arch.h"
+
+/* ---- VM-exit instruction information ---------------------------------------- */
+
+/* SDM 3C "VM-Exit Instruction-Information Field": the memory-operand part
+ * shared by every format: scaling 1:0, address size 9:7, segment 17:15, index
+ * 21:18 (+ invalid 22), base 26:23 (+ invalid 27). Register operands set
+ * bit 10 and name the register in bits 6:3. */
+uint32_t cpu_insn_info(const struct insn *in)
+{
+    if (in->mod == 3)
+        return (1u << 10) | ((uint32_t)(in->rm & 15) << 3) | ((in->addrsize == 8 ? 2u : in->addrsize == 4 ? 1u : 0u) << 7);
+    uint32_t info = 0;
+    info |= in->index != REG_NONE ? (in->scale & 3u) : 0;
+    info |= (in->addrsize == 8 ? 2u : in->addrsize == 4 ? 1u : 0u) << 7;
+    info |= (uint32_t)(in->seg & 7) << 15;
+    if (in->index != REG_NONE)
+        info |= (uint32_t)(in->index & 15) << 18;
+    else
+        info |= 1u << 22;
+    if (in->base != REG_NONE && in->base != REG_RIP)
+        info |= (uint32_t)(in->base & 15) << 23;
+    else
+        info |= 1u << 27;
+    return info;
+}
+
+/* Exit qualification for instructions with a memory operand: the
+ * displacement, sign-extended (SDM 3C "Exit Qualification for VMX
+ * Instructions", also used for descriptor-table and INVPCID exits). */
+uint64_t cpu_insn_displacement(const struct insn *in)
+{
+    if (in->mod == 3)
+        return 0;
+    if (in->addrsize == 2)
+        return (uint64_t)(int64_t)(int16_t)in->disp;
+    return (uint64_t)(int64_t)(int32_t)in->disp;
+}
+
+/* ---- VMX instruction handlers ----------------------------------------------- */
+
+static void vmx_insn(struct cpu *c, const struct insn *in, enum cpu_vmx_op op)
+{
+    /* Without VMX (a CPU model that does not advertise it) every VMX
+     * instruction is #UD (SDM 3C "Discovering Support for VMX"). */
+    if (!c->hooks)
+        cpu_fault(c, EXC_UD);
+    struct cpu_vmx_insn vi = {
+        .op = op,
+        .len = in->len,
+        .mem = in->mod != 3,
+        .seg = in->seg,
+        .offset = in->mod != 3 ? insn_ea(c, in) : 0,
+        .rm_reg = in->rm,
+        .reg = in->reg,
+        .opsize = cpu_is_64(c) ? 8 : 4,
+        .addrsize = in->addrsize,
+        .insn_info = cpu_insn_info(in),
+        .qual = cpu_insn_displacement(in),
+    };
+    if (op == VMXOP_VMREAD || op == VMXOP_VMWRITE || op == VMXOP_INVEPT || op == VMXOP_INVVPID)
+        vi.insn_info |= (uint32_t)(in->reg & 15) << 28;
+    if (op == VMXOP_VMLAUNCH || op == VMXOP_VMRESUME || op == VMXOP_VMXOFF ||
+        op == VMXOP_VMCALL || op == VMXOP_VMFUNC)
+        vi.insn_info = 0;
+    c->hooks->vmx_insn(c, &vi);
+}
+
+#define VMX_HANDLER(name, OP)                                                              \
+    void op_##name(struct cpu *c, const struct insn *in);                                 \
+    void op_##name(struct cpu *c, const struct insn *in) { vmx_insn(c, in, OP); }
+
+VMX_HANDLER(vmxon, VMXOP_VMXON)
+VMX_HANDLER(vmxoff, VMXOP_VMXOFF)
+VMX_HANDLER(vmclear, VMXOP_VMCLEAR)
+VMX_HANDLER(vmptrld, VMXOP_VMPTRLD)
+VMX_HANDLER(vmptrst, VMXOP_VMPTRST)
+VMX_HANDLER(vmread, VMXOP_VMREAD)
+VMX_HANDLER(vmwrite, VMXOP_VMWRITE)
+VMX_HANDLER(vmlaunch, VMXOP_VMLAUNCH)
+VMX_HANDLER(vmresume, VMXOP_VMRESUME)
+VMX_HANDLER(vmcall, VMXOP_VMCALL)
+VMX_HANDLER(invept, VMXOP_INVEPT)
+VMX_HANDLER(invvpid, VMXOP_INVVPID)
+VMX_HANDLER(vmfunc, VMXOP_VMFUNC)
+
+/* ---- non-root intercepts ------------------------------------------------------ */
+
+void cpu_intercept_slow(struct cpu *c, const struct cpu_intercept *q)
+{
+    if (c->hooks->intercept(c, q))
+        cpu_vmexit_unwind(c);
+}
+
+/* ---- services for src/vmx ------------------------------------------------------ */
+
+_Noreturn void cpu_vmexit_unwind(struct cpu *c)
+{
+    c->fault_vector = -1; /* the run loop delivers nothing */
+    c->fault_has_error = false;
+    c->fault_error = 0;
+    if (!c->fault_jmp_valid)
+        cpu_fault(c, -1); /* reports the internal error */
+    __builtin_longjmp(c->fault_jmp, 1);
+}
+
+_Noreturn void cpu_raise(struct cpu *c, int vector, bool has_err, uint32_t err)
+{
+    if (has_err)
+        cpu_fault_err(c, vector, err);
+    cpu_fault(c, vector);
+}
+
+uint64_t cpu_mem_read(struct cpu *c, int seg, uint64_t off, unsigned size)
+{
+    return cpu_read(c, seg, off, size);
+}
+
+void cpu_mem_write(struct cpu *c, int seg, uint64_t off, unsigned size, uint64_t val)
+{
+    cpu_write(c, seg, off, size, val);
+}
+
+uint64_t cpu_phys_read(struct cpu *c, uint64_t pa, unsigned size)
+{
+    return cpu_read_phys(c, pa, size);
+}
+
+void cpu_phys_write(struct cpu *c, uint64_t pa, unsigned size, uint64_t val)
+{
+    cpu_write_phys(c, pa, size, val);
+}
+
+void cpu_mode_changed(struct cpu *c)
+{
+    cpu_update_mode(c);
+    cpu_tlb_flush(c);
+    c->end_block = true;
+}
+
+bool paging_load_pdptes(struct cpu *c);
+bool cpu_load_pdptes(struct cpu *c) { return paging_load_pdptes(c); }
+
+void cpu_inject_event(struct cpu *c, int vector, enum cpu_event_type type, bool has_err,
+                      uint32_t err, uint64_t return_rip)
+{
+    cpu_deliver_event(c, vector, type, has_err, err, return_rip);
+}
+
+bool cpu_has_feature(const struct cpu *c, uint32_t leaf, unsigned reg, unsigned bit)
+{
+    return cpu_cpuid_feature(c, leaf, reg, bit);
+}
+
+bool cpu_delivering_event(const struct cpu *c, int *vector, enum cpu_event_type *type,
+                          bool *has_err, uint32_t *err)
+{
+    if (!c->delivering.valid)
+        return false;
+    *vector = c->delivering.vector;
+    *type = (enum cpu_event_type)c->delivering.type;
+    *has_err = c->delivering.has_err;
+    *err = c->delivering.err;
+    return true;
+}

@@ -1,0 +1,137 @@
+/* Private to src/vmx: the per-CPU VMX state, the VMCS cache, and the entry
+ * points the files of this module call in one another. */
+#ifndef NVMX_VMX_INTERNAL_H
+#define NVMX_VMX_INTERNAL_H
+
+#include "nvmx/cpu_hooks.h"
+#include "nvmx/vmcs.h"
+#include "nvmx/vmx.h"
+
+#include <string.h>
+
+#define VMX_INVALID_PTR (~0ull) /* "no current VMCS" (SDM 3C "VMPTRST") */
+
+/* Launch state of a VMCS (SDM 3C "VMCS Status"), kept in the region at
+ * VMCS_LAUNCH_STATE_OFFSET. */
+enum vmcs_launch_state { VMCS_STATE_CLEAR = 0, VMCS_STATE_LAUNCHED = 1 };
+
+/* The current VMCS, cached in the processor (ARCHITECTURE.md "Where a VMCS
+ * lives"): one slot per field, values already masked to the field width. */
+struct vmcs_cache {
+    uint64_t f[VMCS_NFIELDS];
+};
+
+struct vmx {
+    struct cpu *cpu;
+    struct vmx_caps caps;
+
+    /* VMX operation (SDM 3C "VMX Operation") */
+    bool in_vmx_operation;      /* between VMXON and VMXOFF */
+    uint64_t vmxon_ptr;
+    uint64_t current_vmcs;      /* VMX_INVALID_PTR when none */
+    struct vmcs_cache vmcs;     /* contents of the current VMCS */
+    uint32_t launch_state;      /* of the current VMCS */
+    bool shadow_vmcs_current;   /* current VMCS has the shadow indicator */
+
+    /* Non-root operation bookkeeping, valid while cpu->vmx_nonroot */
+    uint32_t pin, proc, proc2, exit_ctls, entry_ctls; /* controls in force */
+    bool virtual_nmi_blocked;   /* "blocking by NMI" with virtual NMIs */
+    bool mtf_pending;           /* an MTF VM exit is due after this instruction */
+    bool preemption_active;
+    uint64_t preemption_deadline; /* modelled cycle of the timer's expiry */
+    uint64_t entry_cycles;      /* cycle count at the last VM entry */
+    uint32_t last_exit_reason;  /* for exit-to-entry cycle accounting */
+    uint64_t last_exit_cycles;
+
+    /* Reporting */
+    vmx_trace_fn trace_fn;
+    void *trace_ctx;
+    struct vmx_stats stats;
+};
+
+static inline struct vmx *vmx_of(struct cpu *c) { return (struct vmx *)c->vmx; }
+
+/* ---- VMCS (vmcs.c) ----------------------------------------------------------- */
+
+static inline uint64_t vmcs_get(const struct vmx *v, enum vmcs_field f) { return v->vmcs.f[f]; }
+static inline void vmcs_set(struct vmx *v, enum vmcs_field f, uint64_t val)
+{
+    v->vmcs.f[f] = val & vmcs_width_mask(vmcs_fields[f].width);
+}
+/* VMPTRLD: read the region at pa into the cache (fields, launch state). */
+void vmcs_load(struct vmx *v, uint64_t pa);
+/* Write the cached current VMCS back to its region (VMCLEAR, VMPTRLD of
+ * another VMCS, VMXOFF). */
+void vmcs_flush(struct vmx *v);
+/* Read/write one field of a VMCS region in memory that is not current. */
+uint64_t vmcs_mem_read(struct vmx *v, uint64_t pa, enum vmcs_field f);
+void vmcs_mem_write(struct vmx *v, uint64_t pa, enum vmcs_field f, uint64_t val);
+
+/* ---- VMX instruction results (insn.c, SDM 3C "Conventions") --------------- */
+
+void vmx_succeed(struct cpu *c);
+void vmx_fail_invalid(struct cpu *c);
+void vmx_fail_valid(struct cpu *c, enum vmx_insn_err err);
+/* VMfailValid if there is a current VMCS, else VMfailInvalid; traces it. */
+void vmx_fail(struct cpu *c, struct vmx *v, enum vmx_insn_err err, const char *insn);
+
+/* The physical-address width for VMX pointers (IA32_VMX_BASIC[48] limits to
+ * 32 bits when set) and CPUID's MAXPHYADDR. */
+bool vmx_pa_valid(const struct vmx *v, uint64_t pa);
+
+/* ---- VM entry (entry.c, entry_checks.c) -------------------------------------- */
+
+/* VMLAUNCH / VMRESUME after the instruction's own checks (CPL, current VMCS,
+ * launch state, events blocked by MOV SS): the checks of SDM 3C "Checks on
+ * VMX Controls and Host-State Area" and "Checks on the Guest-State Area",
+ * guest-state loading, MSR loading, event injection. On success the CPU is
+ * in non-root operation at the guest RIP (c->rip and c->next_rip). */
+void vmx_vm_entry(struct cpu *c, struct vmx *v, bool launch);
+
+/* ---- VM exit (exit.c) ---------------------------------------------------------- */
+
+struct vmx_exit {
+    uint32_t reason;       /* basic reason, with bit 31 for entry failures */
+    uint64_t qual;
+    uint64_t guest_linear;
+    uint64_t guest_physical;
+    uint32_t insn_len;     /* for exits caused by instructions */
+    uint32_t insn_info;
+    uint32_t intr_info;    /* VM-exit interruption information */
+    uint32_t intr_error;
+    bool rip_is_next;      /* guest RIP to save is the next instruction
+                              (traps such as MTF) rather than c->rip */
+};
+
+/* Perform a VM exit (SDM 3C "VM Exits"): record exit information and
+ * IDT-vectoring information, save guest state, store/load MSRs, load host
+ * state (VMX abort on failure), leave non-root operation, trace, charge the
+ * vm_exit cost. Afterwards c->rip is the host RIP. Callers inside an
+ * instruction then call cpu_vmexit_unwind(c). */
+void vmx_vm_exit(struct cpu *c, struct vmx *v, const struct vmx_exit *e);
+
+/* ---- non-root operation (nonroot.c): the cpu_hooks entries --------------------- */
+
+bool vmx_hook_intercept(struct cpu *c, const struct cpu_intercept *q);
+bool vmx_hook_event(struct cpu *c, int vector, enum cpu_event_type type, bool has_err,
+                    uint32_t err);
+bool vmx_hook_pending(struct cpu *c);
+uint64_t vmx_hook_next_event(struct cpu *c);
+bool vmx_hook_cr_allowed(struct cpu *c, unsigned cr, uint64_t val);
+
+/* ---- instructions and capabilities (insn.c, caps.c) ------------------------------ */
+
+void vmx_hook_vmx_insn(struct cpu *c, const struct cpu_vmx_insn *vi);
+bool vmx_hook_rdmsr(struct cpu *c, uint32_t msr, uint64_t *val, bool *ok);
+bool vmx_hook_wrmsr(struct cpu *c, uint32_t msr, uint64_t val, bool *ok);
+/* Allowed-0 / allowed-1 settings of a control field (SDM 3C Appendix A):
+ * use the TRUE_ MSR when IA32_VMX_BASIC[55] is set. */
+uint32_t vmx_ctl_allowed0(const struct vmx *v, enum vmx_msr m);
+uint32_t vmx_ctl_allowed1(const struct vmx *v, enum vmx_msr m);
+
+/* ---- reporting (trace.c) ------------------------------------------------------------ */
+
+static inline bool vmx_tracing(const struct vmx *v) { return v->trace_fn != NULL; }
+void vmx_emit(struct vmx *v, struct vmx_event *ev); /* fills cycles/insns/vmcs */
+
+#endif
