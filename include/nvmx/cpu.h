@@ -288,6 +288,7 @@ struct cpu {
     struct tlb_entry tlb_w[2][TLB_SIZE];
     struct tlb_entry tlb_x[2][TLB_SIZE];
     bool tlb_has_large; /* a 2M/4M/1G translation is cached in 4K pieces */
+    uint32_t tlb_gen;   /* bumped by every flush: tags derived caches */
     const struct block *cur_block; /* block being executed, for fault accounting */
     const struct insn *cur_insn;
     uint64_t fault_cr2;

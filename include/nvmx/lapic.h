@@ -59,6 +59,7 @@ struct lapic {
     uint64_t timer_deadline; /* absolute cycle of the next expiry, or NO_DEADLINE */
     uint64_t tsc_deadline;   /* IA32_TSC_DEADLINE (TSC value, 0 = disarmed) */
     uint32_t irr[8], isr[8], tmr[8];
+    bool irr_any; /* some IRR bit is set: the CPU's cheap per-block check */
     bool x2apic;
     bool nmi_pending; /* an NMI the APIC delivered to its own CPU */
 };
@@ -88,6 +89,7 @@ static inline uint64_t lapic_next_event(const struct lapic *l) { return l->timer
  * the vector the APIC would present now, or -1; lapic_ack moves it from IRR
  * to ISR when the CPU takes it. */
 int lapic_pending_vector(const struct lapic *l);
+static inline bool lapic_has_irr(const struct lapic *l) { return l->irr_any; }
 void lapic_ack(struct lapic *l, int vector);
 void lapic_raise(struct lapic *l, int vector);
 

@@ -7,20 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#define BC_HASH_BITS 14
-#define BC_HASH_SIZE (1u << BC_HASH_BITS)
 #define BC_ARENA_BYTES (32u << 20)
 
-struct block_cache {
-    struct block *hash[BC_HASH_SIZE];
-    uint8_t *arena;
-    size_t used;
-    uint64_t npages;
-    uint32_t *page_gen; /* per RAM page */
-    uint8_t *page_code; /* per RAM page: blocks were decoded from it */
-    /* One-off block for code that cannot be cached (MMIO, page-crossing). */
-    _Alignas(16) uint8_t scratch[sizeof(struct block) + BLOCK_MAX_INSNS * sizeof(struct insn)];
-};
 
 void mem_forget_write_mappings(struct cpu *c, uint64_t pfn);
 
@@ -59,6 +47,7 @@ void block_cache_free(struct cpu *c)
 static void block_cache_flush(struct block_cache *bc)
 {
     memset(bc->hash, 0, sizeof bc->hash);
+    memset(bc->jc, 0, sizeof bc->jc);
     bc->used = 0;
 }
 
@@ -75,6 +64,7 @@ void block_invalidate_page(struct cpu *c, uint64_t pfn)
         return;
     bc->page_gen[pfn]++;
     bc->page_code[pfn] = 0;
+    bc->smc_gen++; /* jump-cache entries may point at blocks of this page */
     c->stats.smc_invalidations++;
 }
 
@@ -98,28 +88,54 @@ static struct block *block_alloc(struct block_cache *bc, unsigned ninsns)
 /* Decode at RIP into b (room for BLOCK_MAX_INSNS). The first instruction's
  * fetch and decode faults are raised; later ones end the block instead, so
  * that they are raised when execution reaches them. */
-static unsigned decode_run(struct cpu *c, uint64_t lin0, struct insn *out, bool *cacheable)
+static unsigned decode_run(struct cpu *c, uint64_t lin0, struct insn *out, bool *cacheable,
+                           uint32_t *nbytes)
 {
     unsigned n = 0;
     uint32_t cyc = 0;
     uint64_t rip = c->rip;
     uint64_t lin = lin0;
+    bool limited = c->mode != MODE_LONG64;
     *cacheable = true;
     while (n < BLOCK_MAX_INSNS) {
         uint8_t buf[16];
-        unsigned avail = cpu_fetch_code(c, lin, buf, 15);
+        /* SDM 3A "Limit Checking": no byte of an instruction may lie beyond
+         * the CS limit outside 64-bit mode. */
+        unsigned want = 15;
+        if (limited) {
+            uint64_t room = rip <= c->seg[SEG_CS].limit ? c->seg[SEG_CS].limit - rip + 1 : 0;
+            if (room < want)
+                want = (unsigned)room;
+            if (want == 0) {
+                if (n > 0)
+                    break;
+                cpu_fault_err(c, EXC_GP, 0);
+            }
+        }
+        unsigned avail = cpu_fetch_code(c, lin, buf, want);
         struct insn *in = &out[n];
         unsigned len = cpu_decode_bytes(buf, avail, c->code_size, in);
         if (len == 0 || len > avail) {
-            if (avail < 15) {
+            if (avail < want) {
                 if (n > 0)
                     break;
                 /* The instruction needs bytes from a page that faults: fetch
                  * them again without the no-fault allowance to raise it. */
                 uint64_t a = lin + avail;
-                if (!cpu_long_active(c))
+                if (limited)
                     a &= 0xffffffffull;
                 (void)cpu_read_lin(c, a, 1, ACC_X);
+            }
+            if (want < 15 && cpu_decode_bytes(buf, avail, c->code_size, in) == 0) {
+                /* Truncated by the CS limit (or undefined): decide by
+                 * decoding with the limit lifted is not possible without
+                 * the bytes; an instruction cut by the limit is #GP(0). */
+                if (n > 0)
+                    break;
+                uint8_t more[16];
+                unsigned got = cpu_fetch_code(c, lin, more, 15);
+                if (got > avail && cpu_decode_bytes(more, got, c->code_size, in) > avail)
+                    cpu_fault_err(c, EXC_GP, 0);
             }
             /* Undefined encoding: one op_ud instruction. */
             memset(in, 0, sizeof *in);
@@ -130,6 +146,7 @@ static unsigned decode_run(struct cpu *c, uint64_t lin0, struct insn *out, bool 
         }
         if (!in->handler)
             in->handler = op_ud;
+        cpu_specialize(in, c->code_size);
         bool crosses = ((lin & 0xfff) + in->len) > 0x1000;
         if (crosses && n > 0)
             break;
@@ -145,24 +162,31 @@ static unsigned decode_run(struct cpu *c, uint64_t lin0, struct insn *out, bool 
         if ((in->flags & IF_ENDS_BLOCK) || (lin & 0xfff) == 0)
             break;
     }
+    *nbytes = (uint32_t)(rip - c->rip);
     return n;
 }
 
+static inline bool fits_cs_limit(const struct cpu *c, const struct block *b)
+{
+    return c->mode == MODE_LONG64 || c->rip + b->nbytes - 1 <= c->seg[SEG_CS].limit;
+}
+
 /* Find or build the block at c->rip. May fault (fetch #PF/#GP). */
-const struct block *block_lookup(struct cpu *c)
+const struct block *block_lookup_slow(struct cpu *c)
 {
     struct block_cache *bc = c->bc;
     uint64_t lin = c->seg[SEG_CS].base + c->rip;
     if (c->mode != MODE_LONG64)
         lin &= 0xffffffffull;
+    uint8_t mode = (uint8_t)(c->code_size | (c->cpl == 3) << 4);
+
+    struct jc_entry *j = jc_slot(bc, lin);
 
     /* Execute-permission translation (TLB fast path). */
     uint64_t pa;
     const struct tlb_entry *e = &c->tlb_x[c->cpl == 3][(lin >> 12) & (TLB_SIZE - 1)];
-    const uint8_t *host;
     if (likely(e->tag == (lin >> 12) + 1)) {
-        host = (const uint8_t *)(lin + e->addend);
-        pa = (uint64_t)(host - c->m->ram);
+        pa = (uint64_t)((const uint8_t *)(lin + e->addend) - c->m->ram);
     } else {
         if (c->mode != MODE_LONG64) /* CS limit check for the first byte */
             (void)cpu_seg_linear(c, SEG_CS, c->rip, 1, ACC_X);
@@ -179,34 +203,37 @@ const struct block *block_lookup(struct cpu *c)
 
     unsigned code_size = c->code_size;
     uint64_t pfn = pa >> 12;
+    struct block *b = NULL;
     if (pa != ~0ull && pfn < bc->npages) {
         unsigned h = hash_of(pa, code_size);
-        for (struct block *b = bc->hash[h]; b; b = b->next)
+        for (b = bc->hash[h]; b; b = b->next)
             if (b->pa == pa && b->code_size == code_size && b->gen == bc->page_gen[pfn])
-                return b;
+                break;
+        if (b && !fits_cs_limit(c, b))
+            b = NULL; /* decoded under a larger CS limit: decode again, uncached */
     }
 
-    /* Miss: decode. */
-    struct insn tmp_insns[BLOCK_MAX_INSNS];
-    bool cacheable;
-    unsigned n = decode_run(c, lin, tmp_insns, &cacheable);
-    c->stats.blocks_decoded++;
-    if (pa == ~0ull || pfn >= bc->npages)
-        cacheable = false;
-
-    struct block *b;
-    if (!cacheable) {
-        b = (struct block *)bc->scratch;
-    } else {
-        b = block_alloc(bc, n);
-    }
-    b->pa = pa;
-    b->code_size = (uint8_t)code_size;
-    b->n = (uint16_t)n;
-    b->gen = cacheable ? bc->page_gen[pfn] : 0;
-    b->cycles = n ? tmp_insns[n - 1].cum_cycles : 0;
-    memcpy(b->insns, tmp_insns, n * sizeof(struct insn));
-    if (cacheable) {
+    if (!b) {
+        struct insn tmp_insns[BLOCK_MAX_INSNS];
+        bool cacheable;
+        uint32_t nbytes;
+        unsigned n = decode_run(c, lin, tmp_insns, &cacheable, &nbytes);
+        c->stats.blocks_decoded++;
+        if (pa == ~0ull || pfn >= bc->npages ||
+            (c->mode != MODE_LONG64 && c->rip + 15 > c->seg[SEG_CS].limit))
+            cacheable = false;
+        b = cacheable ? block_alloc(bc, n) : (struct block *)bc->scratch;
+        b->pa = pa;
+        b->code_size = (uint8_t)code_size;
+        b->n = (uint16_t)n;
+        b->nbytes = nbytes;
+        b->gen = cacheable ? bc->page_gen[pfn] : 0;
+        b->cycles = n ? tmp_insns[n - 1].cum_cycles : 0;
+        memcpy(b->insns, tmp_insns, n * sizeof(struct insn));
+        if (!cacheable) {
+            b->next = NULL;
+            return b;
+        }
         unsigned h = hash_of(pa, code_size);
         b->next = bc->hash[h];
         bc->hash[h] = b;
@@ -214,8 +241,8 @@ const struct block *block_lookup(struct cpu *c)
             bc->page_code[pfn] = 1;
             mem_forget_write_mappings(c, pfn);
         }
-    } else {
-        b->next = NULL;
     }
+    *j = (struct jc_entry){ .lin = lin, .b = b, .code_gen = c->tlb_gen + bc->smc_gen,
+                            .cs_limit = c->seg[SEG_CS].limit, .mode = mode };
     return b;
 }

@@ -11,13 +11,68 @@ struct block {
     uint64_t pa;        /* physical address of the first byte, ~0 = uncached */
     uint32_t gen;       /* page generation when decoded */
     uint32_t cycles;    /* sum of the instructions' cost classes */
+    uint32_t nbytes;    /* bytes from the first instruction to the end */
     uint16_t n;
     uint8_t code_size;
     struct insn insns[];
 };
 
+#define BC_HASH_BITS 14
+#define BC_HASH_SIZE (1u << BC_HASH_BITS)
+#define JC_SIZE 4096
+
+/* Jump cache: linear RIP -> block, skipping translation and hashing. An
+ * entry is valid while no TLB flush and no code-page invalidation happened
+ * since it was made (code_gen), for the same code size, CPL class and CS
+ * limit. */
+struct jc_entry {
+    uint64_t lin;
+    const struct block *b;
+    uint32_t code_gen;
+    uint32_t cs_limit;
+    uint8_t mode; /* code_size | (CPL == 3) << 4 */
+};
+
+struct block_cache {
+    struct block *hash[BC_HASH_SIZE];
+    uint8_t *arena;
+    size_t used;
+    uint64_t npages;
+    uint32_t *page_gen; /* per RAM page */
+    uint8_t *page_code; /* per RAM page: blocks were decoded from it */
+    /* Jump cache: linear RIP -> block, skipping translation and hashing.
+     * Valid while the TLB generation and the block's page generation hold. */
+    struct jc_entry jc[JC_SIZE];
+    uint32_t smc_gen; /* bumped when a code page is invalidated */
+    /* One-off block for code that cannot be cached (MMIO, page-crossing). */
+    _Alignas(16) uint8_t scratch[sizeof(struct block) + BLOCK_MAX_INSNS * sizeof(struct insn)];
+};
+
+static inline struct jc_entry *jc_slot(struct block_cache *bc, uint64_t lin)
+{
+    return &bc->jc[(lin ^ (lin >> 12)) & (JC_SIZE - 1)];
+}
+
 bool block_cache_init(struct cpu *c);
 void block_cache_free(struct cpu *c);
-const struct block *block_lookup(struct cpu *c);
+const struct block *block_lookup_slow(struct cpu *c);
+
+/* Find or build the block at c->rip. May fault (fetch #PF/#GP). */
+static inline const struct block *block_lookup(struct cpu *c)
+{
+    struct block_cache *bc = c->bc;
+    uint64_t lin = c->seg[SEG_CS].base + c->rip;
+    if (c->mode != MODE_LONG64)
+        lin &= 0xffffffffull;
+    const struct jc_entry *j = jc_slot(bc, lin);
+    if (likely(j->lin == lin && j->code_gen == c->tlb_gen + bc->smc_gen &&
+               j->mode == (uint8_t)(c->code_size | (c->cpl == 3) << 4) &&
+               (c->mode == MODE_LONG64 || j->cs_limit == c->seg[SEG_CS].limit)))
+        return j->b;
+    return block_lookup_slow(c);
+}
+/* Swap in a specialised handler for common register/immediate forms
+ * (src/cpu/fastpath.c). */
+void cpu_specialize(struct insn *in, unsigned code_size);
 
 #endif

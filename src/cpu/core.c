@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 void cpu_trace_insn(struct cpu *c, const struct insn *in);
+void op_iret(struct cpu *c, const struct insn *in);
 
 struct cpu *cpu_create(struct machine *m, const struct cpu_model *model,
                        const struct cost_model *cost)
@@ -249,7 +250,7 @@ static int pending_extint(const struct cpu *c)
 {
     if (c->extint_pending >= 0)
         return c->extint_pending;
-    if (c->m && c->m->lapic)
+    if (c->m && c->m->lapic && lapic_has_irr(c->m->lapic))
         return lapic_pending_vector(c->m->lapic);
     return -1;
 }
@@ -312,7 +313,7 @@ static uint64_t next_device_event(const struct cpu *c)
 }
 
 /* Execute up to max instructions of b. */
-static void run_block(struct cpu *c, const struct block *b, unsigned max)
+static inline void run_block(struct cpu *c, const struct block *b, unsigned max)
 {
     const struct insn *in = b->insns;
     const struct insn *end = in + (max < b->n ? max : b->n);
@@ -330,10 +331,32 @@ static void run_block(struct cpu *c, const struct block *b, unsigned max)
     }
     unsigned k = (unsigned)(in - b->insns);
     c->stats.insns += k;
-    if (k)
+    if (likely(k == b->n))
+        c->cycles += b->cycles;
+    else if (k)
         c->cycles += b->insns[k - 1].cum_cycles;
     c->cur_block = NULL;
     c->cur_insn = NULL;
+}
+
+/* Anything that needs the careful path between blocks: stops, limits,
+ * pending events, device time, VMX non-root checks, single-stepping. */
+static inline bool needs_attention(const struct cpu *c, const struct lapic *l, uint64_t limit)
+{
+    return c->stop != CPU_STOP_NONE || c->m->stop || c->stats.insns + BLOCK_MAX_INSNS > limit ||
+           c->nmi_pending || c->extint_pending >= 0 ||
+           (l && (lapic_has_irr(l) || c->cycles >= lapic_next_event(l))) || c->vmx_nonroot ||
+           c->halted || c->intr_shadow || (c->rflags & (FL_TF | FL_RF)) || c->trace_insns ||
+           c->nr.single_step;
+}
+
+/* The hot loop: whole blocks, nothing else, until something needs the
+ * careful path. Faults unwind out of it to cpu_run. */
+static __attribute__((noinline)) void run_fast(struct cpu *c, uint64_t limit)
+{
+    const struct lapic *l = c->m->lapic;
+    while (!needs_attention(c, l, limit))
+        run_block(c, block_lookup(c), BLOCK_MAX_INSNS);
 }
 
 static void trace_one(struct cpu *c, const struct block *b)
@@ -386,15 +409,21 @@ enum cpu_stop cpu_run(struct cpu *c, uint64_t max_insns)
         const struct block *b = block_lookup(c);
         uint64_t left = limit - c->stats.insns;
         unsigned max = left < BLOCK_MAX_INSNS ? (unsigned)left : BLOCK_MAX_INSNS;
-        bool single = c->intr_shadow || (c->rflags & FL_TF) || c->trace_insns || c->nr.single_step;
+        bool single = c->intr_shadow || (c->rflags & (FL_TF | FL_RF)) || c->trace_insns ||
+                      c->nr.single_step;
         if (unlikely(single)) {
             bool tf = (c->rflags & FL_TF) != 0;
             uint8_t shadow = c->intr_shadow;
             if (c->trace_insns)
                 trace_one(c, b);
+            bool rf = (c->rflags & FL_RF) != 0;
             run_block(c, b, 1);
             if (shadow && c->intr_shadow == shadow)
                 c->intr_shadow = 0;
+            /* SDM 3A "EFLAGS Register": RF is cleared when an instruction
+             * completes, except by IRET, which loads it. */
+            if (rf && b->insns[0].handler != op_iret)
+                c->rflags &= ~FL_RF;
             if (tf && c->stop == CPU_STOP_NONE) {
                 /* SDM 3A "Single-Step Exception Condition": a trap after
                  * the instruction, DR6.BS set. */
@@ -404,6 +433,8 @@ enum cpu_stop cpu_run(struct cpu *c, uint64_t max_insns)
             continue;
         }
         run_block(c, b, max);
+        if (c->m)
+            run_fast(c, limit);
     }
     c->fault_jmp_valid = false;
     return c->stop;

@@ -89,6 +89,7 @@ struct insn {
     uint8_t opcode;   /* last opcode byte (before ModRM) */
     uint8_t cc;       /* condition code for Jcc/SETcc/CMOVcc (opcode & 15) */
     uint32_t cum_cycles; /* block-relative: cycles of this and earlier insns */
+    uint8_t fdst, fsrc;  /* register operands of a specialised handler (fastpath.c) */
 };
 
 /* Decoder (src/cpu/decode.c). Fetches through cpu_fetch_code(); on a fault
@@ -232,6 +233,7 @@ enum lf_op {
     LF_ADD, LF_ADC, LF_SUB, LF_SBB, LF_LOGIC, LF_INC, LF_DEC, LF_NEG,
 };
 
+/* res must already be truncated to size (fast paths read ZF as res == 0). */
 static inline void lf_set(struct cpu *c, enum lf_op op, unsigned size, uint64_t res,
                           uint64_t s1, uint64_t s2)
 {

@@ -35,6 +35,7 @@ void cpu_tlb_flush(struct cpu *c)
     memset(c->tlb_w, 0, sizeof c->tlb_w);
     memset(c->tlb_x, 0, sizeof c->tlb_x);
     c->tlb_has_large = false;
+    c->tlb_gen++;
     c->stats.tlb_flushes++;
 }
 
@@ -49,6 +50,7 @@ void cpu_tlb_flush_page(struct cpu *c, uint64_t lin)
     }
     unsigned i = tlb_index(lin);
     uint64_t tag = tlb_tag(lin);
+    c->tlb_gen++;
     for (int u = 0; u < 2; u++) {
         if (c->tlb_r[u][i].tag == tag)
             c->tlb_r[u][i].tag = 0;

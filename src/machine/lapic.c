@@ -52,6 +52,7 @@ void lapic_ack(struct lapic *l, int vector)
 {
     l->irr[vector >> 5] &= ~(1u << (vector & 31));
     l->isr[vector >> 5] |= 1u << (vector & 31);
+    l->irr_any = highest_bit(l->irr) >= 0;
 }
 
 static void set_error(struct lapic *l, uint32_t bit)
@@ -59,8 +60,10 @@ static void set_error(struct lapic *l, uint32_t bit)
     l->esr_pending |= bit;
     if (!(l->lvt_error & LAPIC_LVT_MASKED)) {
         unsigned v = l->lvt_error & 0xff;
-        if (v >= 16)
+        if (v >= 16) {
             l->irr[v >> 5] |= 1u << (v & 31);
+            l->irr_any = true;
+        }
     }
 }
 
@@ -71,6 +74,7 @@ void lapic_raise(struct lapic *l, int vector)
         return;
     }
     l->irr[vector >> 5] |= 1u << (vector & 31);
+    l->irr_any = true;
 }
 
 static uint64_t divisor(const struct lapic *l)
