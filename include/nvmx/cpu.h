@@ -260,7 +260,8 @@ struct cpu {
     bool halted;
     bool nmi_pending;
     bool nmi_blocked;
-    uint8_t intr_shadow; /* STI / MOV SS shadow: instructions remaining */
+    uint8_t intr_shadow; /* interrupt shadow for the next instruction: 1 = blocking by
+                            STI, 2 = blocking by MOV SS (the VMX interruptibility bits) */
     int extint_pending;  /* -1 or vector */
 
     /* Exception bookkeeping for #DF / shutdown (SDM 3A Table "Conditions for

@@ -28,7 +28,7 @@ void op_mov_sreg_load(struct cpu *c, const struct insn *in)
     uint16_t sel = (uint16_t)opnd_read(c, in, 1, 2);
     seg_load(c, (int)sreg, sel);
     if (sreg == SEG_SS)
-        c->intr_shadow = 1;
+        c->intr_shadow = 2; /* blocking by MOV SS (the VMX interruptibility bit) */
 }
 
 /* MOV r/m16, Sreg: a register destination gets the selector zero-extended to
@@ -80,7 +80,7 @@ void op_pop_sreg(struct cpu *c, const struct insn *in)
     seg_load(c, (int)sreg, sel);
     c->gpr[4] = (c->gpr[4] & ~mask) | ((sp + size) & mask);
     if (sreg == SEG_SS)
-        c->intr_shadow = 1;
+        c->intr_shadow = 2; /* blocking by MOV SS */
 }
 
 /* SDM 2A "LDS/LES/LFS/LGS/LSS -- Load Far Pointer": offset, then selector. */
