@@ -110,4 +110,19 @@ bool cpu_has_feature(const struct cpu *c, uint32_t leaf, unsigned reg, unsigned 
 bool cpu_delivering_event(const struct cpu *c, int *vector, enum cpu_event_type *type,
                           bool *has_err, uint32_t *err);
 
+/* Acknowledge the pending external interrupt at the interrupt controller
+ * (the CPU's INTR line or the local APIC), as "acknowledge interrupt on
+ * exit" does (SDM 3C "Information for VM Exits Due to Vectored Events"):
+ * returns its vector, or -1 if none is pending. */
+int cpu_ack_extint(struct cpu *c);
+/* The vector cpu_ack_extint() would return, without acknowledging it. */
+int cpu_peek_extint(const struct cpu *c);
+/* Copy up to n bytes of code at CS:rip (through paging, no faults, no A-bit
+ * updates beyond what a fetch would do); returns how many were readable. */
+unsigned cpu_fetch_bytes(struct cpu *c, uint64_t rip, uint8_t *buf, unsigned n);
+/* RDMSR/WRMSR as the VM-exit MSR-store/-load lists perform them (SDM 3C
+ * "Saving MSRs", "Loading MSRs"): false when the access would #GP. */
+bool cpu_msr_read(struct cpu *c, uint32_t msr, uint64_t *val);
+bool cpu_msr_write(struct cpu *c, uint32_t msr, uint64_t val);
+
 #endif

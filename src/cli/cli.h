@@ -1,10 +1,14 @@
-/* Private to src/cli: the `nvmx` command's pieces (option parsing and the
- * run and its report). --trace-insns output is written by the CPU core
- * (src/cpu/trace_insn.c) to the FILE the CLI opens. */
+/* Private to src/cli: the `nvmx` command's pieces (option parsing, the run
+ * and its report, VMX wiring, `nvmx trace`). --trace-insns output is written
+ * by the CPU core (src/cpu/trace_insn.c) to the FILE the CLI opens; --trace
+ * output by src/trace. */
 #ifndef NVMX_CLI_H
 #define NVMX_CLI_H
 
+#include "nvmx/cpu.h"
+
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 
 /* Process exit statuses (docs/cli.md). A debug-exit write of v exits with
@@ -21,6 +25,26 @@ enum cli_exit {
 int cli_run(int argc, char **argv);
 void cli_usage(FILE *f);
 void cli_run_usage(FILE *f);
+
+/* `nvmx trace SUBCOMMAND` (trace_cmd.c) */
+int cli_trace(int argc, char **argv);
+void cli_trace_usage(FILE *f);
+
+/* VMX wiring of a run (run_vmx.c) */
+struct trace_writer;
+struct cli_vmx_opts {
+    bool feature_control_locked;  /* --feature-control-locked */
+    struct trace_writer *trace;   /* --trace, or NULL */
+};
+/* The model advertises VMX: capability MSRs and CPUID.1:ECX.VMX. */
+bool cli_model_has_vmx(const struct cpu_model *model);
+/* After cpu_reset: IA32_FEATURE_CONTROL, and VMX (caps validated, trace sink
+ * installed) when the model advertises it. False with a message naming
+ * cpu_file, the MSR and the bit. */
+bool cli_vmx_setup(struct cpu *c, const struct cpu_model *model, const char *cpu_file,
+                   const struct cli_vmx_opts *o, char *err, size_t errlen);
+/* --stats: VM entries, failures and exits per reason, when VMX is attached. */
+void cli_vmx_report_stats(const struct cpu *c, FILE *f);
 
 
 #endif

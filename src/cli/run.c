@@ -5,6 +5,8 @@
 #include "nvmx/config.h"
 #include "nvmx/cpu.h"
 #include "nvmx/machine.h"
+#include "nvmx/trace.h"
+#include "nvmx/vmx.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -15,6 +17,9 @@
 
 #ifndef NVMX_CONFIG_DIR
 #define NVMX_CONFIG_DIR "configs"
+#endif
+#ifndef NVMX_VERSION
+#define NVMX_VERSION "0.0.0"
 #endif
 
 #define MIB (1ull << 20)
@@ -29,8 +34,8 @@ struct run_opts {
     struct boot_module modules[CLI_MAX_MODULES];
     unsigned nmodules;
     uint64_t max_insns;
-    const char *serial, *debugcon, *trace;
-    bool stats, quiet;
+    const char *serial, *debugcon, *trace_insns, *trace;
+    bool stats, quiet, feature_control_locked;
 };
 
 void cli_run_usage(FILE *f)
@@ -49,12 +54,23 @@ void cli_run_usage(FILE *f)
           "  --max-insns N         stop after N instructions (default: no limit)\n"
           "  --serial FILE         COM1 output (default stdout; '-' = stdout)\n"
           "  --debugcon FILE       port 0xe9 output (default discarded; '-' = stdout)\n"
-          "  --stats               print run statistics on stderr at the end\n"
+          "  --stats               print run statistics on stderr at the end (with VMX:\n"
+          "                        VM entries, failures and VM exits per reason)\n"
+          "  --trace FILE          JSON Lines trace of VM entries, VM exits and VMfail\n"
+          "                        results ('-' = stdout; docs/trace-schema.md); read it\n"
+          "                        with `nvmx trace stats FILE`\n"
           "  --trace-insns FILE    one line per retired instruction\n"
+          "  --feature-control-locked\n"
+          "                        start with IA32_FEATURE_CONTROL locked and VMX enabled\n"
+          "                        outside SMX (0x5), as firmware leaves it; default 0, as\n"
+          "                        on a machine without firmware\n"
           "  --quiet               no warnings about unclaimed ports / unbacked memory\n"
           "  --help                this text\n"
           "\n"
           "The config directory is $NVMX_CONFIG_DIR if set, else the source tree's configs/.\n"
+          "A CPU model that advertises VMX (CPUID.1:ECX[5] and VMX capability MSRs) gives\n"
+          "the CPU VMX; a model advertising a VMX feature nvmx lacks is refused with the\n"
+          "MSR and bit named (exit status 2).\n"
           "\n"
           "Exit status: debug-exit write of v -> (v << 1) | 1; 2 bad input,\n"
           "4 triple fault/shutdown, 6 unwakeable HLT, 8 instruction limit, 10 internal error.\n",
@@ -74,21 +90,29 @@ static bool file_exists(const char *p)
 }
 
 /* A --cpu/--cost argument: a path, or a bare name looked up in the config
- * directory's subdir (with or without ".json"). */
+ * directory's subdir (with or without ".json"). *shown is what the trace
+ * header records: the argument as given, or the path inside the config
+ * directory (so no host path the user did not give reaches the trace). */
 static const char *resolve_config(const char *arg, const char *subdir, const char *dflt,
-                                  char *buf, size_t size)
+                                  char *buf, size_t size, const char **shown)
 {
+    const char *dir = config_dir();
+    size_t skip = strlen(dir) + 1;
     if (!arg) {
-        snprintf(buf, size, "%s/%s/%s", config_dir(), subdir, dflt);
+        snprintf(buf, size, "%s/%s/%s", dir, subdir, dflt);
+        *shown = buf + skip;
         return buf;
     }
+    *shown = arg;
     if (file_exists(arg) || strchr(arg, '/'))
         return arg;
-    snprintf(buf, size, "%s/%s/%s", config_dir(), subdir, arg);
-    if (file_exists(buf))
-        return buf;
-    snprintf(buf, size, "%s/%s/%s.json", config_dir(), subdir, arg);
-    return file_exists(buf) ? buf : arg;
+    snprintf(buf, size, "%s/%s/%s", dir, subdir, arg);
+    if (!file_exists(buf))
+        snprintf(buf, size, "%s/%s/%s.json", dir, subdir, arg);
+    if (!file_exists(buf))
+        return arg;
+    *shown = strlen(buf) > skip ? buf + skip : buf;
+    return buf;
 }
 
 static bool parse_u64(const char *s, uint64_t *out)
@@ -113,7 +137,8 @@ static bool usage_error(const char *fmt, const char *arg)
 }
 
 enum { OPT_MEM = 256, OPT_CPU, OPT_COST, OPT_CMDLINE, OPT_MODULE, OPT_MAX_INSNS, OPT_SERIAL,
-       OPT_DEBUGCON, OPT_STATS, OPT_TRACE, OPT_QUIET, OPT_HELP };
+       OPT_DEBUGCON, OPT_STATS, OPT_TRACE_INSNS, OPT_TRACE, OPT_FEATURE_CONTROL_LOCKED,
+       OPT_QUIET, OPT_HELP };
 
 /* Returns false on a usage error; sets *help for --help. */
 static bool parse_opts(int argc, char **argv, struct run_opts *o, bool *help)
@@ -128,7 +153,9 @@ static bool parse_opts(int argc, char **argv, struct run_opts *o, bool *help)
         { "serial", required_argument, NULL, OPT_SERIAL },
         { "debugcon", required_argument, NULL, OPT_DEBUGCON },
         { "stats", no_argument, NULL, OPT_STATS },
-        { "trace-insns", required_argument, NULL, OPT_TRACE },
+        { "trace-insns", required_argument, NULL, OPT_TRACE_INSNS },
+        { "trace", required_argument, NULL, OPT_TRACE },
+        { "feature-control-locked", no_argument, NULL, OPT_FEATURE_CONTROL_LOCKED },
         { "quiet", no_argument, NULL, OPT_QUIET },
         { "help", no_argument, NULL, OPT_HELP },
         { NULL, 0, NULL, 0 },
@@ -168,7 +195,9 @@ static bool parse_opts(int argc, char **argv, struct run_opts *o, bool *help)
         case OPT_SERIAL: o->serial = optarg; break;
         case OPT_DEBUGCON: o->debugcon = optarg; break;
         case OPT_STATS: o->stats = true; break;
+        case OPT_TRACE_INSNS: o->trace_insns = optarg; break;
         case OPT_TRACE: o->trace = optarg; break;
+        case OPT_FEATURE_CONTROL_LOCKED: o->feature_control_locked = true; break;
         case OPT_QUIET: o->quiet = true; break;
         case OPT_HELP: *help = true; return true;
         case ':': return usage_error("option '%s' needs an argument", argv[optind - 1]);
@@ -219,6 +248,7 @@ static void report_stats(const struct cpu *c, const struct machine *m, double se
             (unsigned long long)m->stats.unbacked_writes,
             (unsigned long long)m->stats.unclaimed_port_reads,
             (unsigned long long)m->stats.unclaimed_port_writes);
+    cli_vmx_report_stats(c, stderr);
 }
 
 /* One line on stderr saying why the run ended; returns the exit status. */
@@ -251,6 +281,23 @@ static int finish(enum cpu_stop why, const struct cpu *c, const struct machine *
     return CLI_EXIT_INTERNAL;
 }
 
+static bool write_trace_header(struct trace_writer *tw, const struct run_opts *o,
+                               const struct cpu_model *model, const char *cpu_shown,
+                               const struct cost_model *cost, const char *cost_shown)
+{
+    struct trace_header h = {
+        .nvmx_version = NVMX_VERSION,
+        .image = o->image,
+        .cpu_name = model->name, .cpu_file = cpu_shown,
+        .cost_name = cost->name, .cost_file = cost_shown,
+        .mem = o->mem, .max_insns = o->max_insns,
+        .cmdline = o->cmdline,
+        .feature_control_locked = o->feature_control_locked,
+        .vmx_msrs = cli_model_has_vmx(model) ? model->vmx_msrs : NULL,
+    };
+    return trace_write_header(tw, &h);
+}
+
 int cli_run(int argc, char **argv)
 {
     struct run_opts o;
@@ -268,12 +315,14 @@ int cli_run(int argc, char **argv)
     static struct cost_model cost;
     struct machine *m = NULL;
     struct cpu *c = NULL;
-    FILE *serial = NULL, *debugcon = NULL, *trace = NULL;
+    FILE *serial = NULL, *debugcon = NULL, *trace_insns = NULL;
+    struct trace_writer *tw = NULL;
+    const char *cpu_shown, *cost_shown;
 
     const char *cp = resolve_config(o.cpu, "cpu", "skylake-server.json", cpu_path,
-                                    sizeof(cpu_path));
+                                    sizeof(cpu_path), &cpu_shown);
     const char *kp = resolve_config(o.cost, "cost", "default.json", cost_path,
-                                    sizeof(cost_path));
+                                    sizeof(cost_path), &cost_shown);
     if (!config_load_cpu_model(cp, &model, err, sizeof(err)) ||
         !config_load_cost_model(kp, &cost, err, sizeof(err))) {
         fprintf(stderr, "nvmx run: %s\n", err);
@@ -281,9 +330,17 @@ int cli_run(int argc, char **argv)
     }
     serial = o.serial ? open_out("--serial", o.serial) : stdout;
     debugcon = o.debugcon ? open_out("--debugcon", o.debugcon) : NULL;
-    trace = o.trace ? open_out("--trace-insns", o.trace) : NULL;
-    if (!serial || (o.debugcon && !debugcon) || (o.trace && !trace))
+    trace_insns = o.trace_insns ? open_out("--trace-insns", o.trace_insns) : NULL;
+    if (!serial || (o.debugcon && !debugcon) || (o.trace_insns && !trace_insns))
         goto out;
+    if (o.trace) {
+        tw = trace_writer_open(o.trace, err, sizeof(err));
+        if (!tw) {
+            fprintf(stderr, "nvmx run: %s\n", err);
+            goto out;
+        }
+        write_trace_header(tw, &o, &model, cpu_shown, &cost, cost_shown);
+    }
 
     status = CLI_EXIT_INTERNAL;
     m = machine_create(o.mem);
@@ -302,7 +359,13 @@ int cli_run(int argc, char **argv)
     }
     m->cpu = c;
     cpu_reset(c);
-    c->trace_insns = trace;
+    c->trace_insns = trace_insns;
+    struct cli_vmx_opts vo = { .feature_control_locked = o.feature_control_locked, .trace = tw };
+    if (!cli_vmx_setup(c, &model, cp, &vo, err, sizeof(err))) {
+        fprintf(stderr, "nvmx run: %s\n", err);
+        status = CLI_EXIT_BAD_INPUT;
+        goto out;
+    }
     struct boot_params bp = { o.image, o.cmdline, o.modules, o.nmodules };
     if (!machine_load_image(m, c, &bp, err, sizeof(err))) {
         fprintf(stderr, "nvmx run: %s\n", err);
@@ -316,18 +379,27 @@ int cli_run(int argc, char **argv)
     fflush(serial);
     if (debugcon)
         fflush(debugcon);
+    trace_writer_flush(tw);
     if (o.stats)
         report_stats(c, m, secs);
     status = finish(why, c, m);
 out:
+    /* The trace is flushed and closed on every path, so a run stopped by a
+     * limit or an error leaves a complete, readable prefix. */
+    if (c && c->vmx)
+        vmx_detach(c);
     if (c)
         cpu_destroy(c);
+    if (tw && !trace_writer_close(tw, err, sizeof(err))) {
+        fprintf(stderr, "nvmx run: %s\n", err);
+        status = CLI_EXIT_INTERNAL;
+    }
     machine_destroy(m);
     if (serial && serial != stdout)
         fclose(serial);
     if (debugcon && debugcon != stdout)
         fclose(debugcon);
-    if (trace && trace != stdout)
-        fclose(trace);
+    if (trace_insns && trace_insns != stdout)
+        fclose(trace_insns);
     return status;
 }

@@ -187,8 +187,6 @@ static void handle_fault(struct cpu *c)
     c->cur_block = NULL;
     c->cur_insn = NULL;
     c->end_block = false;
-    c->stats.exceptions++;
-    c->cycles += c->cost->cycles[COST_exception];
 
     int vec = c->fault_vector;
     bool has_err = c->fault_has_error;
@@ -201,6 +199,8 @@ static void handle_fault(struct cpu *c)
         c->delivering.valid = false;
         return;
     }
+    c->stats.exceptions++;
+    c->cycles += c->cost->cycles[COST_exception];
     if (c->stop_on_exception) {
         c->last_exception = vec;
         c->last_error = err;
@@ -210,12 +210,14 @@ static void handle_fault(struct cpu *c)
         c->stop = CPU_STOP_EXCEPTION;
         return;
     }
-    if (vec == EXC_PF)
-        c->cr2 = c->fault_cr2;
     /* In VMX non-root operation the exception bitmap decides first; the
-     * event being delivered, if any, becomes IDT-vectoring information. */
+     * event being delivered, if any, becomes IDT-vectoring information. A
+     * #PF that exits leaves CR2 alone (SDM 3C "VM Exits Caused by
+     * Exceptions"). */
     if (c->vmx_nonroot && c->hooks->event(c, vec, EVT_HW_EXC, has_err, err))
         goto exited;
+    if (vec == EXC_PF)
+        c->cr2 = c->fault_cr2;
     int first = c->delivering_vector;
     c->delivering_vector = -1;
     if (first >= 0) {
@@ -383,11 +385,14 @@ enum cpu_stop cpu_run(struct cpu *c, uint64_t max_insns)
             break;
         }
         devices_catch_up(c);
+        /* Non-root: MTF, the preemption timer and the windows rank above
+         * NMIs and external interrupts (SDM 3C "VM Exits Caused by Events",
+         * SDM 3A "Priority Among Concurrent Events"). */
+        if (unlikely(c->vmx_nonroot) && c->hooks->pending(c))
+            continue;
         if (unlikely(c->nmi_pending || pending_extint(c) >= 0))
             if (deliver_pending(c))
                 continue;
-        if (unlikely(c->vmx_nonroot) && c->hooks->pending(c))
-            continue;
         if (unlikely(c->halted)) {
             /* HLT: time passes until the next device event; with none, no
              * event can ever wake the CPU. */

@@ -280,6 +280,10 @@ static inline void cpu_intercept(struct cpu *c, const struct cpu_intercept *q)
         cpu_intercept_slow(c, q);
 }
 
+/* PAUSE in non-root operation: PAUSE exiting and PAUSE-loop exiting
+ * (src/cpu/ops_sys.c). */
+void cpu_pause_intercept(struct cpu *c, const struct insn *in);
+
 /* ---- misc ------------------------------------------------------------------ */
 uint64_t cpu_tsc(const struct cpu *c);
 /* Invalidate predecoded blocks on a physical page (self-modifying code). */

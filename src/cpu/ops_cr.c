@@ -5,8 +5,8 @@
 #include "opcodes_gen.h"
 #include "paging.h"
 
-/* src/cpu/cpuid.c; belongs in cpu_internal.h */
-
+#include "nvmx/cpu_hooks.h"
+#include "nvmx/vmx_arch.h"
 
 #define CR0_DEFINED (CR0_PE | CR0_MP | CR0_EM | CR0_TS | CR0_ET | CR0_NE | CR0_WP | CR0_AM | \
                      CR0_NW | CR0_CD | CR0_PG)
@@ -38,6 +38,61 @@ static void require_cpl0(struct cpu *c)
 static unsigned cr_opsize(const struct cpu *c)
 {
     return cpu_is_64(c) ? 8 : 4;
+}
+
+/* ---- VMX non-root operation ------------------------------------------------ */
+
+/* SDM 3C "Exit Qualification for Control-Register Accesses": CR number in
+ * bits 3:0, access type in 5:4, LMSW operand type in 6, the GPR in 11:8,
+ * the LMSW source data in 31:16. */
+enum cr_access_type { CRQ_MOV_TO_CR = 0, CRQ_MOV_FROM_CR = 1, CRQ_CLTS = 2, CRQ_LMSW = 3 };
+
+static uint64_t cr_qual(unsigned cr, enum cr_access_type type, unsigned gpr)
+{
+    return (uint64_t)(cr & 15) | ((uint64_t)type << 4) | ((uint64_t)(gpr & 15) << 8);
+}
+
+/* A CR access in non-root operation: the VM exit (if the controls ask for
+ * one) takes priority over every fault but #UD and the CPL check (SDM 3C
+ * "Instructions That Cause VM Exits Conditionally"). */
+static void cr_intercept(struct cpu *c, const struct insn *in, unsigned cr, bool write,
+                         uint64_t qual, uint64_t value)
+{
+    struct cpu_intercept q = {
+        .reason = VMX_EXIT_cr_access, .insn_len = in->len, .qual = qual,
+        .cr = (uint8_t)cr, .write = write, .value = value,
+    };
+    cpu_intercept(c, &q);
+}
+
+/* SDM 3C "Changes to Instruction Behavior in VMX Non-Root Operation": MOV
+ * from CR0/CR4 and SMSW read the read shadow for bits the guest/host mask
+ * owns; writes leave those bits as they are. */
+static uint64_t cr0_guest_view(const struct cpu *c)
+{
+    if (!c->vmx_nonroot)
+        return c->cr0;
+    return (c->cr0 & ~c->nr.cr0_mask) | (c->nr.cr0_shadow & c->nr.cr0_mask);
+}
+
+static uint64_t cr4_guest_view(const struct cpu *c)
+{
+    if (!c->vmx_nonroot)
+        return c->cr4;
+    return (c->cr4 & ~c->nr.cr4_mask) | (c->nr.cr4_shadow & c->nr.cr4_mask);
+}
+
+static uint64_t keep_host_owned(uint64_t cur, uint64_t val, uint64_t mask)
+{
+    return (cur & mask) | (val & ~mask);
+}
+
+/* CR0/CR4 values VMX operation forbids (fixed bits, CR4.VMXE): #GP(0)
+ * (SDM 3C "Restrictions on VMX Operation"). */
+static void vmx_cr_check(struct cpu *c, unsigned cr, uint64_t val)
+{
+    if (c->hooks && c->hooks->cr_allowed && !c->hooks->cr_allowed(c, cr, val))
+        cpu_fault_err(c, EXC_GP, 0);
 }
 
 static bool pae_paging_after(const struct cpu *c, uint64_t cr0, uint64_t cr4)
@@ -106,6 +161,7 @@ static void cr0_write(struct cpu *c, uint64_t val)
         cpu_fault_err(c, EXC_GP, 0);
     if ((nv & CR0_NW) && !(nv & CR0_CD))
         cpu_fault_err(c, EXC_GP, 0);
+    vmx_cr_check(c, 0, nv);
     if (pg_on && (c->efer & EFER_LME)) {
         /* activating IA-32e mode needs PAE and a CS without L */
         if (!(c->cr4 & CR4_PAE) || (c->seg[SEG_CS].ar & AR_L))
@@ -149,6 +205,7 @@ static void cr4_write(struct cpu *c, uint64_t val)
 
     if (val & ~cr4_valid_bits(c))
         cpu_fault_err(c, EXC_GP, 0);
+    vmx_cr_check(c, 4, val);
     /* PCIDE: only in IA-32e mode, and only with CR3[11:0] = 0 */
     if ((val & CR4_PCIDE) && !(old & CR4_PCIDE) &&
         (!cpu_long_active(c) || (c->cr3 & 0xfff)))
@@ -192,11 +249,13 @@ void op_mov_r_cr(struct cpu *c, const struct insn *in)
 
     check_cr_index(c, cr);
     require_cpl0(c);
+    if (unlikely(c->vmx_nonroot) && (cr == 3 || cr == 8))
+        cr_intercept(c, in, cr, false, cr_qual(cr, CRQ_MOV_FROM_CR, in->rm), 0);
     switch (cr) {
-    case 0: v = c->cr0; break;
+    case 0: v = cr0_guest_view(c); break;
     case 2: v = c->cr2; break;
     case 3: v = c->cr3; break;
-    case 4: v = c->cr4; break;
+    case 4: v = cr4_guest_view(c); break;
     case 8: v = c->cr8 & 0xf; break;
     }
     reg_write(c, in->rm & 15, cr_opsize(c), true, v);
@@ -210,6 +269,13 @@ void op_mov_cr_r(struct cpu *c, const struct insn *in)
 
     check_cr_index(c, cr);
     require_cpl0(c);
+    if (unlikely(c->vmx_nonroot) && cr != 2) {
+        cr_intercept(c, in, cr, true, cr_qual(cr, CRQ_MOV_TO_CR, in->rm), v);
+        if (cr == 0)
+            v = keep_host_owned(c->cr0, v, c->nr.cr0_mask);
+        else if (cr == 4)
+            v = keep_host_owned(c->cr4, v, c->nr.cr4_mask);
+    }
     switch (cr) {
     case 0: cr0_write(c, v); break;
     case 2: c->cr2 = v; break;
@@ -230,6 +296,18 @@ static unsigned dr_access(struct cpu *c, const struct insn *in)
     if (dr > 7)
         cpu_fault(c, EXC_UD);
     require_cpl0(c);
+    if (unlikely(c->vmx_nonroot)) {
+        /* SDM 3C "Exit Qualification for MOV DR": DR number in 2:0,
+         * direction in 4 (1 = MOV from DR), the GPR in 11:8. MOV-DR exiting
+         * has priority over the CR4.DE #UD and the DR7.GD #DB. */
+        bool from = in->opcode == 0x21;
+        struct cpu_intercept q = {
+            .reason = VMX_EXIT_dr_access, .insn_len = in->len,
+            .qual = (uint64_t)dr | ((uint64_t)from << 4) | ((uint64_t)(in->rm & 15) << 8),
+            .write = !from,
+        };
+        cpu_intercept(c, &q);
+    }
     if (dr == 4 || dr == 5) {
         if (c->cr4 & CR4_DE)
             cpu_fault(c, EXC_UD);
@@ -279,8 +357,15 @@ void op_mov_dr_r(struct cpu *c, const struct insn *in)
 /* CLTS (0F 06): SDM 2A "CLTS" */
 void op_clts(struct cpu *c, const struct insn *in)
 {
-    (void)in;
     require_cpl0(c);
+    if (unlikely(c->vmx_nonroot)) {
+        cr_intercept(c, in, 0, true, cr_qual(0, CRQ_CLTS, 0), c->cr0 & ~CR0_TS);
+        /* SDM 3C "Changes to Instruction Behavior in VMX Non-Root
+         * Operation": with TS owned by the host (and shadow TS = 0, or it
+         * would have exited) CLTS leaves CR0.TS alone. */
+        if (c->nr.cr0_mask & CR0_TS)
+            return;
+    }
     c->cr0 &= ~CR0_TS;
 }
 
@@ -288,11 +373,29 @@ void op_clts(struct cpu *c, const struct insn *in)
  * it can set PE but never clear it. */
 void op_lmsw(struct cpu *c, const struct insn *in)
 {
-    uint64_t src = opnd_read(c, in, 0, 2);
     uint64_t keep = CR0_MP | CR0_EM | CR0_TS;
 
     require_cpl0(c);
-    c->cr0 = (c->cr0 & ~keep) | (src & (keep | CR0_PE));
+    uint64_t src = opnd_read(c, in, 0, 2);
+    uint64_t nv = (c->cr0 & ~keep) | (src & (keep | CR0_PE));
+    if (unlikely(c->vmx_nonroot)) {
+        /* SDM 3C "Exit Qualification for Control-Register Accesses": bit 6
+         * says memory operand, whose linear address goes with the exit. */
+        uint64_t qual = cr_qual(0, CRQ_LMSW, 0) | ((src & 0xffff) << 16);
+        struct cpu_intercept q = {
+            .reason = VMX_EXIT_cr_access, .insn_len = in->len, .cr = 0, .write = true,
+            .value = nv,
+        };
+        if (in->mod != 3) {
+            qual |= 1u << 6;
+            q.has_linear = true;
+            q.guest_linear = cpu_seg_linear(c, in->seg, insn_ea(c, in), 2, ACC_R);
+        }
+        q.qual = qual;
+        cpu_intercept(c, &q);
+        nv = keep_host_owned(c->cr0, nv, c->nr.cr0_mask);
+    }
+    c->cr0 = nv;
     cpu_update_mode(c);
     c->end_block = true;
 }
@@ -307,7 +410,7 @@ void op_smsw(struct cpu *c, const struct insn *in)
     if ((c->cr4 & CR4_UMIP) && c->cpl > 0)
         cpu_fault_err(c, EXC_GP, 0);
     if (in->mod != 3)
-        cpu_write(c, in->seg, insn_ea(c, in), 2, c->cr0 & 0xffff);
+        cpu_write(c, in->seg, insn_ea(c, in), 2, cr0_guest_view(c) & 0xffff);
     else
-        reg_write(c, in->rm & 15, in->opsize, true, c->cr0);
+        reg_write(c, in->rm & 15, in->opsize, true, cr0_guest_view(c));
 }

@@ -4,6 +4,9 @@
  * machine_io_in/machine_io_out. Virtual-8086 mode is not supported. */
 #include "opcodes_gen.h"
 
+#include "nvmx/cpu_hooks.h"
+#include "nvmx/vmx_arch.h"
+
 /* TSS offset of the 16-bit I/O map base (SDM 3A "32-Bit Task-State Segment",
  * "Task-State Segment in 64-bit Mode": same offset in both). */
 #define TSS_IOMAP_BASE 102
@@ -49,6 +52,39 @@ static uint16_t io_port(const struct cpu *c, const struct insn *in)
     return (in->opcode & 0x08) ? (uint16_t)c->gpr[2] : (uint16_t)(in->imm & 0xff);
 }
 
+/* In VMX non-root operation, after the I/O permission check (which has
+ * priority over the VM exit, SDM 3C "Relative Priority of Faults and VM
+ * Exits"): SDM 3C "Exit Qualification for I/O Instructions": size - 1 in
+ * bits 2:0, IN in bit 3, string in 4, REP in 5, immediate operand in 6,
+ * the port in 31:16. String forms also give the guest-linear address of
+ * the memory operand and, in the instruction information, the address size
+ * (9:7) and the segment (17:15; DS-relative OUTS may use an override). */
+static void io_intercept(struct cpu *c, const struct insn *in, uint16_t port, unsigned size,
+                         bool is_in, bool string)
+{
+    if (likely(!c->vmx_nonroot))
+        return;
+    bool rep = string && (in->pfx & (PFX_REP | PFX_REPNE));
+    uint64_t qual = (uint64_t)(size - 1) | ((uint64_t)is_in << 3) | ((uint64_t)string << 4) |
+                    ((uint64_t)rep << 5) | ((uint64_t)!(in->opcode & 0x08) << 6) |
+                    ((uint64_t)port << 16);
+    struct cpu_intercept q = {
+        .reason = VMX_EXIT_io_instruction, .insn_len = in->len, .qual = qual,
+        .port = port, .io_size = (uint8_t)size, .write = !is_in,
+    };
+    if (string) {
+        int seg = is_in ? SEG_ES : in->seg;
+        uint64_t off = c->gpr[is_in ? 7 : 6] & size_mask(in->addrsize);
+        unsigned asz = in->addrsize == 8 ? 2 : in->addrsize == 4 ? 1 : 0;
+        q.insn_info = (asz << 7) | ((uint32_t)seg << 15);
+        q.has_linear = true;
+        q.guest_linear = c->seg[seg].base + off;
+        if (!cpu_is_64(c))
+            q.guest_linear &= 0xffffffffull;
+    }
+    cpu_intercept(c, &q);
+}
+
 /* IN AL/eAX, imm8 / DX (E4, E5, EC, ED) */
 void op_in(struct cpu *c, const struct insn *in)
 {
@@ -56,6 +92,7 @@ void op_in(struct cpu *c, const struct insn *in)
     uint16_t port = io_port(c, in);
 
     io_check(c, port, size);
+    io_intercept(c, in, port, size, true, false);
     uint32_t v = machine_io_in(c->m, port, size);
     reg_write(c, 0, size, false, v);
     c->end_block = true;
@@ -68,6 +105,7 @@ void op_out(struct cpu *c, const struct insn *in)
     uint16_t port = io_port(c, in);
 
     io_check(c, port, size);
+    io_intercept(c, in, port, size, false, false);
     machine_io_out(c->m, port, size, (uint32_t)reg_read(c, 0, size, false));
     c->end_block = true;
 }
@@ -97,6 +135,7 @@ static void io_string(struct cpu *c, const struct insn *in, bool is_in)
     uint64_t step = (c->rflags & FL_DF) ? (uint64_t)-(int64_t)size : size;
 
     io_check(c, port, size);
+    io_intercept(c, in, port, size, is_in, true);
     for (unsigned n = 0;; n++) {
         if (rep && str_reg(c, in, 1) == 0)
             break;

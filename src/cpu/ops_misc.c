@@ -246,7 +246,14 @@ void op_cmc(struct cpu *c, const struct insn *in)
 void op_cld(struct cpu *c, const struct insn *in) { c->rflags &= ~FL_DF; }
 void op_std(struct cpu *c, const struct insn *in) { c->rflags |= FL_DF; }
 void op_nop(struct cpu *c, const struct insn *in) {}
-void op_pause(struct cpu *c, const struct insn *in) {}
+/* PAUSE is a NOP to the interpreter; in VMX non-root operation it may exit
+ * ("PAUSE exiting", "PAUSE-loop exiting": src/cpu/ops_sys.c). */
+void op_pause(struct cpu *c, const struct insn *in)
+{
+
+    if (unlikely(c->vmx_nonroot))
+        cpu_pause_intercept(c, in);
+}
 
 /* XLAT: AL = [seg:rBX + AL], DS unless overridden. */
 void op_xlat(struct cpu *c, const struct insn *in)

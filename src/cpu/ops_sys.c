@@ -5,8 +5,10 @@
 #include "opcodes_gen.h"
 #include "seg.h"
 
-/* src/cpu/cpuid.c; belongs in cpu_internal.h */
+#include "nvmx/cpu_hooks.h"
+#include "nvmx/vmx_arch.h"
 
+#define MSR_IA32_TSC 0x10u
 
 static void require_cpl0(struct cpu *c)
 {
@@ -41,14 +43,67 @@ static uint64_t add_ea(const struct insn *in, uint64_t ea, uint64_t n)
     return (ea + n) & size_mask(in->addrsize);
 }
 
+/* ---- VMX non-root operation ------------------------------------------------ */
+
+/* An instruction whose VM exit needs only its reason and length. */
+static void intercept_simple(struct cpu *c, const struct insn *in, uint16_t reason)
+{
+    if (unlikely(c->vmx_nonroot)) {
+        struct cpu_intercept q = { .reason = reason, .insn_len = in->len };
+        cpu_intercept(c, &q);
+    }
+}
+
+/* Descriptor-table exiting (SDM 3C "Format of the VM-Exit Instruction-
+ * Information Field as Used for LIDT, LGDT, SIDT, or SGDT" and "... for
+ * LLDT, LTR, SLDT, and STR"): the operand fields of cpu_insn_info(), the
+ * instruction identity in bits 29:28, for the GDTR/IDTR forms the operand
+ * size in bit 11 (1 = 32-bit); the exit qualification is the displacement. */
+enum dt_identity { DT_SGDT = 0, DT_SIDT = 1, DT_LGDT = 2, DT_LIDT = 3 };
+enum lt_identity { LT_SLDT = 0, LT_STR = 1, LT_LLDT = 2, LT_LTR = 3 };
+
+static void intercept_dt(struct cpu *c, const struct insn *in, uint16_t reason,
+                         unsigned identity)
+{
+    if (likely(!c->vmx_nonroot))
+        return;
+    uint32_t info = cpu_insn_info(in) | ((uint32_t)identity << 28);
+    if (reason == VMX_EXIT_gdtr_idtr_access && (cpu_is_64(c) || !opsize16(c, in)))
+        info |= 1u << 11;
+    struct cpu_intercept q = {
+        .reason = reason, .insn_len = in->len, .insn_info = info,
+        .qual = cpu_insn_displacement(in),
+    };
+    cpu_intercept(c, &q);
+}
+
+/* PAUSE in non-root operation (called from op_pause): the hook applies
+ * "PAUSE exiting" and "PAUSE-loop exiting", which needs the CPL. */
+void cpu_pause_intercept(struct cpu *c, const struct insn *in)
+{
+    intercept_simple(c, in, VMX_EXIT_pause);
+}
+
+/* SDM 3C "Changes to Instruction Behavior in VMX Non-Root Operation": with
+ * "use TSC offsetting" (and no exit) RDTSC, RDTSCP and RDMSR of IA32_TSC
+ * return the TSC plus the TSC offset. */
+static uint64_t guest_tsc(const struct cpu *c)
+{
+    uint64_t t = cpu_tsc(c);
+    if (unlikely(c->vmx_nonroot) && c->nr.tsc_offsetting)
+        t += c->nr.tsc_offset;
+    return t;
+}
+
 /* ---- GDTR / IDTR --------------------------------------------------------- */
 
 /* SDM 2A "LGDT/LIDT": 2-byte limit, then a 4-byte base (only 24 bits used
  * with a 16-bit operand size) or, in 64-bit mode, an 8-byte base that must
  * be canonical. */
-static void load_dtr(struct cpu *c, const struct insn *in, struct dtr *d)
+static void load_dtr(struct cpu *c, const struct insn *in, struct dtr *d, unsigned identity)
 {
     require_cpl0(c);
+    intercept_dt(c, in, VMX_EXIT_gdtr_idtr_access, identity);
     uint64_t ea = insn_ea(c, in);
     uint32_t limit = (uint32_t)cpu_read(c, in->seg, ea, 2);
     uint64_t base;
@@ -67,9 +122,11 @@ static void load_dtr(struct cpu *c, const struct insn *in, struct dtr *d)
 
 /* SDM 2B "SGDT", "SIDT": the full 32-bit base is stored whatever the
  * operand size; 64-bit mode stores 10 bytes. */
-static void store_dtr(struct cpu *c, const struct insn *in, const struct dtr *d)
+static void store_dtr(struct cpu *c, const struct insn *in, const struct dtr *d,
+                      unsigned identity)
 {
     umip_check(c);
+    intercept_dt(c, in, VMX_EXIT_gdtr_idtr_access, identity);
     uint64_t ea = insn_ea(c, in);
     unsigned bsize = cpu_is_64(c) ? 8 : 4;
     cpu_probe_write(c, in->seg, ea, 2);
@@ -78,10 +135,10 @@ static void store_dtr(struct cpu *c, const struct insn *in, const struct dtr *d)
     cpu_write(c, in->seg, add_ea(in, ea, 2), bsize, d->base & size_mask(bsize));
 }
 
-void op_lgdt(struct cpu *c, const struct insn *in) { load_dtr(c, in, &c->gdtr); }
-void op_lidt(struct cpu *c, const struct insn *in) { load_dtr(c, in, &c->idtr); }
-void op_sgdt(struct cpu *c, const struct insn *in) { store_dtr(c, in, &c->gdtr); }
-void op_sidt(struct cpu *c, const struct insn *in) { store_dtr(c, in, &c->idtr); }
+void op_lgdt(struct cpu *c, const struct insn *in) { load_dtr(c, in, &c->gdtr, DT_LGDT); }
+void op_lidt(struct cpu *c, const struct insn *in) { load_dtr(c, in, &c->idtr, DT_LIDT); }
+void op_sgdt(struct cpu *c, const struct insn *in) { store_dtr(c, in, &c->gdtr, DT_SGDT); }
+void op_sidt(struct cpu *c, const struct insn *in) { store_dtr(c, in, &c->idtr, DT_SIDT); }
 
 /* ---- LDTR / TR ------------------------------------------------------------- */
 
@@ -103,6 +160,7 @@ void op_lldt(struct cpu *c, const struct insn *in)
 {
     require_protected(c);
     require_cpl0(c);
+    intercept_dt(c, in, VMX_EXIT_ldtr_tr_access, LT_LLDT);
     uint16_t sel = (uint16_t)opnd_read(c, in, 0, 2);
     if (SEL_NULL(sel)) {
         memset(&c->ldtr, 0, sizeof c->ldtr);
@@ -128,6 +186,7 @@ void op_ltr(struct cpu *c, const struct insn *in)
 {
     require_protected(c);
     require_cpl0(c);
+    intercept_dt(c, in, VMX_EXIT_ldtr_tr_access, LT_LTR);
     uint16_t sel = (uint16_t)opnd_read(c, in, 0, 2);
     if (SEL_NULL(sel))
         cpu_fault_err(c, EXC_GP, 0);
@@ -153,26 +212,33 @@ void op_ltr(struct cpu *c, const struct insn *in)
 
 /* SLDT/STR: a register destination gets the selector zero-extended to the
  * operand size (16-bit: the low word only); memory takes 16 bits. */
-static void store_selector(struct cpu *c, const struct insn *in, uint16_t sel)
+static void store_selector(struct cpu *c, const struct insn *in, uint16_t sel,
+                           unsigned identity)
 {
     require_protected(c);
     umip_check(c);
+    intercept_dt(c, in, VMX_EXIT_ldtr_tr_access, identity);
     if (in->mod != 3)
         cpu_write(c, in->seg, insn_ea(c, in), 2, sel);
     else
         reg_write(c, in->rm & 15, in->opsize, true, sel);
 }
 
-void op_sldt(struct cpu *c, const struct insn *in) { store_selector(c, in, c->ldtr.sel); }
-void op_str(struct cpu *c, const struct insn *in) { store_selector(c, in, c->tr.sel); }
+void op_sldt(struct cpu *c, const struct insn *in)
+{
+    store_selector(c, in, c->ldtr.sel, LT_SLDT);
+}
+
+void op_str(struct cpu *c, const struct insn *in) { store_selector(c, in, c->tr.sel, LT_STR); }
 
 /* ---- CPUID, MSRs, time stamp ------------------------------------------------ */
 
 void op_cpuid(struct cpu *c, const struct insn *in)
 {
-    (void)in;
     uint32_t out[4];
 
+    /* SDM 3C "Instructions That Cause VM Exits Unconditionally" */
+    intercept_simple(c, in, VMX_EXIT_cpuid);
     cpu_cpuid(c, (uint32_t)c->gpr[0], (uint32_t)c->gpr[1], out);
     c->gpr[0] = out[CPUID_EAX];
     c->gpr[3] = out[CPUID_EBX];
@@ -181,64 +247,92 @@ void op_cpuid(struct cpu *c, const struct insn *in)
 }
 
 /* SDM 2B "RDMSR", "WRMSR": CPL > 0 or an unknown/reserved MSR -> #GP(0). */
+static void intercept_msr(struct cpu *c, const struct insn *in, bool write)
+{
+    if (likely(!c->vmx_nonroot))
+        return;
+    struct cpu_intercept q = {
+        .reason = write ? VMX_EXIT_wrmsr : VMX_EXIT_rdmsr, .insn_len = in->len,
+        .msr = (uint32_t)c->gpr[1], .write = write,
+    };
+    cpu_intercept(c, &q);
+}
+
 void op_rdmsr(struct cpu *c, const struct insn *in)
 {
-    (void)in;
     uint64_t v;
+    uint32_t msr = (uint32_t)c->gpr[1];
 
     require_cpl0(c);
-    if (!cpu_rdmsr(c, (uint32_t)c->gpr[1], &v))
+    intercept_msr(c, in, false);
+    if (!cpu_rdmsr(c, msr, &v))
         cpu_fault_err(c, EXC_GP, 0);
+    if (msr == MSR_IA32_TSC)
+        v = guest_tsc(c);
     c->gpr[0] = (uint32_t)v;
     c->gpr[2] = v >> 32;
 }
 
 void op_wrmsr(struct cpu *c, const struct insn *in)
 {
-    (void)in;
     uint64_t v = ((c->gpr[2] & 0xffffffffull) << 32) | (c->gpr[0] & 0xffffffffull);
 
     require_cpl0(c);
+    intercept_msr(c, in, true);
     if (!cpu_wrmsr(c, (uint32_t)c->gpr[1], v))
         cpu_fault_err(c, EXC_GP, 0);
 }
 
-/* SDM 2B "RDTSC": CR4.TSD = 1 restricts it to CPL 0. */
-static uint64_t read_tsc(struct cpu *c)
+/* SDM 2B "RDTSC": CR4.TSD = 1 restricts it to CPL 0; that #GP has priority
+ * over the RDTSC-exiting VM exit. */
+static uint64_t read_tsc(struct cpu *c, const struct insn *in, uint16_t reason)
 {
     if ((c->cr4 & CR4_TSD) && c->cpl > 0)
         cpu_fault_err(c, EXC_GP, 0);
-    return cpu_tsc(c);
+    intercept_simple(c, in, reason);
+    return guest_tsc(c);
 }
 
 void op_rdtsc(struct cpu *c, const struct insn *in)
 {
-    (void)in;
-    uint64_t t = read_tsc(c);
+    uint64_t t = read_tsc(c, in, VMX_EXIT_rdtsc);
 
     c->gpr[0] = (uint32_t)t;
     c->gpr[2] = t >> 32;
 }
 
 /* SDM 2B "RDTSCP": #UD unless CPUID.80000001H:EDX.RDTSCP[27]; ECX gets
- * IA32_TSC_AUX[31:0]. */
+ * IA32_TSC_AUX[31:0]. In non-root operation the hook also raises #UD when
+ * "enable RDTSCP" is 0 (SDM 3C "Changes to Instruction Behavior in VMX
+ * Non-Root Operation"). */
 void op_rdtscp(struct cpu *c, const struct insn *in)
 {
-    (void)in;
     if (!cpu_cpuid_feature(c, 0x80000001, CPUID_EDX, 27))
         cpu_fault(c, EXC_UD);
-    uint64_t t = read_tsc(c);
+    uint64_t t = read_tsc(c, in, VMX_EXIT_rdtscp);
     c->gpr[0] = (uint32_t)t;
     c->gpr[2] = t >> 32;
     c->gpr[1] = (uint32_t)c->tsc_aux;
+}
+
+/* SDM 2B "RDPMC": #GP(0) at CPL > 0 unless CR4.PCE = 1, and for an ECX that
+ * names no counter. The CPU models advertise no performance counters
+ * (no CPUID leaf 0AH), so after the RDPMC-exiting check every ECX does. */
+void op_rdpmc(struct cpu *c, const struct insn *in);
+void op_rdpmc(struct cpu *c, const struct insn *in)
+{
+    if (c->cpl > 0 && !(c->cr4 & CR4_PCE))
+        cpu_fault_err(c, EXC_GP, 0);
+    intercept_simple(c, in, VMX_EXIT_rdpmc);
+    cpu_fault_err(c, EXC_GP, 0);
 }
 
 /* ---- HLT, IF, flags image -------------------------------------------------- */
 
 void op_hlt(struct cpu *c, const struct insn *in)
 {
-    (void)in;
     require_cpl0(c);
+    intercept_simple(c, in, VMX_EXIT_hlt);
     c->halted = true;
     c->end_block = true;
 }
@@ -314,8 +408,17 @@ void op_popf(struct cpu *c, const struct insn *in)
 /* ---- caches, fences, segment bases ------------------------------------------ */
 
 /* SDM 2A "INVD", 2B "WBINVD": privileged; nvmx has no cache contents. */
-void op_invd(struct cpu *c, const struct insn *in) { (void)in; require_cpl0(c); }
-void op_wbinvd(struct cpu *c, const struct insn *in) { (void)in; require_cpl0(c); }
+void op_invd(struct cpu *c, const struct insn *in)
+{
+    require_cpl0(c);
+    intercept_simple(c, in, VMX_EXIT_invd); /* always exits */
+}
+
+void op_wbinvd(struct cpu *c, const struct insn *in)
+{
+    require_cpl0(c);
+    intercept_simple(c, in, VMX_EXIT_wbinvd);
+}
 
 /* SDM 2A "CLFLUSH": checked like a byte read (segmentation, paging), no
  * architectural effect otherwise. */

@@ -3,6 +3,9 @@
  * which the SDM allows ("Invalidation of TLBs and Paging-Structure Caches"). */
 #include "paging.h"
 
+#include "nvmx/cpu_hooks.h"
+#include "nvmx/vmx_arch.h"
+
 void op_invlpg(struct cpu *c, const struct insn *in);
 void op_invpcid(struct cpu *c, const struct insn *in);
 
@@ -16,11 +19,16 @@ void op_invlpg(struct cpu *c, const struct insn *in)
     uint64_t lin;
     if (cpu_is_64(c)) {
         lin = ea + (in->seg == SEG_FS || in->seg == SEG_GS ? c->seg[in->seg].base : 0);
-        if (!canonical(lin))
-            return;
     } else {
         lin = (c->seg[in->seg].base + ea) & 0xffffffffull;
     }
+    if (unlikely(c->vmx_nonroot)) {
+        /* SDM 3C "Exit Qualification for INVLPG ...": the linear address */
+        struct cpu_intercept q = { .reason = VMX_EXIT_invlpg, .insn_len = in->len, .qual = lin };
+        cpu_intercept(c, &q);
+    }
+    if (cpu_is_64(c) && !canonical(lin))
+        return;
     cpu_tlb_flush_page(c, lin);
     c->end_block = true;
 }
@@ -41,6 +49,20 @@ void op_invpcid(struct cpu *c, const struct insn *in)
         cpu_fault(c, EXC_UD);
     if (c->cpl != 0)
         cpu_fault_err(c, EXC_GP, 0);
+    if (unlikely(c->vmx_nonroot)) {
+        /* The hook raises #UD when "enable INVPCID" is 0 (SDM 3C "Changes
+         * to Instruction Behavior in VMX Non-Root Operation") and exits
+         * when "INVLPG exiting" is 1. SDM 3C "Format of the VM-Exit
+         * Instruction-Information Field as Used for INVEPT, INVPCID, and
+         * INVVPID": the register operand in bits 31:28; the exit
+         * qualification is the displacement. */
+        struct cpu_intercept q = {
+            .reason = VMX_EXIT_invpcid, .insn_len = in->len,
+            .insn_info = cpu_insn_info(in) | ((uint32_t)(in->reg & 15) << 28),
+            .qual = cpu_insn_displacement(in),
+        };
+        cpu_intercept(c, &q);
+    }
 
     /* The register operand is 64 bits in 64-bit mode, 32 bits outside it,
      * whatever the operand size. */

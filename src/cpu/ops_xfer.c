@@ -5,6 +5,8 @@
 #include "except.h"
 #include "seg.h"
 
+#include "nvmx/cpu_hooks.h"
+
 void op_jmp_far(struct cpu *c, const struct insn *in);
 void op_jmp_far_ind(struct cpu *c, const struct insn *in);
 void op_call_far(struct cpu *c, const struct insn *in);
@@ -415,23 +417,34 @@ void op_int(struct cpu *c, const struct insn *in)
     cpu_deliver_event(c, (int)(in->imm & 0xff), EVT_SW_INT, false, 0, c->next_rip);
 }
 
+/* Software exceptions (INT3, INTO) and INT1 are exceptions for VMX: in
+ * non-root operation the exception bitmap may turn them into a VM exit
+ * instead of delivery (SDM 3C "Exception Bitmap"; INT n is not subject to
+ * it). The hook takes the instruction length from next_rip - rip. */
+static void soft_exception(struct cpu *c, int vector, enum cpu_event_type type)
+{
+    if (unlikely(c->vmx_nonroot) && c->hooks->event(c, vector, type, false, 0))
+        cpu_vmexit_unwind(c);
+    cpu_deliver_event(c, vector, type, false, 0, c->next_rip);
+}
+
 void op_int3(struct cpu *c, const struct insn *in)
 {
     (void)in;
-    cpu_deliver_event(c, EXC_BP, EVT_SW_EXC, false, 0, c->next_rip);
+    soft_exception(c, EXC_BP, EVT_SW_EXC);
 }
 
 void op_into(struct cpu *c, const struct insn *in)
 {
     (void)in;
     if (flags_cond(c, 0)) /* cc 0: OF = 1 */
-        cpu_deliver_event(c, EXC_OF, EVT_SW_EXC, false, 0, c->next_rip);
+        soft_exception(c, EXC_OF, EVT_SW_EXC);
 }
 
 void op_int1(struct cpu *c, const struct insn *in)
 {
     (void)in;
-    cpu_deliver_event(c, EXC_DB, EVT_PRIV_SW_EXC, false, 0, c->next_rip);
+    soft_exception(c, EXC_DB, EVT_PRIV_SW_EXC);
 }
 
 /* ---- IRET ------------------------------------------------------------------ */

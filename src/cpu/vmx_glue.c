@@ -4,6 +4,7 @@
 #include "cpu_internal.h"
 
 #include "nvmx/cpu_hooks.h"
+#include "nvmx/lapic.h"
 #include "nvmx/vmx_arch.h"
 
 /* ---- VM-exit instruction information ---------------------------------------- */
@@ -169,3 +170,49 @@ bool cpu_delivering_event(const struct cpu *c, int *vector, enum cpu_event_type 
     *err = c->delivering.err;
     return true;
 }
+
+/* The interrupt controller's view, as the run loop takes an interrupt: the
+ * CPU's INTR line first, then the local APIC (moves the vector to ISR). */
+int cpu_ack_extint(struct cpu *c)
+{
+    int v = c->extint_pending;
+    if (v >= 0) {
+        c->extint_pending = -1;
+        return v;
+    }
+    if (!c->m || !c->m->lapic)
+        return -1;
+    v = lapic_pending_vector(c->m->lapic);
+    if (v >= 0)
+        lapic_ack(c->m->lapic, v);
+    return v;
+}
+
+int cpu_peek_extint(const struct cpu *c)
+{
+    if (c->extint_pending >= 0)
+        return c->extint_pending;
+    if (!c->m || !c->m->lapic)
+        return -1;
+    return lapic_pending_vector(c->m->lapic);
+}
+
+unsigned cpu_fetch_bytes(struct cpu *c, uint64_t rip, uint8_t *buf, unsigned n)
+{
+    uint64_t lin = c->seg[SEG_CS].base + rip;
+    unsigned done = 0;
+    while (done < n) {
+        uint64_t a = lin + done;
+        if (!cpu_long_active(c))
+            a &= 0xffffffffull;
+        uint64_t pa = a;
+        bool tlb_ok;
+        if ((c->cr0 & CR0_PG) && !paging_translate(c, a, ACC_X | ACC_NOFAULT, &pa, &tlb_ok))
+            break;
+        buf[done++] = (uint8_t)cpu_read_phys(c, pa, 1);
+    }
+    return done;
+}
+
+bool cpu_msr_read(struct cpu *c, uint32_t msr, uint64_t *val) { return cpu_rdmsr(c, msr, val); }
+bool cpu_msr_write(struct cpu *c, uint32_t msr, uint64_t val) { return cpu_wrmsr(c, msr, val); }

@@ -1,7 +1,8 @@
-/* JSON configuration loaders: CPU models (CPUID leaves) and cost models
- * (cycles per cost class). Every problem is reported with the file, the key
+/* JSON configuration loaders: CPU models (CPUID leaves, VMX capability MSRs)
+ * and cost models (cycles per cost class). Every problem is reported with the file, the key
  * path (e.g. "leaves[3].ebx") and what is wrong; nothing is guessed. */
 #include "nvmx/config.h"
+#include "nvmx/vmx_arch.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -206,6 +207,137 @@ static bool parse_leaves(const char *path, json_t *arr, struct cpu_model *cm, ch
     return true;
 }
 
+/* ---- VMX capability MSRs ------------------------------------------------------ */
+
+_Static_assert(VMX_MSR_COUNT <= sizeof(((struct cpu_model *)0)->vmx_msrs) / sizeof(uint64_t),
+               "struct cpu_model has room for every VMX capability MSR");
+
+/* A 64-bit value written as a string ("0x00d8100000000004"). */
+static bool get_u64_string(const char *path, const char *key, const json_t *v, uint64_t *out,
+                           char *err, size_t errlen)
+{
+    if (!json_is_string(v))
+        return fail(err, errlen, "%s: %s: expected a hex string such as \"0x1f\", got %s", path,
+                    key, json_kind(v));
+    const char *s = json_string_value(v);
+    char *end;
+    errno = 0;
+    unsigned long long x = strtoull(s, &end, 0);
+    if (!*s || !isdigit((unsigned char)*s) || *end || errno)
+        return fail(err, errlen, "%s: %s: \"%s\" is not a 64-bit number (use e.g. \"0x1f\")",
+                    path, key, s);
+    *out = x;
+    return true;
+}
+
+/* "vmx_msrs": every MSR of include/nvmx/vmx_msrs.def by its SDM name. */
+static bool parse_vmx_msrs(const char *path, json_t *obj, struct cpu_model *cm, char *err,
+                           size_t errlen)
+{
+    static const char *const names[VMX_MSR_COUNT] = {
+#define VMX_MSR(n, idx, json) [VMX_MSR_##n] = json,
+#include "nvmx/vmx_msrs.def"
+#undef VMX_MSR
+    };
+    bool seen[VMX_MSR_COUNT] = { false };
+    char key[96];
+
+    if (!json_is_object(obj))
+        return fail(err, errlen, "%s: vmx_msrs: expected an object, got %s", path,
+                    json_kind(obj));
+    const char *k;
+    json_t *v;
+    json_object_foreach(obj, k, v) {
+        snprintf(key, sizeof(key), "vmx_msrs.%s", k);
+        if (is_note_key(k)) {
+            if (!check_note(path, "vmx_msrs.", k, v, err, errlen))
+                return false;
+            continue;
+        }
+        int m = -1;
+        for (int i = 0; i < VMX_MSR_COUNT; i++)
+            if (!strcmp(names[i], k))
+                m = i;
+        if (m < 0)
+            return fail(err, errlen, "%s: %s: unknown VMX capability MSR (the names are listed "
+                                     "in include/nvmx/vmx_msrs.def)", path, key);
+        if (!get_u64_string(path, key, v, &cm->vmx_msrs[m], err, errlen))
+            return false;
+        seen[m] = true;
+    }
+    for (int i = 0; i < VMX_MSR_COUNT; i++)
+        if (!seen[i])
+            return fail(err, errlen, "%s: vmx_msrs.%s: missing (use \"0x0\" for an MSR the "
+                                     "model does not have)", path, names[i]);
+    cm->has_vmx_msrs = true;
+    return true;
+}
+
+static bool model_has(const struct cpu_model *cm, uint32_t leaf, unsigned reg, unsigned bit)
+{
+    const struct cpuid_leaf *l = config_find_leaf(cm, leaf, 0);
+    if (!l)
+        return false;
+    uint32_t r[4] = { l->eax, l->ebx, l->ecx, l->edx };
+    return (r[reg] >> bit) & 1;
+}
+
+enum { R_EAX, R_EBX, R_ECX, R_EDX };
+
+/* CR4 bits the model's CPUID enumerates (SDM 3A "Control Registers" and
+ * SDM 2A "CPUID -- CPU Identification"); PCE has no flag. */
+static uint64_t model_cr4_bits(const struct cpu_model *cm)
+{
+    static const struct {
+        unsigned cr4bit;
+        uint32_t leaf;
+        uint8_t reg, bit;
+    } map[] = {
+        { 0, 1, R_EDX, 1 },  { 1, 1, R_EDX, 1 },   { 2, 1, R_EDX, 4 },   { 3, 1, R_EDX, 2 },
+        { 4, 1, R_EDX, 3 },  { 5, 1, R_EDX, 6 },   { 6, 1, R_EDX, 7 },   { 7, 1, R_EDX, 13 },
+        { 9, 1, R_EDX, 24 }, { 10, 1, R_EDX, 25 }, { 11, 7, R_ECX, 2 },  { 13, 1, R_ECX, 5 },
+        { 14, 1, R_ECX, 6 }, { 16, 7, R_EBX, 0 },  { 17, 1, R_ECX, 17 }, { 18, 1, R_ECX, 26 },
+        { 20, 7, R_EBX, 7 }, { 21, 7, R_EBX, 20 }, { 22, 7, R_ECX, 3 },
+    };
+    uint64_t bits = 1ull << 8; /* PCE */
+    for (unsigned i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+        if (model_has(cm, map[i].leaf, map[i].reg, map[i].bit))
+            bits |= 1ull << map[i].cr4bit;
+    return bits;
+}
+
+/* The VMX MSRs must agree with the model's CPUID and with what nvmx
+ * implements (checked by the CLI with vmx_caps_validate). */
+static bool check_vmx(const char *path, const struct cpu_model *cm, char *err, size_t errlen)
+{
+    bool vmx = model_has(cm, 1, R_ECX, 5);
+    if (vmx && !cm->has_vmx_msrs)
+        return fail(err, errlen, "%s: vmx_msrs: missing, but CPUID.1:ECX.VMX[bit 5] is set",
+                    path);
+    if (!vmx && cm->has_vmx_msrs)
+        return fail(err, errlen, "%s: vmx_msrs: given, but CPUID.1:ECX.VMX[bit 5] is clear",
+                    path);
+    if (!vmx)
+        return true;
+
+    /* What nvmx implements is checked by the CLI (vmx_caps_validate): the
+     * machine layer sits below src/vmx. Here: consistency with CPUID. */
+    const uint64_t *msr = cm->vmx_msrs;
+    uint64_t extra = msr[VMX_MSR_CR4_FIXED1] & ~model_cr4_bits(cm);
+    if (extra)
+        return fail(err, errlen, "%s: IA32_VMX_CR4_FIXED1 allows CR4 bit %u, which the "
+                                 "model's CPUID does not enumerate", path,
+                    (unsigned)__builtin_ctzll(extra));
+    uint32_t proc2 = (uint32_t)(msr[VMX_MSR_PROCBASED_CTLS2] >> 32);
+    if ((proc2 & (uint32_t)PROC2_ENABLE_RDTSCP) && !model_has(cm, 0x80000001u, R_EDX, 27))
+        return fail(err, errlen, "%s: IA32_VMX_PROCBASED_CTLS2 allows bit 3 (ENABLE_RDTSCP) "
+                                 "but CPUID.80000001H:EDX.RDTSCP is clear", path);
+    if ((proc2 & (uint32_t)PROC2_ENABLE_INVPCID) && !model_has(cm, 7, R_EBX, 10))
+        return fail(err, errlen, "%s: IA32_VMX_PROCBASED_CTLS2 allows bit 12 "
+                                 "(ENABLE_INVPCID) but CPUID.7:EBX.INVPCID is clear", path);
+    return true;
+}
+
 bool config_load_cpu_model(const char *path, struct cpu_model *cm, char *err, size_t errlen)
 {
     memset(cm, 0, sizeof(*cm));
@@ -223,12 +355,15 @@ bool config_load_cpu_model(const char *path, struct cpu_model *cm, char *err, si
             break;
         if (is_note_key(k))
             ok = check_note(path, "", k, v, err, errlen);
+        else if (!strcmp(k, "vmx_msrs"))
+            ok = parse_vmx_msrs(path, v, cm, err, errlen);
         else if (strcmp(k, "name") && strcmp(k, "leaves"))
             ok = fail(err, errlen, "%s: %s: unknown key (expected name, description, comment, "
-                                   "leaves)", path, k);
+                                   "leaves, vmx_msrs)", path, k);
     }
     if (ok)
-        ok = parse_leaves(path, leaves, cm, err, errlen) && check_max_leaves(path, cm, err, errlen);
+        ok = parse_leaves(path, leaves, cm, err, errlen) &&
+             check_max_leaves(path, cm, err, errlen) && check_vmx(path, cm, err, errlen);
     json_decref(root);
     return ok;
 }

@@ -42,6 +42,12 @@ struct vmx {
     uint64_t entry_cycles;      /* cycle count at the last VM entry */
     uint32_t last_exit_reason;  /* for exit-to-entry cycle accounting */
     uint64_t last_exit_cycles;
+    /* Per-entry bookkeeping of nonroot*.c, cleared by every VM exit (so
+     * the first pending() after an entry sees nr_started == false). */
+    bool nr_started;            /* pending() has run since the last entry */
+    uint64_t mtf_insns, mtf_exceptions; /* CPU counters at that point (MTF) */
+    bool ple_valid;             /* a PAUSE at CPL 0 ran since the entry */
+    uint64_t ple_last, ple_loop_start; /* cycles: last PAUSE, first of loop */
 
     /* Reporting */
     vmx_trace_fn trace_fn;
@@ -66,6 +72,8 @@ void vmcs_flush(struct vmx *v);
 /* Read/write one field of a VMCS region in memory that is not current. */
 uint64_t vmcs_mem_read(struct vmx *v, uint64_t pa, enum vmcs_field f);
 void vmcs_mem_write(struct vmx *v, uint64_t pa, enum vmcs_field f, uint64_t val);
+/* VMCLEAR of a region: its launch state becomes clear. */
+void vmcs_mem_clear(struct vmx *v, uint64_t pa);
 
 /* ---- VMX instruction results (insn.c, SDM 3C "Conventions") --------------- */
 
@@ -128,6 +136,10 @@ bool vmx_hook_wrmsr(struct cpu *c, uint32_t msr, uint64_t val, bool *ok);
  * use the TRUE_ MSR when IA32_VMX_BASIC[55] is set. */
 uint32_t vmx_ctl_allowed0(const struct vmx *v, enum vmx_msr m);
 uint32_t vmx_ctl_allowed1(const struct vmx *v, enum vmx_msr m);
+/* CR0/CR4 values allowed in VMX operation by IA32_VMX_CR0/CR4_FIXED0/1. */
+bool vmx_cr_fixed_ok(const struct vmx *v, uint64_t cr0, uint64_t cr4);
+/* IA32_VMX_VMCS_ENUM for nvmx's field list (highest index, bits 9:1). */
+uint64_t vmx_vmcs_enum(void);
 
 /* ---- reporting (trace.c) ------------------------------------------------------------ */
 

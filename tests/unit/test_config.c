@@ -1,7 +1,8 @@
 /* Config files: the shipped CPU and cost models load and say what the brief
- * of this stage allows (CPUID features), and every kind of bad input gives an
- * error naming the file, the key and the problem. */
+ * of this stage allows (CPUID features, VMX capability MSRs), and every kind
+ * of bad input gives an error naming the file, the key and the problem. */
 #include "nvmx/config.h"
+#include "nvmx/vmx.h"
 
 #include <check.h>
 #include <jansson.h>
@@ -96,7 +97,7 @@ static const struct feature sky_features[] = {
     { "MMX", 1, EDX, 23, false },      { "FXSR", 1, EDX, 24, false },
     { "SSE", 1, EDX, 25, false },      { "SSE2", 1, EDX, 26, false },
     { "SSE3", 1, ECX, 0, false },      { "MONITOR", 1, ECX, 3, false },
-    { "VMX", 1, ECX, 5, false },       { "CX16", 1, ECX, 13, true },
+    { "VMX", 1, ECX, 5, true },       { "CX16", 1, ECX, 13, true },
     { "PCID", 1, ECX, 17, true },      { "x2APIC", 1, ECX, 21, true },
     { "MOVBE", 1, ECX, 22, true },     { "POPCNT", 1, ECX, 23, true },
     { "XSAVE", 1, ECX, 26, false },    { "AVX", 1, ECX, 28, false },
@@ -176,6 +177,190 @@ START_TEST(reduced_model_is_smaller)
     cpuid(&red, 0x80000001, 0, r);
     ck_assert_uint_eq((r[EDX] >> 29) & 1, 1); /* still 64-bit */
     ck_assert_uint_eq((r[EDX] >> 26) & 1, 0); /* no 1 GiB pages */
+}
+END_TEST
+
+/* ---- VMX capability MSRs of the shipped models ---------------------------------- */
+
+static void load_model(const char *rel, struct cpu_model *cm)
+{
+    char err[512];
+    ck_assert_msg(config_load_cpu_model(config_path(rel), cm, err, sizeof(err)), "%s", err);
+}
+
+START_TEST(skylake_server_vmx_msrs)
+{
+    static struct cpu_model cm;
+    load_model("cpu/skylake-server.json", &cm);
+    ck_assert(cm.has_vmx_msrs);
+    const uint64_t *m = cm.vmx_msrs;
+    /* SDM 3C Appendix A: revision 4, 4 KiB region, WB, bits 54 and 55 */
+    ck_assert_uint_eq(m[VMX_MSR_BASIC] & 0x7fffffff, 4);
+    ck_assert_uint_eq((m[VMX_MSR_BASIC] >> 32) & 0x1fff, 4096);
+    ck_assert_uint_eq((m[VMX_MSR_BASIC] >> 50) & 0xf, 6);
+    ck_assert_uint_eq((m[VMX_MSR_BASIC] >> 54) & 3, 3);
+    ck_assert_uint_eq((m[VMX_MSR_BASIC] >> 48) & 3, 0);
+    ck_assert_uint_eq(m[VMX_MSR_PINBASED_CTLS], 0x7f00000016ull);
+    ck_assert_uint_eq(m[VMX_MSR_CR0_FIXED0], 0x80000021ull);
+    ck_assert_uint_eq(m[VMX_MSR_CR4_FIXED0], 0x2000ull);
+    uint32_t proc1 = (uint32_t)(m[VMX_MSR_PROCBASED_CTLS] >> 32);
+    uint32_t proc2 = (uint32_t)(m[VMX_MSR_PROCBASED_CTLS2] >> 32);
+    ck_assert(proc1 & (uint32_t)PROC_ACTIVATE_SECONDARY_CONTROLS);
+    ck_assert(!(proc1 & (uint32_t)PROC_USE_TPR_SHADOW));
+    ck_assert(!(proc2 & (uint32_t)PROC2_ENABLE_EPT));
+    ck_assert(!(proc2 & (uint32_t)PROC2_ENABLE_VPID));
+    ck_assert(!(proc2 & (uint32_t)PROC2_UNRESTRICTED_GUEST));
+    ck_assert(!(proc2 & (uint32_t)PROC2_VMCS_SHADOWING));
+    ck_assert(proc2 & (uint32_t)PROC2_ENABLE_RDTSCP);
+    ck_assert_uint_eq(m[VMX_MSR_EPT_VPID_CAP], 0);
+    ck_assert_uint_eq(m[VMX_MSR_VMFUNC], 0);
+    /* CR4_FIXED1 stays within CPUID: no OSXSAVE, PKE, LA57, OSFXSR */
+    ck_assert_uint_eq(m[VMX_MSR_CR4_FIXED1] & ((1u << 18) | (1u << 22) | (1u << 12) | (1u << 9)),
+                      0);
+}
+END_TEST
+
+START_TEST(reduced_vmx_msrs)
+{
+    static struct cpu_model cm;
+    load_model("cpu/reduced.json", &cm);
+    ck_assert(cm.has_vmx_msrs);
+    uint32_t r[4];
+    cpuid(&cm, 1, 0, r);
+    ck_assert_uint_eq((r[ECX] >> 5) & 1, 1);
+    ck_assert_uint_eq((cm.vmx_msrs[VMX_MSR_PROCBASED_CTLS] >> 63) & 1, 0); /* no secondary */
+    ck_assert_uint_eq(cm.vmx_msrs[VMX_MSR_PROCBASED_CTLS2], 0);
+    ck_assert_uint_eq((cm.vmx_msrs[VMX_MSR_BASIC] >> 55) & 1, 0);
+    ck_assert_uint_eq(cm.vmx_msrs[VMX_MSR_TRUE_PROCBASED_CTLS], 0);
+}
+END_TEST
+
+/* A valid reduced-like vmx_msrs object with one MSR replaced; leaf 1 ECX
+ * says VMX unless vmx is false. */
+static char *vmx_model_json(const char *msr, const char *value, const char *extra, bool vmx)
+{
+    static const char *const base[][2] = {
+        { "IA32_VMX_BASIC", "0x0018100000000004" },
+        { "IA32_VMX_PINBASED_CTLS", "0x0000003f00000016" },
+        { "IA32_VMX_PROCBASED_CTLS", "0xffd9fffe0401e172" },
+        { "IA32_VMX_EXIT_CTLS", "0x003fefff00036dff" },
+        { "IA32_VMX_ENTRY_CTLS", "0x0000d3ff000011ff" },
+        { "IA32_VMX_MISC", "0x00000000000401e5" },
+        { "IA32_VMX_CR0_FIXED0", "0x80000021" },
+        { "IA32_VMX_CR0_FIXED1", "0xffffffff" },
+        { "IA32_VMX_CR4_FIXED0", "0x2000" },
+        { "IA32_VMX_CR4_FIXED1", "0x21b4" },
+        { "IA32_VMX_VMCS_ENUM", "0x4c" },
+        { "IA32_VMX_PROCBASED_CTLS2", "0x0000000800000000" },
+        { "IA32_VMX_EPT_VPID_CAP", "0x0" },
+        { "IA32_VMX_TRUE_PINBASED_CTLS", "0x0" },
+        { "IA32_VMX_TRUE_PROCBASED_CTLS", "0x0" },
+        { "IA32_VMX_TRUE_EXIT_CTLS", "0x0" },
+        { "IA32_VMX_TRUE_ENTRY_CTLS", "0x0" },
+        { "IA32_VMX_VMFUNC", "0x0" },
+    };
+    static char buf[4096];
+    int n = snprintf(buf, sizeof(buf),
+                     "{\"name\": \"v\", \"leaves\": [{\"leaf\": 0, \"eax\": 7}, "
+                     "{\"leaf\": 1, \"ecx\": \"%s\", \"edx\": \"0x2058\"}, "
+                     "{\"leaf\": 7, \"subleaf\": 0, \"ebx\": \"0x400\"}, "
+                     "{\"leaf\": \"0x80000000\", \"eax\": \"0x80000001\"}, "
+                     "{\"leaf\": \"0x80000001\", \"edx\": \"0x08000000\"}], \"vmx_msrs\": {",
+                     vmx ? "0x20" : "0x0");
+    for (unsigned i = 0; i < sizeof(base) / sizeof(base[0]); i++) {
+        const char *v = base[i][1];
+        if (msr && !strcmp(msr, base[i][0])) {
+            if (!value)
+                continue; /* leave it out */
+            v = value;
+        }
+        n += snprintf(buf + n, sizeof(buf) - n, "%s\"%s\": \"%s\"", n && buf[n - 1] != '{' ? ", " : "",
+                      base[i][0], v);
+    }
+    snprintf(buf + n, sizeof(buf) - n, "%s}}", extra ? extra : "");
+    return buf;
+}
+
+START_TEST(vmx_model_base_is_valid)
+{
+    static struct cpu_model cm;
+    char err[512];
+    const char *path = write_tmp("vmx.json", vmx_model_json(NULL, NULL, NULL, true));
+    ck_assert_msg(config_load_cpu_model(path, &cm, err, sizeof(err)), "%s", err);
+    ck_assert_uint_eq(cm.vmx_msrs[VMX_MSR_CR4_FIXED1], 0x21b4);
+    ck_assert_uint_eq(cm.vmx_msrs[VMX_MSR_PROCBASED_CTLS], 0xffd9fffe0401e172ull);
+}
+END_TEST
+
+/* Each model must be refused with a message naming the file, the MSR (or
+ * key) and the bit. */
+static const struct {
+    const char *name, *msr, *value, *extra;
+    bool vmx;
+    const char *expect;
+} bad_vmx[] = {
+    { "unknown_msr", NULL, NULL, ", \"IA32_VMX_FOO\": \"0x1\"", true,
+      "vmx_msrs.IA32_VMX_FOO: unknown VMX capability MSR" },
+    { "missing_msr", "IA32_VMX_MISC", NULL, NULL, true, "vmx_msrs.IA32_VMX_MISC: missing" },
+    { "not_hex", "IA32_VMX_MISC", "0xzz", NULL, true, "vmx_msrs.IA32_VMX_MISC: \"0xzz\"" },
+    { "no_cpuid_vmx", NULL, NULL, NULL, false, "CPUID.1:ECX.VMX[bit 5] is clear" },
+    { "ept", "IA32_VMX_PROCBASED_CTLS2", "0x0000000a00000000", NULL, true,
+      "IA32_VMX_PROCBASED_CTLS2 allows bit 1 (ENABLE_EPT), which nvmx does not implement" },
+    { "vmcs_shadowing", "IA32_VMX_PROCBASED_CTLS2", "0x0000400800000000", NULL, true,
+      "IA32_VMX_PROCBASED_CTLS2 allows bit 14 (VMCS_SHADOWING)" },
+    { "tpr_shadow", "IA32_VMX_PROCBASED_CTLS", "0xfff9fffe0401e172", NULL, true,
+      "IA32_VMX_PROCBASED_CTLS allows bit 21 (USE_TPR_SHADOW)" },
+    { "posted", "IA32_VMX_PINBASED_CTLS", "0x000000bf00000016", NULL, true,
+      "IA32_VMX_PINBASED_CTLS allows bit 7 (PROCESS_POSTED_INTERRUPTS)" },
+    { "perf_global", "IA32_VMX_EXIT_CTLS", "0x003fffff00036dff", NULL, true,
+      "IA32_VMX_EXIT_CTLS allows bit 12 (LOAD_PERF_GLOBAL_CTRL)" },
+    { "entry_smm", "IA32_VMX_ENTRY_CTLS", "0x0000d7ff000011ff", NULL, true,
+      "IA32_VMX_ENTRY_CTLS allows bit 10 (ENTRY_TO_SMM)" },
+    { "dual_monitor", "IA32_VMX_BASIC", "0x001a100000000004", NULL, true, "bit 49" },
+    { "pa32", "IA32_VMX_BASIC", "0x0019100000000004", NULL, true, "bit 48" },
+    { "region_size", "IA32_VMX_BASIC", "0x0018040000000004", NULL, true, "region size" },
+    { "memtype_uc", "IA32_VMX_BASIC", "0x0000100000000004", NULL, true, "memory type" },
+    { "true_without_bit55", "IA32_VMX_TRUE_PINBASED_CTLS", "0x0000003f00000016", NULL, true,
+      "IA32_VMX_TRUE_PINBASED_CTLS must be 0 when IA32_VMX_BASIC bit 55 is clear" },
+    { "default1_zero", "IA32_VMX_PINBASED_CTLS", "0x0000003f00000014", NULL, true,
+      "IA32_VMX_PINBASED_CTLS reports default1 bit 1" },
+    { "misc_pt", "IA32_VMX_MISC", "0x00000000000441e5", NULL, true,
+      "IA32_VMX_MISC sets bit 14" },
+    { "misc_cr3_targets", "IA32_VMX_MISC", "0x00000000000501e5", NULL, true,
+      "5 CR3-target values" },
+    { "cr0_unrestricted", "IA32_VMX_CR0_FIXED0", "0x80000020", NULL, true, "CR0 bit 0" },
+    { "cr4_la57", "IA32_VMX_CR4_FIXED1", "0x31b4", NULL, true,
+      "IA32_VMX_CR4_FIXED1 allows CR4 bit 12" },
+    { "cr4_not_in_cpuid", "IA32_VMX_CR4_FIXED1", "0x61b4", NULL, true,
+      "IA32_VMX_CR4_FIXED1 allows CR4 bit 14, which the model's CPUID does not enumerate" },
+    { "vmcs_enum", "IA32_VMX_VMCS_ENUM", "0x2e", NULL, true, "IA32_VMX_VMCS_ENUM is 0x2e" },
+    { "ept_cap", "IA32_VMX_EPT_VPID_CAP", "0x40", NULL, true, "IA32_VMX_EPT_VPID_CAP sets bit 6" },
+    { "vmfunc", "IA32_VMX_VMFUNC", "0x1", NULL, true, "IA32_VMX_VMFUNC sets bit 0" },
+    { "proc2_without_bit31", "IA32_VMX_PROCBASED_CTLS", "0x7fd9fffe0401e172", NULL, true,
+      "IA32_VMX_PROCBASED_CTLS2 must be 0" },
+};
+
+START_TEST(vmx_model_errors)
+{
+    static struct cpu_model cm;
+    char err[512] = "", name[64];
+    snprintf(name, sizeof(name), "%s.json", bad_vmx[_i].name);
+    const char *path = write_tmp(name, vmx_model_json(bad_vmx[_i].msr, bad_vmx[_i].value,
+                                                      bad_vmx[_i].extra, bad_vmx[_i].vmx));
+    /* The loader checks the file and its consistency with CPUID; what nvmx
+     * implements is vmx_caps_validate's (the CLI runs both, and names the
+     * file in either message). */
+    if (config_load_cpu_model(path, &cm, err, sizeof(err))) {
+        struct vmx_caps caps;
+        char why[400];
+        memcpy(caps.msr, cm.vmx_msrs, sizeof(caps.msr));
+        ck_assert_msg(!vmx_caps_validate(&caps, why, sizeof(why)), "%s: accepted",
+                      bad_vmx[_i].name);
+        snprintf(err, sizeof(err), "%s: %s", path, why);
+    }
+    ck_assert_msg(strstr(err, bad_vmx[_i].expect) && strstr(err, path),
+                  "%s: expected '%s' and the path in '%s'", bad_vmx[_i].name, bad_vmx[_i].expect,
+                  err);
 }
 END_TEST
 
@@ -381,6 +566,8 @@ static Suite *config_suite(void)
     tcase_add_loop_test(tc, skylake_server_features, 0, N(sky_features));
     tcase_add_test(tc, skylake_server_identity);
     tcase_add_test(tc, reduced_model_is_smaller);
+    tcase_add_test(tc, skylake_server_vmx_msrs);
+    tcase_add_test(tc, reduced_vmx_msrs);
     tcase_add_test(tc, default_cost_matches_builtin_and_cites_sources);
     suite_add_tcase(s, tc);
 
@@ -392,6 +579,8 @@ static Suite *config_suite(void)
     tcase_add_test(tc, cpu_model_subleaves_and_numbers);
     tcase_add_loop_test(tc, cost_model_errors, 0, N(bad_cost));
     tcase_add_test(tc, cost_model_partial_keeps_defaults);
+    tcase_add_test(tc, vmx_model_base_is_valid);
+    tcase_add_loop_test(tc, vmx_model_errors, 0, N(bad_vmx));
     suite_add_tcase(s, tc);
 
     tc = tcase_create("sizes");

@@ -1,0 +1,104 @@
+/* The JSON Lines trace of VMX transitions (src/trace): the writer that
+ * src/vmx events go to, the validating reader, and the per-exit-reason
+ * statistics of `nvmx trace stats`. The format is docs/trace-schema.md. */
+#ifndef NVMX_TRACE_H
+#define NVMX_TRACE_H
+
+#include "nvmx/vmx.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define TRACE_SCHEMA_VERSION 1
+
+/* ---- writer (src/trace/writer.c) ---------------------------------------- */
+
+/* The run a trace describes: its first line. Strings may be NULL (written as
+ * null); vmx_msrs is NULL when the CPU has no VMX, else VMX_MSR_COUNT values
+ * indexed by enum vmx_msr. */
+struct trace_header {
+    const char *nvmx_version;
+    const char *image;
+    const char *cpu_name, *cpu_file;
+    const char *cost_name, *cost_file;
+    uint64_t mem, max_insns;
+    const char *cmdline;
+    bool feature_control_locked;
+    const uint64_t *vmx_msrs;
+};
+
+struct trace_writer;
+
+/* Open FILE for writing ("-" is stdout). NULL with a message naming the file
+ * on failure. */
+struct trace_writer *trace_writer_open(const char *path, char *err, size_t errlen);
+/* Write to an open stream the caller keeps (tests); it is flushed, not
+ * closed, by trace_writer_close. */
+struct trace_writer *trace_writer_from_stream(FILE *f, const char *name);
+bool trace_write_header(struct trace_writer *w, const struct trace_header *h);
+/* A vmx_trace_fn: ctx is the struct trace_writer. */
+void trace_write_event(void *ctx, const struct vmx_event *ev);
+/* Flush what was written (limits, errors: the prefix stays readable). */
+void trace_writer_flush(struct trace_writer *w);
+/* Flush and close; false with a message naming the file if any write failed. */
+bool trace_writer_close(struct trace_writer *w, char *err, size_t errlen);
+
+/* ---- reader (src/trace/reader.c) ----------------------------------------- */
+
+/* The fields of one event line that the tools use. */
+struct trace_record {
+    enum trace_event_type type;
+    unsigned line;
+    uint64_t cycles, insns;
+    uint32_t cost;
+    int level;
+    bool launch; /* vmentry: VMLAUNCH */
+    bool ok;     /* vmentry: succeeded */
+    uint32_t reason; /* vmexit, failed vmentry that exited: basic reason */
+    uint32_t error;  /* vmfail, failed vmentry with VMfail: error number */
+};
+
+/* Called for each valid event line; returning false stops the read. */
+typedef bool (*trace_record_fn)(void *ctx, const struct trace_record *r);
+
+struct trace_read_result {
+    unsigned lines, records, errors, warnings;
+};
+
+/* Read and validate a trace. Every problem is reported on diag as
+ * "NAME:LINE: problem" (at most TRACE_MAX_DIAGS of them); a truncated last
+ * line is a warning and the lines before it are used. True when there were
+ * no errors. */
+#define TRACE_MAX_DIAGS 20
+bool trace_read(FILE *f, const char *name, trace_record_fn fn, void *ctx, FILE *diag,
+                struct trace_read_result *res);
+
+/* ---- statistics (src/trace/stats.c) ------------------------------------- */
+
+#define TRACE_MAX_LEVELS 64
+
+struct trace_exit_stat {
+    uint64_t samples;
+    uint64_t timed;            /* exits followed by a VM entry at their level */
+    uint64_t time, min, max;   /* cycles over the timed exits */
+};
+
+struct trace_stats {
+    struct trace_exit_stat exit[VMX_EXIT_MAX + 1];
+    uint64_t exits, total_time;
+    uint64_t entries, launches, resumes, failed_entries, vmfails;
+    /* Open exits per level: start cycle (exit stamp minus its cost). */
+    bool open[TRACE_MAX_LEVELS];
+    uint32_t open_reason[TRACE_MAX_LEVELS];
+    uint64_t open_start[TRACE_MAX_LEVELS];
+};
+
+void trace_stats_init(struct trace_stats *s);
+/* A trace_record_fn: ctx is the struct trace_stats. */
+bool trace_stats_add(void *ctx, const struct trace_record *r);
+/* The perf-kvm-stat-shaped table, sorted by samples (then reason number). */
+void trace_stats_print(const struct trace_stats *s, FILE *out);
+
+#endif

@@ -1,0 +1,336 @@
+/* The trace reader: validates each line against docs/trace-schema.md and
+ * hands the tools a struct trace_record per event. Bad input is reported as
+ * "NAME:LINE: problem" and never stops the read; a truncated last line (a run
+ * that died mid-write) is a warning and the prefix before it is used. */
+#include "nvmx/trace.h"
+
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct reader {
+    const char *name;
+    FILE *diag;
+    unsigned line;
+    struct trace_read_result *res;
+    bool header_seen;
+};
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+static void diag(struct reader *rd, bool warning, const char *fmt, ...)
+{
+    if (warning)
+        rd->res->warnings++;
+    else
+        rd->res->errors++;
+    if (!rd->diag || rd->res->errors + rd->res->warnings > TRACE_MAX_DIAGS)
+        return;
+    fprintf(rd->diag, "%s:%u: %s", rd->name, rd->line, warning ? "warning: " : "");
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(rd->diag, fmt, ap);
+    va_end(ap);
+    fputc('\n', rd->diag);
+}
+
+/* Field getters: each reports a missing key or a wrong type and returns
+ * false. */
+static json_t *get(struct reader *rd, json_t *o, const char *ev, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+    if (!v)
+        diag(rd, false, "%s: missing key \"%s\"", ev, key);
+    return v;
+}
+
+static bool get_uint(struct reader *rd, json_t *o, const char *ev, const char *key,
+                     uint64_t max, uint64_t *out)
+{
+    json_t *v = get(rd, o, ev, key);
+    if (!v)
+        return false;
+    if (!json_is_integer(v) || json_integer_value(v) < 0) {
+        diag(rd, false, "%s: \"%s\" must be a non-negative integer", ev, key);
+        return false;
+    }
+    if ((uint64_t)json_integer_value(v) > max) {
+        diag(rd, false, "%s: \"%s\" is %lld, above %llu", ev, key,
+             (long long)json_integer_value(v), (unsigned long long)max);
+        return false;
+    }
+    *out = (uint64_t)json_integer_value(v);
+    return true;
+}
+
+static bool is_hex(const char *s)
+{
+    if (s[0] != '0' || s[1] != 'x' || !s[2])
+        return false;
+    size_t n = strspn(s + 2, "0123456789abcdef");
+    return n <= 16 && !s[2 + n];
+}
+
+static bool check_hex(struct reader *rd, json_t *o, const char *ev, const char *key,
+                      bool optional)
+{
+    json_t *v = json_object_get(o, key);
+    if (!v && optional)
+        return true;
+    if (!v)
+        return get(rd, o, ev, key) != NULL;
+    if (!json_is_string(v) || !is_hex(json_string_value(v))) {
+        diag(rd, false, "%s: \"%s\" must be a hex string (\"0x...\")", ev, key);
+        return false;
+    }
+    return true;
+}
+
+static bool check_string(struct reader *rd, json_t *o, const char *ev, const char *key,
+                         bool nullable, bool optional)
+{
+    json_t *v = json_object_get(o, key);
+    if (!v && optional)
+        return true;
+    if (!v)
+        return get(rd, o, ev, key) != NULL;
+    if (json_is_string(v) || (nullable && json_is_null(v)))
+        return true;
+    diag(rd, false, "%s: \"%s\" must be a string%s", ev, key, nullable ? " or null" : "");
+    return false;
+}
+
+static bool get_bool(struct reader *rd, json_t *o, const char *ev, const char *key, bool *out)
+{
+    json_t *v = get(rd, o, ev, key);
+    if (!v)
+        return false;
+    if (!json_is_boolean(v)) {
+        diag(rd, false, "%s: \"%s\" must be true or false", ev, key);
+        return false;
+    }
+    *out = json_is_true(v);
+    return true;
+}
+
+static bool read_header(struct reader *rd, json_t *o)
+{
+    uint64_t schema;
+    bool ok = get_uint(rd, o, "header", "schema", UINT32_MAX, &schema);
+    if (ok && schema != TRACE_SCHEMA_VERSION) {
+        diag(rd, false, "header: schema %llu is not supported (this nvmx reads schema %d)",
+             (unsigned long long)schema, TRACE_SCHEMA_VERSION);
+        ok = false;
+    }
+    ok &= check_string(rd, o, "header", "nvmx", true, false);
+    ok &= check_string(rd, o, "header", "image", true, false);
+    json_t *cfg = get(rd, o, "header", "config");
+    if (cfg && !json_is_object(cfg)) {
+        diag(rd, false, "header: \"config\" must be an object");
+        ok = false;
+    }
+    return ok && cfg;
+}
+
+static bool read_common(struct reader *rd, json_t *o, const char *ev, struct trace_record *r)
+{
+    uint64_t level = 0, cycles = 0, insns = 0;
+    bool ok = get_uint(rd, o, ev, "cycles", INT64_MAX, &cycles);
+    ok &= get_uint(rd, o, ev, "insns", INT64_MAX, &insns);
+    ok &= get_uint(rd, o, ev, "level", TRACE_MAX_LEVELS - 1, &level);
+    ok &= check_hex(rd, o, ev, "vmcs", false);
+    r->cycles = cycles;
+    r->insns = insns;
+    r->level = (int)level;
+    return ok;
+}
+
+static bool read_cost(struct reader *rd, json_t *o, const char *ev, struct trace_record *r)
+{
+    uint64_t cost = 0;
+    bool ok = get_uint(rd, o, ev, "cost", UINT32_MAX, &cost);
+    r->cost = (uint32_t)cost;
+    return ok;
+}
+
+static bool read_reason(struct reader *rd, json_t *o, const char *ev, struct trace_record *r)
+{
+    uint64_t reason = 0;
+    bool ok = get_uint(rd, o, ev, "reason", VMX_EXIT_MAX, &reason);
+    ok &= check_string(rd, o, ev, "reason_name", false, false);
+    ok &= check_hex(rd, o, ev, "exit_reason", true);
+    ok &= check_hex(rd, o, ev, "qual", false);
+    r->reason = (uint32_t)reason;
+    return ok;
+}
+
+static bool read_error(struct reader *rd, json_t *o, const char *ev, struct trace_record *r)
+{
+    uint64_t err = 0;
+    bool ok = get_uint(rd, o, ev, "error", UINT32_MAX, &err);
+    ok &= check_string(rd, o, ev, "error_name", false, false);
+    r->error = (uint32_t)err;
+    return ok;
+}
+
+static bool read_vmentry(struct reader *rd, json_t *o, struct trace_record *r)
+{
+    static const char ev[] = "vmentry";
+    bool ok = read_common(rd, o, ev, r);
+    json_t *kind = get(rd, o, ev, "kind");
+    if (kind) {
+        const char *k = json_is_string(kind) ? json_string_value(kind) : "";
+        if (strcmp(k, "launch") && strcmp(k, "resume")) {
+            diag(rd, false, "vmentry: \"kind\" must be \"launch\" or \"resume\"");
+            ok = false;
+        }
+        r->launch = !strcmp(k, "launch");
+    } else {
+        ok = false;
+    }
+    if (!get_bool(rd, o, ev, "ok", &r->ok)) {
+        ok = false;
+    } else if (!r->ok) {
+        if (json_object_get(o, "reason"))
+            ok &= read_reason(rd, o, ev, r);
+        else if (json_object_get(o, "error"))
+            ok &= read_error(rd, o, ev, r);
+        else {
+            diag(rd, false, "vmentry: a failed entry needs \"error\" or \"reason\"");
+            ok = false;
+        }
+        ok &= check_string(rd, o, ev, "check", true, false);
+        ok &= check_string(rd, o, ev, "detail", false, false);
+    }
+    return read_cost(rd, o, ev, r) && ok;
+}
+
+static bool read_vmexit(struct reader *rd, json_t *o, struct trace_record *r)
+{
+    static const char ev[] = "vmexit";
+    static const char *const hexes[] = { "guest_rip", "insn_info", "intr_info",
+                                         "intr_error", "idt_info", "idt_error" };
+    uint64_t len = 0;
+    bool ok = read_common(rd, o, ev, r);
+    ok &= read_reason(rd, o, ev, r);
+    for (size_t i = 0; i < sizeof(hexes) / sizeof(hexes[0]); i++)
+        ok &= check_hex(rd, o, ev, hexes[i], false);
+    ok &= check_hex(rd, o, ev, "guest_linear", true);
+    ok &= check_hex(rd, o, ev, "guest_physical", true);
+    ok &= get_uint(rd, o, ev, "insn_len", 15, &len);
+    ok &= check_string(rd, o, ev, "insn_bytes", false, true);
+    ok &= check_string(rd, o, ev, "insn", true, true);
+    return read_cost(rd, o, ev, r) && ok;
+}
+
+static bool read_vmfail(struct reader *rd, json_t *o, struct trace_record *r)
+{
+    bool ok = read_common(rd, o, "vmfail", r);
+    ok &= check_string(rd, o, "vmfail", "insn", true, false);
+    return read_error(rd, o, "vmfail", r) && ok;
+}
+
+/* One complete line (without its newline). Returns true and fills r for a
+ * valid event line; false for the header and for bad lines. */
+static bool read_line(struct reader *rd, const char *text, size_t len, struct trace_record *r)
+{
+    json_error_t je;
+    memset(r, 0, sizeof(*r));
+    r->line = rd->line;
+    if (!len) {
+        diag(rd, false, "empty line");
+        return false;
+    }
+    json_t *o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+    if (!o) {
+        diag(rd, false, "bad JSON at column %d: %s", je.column, je.text);
+        return false;
+    }
+    bool ok = false;
+    json_t *evj = json_object_get(o, "event");
+    const char *ev = json_is_string(evj) ? json_string_value(evj) : NULL;
+    if (!json_is_object(o))
+        diag(rd, false, "not a JSON object");
+    else if (!evj)
+        diag(rd, false, "missing key \"event\"");
+    else if (!ev)
+        diag(rd, false, "\"event\" must be a string");
+    else if (!strcmp(ev, "header")) {
+        if (rd->header_seen || rd->line != 1)
+            diag(rd, false, "header: only the first line may be a header");
+        else if (read_header(rd, o))
+            rd->header_seen = true;
+    } else {
+        if (rd->line == 1)
+            diag(rd, false, "the first line must be the header, not \"%s\"", ev);
+        if (!strcmp(ev, "vmentry")) {
+            r->type = TRACE_EV_vmentry;
+            ok = read_vmentry(rd, o, r);
+        } else if (!strcmp(ev, "vmexit")) {
+            r->type = TRACE_EV_vmexit;
+            ok = read_vmexit(rd, o, r);
+        } else if (!strcmp(ev, "vmfail")) {
+            r->type = TRACE_EV_vmfail;
+            ok = read_vmfail(rd, o, r);
+        } else {
+            diag(rd, false, "unknown event \"%.40s\"", ev);
+        }
+    }
+    json_decref(o);
+    return ok;
+}
+
+bool trace_read(FILE *f, const char *name, trace_record_fn fn, void *ctx, FILE *diag_out,
+                struct trace_read_result *res)
+{
+    struct trace_read_result local;
+    if (!res)
+        res = &local;
+    memset(res, 0, sizeof(*res));
+    struct reader rd = { .name = name, .diag = diag_out, .res = res };
+    char *buf = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    bool stopped = false;
+    while (!stopped && (n = getline(&buf, &cap, f)) != -1) {
+        rd.line++;
+        res->lines++;
+        size_t len = (size_t)n;
+        bool complete = len && buf[len - 1] == '\n';
+        if (complete)
+            len--;
+        if (!complete) {
+            /* Only the last line can lack its newline: a run that stopped
+             * while writing it. Use it if it is whole, else warn. */
+            json_t *probe = json_loadb(buf, len, 0, NULL);
+            if (!probe) {
+                diag(&rd, true, "truncated last line (partial trace); ignored");
+                if (rd.line == 1)
+                    diag(&rd, false, "no complete header line");
+                break;
+            }
+            json_decref(probe);
+        }
+        struct trace_record r;
+        if (read_line(&rd, buf, len, &r)) {
+            res->records++;
+            if (fn && !fn(ctx, &r))
+                stopped = true;
+        }
+    }
+    free(buf);
+    if (ferror(f)) {
+        diag(&rd, false, "read error");
+    } else if (!rd.line) {
+        res->errors++;
+        if (diag_out)
+            fprintf(diag_out, "%s: empty trace (no header line)\n", name);
+    }
+    unsigned shown = TRACE_MAX_DIAGS;
+    if (diag_out && res->errors + res->warnings > shown)
+        fprintf(diag_out, "%s: %u more problems not shown\n", name,
+                res->errors + res->warnings - shown);
+    return res->errors == 0;
+}

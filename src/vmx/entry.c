@@ -1,0 +1,271 @@
+/* VM entry, SDM 3C "VM Entries": the checks (entry_checks.c, entry_guest.c),
+ * guest-state and MSR loading (entry_load.c), the switch to non-root
+ * operation, event injection and the pending debug exceptions / MTF rules.
+ * Every entry, successful or not, is one vmentry trace event. */
+#include "entry_internal.h"
+
+#include <stdio.h>
+
+static void vformat_detail(struct entry_ck *ck, const char *pred, const char *fmt, va_list ap)
+{
+    int n = vsnprintf(ck->detail, sizeof ck->detail, fmt, ap);
+    if (n >= 0 && (size_t)n < sizeof ck->detail)
+        snprintf(ck->detail + n, sizeof ck->detail - (size_t)n, " [%s]", pred);
+}
+
+enum vmx_insn_err entry_fail_ctl(struct entry_ck *ck, enum vmx_insn_err err, const char *pred,
+                                 const char *what, const char *fmt, ...)
+{
+    va_list ap;
+    ck->check = what;
+    va_start(ap, fmt);
+    vformat_detail(ck, pred, fmt, ap);
+    va_end(ap);
+    return err;
+}
+
+enum vmx_entry_qual entry_fail_guest(struct entry_ck *ck, enum vmx_entry_qual qual, const char *pred,
+                                     const char *what, const char *fmt, ...)
+{
+    va_list ap;
+    ck->check = what;
+    va_start(ap, fmt);
+    vformat_detail(ck, pred, fmt, ap);
+    va_end(ap);
+    return qual;
+}
+
+static void trace_entry(struct entry_ck *ck, uint32_t error, uint32_t reason, uint64_t qual)
+{
+    struct cpu *c = ck->c;
+    struct vmx *v = ck->v;
+    bool failed = ck->check != NULL;
+
+    if (failed)
+        v->stats.entry_failures++;
+    else
+        v->stats.entries++;
+    if (!vmx_tracing(v))
+        return;
+    struct vmx_event ev = {
+        .type = TRACE_EV_vmentry,
+        .cost = c->cost ? c->cost->cycles[COST_vm_entry] : 0,
+        .level = 1,
+        .launch = ck->launch,
+        .entry_failed = failed,
+        .fail_error = error,
+        .check = ck->check,
+        .reason = reason,
+        .qual = qual,
+        .guest_rip = vmcs_get(v, VMCS_guest_rip),
+        .intr_info = ck->intr_info,
+        .intr_error = (uint32_t)vmcs_get(v, VMCS_vm_entry_exception_error_code),
+    };
+    if (failed)
+        memcpy(ev.detail, ck->detail, sizeof ev.detail);
+    vmx_emit(v, &ev);
+}
+
+/* SDM 3C "VM-Entry Failures During or After Loading Guest State": the
+ * failure is reported as a VM exit with bit 31 of the exit reason set; the
+ * VM exit loads the host state (and does not save guest state). */
+static void entry_fail_exit(struct entry_ck *ck, uint32_t basic, uint64_t qual)
+{
+    struct cpu *c = ck->c;
+    uint32_t reason = basic | VMX_EXIT_REASON_ENTRY_FAILURE;
+    trace_entry(ck, 0, reason, qual);
+    struct vmx_exit e = { .reason = reason, .qual = qual };
+    vmx_vm_exit(c, ck->v, &e);
+    c->next_rip = c->rip; /* the host RIP: VMLAUNCH/VMRESUME do not advance */
+    c->end_block = true;
+}
+
+/* Non-root parameters the CPU core applies itself and the bookkeeping of
+ * src/vmx for this VM entry (SDM 3C "VMX Non-Root Operation"). */
+static void enter_nonroot(struct entry_ck *ck)
+{
+    struct cpu *c = ck->c;
+    struct vmx *v = ck->v;
+
+    c->nr.cr0_mask = vmcs_get(v, VMCS_cr0_guest_host_mask);
+    c->nr.cr0_shadow = vmcs_get(v, VMCS_cr0_read_shadow);
+    c->nr.cr4_mask = vmcs_get(v, VMCS_cr4_guest_host_mask);
+    c->nr.cr4_shadow = vmcs_get(v, VMCS_cr4_read_shadow);
+    c->nr.tsc_offsetting = ck->proc & PROC_USE_TSC_OFFSETTING;
+    c->nr.tsc_offset = vmcs_get(v, VMCS_tsc_offset);
+    c->nr.single_step = ck->proc & PROC_MONITOR_TRAP_FLAG;
+
+    /* SDM 3C "VMX-Preemption Timer": "the VMX-preemption timer counts down
+     * at rate proportional to that of the timestamp counter (TSC).
+     * Specifically, the timer counts down by 1 every time bit X in the TSC
+     * changes due to a TSC increment", X = IA32_VMX_MISC[4:0]. The timer
+     * starts at the value of its VMCS field when VM entry completes. */
+    v->preemption_active = ck->pin & PIN_ACTIVATE_PREEMPTION_TIMER;
+    if (v->preemption_active) {
+        unsigned rate = v->caps.msr[VMX_MSR_MISC] & VMX_MISC_PREEMPTION_RATE;
+        uint64_t tsc = c->cycles + c->tsc_offset;
+        uint64_t value = vmcs_get(v, VMCS_vmx_preemption_timer_value);
+        uint64_t expiry_tsc = ((tsc >> rate) + value) << rate;
+        v->preemption_deadline = expiry_tsc > tsc ? c->cycles + (expiry_tsc - tsc) : c->cycles;
+    }
+    v->mtf_pending = false;
+    v->entry_cycles = c->cycles;
+
+    c->vmx_nonroot = true;
+    cpu_mode_changed(c);
+    /* VMLAUNCH: "launch state of VMCS <- 'launched'" once VM entry succeeds
+     * (SDM 3C "VMLAUNCH/VMRESUME -- Launch/Resume Virtual Machine"). */
+    if (ck->launch)
+        v->launch_state = VMCS_STATE_LAUNCHED;
+    c->next_rip = c->rip;
+    c->end_block = true;
+}
+
+/* SDM 3C "Event Injection": deliver the event of the VM-entry
+ * interruption-information field through the guest IDT, as if it had
+ * occurred right after VM entry. Delivery is not subject to the exception
+ * bitmap; a fault during it is an ordinary guest fault (and a VM exit with
+ * IDT-vectoring information when the exception bitmap says so). */
+static void inject_event(struct entry_ck *ck)
+{
+    struct cpu *c = ck->c;
+    struct vmx *v = ck->v;
+    uint32_t info = ck->intr_info;
+    unsigned type = (info & VMX_INTR_INFO_TYPE_MASK) >> VMX_INTR_INFO_TYPE_SHIFT;
+    unsigned vec = info & VMX_INTR_INFO_VECTOR;
+
+    /* SDM 3C "VM Entries and the Monitor Trap Flag" ("Special Features of VM
+     * Entry"): "If the 'monitor trap flag' VM-execution control is 1 and VM
+     * entry is injecting a vectored event, an MTF VM exit is pending on the
+     * instruction boundary before the first instruction following the VM
+     * entry. If VM entry is injecting a pending MTF VM exit (an event with
+     * interruption type 7 and vector 0), an MTF VM exit is pending on the
+     * instruction boundary before the first instruction following the VM
+     * entry. This is the case even if the 'monitor trap flag' VM-execution
+     * control is 0." */
+    if (type == VMX_INTR_TYPE_OTHER) {
+        v->mtf_pending = true;
+        return;
+    }
+    if (ck->proc & PROC_MONITOR_TRAP_FLAG)
+        v->mtf_pending = true;
+
+    bool soft = type == EVT_SW_INT || type == EVT_SW_EXC || type == EVT_PRIV_SW_EXC;
+    /* "If the event is a software interrupt, software exception or
+     * privileged software exception, the RIP pushed is the guest RIP plus
+     * the VM-entry instruction length." */
+    uint64_t ret = c->rip + (soft ? vmcs_get(v, VMCS_vm_entry_instruction_len) : 0);
+    bool has_err = info & VMX_INTR_INFO_ERROR_CODE;
+    uint32_t err = (uint32_t)vmcs_get(v, VMCS_vm_entry_exception_error_code);
+    bool nmi_blocked = c->nmi_blocked;
+    bool vnmi = type == EVT_NMI && (ck->pin & PIN_VIRTUAL_NMIS);
+    /* "If the 'virtual NMIs' VM-execution control is 1 and the event is an
+     * NMI, virtual-NMI blocking is in effect after VM entry" rather than
+     * blocking of physical NMIs. */
+    if (vnmi)
+        v->virtual_nmi_blocked = true;
+    /* Event delivery consumes the instruction boundary that blocking by STI
+     * or MOV SS covered (the checks allow it only for exceptions). */
+    c->intr_shadow = 0;
+    cpu_inject_event(c, (int)vec, (enum cpu_event_type)type, has_err, err, ret);
+    if (vnmi)
+        c->nmi_blocked = nmi_blocked;
+}
+
+/* SDM 3C "Delivery of Pending Debug Exceptions after VM Entry": without an
+ * injected event, a debug exception recorded in the pending debug
+ * exceptions field is delivered before the first guest instruction, with
+ * DR6 updated from the field. nvmx drops it when blocking by MOV SS is in
+ * effect or the guest is in shutdown / wait-for-SIPI (documented in
+ * docs/conformance.md). */
+static void deliver_pending_debug(struct entry_ck *ck)
+{
+    struct cpu *c = ck->c;
+    struct vmx *v = ck->v;
+    uint64_t pend = vmcs_get(v, VMCS_guest_pending_dbg_exceptions);
+    uint64_t act = vmcs_get(v, VMCS_guest_activity_state);
+    uint64_t intr = vmcs_get(v, VMCS_guest_interruptibility_info);
+
+    if (!(pend & 0x500full) || (intr & VMX_INTERRUPTIBILITY_MOV_SS) ||
+        (act != VMX_ACTIVITY_ACTIVE && act != VMX_ACTIVITY_HLT))
+        return;
+    c->dr[6] = (c->dr[6] & ~0x400full) | (pend & 0x400full);
+    if (c->hooks->event && c->hooks->event(c, EXC_DB, EVT_HW_EXC, false, 0)) {
+        c->next_rip = c->rip;
+        c->end_block = true;
+        return;
+    }
+    c->intr_shadow = 0;
+    cpu_inject_event(c, EXC_DB, EVT_HW_EXC, false, 0, c->rip);
+}
+
+void vmx_vm_entry(struct cpu *c, struct vmx *v, bool launch)
+{
+    struct entry_ck ck = {
+        .c = c,
+        .v = v,
+        .launch = launch,
+        .pin = (uint32_t)vmcs_get(v, VMCS_pin_based_vm_exec_control),
+        .proc = (uint32_t)vmcs_get(v, VMCS_cpu_based_vm_exec_control),
+        .exit_ctls = (uint32_t)vmcs_get(v, VMCS_vm_exit_controls),
+        .entry_ctls = (uint32_t)vmcs_get(v, VMCS_vm_entry_controls),
+        .intr_info = (uint32_t)vmcs_get(v, VMCS_vm_entry_intr_info_field),
+        .maxphyaddr = entry_maxphyaddr(c),
+    };
+    /* "If the 'activate secondary controls' primary processor-based
+     * VM-execution control is 0, VM entry operates as if each secondary
+     * processor-based VM-execution control were 0." */
+    if (ck.proc & PROC_ACTIVATE_SECONDARY_CONTROLS)
+        ck.proc2 = (uint32_t)vmcs_get(v, VMCS_secondary_vm_exec_control);
+    ck.host_64 = ck.exit_ctls & EXIT_HOST_ADDRESS_SPACE_SIZE;
+    ck.ia32e_guest = ck.entry_ctls & ENTRY_IA32E_MODE_GUEST;
+    ck.unrestricted = ck.proc2 & PROC2_UNRESTRICTED_GUEST;
+    ck.v86_guest = vmcs_get(v, VMCS_guest_rflags) & FL_VM;
+
+    /* SDM 3C "Checks on VMX Controls and Host-State Area": VMfailValid, and
+     * the instruction completes (at the next instruction). */
+    enum vmx_insn_err err = entry_check_controls(&ck);
+    if (err == VMX_INSN_OK)
+        err = entry_check_host(&ck);
+    if (err != VMX_INSN_OK) {
+        trace_entry(&ck, err, 0, 0);
+        vmx_fail_valid(c, err);
+        return;
+    }
+
+    /* The controls are now those in force (the VM exit that reports a later
+     * failure reads them, e.g. "host address-space size"). */
+    v->pin = ck.pin;
+    v->proc = ck.proc;
+    v->proc2 = ck.proc2;
+    v->exit_ctls = ck.exit_ctls;
+    v->entry_ctls = ck.entry_ctls;
+
+    /* SDM 3C "Checking and Loading Guest State" */
+    enum vmx_entry_qual q = entry_check_guest(&ck);
+    if (q == VMX_ENTRY_GUEST_OK)
+        q = entry_load_pdptes(&ck);
+    if (q != VMX_ENTRY_GUEST_OK) {
+        entry_fail_exit(&ck, VMX_EXIT_entry_fail_guest_state, q);
+        return;
+    }
+    entry_load_guest(&ck);
+    cpu_mode_changed(c);
+
+    /* SDM 3C "Loading MSRs", after the guest state */
+    uint32_t bad = entry_load_msrs(&ck);
+    if (bad) {
+        entry_fail_exit(&ck, VMX_EXIT_entry_fail_msr_loading, bad);
+        return;
+    }
+
+    enter_nonroot(&ck);
+    trace_entry(&ck, 0, 0, 0);
+
+    /* SDM 3C "Event Injection", then "Delivery of Pending Debug Exceptions
+     * after VM Entry" when nothing was injected. */
+    if (ck.intr_info & VMX_INTR_INFO_VALID)
+        inject_event(&ck);
+    else
+        deliver_pending_debug(&ck);
+}

@@ -1,0 +1,24 @@
+/* Reporting VMX transitions: stamps an event with the modelled time, the
+ * instruction count and the current VMCS, and hands it to the sink that the
+ * CLI installed. With no sink, callers skip building events (vmx_tracing()). */
+#include "vmx_internal.h"
+
+void vmx_emit(struct vmx *v, struct vmx_event *ev)
+{
+    const struct cpu *c = v->cpu;
+    ev->cycles = c->cycles;
+    ev->insns = c->stats.insns;
+    ev->vmcs = v->current_vmcs;
+    if (!ev->level)
+        ev->level = 1; /* bare mode: the hardware's guest is level 1 */
+    if (v->trace_fn)
+        v->trace_fn(v->trace_ctx, ev);
+}
+
+void vmx_set_trace(struct vmx *v, vmx_trace_fn fn, void *ctx)
+{
+    v->trace_fn = fn;
+    v->trace_ctx = fn ? ctx : NULL;
+}
+
+const struct vmx_stats *vmx_get_stats(const struct vmx *v) { return &v->stats; }

@@ -1,0 +1,893 @@
+/* VM exits and VMX non-root operation: a 64-bit guest (bytes in RAM) runs
+ * under a VMCS set up in the VMCS cache; each case takes one exit and checks
+ * the exit reason, qualification, instruction length/information, the
+ * saved guest state and the loaded host state (SDM 3C "VMX Non-Root
+ * Operation", "VM Exits"). The host code is a HLT with RFLAGS.IF = 0, so a
+ * run ends right after the exit. */
+#include "cpu/cpu_internal.h"
+#include "vmx/vmx_internal.h"
+
+#include <check.h>
+#include <stdlib.h>
+
+#define RAM_SIZE (8u << 20)
+#define PML4 0x1000ull /* PDPT 0x2000, PD 0x3000: 8 MByte identity-mapped */
+#define GDT_BASE 0x5000ull
+#define TSS_BASE 0x6000ull
+#define GUEST_CODE 0x10000ull
+#define HOST_CODE 0x18000ull
+#define DATA 0x20000ull
+#define IO_BITMAP_A 0x30000ull
+#define IO_BITMAP_B 0x31000ull
+#define MSR_BITMAP 0x32000ull
+#define MSR_STORE 0x33000ull
+#define MSR_LOAD 0x34000ull
+#define VMCS_REGION 0x35000ull
+#define GUEST_STACK 0x70000ull
+#define HOST_STACK 0x78000ull
+#define UNMAPPED 0x40000000ull /* PDPT entry 1 is not present */
+#define HOST_FS_BASE 0xabc000ull
+
+#define SEL_CODE 0x08
+#define SEL_DATA 0x10
+#define SEL_TSS 0x38
+
+static struct cpu_model model;
+static struct cost_model cost;
+static struct machine *m;
+static struct cpu *c;
+static struct vmx *v;
+
+static const struct cpu_hooks hooks = {
+    .intercept = vmx_hook_intercept,
+    .event = vmx_hook_event,
+    .pending = vmx_hook_pending,
+    .next_event = vmx_hook_next_event,
+};
+
+/* The trace sink is not under test here. */
+static void no_trace(void *ctx, const struct vmx_event *ev)
+{
+    (void)ctx;
+    (void)ev;
+}
+
+static void add_leaf(uint32_t leaf, uint32_t eax, uint32_t ebx, uint32_t ecx, uint32_t edx)
+{
+    model.leaves[model.nleaves++] =
+        (struct cpuid_leaf){ .leaf = leaf, .eax = eax, .ebx = ebx, .ecx = ecx, .edx = edx };
+}
+
+static void set_model(void)
+{
+    memset(&model, 0, sizeof model);
+    strcpy(model.name, "vmx-exit-test");
+    add_leaf(0, 0xd, 0x756e6547, 0x6c65746e, 0x49656e69);
+    add_leaf(1, 0x000906ea, 0, (1u << 5) | (1u << 17),
+             (1u << 3) | (1u << 4) | (1u << 5) | (1u << 6) | (1u << 9) | (1u << 13));
+    add_leaf(7, 0, 1u << 10, 0, 0); /* INVPCID */
+    add_leaf(0x80000000u, 0x80000008u, 0, 0, 0);
+    add_leaf(0x80000001u, 0, 0, 0, (1u << 11) | (1u << 20) | (1u << 27) | (1u << 29));
+    add_leaf(0x80000008u, 0x3027, 0, 0, 0);
+}
+
+static void vset(enum vmcs_field f, uint64_t val) { vmcs_set(v, f, val); }
+static uint64_t vget(enum vmcs_field f) { return vmcs_get(v, f); }
+
+/* Host state: the same flat 64-bit world the guest runs in. */
+static void set_host_state(void)
+{
+    vset(VMCS_host_cr0, c->cr0);
+    vset(VMCS_host_cr3, PML4);
+    vset(VMCS_host_cr4, c->cr4);
+    vset(VMCS_host_rip, HOST_CODE);
+    vset(VMCS_host_rsp, HOST_STACK);
+    vset(VMCS_host_cs_selector, SEL_CODE);
+    vset(VMCS_host_ss_selector, SEL_DATA);
+    vset(VMCS_host_ds_selector, SEL_DATA);
+    vset(VMCS_host_es_selector, 0);
+    vset(VMCS_host_fs_selector, 0);
+    vset(VMCS_host_gs_selector, 0);
+    vset(VMCS_host_tr_selector, SEL_TSS);
+    vset(VMCS_host_fs_base, HOST_FS_BASE);
+    vset(VMCS_host_tr_base, TSS_BASE);
+    vset(VMCS_host_gdtr_base, GDT_BASE);
+    vset(VMCS_host_idtr_base, 0);
+    vset(VMCS_host_ia32_sysenter_cs, 0x60);
+    vset(VMCS_host_ia32_sysenter_esp, 0x7000);
+    vset(VMCS_vm_exit_controls, EXIT_HOST_ADDRESS_SPACE_SIZE);
+    vset(VMCS_vm_entry_controls, ENTRY_IA32E_MODE_GUEST);
+}
+
+static void setup(void)
+{
+    set_model();
+    cost_model_defaults(&cost);
+    m = machine_create(RAM_SIZE);
+    ck_assert_ptr_nonnull(m);
+    m->quiet = true;
+    c = cpu_create(m, &model, &cost);
+    ck_assert_ptr_nonnull(c);
+
+    cpu_write_phys(c, PML4, 8, 0x2000 | 7);
+    cpu_write_phys(c, 0x2000, 8, 0x3000 | 7);
+    for (unsigned i = 0; i < 4; i++)
+        cpu_write_phys(c, 0x3000 + 8 * i, 8, ((uint64_t)i << 21) | 0x87);
+    cpu_set_long_mode(c, PML4, GDT_BASE);
+    c->tr = (struct seg_reg){ .base = TSS_BASE, .limit = 0x67, .ar = 0x8b, .sel = SEL_TSS };
+    c->idtr = (struct dtr){ .base = 0, .limit = 0 }; /* any delivery faults */
+    cpu_write_phys(c, HOST_CODE, 1, 0xf4);            /* the host: HLT */
+
+    v = calloc(1, sizeof *v);
+    ck_assert_ptr_nonnull(v);
+    v->cpu = c;
+    v->current_vmcs = VMCS_REGION;
+    v->in_vmx_operation = true;
+    v->trace_fn = no_trace;
+    c->vmx = v;
+    c->hooks = &hooks;
+    set_host_state();
+}
+
+static void teardown(void)
+{
+    c->hooks = NULL;
+    c->vmx = NULL;
+    free(v);
+    cpu_destroy(c);
+    machine_destroy(m);
+}
+
+/* Enter non-root operation at GUEST_CODE as a successful VM entry leaves
+ * the processor: the controls and CR masks in force, the timer armed. */
+static void enter(void)
+{
+    v->pin = (uint32_t)vget(VMCS_pin_based_vm_exec_control);
+    v->proc = (uint32_t)vget(VMCS_cpu_based_vm_exec_control);
+    v->proc2 = (v->proc & PROC_ACTIVATE_SECONDARY_CONTROLS)
+                   ? (uint32_t)vget(VMCS_secondary_vm_exec_control) : 0;
+    v->exit_ctls = (uint32_t)vget(VMCS_vm_exit_controls);
+    v->entry_ctls = (uint32_t)vget(VMCS_vm_entry_controls);
+    c->nr = (struct cpu_nonroot){
+        .cr0_mask = vget(VMCS_cr0_guest_host_mask), .cr0_shadow = vget(VMCS_cr0_read_shadow),
+        .cr4_mask = vget(VMCS_cr4_guest_host_mask), .cr4_shadow = vget(VMCS_cr4_read_shadow),
+        .tsc_offset = vget(VMCS_tsc_offset),
+        .tsc_offsetting = (v->proc & PROC_USE_TSC_OFFSETTING) != 0,
+    };
+    if (v->pin & PIN_ACTIVATE_PREEMPTION_TIMER) {
+        unsigned rate = (unsigned)(v->caps.msr[VMX_MSR_MISC] & 0x1f);
+        v->preemption_deadline = c->cycles + (vget(VMCS_vmx_preemption_timer_value) << rate);
+        v->preemption_active = true;
+    }
+    c->rip = c->next_rip = GUEST_CODE;
+    c->gpr[4] = GUEST_STACK;
+    c->halted = false;
+    c->vmx_nonroot = true;
+}
+
+static enum cpu_stop run_guest(const uint8_t *code, size_t n)
+{
+    memcpy(m->ram + GUEST_CODE, code, n);
+    cpu_phys_written(c, GUEST_CODE, n);
+    enter();
+    return cpu_run(c, 2000);
+}
+#define RUN(...)                                                                                   \
+    ({                                                                                             \
+        static const uint8_t code_[] = { __VA_ARGS__ };                                            \
+        run_guest(code_, sizeof code_);                                                            \
+    })
+
+#define CPUID 0x0f, 0xa2
+
+/* The exit happened: host code reached (its HLT executed) and the reason
+ * and guest RIP are as expected. */
+static void expect_exit(enum cpu_stop s, uint32_t reason, uint64_t guest_rip)
+{
+    ck_assert_msg(s == CPU_STOP_HLT_FOREVER, "stop %d at rip 0x%llx (nonroot %d)", s,
+                  (unsigned long long)c->rip, c->vmx_nonroot);
+    ck_assert(!c->vmx_nonroot);
+    ck_assert_uint_eq(c->rip, HOST_CODE + 1);
+    ck_assert_msg(vget(VMCS_vm_exit_reason) == reason, "exit reason %llu, expected %u",
+                  (unsigned long long)vget(VMCS_vm_exit_reason), reason);
+    ck_assert_msg(vget(VMCS_guest_rip) == guest_rip, "guest RIP 0x%llx, expected 0x%llx",
+                  (unsigned long long)vget(VMCS_guest_rip), (unsigned long long)guest_rip);
+}
+
+/* ---- recording and host state ------------------------------------------------- */
+
+START_TEST(cpuid_exits_and_loads_host_state)
+{
+    c->gpr[0] = 0;
+    c->sysenter_cs = 0x1234;
+    uint64_t before = c->stats.insns;
+    expect_exit(RUN(CPUID), VMX_EXIT_cpuid, GUEST_CODE);
+    ck_assert_uint_eq(vget(VMCS_vm_exit_instruction_len), 2);
+    ck_assert_uint_eq(c->gpr[0], 0); /* CPUID did not execute */
+    ck_assert_uint_eq(vget(VMCS_guest_rsp), GUEST_STACK);
+    ck_assert_uint_eq(vget(VMCS_guest_sysenter_cs), 0x1234);
+    ck_assert_uint_eq(vget(VMCS_guest_cs_selector), SEL_CODE);
+    ck_assert_uint_eq(vget(VMCS_guest_tr_ar_bytes), 0x8b);
+    ck_assert_uint_eq(vget(VMCS_idt_vectoring_info_field), 0);
+    ck_assert_uint_eq(vget(VMCS_vm_exit_intr_info), 0);
+    ck_assert_uint_eq(c->stats.insns - before, 1); /* the host HLT */
+    /* SDM 3C "Loading Host Segment and Descriptor-Table Registers" */
+    ck_assert_uint_eq(c->gpr[4], HOST_STACK);
+    ck_assert_uint_eq(cpu_get_rflags(c), 2);
+    ck_assert_uint_eq(c->cr3, PML4);
+    ck_assert_uint_eq(c->dr[7], 0x400);
+    ck_assert_uint_eq(c->sysenter_cs, 0x60);
+    ck_assert_uint_eq(c->sysenter_esp, 0x7000);
+    ck_assert_uint_eq(c->seg[SEG_CS].sel, SEL_CODE);
+    ck_assert_uint_eq(c->seg[SEG_CS].ar, 0xb | AR_S | AR_P | AR_G | AR_L);
+    ck_assert_uint_eq(c->seg[SEG_CS].limit, 0xffffffffu);
+    ck_assert_uint_eq(c->seg[SEG_SS].ar, 0x3 | AR_S | AR_P | AR_DB | AR_G);
+    ck_assert(c->seg[SEG_ES].ar & AR_UNUSABLE);
+    ck_assert(c->seg[SEG_FS].ar & AR_UNUSABLE);
+    ck_assert_uint_eq(c->seg[SEG_FS].base, HOST_FS_BASE);
+    ck_assert_uint_eq(c->tr.ar, 0x8b);
+    ck_assert_uint_eq(c->tr.limit, 0x67);
+    ck_assert_uint_eq(c->tr.base, TSS_BASE);
+    ck_assert(c->ldtr.ar & AR_UNUSABLE);
+    ck_assert_uint_eq(c->gdtr.limit, 0xffff);
+    ck_assert_uint_eq(c->idtr.limit, 0xffff);
+    ck_assert_uint_eq(c->efer & (EFER_LMA | EFER_LME), EFER_LMA | EFER_LME);
+    ck_assert_int_eq(c->cpl, 0);
+    ck_assert_uint_eq(v->stats.exits[VMX_EXIT_cpuid], 1);
+    ck_assert_uint_eq(vget(VMCS_guest_activity_state), VMX_ACTIVITY_ACTIVE);
+}
+END_TEST
+
+/* "... VM exits clear the valid bit of the VM-entry interruption-information
+ * field" and every exit charges the vm_exit cost. */
+START_TEST(exit_clears_entry_injection_and_charges_cost)
+{
+    vset(VMCS_vm_entry_intr_info_field, VMX_INTR_INFO_VALID | 0x30);
+    uint64_t before = c->cycles;
+    expect_exit(RUN(CPUID), VMX_EXIT_cpuid, GUEST_CODE);
+    ck_assert_uint_eq(vget(VMCS_vm_entry_intr_info_field), 0x30);
+    ck_assert_uint_ge(c->cycles - before, cost.cycles[COST_vm_exit]);
+}
+END_TEST
+
+/* ---- instruction exits -------------------------------------------------------- */
+
+/* Each row: guest bytes (the exiting instruction first, then CPUID so that
+ * a missing exit shows as reason 10 at the next RIP), controls, expected
+ * reason, length, qualification and instruction information. */
+struct insn_case {
+    const char *what;
+    uint8_t code[12];
+    uint8_t len;
+    uint32_t proc, proc2;
+    uint64_t rax, rbx, rdx;
+    uint32_t reason;
+    uint64_t qual;
+    uint32_t info;
+};
+
+#define P2 PROC_ACTIVATE_SECONDARY_CONTROLS
+static const struct insn_case insn_cases[] = {
+    { "hlt", { 0xf4 }, 1, PROC_HLT_EXITING, 0, 0, 0, 0, VMX_EXIT_hlt, 0, 0 },
+    { "invlpg [rax]", { 0x0f, 0x01, 0x38 }, 3, PROC_INVLPG_EXITING, 0, 0x1234, 0, 0,
+      VMX_EXIT_invlpg, 0x1234, 0 },
+    { "invlpg without exiting", { 0x0f, 0x01, 0x38 }, 3, 0, 0, 0x1234, 0, 0, VMX_EXIT_cpuid, 0,
+      0 },
+    { "rdtsc", { 0x0f, 0x31 }, 2, PROC_RDTSC_EXITING, 0, 0, 0, 0, VMX_EXIT_rdtsc, 0, 0 },
+    { "rdtscp", { 0x0f, 0x01, 0xf9 }, 3, PROC_RDTSC_EXITING | P2, PROC2_ENABLE_RDTSCP, 0, 0, 0,
+      VMX_EXIT_rdtscp, 0, 0 },
+    { "invd", { 0x0f, 0x08 }, 2, 0, 0, 0, 0, 0, VMX_EXIT_invd, 0, 0 },
+    { "wbinvd", { 0x0f, 0x09 }, 2, P2, PROC2_WBINVD_EXITING, 0, 0, 0, VMX_EXIT_wbinvd, 0, 0 },
+    { "wbinvd without exiting", { 0x0f, 0x09 }, 2, P2, 0, 0, 0, 0, VMX_EXIT_cpuid, 0, 0 },
+    { "pause", { 0xf3, 0x90 }, 2, PROC_PAUSE_EXITING, 0, 0, 0, 0, VMX_EXIT_pause, 0, 0 },
+    /* SDM 3C "Exit Qualification for Control-Register Accesses" */
+    { "mov rax, cr3", { 0x0f, 0x20, 0xd8 }, 3, PROC_CR3_STORE_EXITING, 0, 0, 0, 0,
+      VMX_EXIT_cr_access, 0x13, 0 },
+    { "mov cr3, rbx", { 0x0f, 0x22, 0xdb }, 3, PROC_CR3_LOAD_EXITING, 0, 0, PML4, 0,
+      VMX_EXIT_cr_access, 0x303, 0 },
+    { "mov cr8, rax", { 0x44, 0x0f, 0x22, 0xc0 }, 4, PROC_CR8_LOAD_EXITING, 0, 0, 0, 0,
+      VMX_EXIT_cr_access, 0x08, 0 },
+    { "mov rcx, cr8", { 0x44, 0x0f, 0x20, 0xc1 }, 4, PROC_CR8_STORE_EXITING, 0, 0, 0, 0,
+      VMX_EXIT_cr_access, 0x118, 0 },
+    { "mov rax, cr0 never exits", { 0x0f, 0x20, 0xc0 }, 3, PROC_CR3_STORE_EXITING, 0, 0, 0, 0,
+      VMX_EXIT_cpuid, 0, 0 },
+    /* SDM 3C "Exit Qualification for MOV DR" */
+    { "mov dr7, rax", { 0x0f, 0x23, 0xf8 }, 3, PROC_MOV_DR_EXITING, 0, 0x400, 0, 0,
+      VMX_EXIT_dr_access, 0x007, 0 },
+    { "mov rbx, dr0", { 0x0f, 0x21, 0xc3 }, 3, PROC_MOV_DR_EXITING, 0, 0, 0, 0,
+      VMX_EXIT_dr_access, 0x310, 0 },
+    /* SDM 3C "Exit Qualification for I/O Instructions" */
+    { "out 0x80, al", { 0xe6, 0x80 }, 2, PROC_UNCONDITIONAL_IO_EXITING, 0, 0, 0, 0,
+      VMX_EXIT_io_instruction, 0x800040, 0 },
+    { "in eax, dx", { 0xed }, 1, PROC_UNCONDITIONAL_IO_EXITING, 0, 0, 0, 0x3f8,
+      VMX_EXIT_io_instruction, 0x3f8000b, 0 },
+    { "out dx, ax", { 0x66, 0xef }, 2, PROC_UNCONDITIONAL_IO_EXITING, 0, 0, 0, 0x70,
+      VMX_EXIT_io_instruction, 0x700001, 0 },
+    { "out without exiting", { 0xe6, 0x80 }, 2, 0, 0, 0, 0, 0, VMX_EXIT_cpuid, 0, 0 },
+    { "rdmsr", { 0x0f, 0x32 }, 2, 0, 0, 0, 0, 0, VMX_EXIT_rdmsr, 0, 0 },
+    { "wrmsr", { 0x0f, 0x30 }, 2, 0, 0, 0, 0, 0, VMX_EXIT_wrmsr, 0, 0 },
+    /* SDM 3C "Format of the VM-Exit Instruction-Information Field as Used
+     * for LIDT, LGDT, SIDT, or SGDT": address size 64 (2 << 7), operand
+     * size 32 (bit 11), DS (3 << 15), no index (bit 22), base RBX (3 << 23) */
+    { "sgdt [rbx]", { 0x0f, 0x01, 0x03 }, 3, P2, PROC2_DESCRIPTOR_TABLE_EXITING, 0, DATA, 0,
+      VMX_EXIT_gdtr_idtr_access, 0, 0x01c18900 },
+    { "lidt [rbx+0x10]", { 0x0f, 0x01, 0x5b, 0x10 }, 4, P2, PROC2_DESCRIPTOR_TABLE_EXITING, 0,
+      DATA, 0, VMX_EXIT_gdtr_idtr_access, 0x10, 0x31c18900 },
+    /* "... LLDT, LTR, SLDT, and STR": register form, bit 10, reg in 6:3 */
+    { "sldt eax", { 0x0f, 0x00, 0xc0 }, 3, P2, PROC2_DESCRIPTOR_TABLE_EXITING, 0, 0, 0,
+      VMX_EXIT_ldtr_tr_access, 0, 0x500 },
+    { "ltr cx", { 0x0f, 0x00, 0xd9 }, 3, P2, PROC2_DESCRIPTOR_TABLE_EXITING, 0, 0, 0,
+      VMX_EXIT_ldtr_tr_access, 0, 0x30000508 },
+    { "sgdt without exiting", { 0x0f, 0x01, 0x03 }, 3, P2, 0, 0, DATA, 0, VMX_EXIT_cpuid, 0, 0 },
+    /* "... INVEPT, INVPCID, and INVVPID": base RBX, register RAX (31:28) */
+    { "invpcid rax, [rbx]", { 0x66, 0x0f, 0x38, 0x82, 0x03 }, 5, PROC_INVLPG_EXITING | P2,
+      PROC2_ENABLE_INVPCID, 0, DATA, 0, VMX_EXIT_invpcid, 0, 0x01c18100 },
+};
+
+START_TEST(instruction_exits)
+{
+    const struct insn_case *t = &insn_cases[_i];
+    uint8_t code[16];
+
+    memcpy(code, t->code, t->len);
+    code[t->len] = 0x0f;
+    code[t->len + 1] = 0xa2;
+    vset(VMCS_cpu_based_vm_exec_control, t->proc);
+    vset(VMCS_secondary_vm_exec_control, t->proc2);
+    c->gpr[0] = t->rax;
+    c->gpr[3] = t->rbx;
+    c->gpr[2] = t->rdx;
+    c->gpr[1] = 0x174; /* RDMSR/WRMSR: IA32_SYSENTER_CS */
+    enum cpu_stop s = run_guest(code, t->len + 2u);
+    bool at_insn = t->reason != VMX_EXIT_cpuid;
+    ck_assert_msg(vget(VMCS_vm_exit_reason) == t->reason, "%s: reason %llu, expected %u",
+                  t->what, (unsigned long long)vget(VMCS_vm_exit_reason), t->reason);
+    expect_exit(s, t->reason, GUEST_CODE + (at_insn ? 0 : t->len));
+    ck_assert_msg(vget(VMCS_vm_exit_instruction_len) == (at_insn ? t->len : 2u),
+                  "%s: length %llu", t->what,
+                  (unsigned long long)vget(VMCS_vm_exit_instruction_len));
+    ck_assert_msg(vget(VMCS_exit_qualification) == t->qual, "%s: qualification 0x%llx, "
+                  "expected 0x%llx", t->what, (unsigned long long)vget(VMCS_exit_qualification),
+                  (unsigned long long)t->qual);
+    if (at_insn && t->info)
+        ck_assert_msg(vget(VMCS_vmx_instruction_info) == t->info,
+                      "%s: instruction information 0x%llx, expected 0x%x", t->what,
+                      (unsigned long long)vget(VMCS_vmx_instruction_info), t->info);
+}
+END_TEST
+
+/* "enable RDTSCP" = 0 makes RDTSCP #UD, which the exception bitmap sees. */
+START_TEST(rdtscp_without_enable_is_ud)
+{
+    vset(VMCS_cpu_based_vm_exec_control, PROC_RDTSC_EXITING);
+    vset(VMCS_exception_bitmap, 1u << EXC_UD);
+    expect_exit(RUN(0x0f, 0x01, 0xf9), VMX_EXIT_exception_nmi, GUEST_CODE);
+    ck_assert_uint_eq(vget(VMCS_vm_exit_intr_info), VMX_INTR_INFO_VALID | (3u << 8) | EXC_UD);
+}
+END_TEST
+
+/* LMSW (SDM 3C "Exit Qualification for Control-Register Accesses"): access
+ * type 3, source data in 31:16; memory operands set bit 6 and give the
+ * guest-linear address. */
+START_TEST(lmsw_exits_on_owned_bit_change)
+{
+    vset(VMCS_cr0_guest_host_mask, CR0_MP);
+    vset(VMCS_cr0_read_shadow, 0);
+    c->gpr[0] = CR0_MP | CR0_PE;
+    expect_exit(RUN(0x0f, 0x01, 0xf0, CPUID), VMX_EXIT_cr_access, GUEST_CODE); /* lmsw ax */
+    ck_assert_uint_eq(vget(VMCS_exit_qualification), 0x30030);
+
+    cpu_write_phys(c, DATA, 2, CR0_MP | CR0_PE);
+    c->gpr[3] = DATA;
+    expect_exit(RUN(0x0f, 0x01, 0x33, CPUID), VMX_EXIT_cr_access, GUEST_CODE); /* lmsw [rbx] */
+    ck_assert_uint_eq(vget(VMCS_exit_qualification), 0x30070);
+    ck_assert_uint_eq(vget(VMCS_guest_linear_address), DATA);
+}
+END_TEST
+
+START_TEST(lmsw_keeps_owned_bits_without_exit)
+{
+    uint64_t cr0 = c->cr0 | CR0_MP;
+    c->cr0 = cr0;
+    vset(VMCS_cr0_guest_host_mask, CR0_MP);
+    vset(VMCS_cr0_read_shadow, 0);
+    c->gpr[0] = CR0_PE | CR0_TS; /* MP = 0 = shadow: no exit; TS is the guest's */
+    expect_exit(RUN(0x0f, 0x01, 0xf0, CPUID), VMX_EXIT_cpuid, GUEST_CODE + 3);
+    ck_assert_uint_eq(vget(VMCS_guest_cr0) & (CR0_MP | CR0_TS), CR0_MP | CR0_TS);
+}
+END_TEST
+
+/* CLTS exits only when TS is owned and the shadow has TS = 1; with TS owned
+ * and shadow TS = 0 it leaves CR0.TS alone. */
+START_TEST(clts_rules)
+{
+    c->cr0 |= CR0_TS;
+    vset(VMCS_cr0_guest_host_mask, CR0_TS);
+    vset(VMCS_cr0_read_shadow, CR0_TS);
+    expect_exit(RUN(0x0f, 0x06, CPUID), VMX_EXIT_cr_access, GUEST_CODE);
+    ck_assert_uint_eq(vget(VMCS_exit_qualification), 0x20);
+
+    vset(VMCS_cr0_read_shadow, 0);
+    c->cr0 |= CR0_TS; /* the exit loaded the host's CR0 */
+    expect_exit(RUN(0x0f, 0x06, CPUID), VMX_EXIT_cpuid, GUEST_CODE + 2);
+    ck_assert(vget(VMCS_guest_cr0) & CR0_TS);
+
+    vset(VMCS_cr0_guest_host_mask, 0);
+    c->cr0 |= CR0_TS;
+    expect_exit(RUN(0x0f, 0x06, CPUID), VMX_EXIT_cpuid, GUEST_CODE + 2);
+    ck_assert(!(vget(VMCS_guest_cr0) & CR0_TS));
+}
+END_TEST
+
+/* SDM 3C "Changes to Instruction Behavior in VMX Non-Root Operation": MOV
+ * from CR0/CR4 and SMSW read the shadow for owned bits; a MOV to CR0 whose
+ * owned bits equal the shadow does not exit and leaves them unchanged. */
+START_TEST(cr0_cr4_mask_and_shadow)
+{
+    uint64_t cr0 = c->cr0 & ~CR0_TS;
+    c->cr0 = cr0;
+    vset(VMCS_cr0_guest_host_mask, CR0_TS | CR0_AM);
+    vset(VMCS_cr0_read_shadow, CR0_TS);
+    vset(VMCS_cr4_guest_host_mask, CR4_PGE);
+    vset(VMCS_cr4_read_shadow, 0);
+    c->gpr[3] = cr0 | CR0_TS | CR0_MP; /* TS as the shadow says, AM = 0 as shadow */
+    /* mov rax, cr0; mov rcx, cr4; smsw edx; mov cr0, rbx; cpuid */
+    expect_exit(RUN(0x0f, 0x20, 0xc0, 0x0f, 0x20, 0xe1, 0x0f, 0x01, 0xe2, 0x0f, 0x22, 0xc3,
+                    CPUID),
+                VMX_EXIT_cpuid, GUEST_CODE + 12);
+    ck_assert_uint_eq(c->gpr[0] & 0xffffffffull, (cr0 | CR0_TS) & 0xffffffffull);
+    ck_assert_uint_eq(c->gpr[1] & CR4_PGE, 0);
+    ck_assert_uint_eq(c->gpr[2] & 0xffff, (cr0 | CR0_TS) & 0xffff);
+    /* TS stays the host's 0; MP (guest-owned) was written */
+    ck_assert_uint_eq(vget(VMCS_guest_cr0) & (CR0_TS | CR0_MP), CR0_MP);
+
+    c->gpr[3] = cr0 | CR0_AM; /* owned AM differs from the shadow: exit */
+    expect_exit(RUN(0x0f, 0x22, 0xc3, CPUID), VMX_EXIT_cr_access, GUEST_CODE);
+    ck_assert_uint_eq(vget(VMCS_exit_qualification), 0x300);
+}
+END_TEST
+
+/* CR3-target values: a load of one of the first CR3-target-count values
+ * does not exit. */
+START_TEST(cr3_target_values)
+{
+    vset(VMCS_cpu_based_vm_exec_control, PROC_CR3_LOAD_EXITING);
+    vset(VMCS_cr3_target_count, 2);
+    vset(VMCS_cr3_target_value0, 0x9000);
+    vset(VMCS_cr3_target_value1, PML4);
+    vset(VMCS_cr3_target_value2, 0x8000);
+    c->gpr[3] = PML4;
+    expect_exit(RUN(0x0f, 0x22, 0xdb, CPUID), VMX_EXIT_cpuid, GUEST_CODE + 3);
+    c->gpr[3] = 0x8000; /* target 2 is beyond the count */
+    expect_exit(RUN(0x0f, 0x22, 0xdb, CPUID), VMX_EXIT_cr_access, GUEST_CODE);
+}
+END_TEST
+
+/* TSC offsetting: RDTSC returns TSC + offset when it does not exit. */
+START_TEST(tsc_offsetting)
+{
+    const uint64_t off = 1ull << 40;
+    vset(VMCS_cpu_based_vm_exec_control, PROC_USE_TSC_OFFSETTING);
+    vset(VMCS_tsc_offset, off);
+    uint64_t t0 = cpu_tsc(c);
+    expect_exit(RUN(0x0f, 0x31, CPUID), VMX_EXIT_cpuid, GUEST_CODE + 2);
+    uint64_t t = (c->gpr[2] << 32) | (uint32_t)c->gpr[0];
+    ck_assert_uint_ge(t, t0 + off);
+    ck_assert_uint_le(t, cpu_tsc(c) + off);
+}
+END_TEST
+
+/* ---- I/O and MSR bitmaps -------------------------------------------------------- */
+
+static void io_bitmaps(unsigned port_with_bit)
+{
+    for (unsigned i = 0; i < 4096; i += 8) {
+        cpu_write_phys(c, IO_BITMAP_A + i, 8, 0);
+        cpu_write_phys(c, IO_BITMAP_B + i, 8, 0);
+    }
+    uint64_t bm = port_with_bit < 0x8000 ? IO_BITMAP_A : IO_BITMAP_B;
+    cpu_write_phys(c, bm + ((port_with_bit & 0x7fff) >> 3), 1, 1u << (port_with_bit & 7));
+    vset(VMCS_io_bitmap_a, IO_BITMAP_A);
+    vset(VMCS_io_bitmap_b, IO_BITMAP_B);
+    /* with bitmaps, unconditional I/O exiting is ignored */
+    vset(VMCS_cpu_based_vm_exec_control, PROC_USE_IO_BITMAPS | PROC_UNCONDITIONAL_IO_EXITING);
+}
+
+/* SDM 3C "I/O Bitmaps": every port of the access is checked; an access
+ * that wraps past FFFF exits. */
+static const struct { const char *what; unsigned bit; uint16_t dx; uint8_t code[2]; uint8_t len;
+                      bool exits; } io_cases[] = {
+    { "byte at the set port", 0x81, 0x81, { 0xee }, 1, true },
+    { "byte next to it", 0x81, 0x80, { 0xee }, 1, false },
+    { "word covering it", 0x81, 0x80, { 0x66, 0xef }, 2, true },
+    { "dword covering it", 0x81, 0x7e, { 0xef }, 1, true },
+    { "bitmap B", 0x9000, 0x9000, { 0xec }, 1, true },
+    { "wraparound", 0x10, 0xffff, { 0x66, 0xed }, 2, true },
+    { "last port", 0x10, 0xffff, { 0xec }, 1, false },
+};
+
+START_TEST(io_bitmap_exits)
+{
+    uint8_t code[4];
+    io_bitmaps(io_cases[_i].bit);
+    memcpy(code, io_cases[_i].code, io_cases[_i].len);
+    code[io_cases[_i].len] = 0x0f;
+    code[io_cases[_i].len + 1] = 0xa2;
+    c->gpr[2] = io_cases[_i].dx;
+    enum cpu_stop s = run_guest(code, io_cases[_i].len + 2u);
+    uint32_t reason = io_cases[_i].exits ? VMX_EXIT_io_instruction : VMX_EXIT_cpuid;
+    ck_assert_msg(vget(VMCS_vm_exit_reason) == reason, "%s: reason %llu", io_cases[_i].what,
+                  (unsigned long long)vget(VMCS_vm_exit_reason));
+    expect_exit(s, reason, GUEST_CODE + (io_cases[_i].exits ? 0 : io_cases[_i].len));
+    if (io_cases[_i].exits)
+        ck_assert_uint_eq(vget(VMCS_exit_qualification) >> 16, io_cases[_i].dx);
+}
+END_TEST
+
+/* OUTS: string and REP bits, the linear address of the source. */
+START_TEST(outs_qualification_and_linear_address)
+{
+    vset(VMCS_cpu_based_vm_exec_control, PROC_UNCONDITIONAL_IO_EXITING);
+    c->gpr[2] = 0x3f8;
+    c->gpr[6] = DATA + 8;
+    c->gpr[1] = 3;
+    expect_exit(RUN(0xf3, 0x6e), VMX_EXIT_io_instruction, GUEST_CODE); /* rep outsb */
+    ck_assert_uint_eq(vget(VMCS_exit_qualification), (0x3f8ull << 16) | 0x30);
+    ck_assert_uint_eq(vget(VMCS_guest_linear_address), DATA + 8);
+    ck_assert_uint_eq(vget(VMCS_vmx_instruction_info), (2u << 7) | (3u << 15));
+    ck_assert_uint_eq(c->gpr[1], 3); /* nothing was transferred */
+}
+END_TEST
+
+static void msr_bitmap_bit(uint32_t msr, bool write)
+{
+    uint32_t off = (msr >= 0xc0000000u ? 1024 : 0) + (write ? 2048 : 0);
+    uint32_t bit = msr & 0x1fff;
+    uint64_t pa = MSR_BITMAP + off + (bit >> 3);
+    cpu_write_phys(c, pa, 1, cpu_read_phys(c, pa, 1) | (1u << (bit & 7)));
+}
+
+/* SDM 3C "MSR-Bitmap Address": read-low, read-high, write-low, write-high;
+ * MSRs outside both ranges always exit. */
+static const struct { const char *what; uint32_t msr; bool write; bool exits; } msr_cases[] = {
+    { "rdmsr 0x174 (bit set)", 0x174, false, true },
+    { "rdmsr 0x175 (clear)", 0x175, false, false },
+    { "wrmsr 0x174 (write bit clear)", 0x174, true, false },
+    { "wrmsr EFER (bit set, high)", 0xc0000080u, true, true },
+    { "rdmsr EFER (read-high clear)", 0xc0000080u, false, false },
+    { "rdmsr 0x40000000 (no bitmap)", 0x40000000u, false, true },
+};
+
+START_TEST(msr_bitmap_exits)
+{
+    for (unsigned i = 0; i < 4096; i += 8)
+        cpu_write_phys(c, MSR_BITMAP + i, 8, 0);
+    msr_bitmap_bit(0x174, false);
+    msr_bitmap_bit(0xc0000080u, true);
+    vset(VMCS_msr_bitmap, MSR_BITMAP);
+    vset(VMCS_cpu_based_vm_exec_control, PROC_USE_MSR_BITMAPS);
+    c->gpr[1] = msr_cases[_i].msr;
+    if (msr_cases[_i].write) {
+        c->gpr[0] = (uint32_t)(msr_cases[_i].msr == 0x174 ? 0x10 : c->efer);
+        c->gpr[2] = msr_cases[_i].msr == 0x174 ? 0 : c->efer >> 32;
+    }
+    enum cpu_stop s = msr_cases[_i].write ? RUN(0x0f, 0x30, CPUID) : RUN(0x0f, 0x32, CPUID);
+    uint32_t reason = !msr_cases[_i].exits ? VMX_EXIT_cpuid
+                      : msr_cases[_i].write ? VMX_EXIT_wrmsr : VMX_EXIT_rdmsr;
+    ck_assert_msg(vget(VMCS_vm_exit_reason) == reason, "%s: reason %llu", msr_cases[_i].what,
+                  (unsigned long long)vget(VMCS_vm_exit_reason));
+    expect_exit(s, reason, GUEST_CODE + (msr_cases[_i].exits ? 0 : 2));
+}
+END_TEST
+
+/* ---- events ------------------------------------------------------------------ */
+
+/* SDM 3C "Exception Bitmap": #UD with bit 6 set exits with the
+ * interruption information (type 3 = hardware exception). */
+START_TEST(exception_bitmap_ud)
+{
+    vset(VMCS_exception_bitmap, 1u << EXC_UD);
+    expect_exit(RUN(0x0f, 0x0b), VMX_EXIT_exception_nmi, GUEST_CODE);
+    ck_assert_uint_eq(vget(VMCS_vm_exit_intr_info), 0x80000306u);
+    ck_assert_uint_eq(vget(VMCS_idt_vectoring_info_field), 0);
+}
+END_TEST
+
+/* #PF error-code mask/match: a not-present read has PFEC 0. With bit 14
+ * set the #PF exits iff (PFEC & mask) == match; with it clear, iff they
+ * differ. A #PF that does not exit is delivered through an empty IDT,
+ * which ends in a triple fault (reason 2). */
+static const struct { uint32_t bit14, mask, match; bool exits; } pf_cases[] = {
+    { 1, 0, 0, true },       { 1, PFEC_P, PFEC_P, false }, { 1, PFEC_W, 0, true },
+    { 0, 0, 0, false },      { 0, PFEC_P, PFEC_P, true },  { 0, PFEC_W, 0, false },
+};
+
+START_TEST(page_fault_mask_match)
+{
+    vset(VMCS_exception_bitmap, pf_cases[_i].bit14 << EXC_PF);
+    vset(VMCS_page_fault_error_code_mask, pf_cases[_i].mask);
+    vset(VMCS_page_fault_error_code_match, pf_cases[_i].match);
+    c->gpr[3] = UNMAPPED + 0x18;
+    enum cpu_stop s = RUN(0x48, 0x8b, 0x03); /* mov rax, [rbx] */
+    if (pf_cases[_i].exits) {
+        expect_exit(s, VMX_EXIT_exception_nmi, GUEST_CODE);
+        ck_assert_uint_eq(vget(VMCS_vm_exit_intr_info), 0x80000b0eu);
+        ck_assert_uint_eq(vget(VMCS_vm_exit_intr_error_code), 0);
+        ck_assert_uint_eq(vget(VMCS_exit_qualification), UNMAPPED + 0x18);
+    } else {
+        expect_exit(s, VMX_EXIT_triple_fault, GUEST_CODE);
+    }
+}
+END_TEST
+
+/* SDM 3C "Information for VM Exits That Occur During Event Delivery": a
+ * #PF reading the IDT while delivering INT 0x20 exits with that event as
+ * IDT-vectoring information (type 4 = software interrupt, its length). */
+START_TEST(idt_vectoring_for_fault_during_delivery)
+{
+    c->idtr = (struct dtr){ .base = UNMAPPED, .limit = 0xfff };
+    vset(VMCS_exception_bitmap, 1u << EXC_PF);
+    expect_exit(RUN(0xcd, 0x20), VMX_EXIT_exception_nmi, GUEST_CODE);
+    ck_assert_uint_eq(vget(VMCS_vm_exit_intr_info), 0x80000b0eu);
+    ck_assert_uint_eq(vget(VMCS_exit_qualification), UNMAPPED + 0x20 * 16);
+    ck_assert_uint_eq(vget(VMCS_idt_vectoring_info_field), 0x80000420u);
+    ck_assert_uint_eq(vget(VMCS_vm_exit_instruction_len), 2);
+}
+END_TEST
+
+/* The same for an external interrupt being delivered (type 0). */
+START_TEST(idt_vectoring_for_external_interrupt)
+{
+    c->idtr = (struct dtr){ .base = UNMAPPED, .limit = 0xfff };
+    vset(VMCS_exception_bitmap, 1u << EXC_PF);
+    c->rflags |= FL_IF;
+    cpu_raise_extint(c, 0x30);
+    expect_exit(RUN(CPUID), VMX_EXIT_exception_nmi, GUEST_CODE);
+    ck_assert_uint_eq(vget(VMCS_idt_vectoring_info_field), 0x80000030u);
+}
+END_TEST
+
+START_TEST(triple_fault_exits)
+{
+    expect_exit(RUN(0x0f, 0x0b), VMX_EXIT_triple_fault, GUEST_CODE);
+    ck_assert_uint_eq(vget(VMCS_vm_exit_intr_info), 0);
+}
+END_TEST
+
+/* NMI exiting: reason 0 with NMI information (type 2, vector 2); the NMI
+ * that caused the exit leaves NMIs blocked (SDM 3C "Updating Non-Register
+ * State"). */
+START_TEST(nmi_exiting)
+{
+    vset(VMCS_pin_based_vm_exec_control, PIN_NMI_EXITING);
+    cpu_raise_nmi(c);
+    expect_exit(RUN(CPUID), VMX_EXIT_exception_nmi, GUEST_CODE);
+    ck_assert_uint_eq(vget(VMCS_vm_exit_intr_info), 0x80000202u);
+    ck_assert(c->nmi_blocked);
+    ck_assert(!c->nmi_pending);
+    ck_assert_uint_eq(vget(VMCS_guest_interruptibility_info), 0);
+}
+END_TEST
+
+/* External-interrupt exiting with and without "acknowledge interrupt on
+ * exit", and with RFLAGS.IF = 0 (which does not block it). */
+static const struct { bool ack; bool iflag; } extint_cases[] = {
+    { true, true }, { false, true }, { true, false },
+};
+
+START_TEST(external_interrupt_exiting)
+{
+    vset(VMCS_pin_based_vm_exec_control, PIN_EXTERNAL_INTERRUPT_EXITING);
+    if (extint_cases[_i].ack)
+        vset(VMCS_vm_exit_controls, EXIT_HOST_ADDRESS_SPACE_SIZE | EXIT_ACK_INTERRUPT_ON_EXIT);
+    if (extint_cases[_i].iflag)
+        c->rflags |= FL_IF;
+    else
+        c->rflags &= ~FL_IF;
+    cpu_raise_extint(c, 0x41);
+    expect_exit(RUN(CPUID), VMX_EXIT_external_interrupt, GUEST_CODE);
+    if (extint_cases[_i].ack) {
+        ck_assert_uint_eq(vget(VMCS_vm_exit_intr_info), 0x80000041u);
+        ck_assert_int_eq(c->extint_pending, -1);
+    } else {
+        ck_assert_uint_eq(vget(VMCS_vm_exit_intr_info) & VMX_INTR_INFO_VALID, 0);
+        ck_assert_int_eq(c->extint_pending, 0x41);
+    }
+}
+END_TEST
+
+/* Interrupt-window exiting: after STI's one-instruction shadow. */
+START_TEST(interrupt_window)
+{
+    vset(VMCS_cpu_based_vm_exec_control, PROC_INTERRUPT_WINDOW_EXITING);
+    c->rflags &= ~FL_IF;
+    expect_exit(RUN(0xfb, 0x90, 0x90, CPUID), VMX_EXIT_interrupt_window, GUEST_CODE + 2);
+    ck_assert(vget(VMCS_guest_rflags) & FL_IF);
+}
+END_TEST
+
+/* NMI-window exiting: at once without NMI blocking; never while blocked. */
+START_TEST(nmi_window)
+{
+    vset(VMCS_cpu_based_vm_exec_control, PROC_NMI_WINDOW_EXITING);
+    c->nmi_blocked = true;
+    expect_exit(RUN(CPUID), VMX_EXIT_cpuid, GUEST_CODE);
+    ck_assert_uint_eq(vget(VMCS_guest_interruptibility_info), VMX_INTERRUPTIBILITY_NMI);
+    c->nmi_blocked = false;
+    expect_exit(RUN(CPUID), VMX_EXIT_nmi_window, GUEST_CODE);
+}
+END_TEST
+
+/* Virtual NMIs: the window follows virtual-NMI blocking. */
+START_TEST(nmi_window_virtual_nmis)
+{
+    vset(VMCS_pin_based_vm_exec_control, PIN_NMI_EXITING | PIN_VIRTUAL_NMIS);
+    vset(VMCS_cpu_based_vm_exec_control, PROC_NMI_WINDOW_EXITING);
+    c->nmi_blocked = false;
+    v->virtual_nmi_blocked = true;
+    expect_exit(RUN(CPUID), VMX_EXIT_cpuid, GUEST_CODE);
+    ck_assert_uint_eq(vget(VMCS_guest_interruptibility_info), VMX_INTERRUPTIBILITY_NMI);
+    v->virtual_nmi_blocked = false;
+    expect_exit(RUN(CPUID), VMX_EXIT_nmi_window, GUEST_CODE);
+}
+END_TEST
+
+/* ---- MTF, preemption timer, PAUSE loops -------------------------------------- */
+
+START_TEST(monitor_trap_flag)
+{
+    vset(VMCS_cpu_based_vm_exec_control, PROC_MONITOR_TRAP_FLAG);
+    expect_exit(RUN(0x90, 0x90, CPUID), VMX_EXIT_monitor_trap_flag, GUEST_CODE + 1);
+    ck_assert(!c->nr.single_step);
+}
+END_TEST
+
+/* The timer (rate 2^5 cycles per tick from IA32_VMX_MISC) expires in a
+ * guest loop; "save VMX-preemption timer value" saves 0 then. */
+START_TEST(preemption_timer_expires)
+{
+    v->caps.msr[VMX_MSR_MISC] = 5;
+    vset(VMCS_pin_based_vm_exec_control, PIN_ACTIVATE_PREEMPTION_TIMER);
+    vset(VMCS_vm_exit_controls, EXIT_HOST_ADDRESS_SPACE_SIZE | EXIT_SAVE_PREEMPTION_TIMER);
+    vset(VMCS_vmx_preemption_timer_value, 40);
+    uint64_t start = c->cycles;
+    expect_exit(RUN(0xeb, 0xfe), VMX_EXIT_preemption_timer, GUEST_CODE); /* jmp $ */
+    ck_assert_uint_ge(c->cycles, start + (40u << 5));
+    ck_assert_uint_eq(vget(VMCS_vmx_preemption_timer_value), 0);
+}
+END_TEST
+
+/* An exit before expiry saves what is left. */
+START_TEST(preemption_timer_value_saved)
+{
+    vset(VMCS_pin_based_vm_exec_control, PIN_ACTIVATE_PREEMPTION_TIMER);
+    vset(VMCS_vm_exit_controls, EXIT_HOST_ADDRESS_SPACE_SIZE | EXIT_SAVE_PREEMPTION_TIMER);
+    vset(VMCS_vmx_preemption_timer_value, 100000);
+    expect_exit(RUN(0x90, CPUID), VMX_EXIT_cpuid, GUEST_CODE + 1);
+    uint64_t left = vget(VMCS_vmx_preemption_timer_value);
+    ck_assert_uint_gt(left, 0);
+    ck_assert_uint_lt(left, 100000);
+}
+END_TEST
+
+/* A HLTed guest wakes for the timer; the activity state is saved as HLT. */
+START_TEST(preemption_timer_wakes_hlt)
+{
+    vset(VMCS_pin_based_vm_exec_control, PIN_ACTIVATE_PREEMPTION_TIMER);
+    vset(VMCS_vmx_preemption_timer_value, 5000);
+    uint64_t start = c->cycles;
+    expect_exit(RUN(0xf4, CPUID), VMX_EXIT_preemption_timer, GUEST_CODE + 1);
+    ck_assert_uint_eq(vget(VMCS_guest_activity_state), VMX_ACTIVITY_HLT);
+    ck_assert_uint_ge(c->cycles, start + 5000);
+}
+END_TEST
+
+/* PAUSE-loop exiting: a PAUSE loop longer than PLE_Window exits; each
+ * iteration is within PLE_Gap. */
+START_TEST(pause_loop_exiting)
+{
+    vset(VMCS_cpu_based_vm_exec_control, PROC_ACTIVATE_SECONDARY_CONTROLS);
+    vset(VMCS_secondary_vm_exec_control, PROC2_PAUSE_LOOP_EXITING);
+    vset(VMCS_ple_gap, 10000);
+    vset(VMCS_ple_window, 3000);
+    uint64_t start = c->cycles;
+    expect_exit(RUN(0xf3, 0x90, 0xeb, 0xfc), VMX_EXIT_pause, GUEST_CODE); /* pause; jmp -4 */
+    ck_assert_uint_ge(c->cycles, start + 3000);
+}
+END_TEST
+
+/* ---- MSR lists and VMX abort ------------------------------------------------------ */
+
+START_TEST(msr_store_and_load_lists)
+{
+    cpu_write_phys(c, MSR_STORE, 8, 0x174);
+    cpu_write_phys(c, MSR_STORE + 8, 8, 0);
+    cpu_write_phys(c, MSR_STORE + 16, 8, 0x277);
+    cpu_write_phys(c, MSR_STORE + 24, 8, 0);
+    vset(VMCS_vmexit_msr_store_addr, MSR_STORE);
+    vset(VMCS_vm_exit_msr_store_count, 2);
+    cpu_write_phys(c, MSR_LOAD, 8, 0x175);
+    cpu_write_phys(c, MSR_LOAD + 8, 8, 0xfeed000);
+    vset(VMCS_vmexit_msr_load_addr, MSR_LOAD);
+    vset(VMCS_vm_exit_msr_load_count, 1);
+    c->sysenter_cs = 0x55;
+    c->pat = 0x0007040600070406ull;
+    expect_exit(RUN(CPUID), VMX_EXIT_cpuid, GUEST_CODE);
+    ck_assert_uint_eq(cpu_read_phys(c, MSR_STORE + 8, 8), 0x55);
+    ck_assert_uint_eq(cpu_read_phys(c, MSR_STORE + 24, 8), 0x0007040600070406ull);
+    /* the list is processed after the host-state fields */
+    ck_assert_uint_eq(c->sysenter_esp, 0xfeed000);
+}
+END_TEST
+
+/* SDM 3C "VMX Aborts": IA32_FS_BASE may not be in the VM-exit MSR-load
+ * list; the abort indicator 4 goes to the VMCS region and the CPU stops. */
+START_TEST(msr_load_failure_is_vmx_abort)
+{
+    cpu_write_phys(c, MSR_LOAD, 8, 0xc0000100u);
+    cpu_write_phys(c, MSR_LOAD + 8, 8, 0);
+    vset(VMCS_vmexit_msr_load_addr, MSR_LOAD);
+    vset(VMCS_vm_exit_msr_load_count, 1);
+    enum cpu_stop s = RUN(CPUID);
+    ck_assert_int_eq(s, CPU_STOP_SHUTDOWN);
+    ck_assert_uint_eq(cpu_read_phys(c, VMCS_REGION + VMCS_ABORT_OFFSET, 4), 4);
+}
+END_TEST
+
+static Suite *vmx_exit_suite(void)
+{
+    Suite *s = suite_create("vmx_exit");
+    struct {
+        const char *name;
+        const TTest *test;
+        int n;
+    } cases[] = {
+        { "host_state", cpuid_exits_and_loads_host_state, 1 },
+        { "recording", exit_clears_entry_injection_and_charges_cost, 1 },
+        { "instructions", instruction_exits, (int)(sizeof insn_cases / sizeof insn_cases[0]) },
+        { "rdtscp_ud", rdtscp_without_enable_is_ud, 1 },
+        { "lmsw", lmsw_exits_on_owned_bit_change, 1 },
+        { "lmsw_keep", lmsw_keeps_owned_bits_without_exit, 1 },
+        { "clts", clts_rules, 1 },
+        { "cr_shadow", cr0_cr4_mask_and_shadow, 1 },
+        { "cr3_targets", cr3_target_values, 1 },
+        { "tsc_offset", tsc_offsetting, 1 },
+        { "io_bitmaps", io_bitmap_exits, (int)(sizeof io_cases / sizeof io_cases[0]) },
+        { "outs", outs_qualification_and_linear_address, 1 },
+        { "msr_bitmaps", msr_bitmap_exits, (int)(sizeof msr_cases / sizeof msr_cases[0]) },
+        { "exception_bitmap", exception_bitmap_ud, 1 },
+        { "pf_mask_match", page_fault_mask_match, (int)(sizeof pf_cases / sizeof pf_cases[0]) },
+        { "idt_vectoring", idt_vectoring_for_fault_during_delivery, 1 },
+        { "idt_vectoring_extint", idt_vectoring_for_external_interrupt, 1 },
+        { "triple_fault", triple_fault_exits, 1 },
+        { "nmi", nmi_exiting, 1 },
+        { "extint", external_interrupt_exiting,
+          (int)(sizeof extint_cases / sizeof extint_cases[0]) },
+        { "interrupt_window", interrupt_window, 1 },
+        { "nmi_window", nmi_window, 1 },
+        { "nmi_window_virtual", nmi_window_virtual_nmis, 1 },
+        { "mtf", monitor_trap_flag, 1 },
+        { "preemption_timer", preemption_timer_expires, 1 },
+        { "preemption_save", preemption_timer_value_saved, 1 },
+        { "preemption_hlt", preemption_timer_wakes_hlt, 1 },
+        { "ple", pause_loop_exiting, 1 },
+        { "msr_lists", msr_store_and_load_lists, 1 },
+        { "vmx_abort", msr_load_failure_is_vmx_abort, 1 },
+    };
+    for (unsigned i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        TCase *tc = tcase_create(cases[i].name);
+        tcase_add_checked_fixture(tc, setup, teardown);
+        tcase_add_loop_test(tc, cases[i].test, 0, cases[i].n);
+        suite_add_tcase(s, tc);
+    }
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(vmx_exit_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
