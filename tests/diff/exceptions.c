@@ -1,0 +1,109 @@
+/* Applies the exception list (exceptions.def): what the comparison ignores
+ * for an instruction because Unicorn deviates from the SDM there. */
+#include "difftest.h"
+
+#include <string.h>
+
+enum dt_cond {
+    DT_COND_ALWAYS,
+    DT_COND_LOCK,           /* LOCK prefix */
+    DT_COND_REG32,          /* register r/m operand, operand size 4 */
+    DT_COND_OPSIZE32,       /* operand size 4 */
+    DT_COND_RIPREL_IMM,     /* RIP-relative operand followed by an immediate */
+};
+enum dt_action { DT_ACT_FLAGS, DT_ACT_SKIP };
+
+struct dt_exception {
+    const char *mnem;
+    enum dt_cond cond;
+    enum dt_action action;
+    uint32_t flags;
+    const char *sdm;
+    const char *reason;
+};
+
+static const struct dt_exception table[] = {
+#define DT_EXCEPTION(m, c, a, f, s, r) {m, DT_COND_##c, DT_ACT_##a, f, s, r},
+#include "exceptions.def"
+#undef DT_EXCEPTION
+};
+
+struct shape {
+    unsigned opsize;
+    bool lock;
+    uint8_t rex;
+    const uint8_t *op; /* first opcode byte */
+};
+
+static struct shape insn_shape(const struct dt_insn *in)
+{
+    struct shape s = {4, false, 0, NULL};
+    unsigned i = 0;
+    bool p66 = false;
+    for (; i < in->len; i++) {
+        uint8_t b = in->bytes[i];
+        if (b == 0x66)
+            p66 = true;
+        else if (b == 0xf0)
+            s.lock = true;
+        else if (!(b == 0x67 || b == 0xf2 || b == 0xf3 || b == 0x26 || b == 0x2e ||
+                   b == 0x36 || b == 0x3e || b == 0x64 || b == 0x65))
+            break;
+    }
+    if (i < in->len && (in->bytes[i] & 0xf0) == 0x40)
+        s.rex = in->bytes[i++];
+    s.op = &in->bytes[i];
+    s.opsize = (s.rex & 8) ? 8 : p66 ? 2 : 4;
+    uint8_t o = s.op[0];
+    if (o == 0x0f)
+        o = s.op[1];
+    if (!(o & 1) && (s.op[0] == 0xf6 || s.op[0] == 0xfe || (s.op[0] == 0x0f && (o == 0xb0 || o == 0xc0))))
+        s.opsize = 1;
+    return s;
+}
+
+/* ModRM byte of a one- or two-byte-opcode instruction. */
+static uint8_t modrm_of(const struct shape *s) { return s->op[0] == 0x0f ? s->op[2] : s->op[1]; }
+
+static bool cond_holds(enum dt_cond c, const struct dt_insn *in)
+{
+    struct shape s = insn_shape(in);
+    switch (c) {
+    case DT_COND_ALWAYS:
+        return true;
+    case DT_COND_LOCK:
+        return s.lock;
+    case DT_COND_REG32:
+        return s.opsize == 4 && (modrm_of(&s) >> 6) == 3;
+    case DT_COND_OPSIZE32:
+        return s.opsize == 4;
+    case DT_COND_RIPREL_IMM:
+        return in->rip_pos >= 0 && in->rip_pos + 4 < in->len;
+    }
+    return false;
+}
+
+static bool match(size_t i, const struct dt_insn *in, enum dt_action a)
+{
+    return table[i].action == a && !strcmp(table[i].mnem, in->mnem) &&
+           cond_holds(table[i].cond, in);
+}
+
+uint32_t dt_exception_flags(const struct dt_case *k, const struct dt_insn *in,
+                            const struct dt_result *u)
+{
+    uint32_t f = 0;
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
+        if (match(i, in, DT_ACT_FLAGS))
+            f |= table[i].flags;
+    return f;
+}
+
+const char *dt_exception_skip(const struct dt_case *k)
+{
+    for (unsigned n = 0; n < k->n; n++)
+        for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
+            if (match(i, &k->insn[n], DT_ACT_SKIP))
+                return table[i].reason;
+    return NULL;
+}

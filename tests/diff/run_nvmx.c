@@ -1,0 +1,118 @@
+/* Difftest: runs a case in nvmx, 64-bit mode with identity-mapped 4-level
+ * paging built in guest RAM (outside the compared areas). */
+#include "difftest.h"
+
+#include "cpu/cpu_internal.h"
+#include "nvmx/cpu.h"
+#include "nvmx/machine.h"
+
+#include <string.h>
+
+/* RFLAGS bits the SDM leaves undefined for an instruction (src/cpu/flags.c).
+ * Weak so the tester still links while the core is incomplete. */
+extern uint64_t cpu_undefined_flags(const struct insn *in) __attribute__((weak));
+#pragma weak cpu_decode_bytes
+
+static struct machine *m;
+static struct cpu *c;
+static struct cpu_model model;
+static struct cost_model cost;
+
+/* 4 KiB pages: PML4, PDPT, PD, two PTs map 0..4 MiB (SDM 3A "4-Level
+ * Paging"). Accessed and dirty preset so nvmx has nothing to set. */
+static void build_page_tables(void)
+{
+    const uint64_t pte = 0x63; /* P | RW | A | D */
+    uint64_t pml4 = DT_PT_BASE, pdpt = pml4 + 0x1000, pd = pdpt + 0x1000, pt = pd + 0x1000;
+    memset(m->ram + pml4, 0, 0x5000);
+    uint64_t e = pdpt | 0x23;
+    memcpy(m->ram + pml4, &e, 8);
+    e = pd | 0x23;
+    memcpy(m->ram + pdpt, &e, 8);
+    for (unsigned i = 0; i < DT_RAM_SIZE / 0x200000; i++) {
+        e = (pt + 0x1000 * i) | 0x23;
+        memcpy(m->ram + pd + 8 * i, &e, 8);
+    }
+    for (uint64_t a = 0; a < DT_RAM_SIZE; a += 0x1000) {
+        e = a | pte;
+        memcpy(m->ram + pt + (a >> 12) * 8, &e, 8);
+    }
+}
+
+bool dt_nvmx_init(char *err, size_t errlen)
+{
+    m = machine_create(DT_RAM_SIZE);
+    if (!m) {
+        snprintf(err, errlen, "nvmx: machine_create failed");
+        return false;
+    }
+    m->quiet = true;
+    cost_model_defaults(&cost);
+    c = cpu_create(m, &model, &cost);
+    if (!c) {
+        snprintf(err, errlen, "nvmx: cpu_create failed");
+        return false;
+    }
+    build_page_tables();
+    return true;
+}
+
+void dt_nvmx_fini(void)
+{
+    if (c)
+        cpu_destroy(c);
+    if (m)
+        machine_destroy(m);
+    c = NULL;
+    m = NULL;
+}
+
+void dt_nvmx_run(const struct dt_case *k, struct dt_result *r)
+{
+    memset(r, 0, sizeof *r);
+    r->ok = true;
+    cpu_power_on_reset(c);
+    cpu_set_long_mode(c, DT_PT_BASE, DT_GDT_BASE);
+    memcpy(m->ram + DT_CODE_BASE, k->code, DT_CODE_SIZE);
+    memcpy(m->ram + DT_DATA_BASE, k->init.data, DT_DATA_SIZE);
+    memcpy(m->ram + DT_STACK_BASE, k->init.stack, DT_STACK_SIZE);
+    cpu_phys_written(c, DT_CODE_BASE, DT_CODE_SIZE + DT_DATA_SIZE);
+    cpu_phys_written(c, DT_STACK_BASE, DT_STACK_SIZE);
+    c->seg[SEG_FS].base = k->fs_base;
+    c->seg[SEG_GS].base = k->gs_base;
+    memcpy(c->gpr, k->init.gpr, sizeof c->gpr);
+    c->rip = k->init.rip;
+    cpu_set_rflags(c, k->init.rflags);
+    c->stop_on_exception = true;
+    cpu_tlb_flush(c);
+
+    enum cpu_stop s = cpu_run(c, k->has_backward ? DT_LOOP_LIMIT : 100000);
+    if (s == CPU_STOP_EXCEPTION)
+        r->vector = c->last_exception;
+    else if (s == CPU_STOP_INSN_LIMIT)
+        r->vector = -1;
+    else {
+        r->vector = -2;
+        r->ok = false;
+        snprintf(r->err, sizeof r->err, "nvmx: cpu_run stopped with %d (%s)", (int)s,
+                 s == CPU_STOP_SHUTDOWN ? "shutdown" : s == CPU_STOP_HLT_FOREVER ? "hlt" : "other");
+    }
+    memcpy(r->st.gpr, c->gpr, sizeof c->gpr);
+    r->st.rip = c->rip;
+    r->st.rflags = cpu_get_rflags(c);
+    memcpy(r->st.data, m->ram + DT_DATA_BASE, DT_DATA_SIZE);
+    memcpy(r->st.stack, m->ram + DT_STACK_BASE, DT_STACK_SIZE);
+}
+
+uint64_t dt_nvmx_undefined_flags(const uint8_t *bytes, unsigned len, bool *have)
+{
+    struct insn in;
+    *have = false;
+    if (!cpu_undefined_flags || !cpu_decode_bytes)
+        return 0;
+    memset(&in, 0, sizeof in);
+    if (!cpu_decode_bytes(bytes, len, 8, &in))
+        return 0;
+    *have = true;
+    return cpu_undefined_flags(&in);
+}
