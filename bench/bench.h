@@ -1,0 +1,42 @@
+/* nvmx-bench: guest loops and the engines that run them. */
+#ifndef NVMX_BENCH_H
+#define NVMX_BENCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define BENCH_CODE 0x100000ull
+#define BENCH_DATA 0x200000ull /* 64 KiB buffer, RSI points here */
+#define BENCH_DATA_SIZE 0x10000ull
+#define BENCH_STACK 0x300000ull
+#define BENCH_STACK_SIZE 0x10000ull
+#define BENCH_PT 0x10000ull
+#define BENCH_GDT 0x9000ull
+#define BENCH_RAM 0x400000ull
+
+struct bench_loop {
+    const char *name;
+    const uint8_t *code;
+    size_t len;
+    unsigned count_off; /* offset of the imm32 iteration count */
+    unsigned end_off;   /* offset of the UD2 that ends the loop */
+};
+extern const struct bench_loop bench_loops[];
+extern const unsigned bench_nloops;
+
+struct bench_result {
+    uint64_t insns;
+    double seconds;
+    uint64_t rax, rbx; /* final values, to check the engines agree */
+    bool ok;
+};
+
+/* Each engine runs code (already patched) from BENCH_CODE until the UD2 at
+ * BENCH_CODE + end_off. All GPRs start at 0 except RSP (stack top) and RSI
+ * (the data buffer). */
+bool bench_nvmx(const uint8_t *code, size_t len, unsigned end_off, struct bench_result *r);
+bool bench_unicorn(const uint8_t *code, size_t len, unsigned end_off, bool hooked,
+                   struct bench_result *r);
+
+#endif
