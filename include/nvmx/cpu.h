@@ -256,12 +256,20 @@ struct cpu {
     uint8_t mode;      /* enum cpu_mode in cpu_internal.h */
     uint8_t code_size; /* 2, 4 or 8: default operand/address size of CS */
 
-    /* Interrupt state */
-    bool halted;
-    bool nmi_pending;
+    /* Interrupt state. The conditions that send the run loop down its
+     * careful path share one word, so the hot loop tests them at once. */
+    union {
+        struct {
+            bool halted;
+            bool nmi_pending;
+            uint8_t intr_shadow; /* interrupt shadow for the next instruction: 1 =
+                                    blocking by STI, 2 = blocking by MOV SS (the VMX
+                                    interruptibility bits) */
+            bool vmx_nonroot;    /* in VMX non-root operation */
+        };
+        uint32_t attention;
+    };
     bool nmi_blocked;
-    uint8_t intr_shadow; /* interrupt shadow for the next instruction: 1 = blocking by
-                            STI, 2 = blocking by MOV SS (the VMX interruptibility bits) */
     int extint_pending;  /* -1 or vector */
 
     /* Exception bookkeeping for #DF / shutdown (SDM 3A Table "Conditions for
@@ -282,7 +290,6 @@ struct cpu {
     const struct cost_model *cost;
     const struct cpu_hooks *hooks; /* NULL: no VMX (include/nvmx/cpu_hooks.h) */
     void *vmx;                     /* src/vmx state, opaque here */
-    bool vmx_nonroot;              /* in VMX non-root operation */
     struct cpu_nonroot nr;
     struct block_cache *bc;
     struct tlb_entry tlb_r[2][TLB_SIZE]; /* [user][index] */
@@ -314,7 +321,7 @@ struct cpu *cpu_create(struct machine *m, const struct cpu_model *model,
                        const struct cost_model *cost);
 void cpu_destroy(struct cpu *c);
 /* Architectural power-up state (SDM 3A "Processor State After Reset"). */
-void cpu_reset(struct cpu *c);
+void cpu_power_on_reset(struct cpu *c);
 /* Run until something stops the CPU or max_insns more instructions retire
  * (0 = no limit). */
 enum cpu_stop cpu_run(struct cpu *c, uint64_t max_insns);

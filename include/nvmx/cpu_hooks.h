@@ -50,6 +50,19 @@ struct cpu_intercept {
     uint8_t cr;            /* CR access: register number */
     bool write;            /* CR/MSR/I/O direction: true = write / OUT */
     uint64_t value;        /* CR write: the new value (after LMSW/CLTS folding) */
+    bool ud_check;         /* only the #UD that a disabled control gives
+                              ("enable INVPCID" = 0), which ranks above the
+                              instruction's CPL check: never a VM exit */
+};
+
+/* INIT and SIPI as the processor takes them from its local APIC, and what
+ * VMX operation makes of them (SDM 3C "Restrictions on VMX Operation",
+ * "INIT Signals", "Start-up IPIs"). */
+enum cpu_signal { CPU_SIGNAL_INIT, CPU_SIGNAL_SIPI };
+enum cpu_signal_action {
+    CPU_SIGNAL_NATIVE,  /* not VMX's: the processor performs it */
+    CPU_SIGNAL_BLOCKED, /* stays pending (INIT in VMX root operation) */
+    CPU_SIGNAL_TAKEN,   /* consumed: a VM exit, or a SIPI discarded */
 };
 
 struct cpu_hooks {
@@ -80,6 +93,12 @@ struct cpu_hooks {
     /* May CR0/CR4 take this value in the current VMX operation (fixed bits,
      * CR4.VMXE)? false means #GP(0). */
     bool (*cr_allowed)(struct cpu *c, unsigned cr, uint64_t val);
+    /* An INIT or a SIPI (with its vector) is pending at the local APIC. */
+    enum cpu_signal_action (*signal)(struct cpu *c, enum cpu_signal s, uint8_t vector);
+    /* In non-root operation: the guest is in the shutdown or wait-for-SIPI
+     * activity state, in which NMIs and external interrupts are not
+     * delivered (pending() takes the VM exits those states allow). */
+    bool (*inactive)(const struct cpu *c);
 };
 
 /* Services for src/vmx, valid while the CPU runs (inside a hook). */
@@ -120,8 +139,17 @@ int cpu_peek_extint(const struct cpu *c);
 /* Copy up to n bytes of code at CS:rip (through paging, no faults, no A-bit
  * updates beyond what a fetch would do); returns how many were readable. */
 unsigned cpu_fetch_bytes(struct cpu *c, uint64_t rip, uint8_t *buf, unsigned n);
+/* Is the instruction at CS:rip an IRET (for "NMI unblocking due to IRET")? */
+bool cpu_insn_is_iret(struct cpu *c, uint64_t rip);
 /* RDMSR/WRMSR as the VM-exit MSR-store/-load lists perform them (SDM 3C
  * "Saving MSRs", "Loading MSRs"): false when the access would #GP. */
+/* The run loop's INIT/SIPI step (src/cpu/vmx_glue.c): takes what the local
+ * APIC holds -- processor INIT into wait-for-SIPI, SIPI start-up, or what
+ * the signal hook decides. Returns true if the processor state changed. */
+bool cpu_take_signals(struct cpu *c);
+/* NMIs and external interrupts are held pending: wait-for-SIPI, or a guest
+ * in the shutdown / wait-for-SIPI activity state. */
+bool cpu_events_held(const struct cpu *c);
 bool cpu_msr_read(struct cpu *c, uint32_t msr, uint64_t *val);
 bool cpu_msr_write(struct cpu *c, uint32_t msr, uint64_t val);
 

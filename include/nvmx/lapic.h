@@ -59,9 +59,22 @@ struct lapic {
     uint64_t timer_deadline; /* absolute cycle of the next expiry, or NO_DEADLINE */
     uint64_t tsc_deadline;   /* IA32_TSC_DEADLINE (TSC value, 0 = disarmed) */
     uint32_t irr[8], isr[8], tmr[8];
-    bool irr_any; /* some IRR bit is set: the CPU's cheap per-block check */
+    bool irr_any; /* some IRR bit is set, or an INIT/SIPI is pending: the
+                     CPU's cheap per-block check */
     bool x2apic;
     bool nmi_pending; /* an NMI the APIC delivered to its own CPU */
+    /* INIT and SIPI delivered to this processor (SDM 3A "MP Initialization
+     * Protocol Algorithm for MP Systems"). The CPU takes them between
+     * instructions (cpu_take_signals); an INIT stays latched while it is
+     * blocked (VMX root operation, SDM 3C "Restrictions on VMX
+     * Operation"). */
+    bool init_pending;
+    bool sipi_pending;
+    uint8_t sipi_vector;
+    /* The processor is in the wait-for-SIPI state: an INIT reset left it
+     * there (SDM 3A "Local APIC State After an INIT Reset ('Wait-for-SIPI'
+     * State)"); only a SIPI starts it again. */
+    bool wait_for_sipi;
 };
 
 void lapic_reset(struct lapic *l, uint32_t id);
@@ -92,5 +105,19 @@ int lapic_pending_vector(const struct lapic *l);
 static inline bool lapic_has_irr(const struct lapic *l) { return l->irr_any; }
 void lapic_ack(struct lapic *l, int vector);
 void lapic_raise(struct lapic *l, int vector);
+
+/* INIT / SIPI arriving at this APIC (from its own ICR, or from another
+ * processor), and the processor taking them. */
+void lapic_signal_init(struct lapic *l);
+void lapic_signal_sipi(struct lapic *l, uint8_t vector);
+static inline bool lapic_signal_pending(const struct lapic *l)
+{
+    return l->init_pending | l->sipi_pending;
+}
+void lapic_signals_taken(struct lapic *l); /* after clearing init/sipi_pending */
+/* The INIT reset of the APIC: its power-up state except the APIC ID and
+ * the x2APIC mode (IA32_APIC_BASE is not changed by INIT); the processor
+ * enters wait-for-SIPI. */
+void lapic_init_reset(struct lapic *l);
 
 #endif

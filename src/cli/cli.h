@@ -38,7 +38,7 @@ struct cli_vmx_opts {
 };
 /* The model advertises VMX: capability MSRs and CPUID.1:ECX.VMX. */
 bool cli_model_has_vmx(const struct cpu_model *model);
-/* After cpu_reset: IA32_FEATURE_CONTROL, and VMX (caps validated, trace sink
+/* After cpu_power_on_reset: IA32_FEATURE_CONTROL, and VMX (caps validated, trace sink
  * installed) when the model advertises it. False with a message naming
  * cpu_file, the MSR and the bit. */
 bool cli_vmx_setup(struct cpu *c, const struct cpu_model *model, const char *cpu_file,

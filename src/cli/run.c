@@ -358,7 +358,7 @@ int cli_run(int argc, char **argv)
         goto out;
     }
     m->cpu = c;
-    cpu_reset(c);
+    cpu_power_on_reset(c);
     c->trace_insns = trace_insns;
     struct cli_vmx_opts vo = { .feature_control_locked = o.feature_control_locked, .trace = tw };
     if (!cli_vmx_setup(c, &model, cp, &vo, err, sizeof(err))) {

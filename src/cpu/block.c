@@ -205,10 +205,19 @@ const struct block *block_lookup_slow(struct cpu *c)
     uint64_t pfn = pa >> 12;
     struct block *b = NULL;
     if (pa != ~0ull && pfn < bc->npages) {
-        unsigned h = hash_of(pa, code_size);
-        for (b = bc->hash[h]; b; b = b->next)
-            if (b->pa == pa && b->code_size == code_size && b->gen == bc->page_gen[pfn])
+        /* Walk the chain, unlinking blocks made stale by writes to their
+         * page (their arena space is reclaimed at the next arena flush), so
+         * self-modifying code does not grow the chain. */
+        struct block **pp = &bc->hash[hash_of(pa, code_size)];
+        while ((b = *pp) != NULL) {
+            if (b->gen != bc->page_gen[b->pa >> 12]) {
+                *pp = b->next;
+                continue;
+            }
+            if (b->pa == pa && b->code_size == code_size)
                 break;
+            pp = &b->next;
+        }
         if (b && !fits_cs_limit(c, b))
             b = NULL; /* decoded under a larger CS limit: decode again, uncached */
     }

@@ -27,7 +27,7 @@ struct cpu *cpu_create(struct machine *m, const struct cpu_model *model,
     }
     if (m)
         m->cpu = c;
-    cpu_reset(c);
+    cpu_power_on_reset(c);
     return c;
 }
 
@@ -49,7 +49,7 @@ static void seg_set(struct seg_reg *s, uint16_t sel, uint64_t base, uint32_t lim
 
 /* SDM 3A "Processor State After Reset" (Table "IA-32 and Intel 64 Processor
  * States Following Power-up, Reset, or INIT"). */
-void cpu_reset(struct cpu *c)
+void cpu_power_on_reset(struct cpu *c)
 {
     memset(c->gpr, 0, sizeof c->gpr);
     uint32_t sig[4] = {0};
@@ -273,6 +273,10 @@ static bool deliver_pending(struct cpu *c)
 {
     if (c->intr_shadow)
         return false;
+    /* Wait-for-SIPI, and a guest's shutdown / wait-for-SIPI activity
+     * state, hold NMIs and interrupts pending. */
+    if (unlikely(c->halted) && cpu_events_held(c))
+        return false;
     if (c->nmi_pending && !c->nmi_blocked) {
         c->nmi_pending = false;
         c->halted = false;
@@ -345,11 +349,13 @@ static inline void run_block(struct cpu *c, const struct block *b, unsigned max)
  * pending events, device time, VMX non-root checks, single-stepping. */
 static inline bool needs_attention(const struct cpu *c, const struct lapic *l, uint64_t limit)
 {
-    return c->stop != CPU_STOP_NONE || c->m->stop || c->stats.insns + BLOCK_MAX_INSNS > limit ||
-           c->nmi_pending || c->extint_pending >= 0 ||
-           (l && (lapic_has_irr(l) || c->cycles >= lapic_next_event(l))) || c->vmx_nonroot ||
-           c->halted || c->intr_shadow || (c->rflags & (FL_TF | FL_RF)) || c->trace_insns ||
-           c->nr.single_step;
+    /* halted, nmi_pending, intr_shadow and vmx_nonroot share c->attention;
+     * nr.single_step only matters in non-root operation, trace_insns never
+     * enters the hot loop. */
+    return c->attention | (c->stop != CPU_STOP_NONE) | c->m->stop |
+           (c->stats.insns + BLOCK_MAX_INSNS > limit) | (c->extint_pending >= 0) |
+           ((c->rflags & (FL_TF | FL_RF)) != 0) ||
+           (l && (lapic_has_irr(l) || c->cycles >= lapic_next_event(l)));
 }
 
 /* The hot loop: whole blocks, nothing else, until something needs the
@@ -385,6 +391,11 @@ enum cpu_stop cpu_run(struct cpu *c, uint64_t max_insns)
             break;
         }
         devices_catch_up(c);
+        /* INIT and SIPI rank above MTF and the other between-instruction
+         * events (SDM 3A "Priority Among Concurrent Events"). */
+        if (unlikely(c->m && c->m->lapic && lapic_signal_pending(c->m->lapic)) &&
+            cpu_take_signals(c))
+            continue;
         /* Non-root: MTF, the preemption timer and the windows rank above
          * NMIs and external interrupts (SDM 3C "VM Exits Caused by Events",
          * SDM 3A "Priority Among Concurrent Events"). */
@@ -422,6 +433,7 @@ enum cpu_stop cpu_run(struct cpu *c, uint64_t max_insns)
             if (c->trace_insns)
                 trace_one(c, b);
             bool rf = (c->rflags & FL_RF) != 0;
+            bool nonroot = c->vmx_nonroot;
             run_block(c, b, 1);
             if (shadow && c->intr_shadow == shadow)
                 c->intr_shadow = 0;
@@ -429,16 +441,27 @@ enum cpu_stop cpu_run(struct cpu *c, uint64_t max_insns)
              * completes, except by IRET, which loads it. */
             if (rf && b->insns[0].handler != op_iret)
                 c->rflags &= ~FL_RF;
-            if (tf && c->stop == CPU_STOP_NONE) {
+            if (tf && c->stop == CPU_STOP_NONE && c->vmx_nonroot == nonroot) {
                 /* SDM 3A "Single-Step Exception Condition": a trap after
-                 * the instruction, DR6.BS set. */
-                c->dr[6] |= 1u << 14;
-                cpu_deliver_event(c, EXC_DB, EVT_HW_EXC, false, 0, c->rip);
+                 * the instruction, DR6.BS set. In non-root operation the
+                 * hook sees it first (exception bitmap, or an MTF VM exit
+                 * that leaves it pending); a #DB that exits leaves DR6
+                 * alone (SDM 3C "Exit Qualification for Debug
+                 * Exceptions"). A VM entry or exit by the instruction
+                 * ends the single step. */
+                uint64_t dr6 = c->dr[6];
+                c->dr[6] = (dr6 & ~0x600full) | (1u << 14);
+                if (c->vmx_nonroot && c->hooks->event(c, EXC_DB, EVT_HW_EXC, false, 0)) {
+                    c->dr[6] = dr6;
+                } else {
+                    c->dr[6] = dr6 | (1u << 14);
+                    cpu_deliver_event(c, EXC_DB, EVT_HW_EXC, false, 0, c->rip);
+                }
             }
             continue;
         }
         run_block(c, b, max);
-        if (c->m)
+        if (c->m && !c->trace_insns)
             run_fast(c, limit);
     }
     c->fault_jmp_valid = false;

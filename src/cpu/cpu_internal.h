@@ -89,7 +89,7 @@ struct insn {
     uint8_t opcode;   /* last opcode byte (before ModRM) */
     uint8_t cc;       /* condition code for Jcc/SETcc/CMOVcc (opcode & 15) */
     uint32_t cum_cycles; /* block-relative: cycles of this and earlier insns */
-    uint8_t fdst, fsrc;  /* register operands of a specialised handler (fastpath.c) */
+    uint8_t fdst, fsrc, rm2; /* register operands of a specialised handler (fastpath.c) */
 };
 
 /* Decoder (src/cpu/decode.c). Fetches through cpu_fetch_code(); on a fault

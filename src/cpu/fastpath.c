@@ -108,6 +108,123 @@ static void f_jnz64(struct cpu *c, const struct insn *in)
         jump64(c, in);
 }
 
+/* INC/DEC of a register: CF is preserved (SDM 2 "INC", "DEC"). */
+#define FAST_INCDEC(name, lfop, delta)                                                     \
+    static void f_##name##_r64(struct cpu *c, const struct insn *in)                      \
+    {                                                                                      \
+        uint64_t a = c->gpr[in->fdst], r = a + (delta);                                    \
+        c->gpr[in->fdst] = r;                                                              \
+        c->lf.cf_in = flags_cf(c);                                                         \
+        lf_set(c, lfop, 8, r, a, 1);                                                       \
+    }                                                                                      \
+    static void f_##name##_r32(struct cpu *c, const struct insn *in)                      \
+    {                                                                                      \
+        uint64_t a = (uint32_t)c->gpr[in->fdst], r = (uint32_t)(a + (delta));              \
+        c->gpr[in->fdst] = r;                                                              \
+        c->lf.cf_in = flags_cf(c);                                                         \
+        lf_set(c, lfop, 4, r, a, 1);                                                       \
+    }
+FAST_INCDEC(inc, LF_INC, 1)
+FAST_INCDEC(dec, LF_DEC, (uint64_t)-1)
+
+/* IMUL r, r/m, imm and IMUL r, r/m with register operands: the same flags
+ * as the generic handler (CF = OF = overflow, SF/ZF/PF of the low half). */
+static inline void imul_flags(struct cpu *c, uint64_t lo, unsigned sz, bool ovf)
+{
+    flags_set_arith(c, flags_szp(lo, sz) | (ovf ? (FL_CF | FL_OF) : 0));
+}
+
+static void f_imul_rrr64(struct cpu *c, const struct insn *in)
+{
+    __int128 p = (__int128)(int64_t)c->gpr[in->fsrc] * (int64_t)c->gpr[in->rm2];
+    uint64_t lo = (uint64_t)p;
+    c->gpr[in->fdst] = lo;
+    imul_flags(c, lo, 8, (__int128)(int64_t)lo != p);
+}
+
+static void f_imul_rrr32(struct cpu *c, const struct insn *in)
+{
+    int64_t p = (int64_t)(int32_t)c->gpr[in->fsrc] * (int32_t)c->gpr[in->rm2];
+    uint64_t lo = (uint32_t)p;
+    c->gpr[in->fdst] = lo;
+    imul_flags(c, lo, 4, (int64_t)(int32_t)lo != p);
+}
+
+static void f_imul_rri64(struct cpu *c, const struct insn *in)
+{
+    __int128 p = (__int128)(int64_t)c->gpr[in->fsrc] * (int64_t)in->imm;
+    uint64_t lo = (uint64_t)p;
+    c->gpr[in->fdst] = lo;
+    imul_flags(c, lo, 8, (__int128)(int64_t)lo != p);
+}
+
+static void f_imul_rri32(struct cpu *c, const struct insn *in)
+{
+    int64_t p = (int64_t)(int32_t)c->gpr[in->fsrc] * (int32_t)in->imm;
+    uint64_t lo = (uint32_t)p;
+    c->gpr[in->fdst] = lo;
+    imul_flags(c, lo, 4, (int64_t)(int32_t)lo != p);
+}
+
+/* LEA with a 64-bit address size (the only one in 64-bit code without 67). */
+static void f_lea64(struct cpu *c, const struct insn *in)
+{
+    uint64_t ea = insn_ea(c, in);
+    c->gpr[in->fdst] = in->opsize == 8 ? ea : (uint32_t)ea;
+}
+
+/* MOV between a register and memory, 64-bit mode: the TLB hit inline. */
+static inline uint64_t load64_mode(struct cpu *c, const struct insn *in, unsigned size)
+{
+    uint64_t lin = insn_ea(c, in) + (in->seg >= SEG_FS ? c->seg[in->seg].base : 0);
+    const struct tlb_entry *e = &c->tlb_r[c->cpl == 3][(lin >> 12) & (TLB_SIZE - 1)];
+    if (likely(e->tag == (lin >> 12) + 1 && (lin & 0xfff) <= 0x1000 - size)) {
+        uint64_t v = 0;
+        memcpy(&v, (const uint8_t *)(lin + e->addend), size);
+        return v;
+    }
+    return cpu_read(c, in->seg, insn_ea(c, in), size);
+}
+
+static inline void store64_mode(struct cpu *c, const struct insn *in, unsigned size,
+                                uint64_t v)
+{
+    uint64_t lin = insn_ea(c, in) + (in->seg >= SEG_FS ? c->seg[in->seg].base : 0);
+    const struct tlb_entry *e = &c->tlb_w[c->cpl == 3][(lin >> 12) & (TLB_SIZE - 1)];
+    if (likely(e->tag == (lin >> 12) + 1 && (lin & 0xfff) <= 0x1000 - size)) {
+        memcpy((uint8_t *)(lin + e->addend), &v, size);
+        return;
+    }
+    cpu_write(c, in->seg, insn_ea(c, in), size, v);
+}
+
+static void f_mov_load64(struct cpu *c, const struct insn *in)
+{
+    c->gpr[in->fdst] = load64_mode(c, in, 8);
+}
+static void f_mov_load32(struct cpu *c, const struct insn *in)
+{
+    c->gpr[in->fdst] = (uint32_t)load64_mode(c, in, 4);
+}
+static void f_mov_store64(struct cpu *c, const struct insn *in)
+{
+    store64_mode(c, in, 8, c->gpr[in->fsrc]);
+}
+static void f_mov_store32(struct cpu *c, const struct insn *in)
+{
+    store64_mode(c, in, 4, c->gpr[in->fsrc]);
+}
+
+/* JMP rel in 64-bit mode. */
+static void f_jmp64(struct cpu *c, const struct insn *in)
+{
+    uint64_t t = c->next_rip + in->imm;
+    if (unlikely(!canonical(t)))
+        cpu_fault_err(c, EXC_GP, 0);
+    c->next_rip = t;
+    c->end_block = true;
+}
+
 struct fast_set {
     insn_handler generic;
     insn_handler rr64, rr32, ri64, ri32;
@@ -119,16 +236,61 @@ static const struct fast_set fast_sets[] = {
 };
 #undef SET
 
+/* Forms that only exist in 64-bit code (the memory fast paths assume the
+ * 64-bit segmentation rules). */
+static void specialize64(struct insn *in)
+{
+    bool wide = in->opsize == 8;
+    if (in->handler == op_jcc && (in->flags & IF_ENDS_BLOCK)) {
+        in->handler = in->cc == 4 ? f_jz64 : in->cc == 5 ? f_jnz64 : f_jcc64;
+    } else if (in->handler == op_jmp && in->opk[0] == OPK_REL) {
+        in->handler = f_jmp64;
+    } else if (in->handler == op_lea && in->mod != 3 && in->addrsize == 8) {
+        in->fdst = in->reg;
+        in->handler = f_lea64;
+    } else if (in->handler == op_mov && in->mod != 3 && in->opk[0] == OPK_REG &&
+               in->opk[1] == OPK_RM && in->addrsize == 8) {
+        in->fdst = in->reg;
+        in->handler = wide ? f_mov_load64 : f_mov_load32;
+    } else if (in->handler == op_mov && in->mod != 3 && in->opk[0] == OPK_RM &&
+               in->opk[1] == OPK_REG && in->addrsize == 8) {
+        in->fsrc = in->reg;
+        in->handler = wide ? f_mov_store64 : f_mov_store32;
+    }
+}
+
 void cpu_specialize(struct insn *in, unsigned code_size)
 {
-    if (in->handler == op_jcc && code_size == 8 && (in->flags & IF_ENDS_BLOCK)) {
-        in->handler = in->cc == 4 ? f_jz64 : in->cc == 5 ? f_jnz64 : f_jcc64;
-        return;
-    }
     if (in->pfx & PFX_LOCK)
         return;
     if (in->opsize != 4 && in->opsize != 8)
         return;
+    if (code_size == 8) {
+        insn_handler before = in->handler;
+        specialize64(in);
+        if (in->handler != before)
+            return;
+    }
+    bool wide = in->opsize == 8;
+    if ((in->handler == op_inc || in->handler == op_dec) && reg_of(in, 0) >= 0) {
+        in->fdst = (uint8_t)reg_of(in, 0);
+        in->handler = in->handler == op_inc ? (wide ? f_inc_r64 : f_inc_r32)
+                                            : (wide ? f_dec_r64 : f_dec_r32);
+        return;
+    }
+    if (in->handler == op_imul && in->opk[1] != OPK_NONE && reg_of(in, 1) >= 0) {
+        if (in->opk[2] == OPK_NONE && reg_of(in, 0) >= 0) { /* 0F AF: Gv = Gv * Ev */
+            in->fdst = (uint8_t)reg_of(in, 0);
+            in->fsrc = in->fdst;
+            in->rm2 = (uint8_t)reg_of(in, 1);
+            in->handler = wide ? f_imul_rrr64 : f_imul_rrr32;
+        } else if (in->opk[2] == OPK_IMM && reg_of(in, 0) >= 0) { /* 69/6B */
+            in->fdst = (uint8_t)reg_of(in, 0);
+            in->fsrc = (uint8_t)reg_of(in, 1);
+            in->handler = wide ? f_imul_rri64 : f_imul_rri32;
+        }
+        return;
+    }
     for (unsigned i = 0; i < sizeof fast_sets / sizeof fast_sets[0]; i++) {
         const struct fast_set *f = &fast_sets[i];
         if (in->handler != f->generic)

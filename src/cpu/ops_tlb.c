@@ -47,8 +47,18 @@ void op_invpcid(struct cpu *c, const struct insn *in)
      * virtual-8086 mode. */
     if (!paging_cpuid_has(c, 7, 0, PAGING_CPUID_EBX, 10) || c->mode == MODE_V86)
         cpu_fault(c, EXC_UD);
-    if (c->cpl != 0)
+    if (c->cpl != 0) {
+        /* SDM 3C "Changes to Instruction Behavior in VMX Non-Root
+         * Operation": "If the 'enable INVPCID' VM-execution control is 0,
+         * INVPCID causes an invalid-opcode exception (#UD). This exception
+         * takes priority over any other exception the instruction may
+         * incur." */
+        if (unlikely(c->vmx_nonroot)) {
+            struct cpu_intercept ud = { .reason = VMX_EXIT_invpcid, .ud_check = true };
+            cpu_intercept(c, &ud);
+        }
         cpu_fault_err(c, EXC_GP, 0);
+    }
     if (unlikely(c->vmx_nonroot)) {
         /* The hook raises #UD when "enable INVPCID" is 0 (SDM 3C "Changes
          * to Instruction Behavior in VMX Non-Root Operation") and exits

@@ -214,5 +214,101 @@ unsigned cpu_fetch_bytes(struct cpu *c, uint64_t rip, uint8_t *buf, unsigned n)
     return done;
 }
 
+void op_iret(struct cpu *c, const struct insn *in);
+
+bool cpu_insn_is_iret(struct cpu *c, uint64_t rip)
+{
+    uint8_t bytes[15];
+    struct insn in;
+    unsigned n = cpu_fetch_bytes(c, rip, bytes, sizeof bytes);
+    return n && cpu_decode_bytes(bytes, n, c->code_size, &in) && in.handler == op_iret;
+}
+
 bool cpu_msr_read(struct cpu *c, uint32_t msr, uint64_t *val) { return cpu_rdmsr(c, msr, val); }
 bool cpu_msr_write(struct cpu *c, uint32_t msr, uint64_t val) { return cpu_wrmsr(c, msr, val); }
+
+/* ---- INIT and SIPI ----------------------------------------------------------- */
+
+/* SDM 3A "Processor State After Reset", Table "IA-32 and Intel 64 Processor
+ * States Following Power-up, Reset, or INIT", INIT column: the power-up
+ * state, except that CR0.CD/NW, x87/SSE state (XCR0), the TSC, MTRRs and
+ * the other MSRs are unchanged. nvmx also clears IA32_EFER (its long-mode
+ * bits cannot stay with CR0.PG = 0). The local APIC is INIT-reset and the
+ * processor waits for a SIPI. */
+static void processor_init(struct cpu *c, struct lapic *l)
+{
+    uint64_t cd_nw = c->cr0 & (CR0_CD | CR0_NW);
+    uint64_t xcr0 = c->xcr0, feature_control = c->feature_control;
+    uint64_t msrs[] = { c->star, c->lstar, c->cstar, c->sfmask, c->kernel_gs_base,
+                        c->tsc_aux, c->apic_base, c->pat, c->sysenter_cs, c->sysenter_esp,
+                        c->sysenter_eip, c->misc_enable, c->tsc_offset, c->mtrr_def_type };
+
+    cpu_power_on_reset(c);
+    c->cr0 = (c->cr0 & ~(CR0_CD | CR0_NW)) | cd_nw;
+    c->xcr0 = xcr0;
+    c->feature_control = feature_control;
+    c->star = msrs[0], c->lstar = msrs[1], c->cstar = msrs[2], c->sfmask = msrs[3];
+    c->kernel_gs_base = msrs[4], c->tsc_aux = msrs[5], c->apic_base = msrs[6];
+    c->pat = msrs[7], c->sysenter_cs = msrs[8], c->sysenter_esp = msrs[9];
+    c->sysenter_eip = msrs[10], c->misc_enable = msrs[11], c->tsc_offset = msrs[12];
+    c->mtrr_def_type = msrs[13];
+    lapic_init_reset(l);
+    c->halted = true; /* wait-for-SIPI: only a SIPI wakes it */
+}
+
+/* SDM 3A "MP Initialization Protocol Algorithm for MP Systems": a SIPI with
+ * vector VV starts the processor in real mode at 000VV000H (CS selector
+ * VV00H, base VV000H, IP 0). */
+static void sipi_start(struct cpu *c, struct lapic *l, uint8_t vector)
+{
+    l->wait_for_sipi = false;
+    c->halted = false;
+    c->seg[SEG_CS].sel = (uint16_t)(vector << 8);
+    c->seg[SEG_CS].base = (uint64_t)vector << 12;
+    c->seg[SEG_CS].limit = 0xffff;
+    c->seg[SEG_CS].ar = 0x9b;
+    c->rip = c->next_rip = 0;
+    cpu_update_mode(c);
+}
+
+bool cpu_take_signals(struct cpu *c)
+{
+    struct lapic *l = c->m ? c->m->lapic : NULL;
+    bool changed = false;
+
+    if (!l || !lapic_signal_pending(l))
+        return false;
+    /* INIT first: an INIT and a SIPI sent back to back start the processor */
+    if (l->init_pending) {
+        enum cpu_signal_action a = CPU_SIGNAL_NATIVE;
+        if (c->hooks && c->hooks->signal)
+            a = c->hooks->signal(c, CPU_SIGNAL_INIT, 0);
+        if (a != CPU_SIGNAL_BLOCKED) {
+            l->init_pending = false;
+            if (a == CPU_SIGNAL_NATIVE)
+                processor_init(c, l);
+            changed = true;
+        }
+    }
+    if (l->sipi_pending) {
+        uint8_t vector = l->sipi_vector;
+        enum cpu_signal_action a = CPU_SIGNAL_NATIVE;
+        l->sipi_pending = false;
+        if (c->hooks && c->hooks->signal)
+            a = c->hooks->signal(c, CPU_SIGNAL_SIPI, vector);
+        if (a == CPU_SIGNAL_NATIVE && l->wait_for_sipi) {
+            sipi_start(c, l, vector);
+            changed = true;
+        }
+        changed |= a == CPU_SIGNAL_TAKEN;
+    }
+    lapic_signals_taken(l);
+    return changed;
+}
+
+bool cpu_events_held(const struct cpu *c)
+{
+    if (c->m && c->m->lapic && c->m->lapic->wait_for_sipi)
+        return true;
+    return c->vmx_nonroot && c->hooks->inactive && c->hooks->inactive(c);
+}

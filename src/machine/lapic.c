@@ -48,11 +48,52 @@ int lapic_pending_vector(const struct lapic *l)
     return v;
 }
 
+static void update_any(struct lapic *l)
+{
+    l->irr_any = highest_bit(l->irr) >= 0 || lapic_signal_pending(l);
+}
+
 void lapic_ack(struct lapic *l, int vector)
 {
     l->irr[vector >> 5] &= ~(1u << (vector & 31));
     l->isr[vector >> 5] |= 1u << (vector & 31);
-    l->irr_any = highest_bit(l->irr) >= 0;
+    update_any(l);
+}
+
+void lapic_signal_init(struct lapic *l)
+{
+    l->init_pending = true;
+    l->irr_any = true;
+}
+
+/* A SIPI is not latched: one that finds the processor outside wait-for-SIPI
+ * is discarded when the CPU looks at it (SDM 3A "MP Initialization Protocol
+ * Algorithm for MP Systems"; SDM 3C "Start-up IPIs"). */
+void lapic_signal_sipi(struct lapic *l, uint8_t vector)
+{
+    l->sipi_pending = true;
+    l->sipi_vector = vector;
+    l->irr_any = true;
+}
+
+void lapic_signals_taken(struct lapic *l) { update_any(l); }
+
+/* SDM 3A "Local APIC State After an INIT Reset ('Wait-for-SIPI' State)":
+ * "The state of the local APIC following an INIT reset is the same as it is
+ * after a power-up or hardware reset, except that the APIC ID and
+ * arbitration ID registers are not affected." */
+void lapic_init_reset(struct lapic *l)
+{
+    uint32_t id = l->id;
+    bool x2apic = l->x2apic, init = l->init_pending, sipi = l->sipi_pending;
+    uint8_t vec = l->sipi_vector;
+    lapic_reset(l, id);
+    l->x2apic = x2apic;
+    l->init_pending = init;
+    l->sipi_pending = sipi;
+    l->sipi_vector = vec;
+    l->wait_for_sipi = true;
+    update_any(l);
 }
 
 static void set_error(struct lapic *l, uint32_t bit)
@@ -201,8 +242,24 @@ static void send_ipi(struct lapic *l, uint32_t lo, uint32_t dest)
         lapic_raise(l, (int)v);
     } else if (mode == 4) { /* NMI */
         l->nmi_pending = true;
+    } else if (mode == 5 || mode == 6) {
+        /* INIT and Start-Up reach this processor with "all including
+         * self" or its own (or the broadcast) destination; the "self"
+         * shorthand is invalid for them (SDM 3A Table "Valid Combinations
+         * for the Pentium 4 and Intel Xeon Processors' Local xAPIC
+         * Interrupt Command Register"). An INIT with level 0 and trigger
+         * mode level is the INIT level de-assert, which only
+         * synchronizes arbitration IDs (SDM 3A "Interrupt Command
+         * Register (ICR)"). */
+        bool deassert = mode == 5 && !(lo & (1u << 14)) && (lo & (1u << 15));
+        if (shorthand == 1 || deassert)
+            return;
+        if (mode == 5)
+            lapic_signal_init(l);
+        else
+            lapic_signal_sipi(l, (uint8_t)(lo & 0xff));
     }
-    /* INIT/SIPI/SMI to self are not modelled: ignored. */
+    /* SMI to self is not modelled: ignored. */
 }
 
 static void timer_start(struct lapic *l, uint64_t now)

@@ -11,6 +11,8 @@
 #pragma weak vmx_hook_event
 #pragma weak vmx_hook_pending
 #pragma weak vmx_hook_next_event
+#pragma weak vmx_hook_signal
+#pragma weak vmx_hook_inactive
 
 static const struct cpu_hooks vmx_hooks = {
     .vmx_insn = vmx_hook_vmx_insn,
@@ -21,6 +23,8 @@ static const struct cpu_hooks vmx_hooks = {
     .rdmsr = vmx_hook_rdmsr,
     .wrmsr = vmx_hook_wrmsr,
     .cr_allowed = vmx_hook_cr_allowed,
+    .signal = vmx_hook_signal,
+    .inactive = vmx_hook_inactive,
 };
 
 /* The processor comes out of reset outside VMX operation with no current

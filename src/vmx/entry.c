@@ -157,19 +157,14 @@ static void inject_event(struct entry_ck *ck)
     uint64_t ret = c->rip + (soft ? vmcs_get(v, VMCS_vm_entry_instruction_len) : 0);
     bool has_err = info & VMX_INTR_INFO_ERROR_CODE;
     uint32_t err = (uint32_t)vmcs_get(v, VMCS_vm_entry_exception_error_code);
-    bool nmi_blocked = c->nmi_blocked;
-    bool vnmi = type == EVT_NMI && (ck->pin & PIN_VIRTUAL_NMIS);
     /* "If the 'virtual NMIs' VM-execution control is 1 and the event is an
      * NMI, virtual-NMI blocking is in effect after VM entry" rather than
-     * blocking of physical NMIs. */
-    if (vnmi)
-        v->virtual_nmi_blocked = true;
+     * blocking of physical NMIs: delivering the NMI sets c->nmi_blocked,
+     * which stands for virtual-NMI blocking then. */
     /* Event delivery consumes the instruction boundary that blocking by STI
      * or MOV SS covered (the checks allow it only for exceptions). */
     c->intr_shadow = 0;
     cpu_inject_event(c, (int)vec, (enum cpu_event_type)type, has_err, err, ret);
-    if (vnmi)
-        c->nmi_blocked = nmi_blocked;
 }
 
 /* SDM 3C "Delivery of Pending Debug Exceptions after VM Entry": without an

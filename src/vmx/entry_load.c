@@ -142,22 +142,18 @@ void entry_load_guest(struct entry_ck *ck)
      * "Blocking by NMI: if the 'virtual NMIs' VM-execution control is 0,
      * event blocking by NMI is in effect after VM entry iff bit 3 is set; if
      * it is 1, virtual-NMI blocking is in effect iff bit 3 is set" (and NMIs
-     * then cause VM exits, so the CPU's own blocking is off). */
+     * then cause VM exits whatever the blocking: c->nmi_blocked stands for
+     * virtual-NMI blocking, see struct vmx). */
     uint64_t intr = vmcs_get(v, VMCS_guest_interruptibility_info);
     c->intr_shadow = (uint8_t)(intr & (VMX_INTERRUPTIBILITY_STI | VMX_INTERRUPTIBILITY_MOV_SS));
-    if (ck->pin & PIN_VIRTUAL_NMIS) {
-        v->virtual_nmi_blocked = intr & VMX_INTERRUPTIBILITY_NMI;
-        c->nmi_blocked = false;
-    } else {
-        v->virtual_nmi_blocked = false;
-        c->nmi_blocked = intr & VMX_INTERRUPTIBILITY_NMI;
-    }
+    c->nmi_blocked = intr & VMX_INTERRUPTIBILITY_NMI;
     /* Activity state: "If the activity-state field indicates the HLT state,
-     * the logical processor is in the HLT state after VM entry". nvmx models
-     * shutdown and wait-for-SIPI as a halted CPU too: only events that cause
-     * VM exits (NMI, INIT, SIPI exits, the preemption timer) can follow, and
-     * nvmx has no INIT/SIPI source in bare mode. */
-    c->halted = vmcs_get(v, VMCS_guest_activity_state) != VMX_ACTIVITY_ACTIVE;
+     * the logical processor is in the HLT state after VM entry", and the
+     * same for shutdown and wait-for-SIPI. The CPU core sees all three as
+     * halted; v->activity says which, so that only what each state lets
+     * through happens (nonroot_events.c) and the VM exit saves it back. */
+    v->activity = (uint8_t)vmcs_get(v, VMCS_guest_activity_state);
+    c->halted = v->activity != VMX_ACTIVITY_ACTIVE;
 }
 
 /* SDM 3C "Loading MSRs": one entry of the VM-entry MSR-load area, 16 bytes:

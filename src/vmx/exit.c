@@ -129,13 +129,18 @@ static void save_nonregister_state(struct cpu *c, struct vmx *v, const struct vm
     /* c->intr_shadow holds the interruptibility bits themselves (1 = STI,
      * 2 = MOV SS) */
     intr |= c->intr_shadow & (VMX_INTERRUPTIBILITY_STI | VMX_INTERRUPTIBILITY_MOV_SS);
-    if ((v->pin & PIN_VIRTUAL_NMIS) ? v->virtual_nmi_blocked : c->nmi_blocked)
+    if (c->nmi_blocked) /* virtual-NMI blocking with "virtual NMIs" */
         intr |= VMX_INTERRUPTIBILITY_NMI;
     vmcs_set(v, VMCS_guest_interruptibility_info, intr);
-    vmcs_set(v, VMCS_guest_activity_state, c->halted ? VMX_ACTIVITY_HLT : VMX_ACTIVITY_ACTIVE);
-    /* No debug exception is ever held pending across an instruction
-     * boundary by this CPU (TF traps are delivered at once). */
-    vmcs_set(v, VMCS_guest_pending_dbg_exceptions, 0);
+    /* "The activity-state field is saved with the logical processor's
+     * activity state before the VM exit": HLT, shutdown or wait-for-SIPI
+     * as VM entry (or HLT) left it while the guest has not woken. */
+    vmcs_set(v, VMCS_guest_activity_state, vmx_guest_activity(c, v));
+    /* Pending debug exceptions: the CPU delivers a single-step trap right
+     * after its instruction, so one is pending only when an MTF VM exit
+     * overtook it ("MTF VM exits take priority over debug-trap
+     * exceptions", SDM 3C "Monitor Trap Flag"): BS is saved then. */
+    vmcs_set(v, VMCS_guest_pending_dbg_exceptions, e->pending_dbg);
     if (v->exit_ctls & EXIT_SAVE_PREEMPTION_TIMER)
         vmcs_set(v, VMCS_vmx_preemption_timer_value,
                  (e->reason & 0xffff) == VMX_EXIT_preemption_timer ? 0
@@ -357,6 +362,11 @@ static void leave_nonroot(struct cpu *c, struct vmx *v, const struct vmx_exit *e
     memset(&c->nr, 0, sizeof c->nr);
     c->intr_shadow = 0;
     c->halted = false;
+    v->activity = VMX_ACTIVITY_ACTIVE;
+    /* With "virtual NMIs" the guest's blocking was virtual; physical NMIs
+     * were never blocked in non-root operation. */
+    if (v->pin & PIN_VIRTUAL_NMIS)
+        c->nmi_blocked = false;
     if (nmi_exit)
         c->nmi_blocked = true;
     v->preemption_active = false;
@@ -367,6 +377,22 @@ static void leave_nonroot(struct cpu *c, struct vmx *v, const struct vmx_exit *e
 }
 
 /* ---- the VM exit ------------------------------------------------------------------ */
+
+/* What `perf kvm stat` calls the time of an exit: from the start of the VM
+ * exit (its own cost included) to the moment the guest runs again, after
+ * the host's handler and the VM entry that resumes the guest. Called when
+ * the first between-instruction check after a VM entry runs (the entry
+ * instruction's cycles are then charged), or by the next VM exit if the
+ * guest exits before that. */
+void vmx_account_exit_to_entry(struct cpu *c, struct vmx *v)
+{
+    if (!v->exit_open)
+        return;
+    v->exit_open = false;
+    unsigned basic = v->last_exit_reason & 0xffff;
+    if (basic <= VMX_EXIT_MAX && c->cycles >= v->last_exit_cycles)
+        v->stats.exit_cycles[basic] += c->cycles - v->last_exit_cycles;
+}
 
 static void trace_exit(struct cpu *c, struct vmx *v, const struct vmx_exit *e,
                        struct vmx_event *ev)
@@ -404,12 +430,14 @@ void vmx_vm_exit(struct cpu *c, struct vmx *v, const struct vmx_exit *e)
     bool msrs_saved = failure || store_guest_msrs(c, v);
 
     leave_nonroot(c, v, e);
+    vmx_account_exit_to_entry(c, v); /* an entry whose guest exited at once */
+    v->last_exit_reason = e->reason;
+    v->last_exit_cycles = c->cycles;
+    v->exit_open = true;
     c->cycles += c->cost->cycles[COST_vm_exit];
     unsigned basic = e->reason & 0xffff;
     if (basic <= VMX_EXIT_MAX)
         v->stats.exits[basic]++;
-    v->last_exit_reason = e->reason;
-    v->last_exit_cycles = c->cycles;
 
     if (tracing)
         trace_exit(c, v, e, &ev);

@@ -198,7 +198,14 @@ bool vmx_hook_intercept(struct cpu *c, const struct cpu_intercept *q)
 {
     struct vmx *v = vmx_of(c);
 
-    if (!c->vmx_nonroot || !insn_exits(c, v, q))
+    if (!c->vmx_nonroot)
+        return false;
+    if (q->ud_check) {
+        if (q->reason == VMX_EXIT_invpcid && !proc2_on(v, PROC2_ENABLE_INVPCID))
+            cpu_raise(c, EXC_UD, false, 0);
+        return false;
+    }
+    if (!insn_exits(c, v, q))
         return false;
     struct vmx_exit e = {
         .reason = q->reason,

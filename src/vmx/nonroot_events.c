@@ -5,8 +5,10 @@
  * instructions (SDM 3C "Monitor Trap Flag", "VMX-Preemption Timer",
  * "NMI-Window Exiting", "Interrupt-Window Exiting"), in the order of SDM 3A
  * "Priority Among Concurrent Events" as 3C places them:
- *   MTF > debug traps > preemption timer > NMI window > NMI
- *       > interrupt window > external interrupts. */
+ *   INIT > MTF > debug traps > preemption timer > NMI window > NMI
+ *       > interrupt window > external interrupts,
+ * and the INIT and SIPI signals with the guest activity states that block
+ * them (SDM 3C "INIT Signals", "Start-up IPIs", "Activity State"). */
 #include "vmx_internal.h"
 
 static uint32_t intr_info(int vector, enum cpu_event_type type, bool has_err)
@@ -45,9 +47,44 @@ static uint64_t exception_qual(const struct cpu *c, int vector)
     return 0;
 }
 
+/* SDM 3C "Monitor Trap Flag": "MTF VM exits take priority over debug-trap
+ * exceptions": a single-step trap after an instruction that MTF also
+ * stops at stays pending, saved in the pending debug exceptions field
+ * (B0-B3 and BS of the trap, c->dr[6] as the CPU offers it). */
+static bool mtf_overtakes_trap(struct cpu *c, struct vmx *v, int vector,
+                               enum cpu_event_type type)
+{
+    if (vector != EXC_DB || type != EVT_HW_EXC || !(v->proc & PROC_MONITOR_TRAP_FLAG) ||
+        !v->nr_started || c->stats.insns == v->mtf_insns)
+        return false;
+    struct vmx_exit e = { .reason = VMX_EXIT_monitor_trap_flag,
+                          .pending_dbg = c->dr[6] & 0x400full };
+    vmx_vm_exit(c, v, &e);
+    return true;
+}
+
+/* SDM 3C "Information for VM Exits Due to Vectored Events": bit 12 "NMI
+ * unblocking due to IRET" is set when the exception is a fault of an IRET
+ * that had (virtual-)NMI blocking to remove -- the IRET unblocked NMIs
+ * before it faulted, so the blocking is gone in the saved state too.
+ * Undefined (left 0) when the exit also has IDT-vectoring information. */
+static bool iret_unblocked_nmis(struct cpu *c)
+{
+    int vec;
+    enum cpu_event_type type;
+    bool has_err;
+    uint32_t err;
+
+    if (!c->nmi_blocked || cpu_delivering_event(c, &vec, &type, &has_err, &err))
+        return false;
+    return cpu_insn_is_iret(c, c->rip);
+}
+
 static bool exception_event(struct cpu *c, struct vmx *v, int vector, enum cpu_event_type type,
                             bool has_err, uint32_t err)
 {
+    if (mtf_overtakes_trap(c, v, vector, type))
+        return true;
     if (vector < 0 || vector > 31 || !exception_exits(v, vector, err))
         return false;
     struct vmx_exit e = {
@@ -56,6 +93,10 @@ static bool exception_event(struct cpu *c, struct vmx *v, int vector, enum cpu_e
         .intr_info = intr_info(vector, type, has_err),
         .intr_error = err,
     };
+    if (type == EVT_HW_EXC && iret_unblocked_nmis(c)) {
+        e.intr_info |= VMX_INTR_INFO_NMI_UNBLOCKING;
+        c->nmi_blocked = false;
+    }
     /* software exceptions (INT3, INTO, INT1) are traps: the length of the
      * instruction goes with the exit */
     if (type == EVT_SW_EXC || type == EVT_PRIV_SW_EXC)
@@ -79,6 +120,16 @@ static bool extint_exit(struct cpu *c, struct vmx *v)
     return true;
 }
 
+/* SDM 3C "NMIs": with "NMI exiting" an NMI causes a VM exit instead of
+ * being delivered (interruption type 2, vector 2). */
+static bool nmi_exit(struct cpu *c, struct vmx *v)
+{
+    struct vmx_exit e = { .reason = VMX_EXIT_exception_nmi,
+                          .intr_info = intr_info(EXC_NMI, EVT_NMI, false) };
+    vmx_vm_exit(c, v, &e);
+    return true;
+}
+
 bool vmx_hook_event(struct cpu *c, int vector, enum cpu_event_type type, bool has_err,
                     uint32_t err)
 {
@@ -90,14 +141,7 @@ bool vmx_hook_event(struct cpu *c, int vector, enum cpu_event_type type, bool ha
         return exit_now(c, v, VMX_EXIT_triple_fault);
     switch (type) {
     case EVT_NMI:
-        if (!(v->pin & PIN_NMI_EXITING))
-            return false;
-        {
-            struct vmx_exit e = { .reason = VMX_EXIT_exception_nmi,
-                                  .intr_info = intr_info(EXC_NMI, EVT_NMI, false) };
-            vmx_vm_exit(c, v, &e);
-        }
-        return true;
+        return (v->pin & PIN_NMI_EXITING) && nmi_exit(c, v);
     case EVT_EXTINT:
         return (v->pin & PIN_EXTERNAL_INTERRUPT_EXITING) && extint_exit(c, v);
     case EVT_HW_EXC:
@@ -111,9 +155,32 @@ bool vmx_hook_event(struct cpu *c, int vector, enum cpu_event_type type, bool ha
 
 /* ---- between instructions ---------------------------------------------------- */
 
+/* (Virtual-)NMI blocking: c->nmi_blocked in both cases (struct vmx). */
 static bool nmi_blocked(const struct cpu *c, const struct vmx *v)
 {
-    return (v->pin & PIN_VIRTUAL_NMIS) ? v->virtual_nmi_blocked : c->nmi_blocked;
+    (void)v;
+    return c->nmi_blocked;
+}
+
+/* SDM 3C "Changes to Event Blocking": "If the 'virtual NMIs' VM-execution
+ * control is 1, NMIs are not blocked in VMX non-root operation (except for
+ * ordinary blocking for other reasons, such as by the MOV SS
+ * instruction...)": a physical NMI exits whatever the virtual-NMI
+ * blocking, in the NMI's place among the between-instruction events. */
+static bool virtual_nmis_physical_nmi(const struct cpu *c, const struct vmx *v)
+{
+    return (v->pin & PIN_VIRTUAL_NMIS) && c->nmi_pending && !c->intr_shadow;
+}
+
+/* A guest in the shutdown state still takes NMI exits (the only events,
+ * with the preemption timer and INIT, that end it here); one in
+ * wait-for-SIPI takes none of these (SDM 3C "Activity State", "VMX-
+ * Preemption Timer": the timer "does not cause a VM exit if it counts down
+ * to zero in the wait-for-SIPI state"). */
+static bool shutdown_nmi(const struct cpu *c, const struct vmx *v)
+{
+    return (v->pin & PIN_NMI_EXITING) && c->nmi_pending &&
+           (!c->nmi_blocked || (v->pin & PIN_VIRTUAL_NMIS));
 }
 
 /* The first pending() after a VM entry: remember where the guest's
@@ -121,6 +188,7 @@ static bool nmi_blocked(const struct cpu *c, const struct vmx *v)
 static void start_nonroot(struct cpu *c, struct vmx *v)
 {
     v->nr_started = true;
+    vmx_account_exit_to_entry(c, v);
     v->mtf_insns = c->stats.insns;
     v->mtf_exceptions = c->stats.exceptions;
     if (v->proc & PROC_MONITOR_TRAP_FLAG)
@@ -180,12 +248,27 @@ bool vmx_hook_pending(struct cpu *c)
         return false;
     if (!v->nr_started)
         start_nonroot(c, v);
+    if (!c->halted)
+        v->activity = VMX_ACTIVITY_ACTIVE; /* woken: a later HLT is plain HLT */
+    else if (v->activity == VMX_ACTIVITY_WAIT_SIPI)
+        return false; /* only a SIPI (vmx_hook_signal) */
     if (mtf_due(c, v))
         return exit_now(c, v, VMX_EXIT_monitor_trap_flag);
     if (timer_expired(c, v))
         return exit_now(c, v, VMX_EXIT_preemption_timer);
     if (nmi_window_open(c, v))
         return exit_now(c, v, VMX_EXIT_nmi_window);
+    if (c->halted && v->activity == VMX_ACTIVITY_SHUTDOWN) {
+        if (!shutdown_nmi(c, v))
+            return false;
+        c->nmi_pending = false;
+        return nmi_exit(c, v);
+    }
+    if (virtual_nmis_physical_nmi(c, v)) {
+        c->nmi_pending = false;
+        c->halted = false;
+        return nmi_exit(c, v);
+    }
     if (interrupt_window_open(c, v))
         return exit_now(c, v, VMX_EXIT_interrupt_window);
     if (extint_unmasked(c, v))
@@ -199,7 +282,49 @@ uint64_t vmx_hook_next_event(struct cpu *c)
 {
     const struct vmx *v = vmx_of(c);
 
-    if (c->vmx_nonroot && (v->pin & PIN_ACTIVATE_PREEMPTION_TIMER))
+    if (c->vmx_nonroot && (v->pin & PIN_ACTIVATE_PREEMPTION_TIMER) &&
+        vmx_guest_activity(c, v) != VMX_ACTIVITY_WAIT_SIPI)
         return v->preemption_deadline;
     return UINT64_MAX;
+}
+
+/* ---- INIT and SIPI ------------------------------------------------------------ */
+
+/* SDM 3C "Restrictions on VMX Operation": "INIT signals are blocked
+ * whenever a logical processor is in VMX root operation. They are not
+ * blocked in VMX non-root operation. Instead, INITs cause VM exits." SDM 3C
+ * "INIT Signals": "(If a logical processor is in the wait-for-SIPI state,
+ * INIT signals are blocked. They do not cause VM exits in this case.)" SDM
+ * 3C "Start-up IPIs": "If a logical processor is not in the wait-for-SIPI
+ * activity state when a SIPI arrives, no VM exit occurs and the SIPI is
+ * discarded"; the exit qualification is the SIPI vector (SDM 3C "Exit
+ * Qualification for ... SIPIs"). Neither exit changes register state
+ * beyond the VM exit itself. Outside VMX operation the CPU performs them. */
+enum cpu_signal_action vmx_hook_signal(struct cpu *c, enum cpu_signal s, uint8_t vector)
+{
+    struct vmx *v = vmx_of(c);
+    bool wait_sipi = c->vmx_nonroot && vmx_guest_activity(c, v) == VMX_ACTIVITY_WAIT_SIPI;
+
+    if (s == CPU_SIGNAL_INIT) {
+        if (!v->in_vmx_operation)
+            return CPU_SIGNAL_NATIVE;
+        if (!c->vmx_nonroot || wait_sipi)
+            return CPU_SIGNAL_BLOCKED;
+        exit_now(c, v, VMX_EXIT_init_signal);
+        return CPU_SIGNAL_TAKEN;
+    }
+    if (!c->vmx_nonroot)
+        return CPU_SIGNAL_NATIVE;
+    if (wait_sipi) {
+        struct vmx_exit e = { .reason = VMX_EXIT_sipi, .qual = vector };
+        vmx_vm_exit(c, v, &e);
+    }
+    return CPU_SIGNAL_TAKEN;
+}
+
+bool vmx_hook_inactive(const struct cpu *c)
+{
+    const struct vmx *v = vmx_of((struct cpu *)c);
+    unsigned act = vmx_guest_activity(c, v);
+    return act == VMX_ACTIVITY_SHUTDOWN || act == VMX_ACTIVITY_WAIT_SIPI;
 }

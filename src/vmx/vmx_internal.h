@@ -35,13 +35,20 @@ struct vmx {
 
     /* Non-root operation bookkeeping, valid while cpu->vmx_nonroot */
     uint32_t pin, proc, proc2, exit_ctls, entry_ctls; /* controls in force */
-    bool virtual_nmi_blocked;   /* "blocking by NMI" with virtual NMIs */
+    /* With "virtual NMIs", c->nmi_blocked holds virtual-NMI blocking in
+     * non-root operation: the CPU sets it when it delivers an NMI and IRET
+     * clears it, as SDM 3C "Changes to Instruction Behavior in VMX
+     * Non-Root Operation" (IRET) wants; physical NMIs exit regardless. */
+    uint8_t activity;           /* guest activity state loaded by VM entry
+                                   (enum vmx_activity); shutdown and
+                                   wait-for-SIPI hold while c->halted */
     bool mtf_pending;           /* an MTF VM exit is due after this instruction */
     bool preemption_active;
     uint64_t preemption_deadline; /* modelled cycle of the timer's expiry */
     uint64_t entry_cycles;      /* cycle count at the last VM entry */
     uint32_t last_exit_reason;  /* for exit-to-entry cycle accounting */
-    uint64_t last_exit_cycles;
+    uint64_t last_exit_cycles;  /* cycle count when that VM exit began */
+    bool exit_open;             /* no VM entry has completed since it */
     /* Per-entry bookkeeping of nonroot*.c, cleared by every VM exit (so
      * the first pending() after an entry sees nr_started == false). */
     bool nr_started;            /* pending() has run since the last entry */
@@ -109,6 +116,8 @@ struct vmx_exit {
     uint32_t intr_error;
     bool rip_is_next;      /* guest RIP to save is the next instruction
                               (traps such as MTF) rather than c->rip */
+    uint64_t pending_dbg;  /* guest pending debug exceptions to save (a
+                              single-step trap an MTF exit overtook) */
 };
 
 /* Perform a VM exit (SDM 3C "VM Exits"): record exit information and
@@ -117,6 +126,9 @@ struct vmx_exit {
  * vm_exit cost. Afterwards c->rip is the host RIP. Callers inside an
  * instruction then call cpu_vmexit_unwind(c). */
 void vmx_vm_exit(struct cpu *c, struct vmx *v, const struct vmx_exit *e);
+/* Exit-to-entry accounting (vmx_stats.exit_cycles): the guest is running
+ * again, so the time since the last VM exit began goes to its reason. */
+void vmx_account_exit_to_entry(struct cpu *c, struct vmx *v);
 
 /* ---- non-root operation (nonroot.c): the cpu_hooks entries --------------------- */
 
@@ -126,6 +138,16 @@ bool vmx_hook_event(struct cpu *c, int vector, enum cpu_event_type type, bool ha
 bool vmx_hook_pending(struct cpu *c);
 uint64_t vmx_hook_next_event(struct cpu *c);
 bool vmx_hook_cr_allowed(struct cpu *c, unsigned cr, uint64_t val);
+enum cpu_signal_action vmx_hook_signal(struct cpu *c, enum cpu_signal s, uint8_t vector);
+bool vmx_hook_inactive(const struct cpu *c);
+/* The guest's activity state as a VM exit saves it (SDM 3C "Saving
+ * Non-Register State"). */
+static inline unsigned vmx_guest_activity(const struct cpu *c, const struct vmx *v)
+{
+    if (!c->halted)
+        return VMX_ACTIVITY_ACTIVE;
+    return v->activity == VMX_ACTIVITY_ACTIVE ? VMX_ACTIVITY_HLT : v->activity;
+}
 
 /* ---- instructions and capabilities (insn.c, caps.c) ------------------------------ */
 

@@ -380,7 +380,7 @@ END_TEST
 /* SDM 2A "INT n", REAL-ADDRESS-MODE: FLAGS, CS, IP pushed; IF, TF, AC cleared. */
 START_TEST(real_mode_ivt)
 {
-    cpu_reset(c);
+    cpu_power_on_reset(c);
     c->idtr = (struct dtr){ 0, 0x3ff };
     cpu_write_phys(c, 0x10 * 4, 4, 0xf0001234u);
     c->seg[SEG_CS].sel = 0x0700;
@@ -404,7 +404,7 @@ END_TEST
 
 START_TEST(real_mode_ivt_limit)
 {
-    cpu_reset(c);
+    cpu_power_on_reset(c);
     c->idtr = (struct dtr){ 0, 0x3f };
     struct fault f = deliver(0x10, EVT_SW_INT, false, 0, 0);
     ck_assert(f.raised);

@@ -98,7 +98,7 @@ static void set_real(int s, uint16_t sel)
 /* Real mode after reset, CS:IP = cs:ip, SS:SP = 0:0x7000. */
 static void setup_real(uint16_t cs, uint16_t ip)
 {
-    cpu_reset(c);
+    cpu_power_on_reset(c);
     for (int s = 0; s < SEG_NSEGS; s++)
         set_real(s, 0);
     set_real(SEG_CS, cs);

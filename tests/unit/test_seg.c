@@ -333,7 +333,7 @@ END_TEST
 
 START_TEST(real_mode_load_keeps_limit)
 {
-    cpu_reset(c);
+    cpu_power_on_reset(c);
     c->seg[SEG_DS].limit = 0xffffffffu; /* big real mode */
     seg_load(c, SEG_DS, 0x1234);
     ck_assert_uint_eq(c->seg[SEG_DS].base, 0x12340);
@@ -346,7 +346,7 @@ END_TEST
 
 START_TEST(mode_and_cpl_follow_cr0_efer_cs)
 {
-    cpu_reset(c);
+    cpu_power_on_reset(c);
     ck_assert_int_eq(c->mode, MODE_REAL);
     ck_assert_uint_eq(c->code_size, 2);
     setup_prot(3);

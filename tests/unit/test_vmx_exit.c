@@ -6,6 +6,7 @@
  * run ends right after the exit. */
 #include "cpu/cpu_internal.h"
 #include "vmx/vmx_internal.h"
+#include "nvmx/lapic.h"
 
 #include <check.h>
 #include <stdlib.h>
@@ -43,6 +44,8 @@ static const struct cpu_hooks hooks = {
     .event = vmx_hook_event,
     .pending = vmx_hook_pending,
     .next_event = vmx_hook_next_event,
+    .signal = vmx_hook_signal,
+    .inactive = vmx_hook_inactive,
 };
 
 /* The trace sink is not under test here. */
@@ -723,11 +726,11 @@ START_TEST(nmi_window_virtual_nmis)
 {
     vset(VMCS_pin_based_vm_exec_control, PIN_NMI_EXITING | PIN_VIRTUAL_NMIS);
     vset(VMCS_cpu_based_vm_exec_control, PROC_NMI_WINDOW_EXITING);
-    c->nmi_blocked = false;
-    v->virtual_nmi_blocked = true;
+    c->nmi_blocked = true; /* virtual-NMI blocking */
     expect_exit(RUN(CPUID), VMX_EXIT_cpuid, GUEST_CODE);
     ck_assert_uint_eq(vget(VMCS_guest_interruptibility_info), VMX_INTERRUPTIBILITY_NMI);
-    v->virtual_nmi_blocked = false;
+    ck_assert(!c->nmi_blocked); /* physical NMIs were never blocked */
+    c->nmi_blocked = false;
     expect_exit(RUN(CPUID), VMX_EXIT_nmi_window, GUEST_CODE);
 }
 END_TEST
@@ -834,6 +837,301 @@ START_TEST(msr_load_failure_is_vmx_abort)
 }
 END_TEST
 
+/* ---- exit-to-entry cycles ------------------------------------------------------- */
+
+/* vmx_stats.exit_cycles: from the start of a VM exit to the moment the
+ * guest runs again -- the exit's own cost, the host's work (its HLT and
+ * 500 modelled cycles here) and the entry. */
+START_TEST(exit_to_entry_cycles)
+{
+    expect_exit(RUN(CPUID), VMX_EXIT_cpuid, GUEST_CODE);
+    ck_assert_uint_eq(v->stats.exit_cycles[VMX_EXIT_cpuid], 0);
+    uint64_t exit_start = v->last_exit_cycles;
+    ck_assert_uint_ge(c->cycles, exit_start + cost.cycles[COST_vm_exit]);
+    c->cycles += 500;
+    uint64_t resumed = c->cycles;
+    expect_exit(RUN(CPUID), VMX_EXIT_cpuid, GUEST_CODE);
+    ck_assert_uint_eq(v->stats.exit_cycles[VMX_EXIT_cpuid], resumed - exit_start);
+    ck_assert_uint_eq(v->stats.exits[VMX_EXIT_cpuid], 2);
+}
+END_TEST
+
+/* ---- INVPCID at CPL 3 ---------------------------------------------------------- */
+
+/* SDM 3C "Changes to Instruction Behavior in VMX Non-Root Operation": with
+ * "enable INVPCID" = 0 INVPCID is #UD, and that "takes priority over any
+ * other exception", here the CPL check's #GP(0); with it 1 the #GP(0) of
+ * CPL 3 comes before the INVLPG-exiting VM exit. Both go to the exception
+ * bitmap. */
+static const struct { bool enable; uint32_t intr_info; } invpcid_cpl3_cases[] = {
+    { false, 0x80000306u }, /* #UD */
+    { true, 0x80000b0du },  /* #GP(0) */
+};
+
+START_TEST(invpcid_at_cpl3)
+{
+    vset(VMCS_cpu_based_vm_exec_control, PROC_INVLPG_EXITING | PROC_ACTIVATE_SECONDARY_CONTROLS);
+    vset(VMCS_secondary_vm_exec_control, invpcid_cpl3_cases[_i].enable ? PROC2_ENABLE_INVPCID : 0);
+    vset(VMCS_exception_bitmap, (1u << EXC_UD) | (1u << EXC_GP));
+    static const uint8_t code[] = { 0x66, 0x0f, 0x38, 0x82, 0x03 }; /* invpcid rax, [rbx] */
+    memcpy(m->ram + GUEST_CODE, code, sizeof code);
+    cpu_phys_written(c, GUEST_CODE, sizeof code);
+    enter();
+    c->seg[SEG_CS].sel = SEL_CODE | 3;
+    c->seg[SEG_CS].ar |= AR_DPL_MASK;
+    c->seg[SEG_SS].sel = SEL_DATA | 3;
+    c->seg[SEG_SS].ar |= AR_DPL_MASK;
+    cpu_update_mode(c);
+    ck_assert_uint_eq(c->cpl, 3);
+    c->gpr[0] = 0;
+    c->gpr[3] = DATA;
+    expect_exit(cpu_run(c, 2000), VMX_EXIT_exception_nmi, GUEST_CODE);
+    ck_assert_uint_eq(vget(VMCS_vm_exit_intr_info), invpcid_cpl3_cases[_i].intr_info);
+}
+END_TEST
+
+/* ---- debug exceptions ------------------------------------------------------------ */
+
+/* A single-step trap (RFLAGS.TF) with #DB in the exception bitmap: reason 0,
+ * hardware exception 1, exit qualification BS (SDM 3C "Exit Qualification
+ * for Debug Exceptions"), guest RIP after the instruction, DR6 unchanged. */
+START_TEST(single_step_db_exits)
+{
+    vset(VMCS_exception_bitmap, 1u << EXC_DB);
+    c->rflags |= FL_TF;
+    c->dr[6] = 0xffff0ff0ull;
+    expect_exit(RUN(0x90, 0x90, CPUID), VMX_EXIT_exception_nmi, GUEST_CODE + 1);
+    ck_assert_uint_eq(vget(VMCS_vm_exit_intr_info), 0x80000301u);
+    ck_assert_uint_eq(vget(VMCS_exit_qualification), 0x4000);
+    ck_assert_uint_eq(vget(VMCS_guest_pending_dbg_exceptions), 0);
+    ck_assert(vget(VMCS_guest_rflags) & FL_TF);
+    ck_assert_uint_eq(c->dr[6], 0xffff0ff0ull);
+}
+END_TEST
+
+/* MTF and TF on the same instruction: "MTF VM exits take priority over
+ * debug-trap exceptions" (SDM 3C "Monitor Trap Flag"), so the single-step
+ * trap is pending at the MTF exit and saved as BS in the pending debug
+ * exceptions field (SDM 3C "Saving Non-Register State"). */
+START_TEST(mtf_saves_pending_single_step)
+{
+    vset(VMCS_cpu_based_vm_exec_control, PROC_MONITOR_TRAP_FLAG);
+    vset(VMCS_exception_bitmap, 1u << EXC_DB);
+    c->rflags |= FL_TF;
+    c->dr[6] = 0xffff0ff0ull;
+    expect_exit(RUN(0x90, 0x90, CPUID), VMX_EXIT_monitor_trap_flag, GUEST_CODE + 1);
+    ck_assert_uint_eq(vget(VMCS_guest_pending_dbg_exceptions), 0x4000);
+    ck_assert_uint_eq(c->dr[6], 0xffff0ff0ull);
+}
+END_TEST
+
+/* ---- NMI unblocking due to IRET ---------------------------------------------------- */
+
+/* An IRET whose return frame faults (#GP: null CS selector on the stack):
+ * with NMI blocking (physical, or virtual with "virtual NMIs") bit 12 of
+ * the VM-exit interruption information is set and the saved blocking by
+ * NMI is clear; without blocking bit 12 is clear (SDM 3C "Information for
+ * VM Exits Due to Vectored Events"). */
+static const struct { bool vnmi, blocked; } iret_cases[] = {
+    { false, true }, { true, true }, { false, false },
+};
+
+START_TEST(iret_fault_nmi_unblocking)
+{
+    if (iret_cases[_i].vnmi)
+        vset(VMCS_pin_based_vm_exec_control, PIN_NMI_EXITING | PIN_VIRTUAL_NMIS);
+    vset(VMCS_exception_bitmap, 1u << EXC_GP);
+    memset(m->ram + GUEST_STACK, 0, 40); /* RIP 0, CS 0, ... */
+    c->nmi_blocked = iret_cases[_i].blocked;
+    expect_exit(RUN(0x48, 0xcf), VMX_EXIT_exception_nmi, GUEST_CODE); /* iretq */
+    uint32_t unblock = iret_cases[_i].blocked ? VMX_INTR_INFO_NMI_UNBLOCKING : 0;
+    ck_assert_uint_eq(vget(VMCS_vm_exit_intr_info), 0x80000b0du | unblock);
+    ck_assert_uint_eq(vget(VMCS_guest_interruptibility_info) & VMX_INTERRUPTIBILITY_NMI, 0);
+}
+END_TEST
+
+/* With "virtual NMIs" the guest's IRET removes virtual-NMI blocking (SDM 3C
+ * "Changes to Instruction Behavior in VMX Non-Root Operation"): the
+ * NMI-window exit follows it. */
+START_TEST(iret_clears_virtual_nmi_blocking)
+{
+    vset(VMCS_pin_based_vm_exec_control, PIN_NMI_EXITING | PIN_VIRTUAL_NMIS);
+    vset(VMCS_cpu_based_vm_exec_control, PROC_NMI_WINDOW_EXITING);
+    uint64_t frame[5] = { GUEST_CODE + 2, SEL_CODE, FL_FIXED1, GUEST_STACK - 0x100, SEL_DATA };
+    memcpy(m->ram + GUEST_STACK, frame, sizeof frame);
+    c->nmi_blocked = true;
+    expect_exit(RUN(0x48, 0xcf, CPUID), VMX_EXIT_nmi_window, GUEST_CODE + 2);
+    ck_assert_uint_eq(vget(VMCS_guest_interruptibility_info) & VMX_INTERRUPTIBILITY_NMI, 0);
+}
+END_TEST
+
+/* A physical NMI exits with "virtual NMIs" even under virtual-NMI blocking
+ * (SDM 3C "Changes to Event Blocking"). */
+START_TEST(virtual_nmis_physical_nmi_exits)
+{
+    vset(VMCS_pin_based_vm_exec_control, PIN_NMI_EXITING | PIN_VIRTUAL_NMIS);
+    c->nmi_blocked = true;
+    cpu_raise_nmi(c);
+    expect_exit(RUN(CPUID), VMX_EXIT_exception_nmi, GUEST_CODE);
+    ck_assert_uint_eq(vget(VMCS_vm_exit_intr_info), 0x80000202u);
+    ck_assert_uint_eq(vget(VMCS_guest_interruptibility_info), VMX_INTERRUPTIBILITY_NMI);
+    ck_assert(c->nmi_blocked); /* the NMI that exited blocks physical NMIs */
+}
+END_TEST
+
+/* ---- INIT, SIPI and the inactive activity states ------------------------------------ */
+
+/* Enter at GUEST_CODE in an activity state as VM entry leaves it. */
+static enum cpu_stop run_in_state(unsigned activity)
+{
+    static const uint8_t code[] = { CPUID };
+    memcpy(m->ram + GUEST_CODE, code, sizeof code);
+    cpu_phys_written(c, GUEST_CODE, sizeof code);
+    enter();
+    v->activity = (uint8_t)activity;
+    c->halted = activity != VMX_ACTIVITY_ACTIVE;
+    return cpu_run(c, 2000);
+}
+
+/* SDM 3C "INIT Signals": an INIT in non-root operation is a VM exit
+ * (reason 3), with the activity state saved as it was. */
+static const unsigned init_states[] = { VMX_ACTIVITY_ACTIVE, VMX_ACTIVITY_HLT,
+                                        VMX_ACTIVITY_SHUTDOWN };
+
+START_TEST(init_signal_exits)
+{
+    lapic_signal_init(m->lapic);
+    expect_exit(run_in_state(init_states[_i]), VMX_EXIT_init_signal, GUEST_CODE);
+    ck_assert_uint_eq(vget(VMCS_guest_activity_state), init_states[_i]);
+    ck_assert_uint_eq(vget(VMCS_exit_qualification), 0);
+    ck_assert(!m->lapic->init_pending);
+    ck_assert_uint_eq(c->gpr[4], HOST_STACK); /* host state, not an INIT reset */
+}
+END_TEST
+
+/* SDM 3C "Restrictions on VMX Operation": INIT is blocked in VMX root
+ * operation and stays pending; the VM entry that follows exits with it. */
+START_TEST(init_blocked_in_root_operation)
+{
+    lapic_signal_init(m->lapic);
+    c->rip = HOST_CODE;
+    ck_assert_int_eq(cpu_run(c, 2000), CPU_STOP_HLT_FOREVER); /* host HLT */
+    ck_assert(m->lapic->init_pending);
+    ck_assert_uint_eq(c->rip, HOST_CODE + 1);
+    expect_exit(RUN(0x90, CPUID), VMX_EXIT_init_signal, GUEST_CODE);
+}
+END_TEST
+
+/* Wait-for-SIPI: INIT is blocked (no exit), the preemption timer does not
+ * exit, NMIs are held; a SIPI exits with reason 4, the vector as
+ * qualification, and the activity state saved as wait-for-SIPI (SDM 3C
+ * "Start-up IPIs", "VMX-Preemption Timer"). */
+START_TEST(sipi_exits_from_wait_for_sipi)
+{
+    vset(VMCS_pin_based_vm_exec_control, PIN_ACTIVATE_PREEMPTION_TIMER);
+    vset(VMCS_vmx_preemption_timer_value, 10);
+    lapic_signal_init(m->lapic);
+    cpu_raise_nmi(c);
+    ck_assert_int_eq(run_in_state(VMX_ACTIVITY_WAIT_SIPI), CPU_STOP_HLT_FOREVER);
+    ck_assert(c->vmx_nonroot);
+    ck_assert(m->lapic->init_pending);
+    ck_assert(c->nmi_pending);
+    c->nmi_pending = false; /* the host has no IDT to take it */
+    lapic_signal_sipi(m->lapic, 0x9a);
+    enum cpu_stop s = cpu_run(c, 2000);
+    expect_exit(s, VMX_EXIT_sipi, GUEST_CODE);
+    ck_assert_uint_eq(vget(VMCS_exit_qualification), 0x9a);
+    ck_assert_uint_eq(vget(VMCS_guest_activity_state), VMX_ACTIVITY_WAIT_SIPI);
+}
+END_TEST
+
+/* A SIPI outside wait-for-SIPI is discarded (no exit). */
+START_TEST(sipi_discarded_when_active)
+{
+    lapic_signal_sipi(m->lapic, 0x10);
+    expect_exit(run_in_state(VMX_ACTIVITY_ACTIVE), VMX_EXIT_cpuid, GUEST_CODE);
+    ck_assert(!m->lapic->sipi_pending);
+}
+END_TEST
+
+/* Shutdown: external interrupts are held; an NMI with "NMI exiting" exits
+ * and the activity state is saved as shutdown. */
+START_TEST(shutdown_state_takes_nmi_exit)
+{
+    vset(VMCS_pin_based_vm_exec_control, PIN_NMI_EXITING);
+    c->rflags |= FL_IF;
+    cpu_raise_extint(c, 0x40);
+    ck_assert_int_eq(run_in_state(VMX_ACTIVITY_SHUTDOWN), CPU_STOP_HLT_FOREVER);
+    ck_assert(c->vmx_nonroot);
+    ck_assert_int_eq(c->extint_pending, 0x40);
+    cpu_raise_nmi(c);
+    expect_exit(cpu_run(c, 2000), VMX_EXIT_exception_nmi, GUEST_CODE);
+    ck_assert_uint_eq(vget(VMCS_vm_exit_intr_info), 0x80000202u);
+    ck_assert_uint_eq(vget(VMCS_guest_activity_state), VMX_ACTIVITY_SHUTDOWN);
+}
+END_TEST
+
+/* The ICR as a source of INIT and SIPI (SDM 3A "Interrupt Command Register
+ * (ICR)"): "all including self" and the processor's own ID reach it; the
+ * "self" shorthand is invalid for them; INIT level de-assert is no INIT. */
+static const struct { uint32_t icr_lo; bool init, sipi; } icr_cases[] = {
+    { 0x00084500u, true, false },  /* INIT, assert, all including self */
+    { 0x00004500u, true, false },  /* INIT, assert, destination ID 0 (own) */
+    { 0x00044500u, false, false }, /* INIT, self shorthand: invalid */
+    { 0x00088500u, false, false }, /* INIT level de-assert */
+    { 0x00080612u, false, true },  /* SIPI vector 12H, all including self */
+};
+
+START_TEST(icr_sends_init_and_sipi)
+{
+    struct lapic *l = m->lapic;
+    ck_assert(lapic_write(l, LAPIC_ICR_HI, 0, 0, 0));
+    ck_assert(lapic_write(l, LAPIC_ICR_LO, 0, 0, icr_cases[_i].icr_lo));
+    ck_assert_int_eq(l->init_pending, icr_cases[_i].init);
+    ck_assert_int_eq(l->sipi_pending, icr_cases[_i].sipi);
+    ck_assert_int_eq(lapic_has_irr(l), icr_cases[_i].init || icr_cases[_i].sipi);
+    if (icr_cases[_i].sipi)
+        ck_assert_uint_eq(l->sipi_vector, 0x12);
+}
+END_TEST
+
+/* Outside VMX operation an INIT is a processor INIT (SDM 3A "Processor
+ * State After Reset", INIT column) into wait-for-SIPI, where NMIs wait;
+ * a SIPI with vector 09H starts real-mode execution at 09000H (SDM 3A "MP
+ * Initialization Protocol Algorithm for MP Systems"). */
+START_TEST(init_outside_vmx_then_sipi)
+{
+    v->in_vmx_operation = false;
+    c->sysenter_cs = 0x1234;
+    c->gpr[0] = 0x55;
+    c->cr0 |= CR0_CD;
+    c->rip = HOST_CODE;
+    lapic_signal_init(m->lapic);
+    ck_assert_int_eq(cpu_run(c, 2000), CPU_STOP_HLT_FOREVER);
+    ck_assert(m->lapic->wait_for_sipi);
+    ck_assert(c->halted);
+    ck_assert_uint_eq(c->rip, 0xfff0);
+    ck_assert_uint_eq(c->seg[SEG_CS].base, 0xffff0000ull);
+    ck_assert_uint_eq(c->cr0, CR0_CD | CR0_ET); /* CD kept, NW was 0 */
+    ck_assert_uint_eq(c->efer, 0);
+    ck_assert_uint_eq(c->gpr[0], 0);
+    ck_assert_uint_eq(c->sysenter_cs, 0x1234); /* MSRs unchanged */
+    cpu_raise_nmi(c);
+    ck_assert_int_eq(cpu_run(c, 2000), CPU_STOP_HLT_FOREVER);
+    ck_assert(c->nmi_pending);
+    static const uint8_t code[] = { 0xb8, 0x34, 0x12, 0xf4 }; /* mov ax, 0x1234; hlt */
+    memcpy(m->ram + 0x9000, code, sizeof code);
+    cpu_phys_written(c, 0x9000, sizeof code);
+    c->nmi_pending = false;
+    lapic_signal_sipi(m->lapic, 0x09);
+    ck_assert_int_eq(cpu_run(c, 2000), CPU_STOP_HLT_FOREVER);
+    ck_assert(!m->lapic->wait_for_sipi);
+    ck_assert_uint_eq(c->seg[SEG_CS].sel, 0x0900);
+    ck_assert_uint_eq(c->rip, 4);
+    ck_assert_uint_eq(c->gpr[0], 0x1234);
+}
+END_TEST
+
 static Suite *vmx_exit_suite(void)
 {
     Suite *s = suite_create("vmx_exit");
@@ -873,6 +1171,21 @@ static Suite *vmx_exit_suite(void)
         { "ple", pause_loop_exiting, 1 },
         { "msr_lists", msr_store_and_load_lists, 1 },
         { "vmx_abort", msr_load_failure_is_vmx_abort, 1 },
+        { "exit_cycles", exit_to_entry_cycles, 1 },
+        { "invpcid_cpl3", invpcid_at_cpl3, 2 },
+        { "single_step", single_step_db_exits, 1 },
+        { "mtf_pending_dbg", mtf_saves_pending_single_step, 1 },
+        { "iret_nmi_unblocking", iret_fault_nmi_unblocking,
+          (int)(sizeof iret_cases / sizeof iret_cases[0]) },
+        { "iret_virtual_nmi", iret_clears_virtual_nmi_blocking, 1 },
+        { "virtual_nmis_nmi", virtual_nmis_physical_nmi_exits, 1 },
+        { "init_exit", init_signal_exits, (int)(sizeof init_states / sizeof init_states[0]) },
+        { "init_root", init_blocked_in_root_operation, 1 },
+        { "sipi_exit", sipi_exits_from_wait_for_sipi, 1 },
+        { "sipi_discarded", sipi_discarded_when_active, 1 },
+        { "shutdown_nmi", shutdown_state_takes_nmi_exit, 1 },
+        { "init_native", init_outside_vmx_then_sipi, 1 },
+        { "icr_init_sipi", icr_sends_init_and_sipi, (int)(sizeof icr_cases / sizeof icr_cases[0]) },
     };
     for (unsigned i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         TCase *tc = tcase_create(cases[i].name);
