@@ -225,6 +225,62 @@ static void f_jmp64(struct cpu *c, const struct insn *in)
     c->end_block = true;
 }
 
+/* Shifts and rotates of a register by a non-zero immediate count (the
+ * count is masked at specialisation time; a masked count of 0 keeps the
+ * generic handler, which has the count-0 rules). Flags as ops_shift.c. */
+#define SHIFT_FAST(bits, T, ST)                                                            \
+    static void f_shl_ri##bits(struct cpu *c, const struct insn *in)                      \
+    {                                                                                      \
+        unsigned n = in->rm2;                                                              \
+        uint64_t v = (T)c->gpr[in->fdst], r = (T)(v << n);                                 \
+        bool cf = (v >> (bits - n)) & 1;                                                   \
+        c->gpr[in->fdst] = r;                                                              \
+        flags_set_arith(c, flags_szp(r, bits / 8) | (cf ? FL_CF : 0) |                     \
+                               ((((r >> (bits - 1)) & 1) ^ cf) ? FL_OF : 0));              \
+    }                                                                                      \
+    static void f_shr_ri##bits(struct cpu *c, const struct insn *in)                      \
+    {                                                                                      \
+        unsigned n = in->rm2;                                                              \
+        uint64_t v = (T)c->gpr[in->fdst], r = v >> n;                                      \
+        bool cf = (v >> (n - 1)) & 1;                                                      \
+        c->gpr[in->fdst] = r;                                                              \
+        flags_set_arith(c, flags_szp(r, bits / 8) | (cf ? FL_CF : 0) |                     \
+                               ((((r >> (bits - 1)) ^ (r >> (bits - 2))) & 1) ? FL_OF : 0)); \
+    }                                                                                      \
+    static void f_sar_ri##bits(struct cpu *c, const struct insn *in)                      \
+    {                                                                                      \
+        unsigned n = in->rm2;                                                              \
+        ST sv = (ST)c->gpr[in->fdst];                                                      \
+        uint64_t r = (T)(sv >> n);                                                         \
+        bool cf = (sv >> (n - 1)) & 1;                                                     \
+        c->gpr[in->fdst] = r;                                                              \
+        flags_set_arith(c, flags_szp(r, bits / 8) | (cf ? FL_CF : 0));                     \
+    }                                                                                      \
+    static void f_rol_ri##bits(struct cpu *c, const struct insn *in)                      \
+    {                                                                                      \
+        unsigned n = in->rm2;                                                              \
+        T v = (T)c->gpr[in->fdst];                                                         \
+        T r = (T)((v << n) | (v >> (bits - n)));                                           \
+        bool cf = r & 1;                                                                   \
+        c->gpr[in->fdst] = r;                                                              \
+        flags_materialize(c);                                                              \
+        c->rflags = (c->rflags & ~(FL_CF | FL_OF)) | (cf ? FL_CF : 0) |                    \
+                    ((((r >> (bits - 1)) & 1) ^ cf) ? FL_OF : 0);                          \
+    }                                                                                      \
+    static void f_ror_ri##bits(struct cpu *c, const struct insn *in)                      \
+    {                                                                                      \
+        unsigned n = in->rm2;                                                              \
+        T v = (T)c->gpr[in->fdst];                                                         \
+        T r = (T)((v >> n) | (v << (bits - n)));                                           \
+        bool cf = (r >> (bits - 1)) & 1;                                                   \
+        c->gpr[in->fdst] = r;                                                              \
+        flags_materialize(c);                                                              \
+        c->rflags = (c->rflags & ~(FL_CF | FL_OF)) | (cf ? FL_CF : 0) |                    \
+                    ((cf ^ ((r >> (bits - 2)) & 1)) ? FL_OF : 0);                          \
+    }
+SHIFT_FAST(64, uint64_t, int64_t)
+SHIFT_FAST(32, uint32_t, int32_t)
+
 struct fast_set {
     insn_handler generic;
     insn_handler rr64, rr32, ri64, ri32;
@@ -276,6 +332,21 @@ void cpu_specialize(struct insn *in, unsigned code_size)
         in->fdst = (uint8_t)reg_of(in, 0);
         in->handler = in->handler == op_inc ? (wide ? f_inc_r64 : f_inc_r32)
                                             : (wide ? f_dec_r64 : f_dec_r32);
+        return;
+    }
+    if ((in->handler == op_shl || in->handler == op_shr || in->handler == op_sar ||
+         in->handler == op_rol || in->handler == op_ror) &&
+        reg_of(in, 0) >= 0 && (in->opk[1] == OPK_IMM || in->opk[1] == OPK_ONE)) {
+        unsigned n = (in->opk[1] == OPK_ONE ? 1u : (unsigned)in->imm) & (wide ? 63 : 31);
+        if (n == 0)
+            return;
+        in->fdst = (uint8_t)reg_of(in, 0);
+        in->rm2 = (uint8_t)n;
+        in->handler = in->handler == op_shl   ? (wide ? f_shl_ri64 : f_shl_ri32)
+                      : in->handler == op_shr ? (wide ? f_shr_ri64 : f_shr_ri32)
+                      : in->handler == op_sar ? (wide ? f_sar_ri64 : f_sar_ri32)
+                      : in->handler == op_rol ? (wide ? f_rol_ri64 : f_rol_ri32)
+                                              : (wide ? f_ror_ri64 : f_ror_ri32);
         return;
     }
     if (in->handler == op_imul && in->opk[1] != OPK_NONE && reg_of(in, 1) >= 0) {
