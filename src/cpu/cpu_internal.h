@@ -167,7 +167,7 @@ void cpu_write_phys(struct cpu *c, uint64_t pa, unsigned size, uint64_t val);
 bool paging_translate(struct cpu *c, uint64_t lin, unsigned acc, uint64_t *pa,
                       bool *tlb_ok);
 
-static inline bool canonical(uint64_t a) { return (uint64_t)(((int64_t)a << 16) >> 16) == a; }
+static inline bool canonical(uint64_t a) { return (uint64_t)((int64_t)(a << 16) >> 16) == a; }
 
 /* ---- registers ------------------------------------------------------------ */
 

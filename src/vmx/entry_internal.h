@@ -83,7 +83,7 @@ enum vmx_entry_qual entry_fail_guest(struct entry_ck *ck, enum vmx_entry_qual qu
 /* Helpers the checks share. */
 static inline bool entry_canonical(uint64_t a)
 {
-    return (uint64_t)(((int64_t)a << 16) >> 16) == a;
+    return (uint64_t)((int64_t)(a << 16) >> 16) == a;
 }
 static inline bool entry_fixed_ok(uint64_t val, uint64_t fixed0, uint64_t fixed1)
 {
