@@ -2,7 +2,8 @@
 # Boot a bench-vmx ISO (mkiso.sh) under Bochs, headless, and print the host
 # wall time from the start of Bochs to the guest's closing report line:
 #   run_bochs.sh IMAGE.iso WORKDIR [TIMEOUT_SECONDS]
-# Prints "seconds=S exits=E" on stdout; exit status 0 only when the guest
+# Prints "seconds=S cpu_seconds=C exits=E" on stdout (C: Bochs' user+system
+# CPU time up to that line); exit status 0 only when the guest
 # reported "PASS: bench_vmx_loop" and no failure.
 #
 # Debian's Bochs 2.7 has no "nogui" display library and is built with the
@@ -66,23 +67,40 @@ spid=$!
 # Bochs' term display catches SIGTERM and keeps running: after a grace
 # period its process (the child of script) gets SIGKILL.
 stop_bochs() {
-    local pids i
-    pids=$(pgrep -P "$spid" 2>/dev/null || true)
-    [ -n "$pids" ] && kill $pids 2>/dev/null || true
-    for i in 1 2 3 4 5 6 7 8 9 10; do
-        kill -0 $pids 2>/dev/null || break
-        sleep 0.1
-    done
-    [ -n "$pids" ] && kill -KILL $pids 2>/dev/null || true
+    local pid tries
+    pid=$(pgrep -P "$spid" 2>/dev/null | head -1 || true)
+    if [ -n "$pid" ]; then
+        kill "$pid" 2>/dev/null || true
+        for tries in 1 2 3 4 5 6 7 8 9 10; do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        if kill -0 "$pid" 2>/dev/null; then
+            echo "stop_bochs: SIGKILL after $tries tries" >>term.log
+            kill -KILL "$pid" 2>/dev/null || true
+        fi
+    fi
     wait "$spid" 2>/dev/null || true
 }
 trap stop_bochs EXIT
+
+# CPU time (user + system) of the Bochs process so far, from /proc: less
+# sensitive than wall time to other load on the host.
+bochs_cpu_seconds() {
+    local pid
+    pid=$(pgrep -P "$spid" 2>/dev/null | head -1)
+    [ -n "$pid" ] || { echo 0; return; }
+    # Fields after the parenthesised command name: utime is 12th, stime 13th.
+    sed 's/^.*) //' "/proc/$pid/stat" |
+        awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f\n", ($12 + $13) / hz }'
+}
 
 deadline=$(( $(date +%s) + timeout_s ))
 end=
 while :; do
     if grep -Eq '^[0-9]+ passed, [0-9]+ failed' serial.txt 2>/dev/null; then
         end=$(date +%s.%N)
+        cpu=$(bochs_cpu_seconds)
         break
     fi
     if ! kill -0 "$spid" 2>/dev/null; then
@@ -105,4 +123,4 @@ if ! grep -q '^PASS: bench_vmx_loop' serial.clean || ! grep -Eq '^[0-9]+ passed,
     exit 1
 fi
 exits=$(sed -n 's/^bench-vmx: \([0-9]*\) CPUID exits$/\1/p' serial.clean)
-echo "seconds=$(echo "$end - $start" | bc -l | sed 's/^\./0./') exits=$exits"
+echo "seconds=$(echo "$end - $start" | bc -l | sed 's/^\./0./') cpu_seconds=$cpu exits=$exits"
