@@ -39,4 +39,7 @@ bool bench_nvmx(const uint8_t *code, size_t len, unsigned end_off, struct bench_
 bool bench_unicorn(const uint8_t *code, size_t len, unsigned end_off, bool hooked,
                    struct bench_result *r);
 
+/* The CPUID-exit benchmark guest under `nvmx run` (bench/vmx.c). */
+bool bench_vmx_exits(const char *nvmx, const char *image, unsigned long long loops);
+
 #endif

@@ -2,7 +2,8 @@
  * pages of the same names). Undefined flags follow docs/undefined-flags.md:
  * BTx changes only CF; BSF/BSR with a non-zero source clear CF, OF, AF and
  * set SF/PF from the result, with a zero source set ZF only and leave the
- * destination unchanged; TZCNT/LZCNT clear OF, SF, AF, PF. */
+ * destination unchanged; TZCNT/LZCNT clear OF, SF, AF, PF (and are BSF/BSR
+ * on a model without BMI1 / LZCNT). */
 #include "ops_gp.h"
 
 enum bt_op { BT_TEST, BT_SET, BT_RESET, BT_COMPLEMENT };
@@ -77,8 +78,33 @@ static void count_zeros(struct cpu *c, const struct insn *in, bool leading)
     flags_set_arith(c, (s == 0 ? FL_CF : 0) | (r == 0 ? FL_ZF : 0));
 }
 
-void op_tzcnt(struct cpu *c, const struct insn *in) { count_zeros(c, in, false); }
-void op_lzcnt(struct cpu *c, const struct insn *in) { count_zeros(c, in, true); }
+/* A model feature bit; a CPU created without a model (unit-test harnesses)
+ * has every feature nvmx implements, as in src/cpu/paging.c. */
+static bool model_has(const struct cpu *c, uint32_t leaf, unsigned reg, unsigned bit)
+{
+    return !c->model || cpu_cpuid_feature(c, leaf, reg, bit);
+}
+
+/* SDM 2B "TZCNT": "On processors that do not support TZCNT, the instruction
+ * byte encoding is executed as BSF"; TZCNT is enumerated by
+ * CPUID.(EAX=07H,ECX=0):EBX.BMI1[3]. SDM 2A "LZCNT": likewise BSR without
+ * CPUID.80000001H:ECX.LZCNT[5]. The model decides, so a guest sees what the
+ * CPUID it reads promises. */
+void op_tzcnt(struct cpu *c, const struct insn *in)
+{
+    if (model_has(c, 7, CPUID_EBX, 3))
+        count_zeros(c, in, false);
+    else
+        bit_scan(c, in, false);
+}
+
+void op_lzcnt(struct cpu *c, const struct insn *in)
+{
+    if (model_has(c, 0x80000001, CPUID_ECX, 5))
+        count_zeros(c, in, true);
+    else
+        bit_scan(c, in, true);
+}
 
 /* POPCNT: OF SF AF CF PF cleared, ZF = (source == 0). */
 void op_popcnt(struct cpu *c, const struct insn *in)

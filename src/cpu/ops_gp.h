@@ -105,7 +105,7 @@ void gp_shift(struct cpu *c, const struct insn *in, unsigned op);
     X(mov) X(movzx_b) X(movzx_w) X(movsx_b) X(movsx_w) X(movsxd) X(lea) X(xchg)            \
     X(cmpxchg) X(cmpxchg8b) X(cmpxchg16b) X(xadd) X(bswap) X(movbe)                        \
     X(shift_grp2) X(rol) X(ror) X(rcl) X(rcr) X(shl) X(sal) X(shr) X(sar) X(shld) X(shrd)  \
-    X(bt) X(bts) X(btr) X(btc) X(bsf) X(bsr) X(tzcnt) X(lzcnt) X(popcnt) X(setcc)          \
+    X(bound) X(bt) X(bts) X(btr) X(btc) X(bsf) X(bsr) X(tzcnt) X(lzcnt) X(popcnt) X(setcc)          \
     X(cmovcc) X(jcc) X(jmp) X(jmp_ind) X(call) X(call_ind) X(ret) X(ret_imm) X(loop)       \
     X(loope) X(loopne) X(jrcxz) X(push) X(pop) X(pusha) X(popa) X(enter) X(leave) X(cbw)   \
     X(cwd) X(lahf) X(sahf) X(clc) X(stc) X(cmc) X(cld) X(std) X(nop) X(pause) X(xlat)      \

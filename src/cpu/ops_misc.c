@@ -1,7 +1,7 @@
 /* Data movement and the small general-purpose instructions: MOV, MOVZX,
  * MOVSX, MOVSXD, LEA, XCHG, CMPXCHG, CMPXCHG8B/16B, XADD, BSWAP, MOVBE,
- * SETcc, CMOVcc, CBW/CWD, LAHF/SAHF, flag-bit instructions, XLAT, NOP and
- * the BCD adjustments (SDM 2 instruction pages of the same names). */
+ * SETcc, CMOVcc, CBW/CWD, LAHF/SAHF, flag-bit instructions, XLAT, NOP, the
+ * BCD adjustments and BOUND (SDM 2 instruction pages of the same names). */
 #include "ops_gp.h"
 
 void op_mov(struct cpu *c, const struct insn *in)
@@ -330,4 +330,22 @@ void op_aad(struct cpu *c, const struct insn *in)
     uint64_t al = c->gpr[0] & 0xff, ah = (c->gpr[0] >> 8) & 0xff;
     reg_write(c, 0, 2, false, (al + ah * base) & 0xff);
     set_al_flags(c, 0);
+}
+
+/* ---- BOUND (invalid in 64-bit mode: the row carries i64) ---- */
+
+/* SDM 2A "BOUND": the signed index in the register against the signed
+ * lower and upper bounds at m16&16 / m32&32; outside [lower, upper] raises
+ * #BR, a fault (RIP stays at BOUND). No flags change. Prototype here until
+ * it joins GP_HANDLERS in ops_gp.h. */
+void op_bound(struct cpu *c, const struct insn *in)
+{
+    unsigned sz = in->opsize;
+    uint64_t ea = insn_ea(c, in);
+    int64_t lower = (int64_t)gp_sext(cpu_read(c, in->seg, ea, sz), sz);
+    int64_t upper =
+        (int64_t)gp_sext(cpu_read(c, in->seg, (ea + sz) & size_mask(in->addrsize), sz), sz);
+    int64_t index = (int64_t)gp_sext(reg_read(c, in->reg, sz, false), sz);
+    if (index < lower || index > upper)
+        cpu_fault(c, EXC_BR);
 }

@@ -1,7 +1,8 @@
 /* System instructions other than CR/DR moves and port I/O: descriptor-table
  * registers (LGDT/LIDT/SGDT/SIDT, LLDT/LTR/SLDT/STR), CPUID, RDMSR/WRMSR,
- * RDTSC/RDTSCP, HLT, CLI/STI, PUSHF/POPF, cache and fence no-ops, SWAPGS,
- * the FS/GS base instructions and the x87 escapes of a CPU without an FPU. */
+ * RDTSC/RDTSCP, HLT, CLI/STI, CLAC/STAC, PUSHF/POPF, cache and fence no-ops,
+ * SWAPGS, the FS/GS base instructions and the x87 escapes of a CPU without
+ * an FPU. */
 #include "opcodes_gen.h"
 #include "seg.h"
 
@@ -371,6 +372,32 @@ void op_sti(struct cpu *c, const struct insn *in)
     c->end_block = true;
 }
 
+/* SDM 2A "CLAC", 2B "STAC": #UD when CPUID.(EAX=07H,ECX=0):EBX.SMAP[20]
+ * = 0, at CPL > 0 (protected, compatibility and 64-bit mode; real-address
+ * mode runs at CPL 0) and in virtual-8086 mode; LOCK is #UD in the decoder.
+ * They change RFLAGS.AC only and cause no VM exit. */
+static void smap_insn_check(struct cpu *c)
+{
+    if (!cpu_cpuid_feature(c, 7, CPUID_EBX, 20) || c->mode == MODE_V86)
+        cpu_fault(c, EXC_UD);
+    if (c->mode != MODE_REAL && c->cpl > 0)
+        cpu_fault(c, EXC_UD);
+}
+
+void op_clac(struct cpu *c, const struct insn *in)
+{
+    (void)in;
+    smap_insn_check(c);
+    c->rflags &= ~FL_AC;
+}
+
+void op_stac(struct cpu *c, const struct insn *in)
+{
+    (void)in;
+    smap_insn_check(c);
+    c->rflags |= FL_AC;
+}
+
 /* SDM 2B "PUSHF": the image has VM and RF cleared. */
 void op_pushf(struct cpu *c, const struct insn *in)
 {
@@ -470,8 +497,6 @@ static void wr_base(struct cpu *c, const struct insn *in, int seg)
     c->seg[seg].base = v;
 }
 
-/* no row yet (see opcodes_sys.txt), so no generated prototype */
-void op_rdfsbase(struct cpu *c, const struct insn *in);
 void op_rdfsbase(struct cpu *c, const struct insn *in) { rd_base(c, in, SEG_FS); }
 void op_rdgsbase(struct cpu *c, const struct insn *in) { rd_base(c, in, SEG_GS); }
 void op_wrfsbase(struct cpu *c, const struct insn *in) { wr_base(c, in, SEG_FS); }

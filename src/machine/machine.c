@@ -87,10 +87,18 @@ static void lapic_mmio_write(void *ctx, uint64_t pa, unsigned size, uint64_t val
     if (size != 4 || (off & 3))
         return; /* SDM 3A: registers are accessed with aligned 32-bit accesses */
     lapic_write(m->lapic, off, now_of(m), m->cpu ? m->cpu->tsc_offset : 0, (uint32_t)val);
-    if (m->lapic->nmi_pending && m->cpu) {
+    if (!m->cpu)
+        return;
+    if (m->lapic->nmi_pending) {
         m->lapic->nmi_pending = false;
         cpu_raise_nmi(m->cpu);
     }
+    /* An ICR write (IPI, NMI, INIT, SIPI), EOI, TPR, SVR or a timer/LVT
+     * change can make an event deliverable before the next instruction
+     * (SDM 3A "Priority Among Concurrent Events": events are recognised at
+     * instruction boundaries). The run loop looks at pending events only
+     * between predecoded blocks, so every register write ends the block. */
+    m->cpu->end_block = true;
 }
 
 bool lapic_attach(struct machine *m)

@@ -39,8 +39,24 @@ static void build_page_tables(void)
     }
 }
 
+/* The CPU model: only what changes how the generated instructions execute.
+ * Unicorn's oracle runs TZCNT and LZCNT (its Haswell model), and nvmx
+ * executes F3 0F BC / BD as BSF / BSR unless CPUID advertises BMI1
+ * (CPUID.(EAX=07H,ECX=0):EBX[3]) and LZCNT (CPUID.80000001H:ECX[5]). */
+static void set_model(void)
+{
+    memset(&model, 0, sizeof model);
+    snprintf(model.name, sizeof model.name, "difftest");
+    model.leaves[model.nleaves++] = (struct cpuid_leaf){ .leaf = 0, .eax = 7 };
+    model.leaves[model.nleaves++] =
+        (struct cpuid_leaf){ .leaf = 7, .has_subleaf = true, .subleaf = 0, .ebx = 1u << 3 };
+    model.leaves[model.nleaves++] = (struct cpuid_leaf){ .leaf = 0x80000000u, .eax = 0x80000001u };
+    model.leaves[model.nleaves++] = (struct cpuid_leaf){ .leaf = 0x80000001u, .ecx = 1u << 5 };
+}
+
 bool dt_nvmx_init(char *err, size_t errlen)
 {
+    set_model();
     m = machine_create(DT_RAM_SIZE);
     if (!m) {
         snprintf(err, errlen, "nvmx: machine_create failed");

@@ -1,4 +1,5 @@
-/* General-purpose instructions run on a real CPU in flat 64-bit mode:
+/* General-purpose instructions run on a real CPU in flat 64-bit mode (BOUND
+ * in flat 32-bit protected mode):
  * identity-mapped 2 MiB pages (PML4 0x1000, PDPT 0x2000, PD 0x3000) cover
  * the first 4 MiB; code at 0x10000 ends with "jmp $" so a generous
  * instruction limit stops the run at a known RIP. */
@@ -392,6 +393,126 @@ START_TEST(lea_movzx_movsx_bswap)
 }
 END_TEST
 
+/* ---- TZCNT / LZCNT follow the model's CPUID --------------------------------- */
+
+static struct cpu_model feat_model;
+
+/* A model with or without BMI1 (CPUID.(EAX=07H,ECX=0):EBX[3]) and LZCNT
+ * (CPUID.80000001H:ECX[5]). */
+static void use_model(bool bmi1, bool lzcnt)
+{
+    memset(&feat_model, 0, sizeof feat_model);
+    strcpy(feat_model.name, "alu-features");
+    feat_model.leaves[feat_model.nleaves++] = (struct cpuid_leaf){ .leaf = 0, .eax = 7 };
+    feat_model.leaves[feat_model.nleaves++] = (struct cpuid_leaf){
+        .leaf = 7, .has_subleaf = true, .ebx = bmi1 ? 1u << 3 : 0 };
+    feat_model.leaves[feat_model.nleaves++] =
+        (struct cpuid_leaf){ .leaf = 0x80000000u, .eax = 0x80000001u };
+    feat_model.leaves[feat_model.nleaves++] =
+        (struct cpuid_leaf){ .leaf = 0x80000001u, .ecx = lzcnt ? 1u << 5 : 0 };
+    c->model = &feat_model;
+}
+
+/* SDM 2B "TZCNT": with BMI1, a zero source gives the operand width and
+ * CF = 1; without it F3 0F BC is BSF, which leaves the destination and
+ * sets ZF. mov eax, 0x1234; mov edx, 0; tzcnt eax, edx. */
+START_TEST(tzcnt_is_bsf_without_bmi1)
+{
+    bool bmi1 = _i == 0;
+    use_model(bmi1, true);
+    RUN(0xb8, 0x34, 0x12, 0x00, 0x00, /* mov eax, 0x1234 */
+        0xba, 0x00, 0x00, 0x00, 0x00, /* mov edx, 0 */
+        0xf3, 0x0f, 0xbc, 0xc2);      /* tzcnt eax, edx */
+    uint64_t fl = cpu_get_rflags(c) & (FL_CF | FL_ZF);
+    ck_assert_msg(c->gpr[0] == (bmi1 ? 32u : 0x1234u), "BMI1 %d: eax 0x%llx", bmi1,
+                  (unsigned long long)c->gpr[0]);
+    ck_assert_msg(fl == (bmi1 ? FL_CF : FL_ZF), "BMI1 %d: CF/ZF 0x%llx", bmi1,
+                  (unsigned long long)fl);
+}
+END_TEST
+
+/* SDM 2A "LZCNT": with CPUID.80000001H:ECX.LZCNT, LZCNT 1 (32-bit) is 31;
+ * without it F3 0F BD is BSR, which gives 0 (and PF from that result).
+ * mov eax, 0x1234; mov edx, 1; lzcnt eax, edx. */
+START_TEST(lzcnt_is_bsr_without_lzcnt)
+{
+    bool lz = _i == 0;
+    use_model(true, lz);
+    RUN(0xb8, 0x34, 0x12, 0x00, 0x00, /* mov eax, 0x1234 */
+        0xba, 0x01, 0x00, 0x00, 0x00, /* mov edx, 1 */
+        0xf3, 0x0f, 0xbd, 0xc2);      /* lzcnt eax, edx */
+    uint64_t fl = cpu_get_rflags(c) & (FL_CF | FL_ZF | FL_PF);
+    ck_assert_msg(c->gpr[0] == (lz ? 31u : 0u), "LZCNT %d: eax 0x%llx", lz,
+                  (unsigned long long)c->gpr[0]);
+    ck_assert_msg(fl == (lz ? 0 : FL_PF), "LZCNT %d: CF/ZF/PF 0x%llx", lz,
+                  (unsigned long long)fl);
+}
+END_TEST
+
+/* ---- BOUND (16/32-bit code) ---------------------------------------------------- */
+
+#define BOUNDS 0x20000ull
+
+/* SDM 2A "BOUND": signed index against the signed pair at m16&16 / m32&32;
+ * outside [lower, upper] is #BR, a fault at the BOUND. */
+static const struct {
+    const char *what;
+    bool o16;
+    uint32_t index, lower, upper;
+    bool br;
+} bound_cases[] = {
+    { "32: inside", false, 5, (uint32_t)-3, 10, false },
+    { "32: at lower", false, (uint32_t)-3, (uint32_t)-3, 10, false },
+    { "32: at upper", false, 10, (uint32_t)-3, 10, false },
+    { "32: below lower (signed)", false, (uint32_t)-4, (uint32_t)-3, 10, true },
+    { "32: above upper", false, 11, (uint32_t)-3, 10, true },
+    { "32: 0x80000000 is below 0", false, 0x80000000u, 0, 0x7fffffffu, true },
+    { "16: 0x8000 is below -1", true, 0x8000, 0xffff, 0x7fff, true },
+    { "16: only the low word of the index", true, 0xffff0005u, 0, 10, false },
+    { "16: 0xfffe is -2, inside", true, 0xfffe, 0xfffd, 0, false },
+};
+
+START_TEST(bound_checks_signed_range)
+{
+    cpu_set_flat_protected(c);
+    c->rip = CODE;
+    bool o16 = bound_cases[_i].o16;
+    unsigned sz = o16 ? 2 : 4;
+    memcpy(m->ram + BOUNDS, &bound_cases[_i].lower, sz);
+    memcpy(m->ram + BOUNDS + sz, &bound_cases[_i].upper, sz);
+    c->gpr[0] = bound_cases[_i].index;
+    uint8_t code[] = { 0x66, 0x62, 0x05, 0x00, 0x00, 0x02, 0x00 }; /* bound eax, [0x20000] */
+    const uint8_t *p = o16 ? code : code + 1;
+    size_t n = o16 ? sizeof code : sizeof code - 1;
+    uint64_t end = load(p, n);
+    enum cpu_stop s = cpu_run(c, 100);
+    if (bound_cases[_i].br) {
+        ck_assert_msg(s == CPU_STOP_EXCEPTION && c->last_exception == EXC_BR,
+                      "%s: stop %d exception %d, expected #BR", bound_cases[_i].what, s,
+                      c->last_exception);
+        ck_assert_msg(c->rip == CODE, "%s: rip 0x%llx", bound_cases[_i].what,
+                      (unsigned long long)c->rip);
+    } else {
+        ck_assert_msg(s == CPU_STOP_INSN_LIMIT && c->rip == end,
+                      "%s: stop %d exception %d rip 0x%llx", bound_cases[_i].what, s,
+                      c->last_exception, (unsigned long long)c->rip);
+    }
+    ck_assert_uint_eq(c->gpr[0], bound_cases[_i].index);
+}
+END_TEST
+
+/* The register form (62 /r with mod = 3) is #UD, and 62 is not BOUND in
+ * 64-bit mode (SDM 2A "BOUND": "#UD If in 64-bit mode"). */
+START_TEST(bound_register_form_and_64bit_ud)
+{
+    memset(m->ram + BOUNDS, 0, 8);
+    run_to_fault((const uint8_t[]){ 0x62, 0x05, 0x00, 0x00, 0x02, 0x00 }, 6, CODE, EXC_UD);
+    cpu_set_flat_protected(c);
+    c->rip = CODE;
+    run_to_fault((const uint8_t[]){ 0x62, 0xc1 }, 2, CODE, EXC_UD);
+}
+END_TEST
+
 static Suite *alu_suite(void)
 {
     Suite *s = suite_create("alu");
@@ -424,6 +545,17 @@ static Suite *alu_suite(void)
     tcase_add_test(t, loop_counts_rcx);
     tcase_add_test(t, jmp_noncanonical_is_gp);
     tcase_add_test(t, enter_leave);
+    suite_add_tcase(s, t);
+    t = tcase_create("cpuid_gated");
+    tcase_add_checked_fixture(t, setup, teardown);
+    tcase_add_loop_test(t, tzcnt_is_bsf_without_bmi1, 0, 2);
+    tcase_add_loop_test(t, lzcnt_is_bsr_without_lzcnt, 0, 2);
+    suite_add_tcase(s, t);
+    t = tcase_create("bound");
+    tcase_add_checked_fixture(t, setup, teardown);
+    tcase_add_loop_test(t, bound_checks_signed_range, 0,
+                        sizeof bound_cases / sizeof bound_cases[0]);
+    tcase_add_test(t, bound_register_form_and_64bit_ud);
     suite_add_tcase(s, t);
     return s;
 }

@@ -1,8 +1,9 @@
 /* System instructions run on a real CPU in 64-bit mode: control and debug
  * registers, descriptor-table registers, LDTR/TR, CPUID, the interrupt-flag
  * and flags-image instructions, port I/O with the TSS I/O permission bitmap,
- * time stamp, FS/GS bases and the x87 escapes. Each case checks the
- * architectural result or the exact exception vector and error code. */
+ * time stamp, FS/GS bases, the x87 escapes, CLAC/STAC and self-IPIs through
+ * the xAPIC page. Each case checks the architectural result or the exact
+ * exception vector and error code. */
 #include "cpu/cpu_internal.h"
 
 #include <check.h>
@@ -788,6 +789,137 @@ START_TEST(unimplemented_extensions_ud)
 }
 END_TEST
 
+/* ---- SMAP: CLAC / STAC ------------------------------------------------------ */
+
+#define CLAC 0x0f, 0x01, 0xca
+#define STAC 0x0f, 0x01, 0xcb
+
+/* SDM 2A "CLAC", 2B "STAC": they clear / set RFLAGS.AC and nothing else.
+ * STAC; PUSHFQ; POP RAX; CLAC; PUSHFQ; POP RBX. */
+START_TEST(clac_stac_write_ac)
+{
+    cpu_set_rflags(c, FL_FIXED1 | FL_CF | FL_ZF);
+    expect_done(RUN(STAC, 0x9c, 0x58, CLAC, 0x9c, 0x5b, HLT), 10);
+    ck_assert_uint_eq(c->gpr[0] & (FL_AC | FL_CF | FL_ZF), FL_AC | FL_CF | FL_ZF);
+    ck_assert_uint_eq(c->gpr[3] & (FL_AC | FL_CF | FL_ZF), FL_CF | FL_ZF);
+    ck_assert_uint_eq(cpu_get_rflags(c) & FL_AC, 0);
+    /* NP: a 66/F2/F3 prefix is ignored (docs/system-instructions.md) */
+    expect_done(RUN(0xf3, STAC, HLT), 4);
+    ck_assert_uint_eq(cpu_get_rflags(c) & FL_AC, FL_AC);
+    expect_done(RUN(0x66, CLAC, HLT), 4);
+    ck_assert_uint_eq(cpu_get_rflags(c) & FL_AC, 0);
+}
+END_TEST
+
+/* #UD at CPL > 0, without CPUID.(EAX=07H,ECX=0):EBX.SMAP[20], and with
+ * LOCK; RFLAGS.AC is left as it was. */
+static const struct { const char *what; bool cpl3, no_smap, lock, stac; } smap_ud[] = {
+    { "CLAC at CPL 3", true, false, false, false },
+    { "STAC at CPL 3", true, false, false, true },
+    { "CLAC without SMAP", false, true, false, false },
+    { "STAC without SMAP", false, true, false, true },
+    { "LOCK CLAC", false, false, true, false },
+    { "LOCK STAC", false, false, true, true },
+};
+
+START_TEST(clac_stac_ud)
+{
+    uint64_t ac = smap_ud[_i].stac ? 0 : FL_AC;
+    if (smap_ud[_i].no_smap)
+        for (unsigned i = 0; i < model.nleaves; i++)
+            if (model.leaves[i].leaf == 7)
+                model.leaves[i].ebx &= ~(1u << 20);
+    if (smap_ud[_i].cpl3)
+        to_cpl3();
+    cpu_set_rflags(c, FL_FIXED1 | ac);
+    uint8_t code[] = { 0xf0, 0x0f, 0x01, smap_ud[_i].stac ? 0xcb : 0xca, HLT };
+    bool lock = smap_ud[_i].lock;
+    enum cpu_stop s = run(code + !lock, sizeof code - !lock);
+    ck_assert_msg(s == CPU_STOP_EXCEPTION && c->last_exception == EXC_UD,
+                  "%s: stop %d vector %d, expected #UD", smap_ud[_i].what, s, c->last_exception);
+    ck_assert_msg((cpu_get_rflags(c) & FL_AC) == ac, "%s: AC changed", smap_ud[_i].what);
+}
+END_TEST
+
+/* SDM 3A "Access Rights" (SMAP): with CR4.SMAP = 1 a supervisor data read
+ * of a user-mode page is allowed only while RFLAGS.AC = 1, so CLAC takes
+ * effect for the very next instruction of the same block.
+ * STAC; MOV EAX,[DATA]; CLAC; MOV EBX,[DATA] -> #PF(P) at the second MOV. */
+START_TEST(clac_stac_gate_smap_accesses)
+{
+    c->cr4 |= CR4_SMAP;
+    cpu_tlb_flush(c);
+    cpu_write_phys(c, DATA, 4, 0x5a5a1234);
+    c->gpr[0] = c->gpr[3] = 0;
+    enum cpu_stop s = RUN(STAC, 0x8b, 0x04, 0x25, 0x00, 0x00, 0x02, 0x00, CLAC, 0x8b, 0x1c, 0x25,
+                          0x00, 0x00, 0x02, 0x00, HLT);
+    expect_fault(s, EXC_PF, true, 0x1, 13);
+    ck_assert_uint_eq(c->gpr[0], 0x5a5a1234);
+    ck_assert_uint_eq(c->gpr[3], 0);
+}
+END_TEST
+
+/* ---- local APIC: self-IPIs through the xAPIC page ---------------------------- */
+
+#define GDT32 0x9000ull
+#define IDT32 0xa000ull
+#define IPI_HANDLER 0x18000ull
+
+/* SDM 3A "Interrupt Command Register (ICR)": a self-IPI (destination
+ * shorthand 01b) written with a MOV to the xAPIC page is recognised at the
+ * next instruction boundary (SDM 3A "Priority Among Concurrent Events"),
+ * so the interrupt frame's EIP is the instruction after the MOV, and the
+ * MOV EAX, 1 that follows has not run. Fixed (vector 0x40) and NMI
+ * (vector 2) delivery. */
+static const struct { const char *what; uint32_t icr; int vector; } self_ipi[] = {
+    { "fixed vector 0x40", 0x00040040u, 0x40 },
+    { "NMI", 0x00040400u, EXC_NMI },
+};
+
+START_TEST(xapic_self_ipi_taken_after_the_write)
+{
+    /* flat 32-bit protected mode without paging: the xAPIC page at
+     * 0xfee00000 is reached directly */
+    cpu_set_flat_protected(c);
+    cpu_write_phys(c, GDT32 + 8, 8, 0x00cf9b000000ffffull);
+    cpu_write_phys(c, GDT32 + 16, 8, 0x00cf93000000ffffull);
+    c->gdtr = (struct dtr){ GDT32, 23 };
+    uint64_t gate = (IPI_HANDLER & 0xffff) | (0x08ull << 16) | (0x8eull << 40) |
+                    ((IPI_HANDLER >> 16) << 48); /* 32-bit interrupt gate, DPL 0 */
+    cpu_write_phys(c, IDT32 + 8 * (uint64_t)self_ipi[_i].vector, 8, gate);
+    c->idtr = (struct dtr){ IDT32, 8 * 0x41 - 1 };
+    static const uint8_t handler[] = { 0x89, 0xc1,       /* mov ecx, eax */
+                                       0x8b, 0x14, 0x24, /* mov edx, [esp] */
+                                       0xeb, 0xfe };     /* jmp $ */
+    memcpy(m->ram + IPI_HANDLER, handler, sizeof handler);
+    cpu_phys_written(c, IPI_HANDLER, sizeof handler);
+    uint32_t icr = self_ipi[_i].icr;
+    const uint8_t code[] = {
+        0xc7, 0x05, 0xf0, 0x00, 0xe0, 0xfe, 0xff, 0x01, 0x00, 0x00, /* SVR: enable */
+        0xc7, 0x05, 0x00, 0x03, 0xe0, 0xfe, (uint8_t)icr, (uint8_t)(icr >> 8),
+        (uint8_t)(icr >> 16), (uint8_t)(icr >> 24), /* ICR low: self-IPI */
+        0xb8, 0x01, 0x00, 0x00, 0x00,             /* 20: mov eax, 1 */
+        0xbb, 0x02, 0x00, 0x00, 0x00,             /* mov ebx, 2 */
+        0xeb, 0xfe,                               /* jmp $ */
+    };
+    c->gpr[0] = 0xaaaa;
+    c->gpr[1] = c->gpr[2] = c->gpr[3] = 0;
+    c->gpr[4] = STACK_TOP;
+    c->rflags |= FL_IF;
+    enum cpu_stop s = run_limit(code, sizeof code, 50);
+    ck_assert_msg(s == CPU_STOP_INSN_LIMIT, "%s: stop %d exception %d", self_ipi[_i].what, s,
+                  c->last_exception);
+    ck_assert_msg(c->rip == IPI_HANDLER + 5, "%s: rip 0x%llx, expected the handler's jmp",
+                  self_ipi[_i].what, (unsigned long long)c->rip);
+    ck_assert_msg(c->gpr[2] == CODE + 20, "%s: return EIP 0x%llx, expected 0x%llx",
+                  self_ipi[_i].what, (unsigned long long)c->gpr[2],
+                  (unsigned long long)(CODE + 20));
+    ck_assert_msg(c->gpr[1] == 0xaaaa, "%s: EAX was 0x%llx in the handler, expected 0xaaaa",
+                  self_ipi[_i].what, (unsigned long long)c->gpr[1]);
+    ck_assert_uint_eq(c->gpr[3], 0);
+}
+END_TEST
+
 static Suite *sys_suite(void)
 {
     Suite *s = suite_create("sys");
@@ -847,6 +979,19 @@ static Suite *sys_suite(void)
     tcase_add_test(tc, fences_clflush);
     tcase_add_test(tc, x87_escape);
     tcase_add_test(tc, unimplemented_extensions_ud);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("smap");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, clac_stac_write_ac);
+    tcase_add_loop_test(tc, clac_stac_ud, 0, sizeof smap_ud / sizeof smap_ud[0]);
+    tcase_add_test(tc, clac_stac_gate_smap_accesses);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("lapic");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_loop_test(tc, xapic_self_ipi_taken_after_the_write, 0,
+                        sizeof self_ipi / sizeof self_ipi[0]);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,0 +1,122 @@
+/* nvmx-bench: the VMX exit path. Runs the CPUID-exit guest (guests/bench-vmx)
+ * under `nvmx run IMAGE --feature-control-locked --stats`, times the run on
+ * the host (for the report only; the guest never sees host time) and takes
+ * the modelled cycles of the CPUID exit round trips from --stats. */
+#include "bench.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define OUTPUT_MAX (1u << 20)
+#define PASS_STATUS 1 /* debug-exit convention: guest wrote 0 -> (0 << 1) | 1 */
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Run nvmx with stdout and stderr into one buffer (NUL-terminated, at most
+ * OUTPUT_MAX bytes kept). Returns the wait status, or -1 if it could not
+ * start. */
+static int run_capture(const char *nvmx, const char *image, char **out)
+{
+    int fd[2];
+    if (pipe(fd) != 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(fd[0]);
+        close(fd[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        dup2(fd[1], STDOUT_FILENO);
+        dup2(fd[1], STDERR_FILENO);
+        close(fd[0]);
+        close(fd[1]);
+        execl(nvmx, nvmx, "run", image, "--feature-control-locked", "--stats", (char *)NULL);
+        fprintf(stderr, "cannot execute %s: %s\n", nvmx, strerror(errno));
+        _exit(127);
+    }
+    close(fd[1]);
+    size_t cap = 4096, len = 0;
+    char *buf = malloc(cap);
+    for (;;) {
+        if (buf && len + 1 >= cap && cap < OUTPUT_MAX) {
+            char *nb = realloc(buf, cap * 2);
+            if (nb) {
+                buf = nb;
+                cap *= 2;
+            }
+        }
+        char sink[4096];
+        bool keep = buf && len + 1 < cap;
+        ssize_t n = read(fd[0], keep ? buf + len : sink, keep ? cap - 1 - len : sizeof sink);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        if (keep)
+            len += (size_t)n;
+    }
+    close(fd[0]);
+    if (buf)
+        buf[len] = '\0';
+    *out = buf;
+    int status;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR)
+            return -1;
+    return status;
+}
+
+/* "nvmx: stats: VM exits cpuid   N (C cycles exit to entry)" */
+static bool parse_cpuid_exits(const char *out, unsigned long long *exits,
+                              unsigned long long *cycles)
+{
+    const char *p = strstr(out, "nvmx: stats: VM exits cpuid ");
+    if (!p)
+        return false;
+    return sscanf(p, "nvmx: stats: VM exits cpuid %llu (%llu cycles exit to entry)", exits,
+                  cycles) == 2;
+}
+
+bool bench_vmx_exits(const char *nvmx, const char *image, unsigned long long loops)
+{
+    if (access(image, R_OK) != 0) {
+        fprintf(stderr, "nvmx-bench: vmx_cpuid_exits: %s: %s (build target bench_vmx_image)\n",
+                image, strerror(errno));
+        return false;
+    }
+    char *out = NULL;
+    double t0 = now_seconds();
+    int status = run_capture(nvmx, image, &out);
+    double secs = now_seconds() - t0;
+    unsigned long long exits = 0, cycles = 0;
+    bool ok = status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == PASS_STATUS && out &&
+              parse_cpuid_exits(out, &exits, &cycles) && exits == loops && exits > 0;
+    if (!ok) {
+        fprintf(stderr,
+                "nvmx-bench: vmx_cpuid_exits: %s %s: expected exit status %d and %llu CPUID "
+                "exits in --stats, got status %d and %llu exits; its output:\n%s\n",
+                nvmx, image, PASS_STATUS, loops,
+                status >= 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1, exits,
+                out ? out : "(none)");
+        free(out);
+        return false;
+    }
+    free(out);
+    printf("bench vmx_cpuid_exits exits_per_sec=%.0f modelled_cycles_per_exit=%.1f\n",
+           secs > 0 ? (double)exits / secs : 0.0, (double)cycles / (double)exits);
+    fflush(stdout);
+    return true;
+}
