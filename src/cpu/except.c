@@ -78,19 +78,6 @@ static uint64_t pushed_rflags(struct cpu *c, const struct event *ev)
     return fl;
 }
 
-/* Push n values of size bytes below sp (v[0] first, at the highest address);
- * returns the new stack offset. Nothing else is committed. */
-static uint64_t push_frame(struct cpu *c, const struct stack_ref *st, uint64_t sp,
-                           unsigned size, const uint64_t *v, unsigned n)
-{
-    uint64_t mask = seg_stack_mask(st);
-    for (unsigned i = 0; i < n; i++) {
-        sp = (sp - size) & mask;
-        seg_stack_write(c, st, sp, size, v[i]);
-    }
-    return sp;
-}
-
 static void set_sp(struct cpu *c, uint64_t mask, uint64_t sp)
 {
     c->gpr[4] = (c->gpr[4] & ~mask) | (sp & mask);
@@ -106,7 +93,7 @@ static void deliver_real(struct cpu *c, const struct event *ev)
     struct stack_ref st = { .ss = &c->seg[SEG_SS], .acc_sys = true, .err = 0 };
     uint64_t v[3] = { pushed_rflags(c, ev) & 0xffff, c->seg[SEG_CS].sel,
                       ev->return_rip & 0xffff };
-    uint64_t sp = push_frame(c, &st, c->gpr[4], 2, v, 3);
+    uint64_t sp = seg_stack_push(c, &st, c->gpr[4], 2, v, 3);
 
     set_sp(c, seg_stack_mask(&st), sp);
     c->rflags &= ~(FL_IF | FL_TF | FL_AC);
@@ -210,7 +197,7 @@ static void deliver_ia32e(struct cpu *c, const struct event *ev, const struct ga
     struct stack_ref st = { .long64 = true, .acc_sys = new_cpl < 3, .err = ev->ext };
     uint64_t v[6] = { c->seg[SEG_SS].sel, c->gpr[4], pushed_rflags(c, ev),
                       c->seg[SEG_CS].sel, ev->return_rip, ev->err };
-    rsp = push_frame(c, &st, rsp, 8, v, ev->has_err ? 6 : 5);
+    rsp = seg_stack_push(c, &st, rsp, 8, v, ev->has_err ? 6 : 5);
 
     if (inner)
         seg_load_null(c, SEG_SS, (uint16_t)new_cpl);
@@ -280,7 +267,7 @@ static void deliver_prot(struct cpu *c, const struct event *ev, const struct gat
     *p++ = ev->return_rip;
     if (ev->has_err)
         *p++ = ev->err;
-    sp = push_frame(c, &st, sp, size, v, (unsigned)(p - v));
+    sp = seg_stack_push(c, &st, sp, size, v, (unsigned)(p - v));
 
     if (inner) {
         seg_probe_descriptor(c, ss_sel, dss);

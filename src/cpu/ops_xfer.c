@@ -56,17 +56,6 @@ static void set_sp(struct cpu *c, const struct stack_ref *st, uint64_t sp)
     c->gpr[4] = (c->gpr[4] & ~mask) | (sp & mask);
 }
 
-static uint64_t push_vals(struct cpu *c, const struct stack_ref *st, uint64_t sp,
-                          unsigned size, const uint64_t *v, unsigned n)
-{
-    uint64_t mask = seg_stack_mask(st);
-    for (unsigned i = 0; i < n; i++) {
-        sp = (sp - size) & mask;
-        seg_stack_write(c, st, sp, size, v[i]);
-    }
-    return sp;
-}
-
 /* The new RIP must lie within the target CS limit, or be canonical when
  * the target is 64-bit code (SDM 2A "JMP", "CALL", "RET": #GP(0)). */
 static void check_target(struct cpu *c, const uint64_t d[2], uint64_t ip)
@@ -121,7 +110,7 @@ static void far_real(struct cpu *c, const struct far_target *t, bool call)
     if (call) {
         struct stack_ref st = cur_stack(c);
         uint64_t v[2] = { c->seg[SEG_CS].sel, c->next_rip };
-        set_sp(c, &st, push_vals(c, &st, cur_sp(c, &st), t->osize, v, 2));
+        set_sp(c, &st, seg_stack_push(c, &st, cur_sp(c, &st), t->osize, v, 2));
     }
     seg_load_real(c, SEG_CS, t->sel);
     c->next_rip = ip;
@@ -148,7 +137,7 @@ static void far_to_code(struct cpu *c, const struct far_target *t, const uint64_
     if (call) {
         struct stack_ref st = cur_stack(c);
         uint64_t v[2] = { c->seg[SEG_CS].sel, c->next_rip };
-        set_sp(c, &st, push_vals(c, &st, cur_sp(c, &st), t->osize, v, 2));
+        set_sp(c, &st, seg_stack_push(c, &st, cur_sp(c, &st), t->osize, v, 2));
     }
     load_cs(c, t->sel, d, c->cpl);
     c->next_rip = ip;
@@ -169,7 +158,7 @@ static void call_gate_inner(struct cpu *c, const uint64_t gate[2], uint16_t csel
         uint64_t rsp = seg_tss_read(c, 4 + 8 * dpl, 8, 0);
         struct stack_ref st = { .long64 = true, .acc_sys = true, .err = 0 };
         uint64_t v[4] = { c->seg[SEG_SS].sel, c->gpr[4], c->seg[SEG_CS].sel, c->next_rip };
-        rsp = push_vals(c, &st, rsp, 8, v, 4);
+        rsp = seg_stack_push(c, &st, rsp, 8, v, 4);
         load_cs(c, csel, cd, dpl);
         seg_load_null(c, SEG_SS, (uint16_t)dpl);
         c->gpr[4] = rsp;
@@ -210,7 +199,7 @@ static void call_gate_inner(struct cpu *c, const uint64_t gate[2], uint16_t csel
     struct seg_reg new_ss;
     seg_from_descriptor(&new_ss, ss, sd[0] | DESC_ACCESSED, 0);
     struct stack_ref st = { .ss = &new_ss, .acc_sys = true, .err = sserr };
-    sp = push_vals(c, &st, sp, size, v, (unsigned)(p - v));
+    sp = seg_stack_push(c, &st, sp, size, v, (unsigned)(p - v));
 
     seg_set_accessed(c, ss, sd[0]);
     c->seg[SEG_SS] = new_ss;
@@ -263,7 +252,7 @@ static void far_gate(struct cpu *c, const struct far_target *t, const uint64_t g
         unsigned size = ia32e ? 8 : type == SYS_CALL_GATE ? 4 : 2;
         struct stack_ref st = cur_stack(c);
         uint64_t v[2] = { c->seg[SEG_CS].sel, c->next_rip };
-        set_sp(c, &st, push_vals(c, &st, cur_sp(c, &st), size, v, 2));
+        set_sp(c, &st, seg_stack_push(c, &st, cur_sp(c, &st), size, v, 2));
     }
     load_cs(c, csel, cd, c->cpl);
     c->next_rip = ip;

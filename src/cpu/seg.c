@@ -241,3 +241,14 @@ uint64_t seg_tss_read(struct cpu *c, uint32_t off, unsigned size, uint32_t ext)
         cpu_fault_err(c, EXC_TS, (c->tr.sel & 0xfffcu) | ext);
     return cpu_read_lin(c, table_addr(c, c->tr.base, off), size, ACC_SYS);
 }
+
+uint64_t seg_stack_push(struct cpu *c, const struct stack_ref *st, uint64_t sp, unsigned size,
+                        const uint64_t *v, unsigned n)
+{
+    uint64_t mask = seg_stack_mask(st);
+    for (unsigned i = 0; i < n; i++) {
+        sp = (sp - size) & mask;
+        seg_stack_write(c, st, sp, size, v[i]);
+    }
+    return sp;
+}

@@ -62,6 +62,10 @@ struct stack_ref {
     uint32_t err; /* #SS error code on a limit/canonical violation */
 };
 uint64_t seg_stack_mask(const struct stack_ref *st);
+/* Push n values of size bytes below sp (v[0] first, at the highest address)
+ * on the stack st; returns the new stack offset. Nothing else is committed. */
+uint64_t seg_stack_push(struct cpu *c, const struct stack_ref *st, uint64_t sp, unsigned size,
+                        const uint64_t *v, unsigned n);
 void seg_stack_write(struct cpu *c, const struct stack_ref *st, uint64_t off, unsigned size,
                      uint64_t val);
 uint64_t seg_stack_read(struct cpu *c, const struct stack_ref *st, uint64_t off, unsigned size);

@@ -1,6 +1,7 @@
 /* JSON configuration loaders: CPU models (CPUID leaves, VMX capability MSRs)
  * and cost models (cycles per cost class). Every problem is reported with the file, the key
  * path (e.g. "leaves[3].ebx") and what is wrong; nothing is guessed. */
+#include "machine_private.h"
 #include "nvmx/config.h"
 #include "nvmx/vmx_arch.h"
 
@@ -11,15 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static bool fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return false;
-}
 
 static const char *json_kind(const json_t *v)
 {
@@ -42,13 +34,13 @@ static json_t *load_json(const char *path, char *err, size_t errlen)
     json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
     if (!root) {
         if (je.line < 0)
-            fail(err, errlen, "%s: %s", path, je.text);
+            machine_errorf(err, errlen, "%s: %s", path, je.text);
         else
-            fail(err, errlen, "%s:%d:%d: %s", path, je.line, je.column, je.text);
+            machine_errorf(err, errlen, "%s:%d:%d: %s", path, je.line, je.column, je.text);
         return NULL;
     }
     if (!json_is_object(root)) {
-        fail(err, errlen, "%s: top level must be an object, got %s", path, json_kind(root));
+        machine_errorf(err, errlen, "%s: top level must be an object, got %s", path, json_kind(root));
         json_decref(root);
         return NULL;
     }
@@ -63,23 +55,23 @@ static bool get_u32(const char *path, const char *key, const json_t *v, uint32_t
     if (json_is_integer(v)) {
         json_int_t i = json_integer_value(v);
         if (i < 0 || i > 0xffffffffll)
-            return fail(err, errlen, "%s: %s: value %lld does not fit in 32 bits", path, key,
+            return machine_errorf(err, errlen, "%s: %s: value %lld does not fit in 32 bits", path, key,
                         (long long)i);
         *out = (uint32_t)i;
         return true;
     }
     if (!json_is_string(v))
-        return fail(err, errlen, "%s: %s: expected a number or a hex string, got %s", path, key,
+        return machine_errorf(err, errlen, "%s: %s: expected a number or a hex string, got %s", path, key,
                     json_kind(v));
     const char *s = json_string_value(v);
     char *end;
     errno = 0;
     x = strtoull(s, &end, 0);
     if (!*s || !isdigit((unsigned char)*s) || *end || errno)
-        return fail(err, errlen, "%s: %s: \"%s\" is not a number (use e.g. \"0x1f\")", path, key,
+        return machine_errorf(err, errlen, "%s: %s: \"%s\" is not a number (use e.g. \"0x1f\")", path, key,
                     s);
     if (x > 0xffffffffull)
-        return fail(err, errlen, "%s: %s: \"%s\" does not fit in 32 bits", path, key, s);
+        return machine_errorf(err, errlen, "%s: %s: \"%s\" does not fit in 32 bits", path, key, s);
     *out = (uint32_t)x;
     return true;
 }
@@ -89,12 +81,12 @@ static bool get_name(const char *path, const json_t *root, char *name, size_t si
 {
     json_t *v = json_object_get(root, "name");
     if (!v)
-        return fail(err, errlen, "%s: name: missing", path);
+        return machine_errorf(err, errlen, "%s: name: missing", path);
     if (!json_is_string(v))
-        return fail(err, errlen, "%s: name: expected a string, got %s", path, json_kind(v));
+        return machine_errorf(err, errlen, "%s: name: expected a string, got %s", path, json_kind(v));
     const char *s = json_string_value(v);
     if (!*s || strlen(s) >= size)
-        return fail(err, errlen, "%s: name: must be 1 to %zu characters", path, size - 1);
+        return machine_errorf(err, errlen, "%s: name: must be 1 to %zu characters", path, size - 1);
     strcpy(name, s);
     return true;
 }
@@ -109,7 +101,7 @@ static bool check_note(const char *path, const char *where, const char *key, con
                        char *err, size_t errlen)
 {
     if (!json_is_string(v))
-        return fail(err, errlen, "%s: %s%s: expected a string, got %s", path, where, key,
+        return machine_errorf(err, errlen, "%s: %s%s: expected a string, got %s", path, where, key,
                     json_kind(v));
     return true;
 }
@@ -122,7 +114,7 @@ static bool parse_leaf(const char *path, unsigned idx, json_t *obj, struct cpuid
     char where[48], key[80];
     snprintf(where, sizeof(where), "leaves[%u].", idx);
     if (!json_is_object(obj))
-        return fail(err, errlen, "%s: leaves[%u]: expected an object, got %s", path, idx,
+        return machine_errorf(err, errlen, "%s: leaves[%u]: expected an object, got %s", path, idx,
                     json_kind(obj));
     memset(l, 0, sizeof(*l));
     bool have_leaf = false;
@@ -150,14 +142,14 @@ static bool parse_leaf(const char *path, unsigned idx, json_t *obj, struct cpuid
                 return false;
             continue;
         } else {
-            return fail(err, errlen, "%s: %s: unknown key (expected leaf, subleaf, eax, ebx, "
+            return machine_errorf(err, errlen, "%s: %s: unknown key (expected leaf, subleaf, eax, ebx, "
                                      "ecx, edx, comment)", path, key);
         }
         if (!get_u32(path, key, v, dst, err, errlen))
             return false;
     }
     if (!have_leaf)
-        return fail(err, errlen, "%s: %sleaf: missing", path, where);
+        return machine_errorf(err, errlen, "%s: %sleaf: missing", path, where);
     return true;
 }
 
@@ -171,10 +163,10 @@ static bool check_max_leaves(const char *path, const struct cpu_model *cm, char 
     for (unsigned i = 0; i < cm->nleaves; i++) {
         uint32_t leaf = cm->leaves[i].leaf;
         if (b && leaf < 0x80000000u && leaf > b->eax)
-            return fail(err, errlen, "%s: leaves[%u]: leaf 0x%x is above the maximum basic leaf "
+            return machine_errorf(err, errlen, "%s: leaves[%u]: leaf 0x%x is above the maximum basic leaf "
                                      "0x%x given by leaf 0 EAX", path, i, leaf, b->eax);
         if (e && leaf >= 0x80000000u && leaf > e->eax)
-            return fail(err, errlen, "%s: leaves[%u]: leaf 0x%x is above the maximum extended "
+            return machine_errorf(err, errlen, "%s: leaves[%u]: leaf 0x%x is above the maximum extended "
                                      "leaf 0x%x given by leaf 0x80000000 EAX", path, i, leaf,
                         e->eax);
     }
@@ -185,9 +177,9 @@ static bool parse_leaves(const char *path, json_t *arr, struct cpu_model *cm, ch
                          size_t errlen)
 {
     if (!json_is_array(arr))
-        return fail(err, errlen, "%s: leaves: expected an array, got %s", path, json_kind(arr));
+        return machine_errorf(err, errlen, "%s: leaves: expected an array, got %s", path, json_kind(arr));
     if (json_array_size(arr) > CPU_MODEL_MAX_LEAVES)
-        return fail(err, errlen, "%s: leaves: %zu entries, at most %d are supported", path,
+        return machine_errorf(err, errlen, "%s: leaves: %zu entries, at most %d are supported", path,
                     json_array_size(arr), CPU_MODEL_MAX_LEAVES);
     size_t i;
     json_t *v;
@@ -199,7 +191,7 @@ static bool parse_leaves(const char *path, json_t *arr, struct cpu_model *cm, ch
             const struct cpuid_leaf *o = &cm->leaves[j];
             if (o->leaf == l->leaf && o->has_subleaf == l->has_subleaf &&
                 (!l->has_subleaf || o->subleaf == l->subleaf))
-                return fail(err, errlen, "%s: leaves[%zu]: duplicate of leaves[%u] (leaf 0x%x "
+                return machine_errorf(err, errlen, "%s: leaves[%zu]: duplicate of leaves[%u] (leaf 0x%x "
                                          "subleaf %u)", path, i, j, l->leaf, l->subleaf);
         }
         cm->nleaves++;
@@ -217,14 +209,14 @@ static bool get_u64_string(const char *path, const char *key, const json_t *v, u
                            char *err, size_t errlen)
 {
     if (!json_is_string(v))
-        return fail(err, errlen, "%s: %s: expected a hex string such as \"0x1f\", got %s", path,
+        return machine_errorf(err, errlen, "%s: %s: expected a hex string such as \"0x1f\", got %s", path,
                     key, json_kind(v));
     const char *s = json_string_value(v);
     char *end;
     errno = 0;
     unsigned long long x = strtoull(s, &end, 0);
     if (!*s || !isdigit((unsigned char)*s) || *end || errno)
-        return fail(err, errlen, "%s: %s: \"%s\" is not a 64-bit number (use e.g. \"0x1f\")",
+        return machine_errorf(err, errlen, "%s: %s: \"%s\" is not a 64-bit number (use e.g. \"0x1f\")",
                     path, key, s);
     *out = x;
     return true;
@@ -243,7 +235,7 @@ static bool parse_vmx_msrs(const char *path, json_t *obj, struct cpu_model *cm, 
     char key[96];
 
     if (!json_is_object(obj))
-        return fail(err, errlen, "%s: vmx_msrs: expected an object, got %s", path,
+        return machine_errorf(err, errlen, "%s: vmx_msrs: expected an object, got %s", path,
                     json_kind(obj));
     const char *k;
     json_t *v;
@@ -259,7 +251,7 @@ static bool parse_vmx_msrs(const char *path, json_t *obj, struct cpu_model *cm, 
             if (!strcmp(names[i], k))
                 m = i;
         if (m < 0)
-            return fail(err, errlen, "%s: %s: unknown VMX capability MSR (the names are listed "
+            return machine_errorf(err, errlen, "%s: %s: unknown VMX capability MSR (the names are listed "
                                      "in include/nvmx/vmx_msrs.def)", path, key);
         if (!get_u64_string(path, key, v, &cm->vmx_msrs[m], err, errlen))
             return false;
@@ -267,7 +259,7 @@ static bool parse_vmx_msrs(const char *path, json_t *obj, struct cpu_model *cm, 
     }
     for (int i = 0; i < VMX_MSR_COUNT; i++)
         if (!seen[i])
-            return fail(err, errlen, "%s: vmx_msrs.%s: missing (use \"0x0\" for an MSR the "
+            return machine_errorf(err, errlen, "%s: vmx_msrs.%s: missing (use \"0x0\" for an MSR the "
                                      "model does not have)", path, names[i]);
     cm->has_vmx_msrs = true;
     return true;
@@ -312,10 +304,10 @@ static bool check_vmx(const char *path, const struct cpu_model *cm, char *err, s
 {
     bool vmx = model_has(cm, 1, R_ECX, 5);
     if (vmx && !cm->has_vmx_msrs)
-        return fail(err, errlen, "%s: vmx_msrs: missing, but CPUID.1:ECX.VMX[bit 5] is set",
+        return machine_errorf(err, errlen, "%s: vmx_msrs: missing, but CPUID.1:ECX.VMX[bit 5] is set",
                     path);
     if (!vmx && cm->has_vmx_msrs)
-        return fail(err, errlen, "%s: vmx_msrs: given, but CPUID.1:ECX.VMX[bit 5] is clear",
+        return machine_errorf(err, errlen, "%s: vmx_msrs: given, but CPUID.1:ECX.VMX[bit 5] is clear",
                     path);
     if (!vmx)
         return true;
@@ -325,15 +317,15 @@ static bool check_vmx(const char *path, const struct cpu_model *cm, char *err, s
     const uint64_t *msr = cm->vmx_msrs;
     uint64_t extra = msr[VMX_MSR_CR4_FIXED1] & ~model_cr4_bits(cm);
     if (extra)
-        return fail(err, errlen, "%s: IA32_VMX_CR4_FIXED1 allows CR4 bit %u, which the "
+        return machine_errorf(err, errlen, "%s: IA32_VMX_CR4_FIXED1 allows CR4 bit %u, which the "
                                  "model's CPUID does not enumerate", path,
                     (unsigned)__builtin_ctzll(extra));
     uint32_t proc2 = (uint32_t)(msr[VMX_MSR_PROCBASED_CTLS2] >> 32);
     if ((proc2 & (uint32_t)PROC2_ENABLE_RDTSCP) && !model_has(cm, 0x80000001u, R_EDX, 27))
-        return fail(err, errlen, "%s: IA32_VMX_PROCBASED_CTLS2 allows bit 3 (ENABLE_RDTSCP) "
+        return machine_errorf(err, errlen, "%s: IA32_VMX_PROCBASED_CTLS2 allows bit 3 (ENABLE_RDTSCP) "
                                  "but CPUID.80000001H:EDX.RDTSCP is clear", path);
     if ((proc2 & (uint32_t)PROC2_ENABLE_INVPCID) && !model_has(cm, 7, R_EBX, 10))
-        return fail(err, errlen, "%s: IA32_VMX_PROCBASED_CTLS2 allows bit 12 "
+        return machine_errorf(err, errlen, "%s: IA32_VMX_PROCBASED_CTLS2 allows bit 12 "
                                  "(ENABLE_INVPCID) but CPUID.7:EBX.INVPCID is clear", path);
     return true;
 }
@@ -347,7 +339,7 @@ bool config_load_cpu_model(const char *path, struct cpu_model *cm, char *err, si
     bool ok = get_name(path, root, cm->name, sizeof(cm->name), err, errlen);
     json_t *leaves = json_object_get(root, "leaves");
     if (ok && !leaves)
-        ok = fail(err, errlen, "%s: leaves: missing", path);
+        ok = machine_errorf(err, errlen, "%s: leaves: missing", path);
     const char *k;
     json_t *v;
     json_object_foreach(root, k, v) {
@@ -358,7 +350,7 @@ bool config_load_cpu_model(const char *path, struct cpu_model *cm, char *err, si
         else if (!strcmp(k, "vmx_msrs"))
             ok = parse_vmx_msrs(path, v, cm, err, errlen);
         else if (strcmp(k, "name") && strcmp(k, "leaves"))
-            ok = fail(err, errlen, "%s: %s: unknown key (expected name, description, comment, "
+            ok = machine_errorf(err, errlen, "%s: %s: unknown key (expected name, description, comment, "
                                    "leaves, vmx_msrs)", path, k);
     }
     if (ok)
@@ -398,20 +390,20 @@ static bool parse_classes(const char *path, json_t *obj, struct cost_model *cost
                           size_t errlen)
 {
     if (!json_is_object(obj))
-        return fail(err, errlen, "%s: classes: expected an object, got %s", path, json_kind(obj));
+        return machine_errorf(err, errlen, "%s: classes: expected an object, got %s", path, json_kind(obj));
     const char *k;
     json_t *v;
     json_object_foreach(obj, k, v) {
         int c = cost_class_index(k);
         if (c < 0)
-            return fail(err, errlen, "%s: classes.%s: unknown cost class (the classes are listed "
+            return machine_errorf(err, errlen, "%s: classes.%s: unknown cost class (the classes are listed "
                                      "in include/nvmx/cost_classes.def)", path, k);
         if (!json_is_integer(v))
-            return fail(err, errlen, "%s: classes.%s: expected an integer cycle count, got %s",
+            return machine_errorf(err, errlen, "%s: classes.%s: expected an integer cycle count, got %s",
                         path, k, json_kind(v));
         json_int_t n = json_integer_value(v);
         if (n < 0 || n > CONFIG_MAX_CYCLES)
-            return fail(err, errlen, "%s: classes.%s: %lld cycles is outside 0..%u", path, k,
+            return machine_errorf(err, errlen, "%s: classes.%s: %lld cycles is outside 0..%u", path, k,
                         (long long)n, CONFIG_MAX_CYCLES);
         cost->cycles[c] = (uint32_t)n;
     }
@@ -421,14 +413,14 @@ static bool parse_classes(const char *path, json_t *obj, struct cost_model *cost
 static bool parse_sources(const char *path, json_t *obj, char *err, size_t errlen)
 {
     if (!json_is_object(obj))
-        return fail(err, errlen, "%s: sources: expected an object, got %s", path, json_kind(obj));
+        return machine_errorf(err, errlen, "%s: sources: expected an object, got %s", path, json_kind(obj));
     const char *k;
     json_t *v;
     json_object_foreach(obj, k, v) {
         if (cost_class_index(k) < 0)
-            return fail(err, errlen, "%s: sources.%s: unknown cost class", path, k);
+            return machine_errorf(err, errlen, "%s: sources.%s: unknown cost class", path, k);
         if (!json_is_string(v))
-            return fail(err, errlen, "%s: sources.%s: expected a string, got %s", path, k,
+            return machine_errorf(err, errlen, "%s: sources.%s: expected a string, got %s", path, k,
                         json_kind(v));
     }
     return true;
@@ -443,7 +435,7 @@ bool config_load_cost_model(const char *path, struct cost_model *cost, char *err
     bool ok = get_name(path, root, cost->name, sizeof(cost->name), err, errlen);
     json_t *classes = json_object_get(root, "classes");
     if (ok && !classes)
-        ok = fail(err, errlen, "%s: classes: missing", path);
+        ok = machine_errorf(err, errlen, "%s: classes: missing", path);
     const char *k;
     json_t *v;
     json_object_foreach(root, k, v) {
@@ -454,7 +446,7 @@ bool config_load_cost_model(const char *path, struct cost_model *cost, char *err
         else if (!strcmp(k, "sources"))
             ok = parse_sources(path, v, err, errlen);
         else if (strcmp(k, "name") && strcmp(k, "classes"))
-            ok = fail(err, errlen, "%s: %s: unknown key (expected name, description, comment, "
+            ok = machine_errorf(err, errlen, "%s: %s: unknown key (expected name, description, comment, "
                                    "source, sources, classes)", path, k);
     }
     if (ok)

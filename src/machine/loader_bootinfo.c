@@ -2,6 +2,7 @@
  * format") with memory sizes, command line, modules, an E820-style memory
  * map and the boot loader name. ELF64 images get the same structure (RDI). */
 #include "loader.h"
+#include "machine_private.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -18,15 +19,6 @@
 
 #define PAGE 0x1000ull
 #define MIB (1ull << 20)
-
-static bool fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return false;
-}
 
 /* Copy a NUL-terminated string into the strings area; 0 when full. */
 static uint64_t put_string(struct machine *m, uint64_t *next, const char *s)
@@ -66,7 +58,7 @@ static bool load_modules(struct machine *m, const struct boot_params *bp, struct
                          uint8_t *info, uint64_t *strings, char *err, size_t errlen)
 {
     if (bp->nmodules > BOOT_MAX_MODULES)
-        return fail(err, errlen, "too many modules: %u (at most %llu)", bp->nmodules,
+        return machine_errorf(err, errlen, "too many modules: %u (at most %llu)", bp->nmodules,
                     (unsigned long long)BOOT_MAX_MODULES);
     uint64_t next = be->kernel_end > MIB ? be->kernel_end : MIB;
     for (unsigned i = 0; i < bp->nmodules; i++) {
@@ -78,14 +70,14 @@ static bool load_modules(struct machine *m, const struct boot_params *bp, struct
             return false;
         bool ok = next + f.size <= 0x100000000ull;
         if (!ok)
-            fail(err, errlen, "%s: module would end above 4 GiB (multiboot addresses are 32-bit)",
+            machine_errorf(err, errlen, "%s: module would end above 4 GiB (multiboot addresses are 32-bit)",
                  mod->path);
         else
             ok = loader_place(m, be, &f, next, f.data, f.size, f.size ? f.size : 1, "module",
                               err, errlen);
         uint64_t str = ok ? put_string(m, strings, mod->string ? mod->string : mod->path) : 0;
         if (ok && !str)
-            ok = fail(err, errlen, "%s: module string does not fit in the boot strings area "
+            ok = machine_errorf(err, errlen, "%s: module string does not fit in the boot strings area "
                                    "(%llu bytes for command line and module strings)",
                       mod->path, BOOT_STRINGS_END - BOOT_STRINGS);
         if (ok) {
@@ -109,7 +101,7 @@ bool loader_boot_info(struct machine *m, const struct boot_params *bp, struct bo
                       char *err, size_t errlen)
 {
     if (m->ram_size < 2 * MIB)
-        return fail(err, errlen, "%s: guest RAM (%llu bytes) is below the 2 MiB minimum",
+        return machine_errorf(err, errlen, "%s: guest RAM (%llu bytes) is below the 2 MiB minimum",
                     bp->image, (unsigned long long)m->ram_size);
     uint8_t *info = m->ram + BOOT_INFO;
     memset(m->ram + BOOT_INFO, 0, BOOT_STRINGS - BOOT_INFO);
@@ -120,7 +112,7 @@ bool loader_boot_info(struct machine *m, const struct boot_params *bp, struct bo
     st_le32(info + 8, upper_kib > 0xffffffffu ? 0xffffffffu : (uint32_t)upper_kib); /* mem_upper */
     uint64_t cmd = put_string(m, &strings, bp->cmdline ? bp->cmdline : "");
     if (!cmd)
-        return fail(err, errlen, "%s: command line longer than the %llu-byte boot strings area",
+        return machine_errorf(err, errlen, "%s: command line longer than the %llu-byte boot strings area",
                     bp->image, BOOT_STRINGS_END - BOOT_STRINGS - 1);
     st_le32(info + 16, (uint32_t)cmd);
     if (!load_modules(m, bp, be, info, &strings, err, errlen))

@@ -3,6 +3,7 @@
  * objcopy -O elf32-i386) and 64-bit images, loaded at p_paddr with the BSS
  * zero-filled. Every header field is checked against the file before use. */
 #include "loader.h"
+#include "machine_private.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -17,15 +18,6 @@ struct elf_phdr {
     uint32_t type;
     uint64_t offset, vaddr, paddr, filesz, memsz;
 };
-
-static bool fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return false;
-}
 
 static void read_phdr(const uint8_t *p, unsigned elf_class, struct elf_phdr *ph)
 {
@@ -52,28 +44,28 @@ bool loader_elf_segments(struct machine *m, const struct image_file *f, unsigned
     const uint8_t *d = f->data;
     size_t ehsize = elf_class == 1 ? 52 : 64, phsize = elf_class == 1 ? 32 : 56;
     if (f->size < ehsize)
-        return fail(err, errlen, "%s: truncated ELF header (file is %zu bytes, needs %zu)",
+        return machine_errorf(err, errlen, "%s: truncated ELF header (file is %zu bytes, needs %zu)",
                     f->path, f->size, ehsize);
     if (d[5] != ELFDATA2LSB)
-        return fail(err, errlen, "%s: ELF image is not little-endian", f->path);
+        return machine_errorf(err, errlen, "%s: ELF image is not little-endian", f->path);
     uint16_t type = ld_le16(d + 16), machine = ld_le16(d + 18);
     uint16_t want = elf_class == 1 ? EM_386 : EM_X86_64;
     if (type != ET_EXEC)
-        return fail(err, errlen, "%s: ELF type %u is not an executable (ET_EXEC)", f->path, type);
+        return machine_errorf(err, errlen, "%s: ELF type %u is not an executable (ET_EXEC)", f->path, type);
     if (machine != want)
-        return fail(err, errlen, "%s: ELF machine %u, expected %u (%s)", f->path, machine, want,
+        return machine_errorf(err, errlen, "%s: ELF machine %u, expected %u (%s)", f->path, machine, want,
                     elf_class == 1 ? "EM_386" : "EM_X86_64");
     uint64_t entry = elf_class == 1 ? ld_le32(d + 24) : ld_le64(d + 24);
     uint64_t phoff = elf_class == 1 ? ld_le32(d + 28) : ld_le64(d + 32);
     uint16_t phentsize = ld_le16(d + (elf_class == 1 ? 42 : 54));
     uint16_t phnum = ld_le16(d + (elf_class == 1 ? 44 : 56));
     if (phentsize != phsize)
-        return fail(err, errlen, "%s: ELF program header size %u, expected %zu", f->path,
+        return machine_errorf(err, errlen, "%s: ELF program header size %u, expected %zu", f->path,
                     phentsize, phsize);
     if (phnum == 0)
-        return fail(err, errlen, "%s: ELF image has no program headers", f->path);
+        return machine_errorf(err, errlen, "%s: ELF image has no program headers", f->path);
     if (phoff > f->size || (uint64_t)phnum * phsize > f->size - phoff)
-        return fail(err, errlen,
+        return machine_errorf(err, errlen,
                     "%s: truncated ELF program header table (offset 0x%llx, %u entries, "
                     "file is %zu bytes)",
                     f->path, (unsigned long long)phoff, phnum, f->size);
@@ -87,13 +79,13 @@ bool loader_elf_segments(struct machine *m, const struct image_file *f, unsigned
         char what[48];
         snprintf(what, sizeof(what), "segment %u", i);
         if (ph.offset > f->size || ph.filesz > f->size - ph.offset)
-            return fail(err, errlen,
+            return machine_errorf(err, errlen,
                         "%s: %s: file range 0x%llx+0x%llx extends past the end of the file "
                         "(%zu bytes)",
                         f->path, what, (unsigned long long)ph.offset,
                         (unsigned long long)ph.filesz, f->size);
         if (ph.paddr + ph.memsz < ph.paddr)
-            return fail(err, errlen, "%s: %s: physical range wraps around", f->path, what);
+            return machine_errorf(err, errlen, "%s: %s: physical range wraps around", f->path, what);
         if (!loader_place(m, be, f, ph.paddr, d + ph.offset, ph.filesz, ph.memsz, what, err,
                           errlen))
             return false;
@@ -105,9 +97,9 @@ bool loader_elf_segments(struct machine *m, const struct image_file *f, unsigned
         }
     }
     if (!loaded)
-        return fail(err, errlen, "%s: ELF image has no loadable (PT_LOAD) segment", f->path);
+        return machine_errorf(err, errlen, "%s: ELF image has no loadable (PT_LOAD) segment", f->path);
     if (!found_entry)
-        return fail(err, errlen, "%s: entry point 0x%llx is not inside any loadable segment",
+        return machine_errorf(err, errlen, "%s: entry point 0x%llx is not inside any loadable segment",
                     f->path, (unsigned long long)entry);
     *entry_va = entry;
     return true;

@@ -3,6 +3,7 @@
  * (and at least 4 GiB), a flat GDT and a stack, all in the boot data area
  * (docs/memory-layout.md). */
 #include "loader.h"
+#include "machine_private.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -12,15 +13,6 @@
 #define PTE_P (1ull << 0)  /* SDM 3A "Formats of Paging Structures" */
 #define PTE_RW (1ull << 1)
 #define PTE_PS (1ull << 7)
-
-static bool fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return false;
-}
 
 static uint64_t mapped_size(const struct machine *m)
 {
@@ -66,12 +58,12 @@ bool loader_elf64(struct machine *m, const struct image_file *f, struct boot_ent
 {
     be->kind = BOOT_ELF64;
     if (m->ram_size < BOOT_AREA_END)
-        return fail(err, errlen, "%s: guest RAM (%llu bytes) is too small for the boot data "
+        return machine_errorf(err, errlen, "%s: guest RAM (%llu bytes) is too small for the boot data "
                                  "area (0x%llx bytes)", f->path,
                     (unsigned long long)m->ram_size, BOOT_AREA_END);
     uint64_t map = mapped_size(m), npds = map / GIB;
     if (npds > BOOT_MAX_PDS)
-        return fail(err, errlen, "%s: guest RAM of %llu GiB exceeds the %llu GiB the boot page "
+        return machine_errorf(err, errlen, "%s: guest RAM of %llu GiB exceeds the %llu GiB the boot page "
                                  "tables can map", f->path,
                     (unsigned long long)(m->ram_size / GIB), (unsigned long long)BOOT_MAX_PDS);
 
@@ -80,7 +72,7 @@ bool loader_elf64(struct machine *m, const struct image_file *f, struct boot_ent
     if (!loader_elf_segments(m, f, 2, be, &entry_va, &entry_pa, &identity, err, errlen))
         return false;
     if (!identity || entry_va >= map)
-        return fail(err, errlen,
+        return machine_errorf(err, errlen,
                     "%s: entry point 0x%llx is not identity-mapped (the boot page tables map "
                     "virtual = physical for 0-0x%llx; link the entry segment with "
                     "vaddr == paddr)",

@@ -2,6 +2,7 @@
  * reading host files, bounds and overlap checks for each piece written to
  * guest RAM, and the choice between multiboot and ELF64 loading. */
 #include "loader.h"
+#include "machine_private.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -12,15 +13,6 @@
 #define ELF_CLASS32 1
 #define ELF_CLASS64 2
 
-static bool fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return false;
-}
-
 bool loader_read_file(const char *path, uint64_t max, struct image_file *f, char *err,
                       size_t errlen)
 {
@@ -28,25 +20,25 @@ bool loader_read_file(const char *path, uint64_t max, struct image_file *f, char
     f->path = path;
     FILE *fp = fopen(path, "rb");
     if (!fp)
-        return fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        return machine_errorf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
     bool ok = false;
     long size;
     if (fseek(fp, 0, SEEK_END) != 0 || (size = ftell(fp)) < 0 || fseek(fp, 0, SEEK_SET) != 0) {
-        fail(err, errlen, "%s: cannot determine the file size (not a regular file?)", path);
+        machine_errorf(err, errlen, "%s: cannot determine the file size (not a regular file?)", path);
         goto out;
     }
     if ((uint64_t)size > max) {
-        fail(err, errlen, "%s: file is %ld bytes, larger than guest RAM (%llu bytes)", path,
+        machine_errorf(err, errlen, "%s: file is %ld bytes, larger than guest RAM (%llu bytes)", path,
              size, (unsigned long long)max);
         goto out;
     }
     f->data = malloc(size ? (size_t)size : 1);
     if (!f->data) {
-        fail(err, errlen, "%s: out of memory reading %ld bytes", path, size);
+        machine_errorf(err, errlen, "%s: out of memory reading %ld bytes", path, size);
         goto out;
     }
     if (size && fread(f->data, 1, (size_t)size, fp) != (size_t)size) {
-        fail(err, errlen, "%s: read error: %s", path, ferror(fp) ? strerror(errno) : "short read");
+        machine_errorf(err, errlen, "%s: read error: %s", path, ferror(fp) ? strerror(errno) : "short read");
         goto out;
     }
     f->size = (size_t)size;
@@ -83,23 +75,23 @@ bool loader_place(struct machine *m, struct boot_entry *be, const struct image_f
     if (memsz == 0)
         return true;
     if (filesz > memsz)
-        return fail(err, errlen, "%s: %s: file size 0x%llx exceeds memory size 0x%llx", f->path,
+        return machine_errorf(err, errlen, "%s: %s: file size 0x%llx exceeds memory size 0x%llx", f->path,
                     what, (unsigned long long)filesz, (unsigned long long)memsz);
     uint8_t *dst = machine_ram_ptr(m, pa, memsz);
     if (!dst)
-        return fail(err, errlen,
+        return machine_errorf(err, errlen,
                     "%s: %s at physical 0x%llx-0x%llx lies outside guest RAM (0-0x%llx)",
                     f->path, what, (unsigned long long)pa,
                     (unsigned long long)(pa + memsz - 1), (unsigned long long)m->ram_size - 1);
     if (overlaps(pa, memsz, BOOT_AREA_START, BOOT_AREA_END - BOOT_AREA_START))
-        return fail(err, errlen,
+        return machine_errorf(err, errlen,
                     "%s: %s at physical 0x%llx-0x%llx overlaps the boot data area "
                     "0x%llx-0x%llx",
                     f->path, what, (unsigned long long)pa, (unsigned long long)(pa + memsz - 1),
                     BOOT_AREA_START, BOOT_AREA_END - 1);
     for (unsigned i = 0; i < be->nranges; i++)
         if (overlaps(pa, memsz, be->ranges[i].pa, be->ranges[i].len))
-            return fail(err, errlen,
+            return machine_errorf(err, errlen,
                         "%s: %s at physical 0x%llx-0x%llx overlaps an earlier segment at "
                         "0x%llx-0x%llx",
                         f->path, what, (unsigned long long)pa,
@@ -107,7 +99,7 @@ bool loader_place(struct machine *m, struct boot_entry *be, const struct image_f
                         (unsigned long long)be->ranges[i].pa,
                         (unsigned long long)(be->ranges[i].pa + be->ranges[i].len - 1));
     if (be->nranges >= LOADER_MAX_RANGES)
-        return fail(err, errlen, "%s: too many loadable pieces (at most %d)", f->path,
+        return machine_errorf(err, errlen, "%s: too many loadable pieces (at most %d)", f->path,
                     LOADER_MAX_RANGES);
     memcpy(dst, src, filesz);
     memset(dst + filesz, 0, memsz - filesz);
@@ -143,7 +135,7 @@ bool loader_prepare(struct machine *m, const struct boot_params *bp, struct boot
     struct image_file f;
     memset(be, 0, sizeof(*be));
     if (!bp || !bp->image)
-        return fail(err, errlen, "no image given");
+        return machine_errorf(err, errlen, "no image given");
     if (!loader_read_file(bp->image, m->ram_size, &f, err, errlen))
         return false;
 
@@ -158,17 +150,17 @@ bool loader_prepare(struct machine *m, const struct boot_params *bp, struct boot
     } else if (is_elf(&f) && f.data[4] == ELF_CLASS64) {
         ok = loader_elf64(m, &f, be, err, errlen);
     } else if (is_elf(&f) && f.data[4] == ELF_CLASS32) {
-        fail(err, errlen, "%s: 32-bit ELF image without a multiboot header in its first %d bytes",
+        machine_errorf(err, errlen, "%s: 32-bit ELF image without a multiboot header in its first %d bytes",
              f.path, MULTIBOOT_SEARCH);
     } else if (mb >= 0) {
-        fail(err, errlen,
+        machine_errorf(err, errlen,
              "%s: multiboot header at offset 0x%lx has no address fields (flag 16) and the "
              "image is not ELF",
              f.path, mb);
     } else if (is_elf(&f)) {
-        fail(err, errlen, "%s: bad ELF class %u (expected 1 or 2)", f.path, f.data[4]);
+        machine_errorf(err, errlen, "%s: bad ELF class %u (expected 1 or 2)", f.path, f.data[4]);
     } else {
-        fail(err, errlen, "%s: not a multiboot or ELF64 image (bad magic)", f.path);
+        machine_errorf(err, errlen, "%s: not a multiboot or ELF64 image (bad magic)", f.path);
     }
     if (ok)
         ok = loader_boot_info(m, bp, be, err, errlen);

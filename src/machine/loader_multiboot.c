@@ -5,6 +5,7 @@
  * state at entry is set by loader.c ("Machine state": EAX = 0x2BADB002,
  * EBX = information structure, flat protected mode, paging off). */
 #include "loader.h"
+#include "machine_private.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,21 +17,12 @@
 #define MB_FLAGS_UNDERSTOOD                                                                  \
     (MB_FLAG_PAGE_ALIGN | MB_FLAG_MEMORY_INFO | MB_FLAG_VIDEO_MODE)
 
-static bool fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return false;
-}
-
 /* Multiboot 0.6.96 "The address fields of Multiboot header". */
 static bool load_aout_kludge(struct machine *m, const struct image_file *f, size_t hdr_off,
                              struct boot_entry *be, char *err, size_t errlen)
 {
     if (hdr_off + 32 > f->size)
-        return fail(err, errlen, "%s: multiboot header at 0x%zx is truncated (address fields "
+        return machine_errorf(err, errlen, "%s: multiboot header at 0x%zx is truncated (address fields "
                                  "need 32 bytes)", f->path, hdr_off);
     const uint8_t *h = f->data + hdr_off;
     uint32_t header_addr = ld_le32(h + 12), load_addr = ld_le32(h + 16);
@@ -38,10 +30,10 @@ static bool load_aout_kludge(struct machine *m, const struct image_file *f, size
     uint32_t entry_addr = ld_le32(h + 28);
 
     if (load_addr > header_addr)
-        return fail(err, errlen, "%s: multiboot load_addr 0x%x is above header_addr 0x%x",
+        return machine_errorf(err, errlen, "%s: multiboot load_addr 0x%x is above header_addr 0x%x",
                     f->path, load_addr, header_addr);
     if (header_addr - load_addr > hdr_off)
-        return fail(err, errlen,
+        return machine_errorf(err, errlen,
                     "%s: multiboot header_addr - load_addr (0x%x) exceeds the header's file "
                     "offset 0x%zx",
                     f->path, header_addr - load_addr, hdr_off);
@@ -49,10 +41,10 @@ static bool load_aout_kludge(struct machine *m, const struct image_file *f, size
     uint64_t load_len = load_end_addr ? (uint64_t)load_end_addr - load_addr
                                       : (uint64_t)f->size - file_off;
     if (load_end_addr && load_end_addr <= load_addr)
-        return fail(err, errlen, "%s: multiboot load_end_addr 0x%x is not above load_addr 0x%x",
+        return machine_errorf(err, errlen, "%s: multiboot load_end_addr 0x%x is not above load_addr 0x%x",
                     f->path, load_end_addr, load_addr);
     if (file_off + load_len > f->size)
-        return fail(err, errlen,
+        return machine_errorf(err, errlen,
                     "%s: multiboot load range 0x%x-0x%x needs %llu bytes of file from offset "
                     "0x%llx, file is %zu bytes",
                     f->path, load_addr, load_end_addr, (unsigned long long)load_len,
@@ -60,14 +52,14 @@ static bool load_aout_kludge(struct machine *m, const struct image_file *f, size
     uint64_t mem_len = load_len;
     if (bss_end_addr) {
         if (bss_end_addr < load_addr + load_len)
-            return fail(err, errlen,
+            return machine_errorf(err, errlen,
                         "%s: multiboot bss_end_addr 0x%x is below the end of the loaded "
                         "image 0x%llx",
                         f->path, bss_end_addr, (unsigned long long)(load_addr + load_len));
         mem_len = (uint64_t)bss_end_addr - load_addr;
     }
     if (entry_addr < load_addr || entry_addr - load_addr >= mem_len)
-        return fail(err, errlen, "%s: multiboot entry_addr 0x%x is outside the image 0x%x-0x%llx",
+        return machine_errorf(err, errlen, "%s: multiboot entry_addr 0x%x is outside the image 0x%x-0x%llx",
                     f->path, entry_addr, load_addr, (unsigned long long)(load_addr + mem_len - 1));
     if (!loader_place(m, be, f, load_addr, f->data + file_off, load_len, mem_len,
                       "multiboot image", err, errlen))
@@ -83,7 +75,7 @@ bool loader_multiboot(struct machine *m, const struct image_file *f, size_t hdr_
     /* "If the boot loader does not understand all the requirements in bits
      * 0-15, it must fail." */
     if (flags & 0xffffu & ~MB_FLAGS_UNDERSTOOD)
-        return fail(err, errlen, "%s: multiboot header requests unsupported features "
+        return machine_errorf(err, errlen, "%s: multiboot header requests unsupported features "
                                  "(flags 0x%08x)", f->path, flags);
     be->kind = BOOT_MULTIBOOT;
     if (flags & MB_FLAG_AOUT_KLUDGE)
@@ -94,7 +86,7 @@ bool loader_multiboot(struct machine *m, const struct image_file *f, size_t hdr_
     if (!loader_elf_segments(m, f, f->data[4], be, &entry_va, &entry_pa, &identity, err, errlen))
         return false;
     if (entry_pa > 0xffffffffull)
-        return fail(err, errlen, "%s: multiboot entry point 0x%llx is above 4 GiB", f->path,
+        return machine_errorf(err, errlen, "%s: multiboot entry point 0x%llx is above 4 GiB", f->path,
                     (unsigned long long)entry_pa);
     be->entry = entry_pa; /* paging is off at entry: the physical address */
     return true;

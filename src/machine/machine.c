@@ -7,6 +7,8 @@
 #include "nvmx/cpu.h"
 #include "nvmx/lapic.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -110,6 +112,15 @@ bool lapic_attach(struct machine *m)
     m->lapic = l;
     return machine_add_mmio(m, LAPIC_DEFAULT_BASE, LAPIC_DEFAULT_BASE + 0xfff, lapic_mmio_read,
                             lapic_mmio_write, m);
+}
+
+bool machine_errorf(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return false;
 }
 
 bool machine_own(struct machine *m, void *p)
