@@ -5,6 +5,7 @@
  * CMPXCHG8B/16B, MOVBE, XLAT and the LOCK rules, TF single-step and the
  * STI / MOV SS interrupt shadows; and the MOV CR/DR decode rule. */
 #include "cpu/seg.h"
+#include "harness.h"
 
 #include <check.h>
 #include <stdlib.h>
@@ -37,18 +38,6 @@ static void set_model(void)
 static void wr64(uint64_t pa, uint64_t v) { cpu_write_phys(c, pa, 8, v); }
 static uint64_t rd(uint64_t pa, unsigned n) { return cpu_read_phys(c, pa, n); }
 
-static void load(uint64_t pa, const uint8_t *code, size_t n)
-{
-    memcpy(m->ram + pa, code, n);
-    cpu_phys_written(c, pa, n);
-}
-
-#define LOAD(pa, ...)                                                                      \
-    do {                                                                                   \
-        static const uint8_t code_[] = { __VA_ARGS__ };                                    \
-        load((pa), code_, sizeof code_);                                                   \
-    } while (0)
-
 static void setup(void)
 {
     m = machine_create(4ull << 20);
@@ -64,27 +53,6 @@ static void teardown(void)
 {
     cpu_destroy(c);
     machine_destroy(m);
-}
-
-static void expect_end(uint64_t end)
-{
-    enum cpu_stop s = cpu_run(c, 2000);
-    ck_assert_msg(s == CPU_STOP_INSN_LIMIT, "stopped with %d (exception %d, error 0x%x) at 0x%llx",
-                  s, c->last_exception, c->last_error, (unsigned long long)c->rip);
-    ck_assert_msg(c->rip == end, "rip 0x%llx, expected 0x%llx", (unsigned long long)c->rip,
-                  (unsigned long long)end);
-}
-
-static void expect_fault(uint64_t rip, int vec, bool has_err, uint32_t err)
-{
-    enum cpu_stop s = cpu_run(c, 2000);
-    ck_assert_msg(s == CPU_STOP_EXCEPTION, "stopped with %d at 0x%llx, expected exception %d", s,
-                  (unsigned long long)c->rip, vec);
-    ck_assert_msg(c->last_exception == vec, "exception %d, expected %d", c->last_exception, vec);
-    ck_assert_int_eq(c->last_has_error, has_err);
-    ck_assert_msg(c->last_error == err, "error code 0x%x, expected 0x%x", c->last_error, err);
-    ck_assert_msg(c->rip == rip, "rip 0x%llx, expected 0x%llx", (unsigned long long)c->rip,
-                  (unsigned long long)rip);
 }
 
 /* ---- real mode ----------------------------------------------------------- */
@@ -113,16 +81,16 @@ START_TEST(real_mode_ivt_and_iret)
 {
     setup_real(0x0070, 0x0f00); /* linear 0x1600 */
     cpu_write_phys(c, 0x21 * 4, 4, 0x01000000u); /* IVT[0x21] = 0100:0000 */
-    LOAD(0x1600, 0xfb,                                    /* sti */
+    TH_LOAD(c, 0x1600, 0xfb,                                    /* sti */
          0xcd, 0x21,                                      /* int 0x21 */
          0xeb, 0xfe);                                     /* 0f03: jmp $ */
-    LOAD(0x1000, 0x89, 0xe5,                              /* mov bp,sp */
+    TH_LOAD(c, 0x1000, 0x89, 0xe5,                              /* mov bp,sp */
          0x8b, 0x46, 0x00,                                /* mov ax,[bp] */
          0x8b, 0x5e, 0x02,                                /* mov bx,[bp+2] */
          0x8b, 0x4e, 0x04,                                /* mov cx,[bp+4] */
          0x9c, 0x5a,                                      /* pushf; pop dx */
          0xcf);                                           /* iret */
-    expect_end(0x0f03);
+    th_expect_end(c, 0x0f03);
     ck_assert_uint_eq(c->gpr[0] & 0xffff, 0x0f03);
     ck_assert_uint_eq(c->gpr[3] & 0xffff, 0x0070);
     ck_assert_uint_eq(c->gpr[1] & 0xffff, 0x0202);
@@ -146,7 +114,7 @@ START_TEST(real_mode_16bit_addressing_and_strings)
     cpu_write_phys(c, 0x10000, 2, 0xa4a3);
     cpu_write_phys(c, 0x30024, 2, 0xbeef);
     cpu_write_phys(c, 0x10024, 2, 0x1234);
-    LOAD(0x7c00, 0x66, 0xbe, 0xfe, 0xff, 0x34, 0x12,      /* mov esi,0x1234fffe */
+    TH_LOAD(c, 0x7c00, 0x66, 0xbe, 0xfe, 0xff, 0x34, 0x12,      /* mov esi,0x1234fffe */
          0xbf, 0x10, 0x00,                                /* mov di,0x10 */
          0xb9, 0x04, 0x00,                                /* mov cx,4 */
          0xfc,                                            /* cld */
@@ -156,7 +124,7 @@ START_TEST(real_mode_16bit_addressing_and_strings)
          0x8b, 0x42, 0x02,                                /* mov ax,[bp+si+2] */
          0x8b, 0x5c, 0x22,                                /* mov bx,[si+0x22] */
          0xeb, 0xfe);                                     /* 7c1b: jmp $ */
-    expect_end(0x7c1b);
+    th_expect_end(c, 0x7c1b);
     ck_assert_uint_eq(rd(0x20010, 4), 0xa4a3a2a1);
     ck_assert_uint_eq(c->gpr[7] & 0xffff, 0x14);
     ck_assert_uint_eq(c->gpr[1] & 0xffff, 0);
@@ -176,8 +144,8 @@ START_TEST(addr16_string_in_32bit_code)
     c->gpr[1] = 0x77770003;
     cpu_write_phys(c, 0xfffe, 2, 0x2211);
     cpu_write_phys(c, 0x0000, 1, 0x33);
-    LOAD(CODE, 0x67, 0xf3, 0xa4, 0xeb, 0xfe);             /* addr16 rep movsb; jmp $ */
-    expect_end(CODE + 3);
+    TH_LOAD(c, CODE, 0x67, 0xf3, 0xa4, 0xeb, 0xfe);             /* addr16 rep movsb; jmp $ */
+    th_expect_end(c, CODE + 3);
     ck_assert_uint_eq(rd(0x20, 1), 0x11); /* from DS:0xfffe */
     ck_assert_uint_eq(rd(0x21, 2), 0x3322);
     ck_assert_uint_eq(c->gpr[6], 0xabcd0001);
@@ -194,14 +162,14 @@ START_TEST(pusha_popa_16)
     for (unsigned i = 0; i < 8; i++)
         c->gpr[i] = 0xdead0000u | (i + 1);
     c->gpr[4] = 0x7000;
-    LOAD(0x7c00, 0x60,                                    /* pusha */
+    TH_LOAD(c, 0x7c00, 0x60,                                    /* pusha */
          0xb8, 0x00, 0x00, 0xbb, 0x00, 0x00,              /* mov ax,0; mov bx,0 */
          0xb9, 0x00, 0x00, 0xba, 0x00, 0x00,              /* mov cx,0; mov dx,0 */
          0xbd, 0x00, 0x00, 0xbe, 0x00, 0x00,              /* mov bp,0; mov si,0 */
          0xbf, 0x00, 0x00,                                /* mov di,0 */
          0x61,                                            /* popa */
          0xeb, 0xfe);                                     /* 7c17: jmp $ */
-    expect_end(0x7c17);
+    th_expect_end(c, 0x7c17);
     static const uint16_t want[8] = { 8, 7, 6, 0x7000, 4, 3, 2, 1 }; /* DI first */
     for (unsigned i = 0; i < 8; i++)
         ck_assert_uint_eq(rd(0x7000 - 16 + 2 * i, 2), want[i]);
@@ -219,8 +187,8 @@ START_TEST(pushad_popad_32)
     for (unsigned i = 0; i < 8; i++)
         c->gpr[i] = 0x11110000u * (i + 1);
     c->gpr[4] = 0x8000;
-    LOAD(CODE, 0x60, 0x31, 0xc0, 0x31, 0xed, 0x61, 0xeb, 0xfe); /* pushad; xor eax,eax; xor ebp,ebp; popad */
-    expect_end(CODE + 6);
+    TH_LOAD(c, CODE, 0x60, 0x31, 0xc0, 0x31, 0xed, 0x61, 0xeb, 0xfe); /* pushad; xor eax,eax; xor ebp,ebp; popad */
+    th_expect_end(c, CODE + 6);
     ck_assert_uint_eq(rd(0x8000 - 4, 4), 0x11110000u);      /* EAX */
     ck_assert_uint_eq(rd(0x8000 - 20, 4), 0x8000);          /* original ESP */
     ck_assert_uint_eq(rd(0x8000 - 32, 4), 0x11110000u * 8); /* EDI */
@@ -235,9 +203,9 @@ END_TEST
 START_TEST(near_jmp_truncates_in_16bit_code)
 {
     setup_real(0x1000, 0xfffb);
-    LOAD(0x1fffb, 0xe9, 0x10, 0x00);                      /* jmp rel16 +0x10 */
-    LOAD(0x1000e, 0xeb, 0xfe);
-    expect_end(0x000e);
+    TH_LOAD(c, 0x1fffb, 0xe9, 0x10, 0x00);                      /* jmp rel16 +0x10 */
+    TH_LOAD(c, 0x1000e, 0xeb, 0xfe);
+    th_expect_end(c, 0x000e);
 }
 END_TEST
 
@@ -245,9 +213,9 @@ START_TEST(near_jmp_o16_truncates_in_32bit_code)
 {
     cpu_set_flat_protected(c);
     c->rip = CODE;
-    LOAD(CODE, 0x66, 0xe9, 0x10, 0x00);                   /* jmp rel16: (0x10004 + 0x10) & 0xffff */
-    LOAD(0x14, 0xeb, 0xfe);
-    expect_end(0x14);
+    TH_LOAD(c, CODE, 0x66, 0xe9, 0x10, 0x00);                   /* jmp rel16: (0x10004 + 0x10) & 0xffff */
+    TH_LOAD(c, 0x14, 0xeb, 0xfe);
+    th_expect_end(c, 0x14);
 }
 END_TEST
 
@@ -267,8 +235,8 @@ START_TEST(cs_limit_fetch_is_gp)
 {
     setup_limited_cs();
     c->rip = 0x10ffe;
-    LOAD(0x10ffe, 0x90, 0x90, 0x90);
-    expect_fault(0x11000, EXC_GP, true, 0);
+    TH_LOAD(c, 0x10ffe, 0x90, 0x90, 0x90);
+    th_expect_fault(c, 0x11000, EXC_GP, true, 0);
 }
 END_TEST
 
@@ -276,8 +244,8 @@ START_TEST(cs_limit_straddling_insn_is_gp)
 {
     setup_limited_cs();
     c->rip = 0x10ffd;
-    LOAD(0x10ffd, 0xb8, 0x01, 0x02, 0x03, 0x04);           /* mov eax,imm32 across the limit */
-    expect_fault(0x10ffd, EXC_GP, true, 0);
+    TH_LOAD(c, 0x10ffd, 0xb8, 0x01, 0x02, 0x03, 0x04);           /* mov eax,imm32 across the limit */
+    th_expect_fault(c, 0x10ffd, EXC_GP, true, 0);
     ck_assert_uint_eq(c->gpr[0], 0);
 }
 END_TEST
@@ -286,8 +254,8 @@ START_TEST(cs_limit_branch_is_gp)
 {
     setup_limited_cs();
     c->rip = CODE;
-    LOAD(CODE, 0xe9, 0xfb, 0x1f, 0x00, 0x00);             /* jmp 0x12000 */
-    expect_fault(CODE, EXC_GP, true, 0);
+    TH_LOAD(c, CODE, 0xe9, 0xfb, 0x1f, 0x00, 0x00);             /* jmp 0x12000 */
+    th_expect_fault(c, CODE, EXC_GP, true, 0);
 }
 END_TEST
 
@@ -333,8 +301,8 @@ START_TEST(boot_walk_real_protected_long_and_back)
     wr64(0x20000, 0x21000 | 3);
     wr64(0x21000, 0x22000 | 3);
     wr64(0x22000, 0x83);
-    load(0x7c00, boot_walk, sizeof boot_walk);
-    expect_end(0x7c94);
+    th_load(c, 0x7c00, boot_walk, sizeof boot_walk);
+    th_expect_end(c, 0x7c94);
     ck_assert_uint_eq(rd(0x6000, 8), 0x123456789ull);
     ck_assert_uint_eq(rd(0x6008, 4), 0xfeedface);
     ck_assert_uint_eq(c->mode, MODE_PROT);
@@ -381,12 +349,12 @@ START_TEST(cmpxchg8b_16b_both_outcomes)
     c->gpr[0] = 0x22222222;
     c->gpr[1] = 0xcccccccc;
     c->gpr[3] = 0xbbbbbbbb;
-    LOAD(CODE, 0x0f, 0xc7, 0x0f,                          /* cmpxchg8b [rdi]: equal */
+    TH_LOAD(c, CODE, 0x0f, 0xc7, 0x0f,                          /* cmpxchg8b [rdi]: equal */
          0x41, 0x0f, 0x94, 0xc0,                          /* sete r8b */
          0x48, 0x0f, 0xc7, 0x0e,                          /* cmpxchg16b [rsi]: not equal */
          0x41, 0x0f, 0x94, 0xc1,                          /* sete r9b */
          0xeb, 0xfe);
-    expect_end(CODE + 15);
+    th_expect_end(c, CODE + 15);
     ck_assert_uint_eq(rd(0x5000, 8), 0xccccccccbbbbbbbbull);
     ck_assert_uint_eq(c->gpr[8] & 0xff, 1);
     ck_assert_uint_eq(c->gpr[9] & 0xff, 0);
@@ -407,8 +375,8 @@ START_TEST(cmpxchg16b_equal_stores)
     c->gpr[2] = 2;
     c->gpr[3] = 0xb;
     c->gpr[1] = 0xc;
-    LOAD(CODE, 0x48, 0x0f, 0xc7, 0x0e, 0xeb, 0xfe);       /* cmpxchg16b [rsi] */
-    expect_end(CODE + 4);
+    TH_LOAD(c, CODE, 0x48, 0x0f, 0xc7, 0x0e, 0xeb, 0xfe);       /* cmpxchg16b [rsi] */
+    th_expect_end(c, CODE + 4);
     ck_assert_uint_eq(rd(0x5010, 8), 0xb);
     ck_assert_uint_eq(rd(0x5018, 8), 0xc);
     ck_assert(cpu_get_rflags(c) & FL_ZF);
@@ -421,16 +389,16 @@ START_TEST(cmpxchg16b_misaligned_is_gp)
 {
     setup_long();
     c->gpr[6] = 0x5010;
-    LOAD(CODE, 0x48, 0x0f, 0xc7, 0x4e, 0x08);             /* cmpxchg16b [rsi+8] */
-    expect_fault(CODE, EXC_GP, true, 0);
+    TH_LOAD(c, CODE, 0x48, 0x0f, 0xc7, 0x4e, 0x08);             /* cmpxchg16b [rsi+8] */
+    th_expect_fault(c, CODE, EXC_GP, true, 0);
 }
 END_TEST
 
 START_TEST(cmpxchg8b_register_operand_is_ud)
 {
     setup_long();
-    LOAD(CODE, 0x0f, 0xc7, 0xc9);                         /* cmpxchg8b with mod = 3 */
-    expect_fault(CODE, EXC_UD, false, 0);
+    TH_LOAD(c, CODE, 0x0f, 0xc7, 0xc9);                         /* cmpxchg8b with mod = 3 */
+    th_expect_fault(c, CODE, EXC_UD, false, 0);
 }
 END_TEST
 
@@ -442,11 +410,11 @@ START_TEST(movbe_load_store)
     c->gpr[7] = 0x5000;
     c->gpr[1] = 0x1122334455667788ull;
     c->gpr[2] = 0xffffffffffffffffull;
-    LOAD(CODE, 0x0f, 0x38, 0xf0, 0x07,                    /* movbe eax,[rdi] */
+    TH_LOAD(c, CODE, 0x0f, 0x38, 0xf0, 0x07,                    /* movbe eax,[rdi] */
          0x48, 0x0f, 0x38, 0xf1, 0x4f, 0x08,              /* movbe [rdi+8],rcx */
          0x66, 0x0f, 0x38, 0xf0, 0x17,                    /* movbe dx,[rdi] */
          0xeb, 0xfe);
-    expect_end(CODE + 15);
+    th_expect_end(c, CODE + 15);
     ck_assert_uint_eq(c->gpr[0], 0x01020304);
     ck_assert_uint_eq(rd(0x5008, 8), 0x8877665544332211ull);
     ck_assert_uint_eq(c->gpr[2], 0xffffffffffff0102ull);
@@ -456,8 +424,8 @@ END_TEST
 START_TEST(movbe_register_form_is_ud)
 {
     setup_long();
-    LOAD(CODE, 0x0f, 0x38, 0xf0, 0xc1);                   /* movbe eax,ecx: no such form */
-    expect_fault(CODE, EXC_UD, false, 0);
+    TH_LOAD(c, CODE, 0x0f, 0x38, 0xf0, 0xc1);                   /* movbe eax,ecx: no such form */
+    th_expect_fault(c, CODE, EXC_UD, false, 0);
 }
 END_TEST
 
@@ -472,12 +440,12 @@ START_TEST(xlat_default_and_fs_override)
     c->seg[SEG_FS].base = 0x4000;
     c->gpr[3] = 0x5000;
     c->gpr[0] = 0xaaaa05;
-    LOAD(CODE, 0xd7,                                      /* xlat */
+    TH_LOAD(c, CODE, 0xd7,                                      /* xlat */
          0x41, 0x89, 0xc0,                                /* mov r8d,eax */
          0xb0, 0x03,                                      /* mov al,3 */
          0x64, 0xd7,                                      /* xlat fs:[rbx] */
          0xeb, 0xfe);
-    expect_end(CODE + 8);
+    th_expect_end(c, CODE + 8);
     ck_assert_uint_eq(c->gpr[8], 0xaaaa45);
     ck_assert_uint_eq(c->gpr[0], 0xaaaa83);
 }
@@ -509,11 +477,11 @@ START_TEST(lock_prefix_rules)
     memcpy(code, lock_cases[_i].b, n);
     code[n] = 0xeb;
     code[n + 1] = 0xfe;
-    load(CODE, code, n + 2);
+    th_load(c, CODE, code, n + 2);
     if (lock_cases[_i].ud)
-        expect_fault(CODE, EXC_UD, false, 0);
+        th_expect_fault(c, CODE, EXC_UD, false, 0);
     else
-        expect_end(CODE + n);
+        th_expect_end(c, CODE + n);
 }
 END_TEST
 
@@ -537,7 +505,7 @@ static void setup_single_step(void)
     setup_long();
     c->stop_on_exception = false;
     set_gate64(EXC_DB, 0x11000);
-    load(0x11000, db_handler, sizeof db_handler);
+    th_load(c, 0x11000, db_handler, sizeof db_handler);
 }
 
 /* SDM 3A "Single-Step Exception Condition": a trap after each instruction
@@ -546,7 +514,7 @@ static void setup_single_step(void)
 START_TEST(tf_single_step_with_popf)
 {
     setup_single_step();
-    LOAD(CODE, 0x9c,                                      /* pushf */
+    TH_LOAD(c, CODE, 0x9c,                                      /* pushf */
          0x48, 0x81, 0x0c, 0x24, 0x00, 0x01, 0x00, 0x00,  /* or qword [rsp],0x100 */
          0x9d,                                            /* popf */
          0x90, 0x90,                                      /* 1000a, 1000b: nop */
@@ -555,7 +523,7 @@ START_TEST(tf_single_step_with_popf)
          0x9d,                                            /* 10015: popf */
          0x90,                                            /* 10016: nop */
          0xeb, 0xfe);                                     /* 10017: jmp $ */
-    expect_end(0x10017);
+    th_expect_end(c, 0x10017);
     static const uint64_t want[] = { 0x1000b, 0x1000c, 0x1000d, 0x10015, 0x10016 };
     ck_assert_uint_eq(rd(0x6000, 8), 5);
     for (unsigned i = 0; i < 5; i++) {
@@ -573,18 +541,18 @@ END_TEST
 static void run_iret_with_tf_rf(void)
 {
     setup_single_step();
-    LOAD(CODE, 0x48, 0x89, 0xe0,                          /* mov rax,rsp */
+    TH_LOAD(c, CODE, 0x48, 0x89, 0xe0,                          /* mov rax,rsp */
          0x6a, 0x10, 0x50,                                /* push 0x10; push rax */
          0x68, 0x02, 0x03, 0x01, 0x00,                    /* push 0x10302: RF TF IF */
          0x6a, 0x08,                                      /* push 0x8 */
          0x68, 0x40, 0x00, 0x01, 0x00,                    /* push 0x10040 */
          0x48, 0xcf);                                     /* iretq */
-    LOAD(0x10040, 0x90,                                   /* nop */
+    TH_LOAD(c, 0x10040, 0x90,                                   /* nop */
          0x9c,                                            /* 10041: pushf */
          0x48, 0x81, 0x24, 0x24, 0xff, 0xfe, 0xff, 0xff,  /* 10042: and qword [rsp],~0x100 */
          0x9d,                                            /* 1004a: popf */
          0xeb, 0xfe);                                     /* 1004b: jmp $ */
-    expect_end(0x1004b);
+    th_expect_end(c, 0x1004b);
 }
 
 START_TEST(tf_single_step_after_iret)
@@ -614,7 +582,7 @@ static void setup_extint(void)
     setup_long();
     c->stop_on_exception = false;
     set_gate64(0x40, 0x12000);
-    LOAD(0x12000, 0x48, 0x8b, 0x04, 0x24,                 /* mov rax,[rsp] */
+    TH_LOAD(c, 0x12000, 0x48, 0x8b, 0x04, 0x24,                 /* mov rax,[rsp] */
          0x48, 0x89, 0x04, 0x25, 0x00, 0x63, 0x00, 0x00,  /* mov [0x6300],rax */
          0x48, 0xcf);                                     /* iretq */
 }
@@ -624,9 +592,9 @@ static void setup_extint(void)
 START_TEST(sti_shadow_delays_interrupt_one_instruction)
 {
     setup_extint();
-    LOAD(CODE, 0xfb, 0x90, 0x90, 0xeb, 0xfe);             /* sti; nop; nop; jmp $ */
+    TH_LOAD(c, CODE, 0xfb, 0x90, 0x90, 0xeb, 0xfe);             /* sti; nop; nop; jmp $ */
     cpu_raise_extint(c, 0x40);
-    expect_end(CODE + 3);
+    th_expect_end(c, CODE + 3);
     ck_assert_uint_eq(rd(0x6300, 8), CODE + 2);
 }
 END_TEST
@@ -636,10 +604,10 @@ START_TEST(no_shadow_interrupt_taken_at_once)
 {
     setup_extint();
     c->rflags |= FL_IF;
-    LOAD(CODE, 0x90, 0x90, 0x90, 0xeb, 0xfe);
+    TH_LOAD(c, CODE, 0x90, 0x90, 0x90, 0xeb, 0xfe);
     ck_assert_int_eq(cpu_run(c, 1), CPU_STOP_INSN_LIMIT);
     cpu_raise_extint(c, 0x40);
-    expect_end(CODE + 3);
+    th_expect_end(c, CODE + 3);
     ck_assert_uint_eq(rd(0x6300, 8), CODE + 1);
 }
 END_TEST
@@ -651,10 +619,10 @@ START_TEST(mov_ss_shadow_delays_interrupt_one_instruction)
     setup_extint();
     c->rflags |= FL_IF;
     c->gpr[0] = 0x10;
-    LOAD(CODE, 0x8e, 0xd0, 0x90, 0x90, 0xeb, 0xfe);       /* mov ss,eax; nop; nop; jmp $ */
+    TH_LOAD(c, CODE, 0x8e, 0xd0, 0x90, 0x90, 0xeb, 0xfe);       /* mov ss,eax; nop; nop; jmp $ */
     ck_assert_int_eq(cpu_run(c, 1), CPU_STOP_INSN_LIMIT);
     cpu_raise_extint(c, 0x40);
-    expect_end(CODE + 4);
+    th_expect_end(c, CODE + 4);
     ck_assert_uint_eq(rd(0x6300, 8), CODE + 3);
 }
 END_TEST
@@ -694,8 +662,8 @@ START_TEST(mov_from_cr0_mod0_executes_as_register_form)
 {
     cpu_set_flat_protected(c);
     c->rip = CODE;
-    LOAD(CODE, 0x0f, 0x20, 0x05, 0xeb, 0xfe);             /* mov ebp,cr0 (mod 0) */
-    expect_end(CODE + 3);
+    TH_LOAD(c, CODE, 0x0f, 0x20, 0x05, 0xeb, 0xfe);             /* mov ebp,cr0 (mod 0) */
+    th_expect_end(c, CODE + 3);
     ck_assert_uint_eq(c->gpr[5], c->cr0);
 }
 END_TEST

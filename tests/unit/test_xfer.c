@@ -5,6 +5,7 @@
  * SYSRET and SYSENTER/SYSEXIT. Faults stop the CPU (stop_on_exception) so
  * each failure is checked by vector, error code and RIP. */
 #include "cpu/seg.h"
+#include "harness.h"
 
 #include <check.h>
 #include <stdlib.h>
@@ -21,18 +22,6 @@ static struct cost_model cm;
 static void wr64(uint64_t pa, uint64_t v) { cpu_write_phys(c, pa, 8, v); }
 static uint64_t rd(uint64_t pa, unsigned n) { return cpu_read_phys(c, pa, n); }
 
-static void load(uint64_t pa, const uint8_t *code, size_t n)
-{
-    memcpy(m->ram + pa, code, n);
-    cpu_phys_written(c, pa, n);
-}
-
-#define LOAD(pa, ...)                                                                      \
-    do {                                                                                   \
-        static const uint8_t code_[] = { __VA_ARGS__ };                                    \
-        load((pa), code_, sizeof code_);                                                   \
-    } while (0)
-
 static void setup(void)
 {
     m = machine_create(4ull << 20);
@@ -47,28 +36,6 @@ static void teardown(void)
 {
     cpu_destroy(c);
     machine_destroy(m);
-}
-
-/* Run until the program parks on "jmp $" at end. */
-static void expect_end(uint64_t end)
-{
-    enum cpu_stop s = cpu_run(c, 1000);
-    ck_assert_msg(s == CPU_STOP_INSN_LIMIT, "stopped with %d (exception %d, error 0x%x) at 0x%llx",
-                  s, c->last_exception, c->last_error, (unsigned long long)c->rip);
-    ck_assert_msg(c->rip == end, "rip 0x%llx, expected 0x%llx", (unsigned long long)c->rip,
-                  (unsigned long long)end);
-}
-
-static void expect_fault(uint64_t rip, int vec, bool has_err, uint32_t err)
-{
-    enum cpu_stop s = cpu_run(c, 1000);
-    ck_assert_msg(s == CPU_STOP_EXCEPTION, "stopped with %d at 0x%llx, expected exception %d", s,
-                  (unsigned long long)c->rip, vec);
-    ck_assert_msg(c->last_exception == vec, "exception %d, expected %d", c->last_exception, vec);
-    ck_assert_int_eq(c->last_has_error, has_err);
-    ck_assert_msg(c->last_error == err, "error code 0x%x, expected 0x%x", c->last_error, err);
-    ck_assert_msg(c->rip == rip, "rip 0x%llx, expected 0x%llx", (unsigned long long)c->rip,
-                  (unsigned long long)rip);
 }
 
 static void set_seg(int s, uint16_t sel, uint32_t ar)
@@ -119,12 +86,12 @@ static void setup_prot32(unsigned cpl)
 START_TEST(far_call_ret_same_privilege)
 {
     setup_prot32(0);
-    LOAD(CODE, 0x9a, 0x00, 0x10, 0x01, 0x00, 0x08, 0x00, /* call 0x8:0x11000 */
+    TH_LOAD(c, CODE, 0x9a, 0x00, 0x10, 0x01, 0x00, 0x08, 0x00, /* call 0x8:0x11000 */
          0xeb, 0xfe);                                    /* 10007: jmp $ */
-    LOAD(0x11000, 0x8b, 0x04, 0x24,                      /* mov eax,[esp] */
+    TH_LOAD(c, 0x11000, 0x8b, 0x04, 0x24,                      /* mov eax,[esp] */
          0x8b, 0x5c, 0x24, 0x04,                         /* mov ebx,[esp+4] */
          0xcb);                                          /* retf */
-    expect_end(0x10007);
+    th_expect_end(c, 0x10007);
     ck_assert_uint_eq(c->gpr[0], 0x10007);
     ck_assert_uint_eq(c->gpr[3], 0x08);
     ck_assert_uint_eq(c->gpr[4], 0x8000);
@@ -137,9 +104,9 @@ END_TEST
 START_TEST(far_jmp_conforming_keeps_cpl)
 {
     setup_prot32(3);
-    LOAD(CODE, 0xea, 0x10, 0x00, 0x01, 0x00, 0x38, 0x00); /* jmp 0x38:0x10010 */
-    LOAD(CODE + 0x10, 0xeb, 0xfe);
-    expect_end(CODE + 0x10);
+    TH_LOAD(c, CODE, 0xea, 0x10, 0x00, 0x01, 0x00, 0x38, 0x00); /* jmp 0x38:0x10010 */
+    TH_LOAD(c, CODE + 0x10, 0xeb, 0xfe);
+    th_expect_end(c, CODE + 0x10);
     ck_assert_uint_eq(c->seg[SEG_CS].sel, 0x3b);
     ck_assert_uint_eq(c->cpl, 3);
 }
@@ -172,8 +139,8 @@ START_TEST(far_jmp_fault)
     uint8_t code[7] = { 0xea };
     memcpy(code + 1, &far_jmp_faults[_i].off, 4);
     memcpy(code + 5, &far_jmp_faults[_i].sel, 2);
-    load(CODE, code, sizeof code);
-    expect_fault(CODE, far_jmp_faults[_i].vec, true, far_jmp_faults[_i].err);
+    th_load(c, CODE, code, sizeof code);
+    th_expect_fault(c, CODE, far_jmp_faults[_i].vec, true, far_jmp_faults[_i].err);
     ck_assert_msg(c->seg[SEG_CS].sel == (far_jmp_faults[_i].cpl ? 0x1b : 0x08), "%s: CS changed",
                   far_jmp_faults[_i].what);
 }
@@ -187,17 +154,17 @@ START_TEST(call_gate32_privilege_change_and_return)
     setup_prot32(3);
     set_seg(SEG_DS, 0x10, 0xc093); /* DPL 0: nulled by the return to CPL 3 */
     set_seg(SEG_FS, 0x38, 0xc09f); /* conforming code: kept */
-    LOAD(CODE, 0x68, 0x11, 0x11, 0x11, 0x11,              /* push 0x11111111 */
+    TH_LOAD(c, CODE, 0x68, 0x11, 0x11, 0x11, 0x11,              /* push 0x11111111 */
          0x68, 0x22, 0x22, 0x22, 0x22,                    /* push 0x22222222 */
          0x9a, 0x00, 0x00, 0x00, 0x00, 0x30, 0x00,        /* call 0x30:0 */
          0xeb, 0xfe);                                     /* 10011: jmp $ */
-    LOAD(0x11000, 0x8b, 0x44, 0x24, 0x08,                 /* mov eax,[esp+8] */
+    TH_LOAD(c, 0x11000, 0x8b, 0x44, 0x24, 0x08,                 /* mov eax,[esp+8] */
          0x89, 0xe3,                                      /* mov ebx,esp */
          0x8c, 0xd1,                                      /* mov ecx,ss */
          0x8b, 0x54, 0x24, 0x10,                          /* mov edx,[esp+0x10] */
          0x8b, 0x74, 0x24, 0x14,                          /* mov esi,[esp+0x14] */
          0xca, 0x08, 0x00);                               /* retf 8 */
-    expect_end(0x10011);
+    th_expect_end(c, 0x10011);
     ck_assert_uint_eq(c->gpr[0], 0x22222222);
     ck_assert_uint_eq(c->gpr[3], 0x7000 - 24);
     ck_assert_uint_eq(c->gpr[1], 0x10);
@@ -225,14 +192,14 @@ START_TEST(call_gate16_privilege_change_and_return)
 {
     setup_prot32(3);
     c->rip = 0x9000;
-    LOAD(0x9000, 0x68, 0x33, 0x33, 0x00, 0x00,           /* push 0x3333 */
+    TH_LOAD(c, 0x9000, 0x68, 0x33, 0x33, 0x00, 0x00,           /* push 0x3333 */
          0x9a, 0x00, 0x00, 0x00, 0x00, 0x40, 0x00,        /* call 0x40:0 */
          0xeb, 0xfe);                                     /* 900c: jmp $ */
-    LOAD(0x1200, 0x0f, 0xb7, 0x44, 0x24, 0x04,            /* movzx eax,word [esp+4] */
+    TH_LOAD(c, 0x1200, 0x0f, 0xb7, 0x44, 0x24, 0x04,            /* movzx eax,word [esp+4] */
          0x0f, 0xb7, 0x5c, 0x24, 0x06,                    /* movzx ebx,word [esp+6] */
          0x89, 0xe1,                                      /* mov ecx,esp */
          0x66, 0xca, 0x02, 0x00);                         /* retfw 2 */
-    expect_end(0x900c);
+    th_expect_end(c, 0x900c);
     ck_assert_uint_eq(c->gpr[0], 0x3333);
     ck_assert_uint_eq(c->gpr[3], 0x7ffc);
     ck_assert_uint_eq(c->gpr[1], 0x7000 - 10);
@@ -262,8 +229,8 @@ START_TEST(call_gate_bad_tss_stack)
 {
     setup_prot32(3);
     cpu_write_phys(c, TSS_BASE + 8, 2, tss_ss_faults[_i].ss0);
-    LOAD(CODE, 0x9a, 0x00, 0x00, 0x00, 0x00, 0x30, 0x00); /* call 0x30:0 */
-    expect_fault(CODE, tss_ss_faults[_i].vec, true, tss_ss_faults[_i].err);
+    TH_LOAD(c, CODE, 0x9a, 0x00, 0x00, 0x00, 0x00, 0x30, 0x00); /* call 0x30:0 */
+    th_expect_fault(c, CODE, tss_ss_faults[_i].vec, true, tss_ss_faults[_i].err);
     ck_assert_uint_eq(c->gpr[4], 0x8000);
     ck_assert_uint_eq(c->cpl, 3);
 }
@@ -277,13 +244,13 @@ START_TEST(ret_far_to_outer_level)
     set_seg(SEG_ES, 0x23, 0xc0f3);
     set_seg(SEG_FS, 0x38, 0xc09f);
     set_seg(SEG_GS, 0x10, 0xc093);
-    LOAD(CODE, 0x6a, 0x23,                                /* push 0x23 */
+    TH_LOAD(c, CODE, 0x6a, 0x23,                                /* push 0x23 */
          0x68, 0x00, 0x7f, 0x00, 0x00,                    /* push 0x7f00 */
          0x6a, 0x1b,                                      /* push 0x1b */
          0x68, 0x20, 0x00, 0x01, 0x00,                    /* push 0x10020 */
          0xcb);                                           /* retf */
-    LOAD(CODE + 0x20, 0xeb, 0xfe);
-    expect_end(CODE + 0x20);
+    TH_LOAD(c, CODE + 0x20, 0xeb, 0xfe);
+    th_expect_end(c, CODE + 0x20);
     ck_assert_uint_eq(c->cpl, 3);
     ck_assert_uint_eq(c->gpr[4], 0x7f00);
     ck_assert_uint_eq(c->seg[SEG_SS].sel, 0x23);
@@ -313,8 +280,8 @@ START_TEST(ret_far_outer_fault)
     setup_prot32(0);
     uint8_t code[] = { 0x6a, ret_outer_faults[_i].ss, 0x68, 0x00, 0x7f, 0x00, 0x00,
                        0x6a, ret_outer_faults[_i].cs, 0x68, 0x20, 0x00, 0x01, 0x00, 0xcb };
-    load(CODE, code, sizeof code);
-    expect_fault(CODE + 14, ret_outer_faults[_i].vec, true, ret_outer_faults[_i].err);
+    th_load(c, CODE, code, sizeof code);
+    th_expect_fault(c, CODE + 14, ret_outer_faults[_i].vec, true, ret_outer_faults[_i].err);
     ck_assert_uint_eq(c->cpl, 0);
     ck_assert_uint_eq(c->gpr[4], 0x8000 - 16);
 }
@@ -329,15 +296,15 @@ START_TEST(sysenter_sysexit_32)
     c->sysenter_esp = 0x6000;
     c->sysenter_eip = 0x11000;
     c->rflags |= FL_IF;
-    LOAD(CODE, 0x0f, 0x34, 0xeb, 0xfe);                   /* sysenter; jmp $ */
-    LOAD(CODE + 0x20, 0xeb, 0xfe);
-    LOAD(0x11000, 0x89, 0xe0,                             /* mov eax,esp */
+    TH_LOAD(c, CODE, 0x0f, 0x34, 0xeb, 0xfe);                   /* sysenter; jmp $ */
+    TH_LOAD(c, CODE + 0x20, 0xeb, 0xfe);
+    TH_LOAD(c, 0x11000, 0x89, 0xe0,                             /* mov eax,esp */
          0x8c, 0xd3,                                      /* mov ebx,ss */
          0x9c, 0x5f,                                      /* pushf; pop edi */
          0xba, 0x20, 0x00, 0x01, 0x00,                    /* mov edx,0x10020 */
          0xb9, 0x00, 0x7f, 0x00, 0x00,                    /* mov ecx,0x7f00 */
          0x0f, 0x35);                                     /* sysexit */
-    expect_end(CODE + 0x20);
+    th_expect_end(c, CODE + 0x20);
     ck_assert_uint_eq(c->gpr[0], 0x6000);
     ck_assert_uint_eq(c->gpr[3], 0x10);
     ck_assert_uint_eq(c->gpr[7] & FL_IF, 0); /* SYSENTER clears IF */
@@ -352,8 +319,8 @@ START_TEST(sysenter_with_null_cs_is_gp)
 {
     setup_prot32(3);
     c->sysenter_cs = 0x03;
-    LOAD(CODE, 0x0f, 0x34);
-    expect_fault(CODE, EXC_GP, true, 0);
+    TH_LOAD(c, CODE, 0x0f, 0x34);
+    th_expect_fault(c, CODE, EXC_GP, true, 0);
 }
 END_TEST
 
@@ -361,8 +328,8 @@ START_TEST(sysexit_at_cpl3_is_gp)
 {
     setup_prot32(3);
     c->sysenter_cs = 0x08;
-    LOAD(CODE, 0x0f, 0x35);
-    expect_fault(CODE, EXC_GP, true, 0);
+    TH_LOAD(c, CODE, 0x0f, 0x35);
+    th_expect_fault(c, CODE, EXC_GP, true, 0);
 }
 END_TEST
 
@@ -419,12 +386,12 @@ static const uint8_t gate64_handler[] = {
 START_TEST(call_gate64_from_64bit_code)
 {
     setup_long(3);
-    LOAD(CODE, 0x68, 0x55, 0x55, 0x00, 0x00,              /* push 0x5555 */
+    TH_LOAD(c, CODE, 0x68, 0x55, 0x55, 0x00, 0x00,              /* push 0x5555 */
          0x48, 0xff, 0x1d, 0x02, 0x00, 0x00, 0x00,        /* rex.W call far [rip+2] */
          0xeb, 0xfe,                                      /* 1000c: jmp $ */
          0, 0, 0, 0, 0, 0, 0, 0, 0x38, 0x00);             /* m16:64 = 0x38:0 */
-    load(0x11000, gate64_handler, sizeof gate64_handler);
-    expect_end(0x1000c);
+    th_load(c, 0x11000, gate64_handler, sizeof gate64_handler);
+    th_expect_end(c, 0x1000c);
     ck_assert_uint_eq(c->gpr[0], 0x70000 - 32);
     ck_assert_uint_eq(c->gpr[3], 0x1b);
     ck_assert_uint_eq(c->gpr[1], 0x80000 - 8);
@@ -446,10 +413,10 @@ START_TEST(call_gate64_from_compat_code)
     set_seg(SEG_CS, 0x4b, 0xc0fb);
     cpu_update_mode(c);
     c->rip = 0x12000;
-    LOAD(0x12000, 0x9a, 0x00, 0x00, 0x00, 0x00, 0x38, 0x00, /* call 0x38:0 */
+    TH_LOAD(c, 0x12000, 0x9a, 0x00, 0x00, 0x00, 0x00, 0x38, 0x00, /* call 0x38:0 */
          0xeb, 0xfe);                                       /* 12007: jmp $ */
-    load(0x11000, gate64_handler, sizeof gate64_handler);
-    expect_end(0x12007);
+    th_load(c, 0x11000, gate64_handler, sizeof gate64_handler);
+    th_expect_end(c, 0x12007);
     ck_assert_uint_eq(c->gpr[3], 0x4b);
     ck_assert_uint_eq(c->gpr[1], 0x80000);
     ck_assert_uint_eq(c->mode, MODE_COMPAT);
@@ -462,9 +429,9 @@ END_TEST
 START_TEST(call_gate64_bad_upper_type)
 {
     setup_long(3);
-    LOAD(CODE, 0xff, 0x1d, 0x02, 0x00, 0x00, 0x00,        /* call far [rip+2] (m16:32) */
+    TH_LOAD(c, CODE, 0xff, 0x1d, 0x02, 0x00, 0x00, 0x00,        /* call far [rip+2] (m16:32) */
          0xeb, 0xfe, 0, 0, 0, 0, 0x50, 0x00);
-    expect_fault(CODE, EXC_GP, true, 0x50);
+    th_expect_fault(c, CODE, EXC_GP, true, 0x50);
 }
 END_TEST
 
@@ -472,9 +439,9 @@ END_TEST
 START_TEST(jmp_call_gate64_to_inner_level)
 {
     setup_long(3);
-    LOAD(CODE, 0xff, 0x2d, 0x02, 0x00, 0x00, 0x00,        /* jmp far [rip+2] */
+    TH_LOAD(c, CODE, 0xff, 0x2d, 0x02, 0x00, 0x00, 0x00,        /* jmp far [rip+2] */
          0xeb, 0xfe, 0, 0, 0, 0, 0x38, 0x00);
-    expect_fault(CODE, EXC_GP, true, 0x08);
+    th_expect_fault(c, CODE, EXC_GP, true, 0x08);
 }
 END_TEST
 
@@ -494,14 +461,14 @@ static void setup_syscall(void)
 START_TEST(syscall_sysretq)
 {
     setup_syscall();
-    LOAD(CODE, 0x0f, 0x05, 0xeb, 0xfe);                   /* syscall; jmp $ */
-    LOAD(0x11000, 0x49, 0x89, 0xcc,                       /* mov r12,rcx */
+    TH_LOAD(c, CODE, 0x0f, 0x05, 0xeb, 0xfe);                   /* syscall; jmp $ */
+    TH_LOAD(c, 0x11000, 0x49, 0x89, 0xcc,                       /* mov r12,rcx */
          0x4d, 0x89, 0xdd,                                /* mov r13,r11 */
          0x9c, 0x41, 0x5e,                                /* pushf; pop r14 */
          0x41, 0x8c, 0xd7,                                /* mov r15d,ss */
          0x8c, 0xcd,                                      /* mov ebp,cs */
          0x48, 0x0f, 0x07);                               /* sysretq */
-    expect_end(CODE + 2);
+    th_expect_end(c, CODE + 2);
     ck_assert_uint_eq(c->gpr[12], CODE + 2);
     ck_assert_uint_eq(c->gpr[13], FL_FIXED1 | FL_IF | FL_DF | FL_CF | FL_RF);
     ck_assert_uint_eq(c->gpr[14], FL_FIXED1 | FL_CF);
@@ -520,11 +487,11 @@ END_TEST
 START_TEST(sysret_to_compat)
 {
     setup_syscall();
-    LOAD(CODE, 0x0f, 0x05);
-    LOAD(0x11000, 0xb9, 0x00, 0x20, 0x01, 0x00,           /* mov ecx,0x12000 */
+    TH_LOAD(c, CODE, 0x0f, 0x05);
+    TH_LOAD(c, 0x11000, 0xb9, 0x00, 0x20, 0x01, 0x00,           /* mov ecx,0x12000 */
          0x0f, 0x07);                                     /* sysret */
-    LOAD(0x12000, 0xeb, 0xfe);
-    expect_end(0x12000);
+    TH_LOAD(c, 0x12000, 0xeb, 0xfe);
+    th_expect_end(c, 0x12000);
     ck_assert_uint_eq(c->mode, MODE_COMPAT);
     ck_assert_uint_eq(c->seg[SEG_CS].sel, 0x13);
     ck_assert_uint_eq(c->seg[SEG_SS].sel, 0x1b);
@@ -536,8 +503,8 @@ START_TEST(syscall_without_sce_is_ud)
 {
     setup_syscall();
     c->efer &= ~EFER_SCE;
-    LOAD(CODE, 0x0f, 0x05);
-    expect_fault(CODE, EXC_UD, false, 0);
+    TH_LOAD(c, CODE, 0x0f, 0x05);
+    th_expect_fault(c, CODE, EXC_UD, false, 0);
 }
 END_TEST
 
@@ -547,8 +514,8 @@ START_TEST(syscall_in_compat_mode_is_ud)
     setup_syscall();
     set_seg(SEG_CS, 0x4b, 0xc0fb);
     cpu_update_mode(c);
-    LOAD(CODE, 0x0f, 0x05);
-    expect_fault(CODE, EXC_UD, false, 0);
+    TH_LOAD(c, CODE, 0x0f, 0x05);
+    th_expect_fault(c, CODE, EXC_UD, false, 0);
 }
 END_TEST
 
@@ -558,9 +525,9 @@ START_TEST(sysret_noncanonical_rcx_is_gp)
     setup_long(0);
     c->efer |= EFER_SCE;
     c->star = (0x10ull << 48) | (0x08ull << 32);
-    LOAD(CODE, 0x48, 0xb9, 0x00, 0x00, 0x00, 0x00, 0x00, 0x80, 0x00, 0x00, /* mov rcx,2^47 */
+    TH_LOAD(c, CODE, 0x48, 0xb9, 0x00, 0x00, 0x00, 0x00, 0x00, 0x80, 0x00, 0x00, /* mov rcx,2^47 */
          0x48, 0x0f, 0x07);                                                 /* sysretq */
-    expect_fault(CODE + 10, EXC_GP, true, 0);
+    th_expect_fault(c, CODE + 10, EXC_GP, true, 0);
     ck_assert_uint_eq(c->cpl, 0);
     ck_assert_uint_eq(c->seg[SEG_CS].sel, 0x08);
 }
@@ -569,8 +536,8 @@ END_TEST
 START_TEST(sysret_at_cpl3_is_gp)
 {
     setup_syscall();
-    LOAD(CODE, 0x48, 0x0f, 0x07);
-    expect_fault(CODE, EXC_GP, true, 0);
+    TH_LOAD(c, CODE, 0x48, 0x0f, 0x07);
+    th_expect_fault(c, CODE, EXC_GP, true, 0);
 }
 END_TEST
 
@@ -584,14 +551,14 @@ START_TEST(sysenter_sysexit_64)
     c->sysenter_cs = 0x08;
     c->sysenter_esp = 0x60000;
     c->sysenter_eip = 0x11000;
-    LOAD(CODE, 0x0f, 0x34, 0xeb, 0xfe);
-    LOAD(CODE + 0x20, 0xeb, 0xfe);
-    LOAD(0x11000, 0x48, 0x89, 0xe0,                       /* mov rax,rsp */
+    TH_LOAD(c, CODE, 0x0f, 0x34, 0xeb, 0xfe);
+    TH_LOAD(c, CODE + 0x20, 0xeb, 0xfe);
+    TH_LOAD(c, 0x11000, 0x48, 0x89, 0xe0,                       /* mov rax,rsp */
          0x8c, 0xd3,                                      /* mov ebx,ss */
          0xba, 0x20, 0x00, 0x01, 0x00,                    /* mov edx,0x10020 */
          0xb9, 0x00, 0x7f, 0x00, 0x00,                    /* mov ecx,0x7f00 */
          0x48, 0x0f, 0x35);                               /* sysexitq */
-    expect_end(CODE + 0x20);
+    th_expect_end(c, CODE + 0x20);
     ck_assert_uint_eq(c->gpr[0], 0x60000);
     ck_assert_uint_eq(c->gpr[3], 0x10);
     ck_assert_uint_eq(c->seg[SEG_CS].sel, 0x2b);
@@ -605,11 +572,11 @@ START_TEST(sysexit_to_compat)
 {
     setup_long(0);
     c->sysenter_cs = 0x08;
-    LOAD(CODE, 0xba, 0x00, 0x20, 0x01, 0x00,              /* mov edx,0x12000 */
+    TH_LOAD(c, CODE, 0xba, 0x00, 0x20, 0x01, 0x00,              /* mov edx,0x12000 */
          0xb9, 0x00, 0x7f, 0x00, 0x00,                    /* mov ecx,0x7f00 */
          0x0f, 0x35);                                     /* sysexit */
-    LOAD(0x12000, 0xeb, 0xfe);
-    expect_end(0x12000);
+    TH_LOAD(c, 0x12000, 0xeb, 0xfe);
+    th_expect_end(c, 0x12000);
     ck_assert_uint_eq(c->seg[SEG_CS].sel, 0x1b);
     ck_assert_uint_eq(c->seg[SEG_SS].sel, 0x23);
     ck_assert_uint_eq(c->mode, MODE_COMPAT);
@@ -621,8 +588,8 @@ START_TEST(sysenter_64_with_null_cs_is_gp)
 {
     setup_long(3);
     c->sysenter_cs = 0;
-    LOAD(CODE, 0x0f, 0x34);
-    expect_fault(CODE, EXC_GP, true, 0);
+    TH_LOAD(c, CODE, 0x0f, 0x34);
+    th_expect_fault(c, CODE, EXC_GP, true, 0);
 }
 END_TEST
 
