@@ -281,6 +281,67 @@ static void f_jmp64(struct cpu *c, const struct insn *in)
 SHIFT_FAST(64, uint64_t, int64_t)
 SHIFT_FAST(32, uint32_t, int32_t)
 
+/* Stack accesses of 64-bit code: SS has base 0 and only the canonical check
+ * applies (cpu_read/cpu_write do it on the slow path, with #SS). */
+static inline uint64_t stack_load64(struct cpu *c, uint64_t lin)
+{
+    const struct tlb_entry *e = &c->tlb_r[c->cpl == 3][(lin >> 12) & (TLB_SIZE - 1)];
+    if (likely(e->tag == (lin >> 12) + 1 && (lin & 0xfff) <= 0x1000 - 8)) {
+        uint64_t v;
+        memcpy(&v, (const uint8_t *)(lin + e->addend), 8);
+        return v;
+    }
+    return cpu_read(c, SEG_SS, lin, 8);
+}
+
+static inline void stack_store64(struct cpu *c, uint64_t lin, uint64_t v)
+{
+    const struct tlb_entry *e = &c->tlb_w[c->cpl == 3][(lin >> 12) & (TLB_SIZE - 1)];
+    if (likely(e->tag == (lin >> 12) + 1 && (lin & 0xfff) <= 0x1000 - 8)) {
+        memcpy((uint8_t *)(lin + e->addend), &v, 8);
+        return;
+    }
+    cpu_write(c, SEG_SS, lin, 8, v);
+}
+
+/* CALL rel / RET in 64-bit mode (operand size is always 64 there): target
+ * check first, then the stack access, RSP last (SDM 2A "CALL", "RET"). */
+static void f_call64(struct cpu *c, const struct insn *in)
+{
+    uint64_t t = c->next_rip + in->imm;
+    if (unlikely(!canonical(t)))
+        cpu_fault_err(c, EXC_GP, 0);
+    uint64_t rsp = c->gpr[4] - 8;
+    stack_store64(c, rsp, c->next_rip);
+    c->gpr[4] = rsp;
+    c->next_rip = t;
+}
+
+static void f_ret64(struct cpu *c, const struct insn *in)
+{
+    uint64_t rsp = c->gpr[4];
+    uint64_t t = stack_load64(c, rsp);
+    if (unlikely(!canonical(t)))
+        cpu_fault_err(c, EXC_GP, 0);
+    c->gpr[4] = rsp + 8;
+    c->next_rip = t;
+}
+
+/* 8-bit ALU forms on AL/CL/DL/BL (or any low byte with REX): TEST, CMP, AND
+ * with an immediate or a register. */
+#define FAST_BIN8(name, lfop, expr, writes)                                                \
+    static void f_##name##_ri8(struct cpu *c, const struct insn *in)                      \
+    {                                                                                      \
+        uint64_t a = c->gpr[in->fdst] & 0xff, b = in->imm & 0xff;                          \
+        uint64_t r = (expr) & 0xff;                                                        \
+        if (writes)                                                                        \
+            c->gpr[in->fdst] = (c->gpr[in->fdst] & ~0xffull) | r;                          \
+        lf_set(c, lfop, 1, r, a, b);                                                       \
+    }
+FAST_BIN8(test, LF_LOGIC, a & b, 0)
+FAST_BIN8(cmp, LF_SUB, a - b, 0)
+FAST_BIN8(and, LF_LOGIC, a & b, 1)
+
 struct fast_set {
     insn_handler generic;
     insn_handler rr64, rr32, ri64, ri32;
@@ -297,7 +358,12 @@ static const struct fast_set fast_sets[] = {
 static void specialize64(struct insn *in)
 {
     bool wide = in->opsize == 8;
-    if (in->handler == op_jcc && (in->flags & IF_ENDS_BLOCK)) {
+    if (in->handler == op_call && in->opk[0] == OPK_REL && (in->flags & IF_ENDS_BLOCK)) {
+        in->handler = f_call64;
+    } else if (in->handler == op_ret && in->opk[0] == OPK_NONE &&
+               (in->flags & IF_ENDS_BLOCK)) {
+        in->handler = f_ret64;
+    } else if (in->handler == op_jcc && (in->flags & IF_ENDS_BLOCK)) {
         in->handler = in->cc == 4 ? f_jz64 : in->cc == 5 ? f_jnz64 : f_jcc64;
     } else if (in->handler == op_jmp && in->opk[0] == OPK_REL) {
         in->handler = f_jmp64;
@@ -319,6 +385,20 @@ void cpu_specialize(struct insn *in, unsigned code_size)
 {
     if (in->pfx & PFX_LOCK)
         return;
+    if (in->opsize == 1) {
+        int d = reg_of(in, 0);
+        /* without REX, 4-7 name AH..BH: leave those to the generic path */
+        if (d >= 0 && (in->rex || d < 4) && in->opk[1] == OPK_IMM) {
+            in->fdst = (uint8_t)d;
+            if (in->handler == op_test)
+                in->handler = f_test_ri8;
+            else if (in->handler == op_cmp)
+                in->handler = f_cmp_ri8;
+            else if (in->handler == op_and)
+                in->handler = f_and_ri8;
+        }
+        return;
+    }
     if (in->opsize != 4 && in->opsize != 8)
         return;
     if (code_size == 8) {
