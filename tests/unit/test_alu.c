@@ -4,6 +4,7 @@
  * the first 4 MiB; code at 0x10000 ends with "jmp $" so a generous
  * instruction limit stops the run at a known RIP. */
 #include "cpu/ops_gp.h"
+#include "harness.h"
 
 #include <check.h>
 #include <stdlib.h>
@@ -15,7 +16,6 @@ static struct machine *m;
 static struct cpu *c;
 static struct cost_model cm;
 
-static void wr64(uint64_t pa, uint64_t v) { memcpy(m->ram + pa, &v, 8); }
 static uint64_t rd64(uint64_t pa)
 {
     uint64_t v;
@@ -25,16 +25,9 @@ static uint64_t rd64(uint64_t pa)
 
 static void setup(void)
 {
-    m = machine_create(8ull << 20);
-    ck_assert_ptr_nonnull(m);
-    cost_model_defaults(&cm);
-    c = cpu_create(m, NULL, &cm);
-    ck_assert_ptr_nonnull(c);
-    wr64(0x1000, 0x2000 | 3);
-    wr64(0x2000, 0x3000 | 3);
-    for (uint64_t i = 0; i < 2; i++) /* P | RW | PS */
-        wr64(0x3000 + 8 * i, (i << 21) | 0x83);
-    cpu_set_long_mode(c, 0x1000, 0x500);
+    m = th_machine_create(8ull << 20, false);
+    c = th_cpu_create(m, NULL, &cm);
+    th_long_mode_2m(c, 0x1000, 2, false, 0x500);
     c->rip = CODE;
     c->gpr[4] = STACK_TOP;
     c->stop_on_exception = true;
@@ -562,9 +555,5 @@ static Suite *alu_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(alu_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return th_run_suite(alu_suite());
 }

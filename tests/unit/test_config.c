@@ -3,6 +3,7 @@
  * of bad input gives an error naming the file, the key and the problem. */
 #include "nvmx/config.h"
 #include "nvmx/vmx.h"
+#include "harness.h"
 
 #include <check.h>
 #include <jansson.h>
@@ -591,9 +592,5 @@ static Suite *config_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(config_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return th_run_suite(config_suite());
 }

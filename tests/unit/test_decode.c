@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cpu/cpu_internal.h"
+#include "harness.h"
 #include "opcodes_gen.h"
 
 /* Fields set to NC are not checked. */
@@ -620,9 +621,5 @@ static Suite *decode_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(decode_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return th_run_suite(decode_suite());
 }

@@ -4,6 +4,7 @@
  * codes, plus IRETQ back to CPL 3. Frames are checked in guest memory. */
 #include "cpu/except.h"
 #include "cpu/seg.h"
+#include "harness.h"
 
 #include <check.h>
 #include <stdlib.h>
@@ -34,13 +35,12 @@ static const uint64_t gdt[] = {
 
 static void set_model(void)
 {
-    memset(&model, 0, sizeof model);
-    strcpy(model.name, "except-test");
-    model.leaves[model.nleaves++] = (struct cpuid_leaf){ .leaf = 0, .eax = 7 };
-    model.leaves[model.nleaves++] = (struct cpuid_leaf){ .leaf = 1, .eax = 0x906a0 };
-    model.leaves[model.nleaves++] = (struct cpuid_leaf){ .leaf = 0x80000000u, .eax = 0x80000008u };
-    model.leaves[model.nleaves++] = (struct cpuid_leaf){ .leaf = 0x80000001u, .edx = 1u << 29 };
-    model.leaves[model.nleaves++] = (struct cpuid_leaf){ .leaf = 0x80000008u, .eax = 39 };
+    th_model_init(&model, "except-test");
+    th_add_leaf(&model, 0, 7, 0, 0, 0);
+    th_add_leaf(&model, 1, 0x906a0, 0, 0, 0);
+    th_add_leaf(&model, 0x80000000u, 0x80000008u, 0, 0, 0);
+    th_add_leaf(&model, 0x80000001u, 0, 0, 0, 1u << 29);
+    th_add_leaf(&model, 0x80000008u, 39, 0, 0, 0);
 }
 
 static void wr64(uint64_t pa, uint64_t v) { cpu_write_phys(c, pa, 8, v); }
@@ -61,11 +61,7 @@ static void set_gate64(int vector, uint64_t off, uint16_t sel, unsigned ist, uns
  * 64-bit TSS with RSP0 and IST2, CPL as given. */
 static void setup_long(unsigned cpl)
 {
-    wr64(TABLES, (TABLES + 0x1000) | 7);
-    wr64(TABLES + 0x1000, (TABLES + 0x2000) | 7);
-    wr64(TABLES + 0x2000, 0x87);
-    wr64(TABLES + 0x2008, 0x200000 | 0x87);
-    cpu_set_long_mode(c, TABLES, GDT_BASE);
+    th_long_mode_2m(c, TABLES, 2, true, GDT_BASE);
     for (unsigned i = 0; i < sizeof gdt / sizeof gdt[0]; i++)
         wr64(GDT_BASE + 8 * i, gdt[i]);
     c->gdtr = (struct dtr){ GDT_BASE, sizeof gdt - 1 };
@@ -84,11 +80,8 @@ static void setup_long(unsigned cpl)
 static void setup(void)
 {
     set_model();
-    cost_model_defaults(&cost);
-    m = machine_create(RAM_SIZE);
-    ck_assert_ptr_nonnull(m);
-    c = cpu_create(m, &model, &cost);
-    ck_assert_ptr_nonnull(c);
+    m = th_machine_create(RAM_SIZE, false);
+    c = th_cpu_create(m, &model, &cost);
 }
 
 static void teardown(void)
@@ -289,10 +282,8 @@ START_TEST(int_iretq_round_trip_through_run_loop)
     set_gate64(0x80, 0x201000, 0x08, 0, SYS_INT_GATE, 3, true);
     static const uint8_t user[] = { 0xcd, 0x80, 0x0f, 0x0b };   /* int 0x80; ud2 */
     static const uint8_t handler[] = { 0x48, 0xcf };          /* iretq */
-    for (unsigned i = 0; i < sizeof user; i++)
-        cpu_write_phys(c, 0x200000 + i, 1, user[i]);
-    for (unsigned i = 0; i < sizeof handler; i++)
-        cpu_write_phys(c, 0x201000 + i, 1, handler[i]);
+    th_load(c, 0x200000, user, sizeof user);
+    th_load(c, 0x201000, handler, sizeof handler);
     c->rip = 0x200000;
     c->gpr[4] = 0x7ff38;
     c->stop_on_exception = true;
@@ -441,9 +432,5 @@ static Suite *except_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(except_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return th_run_suite(except_suite());
 }

@@ -3,6 +3,7 @@
  * arithmetic reference model (range checks on wide integers, not the carry
  * formulas of src/cpu/flags.c). */
 #include "cpu/ops_gp.h"
+#include "harness.h"
 
 #include <check.h>
 #include <stdlib.h>
@@ -498,9 +499,5 @@ static Suite *flags_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(flags_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return th_run_suite(flags_suite());
 }

@@ -1,6 +1,7 @@
 /* Local APIC: acceptance and priority (SDM 3A "Interrupt, Task, and Processor
  * Priority"), EOI, self-IPIs, ESR, and the timer in its three modes. */
 #include "nvmx/lapic.h"
+#include "harness.h"
 
 #include <check.h>
 #include <stdlib.h>
@@ -179,9 +180,5 @@ static Suite *lapic_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(lapic_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return th_run_suite(lapic_suite());
 }

@@ -3,6 +3,7 @@
  * loader_prepare(), which needs no CPU). */
 #include "machine/loader.h"
 #include "nvmx/machine.h"
+#include "harness.h"
 
 #include <check.h>
 #include <stdlib.h>
@@ -15,9 +16,7 @@ static struct machine *m;
 
 static void setup(void)
 {
-    m = machine_create(16 * MIB);
-    ck_assert_ptr_nonnull(m);
-    m->quiet = true;
+    m = th_machine_create(16 * MIB, true);
 }
 
 static void teardown(void)
@@ -713,9 +712,5 @@ static Suite *machine_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(machine_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return th_run_suite(machine_suite());
 }

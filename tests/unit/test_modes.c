@@ -23,16 +23,12 @@ static struct cpu_model model;
  * (0x80000001 EDX 11, 29): what the boot walk needs. */
 static void set_model(void)
 {
-    memset(&model, 0, sizeof model);
-    strcpy(model.name, "modes-test");
-    model.leaves[model.nleaves++] = (struct cpuid_leaf){ .leaf = 0, .eax = 1 };
-    model.leaves[model.nleaves++] = (struct cpuid_leaf){ .leaf = 1, .eax = 0x906a0,
-                                                         .ecx = 1u << 22,
-                                                         .edx = (1u << 3) | (1u << 6) };
-    model.leaves[model.nleaves++] = (struct cpuid_leaf){ .leaf = 0x80000000u, .eax = 0x80000008u };
-    model.leaves[model.nleaves++] = (struct cpuid_leaf){ .leaf = 0x80000001u,
-                                                         .edx = (1u << 11) | (1u << 29) };
-    model.leaves[model.nleaves++] = (struct cpuid_leaf){ .leaf = 0x80000008u, .eax = 39 };
+    th_model_init(&model, "modes-test");
+    th_add_leaf(&model, 0, 1, 0, 0, 0);
+    th_add_leaf(&model, 1, 0x906a0, 0, 1u << 22, (1u << 3) | (1u << 6));
+    th_add_leaf(&model, 0x80000000u, 0x80000008u, 0, 0, 0);
+    th_add_leaf(&model, 0x80000001u, 0, 0, 0, (1u << 11) | (1u << 29));
+    th_add_leaf(&model, 0x80000008u, 39, 0, 0, 0);
 }
 
 static void wr64(uint64_t pa, uint64_t v) { cpu_write_phys(c, pa, 8, v); }
@@ -40,12 +36,9 @@ static uint64_t rd(uint64_t pa, unsigned n) { return cpu_read_phys(c, pa, n); }
 
 static void setup(void)
 {
-    m = machine_create(4ull << 20);
-    ck_assert_ptr_nonnull(m);
-    cost_model_defaults(&cm);
+    m = th_machine_create(4ull << 20, false);
     set_model();
-    c = cpu_create(m, &model, &cm);
-    ck_assert_ptr_nonnull(c);
+    c = th_cpu_create(m, &model, &cm);
     c->stop_on_exception = true;
 }
 
@@ -325,11 +318,7 @@ static void set_gate64(int vector, uint64_t off)
 
 static void setup_long(void)
 {
-    wr64(PT_BASE, (PT_BASE + 0x1000) | 7);
-    wr64(PT_BASE + 0x1000, (PT_BASE + 0x2000) | 7);
-    wr64(PT_BASE + 0x2000, 0x87);
-    wr64(PT_BASE + 0x2008, 0x200000 | 0x87);
-    cpu_set_long_mode(c, PT_BASE, 0x500);
+    th_long_mode_2m(c, PT_BASE, 2, true, 0x500);
     c->idtr = (struct dtr){ IDT_BASE, 256 * 16 - 1 };
     c->gpr[4] = 0x80000;
     c->rip = CODE;
@@ -743,9 +732,5 @@ static Suite *modes_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(modes_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return th_run_suite(modes_suite());
 }

@@ -2,6 +2,7 @@
  * privilege and unknown-index faults, and each MSR's reserved bits and write
  * rules, on a real CPU in 64-bit mode. */
 #include "cpu/cpu_internal.h"
+#include "harness.h"
 
 #include <check.h>
 #include <stdlib.h>
@@ -34,35 +35,24 @@ enum {
 
 static void set_model(bool nx)
 {
-    memset(&model, 0, sizeof model);
-    strcpy(model.name, "msr-test");
-    model.leaves[model.nleaves++] = (struct cpuid_leaf){ .leaf = 0, .eax = 0xd };
-    model.leaves[model.nleaves++] =
-        (struct cpuid_leaf){ .leaf = 1, .eax = 0x906ea, .ecx = (1u << 5) | (1u << 21) | (1u << 24),
-                             .edx = (1u << 4) | (1u << 6) | (1u << 9) };
-    model.leaves[model.nleaves++] = (struct cpuid_leaf){ .leaf = 0xd, .eax = 0xdd };
-    model.leaves[model.nleaves++] = (struct cpuid_leaf){ .leaf = 0x80000000u, .eax = 0x80000008u };
-    model.leaves[model.nleaves++] = (struct cpuid_leaf){
-        .leaf = 0x80000001u, .edx = (1u << 11) | (nx ? 1u << 20 : 0) | (1u << 27) | (1u << 29)
-    };
-    model.leaves[model.nleaves++] = (struct cpuid_leaf){ .leaf = 0x80000008u, .eax = 0x3027 };
+    th_model_init(&model, "msr-test");
+    th_add_leaf(&model, 0, 0xd, 0, 0, 0);
+    th_add_leaf(&model, 1, 0x906ea, 0, (1u << 5) | (1u << 21) | (1u << 24),
+                (1u << 4) | (1u << 6) | (1u << 9));
+    th_add_leaf(&model, 0xd, 0xdd, 0, 0, 0);
+    th_add_leaf(&model, 0x80000000u, 0x80000008u, 0, 0, 0);
+    th_add_leaf(&model, 0x80000001u, 0, 0, 0,
+                (1u << 11) | (nx ? 1u << 20 : 0) | (1u << 27) | (1u << 29));
+    th_add_leaf(&model, 0x80000008u, 0x3027, 0, 0, 0);
 }
 
 static void make_cpu(bool nx)
 {
     set_model(nx);
-    cost_model_defaults(&cost);
-    m = machine_create(RAM_SIZE);
-    ck_assert_ptr_nonnull(m);
-    m->quiet = true;
-    c = cpu_create(m, &model, &cost);
-    ck_assert_ptr_nonnull(c);
-    cpu_write_phys(c, PML4, 8, 0x2000 | 7);
-    cpu_write_phys(c, 0x2000, 8, 0x3000 | 7);
-    cpu_write_phys(c, 0x3000, 8, 0x87);
-    cpu_set_long_mode(c, PML4, GDT_BASE);
-    cpu_write_phys(c, GDT_BASE + 8 * 5, 8, 0x00affb000000ffffull); /* user code64 */
-    cpu_write_phys(c, GDT_BASE + 8 * 6, 8, 0x00cff3000000ffffull); /* user data */
+    m = th_machine_create(RAM_SIZE, true);
+    c = th_cpu_create(m, &model, &cost);
+    th_long_mode_2m(c, PML4, 1, true, GDT_BASE);
+    th_gdt_user64(c, GDT_BASE);
     c->gdtr.limit = 8 * 7 - 1;
     c->gpr[4] = 0x80000;
     c->stop_on_exception = true;
@@ -81,10 +71,8 @@ static void teardown(void)
 static bool run_msr(bool wr, uint32_t index, uint64_t val)
 {
     const uint8_t code[] = { 0x0f, wr ? 0x30 : 0x32, 0xf4 };
-    memcpy(m->ram + CODE, code, sizeof code);
-    cpu_phys_written(c, CODE, sizeof code);
-    c->rip = CODE;
-    c->halted = false;
+    th_load(c, CODE, code, sizeof code);
+    th_start_at(c, CODE);
     c->gpr[1] = index;
     c->gpr[0] = (uint32_t)val | 0xdead000000000000ull; /* upper halves are ignored */
     c->gpr[2] = val >> 32;
@@ -326,9 +314,5 @@ static Suite *msr_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(msr_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return th_run_suite(msr_suite());
 }

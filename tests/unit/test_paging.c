@@ -2,6 +2,7 @@
  * are built in the RAM of a real machine and walked with paging_walk(),
  * which returns the #PF error code instead of raising it. */
 #include "cpu/paging.h"
+#include "harness.h"
 
 #include <check.h>
 #include <stdlib.h>
@@ -41,26 +42,20 @@ static unsigned ent_size, nent;
 
 static void set_model(unsigned maxphy, bool page1g)
 {
-    memset(&model, 0, sizeof model);
-    strcpy(model.name, "paging-test");
-    model.leaves[model.nleaves++] = (struct cpuid_leaf){ .leaf = 0, .eax = 7 };
-    model.leaves[model.nleaves++] = (struct cpuid_leaf){ .leaf = 1, .eax = 0x906a0 };
-    model.leaves[model.nleaves++] = (struct cpuid_leaf){
-        .leaf = 7, .has_subleaf = true, .ebx = (1u << 7) | (1u << 10) | (1u << 20) };
-    model.leaves[model.nleaves++] = (struct cpuid_leaf){ .leaf = 0x80000000u, .eax = 0x80000008u };
-    model.leaves[model.nleaves++] = (struct cpuid_leaf){
-        .leaf = 0x80000001u, .edx = (1u << 20) | (1u << 29) | (page1g ? 1u << 26 : 0) };
-    model.leaves[model.nleaves++] = (struct cpuid_leaf){ .leaf = 0x80000008u, .eax = maxphy };
+    th_model_init(&model, "paging-test");
+    th_add_leaf(&model, 0, 7, 0, 0, 0);
+    th_add_leaf(&model, 1, 0x906a0, 0, 0, 0);
+    th_add_subleaf(&model, 7, 0, 0, (1u << 7) | (1u << 10) | (1u << 20), 0, 0);
+    th_add_leaf(&model, 0x80000000u, 0x80000008u, 0, 0, 0);
+    th_add_leaf(&model, 0x80000001u, 0, 0, 0, (1u << 20) | (1u << 29) | (page1g ? 1u << 26 : 0));
+    th_add_leaf(&model, 0x80000008u, maxphy, 0, 0, 0);
 }
 
 static void setup(void)
 {
     set_model(39, true);
-    cost_model_defaults(&cost);
-    m = machine_create(RAM_SIZE);
-    ck_assert_ptr_nonnull(m);
-    c = cpu_create(m, &model, &cost);
-    ck_assert_ptr_nonnull(c);
+    m = th_machine_create(RAM_SIZE, false);
+    c = th_cpu_create(m, &model, &cost);
 }
 
 static void teardown(void)
@@ -603,11 +598,7 @@ static void long_mode(unsigned cpl)
     c->stop_on_exception = true;
 }
 
-static void put_code(const uint8_t *code, size_t n)
-{
-    memcpy(m->ram + CODE, code, n);
-    cpu_phys_written(c, CODE, n);
-}
+static void put_code(const uint8_t *code, size_t n) { th_load(c, CODE, code, n); }
 
 static void put64(uint64_t pa, uint64_t v)
 {
@@ -820,9 +811,5 @@ static Suite *paging_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(paging_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return th_run_suite(paging_suite());
 }

@@ -2,6 +2,7 @@
  * decoding, every MOV/POP Sreg check with its exact exception and error
  * code, and the descriptor probes, on a GDT built in the RAM of a real CPU. */
 #include "cpu/seg.h"
+#include "harness.h"
 
 #include <check.h>
 #include <stdlib.h>
@@ -41,13 +42,12 @@ static const uint64_t gdt[] = {
 
 static void set_model(void)
 {
-    memset(&model, 0, sizeof model);
-    strcpy(model.name, "seg-test");
-    model.leaves[model.nleaves++] = (struct cpuid_leaf){ .leaf = 0, .eax = 7 };
-    model.leaves[model.nleaves++] = (struct cpuid_leaf){ .leaf = 1, .eax = 0x906a0 };
-    model.leaves[model.nleaves++] = (struct cpuid_leaf){ .leaf = 0x80000000u, .eax = 0x80000008u };
-    model.leaves[model.nleaves++] = (struct cpuid_leaf){ .leaf = 0x80000001u, .edx = 1u << 29 };
-    model.leaves[model.nleaves++] = (struct cpuid_leaf){ .leaf = 0x80000008u, .eax = 39 };
+    th_model_init(&model, "seg-test");
+    th_add_leaf(&model, 0, 7, 0, 0, 0);
+    th_add_leaf(&model, 1, 0x906a0, 0, 0, 0);
+    th_add_leaf(&model, 0x80000000u, 0x80000008u, 0, 0, 0);
+    th_add_leaf(&model, 0x80000001u, 0, 0, 0, 1u << 29);
+    th_add_leaf(&model, 0x80000008u, 39, 0, 0, 0);
 }
 
 static void write_gdt(void)
@@ -73,10 +73,7 @@ static void setup_prot(unsigned cpl)
 /* IA-32e 64-bit mode at CPL 0 with identity-mapped 2-MByte pages. */
 static void setup_long(void)
 {
-    cpu_write_phys(c, TABLES, 8, (TABLES + 0x1000) | 7);
-    cpu_write_phys(c, TABLES + 0x1000, 8, (TABLES + 0x2000) | 7);
-    cpu_write_phys(c, TABLES + 0x2000, 8, 0x87);
-    cpu_set_long_mode(c, TABLES, GDT_BASE);
+    th_long_mode_2m(c, TABLES, 1, true, GDT_BASE);
     write_gdt();
     c->seg[SEG_CS].sel = 0x60;
     cpu_update_mode(c);
@@ -85,11 +82,8 @@ static void setup_long(void)
 static void setup(void)
 {
     set_model();
-    cost_model_defaults(&cost);
-    m = machine_create(RAM_SIZE);
-    ck_assert_ptr_nonnull(m);
-    c = cpu_create(m, &model, &cost);
-    ck_assert_ptr_nonnull(c);
+    m = th_machine_create(RAM_SIZE, false);
+    c = th_cpu_create(m, &model, &cost);
     setup_prot(0);
 }
 
@@ -483,9 +477,5 @@ static Suite *seg_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(seg_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return th_run_suite(seg_suite());
 }

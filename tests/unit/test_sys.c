@@ -5,6 +5,7 @@
  * the xAPIC page. Each case checks the architectural result or the exact
  * exception vector and error code. */
 #include "cpu/cpu_internal.h"
+#include "harness.h"
 
 #include <check.h>
 #include <stdlib.h>
@@ -35,26 +36,21 @@ static struct cost_model cost;
 static struct machine *m;
 static struct cpu *c;
 
-static void add_leaf(uint32_t leaf, uint32_t eax, uint32_t ebx, uint32_t ecx, uint32_t edx)
-{
-    model.leaves[model.nleaves++] =
-        (struct cpuid_leaf){ .leaf = leaf, .eax = eax, .ebx = ebx, .ecx = ecx, .edx = edx };
-}
-
 static void set_model(void)
 {
-    memset(&model, 0, sizeof model);
-    strcpy(model.name, "sys-test");
-    add_leaf(0, 0xd, 0x756e6547, 0x6c65746e, 0x49656e69); /* GenuineIntel */
+    th_model_init(&model, "sys-test");
+    th_add_leaf(&model, 0, 0xd, 0x756e6547, 0x6c65746e, 0x49656e69); /* GenuineIntel */
     /* leaf 1: APIC ID 7 in EBX[31:24] (must read as 0); ECX VMX, PCID,
      * x2APIC, XSAVE; EDX DE PSE TSC PAE MCE APIC PGE, no FPU */
-    add_leaf(1, 0x000906ea, 0x07100800, (1u << 5) | (1u << 17) | (1u << 21) | (1u << 26),
-             (1u << 2) | (1u << 3) | (1u << 4) | (1u << 6) | (1u << 7) | (1u << 9) | (1u << 13));
-    add_leaf(7, 0, (1u << 0) | (1u << 7) | (1u << 20), 1u << 2, 0); /* FSGSBASE SMEP SMAP, UMIP */
-    add_leaf(0xd, 0x11, 0x22, 0x33, 0x44);
-    add_leaf(0x80000000u, 0x80000008u, 0, 0, 0);
-    add_leaf(0x80000001u, 0, 0, 0, (1u << 11) | (1u << 20) | (1u << 27) | (1u << 29));
-    add_leaf(0x80000008u, 0x3027, 0, 0, 0); /* MAXPHYADDR 39 */
+    th_add_leaf(&model, 1, 0x000906ea, 0x07100800,
+                (1u << 5) | (1u << 17) | (1u << 21) | (1u << 26),
+                (1u << 2) | (1u << 3) | (1u << 4) | (1u << 6) | (1u << 7) | (1u << 9) | (1u << 13));
+    /* FSGSBASE SMEP SMAP, UMIP */
+    th_add_leaf(&model, 7, 0, (1u << 0) | (1u << 7) | (1u << 20), 1u << 2, 0);
+    th_add_leaf(&model, 0xd, 0x11, 0x22, 0x33, 0x44);
+    th_add_leaf(&model, 0x80000000u, 0x80000008u, 0, 0, 0);
+    th_add_leaf(&model, 0x80000001u, 0, 0, 0, (1u << 11) | (1u << 20) | (1u << 27) | (1u << 29));
+    th_add_leaf(&model, 0x80000008u, 0x3027, 0, 0, 0); /* MAXPHYADDR 39 */
 }
 
 static uint64_t sys_desc_lo(uint64_t base, uint32_t limit, unsigned type, bool present)
@@ -67,21 +63,12 @@ static uint64_t sys_desc_lo(uint64_t base, uint32_t limit, unsigned type, bool p
 static void setup(void)
 {
     set_model();
-    cost_model_defaults(&cost);
-    m = machine_create(RAM_SIZE);
-    ck_assert_ptr_nonnull(m);
-    m->quiet = true;
-    c = cpu_create(m, &model, &cost);
-    ck_assert_ptr_nonnull(c);
+    m = th_machine_create(RAM_SIZE, true);
+    c = th_cpu_create(m, &model, &cost);
 
-    cpu_write_phys(c, PML4, 8, 0x2000 | 7);
-    cpu_write_phys(c, 0x2000, 8, 0x3000 | 7);
-    for (unsigned i = 0; i < 4; i++)
-        cpu_write_phys(c, 0x3000 + 8 * i, 8, ((uint64_t)i << 21) | 0x87); /* P RW US PS */
-    cpu_set_long_mode(c, PML4, GDT_BASE);
+    th_long_mode_2m(c, PML4, 4, true, GDT_BASE);
 
-    cpu_write_phys(c, GDT_BASE + 8 * 5, 8, 0x00affb000000ffffull); /* user code64 */
-    cpu_write_phys(c, GDT_BASE + 8 * 6, 8, 0x00cff3000000ffffull); /* user data */
+    th_gdt_user64(c, GDT_BASE);
     cpu_write_phys(c, GDT_BASE + 8 * 7, 8, sys_desc_lo(TSS_BASE, TSS_LIMIT, 9, true));
     cpu_write_phys(c, GDT_BASE + 8 * 8, 8, 0);
     cpu_write_phys(c, GDT_BASE + 8 * 9, 8, sys_desc_lo(LDT_BASE, 0xff, 2, true));
@@ -128,10 +115,8 @@ static void set_iopl(unsigned iopl)
  * nothing else faults). */
 static enum cpu_stop run_limit(const uint8_t *code, size_t n, uint64_t insns)
 {
-    memcpy(m->ram + CODE, code, n);
-    cpu_phys_written(c, CODE, n);
-    c->rip = CODE;
-    c->halted = false; /* the previous run ended with HLT */
+    th_load(c, CODE, code, n);
+    th_start_at(c, CODE); /* the previous run may have ended with HLT */
     return cpu_run(c, insns);
 }
 
@@ -891,8 +876,7 @@ START_TEST(xapic_self_ipi_taken_after_the_write)
     static const uint8_t handler[] = { 0x89, 0xc1,       /* mov ecx, eax */
                                        0x8b, 0x14, 0x24, /* mov edx, [esp] */
                                        0xeb, 0xfe };     /* jmp $ */
-    memcpy(m->ram + IPI_HANDLER, handler, sizeof handler);
-    cpu_phys_written(c, IPI_HANDLER, sizeof handler);
+    th_load(c, IPI_HANDLER, handler, sizeof handler);
     uint32_t icr = self_ipi[_i].icr;
     const uint8_t code[] = {
         0xc7, 0x05, 0xf0, 0x00, 0xe0, 0xfe, 0xff, 0x01, 0x00, 0x00, /* SVR: enable */
@@ -998,9 +982,5 @@ static Suite *sys_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(sys_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return th_run_suite(sys_suite());
 }

@@ -3,6 +3,7 @@
  * `nvmx trace stats` (counts, shares, min/max/avg cycles). */
 #define _GNU_SOURCE
 #include "nvmx/trace.h"
+#include "harness.h"
 
 #include <check.h>
 #include <stdlib.h>
@@ -427,9 +428,5 @@ static Suite *trace_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(trace_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return th_run_suite(trace_suite());
 }

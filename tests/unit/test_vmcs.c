@@ -2,6 +2,7 @@
  * access-type bit clear, no duplicate encodings, and the lookup rules of
  * SDM 3C "VMCS Component Encoding". */
 #include "nvmx/vmcs.h"
+#include "harness.h"
 
 #include <check.h>
 #include <stdlib.h>
@@ -94,9 +95,5 @@ static Suite *vmcs_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(vmcs_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return th_run_suite(vmcs_suite());
 }

@@ -6,6 +6,7 @@
  * guest state, event injection frames and the MSR-load list. */
 #include "cpu/cpu_internal.h"
 #include "vmx/vmx_internal.h"
+#include "harness.h"
 
 #include <check.h>
 #include <stdlib.h>
@@ -52,12 +53,6 @@ static struct cpu *c;
 static struct vmx *v;
 static struct vmx_event last_ev;
 static unsigned n_entry_events;
-
-static void add_leaf(uint32_t leaf, uint32_t eax, uint32_t ebx, uint32_t ecx, uint32_t edx)
-{
-    model.leaves[model.nleaves++] =
-        (struct cpuid_leaf){ .leaf = leaf, .eax = eax, .ebx = ebx, .ecx = ecx, .edx = edx };
-}
 
 static void set_caps(struct vmx_caps *caps)
 {
@@ -179,25 +174,17 @@ static void write_idt(void)
 
 static void setup(void)
 {
-    memset(&model, 0, sizeof model);
-    strcpy(model.name, "vmx-entry-test");
-    add_leaf(0, 0xd, 0x756e6547, 0x6c65746e, 0x49656e69);
-    add_leaf(1, 0x000906ea, 0x00000800, 1u << 5, (1u << 3) | (1u << 4) | (1u << 6) | (1u << 13));
-    add_leaf(0x80000000u, 0x80000008u, 0, 0, 0);
-    add_leaf(0x80000001u, 0, 0, 0, (1u << 11) | (1u << 20) | (1u << 29));
-    add_leaf(0x80000008u, 0x3000 | MAXPHY, 0, 0, 0);
-    cost_model_defaults(&cost);
-    m = machine_create(RAM_SIZE);
-    ck_assert_ptr_nonnull(m);
-    m->quiet = true;
-    c = cpu_create(m, &model, &cost);
-    ck_assert_ptr_nonnull(c);
+    th_model_init(&model, "vmx-entry-test");
+    th_add_leaf(&model, 0, 0xd, 0x756e6547, 0x6c65746e, 0x49656e69);
+    th_add_leaf(&model, 1, 0x000906ea, 0x00000800, 1u << 5,
+                (1u << 3) | (1u << 4) | (1u << 6) | (1u << 13));
+    th_add_leaf(&model, 0x80000000u, 0x80000008u, 0, 0, 0);
+    th_add_leaf(&model, 0x80000001u, 0, 0, 0, (1u << 11) | (1u << 20) | (1u << 29));
+    th_add_leaf(&model, 0x80000008u, 0x3000 | MAXPHY, 0, 0, 0);
+    m = th_machine_create(RAM_SIZE, true);
+    c = th_cpu_create(m, &model, &cost);
 
-    cpu_write_phys(c, PML4, 8, 0x2000 | 7);
-    cpu_write_phys(c, 0x2000, 8, 0x3000 | 7);
-    for (unsigned i = 0; i < 4; i++)
-        cpu_write_phys(c, 0x3000 + 8 * i, 8, ((uint64_t)i << 21) | 0x87);
-    cpu_set_long_mode(c, PML4, GDT_BASE);
+    th_long_mode_2m(c, PML4, 4, true, GDT_BASE);
     /* GDT entry 4 (0x20): 64-bit busy TSS, 16 bytes */
     cpu_write_phys(c, GDT_BASE + 0x20, 8,
                    0x67 | ((TSS_BASE & 0xffffff) << 16) | (0x8bull << 40));
@@ -1349,9 +1336,5 @@ static Suite *vmx_entry_suite(void)
 
 int main(void)
 {
-    SRunner *r = srunner_create(vmx_entry_suite());
-    srunner_run_all(r, CK_NORMAL);
-    int failed = srunner_ntests_failed(r);
-    srunner_free(r);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return th_run_suite(vmx_entry_suite());
 }

@@ -7,6 +7,7 @@
 #include "cpu/cpu_internal.h"
 #include "vmx/vmx_internal.h"
 #include "nvmx/lapic.h"
+#include "harness.h"
 
 #include <check.h>
 #include <stdlib.h>
@@ -55,23 +56,16 @@ static void no_trace(void *ctx, const struct vmx_event *ev)
     (void)ev;
 }
 
-static void add_leaf(uint32_t leaf, uint32_t eax, uint32_t ebx, uint32_t ecx, uint32_t edx)
-{
-    model.leaves[model.nleaves++] =
-        (struct cpuid_leaf){ .leaf = leaf, .eax = eax, .ebx = ebx, .ecx = ecx, .edx = edx };
-}
-
 static void set_model(void)
 {
-    memset(&model, 0, sizeof model);
-    strcpy(model.name, "vmx-exit-test");
-    add_leaf(0, 0xd, 0x756e6547, 0x6c65746e, 0x49656e69);
-    add_leaf(1, 0x000906ea, 0, (1u << 5) | (1u << 17),
+    th_model_init(&model, "vmx-exit-test");
+    th_add_leaf(&model, 0, 0xd, 0x756e6547, 0x6c65746e, 0x49656e69);
+    th_add_leaf(&model, 1, 0x000906ea, 0, (1u << 5) | (1u << 17),
              (1u << 3) | (1u << 4) | (1u << 5) | (1u << 6) | (1u << 9) | (1u << 13));
-    add_leaf(7, 0, 1u << 10, 0, 0); /* INVPCID */
-    add_leaf(0x80000000u, 0x80000008u, 0, 0, 0);
-    add_leaf(0x80000001u, 0, 0, 0, (1u << 11) | (1u << 20) | (1u << 27) | (1u << 29));
-    add_leaf(0x80000008u, 0x3027, 0, 0, 0);
+    th_add_leaf(&model, 7, 0, 1u << 10, 0, 0); /* INVPCID */
+    th_add_leaf(&model, 0x80000000u, 0x80000008u, 0, 0, 0);
+    th_add_leaf(&model, 0x80000001u, 0, 0, 0, (1u << 11) | (1u << 20) | (1u << 27) | (1u << 29));
+    th_add_leaf(&model, 0x80000008u, 0x3027, 0, 0, 0);
 }
 
 static void vset(enum vmcs_field f, uint64_t val) { vmcs_set(v, f, val); }
@@ -105,18 +99,10 @@ static void set_host_state(void)
 static void setup(void)
 {
     set_model();
-    cost_model_defaults(&cost);
-    m = machine_create(RAM_SIZE);
-    ck_assert_ptr_nonnull(m);
-    m->quiet = true;
-    c = cpu_create(m, &model, &cost);
-    ck_assert_ptr_nonnull(c);
+    m = th_machine_create(RAM_SIZE, true);
+    c = th_cpu_create(m, &model, &cost);
 
-    cpu_write_phys(c, PML4, 8, 0x2000 | 7);
-    cpu_write_phys(c, 0x2000, 8, 0x3000 | 7);
-    for (unsigned i = 0; i < 4; i++)
-        cpu_write_phys(c, 0x3000 + 8 * i, 8, ((uint64_t)i << 21) | 0x87);
-    cpu_set_long_mode(c, PML4, GDT_BASE);
+    th_long_mode_2m(c, PML4, 4, true, GDT_BASE);
     c->tr = (struct seg_reg){ .base = TSS_BASE, .limit = 0x67, .ar = 0x8b, .sel = SEL_TSS };
     c->idtr = (struct dtr){ .base = 0, .limit = 0 }; /* any delivery faults */
     cpu_write_phys(c, HOST_CODE, 1, 0xf4);            /* the host: HLT */
@@ -1198,9 +1184,5 @@ static Suite *vmx_exit_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(vmx_exit_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return th_run_suite(vmx_exit_suite());
 }

@@ -7,6 +7,7 @@
 #include "cpu/cpu_internal.h"
 #include "nvmx/config.h"
 #include "vmx/vmx_internal.h"
+#include "harness.h"
 
 #include <check.h>
 #include <stdio.h>
@@ -61,18 +62,10 @@ static void make_cpu(const char *model_name)
     find_srcdir();
     snprintf(path, sizeof(path), "%sconfigs/cpu/%s.json", srcdir, model_name);
     ck_assert_msg(config_load_cpu_model(path, &model, err, sizeof(err)), "%s", err);
-    cost_model_defaults(&cost);
-    m = machine_create(RAM_SIZE);
-    ck_assert_ptr_nonnull(m);
-    m->quiet = true;
-    c = cpu_create(m, &model, &cost);
-    ck_assert_ptr_nonnull(c);
-    cpu_write_phys(c, PML4, 8, 0x2000 | 7);
-    cpu_write_phys(c, 0x2000, 8, 0x3000 | 7);
-    cpu_write_phys(c, 0x3000, 8, 0x87); /* 2 MiB identity, user */
-    cpu_set_long_mode(c, PML4, GDT_BASE);
-    cpu_write_phys(c, GDT_BASE + 8 * 5, 8, 0x00affb000000ffffull); /* user code64 */
-    cpu_write_phys(c, GDT_BASE + 8 * 6, 8, 0x00cff3000000ffffull); /* user data */
+    m = th_machine_create(RAM_SIZE, true);
+    c = th_cpu_create(m, &model, &cost);
+    th_long_mode_2m(c, PML4, 1, true, GDT_BASE); /* 2 MiB identity, user */
+    th_gdt_user64(c, GDT_BASE);
     c->gdtr.limit = 8 * 7 - 1;
     c->cr4 |= CR4_VMXE;
     c->feature_control = 5; /* locked, VMX outside SMX (as firmware leaves it) */
@@ -114,10 +107,8 @@ static struct outcome exec_at(uint64_t rip, const uint8_t *bytes, size_t n)
     memcpy(buf, bytes, n);
     buf[n] = 0xf4;
     uint64_t pa = rip + c->seg[SEG_CS].base;
-    memcpy(m->ram + pa, buf, n + 1);
-    cpu_phys_written(c, pa, n + 1);
-    c->rip = rip;
-    c->halted = false;
+    th_load(c, pa, buf, n + 1);
+    th_start_at(c, rip);
     cpu_set_rflags(c, cpu_get_rflags(c) | FL_ARITH);
     enum cpu_stop s = cpu_run(c, 10);
     struct outcome o = { 0 };
@@ -1078,9 +1069,5 @@ static Suite *vmx_insn_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(vmx_insn_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return th_run_suite(vmx_insn_suite());
 }

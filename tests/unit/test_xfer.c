@@ -24,11 +24,8 @@ static uint64_t rd(uint64_t pa, unsigned n) { return cpu_read_phys(c, pa, n); }
 
 static void setup(void)
 {
-    m = machine_create(4ull << 20);
-    ck_assert_ptr_nonnull(m);
-    cost_model_defaults(&cm);
-    c = cpu_create(m, NULL, &cm);
-    ck_assert_ptr_nonnull(c);
+    m = th_machine_create(4ull << 20, false);
+    c = th_cpu_create(m, NULL, &cm);
     c->stop_on_exception = true;
 }
 
@@ -352,11 +349,7 @@ static const uint64_t gdt64[] = {
 
 static void setup_long(unsigned cpl)
 {
-    wr64(PT_BASE, (PT_BASE + 0x1000) | 7);
-    wr64(PT_BASE + 0x1000, (PT_BASE + 0x2000) | 7);
-    wr64(PT_BASE + 0x2000, 0x87);
-    wr64(PT_BASE + 0x2008, 0x200000 | 0x87);
-    cpu_set_long_mode(c, PT_BASE, GDT_BASE);
+    th_long_mode_2m(c, PT_BASE, 2, true, GDT_BASE);
     for (unsigned i = 0; i < sizeof gdt64 / sizeof gdt64[0]; i++)
         wr64(GDT_BASE + 8 * i, gdt64[i]);
     c->gdtr = (struct dtr){ GDT_BASE, sizeof gdt64 - 1 };
@@ -638,9 +631,5 @@ static Suite *xfer_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(xfer_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return th_run_suite(xfer_suite());
 }
