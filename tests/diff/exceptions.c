@@ -9,6 +9,7 @@ enum dt_cond {
     DT_COND_LOCK,           /* LOCK prefix */
     DT_COND_REG32,          /* register r/m operand, operand size 4 */
     DT_COND_OPSIZE32,       /* operand size 4 */
+    DT_COND_OPSIZE16,       /* 66 prefix without REX.W */
     DT_COND_RIPREL_IMM,     /* RIP-relative operand followed by an immediate */
 };
 enum dt_action { DT_ACT_FLAGS, DT_ACT_SKIP };
@@ -77,6 +78,8 @@ static bool cond_holds(enum dt_cond c, const struct dt_insn *in)
         return s.opsize == 4 && (modrm_of(&s) >> 6) == 3;
     case DT_COND_OPSIZE32:
         return s.opsize == 4;
+    case DT_COND_OPSIZE16:
+        return s.opsize == 2;
     case DT_COND_RIPREL_IMM:
         return in->rip_pos >= 0 && in->rip_pos + 4 < in->len;
     }

@@ -386,7 +386,18 @@ static void init_state(struct gctx *g, bool strings)
     }
     if (strings) {
         g->reserved |= (1u << R_RSI) | (1u << R_RDI) | (1u << R_RCX);
-        s->gpr[R_RSI] = DT_DATA_BASE + 1024 + dt_rand(g->r) % (DT_DATA_SIZE - 2048);
+        /* The DS:rSI source may take a segment override, ES:rDI never (SDM
+         * 2A "MOVS/MOVSB/MOVSW/MOVSD/MOVSQ", "CMPS...", "LODS..."). One
+         * override for every source of the case: RSI is relative to its base,
+         * and the 64-bit linear sum wraps (SDM 3A "Segmentation in IA-32e
+         * Mode": FS/GS bases are used in 64-bit mode, the others are 0). */
+        unsigned segpick = g_below(g, 4);
+        g->str_seg = segpick == 0 ? 0x64 : segpick == 1 ? 0x65 : 0;
+        g->str_segbase = segpick == 0 ? k->fs_base : segpick == 1 ? k->gs_base : 0;
+        uint64_t src = DT_DATA_BASE + 1024 + dt_rand(g->r) % (DT_DATA_SIZE - 2048);
+        s->gpr[R_RSI] = src - g->str_segbase;
+        /* a case moves RSI by at most 8 insns * 5 iterations * 8 bytes */
+        g->str_addr32_ok = s->gpr[R_RSI] >= 1024 && s->gpr[R_RSI] < 0xffffffffull - 1024;
         s->gpr[R_RDI] = DT_DATA_BASE + 1024 + dt_rand(g->r) % (DT_DATA_SIZE - 2048);
         s->gpr[R_RCX] = g_below(g, 6);
     }

@@ -17,6 +17,11 @@ struct gctx {
     uint64_t rsp;
     bool used_rsp_mem, used_stack, used_rep;
     bool no_rex;          /* byte form without REX: memory operand must not need REX */
+    /* string cases: the segment override of every DS:rSI source (0: none or
+     * a null-base ES/CS/SS/DS) and its base; RSI = data address - base */
+    uint8_t str_seg;
+    uint64_t str_segbase;
+    bool str_addr32_ok;   /* ESI (67 prefix) reaches the same bytes as RSI */
     /* flag dataflow: flags that may be undefined at each point */
     uint32_t pend[DT_MAX_INSNS + 1]; /* from forward branches into index i */
     uint32_t u_out;                  /* after the last instruction */

@@ -390,12 +390,16 @@ static bool t_string(struct gctx *g, int k)
         enc_pfx(&e, 0xf3);
     else if (rep == 2)
         enc_pfx(&e, 0xf2);
-    if (g_chance(g, 6))
+    bool src = k == 0 || k == 2 || k == 3; /* reads DS:rSI */
+    if (g_chance(g, 6) && (!src || g->str_addr32_ok))
         enc_pfx(&e, 0x67);
-    if (g_chance(g, 8)) {
-        static const uint8_t null_seg[] = {0x26, 0x2e, 0x36, 0x3e};
-        enc_pfx(&e, null_seg[g_below(g, 4)]);
-    }
+    static const uint8_t any_seg[] = {0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65};
+    if (src && g->str_seg)
+        enc_pfx(&e, g->str_seg); /* RSI was set relative to this base */
+    else if (src && g_chance(g, 8))
+        enc_pfx(&e, any_seg[g_below(g, 4)]); /* a null-base segment */
+    else if (!src && g_chance(g, 6))
+        enc_pfx(&e, any_seg[g_below(g, 6)]); /* ES:rDI ignores it */
     enc_op(&e, (uint8_t)(ops[k] + (sz > 1)));
     if (sz == 1 && g_chance(g, 4))
         e.rex_force = true;
@@ -473,11 +477,39 @@ static bool t_cmovcc(struct gctx *g, int unused)
     return true;
 }
 
+/* Operand-size prefixes on a near branch. In 64-bit mode its operand size
+ * is 64 whatever they say: "operand size prefixes are silently ignored" (SDM
+ * 1 "Branch Functions in 64-Bit Mode"; SDM 2A "CALL", "JMP", "Jcc", 2B "RET"
+ * 64-bit mode notes), so a 66 changes neither the displacement size nor the
+ * target, push or pop width. A lone 66 is not put on rel32 forms: Capstone
+ * 4 decodes those AMD-style with a rel16 (a different length), so the
+ * decoder check could not pass; 66 with REX.W is fine (REX.W wins). */
+static void branch_osize(struct gctx *g, struct enc *e, bool rel32)
+{
+    switch (g_below(g, 16)) {
+    case 0:
+        e->rex |= REX_W;
+        break;
+    case 1:
+        e->rex |= REX_W;
+        enc_pfx(e, 0x66);
+        break;
+    case 2:
+        if (rel32)
+            e->rex |= REX_W;
+        enc_pfx(e, 0x66);
+        break;
+    default:
+        break;
+    }
+}
+
 static bool t_jcc(struct gctx *g, int jmp)
 {
     struct enc e = {0};
     unsigned cc = g_below(g, 16);
     bool rel8 = g_chance(g, 2);
+    branch_osize(g, &e, !rel8);
     if (jmp)
         enc_op(&e, rel8 ? 0xeb : 0xe9);
     else if (rel8)
@@ -560,6 +592,7 @@ static bool t_call(struct gctx *g, int indirect)
 {
     struct enc e = {0};
     if (!indirect) {
+        branch_osize(g, &e, true);
         enc_op(&e, 0xe8);
         enc_imm(&e, 4, 0);
         int t = g_branch_target(g, false);
@@ -581,6 +614,7 @@ static bool t_call(struct gctx *g, int indirect)
     enc_imm(&m, 4, 0);
     struct dt_insn *mov = g_emit(g, &m, "MOV", 0, 0, 0);
     int t = g_branch_target(g, false);
+    branch_osize(g, &e, false);
     enc_op(&e, 0xff);
     e.modrm = 2 << 3;
     enc_rm_reg(&e, (unsigned)r);
@@ -588,6 +622,41 @@ static bool t_call(struct gctx *g, int indirect)
     in->target = t;
     in->info |= DTI_UNCOND | DTI_STACK | DTI_GLUED;
     mov->has_imm_target = true; /* the MOV holds the address; it does not branch */
+    mov->target = t;
+    return true;
+}
+
+/* MOV qword [m], imm32 (the target, sign-extended); CALL/JMP qword [m]
+ * (FF /2, FF /4: SDM 2A "CALL", "JMP" -- m64 is the only operand size in
+ * 64-bit mode). Both use the same memory operand bytes; its registers are
+ * reserved, so they name the same data-area quadword. */
+static bool t_branch_mem(struct gctx *g, int call)
+{
+    struct enc m = {0}, e;
+    bool saved = g->rsp_known;
+    if (call)
+        g->rsp_known = false; /* no RSP-based operand on an instruction that moves RSP */
+    m.rex = REX_W;
+    m.has_modrm = true;
+    m.modrm = 0; /* /0 */
+    g_mem(g, &m, 8, 0, 0);
+    g->rsp_known = saved;
+    e = m;
+    e.nop = 0;
+    enc_op(&m, 0xc7);
+    enc_imm(&m, 4, 0);
+    struct dt_insn *mov = g_emit(g, &m, "MOV", 0, 0, 0);
+    int t = g_branch_target(g, false);
+    /* the branch: same prefixes and ModRM/SIB/displacement, its own size
+     * prefixes (the REX.X/B of the address stay) */
+    e.rex = (uint8_t)(e.rex & ~REX_W);
+    branch_osize(g, &e, false);
+    enc_op(&e, 0xff);
+    e.modrm = (uint8_t)((e.modrm & ~0x38u) | ((call ? 2u : 4u) << 3));
+    struct dt_insn *in = g_emit(g, &e, call ? "CALL" : "JMP", 0, 0, 0);
+    in->target = t;
+    in->info |= DTI_UNCOND | DTI_GLUED | (call ? DTI_STACK : 0);
+    mov->has_imm_target = true; /* the MOV stores the address; it does not branch */
     mov->target = t;
     return true;
 }
@@ -603,7 +672,11 @@ static bool t_ret(struct gctx *g, int unused)
     int t = g_branch_target(g, false);
     push->has_imm_target = true;
     push->target = t;
+    branch_osize(g, &e, false);
     if (g_chance(g, 3)) {
+        /* Capstone 4 reads an imm32 after 66 REX.W C2 (a wrong length) */
+        if ((e.rex & REX_W) && e.npfx)
+            e.npfx = 0;
         enc_op(&e, 0xc2);
         enc_imm(&e, 2, 8 * g_below(g, 3));
     } else {
@@ -809,7 +882,9 @@ const struct gtemplate g_templates[] = {
     {"XADD", t_cmpxchg_xadd, 1, 2, 0},                          {"SETcc", t_setcc, 0, 3, 0},
     {"CMOVcc", t_cmovcc, 0, 3, 0}, {"Jcc", t_jcc, 0, 4, 0},     {"JMP", t_jcc, 1, 1, 0},
     {"PUSH", t_push, 0, 2, 0},    {"POP", t_pop, 0, 2, 0},      {"CALL", t_call, 0, 1, 0},
-    {"CALL", t_call, 1, 1, GN_TWO}, {"RET", t_ret, 0, 2, GN_TWO}, {"LEA", t_lea, 0, 3, 0},
+    {"CALL", t_call, 1, 1, GN_TWO}, {"CALL", t_branch_mem, 1, 1, GN_TWO},
+    {"JMP", t_branch_mem, 0, 1, GN_TWO},                        {"RET", t_ret, 0, 2, GN_TWO},
+    {"LEA", t_lea, 0, 3, 0},
     {"CBW", t_convert, 0, 1, 0},  {"CWDE", t_convert, 1, 1, 0}, {"CDQE", t_convert, 2, 1, 0},
     {"CWD", t_convert, 3, 1, 0},  {"CDQ", t_convert, 4, 1, 0},  {"CQO", t_convert, 5, 1, 0},
     {"BSWAP", t_bswap, 0, 1, 0},  {"MOVBE", t_movbe, 0, 1, 0},  {"MOVBE", t_movbe, 1, 1, 0},
