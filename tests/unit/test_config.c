@@ -1,5 +1,5 @@
-/* Config files: the shipped CPU and cost models load and say what the brief
- * of this stage allows (CPUID features, VMX capability MSRs), and every kind
+/* Config files: the shipped CPU and cost models load and advertise only what nvmx
+ * implements (CPUID features, VMX capability MSRs), and every kind
  * of bad input gives an error naming the file, the key and the problem. */
 #include "nvmx/config.h"
 #include "nvmx/vmx.h"
