@@ -5,15 +5,6 @@
 
 #include <stdlib.h>
 
-/* Non-root operation (nonroot*.c) lands separately: referenced weakly so
- * that this table links without it. */
-#pragma weak vmx_hook_intercept
-#pragma weak vmx_hook_event
-#pragma weak vmx_hook_pending
-#pragma weak vmx_hook_next_event
-#pragma weak vmx_hook_signal
-#pragma weak vmx_hook_inactive
-
 static const struct cpu_hooks vmx_hooks = {
     .vmx_insn = vmx_hook_vmx_insn,
     .intercept = vmx_hook_intercept,

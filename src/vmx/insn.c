@@ -5,11 +5,6 @@
  * after their own checks. */
 #include "vmx_internal.h"
 
-/* VM entry (entry.c) and VM exit (exit.c) land separately: referenced
- * weakly so this file links and its checks can be tested on their own. */
-#pragma weak vmx_vm_entry
-#pragma weak vmx_vm_exit
-
 #define FEATURE_CONTROL_LOCK (1ull << 0)
 #define FEATURE_CONTROL_VMX_OUTSIDE_SMX (1ull << 2)
 #define MISC_VMWRITE_ANY (1ull << 29)
@@ -96,8 +91,7 @@ static _Noreturn void insn_vm_exit(struct cpu *c, struct vmx *v, const struct cp
         .insn_len = vi->len,
         .insn_info = vi->insn_info,
     };
-    if (vmx_vm_exit)
-        vmx_vm_exit(c, v, &e);
+    vmx_vm_exit(c, v, &e);
     cpu_vmexit_unwind(c);
 }
 
@@ -354,10 +348,7 @@ static void do_vmentry(struct cpu *c, struct vmx *v, const struct cpu_vmx_insn *
         vmx_fail(c, v, VMX_INSN_ERR_VMRESUME_NONLAUNCHED_VMCS, name);
         return;
     }
-    if (vmx_vm_entry)
-        vmx_vm_entry(c, v, launch);
-    else /* built without entry.c: every VM entry fails its control checks */
-        vmx_fail(c, v, VMX_INSN_ERR_ENTRY_INVALID_CONTROL, name);
+    vmx_vm_entry(c, v, launch);
 }
 
 /* ---- VMCALL -------------------------------------------------------------------------- */

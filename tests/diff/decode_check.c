@@ -8,9 +8,6 @@
 #include <ctype.h>
 #include <string.h>
 
-#pragma weak cpu_decode_bytes
-#pragma weak cpu_opid_name
-
 static csh cs64, cs32;
 
 bool dt_decode_init(void)
@@ -77,19 +74,15 @@ static bool check(csh h, const uint8_t *bytes, unsigned avail, uint64_t addr, un
         canon(ci[0].mnemonic, cs_name, sizeof cs_name);
     if (cnt)
         cs_free(ci, cnt);
-    if (!cpu_decode_bytes) {
-        snprintf(why, whylen, "nvmx decoder not linked");
-        return false;
-    }
     struct insn in;
     memset(&in, 0, sizeof in);
     unsigned len = cpu_decode_bytes(bytes, avail, code_size, &in);
     if (len != cs_len) {
         snprintf(why, whylen, "length: nvmx %u (%s), capstone %u (%s)", len,
-                 len && cpu_opid_name ? cpu_opid_name(in.id) : "undefined", cs_len, cs_name);
+                 len ? cpu_opid_name(in.id) : "undefined", cs_len, cs_name);
         return false;
     }
-    if (names && cpu_opid_name) {
+    if (names) {
         char nv[32];
         canon(cpu_opid_name(in.id), nv, sizeof nv);
         if (strcmp(nv, cs_name)) {

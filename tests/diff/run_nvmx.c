@@ -8,10 +8,6 @@
 
 #include <string.h>
 
-/* RFLAGS bits the SDM leaves undefined for an instruction (src/cpu/flags.c).
- * Weak so the tester still links while the core is incomplete. */
-extern uint64_t cpu_undefined_flags(const struct insn *in) __attribute__((weak));
-#pragma weak cpu_decode_bytes
 
 static struct machine *m;
 static struct cpu *c;
@@ -124,8 +120,6 @@ uint64_t dt_nvmx_undefined_flags(const uint8_t *bytes, unsigned len, bool *have)
 {
     struct insn in;
     *have = false;
-    if (!cpu_undefined_flags || !cpu_decode_bytes)
-        return 0;
     memset(&in, 0, sizeof in);
     if (!cpu_decode_bytes(bytes, len, 8, &in))
         return 0;
