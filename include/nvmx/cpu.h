@@ -295,10 +295,12 @@ struct cpu {
     struct tlb_entry tlb_r[2][TLB_SIZE]; /* [user][index] */
     struct tlb_entry tlb_w[2][TLB_SIZE];
     struct tlb_entry tlb_x[2][TLB_SIZE];
+    struct tlb_entry *tlb_rd, *tlb_wr; /* tlb_r/tlb_w for the CPL (cpu_update_mode) */
     bool tlb_has_large; /* a 2M/4M/1G translation is cached in 4K pieces */
     uint32_t tlb_gen;   /* bumped by every flush: tags derived caches */
-    const struct block *cur_block; /* block being executed, for fault accounting */
-    const struct insn *cur_insn;
+    const struct insn *cur_insn;  /* set by cpu_exec_generic, cleared after the block */
+    uint64_t block_rip; /* RIP of the running block's first instruction */
+    bool generic_ran;   /* cpu_exec_generic ran: state beyond GPRs, flags and RAM may have changed */
     uint64_t fault_cr2;
     uint64_t next_rip;  /* set before each handler; branches overwrite it */
     bool end_block;     /* a handler asks the run loop to leave the block */

@@ -49,6 +49,7 @@ static void block_cache_flush(struct block_cache *bc)
     memset(bc->hash, 0, sizeof bc->hash);
     memset(bc->jc, 0, sizeof bc->jc);
     bc->used = 0;
+    bc->flushes++;
 }
 
 bool block_page_has_code(const struct cpu *c, uint64_t pfn)
@@ -146,6 +147,9 @@ static unsigned decode_run(struct cpu *c, uint64_t lin0, struct insn *out, bool 
         }
         if (!in->handler)
             in->handler = op_ud;
+        in->exec = cpu_exec_generic;
+        in->off = (uint16_t)(rip - c->rip);
+        in->nret = (uint8_t)(n + 1);
         cpu_specialize(in, c->code_size);
         bool crosses = ((lin & 0xfff) + in->len) > 0x1000;
         if (crosses && n > 0)
@@ -163,6 +167,14 @@ static unsigned decode_run(struct cpu *c, uint64_t lin0, struct insn *out, bool 
             break;
     }
     *nbytes = (uint32_t)(rip - c->rip);
+    /* The end marker: falling off the block runs it. */
+    struct insn *end = &out[n];
+    memset(end, 0, sizeof *end);
+    end->exec = cpu_exec_block_end;
+    end->handler = op_ud;
+    end->off = (uint16_t)*nbytes;
+    end->nret = (uint8_t)n;
+    end->cum_cycles = cyc;
     return n;
 }
 
@@ -223,7 +235,7 @@ const struct block *block_lookup_slow(struct cpu *c)
     }
 
     if (!b) {
-        struct insn tmp_insns[BLOCK_MAX_INSNS];
+        struct insn tmp_insns[BLOCK_MAX_INSNS + 1];
         bool cacheable;
         uint32_t nbytes;
         unsigned n = decode_run(c, lin, tmp_insns, &cacheable, &nbytes);
@@ -231,14 +243,17 @@ const struct block *block_lookup_slow(struct cpu *c)
         if (pa == ~0ull || pfn >= bc->npages ||
             (c->mode != MODE_LONG64 && c->rip + 15 > c->seg[SEG_CS].limit))
             cacheable = false;
-        b = cacheable ? block_alloc(bc, n) : (struct block *)bc->scratch;
+        b = cacheable ? block_alloc(bc, n + 1) : (struct block *)bc->scratch;
         b->pa = pa;
         b->code_size = (uint8_t)code_size;
         b->n = (uint16_t)n;
         b->nbytes = nbytes;
         b->gen = cacheable ? bc->page_gen[pfn] : 0;
         b->cycles = n ? tmp_insns[n - 1].cum_cycles : 0;
-        memcpy(b->insns, tmp_insns, n * sizeof(struct insn));
+        b->link[0] = b->link[1] = (struct block_link){~0ull, 0, NULL};
+        b->link_victim = 0;
+        b->linkable = cacheable;
+        memcpy(b->insns, tmp_insns, (n + 1) * sizeof(struct insn));
         if (!cacheable) {
             b->next = NULL;
             return b;

@@ -6,15 +6,28 @@
 
 #define BLOCK_MAX_INSNS 64
 
+/* A direct link to the block that followed this one, in 64-bit code (where
+ * the linear address is RIP). Valid for the same RIP under the same
+ * link_key: the TLB and code-page generations and the code size and CPL
+ * class, the same conditions as a jump-cache entry. */
+struct block_link {
+    uint64_t rip;
+    uint64_t key;
+    const struct block *b;
+};
+
 struct block {
     struct block *next; /* hash chain */
+    struct block_link link[2];
+    uint8_t link_victim; /* which link the next miss replaces */
+    bool linkable;       /* cached in the arena (not the one-off scratch block) */
     uint64_t pa;        /* physical address of the first byte, ~0 = uncached */
     uint32_t gen;       /* page generation when decoded */
     uint32_t cycles;    /* sum of the instructions' cost classes */
     uint32_t nbytes;    /* bytes from the first instruction to the end */
     uint16_t n;
     uint8_t code_size;
-    struct insn insns[];
+    struct insn insns[]; /* n instructions, then the end marker */
 };
 
 #define BC_HASH_BITS 14
@@ -44,8 +57,11 @@ struct block_cache {
      * Valid while the TLB generation and the block's page generation hold. */
     struct jc_entry jc[JC_SIZE];
     uint32_t smc_gen; /* bumped when a code page is invalidated */
+    uint32_t flushes; /* arena flushes: blocks from before are gone */
     /* One-off block for code that cannot be cached (MMIO, page-crossing). */
-    _Alignas(16) uint8_t scratch[sizeof(struct block) + BLOCK_MAX_INSNS * sizeof(struct insn)];
+    _Alignas(16) uint8_t scratch[sizeof(struct block) + (BLOCK_MAX_INSNS + 1) * sizeof(struct insn)];
+    /* A block cut short (single steps, instruction limits). */
+    _Alignas(16) uint8_t cut[sizeof(struct block) + (BLOCK_MAX_INSNS + 1) * sizeof(struct insn)];
 };
 
 static inline struct jc_entry *jc_slot(struct block_cache *bc, uint64_t lin)
@@ -71,6 +87,33 @@ static inline const struct block *block_lookup(struct cpu *c)
         return j->b;
     return block_lookup_slow(c);
 }
+/* The key block links are made under (struct block_link). */
+static inline uint64_t link_key(const struct cpu *c)
+{
+    return (uint64_t)(c->tlb_gen + c->bc->smc_gen) |
+           (uint64_t)(c->code_size | (c->cpl == 3) << 4) << 32;
+}
+
+/* The block at c->rip after b, through b's links when they hold. key is
+ * link_key(c), which the caller knows is unchanged since b ran. */
+static inline const struct block *block_next(struct cpu *c, const struct block *b, uint64_t key)
+{
+    if (b->link[0].rip == c->rip && b->link[0].key == key)
+        return b->link[0].b;
+    if (b->link[1].rip == c->rip && b->link[1].key == key)
+        return b->link[1].b;
+    uint32_t flushes = c->bc->flushes;
+    const struct block *n = block_lookup(c);
+    if (b->linkable && n->linkable && c->mode == MODE_LONG64 && c->bc->flushes == flushes) {
+        struct block *w = (struct block *)b; /* links are a cache beside the code */
+        w->link[w->link_victim] = (struct block_link){c->rip, key, n};
+        w->link_victim ^= 1;
+    }
+    return n;
+}
+
+/* The end marker's exec handler: sets c->rip after the last instruction. */
+const struct insn *cpu_exec_block_end(struct cpu *c, const struct insn *in);
 /* Swap in a specialised handler for common register/immediate forms
  * (src/cpu/fastpath.c). */
 void cpu_specialize(struct insn *in, unsigned code_size);

@@ -176,15 +176,11 @@ _Noreturn void cpu_fault_pf(struct cpu *c, uint64_t lin, uint32_t error_code)
  * that retired before it, then deliver (or combine into #DF / shutdown). */
 static void handle_fault(struct cpu *c)
 {
-    const struct block *b = c->cur_block;
-    if (b && c->cur_insn) {
-        unsigned k = (unsigned)(c->cur_insn - b->insns);
-        if (k) {
-            c->stats.insns += k;
-            c->cycles += b->insns[k - 1].cum_cycles;
-        }
+    const struct insn *in = c->cur_insn;
+    if (in && in->nret > 1) {
+        c->stats.insns += in->nret - 1u;
+        c->cycles += in[-1].cum_cycles;
     }
-    c->cur_block = NULL;
     c->cur_insn = NULL;
     c->end_block = false;
 
@@ -318,31 +314,60 @@ static uint64_t next_device_event(const struct cpu *c)
     return t;
 }
 
-/* Execute up to max instructions of b. */
-static inline void run_block(struct cpu *c, const struct block *b, unsigned max)
+/* The reference contract around one instruction (see insn_exec in
+ * cpu_internal.h): RIP and next RIP are made current, the handler runs, and
+ * the block is left after a control transfer or a change of state. */
+const struct insn *cpu_exec_generic(struct cpu *c, const struct insn *in)
 {
-    const struct insn *in = b->insns;
-    const struct insn *end = in + (max < b->n ? max : b->n);
-    c->cur_block = b;
-    for (; in < end; in++) {
-        c->cur_insn = in;
-        c->next_rip = c->rip + in->len;
-        in->handler(c, in);
-        c->rip = c->next_rip;
-        if (unlikely(c->end_block)) {
-            c->end_block = false;
-            in++;
-            break;
-        }
+    uint64_t rip = c->block_rip + in->off;
+    c->cur_insn = in;
+    c->generic_ran = true;
+    c->rip = rip;
+    c->next_rip = rip + in->len;
+    in->handler(c, in);
+    c->rip = c->next_rip;
+    if (unlikely(c->end_block | (in->flags & IF_ENDS_BLOCK))) {
+        c->end_block = false;
+        return in;
     }
-    unsigned k = (unsigned)(in - b->insns);
-    c->stats.insns += k;
-    if (likely(k == b->n))
-        c->cycles += b->cycles;
-    else if (k)
-        c->cycles += b->insns[k - 1].cum_cycles;
-    c->cur_block = NULL;
+    CPU_NEXT(c, in);
+}
+
+const struct insn *cpu_exec_block_end(struct cpu *c, const struct insn *in)
+{
+    c->rip = c->block_rip + in->off;
+    return in;
+}
+
+/* Execute b: its instructions run one into the next, the last returns. */
+static inline void run_block(struct cpu *c, const struct block *b)
+{
+    c->block_rip = c->rip;
+    const struct insn *last = b->insns[0].exec(c, b->insns);
+    c->stats.insns += last->nret;
+    c->cycles += last->cum_cycles;
     c->cur_insn = NULL;
+}
+
+/* Execute at most max instructions of b: a copy cut after max, with its
+ * own end marker, runs instead. */
+static void run_block_max(struct cpu *c, const struct block *b, unsigned max)
+{
+    if (max >= b->n) {
+        run_block(c, b);
+        return;
+    }
+    struct block *t = (struct block *)c->bc->cut;
+    memcpy(t, b, sizeof *b + max * sizeof(struct insn));
+    t->n = (uint16_t)max;
+    struct insn *end = &t->insns[max];
+    memset(end, 0, sizeof *end);
+    end->exec = cpu_exec_block_end;
+    end->handler = op_ud;
+    end->off = b->insns[max].off;
+    end->nret = (uint8_t)max;
+    end->cum_cycles = b->insns[max - 1].cum_cycles;
+    run_block(c, t);
 }
 
 /* Anything that needs the careful path between blocks: stops, limits,
@@ -359,12 +384,28 @@ static inline bool needs_attention(const struct cpu *c, const struct lapic *l, u
 }
 
 /* The hot loop: whole blocks, nothing else, until something needs the
- * careful path. Faults unwind out of it to cpu_run. */
+ * careful path. Between blocks that ran only specialised handlers nothing
+ * needs_attention() looks at can have changed (they touch GPRs, flags and
+ * RAM, and never fault), except time and the instruction count: only
+ * those are checked, and blocks follow each other through their links.
+ * Faults unwind out of it to cpu_run. */
 static __attribute__((noinline)) void run_fast(struct cpu *c, uint64_t limit)
 {
     const struct lapic *l = c->m->lapic;
-    while (!needs_attention(c, l, limit))
-        run_block(c, block_lookup(c), BLOCK_MAX_INSNS);
+    while (!needs_attention(c, l, limit)) {
+        uint64_t deadline = l ? lapic_next_event(l) : UINT64_MAX;
+        uint64_t last_start = limit - BLOCK_MAX_INSNS; /* needs_attention() checked */
+        uint64_t key = link_key(c);
+        const struct block *b = block_lookup(c);
+        c->generic_ran = false;
+        for (;;) {
+            run_block(c, b);
+            if (unlikely(c->generic_ran | (c->cycles >= deadline) |
+                         (c->stats.insns > last_start)))
+                break;
+            b = block_next(c, b, key);
+        }
+    }
 }
 
 static void trace_one(struct cpu *c, const struct block *b)
@@ -434,7 +475,7 @@ enum cpu_stop cpu_run(struct cpu *c, uint64_t max_insns)
                 trace_one(c, b);
             bool rf = (c->rflags & FL_RF) != 0;
             bool nonroot = c->vmx_nonroot;
-            run_block(c, b, 1);
+            run_block_max(c, b, 1);
             if (shadow && c->intr_shadow == shadow)
                 c->intr_shadow = 0;
             /* SDM 3A "EFLAGS Register": RF is cleared when an instruction
@@ -460,7 +501,7 @@ enum cpu_stop cpu_run(struct cpu *c, uint64_t max_insns)
             }
             continue;
         }
-        run_block(c, b, max);
+        run_block_max(c, b, max);
         if (c->m && !c->trace_insns)
             run_fast(c, limit);
     }

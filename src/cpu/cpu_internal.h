@@ -63,9 +63,24 @@ enum opk {
 #define REG_RIP 0xfe
 
 struct insn;
+/* The reference contract: c->rip and c->next_rip hold the instruction's
+ * address and the next one; a branch overwrites c->next_rip, a change of
+ * state sets c->end_block; a fault unwinds. Every decoded instruction has
+ * one (the decoder's table). */
 typedef void (*insn_handler)(struct cpu *c, const struct insn *in);
+/* The run loop's contract (see cpu_exec_generic and docs/design-cpu.md):
+ * threaded code. c->rip is not kept up to date inside a block: the
+ * instruction's address is c->block_rip + in->off. A handler either goes on
+ * with the next instruction of the block (CPU_NEXT, a tail call) or leaves
+ * the block after setting c->rip and returns itself, the last instruction
+ * that ran. An exec handler other than cpu_exec_generic never faults: on
+ * anything unusual it hands the instruction to cpu_exec_generic before
+ * changing any state. */
+typedef const struct insn *(*insn_exec)(struct cpu *c, const struct insn *in);
+#define CPU_NEXT(c, in) return (in)[1].exec((c), (in) + 1)
 
 struct insn {
+    insn_exec exec;
     insn_handler handler;
     int64_t disp;     /* ModRM displacement, or moffs */
     uint64_t imm;     /* first immediate / rel disp / far offset */
@@ -89,6 +104,8 @@ struct insn {
     uint8_t opcode;   /* last opcode byte (before ModRM) */
     uint8_t cc;       /* condition code for Jcc/SETcc/CMOVcc (opcode & 15) */
     uint32_t cum_cycles; /* block-relative: cycles of this and earlier insns */
+    uint16_t off;        /* offset of the first byte from the block's start */
+    uint8_t nret;        /* instructions retired when the block ends after this one */
     uint8_t fdst, fsrc, rm2; /* register operands of a specialised handler (fastpath.c) */
 };
 
@@ -103,6 +120,8 @@ unsigned cpu_decode_bytes(const uint8_t *bytes, unsigned avail, unsigned code_si
 const char *cpu_opid_name(unsigned id); /* mnemonic of a row */
 
 void op_ud(struct cpu *c, const struct insn *in);
+/* Runs in->handler under the reference contract (src/cpu/core.c). */
+const struct insn *cpu_exec_generic(struct cpu *c, const struct insn *in);
 
 /* ---- faults --------------------------------------------------------------- */
 
@@ -248,6 +267,22 @@ static inline void lf_set(struct cpu *c, enum lf_op op, unsigned size, uint64_t 
 void flags_materialize(struct cpu *c);
 /* Current value of one arithmetic flag. */
 bool flags_cf(struct cpu *c);
+/* CF without a call, for the records the fast paths leave most often:
+ * false when the record is of another kind (the caller takes its generic
+ * path then). */
+static inline bool flags_cf_quick(const struct cpu *c, bool *cf)
+{
+    uint64_t m = size_mask(c->lf.size);
+    switch (c->lf.op) {
+    case LF_NONE: *cf = (c->rflags & FL_CF) != 0; return true;
+    case LF_SUB: *cf = (c->lf.src1 & m) < (c->lf.src2 & m); return true;
+    case LF_ADD: *cf = (c->lf.res & m) < (c->lf.src1 & m); return true;
+    case LF_LOGIC: *cf = false; return true;
+    case LF_INC:
+    case LF_DEC: *cf = c->lf.cf_in != 0; return true;
+    default: return false;
+    }
+}
 /* Evaluate condition code cc (0..15, the Jcc/SETcc/CMOVcc encoding). */
 bool flags_cond(struct cpu *c, unsigned cc);
 /* Set the six arithmetic flags explicitly (materialized form). */

@@ -1,8 +1,11 @@
-/* Specialised handlers for the most common forms: 32- and 64-bit ALU
- * operations and MOV between registers or with an immediate. The decoder's
- * generic handler stays the reference; a specialised one must give exactly
- * the same architectural result (the differential tests run both: the
- * specialiser applies to every decoded block). */
+/* Specialised exec handlers (insn_exec in cpu_internal.h) for the most
+ * common forms: 32- and 64-bit ALU operations and MOV between registers or
+ * with an immediate, and in 64-bit code the near branches, LEA and MOV to or
+ * from memory with the TLB hit inline. The decoder's generic handler stays
+ * the reference: a specialised one must give exactly the same architectural
+ * result, and hands the instruction to cpu_exec_generic, before changing any
+ * state, whenever it would fault or miss the TLB (the differential tests run
+ * both: the specialiser applies to every decoded block). */
 #include "block.h"
 #include "ops_gp.h"
 
@@ -18,38 +21,55 @@ static int reg_of(const struct insn *in, unsigned i)
     }
 }
 
+/* Address of the instruction after in (64-bit code: no truncation). */
+static inline uint64_t next_rip(const struct cpu *c, const struct insn *in)
+{
+    return c->block_rip + in->off + in->len;
+}
+
+/* Leave the block for RIP = t. */
+static inline const struct insn *leave(struct cpu *c, const struct insn *in, uint64_t t)
+{
+    c->rip = t;
+    return in;
+}
+
 #define FAST_BIN(name, lfop, expr, writes)                                                 \
-    static void f_##name##_rr64(struct cpu *c, const struct insn *in)                     \
+    static const struct insn *f_##name##_rr64(struct cpu *c, const struct insn *in)        \
     {                                                                                      \
         uint64_t a = c->gpr[in->fdst], b = c->gpr[in->fsrc];                               \
         uint64_t r = (expr);                                                               \
         if (writes)                                                                        \
             c->gpr[in->fdst] = r;                                                          \
         lf_set(c, lfop, 8, r, a, b);                                                       \
+        CPU_NEXT(c, in);                                                                   \
     }                                                                                      \
-    static void f_##name##_rr32(struct cpu *c, const struct insn *in)                     \
+    static const struct insn *f_##name##_rr32(struct cpu *c, const struct insn *in)        \
     {                                                                                      \
         uint64_t a = (uint32_t)c->gpr[in->fdst], b = (uint32_t)c->gpr[in->fsrc];           \
         uint64_t r = (uint32_t)(expr);                                                     \
         if (writes)                                                                        \
             c->gpr[in->fdst] = r;                                                          \
         lf_set(c, lfop, 4, r, a, b);                                                       \
+        CPU_NEXT(c, in);                                                                   \
     }                                                                                      \
-    static void f_##name##_ri64(struct cpu *c, const struct insn *in)                     \
+    static const struct insn *f_##name##_ri64(struct cpu *c, const struct insn *in)        \
     {                                                                                      \
         uint64_t a = c->gpr[in->fdst], b = in->imm;                                        \
         uint64_t r = (expr);                                                               \
         if (writes)                                                                        \
             c->gpr[in->fdst] = r;                                                          \
         lf_set(c, lfop, 8, r, a, b);                                                       \
+        CPU_NEXT(c, in);                                                                   \
     }                                                                                      \
-    static void f_##name##_ri32(struct cpu *c, const struct insn *in)                     \
+    static const struct insn *f_##name##_ri32(struct cpu *c, const struct insn *in)        \
     {                                                                                      \
         uint64_t a = (uint32_t)c->gpr[in->fdst], b = (uint32_t)in->imm;                    \
         uint64_t r = (uint32_t)(expr);                                                     \
         if (writes)                                                                        \
             c->gpr[in->fdst] = r;                                                          \
         lf_set(c, lfop, 4, r, a, b);                                                       \
+        CPU_NEXT(c, in);                                                                   \
     }
 
 FAST_BIN(add, LF_ADD, a + b, 1)
@@ -60,25 +80,45 @@ FAST_BIN(or, LF_LOGIC, a | b, 1)
 FAST_BIN(xor, LF_LOGIC, a ^ b, 1)
 FAST_BIN(test, LF_LOGIC, a & b, 0)
 
-static void f_mov_rr64(struct cpu *c, const struct insn *in) { c->gpr[in->fdst] = c->gpr[in->fsrc]; }
-static void f_mov_rr32(struct cpu *c, const struct insn *in)
+static const struct insn *f_mov_rr64(struct cpu *c, const struct insn *in)
+{
+    c->gpr[in->fdst] = c->gpr[in->fsrc];
+    CPU_NEXT(c, in);
+}
+static const struct insn *f_mov_rr32(struct cpu *c, const struct insn *in)
 {
     c->gpr[in->fdst] = (uint32_t)c->gpr[in->fsrc];
+    CPU_NEXT(c, in);
 }
-static void f_mov_ri64(struct cpu *c, const struct insn *in) { c->gpr[in->fdst] = in->imm; }
-static void f_mov_ri32(struct cpu *c, const struct insn *in) { c->gpr[in->fdst] = (uint32_t)in->imm; }
-
-/* Jcc in 64-bit mode: the target only needs the canonical check (SDM 2A
- * "Jcc": #GP(0) if the target is non-canonical). Jcc always ends its block,
- * so the run loop leaves the block anyway. */
-static void f_jcc64(struct cpu *c, const struct insn *in)
+static const struct insn *f_mov_ri64(struct cpu *c, const struct insn *in)
 {
-    if (flags_cond(c, in->cc)) {
-        uint64_t t = c->next_rip + in->imm;
-        if (unlikely(!canonical(t)))
-            cpu_fault_err(c, EXC_GP, 0);
-        c->next_rip = t;
-    }
+    c->gpr[in->fdst] = in->imm;
+    CPU_NEXT(c, in);
+}
+static const struct insn *f_mov_ri32(struct cpu *c, const struct insn *in)
+{
+    c->gpr[in->fdst] = (uint32_t)in->imm;
+    CPU_NEXT(c, in);
+}
+
+/* Near relative branches in 64-bit mode: the target only needs the
+ * canonical check (SDM 2A "Jcc", "JMP", "CALL": #GP(0) if the target is
+ * non-canonical); the generic handler raises it. They always end their
+ * block. */
+static inline const struct insn *jump64(struct cpu *c, const struct insn *in, bool taken)
+{
+    uint64_t next = next_rip(c, in);
+    if (!taken)
+        return leave(c, in, next);
+    uint64_t t = next + in->imm;
+    if (unlikely(!canonical(t)))
+        return cpu_exec_generic(c, in);
+    return leave(c, in, t);
+}
+
+static const struct insn *f_jcc64(struct cpu *c, const struct insn *in)
+{
+    return jump64(c, in, flags_cond(c, in->cc));
 }
 
 /* JZ/JNZ: every lazy operation records its result already truncated to
@@ -88,41 +128,44 @@ static inline bool zf_now(const struct cpu *c)
     return c->lf.op != LF_NONE ? c->lf.res == 0 : (c->rflags & FL_ZF) != 0;
 }
 
-static inline void jump64(struct cpu *c, const struct insn *in)
+static const struct insn *f_jz64(struct cpu *c, const struct insn *in)
 {
-    uint64_t t = c->next_rip + in->imm;
-    if (unlikely(!canonical(t)))
-        cpu_fault_err(c, EXC_GP, 0);
-    c->next_rip = t;
+    return jump64(c, in, zf_now(c));
 }
 
-static void f_jz64(struct cpu *c, const struct insn *in)
+static const struct insn *f_jnz64(struct cpu *c, const struct insn *in)
 {
-    if (zf_now(c))
-        jump64(c, in);
+    return jump64(c, in, !zf_now(c));
 }
 
-static void f_jnz64(struct cpu *c, const struct insn *in)
+static const struct insn *f_jmp64(struct cpu *c, const struct insn *in)
 {
-    if (!zf_now(c))
-        jump64(c, in);
+    return jump64(c, in, true);
 }
 
 /* INC/DEC of a register: CF is preserved (SDM 2 "INC", "DEC"). */
 #define FAST_INCDEC(name, lfop, delta)                                                     \
-    static void f_##name##_r64(struct cpu *c, const struct insn *in)                      \
+    static const struct insn *f_##name##_r64(struct cpu *c, const struct insn *in)         \
     {                                                                                      \
+        bool cf;                                                                           \
+        if (unlikely(!flags_cf_quick(c, &cf)))                                             \
+            return cpu_exec_generic(c, in);                                                \
         uint64_t a = c->gpr[in->fdst], r = a + (delta);                                    \
         c->gpr[in->fdst] = r;                                                              \
-        c->lf.cf_in = flags_cf(c);                                                         \
+        c->lf.cf_in = cf;                                                                  \
         lf_set(c, lfop, 8, r, a, 1);                                                       \
+        CPU_NEXT(c, in);                                                                   \
     }                                                                                      \
-    static void f_##name##_r32(struct cpu *c, const struct insn *in)                      \
+    static const struct insn *f_##name##_r32(struct cpu *c, const struct insn *in)         \
     {                                                                                      \
+        bool cf;                                                                           \
+        if (unlikely(!flags_cf_quick(c, &cf)))                                             \
+            return cpu_exec_generic(c, in);                                                \
         uint64_t a = (uint32_t)c->gpr[in->fdst], r = (uint32_t)(a + (delta));              \
         c->gpr[in->fdst] = r;                                                              \
-        c->lf.cf_in = flags_cf(c);                                                         \
+        c->lf.cf_in = cf;                                                                  \
         lf_set(c, lfop, 4, r, a, 1);                                                       \
+        CPU_NEXT(c, in);                                                                   \
     }
 FAST_INCDEC(inc, LF_INC, 1)
 FAST_INCDEC(dec, LF_DEC, (uint64_t)-1)
@@ -134,102 +177,133 @@ static inline void imul_flags(struct cpu *c, uint64_t lo, unsigned sz, bool ovf)
     flags_set_arith(c, flags_szp(lo, sz) | (ovf ? (FL_CF | FL_OF) : 0));
 }
 
-static void f_imul_rrr64(struct cpu *c, const struct insn *in)
+static inline void imul64(struct cpu *c, const struct insn *in, int64_t a, int64_t b)
 {
-    __int128 p = (__int128)(int64_t)c->gpr[in->fsrc] * (int64_t)c->gpr[in->rm2];
+    __int128 p = (__int128)a * b;
     uint64_t lo = (uint64_t)p;
     c->gpr[in->fdst] = lo;
     imul_flags(c, lo, 8, (__int128)(int64_t)lo != p);
 }
 
-static void f_imul_rrr32(struct cpu *c, const struct insn *in)
+static inline void imul32(struct cpu *c, const struct insn *in, int32_t a, int32_t b)
 {
-    int64_t p = (int64_t)(int32_t)c->gpr[in->fsrc] * (int32_t)c->gpr[in->rm2];
+    int64_t p = (int64_t)a * b;
     uint64_t lo = (uint32_t)p;
     c->gpr[in->fdst] = lo;
     imul_flags(c, lo, 4, (int64_t)(int32_t)lo != p);
 }
 
-static void f_imul_rri64(struct cpu *c, const struct insn *in)
+static const struct insn *f_imul_rrr64(struct cpu *c, const struct insn *in)
 {
-    __int128 p = (__int128)(int64_t)c->gpr[in->fsrc] * (int64_t)in->imm;
-    uint64_t lo = (uint64_t)p;
-    c->gpr[in->fdst] = lo;
-    imul_flags(c, lo, 8, (__int128)(int64_t)lo != p);
+    imul64(c, in, (int64_t)c->gpr[in->fsrc], (int64_t)c->gpr[in->rm2]);
+    CPU_NEXT(c, in);
 }
 
-static void f_imul_rri32(struct cpu *c, const struct insn *in)
+static const struct insn *f_imul_rrr32(struct cpu *c, const struct insn *in)
 {
-    int64_t p = (int64_t)(int32_t)c->gpr[in->fsrc] * (int32_t)in->imm;
-    uint64_t lo = (uint32_t)p;
-    c->gpr[in->fdst] = lo;
-    imul_flags(c, lo, 4, (int64_t)(int32_t)lo != p);
+    imul32(c, in, (int32_t)c->gpr[in->fsrc], (int32_t)c->gpr[in->rm2]);
+    CPU_NEXT(c, in);
 }
 
-/* LEA with a 64-bit address size (the only one in 64-bit code without 67). */
-static void f_lea64(struct cpu *c, const struct insn *in)
+static const struct insn *f_imul_rri64(struct cpu *c, const struct insn *in)
 {
-    uint64_t ea = insn_ea(c, in);
+    imul64(c, in, (int64_t)c->gpr[in->fsrc], (int64_t)in->imm);
+    CPU_NEXT(c, in);
+}
+
+static const struct insn *f_imul_rri32(struct cpu *c, const struct insn *in)
+{
+    imul32(c, in, (int32_t)c->gpr[in->fsrc], (int32_t)in->imm);
+    CPU_NEXT(c, in);
+}
+
+/* Effective address with a 64-bit address size (the only one in 64-bit
+ * code without 67); RIP-relative counts from the next instruction. */
+static inline uint64_t ea64(const struct cpu *c, const struct insn *in)
+{
+    uint64_t ea = (uint64_t)in->disp;
+    if (in->base == REG_RIP)
+        ea += next_rip(c, in);
+    else if (in->base != REG_NONE)
+        ea += c->gpr[in->base];
+    if (in->index != REG_NONE)
+        ea += c->gpr[in->index] << in->scale;
+    return ea;
+}
+
+static const struct insn *f_lea64(struct cpu *c, const struct insn *in)
+{
+    uint64_t ea = ea64(c, in);
     c->gpr[in->fdst] = in->opsize == 8 ? ea : (uint32_t)ea;
+    CPU_NEXT(c, in);
 }
 
-/* MOV between a register and memory, 64-bit mode: the TLB hit inline. */
-static inline uint64_t load64_mode(struct cpu *c, const struct insn *in, unsigned size)
+/* The host address of size bytes at linear address lin, through the TLB
+ * half tlb for this kind of access (c->tlb_rd, c->tlb_wr): true on a hit
+ * whose bytes do not cross the page. The entry is looked up by lin's page
+ * and compared with the page of the last byte, which fails for a crossing
+ * access. A TLB entry exists only for a canonical address that passed the
+ * paging checks (and, for writes, for a page without predecoded code). */
+static inline bool tlb_host(const struct tlb_entry *tlb, uint64_t lin, unsigned size,
+                            uint8_t **host)
 {
-    uint64_t lin = insn_ea(c, in) + (in->seg >= SEG_FS ? c->seg[in->seg].base : 0);
-    const struct tlb_entry *e = &c->tlb_r[c->cpl == 3][(lin >> 12) & (TLB_SIZE - 1)];
-    if (likely(e->tag == (lin >> 12) + 1 && (lin & 0xfff) <= 0x1000 - size)) {
-        uint64_t v = 0;
-        memcpy(&v, (const uint8_t *)(lin + e->addend), size);
-        return v;
-    }
-    return cpu_read(c, in->seg, insn_ea(c, in), size);
+    const struct tlb_entry *e = &tlb[(lin >> 12) & (TLB_SIZE - 1)];
+    if (unlikely(e->tag != ((lin + size - 1) >> 12) + 1))
+        return false;
+    *host = (uint8_t *)(lin + e->addend);
+    return true;
 }
 
-static inline void store64_mode(struct cpu *c, const struct insn *in, unsigned size,
-                                uint64_t v)
+/* The linear address of a memory operand in 64-bit code: only FS and GS
+ * have a base (SDM 3A "Segmentation in IA-32e Mode"). */
+static inline uint64_t lin64(const struct cpu *c, const struct insn *in)
 {
-    uint64_t lin = insn_ea(c, in) + (in->seg >= SEG_FS ? c->seg[in->seg].base : 0);
-    const struct tlb_entry *e = &c->tlb_w[c->cpl == 3][(lin >> 12) & (TLB_SIZE - 1)];
-    if (likely(e->tag == (lin >> 12) + 1 && (lin & 0xfff) <= 0x1000 - size)) {
-        memcpy((uint8_t *)(lin + e->addend), &v, size);
-        return;
-    }
-    cpu_write(c, in->seg, insn_ea(c, in), size, v);
+    return ea64(c, in) + (in->seg >= SEG_FS ? c->seg[in->seg].base : 0);
 }
 
-static void f_mov_load64(struct cpu *c, const struct insn *in)
+static const struct insn *f_mov_load64(struct cpu *c, const struct insn *in)
 {
-    c->gpr[in->fdst] = load64_mode(c, in, 8);
+    uint8_t *h;
+    if (unlikely(!tlb_host(c->tlb_rd, lin64(c, in), 8, &h)))
+        return cpu_exec_generic(c, in);
+    uint64_t v;
+    memcpy(&v, h, 8);
+    c->gpr[in->fdst] = v;
+    CPU_NEXT(c, in);
 }
-static void f_mov_load32(struct cpu *c, const struct insn *in)
+static const struct insn *f_mov_load32(struct cpu *c, const struct insn *in)
 {
-    c->gpr[in->fdst] = (uint32_t)load64_mode(c, in, 4);
+    uint8_t *h;
+    if (unlikely(!tlb_host(c->tlb_rd, lin64(c, in), 4, &h)))
+        return cpu_exec_generic(c, in);
+    uint32_t v;
+    memcpy(&v, h, 4);
+    c->gpr[in->fdst] = v;
+    CPU_NEXT(c, in);
 }
-static void f_mov_store64(struct cpu *c, const struct insn *in)
+static const struct insn *f_mov_store64(struct cpu *c, const struct insn *in)
 {
-    store64_mode(c, in, 8, c->gpr[in->fsrc]);
+    uint8_t *h;
+    if (unlikely(!tlb_host(c->tlb_wr, lin64(c, in), 8, &h)))
+        return cpu_exec_generic(c, in);
+    memcpy(h, &c->gpr[in->fsrc], 8);
+    CPU_NEXT(c, in);
 }
-static void f_mov_store32(struct cpu *c, const struct insn *in)
+static const struct insn *f_mov_store32(struct cpu *c, const struct insn *in)
 {
-    store64_mode(c, in, 4, c->gpr[in->fsrc]);
-}
-
-/* JMP rel in 64-bit mode. */
-static void f_jmp64(struct cpu *c, const struct insn *in)
-{
-    uint64_t t = c->next_rip + in->imm;
-    if (unlikely(!canonical(t)))
-        cpu_fault_err(c, EXC_GP, 0);
-    c->next_rip = t;
-    c->end_block = true;
+    uint8_t *h;
+    if (unlikely(!tlb_host(c->tlb_wr, lin64(c, in), 4, &h)))
+        return cpu_exec_generic(c, in);
+    uint32_t v = (uint32_t)c->gpr[in->fsrc];
+    memcpy(h, &v, 4);
+    CPU_NEXT(c, in);
 }
 
 /* Shifts and rotates of a register by a non-zero immediate count (the
  * count is masked at specialisation time; a masked count of 0 keeps the
  * generic handler, which has the count-0 rules). Flags as ops_shift.c. */
 #define SHIFT_FAST(bits, T, ST)                                                            \
-    static void f_shl_ri##bits(struct cpu *c, const struct insn *in)                      \
+    static const struct insn *f_shl_ri##bits(struct cpu *c, const struct insn *in)         \
     {                                                                                      \
         unsigned n = in->rm2;                                                              \
         uint64_t v = (T)c->gpr[in->fdst], r = (T)(v << n);                                 \
@@ -237,8 +311,9 @@ static void f_jmp64(struct cpu *c, const struct insn *in)
         c->gpr[in->fdst] = r;                                                              \
         flags_set_arith(c, flags_szp(r, bits / 8) | (cf ? FL_CF : 0) |                     \
                                ((((r >> (bits - 1)) & 1) ^ cf) ? FL_OF : 0));              \
+        CPU_NEXT(c, in);                                                                   \
     }                                                                                      \
-    static void f_shr_ri##bits(struct cpu *c, const struct insn *in)                      \
+    static const struct insn *f_shr_ri##bits(struct cpu *c, const struct insn *in)         \
     {                                                                                      \
         unsigned n = in->rm2;                                                              \
         uint64_t v = (T)c->gpr[in->fdst], r = v >> n;                                      \
@@ -246,8 +321,9 @@ static void f_jmp64(struct cpu *c, const struct insn *in)
         c->gpr[in->fdst] = r;                                                              \
         flags_set_arith(c, flags_szp(r, bits / 8) | (cf ? FL_CF : 0) |                     \
                                ((((r >> (bits - 1)) ^ (r >> (bits - 2))) & 1) ? FL_OF : 0)); \
+        CPU_NEXT(c, in);                                                                   \
     }                                                                                      \
-    static void f_sar_ri##bits(struct cpu *c, const struct insn *in)                      \
+    static const struct insn *f_sar_ri##bits(struct cpu *c, const struct insn *in)         \
     {                                                                                      \
         unsigned n = in->rm2;                                                              \
         ST sv = (ST)c->gpr[in->fdst];                                                      \
@@ -255,88 +331,77 @@ static void f_jmp64(struct cpu *c, const struct insn *in)
         bool cf = (sv >> (n - 1)) & 1;                                                     \
         c->gpr[in->fdst] = r;                                                              \
         flags_set_arith(c, flags_szp(r, bits / 8) | (cf ? FL_CF : 0));                     \
+        CPU_NEXT(c, in);                                                                   \
     }                                                                                      \
-    static void f_rol_ri##bits(struct cpu *c, const struct insn *in)                      \
+    static const struct insn *f_rol_ri##bits(struct cpu *c, const struct insn *in)         \
     {                                                                                      \
         unsigned n = in->rm2;                                                              \
         T v = (T)c->gpr[in->fdst];                                                         \
         T r = (T)((v << n) | (v >> (bits - n)));                                           \
         bool cf = r & 1;                                                                   \
         c->gpr[in->fdst] = r;                                                              \
-        flags_materialize(c);                                                              \
+        if (c->lf.op != LF_NONE)                                                           \
+            flags_materialize(c);                                                          \
         c->rflags = (c->rflags & ~(FL_CF | FL_OF)) | (cf ? FL_CF : 0) |                    \
                     ((((r >> (bits - 1)) & 1) ^ cf) ? FL_OF : 0);                          \
+        CPU_NEXT(c, in);                                                                   \
     }                                                                                      \
-    static void f_ror_ri##bits(struct cpu *c, const struct insn *in)                      \
+    static const struct insn *f_ror_ri##bits(struct cpu *c, const struct insn *in)         \
     {                                                                                      \
         unsigned n = in->rm2;                                                              \
         T v = (T)c->gpr[in->fdst];                                                         \
         T r = (T)((v >> n) | (v << (bits - n)));                                           \
         bool cf = (r >> (bits - 1)) & 1;                                                   \
         c->gpr[in->fdst] = r;                                                              \
-        flags_materialize(c);                                                              \
+        if (c->lf.op != LF_NONE)                                                           \
+            flags_materialize(c);                                                          \
         c->rflags = (c->rflags & ~(FL_CF | FL_OF)) | (cf ? FL_CF : 0) |                    \
                     ((cf ^ ((r >> (bits - 2)) & 1)) ? FL_OF : 0);                          \
+        CPU_NEXT(c, in);                                                                   \
     }
 SHIFT_FAST(64, uint64_t, int64_t)
 SHIFT_FAST(32, uint32_t, int32_t)
 
-/* Stack accesses of 64-bit code: SS has base 0 and only the canonical check
- * applies (cpu_read/cpu_write do it on the slow path, with #SS). */
-static inline uint64_t stack_load64(struct cpu *c, uint64_t lin)
-{
-    const struct tlb_entry *e = &c->tlb_r[c->cpl == 3][(lin >> 12) & (TLB_SIZE - 1)];
-    if (likely(e->tag == (lin >> 12) + 1 && (lin & 0xfff) <= 0x1000 - 8)) {
-        uint64_t v;
-        memcpy(&v, (const uint8_t *)(lin + e->addend), 8);
-        return v;
-    }
-    return cpu_read(c, SEG_SS, lin, 8);
-}
 
-static inline void stack_store64(struct cpu *c, uint64_t lin, uint64_t v)
+/* CALL rel / RET in 64-bit mode (operand size is always 64 there; SS has
+ * base 0): target check first, then the stack access, RSP last (SDM 2A
+ * "CALL", "RET"). */
+static const struct insn *f_call64(struct cpu *c, const struct insn *in)
 {
-    const struct tlb_entry *e = &c->tlb_w[c->cpl == 3][(lin >> 12) & (TLB_SIZE - 1)];
-    if (likely(e->tag == (lin >> 12) + 1 && (lin & 0xfff) <= 0x1000 - 8)) {
-        memcpy((uint8_t *)(lin + e->addend), &v, 8);
-        return;
-    }
-    cpu_write(c, SEG_SS, lin, 8, v);
-}
-
-/* CALL rel / RET in 64-bit mode (operand size is always 64 there): target
- * check first, then the stack access, RSP last (SDM 2A "CALL", "RET"). */
-static void f_call64(struct cpu *c, const struct insn *in)
-{
-    uint64_t t = c->next_rip + in->imm;
-    if (unlikely(!canonical(t)))
-        cpu_fault_err(c, EXC_GP, 0);
+    uint64_t next = next_rip(c, in), t = next + in->imm;
     uint64_t rsp = c->gpr[4] - 8;
-    stack_store64(c, rsp, c->next_rip);
+    uint8_t *h;
+    if (unlikely(!canonical(t) || !tlb_host(c->tlb_wr, rsp, 8, &h)))
+        return cpu_exec_generic(c, in);
+    memcpy(h, &next, 8);
     c->gpr[4] = rsp;
-    c->next_rip = t;
+    return leave(c, in, t);
 }
 
-static void f_ret64(struct cpu *c, const struct insn *in)
+static const struct insn *f_ret64(struct cpu *c, const struct insn *in)
 {
-    uint64_t rsp = c->gpr[4];
-    uint64_t t = stack_load64(c, rsp);
+    uint64_t rsp = c->gpr[4], t;
+    uint8_t *h;
+    if (unlikely(!tlb_host(c->tlb_rd, rsp, 8, &h)))
+        return cpu_exec_generic(c, in);
+    memcpy(&t, h, 8);
     if (unlikely(!canonical(t)))
-        cpu_fault_err(c, EXC_GP, 0);
+        return cpu_exec_generic(c, in);
     c->gpr[4] = rsp + 8;
-    c->next_rip = t;
+    return leave(c, in, t);
 }
 
 /* 8-bit ALU forms on AL/CL/DL/BL (or any low byte with REX): TEST, CMP, AND
  * with an immediate or a register. */
 #define FAST_BIN8(name, lfop, expr, writes)                                                \
-    static void f_##name##_ri8(struct cpu *c, const struct insn *in)                      \
+    static const struct insn *f_##name##_ri8(struct cpu *c, const struct insn *in)         \
     {                                                                                      \
         uint64_t a = c->gpr[in->fdst] & 0xff, b = in->imm & 0xff;                          \
         uint64_t r = (expr) & 0xff;                                                        \
         if (writes)                                                                        \
             c->gpr[in->fdst] = (c->gpr[in->fdst] & ~0xffull) | r;                          \
         lf_set(c, lfop, 1, r, a, b);                                                       \
+        CPU_NEXT(c, in);                                                                   \
     }
 FAST_BIN8(test, LF_LOGIC, a & b, 0)
 FAST_BIN8(cmp, LF_SUB, a - b, 0)
@@ -344,7 +409,7 @@ FAST_BIN8(and, LF_LOGIC, a & b, 1)
 
 struct fast_set {
     insn_handler generic;
-    insn_handler rr64, rr32, ri64, ri32;
+    insn_exec rr64, rr32, ri64, ri32;
 };
 
 #define SET(name) { op_##name, f_##name##_rr64, f_##name##_rr32, f_##name##_ri64, f_##name##_ri32 }
@@ -359,25 +424,25 @@ static void specialize64(struct insn *in)
 {
     bool wide = in->opsize == 8;
     if (in->handler == op_call && in->opk[0] == OPK_REL && (in->flags & IF_ENDS_BLOCK)) {
-        in->handler = f_call64;
+        in->exec = f_call64;
     } else if (in->handler == op_ret && in->opk[0] == OPK_NONE &&
                (in->flags & IF_ENDS_BLOCK)) {
-        in->handler = f_ret64;
+        in->exec = f_ret64;
     } else if (in->handler == op_jcc && (in->flags & IF_ENDS_BLOCK)) {
-        in->handler = in->cc == 4 ? f_jz64 : in->cc == 5 ? f_jnz64 : f_jcc64;
+        in->exec = in->cc == 4 ? f_jz64 : in->cc == 5 ? f_jnz64 : f_jcc64;
     } else if (in->handler == op_jmp && in->opk[0] == OPK_REL) {
-        in->handler = f_jmp64;
+        in->exec = f_jmp64;
     } else if (in->handler == op_lea && in->mod != 3 && in->addrsize == 8) {
         in->fdst = in->reg;
-        in->handler = f_lea64;
+        in->exec = f_lea64;
     } else if (in->handler == op_mov && in->mod != 3 && in->opk[0] == OPK_REG &&
                in->opk[1] == OPK_RM && in->addrsize == 8) {
         in->fdst = in->reg;
-        in->handler = wide ? f_mov_load64 : f_mov_load32;
+        in->exec = wide ? f_mov_load64 : f_mov_load32;
     } else if (in->handler == op_mov && in->mod != 3 && in->opk[0] == OPK_RM &&
                in->opk[1] == OPK_REG && in->addrsize == 8) {
         in->fsrc = in->reg;
-        in->handler = wide ? f_mov_store64 : f_mov_store32;
+        in->exec = wide ? f_mov_store64 : f_mov_store32;
     }
 }
 
@@ -391,26 +456,25 @@ void cpu_specialize(struct insn *in, unsigned code_size)
         if (d >= 0 && (in->rex || d < 4) && in->opk[1] == OPK_IMM) {
             in->fdst = (uint8_t)d;
             if (in->handler == op_test)
-                in->handler = f_test_ri8;
+                in->exec = f_test_ri8;
             else if (in->handler == op_cmp)
-                in->handler = f_cmp_ri8;
+                in->exec = f_cmp_ri8;
             else if (in->handler == op_and)
-                in->handler = f_and_ri8;
+                in->exec = f_and_ri8;
         }
         return;
     }
     if (in->opsize != 4 && in->opsize != 8)
         return;
     if (code_size == 8) {
-        insn_handler before = in->handler;
         specialize64(in);
-        if (in->handler != before)
+        if (in->exec != cpu_exec_generic)
             return;
     }
     bool wide = in->opsize == 8;
     if ((in->handler == op_inc || in->handler == op_dec) && reg_of(in, 0) >= 0) {
         in->fdst = (uint8_t)reg_of(in, 0);
-        in->handler = in->handler == op_inc ? (wide ? f_inc_r64 : f_inc_r32)
+        in->exec = in->handler == op_inc ? (wide ? f_inc_r64 : f_inc_r32)
                                             : (wide ? f_dec_r64 : f_dec_r32);
         return;
     }
@@ -422,7 +486,7 @@ void cpu_specialize(struct insn *in, unsigned code_size)
             return;
         in->fdst = (uint8_t)reg_of(in, 0);
         in->rm2 = (uint8_t)n;
-        in->handler = in->handler == op_shl   ? (wide ? f_shl_ri64 : f_shl_ri32)
+        in->exec = in->handler == op_shl   ? (wide ? f_shl_ri64 : f_shl_ri32)
                       : in->handler == op_shr ? (wide ? f_shr_ri64 : f_shr_ri32)
                       : in->handler == op_sar ? (wide ? f_sar_ri64 : f_sar_ri32)
                       : in->handler == op_rol ? (wide ? f_rol_ri64 : f_rol_ri32)
@@ -434,11 +498,11 @@ void cpu_specialize(struct insn *in, unsigned code_size)
             in->fdst = (uint8_t)reg_of(in, 0);
             in->fsrc = in->fdst;
             in->rm2 = (uint8_t)reg_of(in, 1);
-            in->handler = wide ? f_imul_rrr64 : f_imul_rrr32;
+            in->exec = wide ? f_imul_rrr64 : f_imul_rrr32;
         } else if (in->opk[2] == OPK_IMM && reg_of(in, 0) >= 0) { /* 69/6B */
             in->fdst = (uint8_t)reg_of(in, 0);
             in->fsrc = (uint8_t)reg_of(in, 1);
-            in->handler = wide ? f_imul_rri64 : f_imul_rri32;
+            in->exec = wide ? f_imul_rri64 : f_imul_rri32;
         }
         return;
     }
@@ -453,10 +517,10 @@ void cpu_specialize(struct insn *in, unsigned code_size)
         if (s >= 0) {
             in->fdst = (uint8_t)d;
             in->fsrc = (uint8_t)s;
-            in->handler = in->opsize == 8 ? f->rr64 : f->rr32;
+            in->exec = in->opsize == 8 ? f->rr64 : f->rr32;
         } else if (in->opk[1] == OPK_IMM) {
             in->fdst = (uint8_t)d;
-            in->handler = in->opsize == 8 ? f->ri64 : f->ri32;
+            in->exec = in->opsize == 8 ? f->ri64 : f->ri32;
         }
         return;
     }

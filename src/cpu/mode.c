@@ -3,7 +3,7 @@
  * (SDM 3A "Modes of Operation", "IA-32e Mode Operation"). */
 #include "cpu_internal.h"
 
-void cpu_update_mode(struct cpu *c)
+static void update_mode(struct cpu *c)
 {
     const struct seg_reg *cs = &c->seg[SEG_CS];
 
@@ -45,4 +45,12 @@ void cpu_update_mode(struct cpu *c)
     }
     c->mode = MODE_PROT;
     c->code_size = (cs->ar & AR_DB) ? 4 : 2;
+}
+
+void cpu_update_mode(struct cpu *c)
+{
+    update_mode(c);
+    /* The TLB halves the specialised memory paths use at this CPL. */
+    c->tlb_rd = c->tlb_r[c->cpl == 3];
+    c->tlb_wr = c->tlb_w[c->cpl == 3];
 }
