@@ -225,10 +225,14 @@ def parse_file(path, classes, rows):
             lines = f.read().split("\n")
     except OSError as e:
         raise GenError("%s: cannot read: %s" % (path, e.strerror))
+    pure = False
     for n, line in enumerate(lines, 1):
         where = "%s:%d" % (path, n)
         body = line.split("#", 1)[0].rstrip()
         if not body.strip():
+            continue
+        if body.strip() == "@pure":
+            pure = True
             continue
         cols = [c for c in re.split(r"\t+| {2,}", body.strip()) if c]
         if len(cols) != 6:
@@ -246,6 +250,7 @@ def parse_file(path, classes, rows):
         if row.cls not in classes:
             fail(where, "unknown cost class '%s'" % row.cls)
         row.flags = set()
+        row.pure = pure
         if flags != "-":
             for fl in flags.replace(" ", "").split(","):
                 if fl not in FLAG_NAMES:
@@ -364,6 +369,7 @@ def write_header(path, rows, ids):
     for i, fl in enumerate(FLAG_NAMES):
         out.append("#define ROWF_%s 0x%02x" % (fl.upper(), 1 << i))
     out.append("#define ROWF_CC 0x80 /* +cc row: in->cc = opcode - row opcode */")
+    out.append("#define ROWF_PURE 0x100 /* after @pure: only GPRs, RFLAGS.arith/DF, RIP, memory */")
     out.append("")
     out.append("struct opcode_row {")
     out.append("    const char *mnemonic;")
@@ -374,7 +380,7 @@ def write_header(path, rows, ids):
     out.append("    uint8_t imm[2];       /* enum immk */")
     out.append("    uint8_t osz;          /* enum opsz deciding in->opsize */")
     out.append("    uint8_t cost_class;   /* enum cost_class */")
-    out.append("    uint8_t flags;        /* ROWF_* */")
+    out.append("    uint16_t flags;       /* ROWF_* */")
     out.append("    uint8_t map;          /* 0 one-byte, 1 0F, 2 0F 38, 3 0F 3A */")
     out.append("    uint8_t opcode;")
     out.append("};")
@@ -435,6 +441,8 @@ def write_source(path, rows, ids, slots):
         fl = ["ROWF_" + f.upper() for f in FLAG_NAMES if f in r.flags]
         if r.plus == "cc":
             fl.append("ROWF_CC")
+        if r.pure:
+            fl.append("ROWF_PURE")
         flags = " | ".join(fl) or "0"
         out.append("    [%s] = { \"%s\", %s, {%s}, {%s}, {%s}, {%s, %s}, %s, COST_%s, %s, %d, 0x%02x },"
                    % (name, r.mnemonic, r.handler, ", ".join(specs), ", ".join(sizes),

@@ -300,7 +300,10 @@ struct cpu {
     uint32_t tlb_gen;   /* bumped by every flush: tags derived caches */
     const struct insn *cur_insn;  /* set by cpu_exec_generic, cleared after the block */
     uint64_t block_rip; /* RIP of the running block's first instruction */
-    bool generic_ran;   /* cpu_exec_generic ran: state beyond GPRs, flags and RAM may have changed */
+    /* Set by whatever may change what the run loop checks between blocks:
+     * a reference handler of an instruction that is not IF_PURE, MMIO, a
+     * TLB flush, a code-page invalidation, a mode change. */
+    bool recheck;
     uint64_t fault_cr2;
     uint64_t next_rip;  /* set before each handler; branches overwrite it */
     bool end_block;     /* a handler asks the run loop to leave the block */

@@ -66,6 +66,7 @@ void block_invalidate_page(struct cpu *c, uint64_t pfn)
     bc->page_gen[pfn]++;
     bc->page_code[pfn] = 0;
     bc->smc_gen++; /* jump-cache entries may point at blocks of this page */
+    c->recheck = true; /* and block links made under the old generation */
     c->stats.smc_invalidations++;
 }
 

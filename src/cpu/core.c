@@ -321,12 +321,14 @@ const struct insn *cpu_exec_generic(struct cpu *c, const struct insn *in)
 {
     uint64_t rip = c->block_rip + in->off;
     c->cur_insn = in;
-    c->generic_ran = true;
+    if (!(in->flags & IF_PURE))
+        c->recheck = true;
     c->rip = rip;
     c->next_rip = rip + in->len;
     in->handler(c, in);
     c->rip = c->next_rip;
     if (unlikely(c->end_block | (in->flags & IF_ENDS_BLOCK))) {
+        c->recheck |= c->end_block;
         c->end_block = false;
         return in;
     }
@@ -384,23 +386,25 @@ static inline bool needs_attention(const struct cpu *c, const struct lapic *l, u
 }
 
 /* The hot loop: whole blocks, nothing else, until something needs the
- * careful path. Between blocks that ran only specialised handlers nothing
- * needs_attention() looks at can have changed (they touch GPRs, flags and
- * RAM, and never fault), except time and the instruction count: only
- * those are checked, and blocks follow each other through their links.
- * Faults unwind out of it to cpu_run. */
+ * careful path. Blocks follow each other through their links while nothing
+ * needs_attention() looks at, nor the code-translation state, can have
+ * changed: specialised handlers touch only GPRs, flags and RAM and never
+ * fault, and the reference handlers of IF_PURE instructions do no more,
+ * apart from MMIO and code-page writes, which set c->recheck themselves.
+ * Time and the instruction count are checked after every block. Faults
+ * unwind out of it to cpu_run. */
 static __attribute__((noinline)) void run_fast(struct cpu *c, uint64_t limit)
 {
     const struct lapic *l = c->m->lapic;
     while (!needs_attention(c, l, limit)) {
         uint64_t deadline = l ? lapic_next_event(l) : UINT64_MAX;
         uint64_t last_start = limit - BLOCK_MAX_INSNS; /* needs_attention() checked */
+        c->recheck = false;
         uint64_t key = link_key(c);
         const struct block *b = block_lookup(c);
-        c->generic_ran = false;
         for (;;) {
             run_block(c, b);
-            if (unlikely(c->generic_ran | (c->cycles >= deadline) |
+            if (unlikely(c->recheck | (c->cycles >= deadline) |
                          (c->stats.insns > last_start)))
                 break;
             b = block_next(c, b, key);

@@ -58,6 +58,7 @@ enum opk {
 /* in->flags bits (from the flags column of opcodes*.txt) */
 #define IF_ENDS_BLOCK 0x01 /* control transfer or state change: leave block */
 #define IF_LOCK_OK 0x02    /* LOCK allowed with a memory destination */
+#define IF_PURE 0x04       /* changes only GPRs, flags, RIP, memory (ROWF_PURE) */
 
 #define REG_NONE 0xff
 #define REG_RIP 0xfe

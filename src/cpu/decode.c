@@ -387,7 +387,8 @@ opcode:;
     in->opk[1] = row->opk[1];
     in->opk[2] = row->opk[2];
     in->flags = (uint8_t)(((row->flags & ROWF_ENDS) ? IF_ENDS_BLOCK : 0) |
-                          ((row->flags & ROWF_LOCK) ? IF_LOCK_OK : 0));
+                          ((row->flags & ROWF_LOCK) ? IF_LOCK_OK : 0) |
+                          ((row->flags & ROWF_PURE) ? IF_PURE : 0));
     in->handler = row->handler ? row->handler : op_ud;
     if (!row->handler || row->handler == op_ud)
         in->flags |= IF_ENDS_BLOCK;

@@ -36,6 +36,7 @@ void cpu_tlb_flush(struct cpu *c)
     memset(c->tlb_x, 0, sizeof c->tlb_x);
     c->tlb_has_large = false;
     c->tlb_gen++;
+    c->recheck = true;
     c->stats.tlb_flushes++;
 }
 
@@ -51,6 +52,7 @@ void cpu_tlb_flush_page(struct cpu *c, uint64_t lin)
     unsigned i = tlb_index(lin);
     uint64_t tag = tlb_tag(lin);
     c->tlb_gen++;
+    c->recheck = true;
     for (int u = 0; u < 2; u++) {
         if (c->tlb_r[u][i].tag == tag)
             c->tlb_r[u][i].tag = 0;
@@ -120,6 +122,7 @@ uint64_t cpu_read_phys(struct cpu *c, uint64_t pa, unsigned size)
     uint8_t *p = machine_ram_ptr(c->m, pa, size);
     if (p)
         return host_load(p, size);
+    c->recheck = true; /* a device may have changed what the run loop watches */
     return machine_mmio_read(c->m, pa, size) & size_mask(size);
 }
 
@@ -127,6 +130,7 @@ void cpu_write_phys(struct cpu *c, uint64_t pa, unsigned size, uint64_t val)
 {
     uint8_t *p = machine_ram_ptr(c->m, pa, size);
     if (!p) {
+        c->recheck = true; /* a device may have changed what the run loop watches */
         machine_mmio_write(c->m, pa, size, val);
         return;
     }

@@ -365,7 +365,7 @@ START_TEST(decode_opk_and_flags)
     ck_assert_uint_eq(in.opk[0], OPK_RM);
     ck_assert_uint_eq(in.opk[1], OPK_REG);
     ck_assert_uint_eq(in.opk[2], OPK_NONE);
-    ck_assert_uint_eq(in.flags, IF_LOCK_OK);
+    ck_assert_uint_eq(in.flags, IF_LOCK_OK | IF_PURE);
     ck_assert_uint_eq(in.cost_class, COST_alu);
     ck_assert_uint_eq(in.opcode, 0x01);
     ck_assert_uint_eq(cpu_decode_bytes(jz, 2, 4, &in), 2);
@@ -375,6 +375,13 @@ START_TEST(decode_opk_and_flags)
     ck_assert_uint_eq(cpu_decode_bytes(mov_moffs, 5, 4, &in), 5);
     ck_assert_uint_eq(in.opk[0], OPK_ACC);
     ck_assert_uint_eq(in.opk[1], OPK_MOFFS);
+    /* Rows of opcodes_sys.txt are not pure: POPF may set TF, OUT reaches a
+     * device. */
+    static const uint8_t popf[] = { 0x9d }, out_dx[] = { 0xee };
+    ck_assert_uint_eq(cpu_decode_bytes(popf, 1, 8, &in), 1);
+    ck_assert(!(in.flags & IF_PURE));
+    ck_assert_uint_eq(cpu_decode_bytes(out_dx, 1, 8, &in), 1);
+    ck_assert(!(in.flags & IF_PURE));
     ck_assert_str_eq(cpu_opid_name(OP_COUNT + 5), "(bad)");
     /* 63 is MOVSXD only in 64-bit mode (o64); elsewhere ARPL or #UD. */
     static const uint8_t op63[] = { 0x63, 0xc1 };
