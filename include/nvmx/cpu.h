@@ -352,5 +352,9 @@ void cpu_phys_written(struct cpu *c, uint64_t pa, uint64_t len);
  * points call this (MOV CR3, INVLPG, CR0/CR4 paging bits, ...). */
 void cpu_tlb_flush(struct cpu *c);
 void cpu_tlb_flush_page(struct cpu *c, uint64_t lin);
+/* Tests and tools: translate the page of lin as the current CPL's data read
+ * (and write, if write) would, without faulting, so that the TLB holds it.
+ * Sets accessed/dirty bits as those accesses would. */
+void cpu_tlb_prefill(struct cpu *c, uint64_t lin, bool write);
 
 #endif

@@ -6,8 +6,7 @@
  * result, and hands the instruction to cpu_exec_generic, before changing any
  * state, whenever it would fault or miss the TLB (the differential tests run
  * both: the specialiser applies to every decoded block). */
-#include "block.h"
-#include "ops_gp.h"
+#include "fastpath.h"
 
 /* Register index of operand i when it is a GPR, else -1. */
 static int reg_of(const struct insn *in, unsigned i)
@@ -19,19 +18,6 @@ static int reg_of(const struct insn *in, unsigned i)
     case OPK_ACC: return 0;
     default: return -1;
     }
-}
-
-/* Address of the instruction after in (64-bit code: no truncation). */
-static inline uint64_t next_rip(const struct cpu *c, const struct insn *in)
-{
-    return c->block_rip + in->off + in->len;
-}
-
-/* Leave the block for RIP = t. */
-static inline const struct insn *leave(struct cpu *c, const struct insn *in, uint64_t t)
-{
-    c->rip = t;
-    return in;
 }
 
 #define FAST_BIN(name, lfop, expr, writes)                                                 \
@@ -217,88 +203,6 @@ static const struct insn *f_imul_rri32(struct cpu *c, const struct insn *in)
     CPU_NEXT(c, in);
 }
 
-/* Effective address with a 64-bit address size (the only one in 64-bit
- * code without 67); RIP-relative counts from the next instruction. */
-static inline uint64_t ea64(const struct cpu *c, const struct insn *in)
-{
-    uint64_t ea = (uint64_t)in->disp;
-    if (in->base == REG_RIP)
-        ea += next_rip(c, in);
-    else if (in->base != REG_NONE)
-        ea += c->gpr[in->base];
-    if (in->index != REG_NONE)
-        ea += c->gpr[in->index] << in->scale;
-    return ea;
-}
-
-static const struct insn *f_lea64(struct cpu *c, const struct insn *in)
-{
-    uint64_t ea = ea64(c, in);
-    c->gpr[in->fdst] = in->opsize == 8 ? ea : (uint32_t)ea;
-    CPU_NEXT(c, in);
-}
-
-/* The host address of size bytes at linear address lin, through the TLB
- * half tlb for this kind of access (c->tlb_rd, c->tlb_wr): true on a hit
- * whose bytes do not cross the page. The entry is looked up by lin's page
- * and compared with the page of the last byte, which fails for a crossing
- * access. A TLB entry exists only for a canonical address that passed the
- * paging checks (and, for writes, for a page without predecoded code). */
-static inline bool tlb_host(const struct tlb_entry *tlb, uint64_t lin, unsigned size,
-                            uint8_t **host)
-{
-    const struct tlb_entry *e = &tlb[(lin >> 12) & (TLB_SIZE - 1)];
-    if (unlikely(e->tag != ((lin + size - 1) >> 12) + 1))
-        return false;
-    *host = (uint8_t *)(lin + e->addend);
-    return true;
-}
-
-/* The linear address of a memory operand in 64-bit code: only FS and GS
- * have a base (SDM 3A "Segmentation in IA-32e Mode"). */
-static inline uint64_t lin64(const struct cpu *c, const struct insn *in)
-{
-    return ea64(c, in) + (in->seg >= SEG_FS ? c->seg[in->seg].base : 0);
-}
-
-static const struct insn *f_mov_load64(struct cpu *c, const struct insn *in)
-{
-    uint8_t *h;
-    if (unlikely(!tlb_host(c->tlb_rd, lin64(c, in), 8, &h)))
-        return cpu_exec_generic(c, in);
-    uint64_t v;
-    memcpy(&v, h, 8);
-    c->gpr[in->fdst] = v;
-    CPU_NEXT(c, in);
-}
-static const struct insn *f_mov_load32(struct cpu *c, const struct insn *in)
-{
-    uint8_t *h;
-    if (unlikely(!tlb_host(c->tlb_rd, lin64(c, in), 4, &h)))
-        return cpu_exec_generic(c, in);
-    uint32_t v;
-    memcpy(&v, h, 4);
-    c->gpr[in->fdst] = v;
-    CPU_NEXT(c, in);
-}
-static const struct insn *f_mov_store64(struct cpu *c, const struct insn *in)
-{
-    uint8_t *h;
-    if (unlikely(!tlb_host(c->tlb_wr, lin64(c, in), 8, &h)))
-        return cpu_exec_generic(c, in);
-    memcpy(h, &c->gpr[in->fsrc], 8);
-    CPU_NEXT(c, in);
-}
-static const struct insn *f_mov_store32(struct cpu *c, const struct insn *in)
-{
-    uint8_t *h;
-    if (unlikely(!tlb_host(c->tlb_wr, lin64(c, in), 4, &h)))
-        return cpu_exec_generic(c, in);
-    uint32_t v = (uint32_t)c->gpr[in->fsrc];
-    memcpy(h, &v, 4);
-    CPU_NEXT(c, in);
-}
-
 /* Shifts and rotates of a register by a non-zero immediate count (the
  * count is masked at specialisation time; a masked count of 0 keeps the
  * generic handler, which has the count-0 rules). Flags as ops_shift.c. */
@@ -422,7 +326,6 @@ static const struct fast_set fast_sets[] = {
  * 64-bit segmentation rules). */
 static void specialize64(struct insn *in)
 {
-    bool wide = in->opsize == 8;
     if (in->handler == op_call && in->opk[0] == OPK_REL && (in->flags & IF_ENDS_BLOCK)) {
         in->exec = f_call64;
     } else if (in->handler == op_ret && in->opk[0] == OPK_NONE &&
@@ -432,17 +335,8 @@ static void specialize64(struct insn *in)
         in->exec = in->cc == 4 ? f_jz64 : in->cc == 5 ? f_jnz64 : f_jcc64;
     } else if (in->handler == op_jmp && in->opk[0] == OPK_REL) {
         in->exec = f_jmp64;
-    } else if (in->handler == op_lea && in->mod != 3 && in->addrsize == 8) {
-        in->fdst = in->reg;
-        in->exec = f_lea64;
-    } else if (in->handler == op_mov && in->mod != 3 && in->opk[0] == OPK_REG &&
-               in->opk[1] == OPK_RM && in->addrsize == 8) {
-        in->fdst = in->reg;
-        in->exec = wide ? f_mov_load64 : f_mov_load32;
-    } else if (in->handler == op_mov && in->mod != 3 && in->opk[0] == OPK_RM &&
-               in->opk[1] == OPK_REG && in->addrsize == 8) {
-        in->fsrc = in->reg;
-        in->exec = wide ? f_mov_store64 : f_mov_store32;
+    } else {
+        cpu_specialize_mem64(in);
     }
 }
 

@@ -63,6 +63,16 @@ void cpu_tlb_flush_page(struct cpu *c, uint64_t lin)
     }
 }
 
+static bool translate(struct cpu *c, uint64_t lin, unsigned acc, uint64_t *pa);
+
+void cpu_tlb_prefill(struct cpu *c, uint64_t lin, bool write)
+{
+    uint64_t pa;
+    (void)translate(c, lin, ACC_R | ACC_NOFAULT, &pa);
+    if (write)
+        (void)translate(c, lin, ACC_W | ACC_NOFAULT, &pa);
+}
+
 /* A page became code: no write may bypass the slow path into it any more. */
 void mem_forget_write_mappings(struct cpu *c, uint64_t pfn);
 void mem_forget_write_mappings(struct cpu *c, uint64_t pfn)

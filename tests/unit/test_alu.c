@@ -105,6 +105,25 @@ START_TEST(op32_zero_extends)
 }
 END_TEST
 
+/* POP RSP leaves the popped value (SDM 2B "POP"): once by the reference
+ * handler (the stack page's first read), then by the specialised one (the
+ * TLB holds the page). */
+START_TEST(pop_rsp_takes_popped_value)
+{
+    RUN(0x48, 0xc7, 0xc0, 0x00, 0x00, 0x07, 0x00, /* mov rax, 0x70000 */
+        0x50,                                     /* push rax */
+        0x5c,                                     /* pop rsp */
+        0x48, 0x89, 0xe1,                         /* mov rcx, rsp */
+        0x48, 0xc7, 0xc4, 0x00, 0x00, 0x08, 0x00, /* mov rsp, 0x80000 */
+        0x48, 0xc7, 0xc3, 0x00, 0x00, 0x06, 0x00, /* mov rbx, 0x60000 */
+        0x53,                                     /* push rbx */
+        0x5c);                                    /* pop rsp */
+    ck_assert_uint_eq(c->gpr[1], 0x70000);
+    ck_assert_uint_eq(c->gpr[4], 0x60000);
+    ck_assert_uint_eq(rd64(STACK_TOP - 8), 0x60000);
+}
+END_TEST
+
 START_TEST(div_by_zero_is_de)
 {
     static const uint8_t code[] = {
@@ -538,6 +557,7 @@ static Suite *alu_suite(void)
     tcase_add_test(t, loop_counts_rcx);
     tcase_add_test(t, jmp_noncanonical_is_gp);
     tcase_add_test(t, enter_leave);
+    tcase_add_test(t, pop_rsp_takes_popped_value);
     suite_add_tcase(s, t);
     t = tcase_create("cpuid_gated");
     tcase_add_checked_fixture(t, setup, teardown);

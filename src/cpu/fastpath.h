@@ -1,0 +1,44 @@
+/* Private to the specialisers (src/cpu/fastpath*.c): helpers shared by the
+ * exec handlers. The rules they follow are in fastpath.c's opening comment
+ * and at insn_exec in cpu_internal.h. */
+#ifndef NVMX_CPU_FASTPATH_H
+#define NVMX_CPU_FASTPATH_H
+
+#include "block.h"
+#include "ops_gp.h"
+
+/* Address of the instruction after in (64-bit code: no truncation). */
+static inline uint64_t next_rip(const struct cpu *c, const struct insn *in)
+{
+    return c->block_rip + in->off + in->len;
+}
+
+/* Leave the block for RIP = t. */
+static inline const struct insn *leave(struct cpu *c, const struct insn *in, uint64_t t)
+{
+    c->rip = t;
+    return in;
+}
+
+/* The host address of size bytes at linear address lin, through the TLB
+ * half tlb for this kind of access (c->tlb_rd, c->tlb_wr): true on a hit
+ * whose bytes do not cross the page. The entry is looked up by lin's page
+ * and compared with the page of the last byte, which fails for a crossing
+ * access. A TLB entry exists only for a canonical address that passed the
+ * paging checks (and, for writes, for a page without predecoded code). */
+static inline bool tlb_host(const struct tlb_entry *tlb, uint64_t lin, unsigned size,
+                            uint8_t **host)
+{
+    const struct tlb_entry *e = &tlb[(lin >> 12) & (TLB_SIZE - 1)];
+    if (unlikely(e->tag != ((lin + size - 1) >> 12) + 1))
+        return false;
+    *host = (uint8_t *)(lin + e->addend);
+    return true;
+}
+
+/* 64-bit memory forms: MOV, MOVZX/MOVSX/MOVSXD, LEA, load-and-operate ALU,
+ * CMP/TEST against memory, PUSH/POP of a register (src/cpu/fastpath_mem.c).
+ * Returns true if it specialised in. */
+bool cpu_specialize_mem64(struct insn *in);
+
+#endif
