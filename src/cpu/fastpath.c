@@ -203,6 +203,15 @@ static const struct insn *f_imul_rri32(struct cpu *c, const struct insn *in)
     CPU_NEXT(c, in);
 }
 
+/* Fold a pending flags record into RFLAGS, then run in again: kept out of
+ * line so that the handlers that need it have no call on their fast path. */
+static __attribute__((noinline)) const struct insn *materialize_then(struct cpu *c,
+                                                                     const struct insn *in)
+{
+    flags_materialize(c);
+    return in->exec(c, in);
+}
+
 /* Shifts and rotates of a register by a non-zero immediate count (the
  * count is masked at specialisation time; a masked count of 0 keeps the
  * generic handler, which has the count-0 rules). Flags as ops_shift.c. */
@@ -239,26 +248,26 @@ static const struct insn *f_imul_rri32(struct cpu *c, const struct insn *in)
     }                                                                                      \
     static const struct insn *f_rol_ri##bits(struct cpu *c, const struct insn *in)         \
     {                                                                                      \
+        if (unlikely(c->lf.op != LF_NONE))                                                 \
+            return materialize_then(c, in);                                                \
         unsigned n = in->rm2;                                                              \
         T v = (T)c->gpr[in->fdst];                                                         \
         T r = (T)((v << n) | (v >> (bits - n)));                                           \
         bool cf = r & 1;                                                                   \
         c->gpr[in->fdst] = r;                                                              \
-        if (c->lf.op != LF_NONE)                                                           \
-            flags_materialize(c);                                                          \
         c->rflags = (c->rflags & ~(FL_CF | FL_OF)) | (cf ? FL_CF : 0) |                    \
                     ((((r >> (bits - 1)) & 1) ^ cf) ? FL_OF : 0);                          \
         CPU_NEXT(c, in);                                                                   \
     }                                                                                      \
     static const struct insn *f_ror_ri##bits(struct cpu *c, const struct insn *in)         \
     {                                                                                      \
+        if (unlikely(c->lf.op != LF_NONE))                                                 \
+            return materialize_then(c, in);                                                \
         unsigned n = in->rm2;                                                              \
         T v = (T)c->gpr[in->fdst];                                                         \
         T r = (T)((v >> n) | (v << (bits - n)));                                           \
         bool cf = (r >> (bits - 1)) & 1;                                                   \
         c->gpr[in->fdst] = r;                                                              \
-        if (c->lf.op != LF_NONE)                                                           \
-            flags_materialize(c);                                                          \
         c->rflags = (c->rflags & ~(FL_CF | FL_OF)) | (cf ? FL_CF : 0) |                    \
                     ((cf ^ ((r >> (bits - 2)) & 1)) ? FL_OF : 0);                          \
         CPU_NEXT(c, in);                                                                   \
