@@ -139,9 +139,11 @@ static unsigned decode_run(struct cpu *c, uint64_t lin0, struct insn *out, bool 
                 if (got > avail && cpu_decode_bytes(more, got, c->code_size, in) > avail)
                     cpu_fault_err(c, EXC_GP, 0);
             }
-            /* Undefined encoding: one op_ud instruction. */
+            /* Undefined encoding: one op_ud instruction; one that needs more
+             * than 15 bytes is #GP(0) instead (SDM 2A "Instruction Format"). */
+            bool too_long = avail == 15 && cpu_decode_too_long(buf, avail, c->code_size);
             memset(in, 0, sizeof *in);
-            in->handler = op_ud;
+            in->handler = too_long ? op_insn_gp : op_ud;
             in->len = 1;
             in->flags = IF_ENDS_BLOCK;
             in->cost_class = COST_nop;

@@ -119,6 +119,11 @@ bool cpu_decode(struct cpu *c, uint64_t rip, struct insn *in);
 unsigned cpu_decode_bytes(const uint8_t *bytes, unsigned avail, unsigned code_size,
                           struct insn *in);
 const char *cpu_opid_name(unsigned id); /* mnemonic of a row */
+/* True when the bytes can only be an instruction longer than 15 bytes. */
+bool cpu_decode_too_long(const uint8_t *bytes, unsigned avail, unsigned code_size);
+/* #GP(0) for an instruction longer than 15 bytes or reaching past the CS
+ * limit (SDM 2A "Instruction Format", SDM 3A "Limit Checking"). */
+void op_insn_gp(struct cpu *c, const struct insn *in);
 
 void op_ud(struct cpu *c, const struct insn *in);
 /* Runs in->handler under the reference contract (src/cpu/core.c). */

@@ -30,7 +30,7 @@ void op_ud(struct cpu *c, const struct insn *in)
 /* SDM 2A "Instruction Format": longer than 15 bytes (or, outside 64-bit mode,
  * reaching past the CS limit: SDM 3A "Limit Checking") is #GP(0). Raised when
  * the instruction executes, so the fault has that instruction's RIP. */
-static void op_insn_gp(struct cpu *c, const struct insn *in)
+void op_insn_gp(struct cpu *c, const struct insn *in)
 {
     cpu_fault_err(c, EXC_GP, 0);
 }
@@ -412,6 +412,12 @@ unsigned cpu_decode_bytes(const uint8_t *bytes, unsigned avail, unsigned code_si
                           struct insn *in)
 {
     return decode_buf(bytes, avail, code_size, in) == DEC_OK ? in->len : 0;
+}
+
+bool cpu_decode_too_long(const uint8_t *bytes, unsigned avail, unsigned code_size)
+{
+    struct insn in;
+    return decode_buf(bytes, avail, code_size, &in) == DEC_TOOLONG;
 }
 
 bool cpu_decode(struct cpu *c, uint64_t rip, struct insn *in)

@@ -272,6 +272,19 @@ struct dt_insn *g_emit(struct gctx *g, struct enc *e, const char *mnem, uint32_t
     struct dt_insn *in = &g->k->insn[g->k->n];
     memset(in, 0, sizeof *in);
     unsigned n = 0;
+    /* Redundant prefixes can push an encoding past 15 bytes, which is #GP(0)
+     * (SDM 2A "Instruction Format"), not the instruction: such a template
+     * run fails and another is made (tests/unit/test_alu.c has the #GP). */
+    unsigned total = (unsigned)e->npfx + (e->mand != 0) + (e->rex || e->rex_force) +
+                     (unsigned)e->nop + e->has_modrm + e->has_sib + (unsigned)e->disp_size +
+                     (unsigned)e->imm_size;
+    if (total > sizeof in->bytes) {
+        g->too_long = true;
+        e->npfx = 0;
+        e->mand = 0;
+        e->disp_size = 0;
+        e->imm_size = 0;
+    }
     /* legacy prefixes in a random order (SDM 2A "Instruction Prefixes": any
      * order within the group-of-four) */
     for (int i = e->npfx - 1; i > 0; i--) {
@@ -554,7 +567,8 @@ void dt_gen_case(struct dt_case *k, uint64_t seed, uint64_t index, const char *o
                 g.nplan = 2; /* --only RET: room for the pair */
             continue;
         }
-        bool ok = tp->fn(&g, tp->arg);
+        g.too_long = false;
+        bool ok = tp->fn(&g, tp->arg) && !g.too_long;
         /* an instruction must not read a flag that may be undefined here */
         for (unsigned i = first; ok && i < k->n; i++) {
             uint32_t u = (i == first) ? g.u_in_first : 0;

@@ -29,6 +29,7 @@ struct gctx {
     uint32_t all_undef, all_read;
     uint32_t targeted;               /* indices some branch targets */
     unsigned failures;
+    bool too_long;        /* g_emit met more than 15 bytes: the template failed */
 };
 
 #define GN_STRINGS 0x1 /* needs RSI/RDI/RCX reserved as string registers */

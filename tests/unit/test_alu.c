@@ -124,6 +124,20 @@ START_TEST(pop_rsp_takes_popped_value)
 }
 END_TEST
 
+/* SDM 2A "Instruction Format": more than 15 bytes is #GP(0), whatever the
+ * bytes would have meant (here 11 redundant prefixes on a 5-byte ADD). */
+START_TEST(sixteen_bytes_is_gp)
+{
+    static const uint8_t code[] = {
+        0x90,                                                       /* nop */
+        0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x2e, 0x2e, 0x2e, 0x2e, 0x2e,
+        0x48, 0x05, 0x01, 0x00, 0x00, 0x00,                         /* add rax, 1 */
+    };
+    run_to_fault(code, sizeof code, CODE + 1, EXC_GP);
+    ck_assert_uint_eq(c->last_error, 0);
+}
+END_TEST
+
 START_TEST(div_by_zero_is_de)
 {
     static const uint8_t code[] = {
@@ -558,6 +572,7 @@ static Suite *alu_suite(void)
     tcase_add_test(t, jmp_noncanonical_is_gp);
     tcase_add_test(t, enter_leave);
     tcase_add_test(t, pop_rsp_takes_popped_value);
+    tcase_add_test(t, sixteen_bytes_is_gp);
     suite_add_tcase(s, t);
     t = tcase_create("cpuid_gated");
     tcase_add_checked_fixture(t, setup, teardown);
