@@ -353,6 +353,8 @@ void cpu_specialize(struct insn *in, unsigned code_size)
 {
     if (in->pfx & PFX_LOCK)
         return;
+    if (cpu_specialize_misc(in))
+        return;
     if (in->opsize == 1) {
         int d = reg_of(in, 0);
         /* without REX, 4-7 name AH..BH: leave those to the generic path */

@@ -40,5 +40,8 @@ static inline bool tlb_host(const struct tlb_entry *tlb, uint64_t lin, unsigned 
  * CMP/TEST against memory, PUSH/POP of a register (src/cpu/fastpath_mem.c).
  * Returns true if it specialised in. */
 bool cpu_specialize_mem64(struct insn *in);
+/* Register forms of NEG, NOT, SETcc, CMOVcc, MOVZX/MOVSX/MOVSXD, XCHG
+ * (src/cpu/fastpath_misc.c). Returns true if it specialised in. */
+bool cpu_specialize_misc(struct insn *in);
 
 #endif

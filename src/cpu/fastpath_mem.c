@@ -205,6 +205,50 @@ LEA_FORMS(any)
         CPU_NEXT(c, in);                                                                   \
     }
 
+/* op m, r / op m, imm (read-modify-write): a write entry in the TLB means
+ * the page may be read as well, and its dirty bit is already set. */
+#define RMW_MEM(form, name, lfop, expr)                                                    \
+    static const struct insn *f_##name##_wr64_##form(struct cpu *c, const struct insn *in) \
+    {                                                                                      \
+        uint8_t *h;                                                                        \
+        if (unlikely(!tlb_host(c->tlb_wr, lin_##form(c, in), 8, &h)))                      \
+            return cpu_exec_generic(c, in);                                                \
+        uint64_t a = host_ld(h, 8), b = c->gpr[in->fsrc], r = (expr);                      \
+        host_st(h, 8, r);                                                                  \
+        lf_set(c, lfop, 8, r, a, b);                                                       \
+        CPU_NEXT(c, in);                                                                   \
+    }                                                                                      \
+    static const struct insn *f_##name##_wr32_##form(struct cpu *c, const struct insn *in) \
+    {                                                                                      \
+        uint8_t *h;                                                                        \
+        if (unlikely(!tlb_host(c->tlb_wr, lin_##form(c, in), 4, &h)))                      \
+            return cpu_exec_generic(c, in);                                                \
+        uint64_t a = host_ld(h, 4), b = (uint32_t)c->gpr[in->fsrc], r = (uint32_t)(expr);  \
+        host_st(h, 4, r);                                                                  \
+        lf_set(c, lfop, 4, r, a, b);                                                       \
+        CPU_NEXT(c, in);                                                                   \
+    }                                                                                      \
+    static const struct insn *f_##name##_wi64_##form(struct cpu *c, const struct insn *in) \
+    {                                                                                      \
+        uint8_t *h;                                                                        \
+        if (unlikely(!tlb_host(c->tlb_wr, lin_##form(c, in), 8, &h)))                      \
+            return cpu_exec_generic(c, in);                                                \
+        uint64_t a = host_ld(h, 8), b = in->imm, r = (expr);                               \
+        host_st(h, 8, r);                                                                  \
+        lf_set(c, lfop, 8, r, a, b);                                                       \
+        CPU_NEXT(c, in);                                                                   \
+    }                                                                                      \
+    static const struct insn *f_##name##_wi32_##form(struct cpu *c, const struct insn *in) \
+    {                                                                                      \
+        uint8_t *h;                                                                        \
+        if (unlikely(!tlb_host(c->tlb_wr, lin_##form(c, in), 4, &h)))                      \
+            return cpu_exec_generic(c, in);                                                \
+        uint64_t a = host_ld(h, 4), b = (uint32_t)in->imm, r = (uint32_t)(expr);           \
+        host_st(h, 4, r);                                                                  \
+        lf_set(c, lfop, 4, r, a, b);                                                       \
+        CPU_NEXT(c, in);                                                                   \
+    }
+
 #define ALU_MEM_ALL(form)                                                                  \
     ALU_MEM(form, add, LF_ADD, a + b, 1)                                                   \
     ALU_MEM(form, sub, LF_SUB, a - b, 1)                                                   \
@@ -214,7 +258,12 @@ LEA_FORMS(any)
     ALU_MEM(form, xor, LF_LOGIC, a ^ b, 1)                                                 \
     ALU_MEM(form, test, LF_LOGIC, a & b, 0)                                                \
     CMP_MEM(form, cmp, LF_SUB, a - b)                                                      \
-    CMP_MEM(form, test, LF_LOGIC, a & b)
+    CMP_MEM(form, test, LF_LOGIC, a & b)                                                   \
+    RMW_MEM(form, add, LF_ADD, a + b)                                                      \
+    RMW_MEM(form, sub, LF_SUB, a - b)                                                      \
+    RMW_MEM(form, and, LF_LOGIC, a & b)                                                    \
+    RMW_MEM(form, or, LF_LOGIC, a | b)                                                     \
+    RMW_MEM(form, xor, LF_LOGIC, a ^ b)
 
 ALU_MEM_ALL(b)
 ALU_MEM_ALL(bi)
@@ -263,23 +312,28 @@ static enum form form_of(const struct insn *in, bool lea)
 
 #define PICK(f, name) ((f) == FORM_B ? name##_b : (f) == FORM_BI ? name##_bi : name##_any)
 
+/* Per operation, by enum form: op r, m (rm); CMP/TEST m, r (mr) and m, imm
+ * (mi); op m, r (wr) and m, imm (wi) read-modify-write. */
 struct alu_mem {
     insn_handler generic;
-    insn_exec rm64[3], rm32[3]; /* by enum form */
+    insn_exec rm64[3], rm32[3];
     insn_exec mr64[3], mr32[3], mi64[3], mi32[3];
+    insn_exec wr64[3], wr32[3], wi64[3], wi32[3];
 };
 
 #define ROW3(n, k) { f_##n##_##k##_b, f_##n##_##k##_bi, f_##n##_##k##_any }
 static const struct alu_mem alu_mem[] = {
-    { op_add, ROW3(add, rm64), ROW3(add, rm32), {0}, {0}, {0}, {0} },
-    { op_sub, ROW3(sub, rm64), ROW3(sub, rm32), {0}, {0}, {0}, {0} },
-    { op_and, ROW3(and, rm64), ROW3(and, rm32), {0}, {0}, {0}, {0} },
-    { op_or, ROW3(or, rm64), ROW3(or, rm32), {0}, {0}, {0}, {0} },
-    { op_xor, ROW3(xor, rm64), ROW3(xor, rm32), {0}, {0}, {0}, {0} },
+#define RMW(n) ROW3(n, wr64), ROW3(n, wr32), ROW3(n, wi64), ROW3(n, wi32)
+    { op_add, ROW3(add, rm64), ROW3(add, rm32), {0}, {0}, {0}, {0}, RMW(add) },
+    { op_sub, ROW3(sub, rm64), ROW3(sub, rm32), {0}, {0}, {0}, {0}, RMW(sub) },
+    { op_and, ROW3(and, rm64), ROW3(and, rm32), {0}, {0}, {0}, {0}, RMW(and) },
+    { op_or, ROW3(or, rm64), ROW3(or, rm32), {0}, {0}, {0}, {0}, RMW(or) },
+    { op_xor, ROW3(xor, rm64), ROW3(xor, rm32), {0}, {0}, {0}, {0}, RMW(xor) },
     { op_cmp, ROW3(cmp, rm64), ROW3(cmp, rm32), ROW3(cmp, mr64), ROW3(cmp, mr32),
-      ROW3(cmp, mi64), ROW3(cmp, mi32) },
+      ROW3(cmp, mi64), ROW3(cmp, mi32), {0}, {0}, {0}, {0} },
     { op_test, ROW3(test, rm64), ROW3(test, rm32), ROW3(test, mr64), ROW3(test, mr32),
-      ROW3(test, mi64), ROW3(test, mi32) },
+      ROW3(test, mi64), ROW3(test, mi32), {0}, {0}, {0}, {0} },
+#undef RMW
 };
 #undef ROW3
 
@@ -343,6 +397,11 @@ bool cpu_specialize_mem64(struct insn *in)
             in->exec = wide ? a->mr64[f] : a->mr32[f];
         } else if (in->opk[0] == OPK_RM && in->opk[1] == OPK_IMM && a->mi64[f]) {
             in->exec = wide ? a->mi64[f] : a->mi32[f];
+        } else if (in->opk[0] == OPK_RM && in->opk[1] == OPK_REG && a->wr64[f]) {
+            in->fsrc = in->reg;
+            in->exec = wide ? a->wr64[f] : a->wr32[f];
+        } else if (in->opk[0] == OPK_RM && in->opk[1] == OPK_IMM && a->wi64[f]) {
+            in->exec = wide ? a->wi64[f] : a->wi32[f];
         }
         return in->exec != cpu_exec_generic;
     }
