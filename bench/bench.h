@@ -39,7 +39,13 @@ bool bench_nvmx(const uint8_t *code, size_t len, unsigned end_off, struct bench_
 bool bench_unicorn(const uint8_t *code, size_t len, unsigned end_off, bool hooked,
                    struct bench_result *r);
 
-/* The CPUID-exit benchmark guest under `nvmx run` (bench/vmx.c). */
-bool bench_vmx_exits(const char *nvmx, const char *image, unsigned long long loops);
+/* The CPUID-exit benchmark guest under `nvmx run` (bench/vmx.c), runs times;
+ * prints the median. */
+bool bench_vmx_exits(const char *nvmx, const char *image, unsigned long long loops,
+                     unsigned runs);
+
+#define BENCH_MAX_RUNS 101
+/* Median of v[0..n) (n >= 1; v is reordered). */
+double bench_median(double *v, unsigned n);
 
 #endif

@@ -13,9 +13,21 @@
 
 static double mips(uint64_t insns, double s) { return s > 0 ? insns / s / 1e6 : 0; }
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+double bench_median(double *v, unsigned n)
+{
+    qsort(v, n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
 static void usage(void)
 {
-    fprintf(stderr, "usage: nvmx-bench [--scale F] [--loop NAME] "
+    fprintf(stderr, "usage: nvmx-bench [--scale F] [--runs N] [--loop NAME] "
                     "[--nvmx PATH --vmx-image IMAGE --vmx-loops N]\n");
 }
 
@@ -24,9 +36,12 @@ int main(int argc, char **argv)
     double scale = 1.0;
     const char *only = NULL, *nvmx = NULL, *vmx_image = NULL;
     unsigned long long vmx_loops = 0;
+    long runs = 1;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--scale") && i + 1 < argc)
             scale = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--runs") && i + 1 < argc)
+            runs = strtol(argv[++i], NULL, 10);
         else if (!strcmp(argv[i], "--loop") && i + 1 < argc)
             only = argv[++i];
         else if (!strcmp(argv[i], "--nvmx") && i + 1 < argc)
@@ -44,6 +59,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "nvmx-bench: --scale must be in (0, 100]\n");
         return 2;
     }
+    if (runs < 1 || runs > BENCH_MAX_RUNS) {
+        fprintf(stderr, "nvmx-bench: --runs must be in [1, %d]\n", BENCH_MAX_RUNS);
+        return 2;
+    }
+    if (runs > 1)
+        fprintf(stderr, "nvmx-bench: medians of %ld runs per engine, engines interleaved\n",
+                runs);
     if ((nvmx || vmx_image || vmx_loops) && !(nvmx && vmx_image && vmx_loops)) {
         fprintf(stderr, "nvmx-bench: --nvmx, --vmx-image and --vmx-loops (> 0) go together\n");
         return 2;
@@ -67,10 +89,22 @@ int main(int argc, char **argv)
         iters = (uint32_t)(iters * scale) ? (uint32_t)(iters * scale) : 1;
         memcpy(code + l->count_off, &iters, 4);
 
+        /* runs rounds of nvmx, Unicorn, hooked Unicorn, so that a change in
+         * the host's speed reaches all three alike; the medians are kept */
         struct bench_result nv, uc, uh;
-        bool ok_nv = bench_nvmx(code, l->len, l->end_off, &nv);
-        bool ok_uc = bench_unicorn(code, l->len, l->end_off, false, &uc);
-        bool ok_uh = bench_unicorn(code, l->len, l->end_off, true, &uh);
+        double s_nv[BENCH_MAX_RUNS], s_uc[BENCH_MAX_RUNS], s_uh[BENCH_MAX_RUNS];
+        bool ok_nv = true, ok_uc = true, ok_uh = true;
+        for (long r = 0; r < runs; r++) {
+            ok_nv = bench_nvmx(code, l->len, l->end_off, &nv) && ok_nv;
+            ok_uc = bench_unicorn(code, l->len, l->end_off, false, &uc) && ok_uc;
+            ok_uh = bench_unicorn(code, l->len, l->end_off, true, &uh) && ok_uh;
+            s_nv[r] = nv.seconds;
+            s_uc[r] = uc.seconds;
+            s_uh[r] = uh.seconds;
+        }
+        nv.seconds = bench_median(s_nv, (unsigned)runs);
+        uc.seconds = bench_median(s_uc, (unsigned)runs);
+        uh.seconds = bench_median(s_uh, (unsigned)runs);
         /* Both run the same architectural path (checked by the final
          * registers), so Unicorn's count is nvmx's retired-instruction count;
          * the hook count is larger where Unicorn re-executes an instruction
@@ -101,7 +135,8 @@ int main(int argc, char **argv)
         printf("bench geomean nvmx/unicorn_hooked=%.3f\n", n ? exp(logsum / n) : 0.0);
     fflush(stdout);
     /* The VMX exit path: its own line, not part of the geometric mean. */
-    if (vmx_image && (!only || vmx_only) && !bench_vmx_exits(nvmx, vmx_image, vmx_loops))
+    if (vmx_image && (!only || vmx_only) &&
+        !bench_vmx_exits(nvmx, vmx_image, vmx_loops, (unsigned)runs))
         bad++;
     return bad ? 1 : 0;
 }

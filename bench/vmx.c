@@ -90,7 +90,9 @@ static bool parse_cpuid_exits(const char *out, unsigned long long *exits,
                   cycles) == 2;
 }
 
-bool bench_vmx_exits(const char *nvmx, const char *image, unsigned long long loops)
+/* One run: exits per host second and modelled cycles per exit. */
+static bool vmx_run_once(const char *nvmx, const char *image, unsigned long long loops,
+                         double *per_sec, double *cycles_per_exit)
 {
     if (access(image, R_OK) != 0) {
         fprintf(stderr, "nvmx-bench: vmx_cpuid_exits: %s: %s (build target bench_vmx_image)\n",
@@ -115,8 +117,21 @@ bool bench_vmx_exits(const char *nvmx, const char *image, unsigned long long loo
         return false;
     }
     free(out);
+    *per_sec = secs > 0 ? (double)exits / secs : 0.0;
+    *cycles_per_exit = (double)cycles / (double)exits;
+    return true;
+}
+
+bool bench_vmx_exits(const char *nvmx, const char *image, unsigned long long loops,
+                     unsigned runs)
+{
+    double per_sec[BENCH_MAX_RUNS], cyc = 0;
+    for (unsigned r = 0; r < runs; r++)
+        if (!vmx_run_once(nvmx, image, loops, &per_sec[r], &cyc))
+            return false;
+    /* the modelled cycles depend only on the image and the cost model */
     printf("bench vmx_cpuid_exits exits_per_sec=%.0f modelled_cycles_per_exit=%.1f\n",
-           secs > 0 ? (double)exits / secs : 0.0, (double)cycles / (double)exits);
+           bench_median(per_sec, runs), cyc);
     fflush(stdout);
     return true;
 }

@@ -376,10 +376,10 @@ static void run_block_max(struct cpu *c, const struct block *b, unsigned max)
  * pending events, device time, VMX non-root checks, single-stepping. */
 static inline bool needs_attention(const struct cpu *c, const struct lapic *l, uint64_t limit)
 {
-    /* halted, nmi_pending, intr_shadow and vmx_nonroot share c->attention;
-     * nr.single_step only matters in non-root operation, trace_insns never
-     * enters the hot loop. */
-    return c->attention | (c->stop != CPU_STOP_NONE) | c->m->stop |
+    /* VMX non-root operation runs here too, but not while it single-steps
+     * (MTF); trace_insns never enters the hot loop. */
+    return c->halted | c->nmi_pending | (c->intr_shadow != 0) |
+           (c->vmx_nonroot & c->nr.single_step) | (c->stop != CPU_STOP_NONE) | c->m->stop |
            (c->stats.insns + BLOCK_MAX_INSNS > limit) | (c->extint_pending >= 0) |
            ((c->rflags & (FL_TF | FL_RF)) != 0) ||
            (l && (lapic_has_irr(l) || c->cycles >= lapic_next_event(l)));
@@ -392,12 +392,28 @@ static inline bool needs_attention(const struct cpu *c, const struct lapic *l, u
  * fault, and the reference handlers of IF_PURE instructions do no more,
  * apart from MMIO and code-page writes, which set c->recheck themselves.
  * Time and the instruction count are checked after every block. Faults
- * unwind out of it to cpu_run. */
+ * unwind out of it to cpu_run.
+ *
+ * In VMX non-root operation the VMX hooks are asked for between-instruction
+ * VM exits first (hooks->pending: when needs_attention() is false, the only
+ * step of the careful path that could act). Of what they look at, only the
+ * VMX-preemption timer can change without c->recheck (MTF single-steps and
+ * never gets here; the NMI and interrupt windows and NMI blocking move only
+ * with instructions that are not pure; events arrive through MMIO or the
+ * APIC timer): its expiry (hooks->next_event) bounds the inner loop, and
+ * control goes back to cpu_run after it. */
 static __attribute__((noinline)) void run_fast(struct cpu *c, uint64_t limit)
 {
     const struct lapic *l = c->m->lapic;
     while (!needs_attention(c, l, limit)) {
         uint64_t deadline = l ? lapic_next_event(l) : UINT64_MAX;
+        bool nonroot = c->vmx_nonroot;
+        if (nonroot) {
+            if (c->hooks->pending(c) || c->nr.single_step)
+                return;
+            uint64_t t = c->hooks->next_event ? c->hooks->next_event(c) : UINT64_MAX;
+            deadline = t < deadline ? t : deadline;
+        }
         uint64_t last_start = limit - BLOCK_MAX_INSNS; /* needs_attention() checked */
         c->recheck = false;
         uint64_t key = link_key(c);
@@ -409,6 +425,8 @@ static __attribute__((noinline)) void run_fast(struct cpu *c, uint64_t limit)
                 break;
             b = block_next(c, b, key);
         }
+        if (nonroot)
+            return;
     }
 }
 
