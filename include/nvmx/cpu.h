@@ -256,19 +256,13 @@ struct cpu {
     uint8_t mode;      /* enum cpu_mode in cpu_internal.h */
     uint8_t code_size; /* 2, 4 or 8: default operand/address size of CS */
 
-    /* Interrupt state. The conditions that send the run loop down its
-     * careful path share one word, so the hot loop tests them at once. */
-    union {
-        struct {
-            bool halted;
-            bool nmi_pending;
-            uint8_t intr_shadow; /* interrupt shadow for the next instruction: 1 =
-                                    blocking by STI, 2 = blocking by MOV SS (the VMX
-                                    interruptibility bits) */
-            bool vmx_nonroot;    /* in VMX non-root operation */
-        };
-        uint32_t attention;
-    };
+    /* Interrupt state. */
+    bool halted;
+    bool nmi_pending;
+    uint8_t intr_shadow; /* interrupt shadow for the next instruction: 1 = blocking
+                            by STI, 2 = blocking by MOV SS (the VMX
+                            interruptibility bits) */
+    bool vmx_nonroot;    /* in VMX non-root operation */
     bool nmi_blocked;
     int extint_pending;  /* -1 or vector */
 
