@@ -117,5 +117,9 @@ const struct insn *cpu_exec_block_end(struct cpu *c, const struct insn *in);
 /* Swap in a specialised handler for common register/immediate forms
  * (src/cpu/fastpath.c). */
 void cpu_specialize(struct insn *in, unsigned code_size);
+/* Fuse a flags producer with the JZ/JNZ after it (fastpath.c), and undo it
+ * for a block cut after the producer. */
+void cpu_fuse(struct insn *prev, const struct insn *jcc);
+void cpu_unfuse(struct insn *in);
 
 #endif

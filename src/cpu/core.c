@@ -362,6 +362,7 @@ static void run_block_max(struct cpu *c, const struct block *b, unsigned max)
     struct block *t = (struct block *)c->bc->cut;
     memcpy(t, b, sizeof *b + max * sizeof(struct insn));
     t->n = (uint16_t)max;
+    cpu_unfuse(&t->insns[max - 1]); /* its partner is cut off */
     struct insn *end = &t->insns[max];
     memset(end, 0, sizeof *end);
     end->exec = cpu_exec_block_end;

@@ -20,43 +20,44 @@ static int reg_of(const struct insn *in, unsigned i)
     }
 }
 
-#define FAST_BIN(name, lfop, expr, writes)                                                 \
-    static const struct insn *f_##name##_rr64(struct cpu *c, const struct insn *in)        \
+#define FAST_BIN_FORMS(name, sfx, lfop, expr, writes, tail)                                \
+    static const struct insn *f_##name##_rr64##sfx(struct cpu *c, const struct insn *in)   \
     {                                                                                      \
         uint64_t a = c->gpr[in->fdst], b = c->gpr[in->fsrc];                               \
         uint64_t r = (expr);                                                               \
         if (writes)                                                                        \
             c->gpr[in->fdst] = r;                                                          \
         lf_set(c, lfop, 8, r, a, b);                                                       \
-        CPU_NEXT(c, in);                                                                   \
+        tail;                                                                              \
     }                                                                                      \
-    static const struct insn *f_##name##_rr32(struct cpu *c, const struct insn *in)        \
+    static const struct insn *f_##name##_rr32##sfx(struct cpu *c, const struct insn *in)   \
     {                                                                                      \
         uint64_t a = (uint32_t)c->gpr[in->fdst], b = (uint32_t)c->gpr[in->fsrc];           \
         uint64_t r = (uint32_t)(expr);                                                     \
         if (writes)                                                                        \
             c->gpr[in->fdst] = r;                                                          \
         lf_set(c, lfop, 4, r, a, b);                                                       \
-        CPU_NEXT(c, in);                                                                   \
+        tail;                                                                              \
     }                                                                                      \
-    static const struct insn *f_##name##_ri64(struct cpu *c, const struct insn *in)        \
+    static const struct insn *f_##name##_ri64##sfx(struct cpu *c, const struct insn *in)   \
     {                                                                                      \
         uint64_t a = c->gpr[in->fdst], b = in->imm;                                        \
         uint64_t r = (expr);                                                               \
         if (writes)                                                                        \
             c->gpr[in->fdst] = r;                                                          \
         lf_set(c, lfop, 8, r, a, b);                                                       \
-        CPU_NEXT(c, in);                                                                   \
+        tail;                                                                              \
     }                                                                                      \
-    static const struct insn *f_##name##_ri32(struct cpu *c, const struct insn *in)        \
+    static const struct insn *f_##name##_ri32##sfx(struct cpu *c, const struct insn *in)   \
     {                                                                                      \
         uint64_t a = (uint32_t)c->gpr[in->fdst], b = (uint32_t)in->imm;                    \
         uint64_t r = (uint32_t)(expr);                                                     \
         if (writes)                                                                        \
             c->gpr[in->fdst] = r;                                                          \
         lf_set(c, lfop, 4, r, a, b);                                                       \
-        CPU_NEXT(c, in);                                                                   \
+        tail;                                                                              \
     }
+#define FAST_BIN(name, lfop, expr, writes) FAST_BIN_FORMS(name, , lfop, expr, writes, CPU_NEXT(c, in))
 
 FAST_BIN(add, LF_ADD, a + b, 1)
 FAST_BIN(sub, LF_SUB, a - b, 1)
@@ -130,8 +131,8 @@ static const struct insn *f_jmp64(struct cpu *c, const struct insn *in)
 }
 
 /* INC/DEC of a register: CF is preserved (SDM 2 "INC", "DEC"). */
-#define FAST_INCDEC(name, lfop, delta)                                                     \
-    static const struct insn *f_##name##_r64(struct cpu *c, const struct insn *in)         \
+#define FAST_INCDEC_FORMS(name, sfx, lfop, delta, tail)                                    \
+    static const struct insn *f_##name##_r64##sfx(struct cpu *c, const struct insn *in)    \
     {                                                                                      \
         bool cf;                                                                           \
         if (unlikely(!flags_cf_quick(c, &cf)))                                             \
@@ -140,9 +141,9 @@ static const struct insn *f_jmp64(struct cpu *c, const struct insn *in)
         c->gpr[in->fdst] = r;                                                              \
         c->lf.cf_in = cf;                                                                  \
         lf_set(c, lfop, 8, r, a, 1);                                                       \
-        CPU_NEXT(c, in);                                                                   \
+        tail;                                                                              \
     }                                                                                      \
-    static const struct insn *f_##name##_r32(struct cpu *c, const struct insn *in)         \
+    static const struct insn *f_##name##_r32##sfx(struct cpu *c, const struct insn *in)    \
     {                                                                                      \
         bool cf;                                                                           \
         if (unlikely(!flags_cf_quick(c, &cf)))                                             \
@@ -151,10 +152,74 @@ static const struct insn *f_jmp64(struct cpu *c, const struct insn *in)
         c->gpr[in->fdst] = r;                                                              \
         c->lf.cf_in = cf;                                                                  \
         lf_set(c, lfop, 4, r, a, 1);                                                       \
-        CPU_NEXT(c, in);                                                                   \
+        tail;                                                                              \
     }
+#define FAST_INCDEC(name, lfop, delta) FAST_INCDEC_FORMS(name, , lfop, delta, CPU_NEXT(c, in))
 FAST_INCDEC(inc, LF_INC, 1)
 FAST_INCDEC(dec, LF_DEC, (uint64_t)-1)
+
+/* Fused with the JZ/JNZ that follows (in + 1, the last instruction of the
+ * block): the flags producer, then the branch on ZF = (result == 0) without
+ * a second dispatch. The JZ/JNZ stays in the block for the count and the
+ * cycles, and runs on its own (falling back to the reference handler) when
+ * its target is not canonical. cpu_fuse() installs these at decode time;
+ * a block cut short after the producer gets the plain handler back
+ * (cpu_unfuse). */
+static inline const struct insn *branch_zf(struct cpu *c, const struct insn *in, uint64_t r)
+{
+    const struct insn *j = in + 1;
+    bool taken = (r == 0) == (j->cc == 4);
+    uint64_t next = next_rip(c, j);
+    if (!taken)
+        return leave(c, j, next);
+    uint64_t t = next + j->imm;
+    if (unlikely(!canonical(t)))
+        CPU_NEXT(c, in);
+    return leave(c, j, t);
+}
+#define ZF_TAIL return branch_zf(c, in, r)
+FAST_BIN_FORMS(add, _jz, LF_ADD, a + b, 1, ZF_TAIL)
+FAST_BIN_FORMS(sub, _jz, LF_SUB, a - b, 1, ZF_TAIL)
+FAST_BIN_FORMS(cmp, _jz, LF_SUB, a - b, 0, ZF_TAIL)
+FAST_BIN_FORMS(and, _jz, LF_LOGIC, a & b, 1, ZF_TAIL)
+FAST_BIN_FORMS(or, _jz, LF_LOGIC, a | b, 1, ZF_TAIL)
+FAST_BIN_FORMS(xor, _jz, LF_LOGIC, a ^ b, 1, ZF_TAIL)
+FAST_BIN_FORMS(test, _jz, LF_LOGIC, a & b, 0, ZF_TAIL)
+FAST_INCDEC_FORMS(inc, _jz, LF_INC, 1, ZF_TAIL)
+FAST_INCDEC_FORMS(dec, _jz, LF_DEC, (uint64_t)-1, ZF_TAIL)
+#undef ZF_TAIL
+
+static const struct {
+    insn_exec plain, fused;
+} fusable[] = {
+#define FUSE4(n)                                                                           \
+    {f_##n##_rr64, f_##n##_rr64_jz}, {f_##n##_rr32, f_##n##_rr32_jz},                      \
+        {f_##n##_ri64, f_##n##_ri64_jz}, {f_##n##_ri32, f_##n##_ri32_jz},
+    FUSE4(add) FUSE4(sub) FUSE4(cmp) FUSE4(and) FUSE4(or) FUSE4(xor) FUSE4(test)
+#undef FUSE4
+    {f_inc_r64, f_inc_r64_jz}, {f_inc_r32, f_inc_r32_jz},
+    {f_dec_r64, f_dec_r64_jz}, {f_dec_r32, f_dec_r32_jz},
+};
+
+void cpu_fuse(struct insn *prev, const struct insn *jcc)
+{
+    if (jcc->exec != f_jz64 && jcc->exec != f_jnz64)
+        return;
+    for (unsigned i = 0; i < sizeof fusable / sizeof fusable[0]; i++)
+        if (prev->exec == fusable[i].plain) {
+            prev->exec = fusable[i].fused;
+            return;
+        }
+}
+
+void cpu_unfuse(struct insn *in)
+{
+    for (unsigned i = 0; i < sizeof fusable / sizeof fusable[0]; i++)
+        if (in->exec == fusable[i].fused) {
+            in->exec = fusable[i].plain;
+            return;
+        }
+}
 
 /* IMUL r, r/m, imm and IMUL r, r/m with register operands: the same flags
  * as the generic handler (CF = OF = overflow, SF/ZF/PF of the low half). */

@@ -138,6 +138,54 @@ START_TEST(sixteen_bytes_is_gp)
 }
 END_TEST
 
+/* DEC + JNZ run fused; an instruction limit that falls between them stops
+ * after the DEC with RIP at the JNZ, and the loop then goes on as before. */
+START_TEST(fused_dec_jnz_stops_between)
+{
+    static const uint8_t code[] = {
+        0xb9, 0x03, 0x00, 0x00, 0x00, /* mov ecx, 3 */
+        0xff, 0xc9,                   /* 1: dec ecx */
+        0x75, 0xfc,                   /* jnz 1b */
+    };
+    uint64_t end = load(code, sizeof code);
+    ck_assert_int_eq(cpu_run(c, 4), CPU_STOP_INSN_LIMIT); /* mov, dec, jnz, dec */
+    ck_assert_uint_eq(c->rip, CODE + 7);
+    ck_assert_uint_eq(c->gpr[1], 1);
+    ck_assert_uint_eq(c->stats.insns, 4);
+    ck_assert_int_eq(cpu_run(c, 1), CPU_STOP_INSN_LIMIT); /* jnz, taken */
+    ck_assert_uint_eq(c->rip, CODE + 5);
+    ck_assert_int_eq(cpu_run(c, 3), CPU_STOP_INSN_LIMIT); /* dec, jnz (not taken), jmp $ */
+    ck_assert_uint_eq(c->rip, end);
+    ck_assert_uint_eq(c->gpr[1], 0);
+    ck_assert_uint_eq(cpu_get_rflags(c) & FL_ZF, FL_ZF);
+}
+END_TEST
+
+/* Flags producers fused with the JZ/JNZ after them: AND+JZ, TEST+JNZ,
+ * CMP+JNZ, DEC+JNZ, each taken and not taken. */
+START_TEST(fused_branches_count)
+{
+    RUN(0x31, 0xc0,                         /* xor eax, eax */
+        0xb9, 0x0a, 0x00, 0x00, 0x00,       /* mov ecx, 10 */
+        0xbb, 0x05, 0x00, 0x00, 0x00,       /* mov ebx, 5 */
+        0x89, 0xca,                         /* 1: mov edx, ecx */
+        0x83, 0xe2, 0x03,                   /* and edx, 3 */
+        0x74, 0x02,                         /* jz 2f */
+        0xff, 0xc0,                         /* inc eax */
+        0xf7, 0xc1, 0x01, 0x00, 0x00, 0x00, /* 2: test ecx, 1 */
+        0x75, 0x03,                         /* jnz 3f */
+        0x83, 0xc0, 0x64,                   /* add eax, 100 */
+        0x39, 0xd9,                         /* 3: cmp ecx, ebx */
+        0x75, 0x05,                         /* jnz 4f */
+        0x05, 0xe8, 0x03, 0x00, 0x00,       /* add eax, 1000 */
+        0xff, 0xc9,                         /* 4: dec ecx */
+        0x75, 0xdf);                        /* jnz 1b */
+    /* ECX 10..1: ECX & 3 != 0 eight times, even five times, = 5 once */
+    ck_assert_uint_eq(c->gpr[0], 8 + 500 + 1000);
+    ck_assert_uint_eq(c->gpr[1], 0);
+}
+END_TEST
+
 START_TEST(div_by_zero_is_de)
 {
     static const uint8_t code[] = {
@@ -573,6 +621,8 @@ static Suite *alu_suite(void)
     tcase_add_test(t, enter_leave);
     tcase_add_test(t, pop_rsp_takes_popped_value);
     tcase_add_test(t, sixteen_bytes_is_gp);
+    tcase_add_test(t, fused_dec_jnz_stops_between);
+    tcase_add_test(t, fused_branches_count);
     suite_add_tcase(s, t);
     t = tcase_create("cpuid_gated");
     tcase_add_checked_fixture(t, setup, teardown);
