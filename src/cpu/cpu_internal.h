@@ -278,16 +278,31 @@ bool flags_cf(struct cpu *c);
  * path then). */
 static inline bool flags_cf_quick(const struct cpu *c, bool *cf)
 {
-    uint64_t m = size_mask(c->lf.size);
-    switch (c->lf.op) {
-    case LF_NONE: *cf = (c->rflags & FL_CF) != 0; return true;
-    case LF_SUB: *cf = (c->lf.src1 & m) < (c->lf.src2 & m); return true;
-    case LF_ADD: *cf = (c->lf.res & m) < (c->lf.src1 & m); return true;
-    case LF_LOGIC: *cf = false; return true;
-    case LF_INC:
-    case LF_DEC: *cf = c->lf.cf_in != 0; return true;
-    default: return false;
+    /* tests, not a jump table: the previous record's kind is usually the
+     * same each time round a loop, which direct branches predict well */
+    unsigned op = c->lf.op;
+    if (op == LF_LOGIC) {
+        *cf = false;
+        return true;
     }
+    uint64_t m = size_mask(c->lf.size);
+    if (op == LF_SUB) {
+        *cf = (c->lf.src1 & m) < (c->lf.src2 & m);
+        return true;
+    }
+    if (op == LF_ADD) {
+        *cf = (c->lf.res & m) < (c->lf.src1 & m);
+        return true;
+    }
+    if (op == LF_INC || op == LF_DEC) {
+        *cf = c->lf.cf_in != 0;
+        return true;
+    }
+    if (op == LF_NONE) {
+        *cf = (c->rflags & FL_CF) != 0;
+        return true;
+    }
+    return false;
 }
 /* Evaluate condition code cc (0..15, the Jcc/SETcc/CMOVcc encoding). */
 bool flags_cond(struct cpu *c, unsigned cc);
