@@ -8,17 +8,6 @@
  * both: the specialiser applies to every decoded block). */
 #include "fastpath.h"
 
-/* Register index of operand i when it is a GPR, else -1. */
-static int reg_of(const struct insn *in, unsigned i)
-{
-    switch (in->opk[i]) {
-    case OPK_REG: return in->reg;
-    case OPK_RM: return in->mod == 3 ? in->rm : -1;
-    case OPK_OPREG: return in->rm;
-    case OPK_ACC: return 0;
-    default: return -1;
-    }
-}
 
 #define FAST_BIN_FORMS(name, sfx, lfop, expr, writes, tail)                                \
     static const struct insn *f_##name##_rr64##sfx(struct cpu *c, const struct insn *in)   \

@@ -7,6 +7,18 @@
 #include "block.h"
 #include "ops_gp.h"
 
+/* Register index of operand i when it is a GPR, else -1. */
+static inline int reg_of(const struct insn *in, unsigned i)
+{
+    switch (in->opk[i]) {
+    case OPK_REG: return in->reg;
+    case OPK_RM: return in->mod == 3 ? in->rm : -1;
+    case OPK_OPREG: return in->rm;
+    case OPK_ACC: return 0;
+    default: return -1;
+    }
+}
+
 /* Address of the instruction after in (64-bit code: no truncation). */
 static inline uint64_t next_rip(const struct cpu *c, const struct insn *in)
 {

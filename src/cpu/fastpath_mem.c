@@ -69,32 +69,21 @@ static inline void host_st(uint8_t *h, unsigned size, uint64_t v)
         return cpu_exec_generic(c, in);                                                    \
     uint64_t v = host_ld(h_, (size))
 
-/* MOV r, m / MOV m, r / MOV m, imm / LEA / MOVZX / MOVSX / MOVSXD. */
+/* MOV r, m and MOVZX r, m: size bytes, zero-extended into the register. */
+#define LD_FORM(nm, form, size)                                                            \
+    static const struct insn *f_##nm##_##form(struct cpu *c, const struct insn *in)        \
+    {                                                                                      \
+        LOAD(form, size, v);                                                               \
+        c->gpr[in->fdst] = v;                                                              \
+        CPU_NEXT(c, in);                                                                   \
+    }
+
+/* MOV r, m / MOV m, r / MOV m, imm / MOVZX / MOVSX / MOVSXD. */
 #define MOV_FORMS(form)                                                                    \
-    static const struct insn *f_ld64_##form(struct cpu *c, const struct insn *in)          \
-    {                                                                                      \
-        LOAD(form, 8, v);                                                                  \
-        c->gpr[in->fdst] = v;                                                              \
-        CPU_NEXT(c, in);                                                                   \
-    }                                                                                      \
-    static const struct insn *f_ld32_##form(struct cpu *c, const struct insn *in)          \
-    {                                                                                      \
-        LOAD(form, 4, v);                                                                  \
-        c->gpr[in->fdst] = v;                                                              \
-        CPU_NEXT(c, in);                                                                   \
-    }                                                                                      \
-    static const struct insn *f_ldzx8_##form(struct cpu *c, const struct insn *in)         \
-    {                                                                                      \
-        LOAD(form, 1, v);                                                                  \
-        c->gpr[in->fdst] = v;                                                              \
-        CPU_NEXT(c, in);                                                                   \
-    }                                                                                      \
-    static const struct insn *f_ldzx16_##form(struct cpu *c, const struct insn *in)        \
-    {                                                                                      \
-        LOAD(form, 2, v);                                                                  \
-        c->gpr[in->fdst] = v;                                                              \
-        CPU_NEXT(c, in);                                                                   \
-    }                                                                                      \
+    LD_FORM(ld64, form, 8)                                                                 \
+    LD_FORM(ld32, form, 4)                                                                 \
+    LD_FORM(ldzx8, form, 1)                                                                \
+    LD_FORM(ldzx16, form, 2)                                                               \
     /* MOVSX/MOVSXD: rm2 is the source size, opsize the destination's */                   \
     static const struct insn *f_ldsx_##form(struct cpu *c, const struct insn *in)          \
     {                                                                                      \

@@ -100,22 +100,11 @@ static const struct insn *f_xchg_rr32(struct cpu *c, const struct insn *in)
     CPU_NEXT(c, in);
 }
 
-/* Register index of operand i when it is a GPR, else -1. */
-static int gpr_of(const struct insn *in, unsigned i)
-{
-    switch (in->opk[i]) {
-    case OPK_REG: return in->reg;
-    case OPK_RM: return in->mod == 3 ? in->rm : -1;
-    case OPK_OPREG: return in->rm;
-    case OPK_ACC: return 0;
-    default: return -1;
-    }
-}
 
 bool cpu_specialize_misc(struct insn *in)
 {
     insn_handler h = in->handler;
-    int d = gpr_of(in, 0), s = gpr_of(in, 1);
+    int d = reg_of(in, 0), s = reg_of(in, 1);
     bool wide = in->opsize == 8;
     if (d < 0)
         return false;
