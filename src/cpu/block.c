@@ -154,8 +154,10 @@ static unsigned decode_run(struct cpu *c, uint64_t lin0, struct insn *out, bool 
         in->off = (uint16_t)(rip - c->rip);
         in->nret = (uint8_t)(n + 1);
         cpu_specialize(in, c->code_size);
-        if (n > 0)
+        if (n > 0) {
+            cpu_drop_dead_flags(&out[n - 1], in);
             cpu_fuse(&out[n - 1], in);
+        }
         bool crosses = ((lin & 0xfff) + in->len) > 0x1000;
         if (crosses && n > 0)
             break;

@@ -121,5 +121,8 @@ void cpu_specialize(struct insn *in, unsigned code_size);
  * for a block cut after the producer. */
 void cpu_fuse(struct insn *prev, const struct insn *jcc);
 void cpu_unfuse(struct insn *in);
+/* Drop the flags record of prev when next overwrites all the flags first
+ * (fastpath.c); cpu_unfuse undoes it too. */
+void cpu_drop_dead_flags(struct insn *prev, const struct insn *next);
 
 #endif

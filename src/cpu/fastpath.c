@@ -9,6 +9,9 @@
 #include "fastpath.h"
 
 
+/* LF_DEAD as lfop: the flags are dead (the next instruction overwrites them
+ * all and nothing in between can observe them), no record is made. */
+#define LF_DEAD (-1)
 #define FAST_BIN_FORMS(name, sfx, lfop, expr, writes, tail)                                \
     static const struct insn *f_##name##_rr64##sfx(struct cpu *c, const struct insn *in)   \
     {                                                                                      \
@@ -16,7 +19,7 @@
         uint64_t r = (expr);                                                               \
         if (writes)                                                                        \
             c->gpr[in->fdst] = r;                                                          \
-        lf_set(c, lfop, 8, r, a, b);                                                       \
+        if ((int)(lfop) != LF_DEAD) lf_set(c, (lfop), 8, r, a, b);                         \
         tail;                                                                              \
     }                                                                                      \
     static const struct insn *f_##name##_rr32##sfx(struct cpu *c, const struct insn *in)   \
@@ -25,7 +28,7 @@
         uint64_t r = (uint32_t)(expr);                                                     \
         if (writes)                                                                        \
             c->gpr[in->fdst] = r;                                                          \
-        lf_set(c, lfop, 4, r, a, b);                                                       \
+        if ((int)(lfop) != LF_DEAD) lf_set(c, (lfop), 4, r, a, b);                         \
         tail;                                                                              \
     }                                                                                      \
     static const struct insn *f_##name##_ri64##sfx(struct cpu *c, const struct insn *in)   \
@@ -34,7 +37,7 @@
         uint64_t r = (expr);                                                               \
         if (writes)                                                                        \
             c->gpr[in->fdst] = r;                                                          \
-        lf_set(c, lfop, 8, r, a, b);                                                       \
+        if ((int)(lfop) != LF_DEAD) lf_set(c, (lfop), 8, r, a, b);                         \
         tail;                                                                              \
     }                                                                                      \
     static const struct insn *f_##name##_ri32##sfx(struct cpu *c, const struct insn *in)   \
@@ -43,7 +46,7 @@
         uint64_t r = (uint32_t)(expr);                                                     \
         if (writes)                                                                        \
             c->gpr[in->fdst] = r;                                                          \
-        lf_set(c, lfop, 4, r, a, b);                                                       \
+        if ((int)(lfop) != LF_DEAD) lf_set(c, (lfop), 4, r, a, b);                         \
         tail;                                                                              \
     }
 #define FAST_BIN(name, lfop, expr, writes) FAST_BIN_FORMS(name, , lfop, expr, writes, CPU_NEXT(c, in))
@@ -197,15 +200,6 @@ void cpu_fuse(struct insn *prev, const struct insn *jcc)
     for (unsigned i = 0; i < sizeof fusable / sizeof fusable[0]; i++)
         if (prev->exec == fusable[i].plain) {
             prev->exec = fusable[i].fused;
-            return;
-        }
-}
-
-void cpu_unfuse(struct insn *in)
-{
-    for (unsigned i = 0; i < sizeof fusable / sizeof fusable[0]; i++)
-        if (in->exec == fusable[i].fused) {
-            in->exec = fusable[i].plain;
             return;
         }
 }
@@ -483,4 +477,71 @@ void cpu_specialize(struct insn *in, unsigned code_size)
         }
         return;
     }
+}
+
+/* ---- dead flags ------------------------------------------------------------ */
+
+/* ALU forms without a flags record, for when the next instruction of the
+ * block writes all six arithmetic flags without reading any and cannot fault
+ * or hand over to the reference path in between (the run loop never stops
+ * between two instructions of a block except for a fault, a single step or
+ * an instruction limit, and cut blocks get the full form back). */
+FAST_BIN_FORMS(add, _nf, LF_DEAD, a + b, 1, CPU_NEXT(c, in))
+FAST_BIN_FORMS(sub, _nf, LF_DEAD, a - b, 1, CPU_NEXT(c, in))
+FAST_BIN_FORMS(cmp, _nf, LF_DEAD, a - b, 0, CPU_NEXT(c, in))
+FAST_BIN_FORMS(and, _nf, LF_DEAD, a & b, 1, CPU_NEXT(c, in))
+FAST_BIN_FORMS(or, _nf, LF_DEAD, a | b, 1, CPU_NEXT(c, in))
+FAST_BIN_FORMS(xor, _nf, LF_DEAD, a ^ b, 1, CPU_NEXT(c, in))
+FAST_BIN_FORMS(test, _nf, LF_DEAD, a & b, 0, CPU_NEXT(c, in))
+
+static const struct {
+    insn_exec plain, dead;
+} deadable[] = {
+#define DEAD4(n)                                                                           \
+    {f_##n##_rr64, f_##n##_rr64_nf}, {f_##n##_rr32, f_##n##_rr32_nf},                      \
+        {f_##n##_ri64, f_##n##_ri64_nf}, {f_##n##_ri32, f_##n##_ri32_nf},
+    DEAD4(add) DEAD4(sub) DEAD4(cmp) DEAD4(and) DEAD4(or) DEAD4(xor) DEAD4(test)
+#undef DEAD4
+};
+
+/* Specialised handlers that write all six arithmetic flags, read none, and
+ * never hand over to the reference path. */
+static bool writes_all_flags(insn_exec e)
+{
+    static const insn_exec all[] = {
+#define W4(n) f_##n##_rr64, f_##n##_rr32, f_##n##_ri64, f_##n##_ri32,
+        W4(add) W4(sub) W4(cmp) W4(and) W4(or) W4(xor) W4(test)
+#undef W4
+        f_imul_rrr64, f_imul_rrr32, f_imul_rri64, f_imul_rri32,
+        f_shl_ri64, f_shl_ri32, f_shr_ri64, f_shr_ri32, f_sar_ri64, f_sar_ri32,
+    };
+    for (unsigned i = 0; i < sizeof all / sizeof all[0]; i++)
+        if (e == all[i])
+            return true;
+    return false;
+}
+
+void cpu_drop_dead_flags(struct insn *prev, const struct insn *next)
+{
+    if (!writes_all_flags(next->exec))
+        return;
+    for (unsigned i = 0; i < sizeof deadable / sizeof deadable[0]; i++)
+        if (prev->exec == deadable[i].plain) {
+            prev->exec = deadable[i].dead;
+            return;
+        }
+}
+
+void cpu_unfuse(struct insn *in)
+{
+    for (unsigned i = 0; i < sizeof fusable / sizeof fusable[0]; i++)
+        if (in->exec == fusable[i].fused) {
+            in->exec = fusable[i].plain;
+            return;
+        }
+    for (unsigned i = 0; i < sizeof deadable / sizeof deadable[0]; i++)
+        if (in->exec == deadable[i].dead) {
+            in->exec = deadable[i].plain;
+            return;
+        }
 }

@@ -186,6 +186,24 @@ START_TEST(fused_branches_count)
 }
 END_TEST
 
+/* ADD's flags are dead when XOR follows in the block (the ADD runs without a
+ * flags record); stopped between the two, the ADD's flags are all there. */
+START_TEST(dead_flags_restored_when_cut)
+{
+    static const uint8_t code[] = {
+        0xb8, 0xff, 0xff, 0xff, 0xff, /* mov eax, -1 */
+        0xbb, 0x01, 0x00, 0x00, 0x00, /* mov ebx, 1 */
+        0x01, 0xd8,                   /* add eax, ebx */
+        0x31, 0xd1,                   /* xor ecx, edx */
+    };
+    load(code, sizeof code);
+    ck_assert_int_eq(cpu_run(c, 3), CPU_STOP_INSN_LIMIT);
+    ck_assert_uint_eq(c->rip, CODE + 12);
+    ck_assert_uint_eq(c->gpr[0], 0);
+    ck_assert_uint_eq(cpu_get_rflags(c) & ARITH, FL_CF | FL_PF | FL_AF | FL_ZF);
+}
+END_TEST
+
 START_TEST(div_by_zero_is_de)
 {
     static const uint8_t code[] = {
@@ -623,6 +641,7 @@ static Suite *alu_suite(void)
     tcase_add_test(t, sixteen_bytes_is_gp);
     tcase_add_test(t, fused_dec_jnz_stops_between);
     tcase_add_test(t, fused_branches_count);
+    tcase_add_test(t, dead_flags_restored_when_cut);
     suite_add_tcase(s, t);
     t = tcase_create("cpuid_gated");
     tcase_add_checked_fixture(t, setup, teardown);
