@@ -154,20 +154,12 @@ FAST_INCDEC(dec, LF_DEC, (uint64_t)-1)
  * block): the flags producer, then the branch on ZF = (result == 0) without
  * a second dispatch. The JZ/JNZ stays in the block for the count and the
  * cycles, and runs on its own (falling back to the reference handler) when
- * its target is not canonical. cpu_fuse() installs these at decode time;
+ * its target is not canonical (jump64). cpu_fuse() installs these at decode time;
  * a block cut short after the producer gets the plain handler back
  * (cpu_unfuse). */
 static inline const struct insn *branch_zf(struct cpu *c, const struct insn *in, uint64_t r)
 {
-    const struct insn *j = in + 1;
-    bool taken = (r == 0) == (j->cc == 4);
-    uint64_t next = next_rip(c, j);
-    if (!taken)
-        return leave(c, j, next);
-    uint64_t t = next + j->imm;
-    if (unlikely(!canonical(t)))
-        CPU_NEXT(c, in);
-    return leave(c, j, t);
+    return jump64(c, in + 1, (r == 0) == (in[1].cc == 4));
 }
 #define ZF_TAIL return branch_zf(c, in, r)
 FAST_BIN_FORMS(add, _jz, LF_ADD, a + b, 1, ZF_TAIL)

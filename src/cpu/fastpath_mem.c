@@ -31,15 +31,19 @@ static inline uint64_t lin_any(const struct cpu *c, const struct insn *in)
     return ea_any(c, in) + (in->seg >= SEG_FS ? c->seg[in->seg].base : 0);
 }
 
-static inline uint64_t lin_b(const struct cpu *c, const struct insn *in)
+/* The two common shapes, chosen only where no segment base applies (or for
+ * LEA, which ignores segments): the effective address is the linear one. */
+static inline uint64_t ea_b(const struct cpu *c, const struct insn *in)
 {
     return c->gpr[in->base] + (uint64_t)in->disp;
 }
 
-static inline uint64_t lin_bi(const struct cpu *c, const struct insn *in)
+static inline uint64_t ea_bi(const struct cpu *c, const struct insn *in)
 {
     return c->gpr[in->base] + (c->gpr[in->index] << in->scale) + (uint64_t)in->disp;
 }
+#define lin_b ea_b
+#define lin_bi ea_bi
 
 /* Little-endian loads of 1, 2, 4 or 8 bytes from host memory. */
 static inline uint64_t host_ld(const uint8_t *h, unsigned size)
@@ -69,6 +73,21 @@ static inline void host_st(uint8_t *h, unsigned size, uint64_t v)
         return cpu_exec_generic(c, in);                                                    \
     uint64_t v = host_ld(h_, (size))
 
+/* The host address of the size bytes to write, or hand over. */
+#define WRITABLE(form, size, h)                                                            \
+    uint8_t *h;                                                                            \
+    if (unlikely(!tlb_host(c->tlb_wr, lin_##form(c, in), (size), &h)))                     \
+        return cpu_exec_generic(c, in)
+
+/* MOV m, r / MOV m, imm: value, size bytes. */
+#define ST_FORM(nm, form, size, value)                                                     \
+    static const struct insn *f_##nm##_##form(struct cpu *c, const struct insn *in)        \
+    {                                                                                      \
+        WRITABLE(form, size, h_);                                                          \
+        host_st(h_, (size), (value));                                                      \
+        CPU_NEXT(c, in);                                                                   \
+    }
+
 /* MOV r, m and MOVZX r, m: size bytes, zero-extended into the register. */
 #define LD_FORM(nm, form, size)                                                            \
     static const struct insn *f_##nm##_##form(struct cpu *c, const struct insn *in)        \
@@ -92,38 +111,15 @@ static inline void host_st(uint8_t *h, unsigned size, uint64_t v)
         c->gpr[in->fdst] = in->opsize == 8 ? x : (uint32_t)x;                              \
         CPU_NEXT(c, in);                                                                   \
     }                                                                                      \
-    static const struct insn *f_st64_##form(struct cpu *c, const struct insn *in)          \
-    {                                                                                      \
-        uint8_t *h;                                                                        \
-        if (unlikely(!tlb_host(c->tlb_wr, lin_##form(c, in), 8, &h)))                      \
-            return cpu_exec_generic(c, in);                                                \
-        host_st(h, 8, c->gpr[in->fsrc]);                                                   \
-        CPU_NEXT(c, in);                                                                   \
-    }                                                                                      \
-    static const struct insn *f_st32_##form(struct cpu *c, const struct insn *in)          \
-    {                                                                                      \
-        uint8_t *h;                                                                        \
-        if (unlikely(!tlb_host(c->tlb_wr, lin_##form(c, in), 4, &h)))                      \
-            return cpu_exec_generic(c, in);                                                \
-        host_st(h, 4, c->gpr[in->fsrc]);                                                   \
-        CPU_NEXT(c, in);                                                                   \
-    }                                                                                      \
-    static const struct insn *f_sti_##form(struct cpu *c, const struct insn *in)           \
-    {                                                                                      \
-        uint8_t *h;                                                                        \
-        if (unlikely(!tlb_host(c->tlb_wr, lin_##form(c, in), in->opsize, &h)))             \
-            return cpu_exec_generic(c, in);                                                \
-        host_st(h, in->opsize, in->imm);                                                   \
-        CPU_NEXT(c, in);                                                                   \
-    }
+    ST_FORM(st64, form, 8, c->gpr[in->fsrc])                                               \
+    ST_FORM(st32, form, 4, c->gpr[in->fsrc])                                               \
+    ST_FORM(sti, form, in->opsize, in->imm)
 
 MOV_FORMS(b)
 MOV_FORMS(bi)
 MOV_FORMS(any)
 
 /* LEA computes the effective address; no segment base (SDM 2A "LEA"). */
-static inline uint64_t ea_b(const struct cpu *c, const struct insn *in) { return lin_b(c, in); }
-static inline uint64_t ea_bi(const struct cpu *c, const struct insn *in) { return lin_bi(c, in); }
 
 #define LEA_FORMS(form)                                                                    \
     static const struct insn *f_lea64_##form(struct cpu *c, const struct insn *in)         \
@@ -199,9 +195,7 @@ LEA_FORMS(any)
 #define RMW_MEM(form, name, lfop, expr)                                                    \
     static const struct insn *f_##name##_wr64_##form(struct cpu *c, const struct insn *in) \
     {                                                                                      \
-        uint8_t *h;                                                                        \
-        if (unlikely(!tlb_host(c->tlb_wr, lin_##form(c, in), 8, &h)))                      \
-            return cpu_exec_generic(c, in);                                                \
+        WRITABLE(form, 8, h);                                                              \
         uint64_t a = host_ld(h, 8), b = c->gpr[in->fsrc], r = (expr);                      \
         host_st(h, 8, r);                                                                  \
         lf_set(c, lfop, 8, r, a, b);                                                       \
@@ -209,9 +203,7 @@ LEA_FORMS(any)
     }                                                                                      \
     static const struct insn *f_##name##_wr32_##form(struct cpu *c, const struct insn *in) \
     {                                                                                      \
-        uint8_t *h;                                                                        \
-        if (unlikely(!tlb_host(c->tlb_wr, lin_##form(c, in), 4, &h)))                      \
-            return cpu_exec_generic(c, in);                                                \
+        WRITABLE(form, 4, h);                                                              \
         uint64_t a = host_ld(h, 4), b = (uint32_t)c->gpr[in->fsrc], r = (uint32_t)(expr);  \
         host_st(h, 4, r);                                                                  \
         lf_set(c, lfop, 4, r, a, b);                                                       \
@@ -219,9 +211,7 @@ LEA_FORMS(any)
     }                                                                                      \
     static const struct insn *f_##name##_wi64_##form(struct cpu *c, const struct insn *in) \
     {                                                                                      \
-        uint8_t *h;                                                                        \
-        if (unlikely(!tlb_host(c->tlb_wr, lin_##form(c, in), 8, &h)))                      \
-            return cpu_exec_generic(c, in);                                                \
+        WRITABLE(form, 8, h);                                                              \
         uint64_t a = host_ld(h, 8), b = in->imm, r = (expr);                               \
         host_st(h, 8, r);                                                                  \
         lf_set(c, lfop, 8, r, a, b);                                                       \
@@ -229,9 +219,7 @@ LEA_FORMS(any)
     }                                                                                      \
     static const struct insn *f_##name##_wi32_##form(struct cpu *c, const struct insn *in) \
     {                                                                                      \
-        uint8_t *h;                                                                        \
-        if (unlikely(!tlb_host(c->tlb_wr, lin_##form(c, in), 4, &h)))                      \
-            return cpu_exec_generic(c, in);                                                \
+        WRITABLE(form, 4, h);                                                              \
         uint64_t a = host_ld(h, 4), b = (uint32_t)in->imm, r = (uint32_t)(expr);           \
         host_st(h, 4, r);                                                                  \
         lf_set(c, lfop, 4, r, a, b);                                                       \

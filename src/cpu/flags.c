@@ -69,16 +69,10 @@ void flags_materialize(struct cpu *c)
 
 bool flags_cf(struct cpu *c)
 {
-    uint64_t m = size_mask(c->lf.size);
-    switch (c->lf.op) {
-    case LF_NONE: return (c->rflags & FL_CF) != 0;
-    case LF_SUB: return (c->lf.src1 & m) < (c->lf.src2 & m);
-    case LF_ADD: return (c->lf.res & m) < (c->lf.src1 & m);
-    case LF_LOGIC: return false;
-    case LF_INC:
-    case LF_DEC: return c->lf.cf_in != 0;
-    default: return (lazy_eval(&c->lf) & FL_CF) != 0;
-    }
+    bool cf;
+    if (flags_cf_quick(c, &cf))
+        return cf;
+    return (lazy_eval(&c->lf) & FL_CF) != 0;
 }
 
 /* Condition codes (SDM 1 Appendix B "EFLAGS Condition Codes"). */
