@@ -1,10 +1,14 @@
 /* The trace reader: validates each line against docs/trace-schema.md and
  * hands the tools a struct trace_record per event. Bad input is reported as
  * "NAME:LINE: problem" and never stops the read; a truncated last line (a run
- * that died mid-write) is a warning and the prefix before it is used. */
+ * that died mid-write) is a warning and the prefix before it is used. An
+ * event this reader does not know is a warning (once per name) and is passed
+ * through, so tools keep working on traces of newer writers. */
 #include "nvmx/trace.h"
 
+#include <errno.h>
 #include <jansson.h>
+#include <sys/stat.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +19,11 @@ struct reader {
     unsigned line;
     struct trace_read_result *res;
     bool header_seen;
+    const struct trace_read_fns *fns;
+    void *ctx;
+    char unknown[8][32]; /* unknown event names already warned about */
+    unsigned nunknown;
+    bool stop; /* a callback asked to stop */
 };
 
 #if defined(__GNUC__)
@@ -141,6 +150,8 @@ static bool read_common(struct reader *rd, json_t *o, const char *ev, struct tra
     ok &= get_uint(rd, o, ev, "insns", INT64_MAX, &insns);
     ok &= get_uint(rd, o, ev, "level", TRACE_MAX_LEVELS - 1, &level);
     ok &= check_hex(rd, o, ev, "vmcs", false);
+    if (ok)
+        trace_parse_hex(json_string_value(json_object_get(o, "vmcs")), &r->vmcs);
     r->cycles = cycles;
     r->insns = insns;
     r->level = (int)level;
@@ -162,6 +173,8 @@ static bool read_reason(struct reader *rd, json_t *o, const char *ev, struct tra
     ok &= check_string(rd, o, ev, "reason_name", false, false);
     ok &= check_hex(rd, o, ev, "exit_reason", true);
     ok &= check_hex(rd, o, ev, "qual", false);
+    if (ok)
+        trace_parse_hex(json_string_value(json_object_get(o, "qual")), &r->qual);
     r->reason = (uint32_t)reason;
     return ok;
 }
@@ -232,6 +245,33 @@ static bool read_vmfail(struct reader *rd, json_t *o, struct trace_record *r)
     return read_error(rd, o, "vmfail", r) && ok;
 }
 
+/* An event this reader does not know: warn once per name, and read the
+ * common keys that are there (a key of the wrong type is still an error). */
+static bool read_unknown(struct reader *rd, json_t *o, const char *ev, struct trace_record *r)
+{
+    bool seen = false;
+    for (unsigned i = 0; i < rd->nunknown && !seen; i++)
+        seen = !strncmp(rd->unknown[i], ev, sizeof(rd->unknown[i]) - 1);
+    if (!seen) {
+        diag(rd, true, "unknown event \"%.40s\" (a newer schema?): passed through", ev);
+        if (rd->nunknown < sizeof(rd->unknown) / sizeof(rd->unknown[0]))
+            snprintf(rd->unknown[rd->nunknown++], sizeof(rd->unknown[0]), "%s", ev);
+    }
+    r->type = TRACE_EV_COUNT;
+    uint64_t v;
+    bool ok = true;
+    if (json_object_get(o, "cycles") && (ok &= get_uint(rd, o, ev, "cycles", INT64_MAX, &v)))
+        r->cycles = v;
+    if (json_object_get(o, "insns") && (ok &= get_uint(rd, o, ev, "insns", INT64_MAX, &v)))
+        r->insns = v;
+    if (json_object_get(o, "level") &&
+        (ok &= get_uint(rd, o, ev, "level", TRACE_MAX_LEVELS - 1, &v)))
+        r->level = (int)v;
+    if (json_object_get(o, "vmcs") && (ok &= check_hex(rd, o, ev, "vmcs", false)))
+        trace_parse_hex(json_string_value(json_object_get(o, "vmcs")), &r->vmcs);
+    return ok;
+}
+
 /* One complete line (without its newline). Returns true and fills r for a
  * valid event line; false for the header and for bad lines. */
 static bool read_line(struct reader *rd, const char *text, size_t len, struct trace_record *r)
@@ -239,6 +279,8 @@ static bool read_line(struct reader *rd, const char *text, size_t len, struct tr
     json_error_t je;
     memset(r, 0, sizeof(*r));
     r->line = rd->line;
+    r->text = text;
+    r->text_len = len;
     if (!len) {
         diag(rd, false, "empty line");
         return false;
@@ -251,6 +293,8 @@ static bool read_line(struct reader *rd, const char *text, size_t len, struct tr
     bool ok = false;
     json_t *evj = json_object_get(o, "event");
     const char *ev = json_is_string(evj) ? json_string_value(evj) : NULL;
+    r->event = ev;
+    r->json = o;
     if (!json_is_object(o))
         diag(rd, false, "not a JSON object");
     else if (!evj)
@@ -260,8 +304,12 @@ static bool read_line(struct reader *rd, const char *text, size_t len, struct tr
     else if (!strcmp(ev, "header")) {
         if (rd->header_seen || rd->line != 1)
             diag(rd, false, "header: only the first line may be a header");
-        else if (read_header(rd, o))
+        else if (read_header(rd, o)) {
             rd->header_seen = true;
+            r->type = TRACE_EV_COUNT;
+            if (rd->fns->header && !rd->fns->header(rd->ctx, r))
+                rd->stop = true;
+        }
     } else {
         if (rd->line == 1)
             diag(rd, false, "the first line must be the header, not \"%s\"", ev);
@@ -275,21 +323,28 @@ static bool read_line(struct reader *rd, const char *text, size_t len, struct tr
             r->type = TRACE_EV_vmfail;
             ok = read_vmfail(rd, o, r);
         } else {
-            diag(rd, false, "unknown event \"%.40s\"", ev);
+            ok = read_unknown(rd, o, ev, r);
         }
     }
-    json_decref(o);
     return ok;
 }
 
 bool trace_read(FILE *f, const char *name, trace_record_fn fn, void *ctx, FILE *diag_out,
                 struct trace_read_result *res)
 {
+    struct trace_read_fns fns = { .record = fn };
+    return trace_read_fns(f, name, &fns, ctx, diag_out, res);
+}
+
+bool trace_read_fns(FILE *f, const char *name, const struct trace_read_fns *fns, void *ctx,
+                    FILE *diag_out, struct trace_read_result *res)
+{
     struct trace_read_result local;
     if (!res)
         res = &local;
     memset(res, 0, sizeof(*res));
-    struct reader rd = { .name = name, .diag = diag_out, .res = res };
+    struct reader rd = { .name = name, .diag = diag_out, .res = res, .fns = fns, .ctx = ctx };
+    trace_record_fn fn = fns->record;
     char *buf = NULL;
     size_t cap = 0;
     ssize_t n;
@@ -319,6 +374,8 @@ bool trace_read(FILE *f, const char *name, trace_record_fn fn, void *ctx, FILE *
             if (fn && !fn(ctx, &r))
                 stopped = true;
         }
+        json_decref((json_t *)r.json);
+        stopped |= rd.stop;
     }
     free(buf);
     if (ferror(f)) {
@@ -333,4 +390,37 @@ bool trace_read(FILE *f, const char *name, trace_record_fn fn, void *ctx, FILE *
         fprintf(diag_out, "%s: %u more problems not shown\n", name,
                 res->errors + res->warnings - shown);
     return res->errors == 0;
+}
+
+bool trace_parse_hex(const char *s, uint64_t *out)
+{
+    if (!s || !is_hex(s))
+        return false;
+    *out = strtoull(s + 2, NULL, 16);
+    return true;
+}
+
+FILE *trace_open_read(const char *path, char *err, size_t errlen)
+{
+    if (!strcmp(path, "-"))
+        return stdin;
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, errlen, "cannot open '%s': %s", path, strerror(errno));
+        return NULL;
+    }
+    /* A directory opens but cannot be read: say so now. */
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "cannot read '%s': it is a directory", path);
+        fclose(f);
+        return NULL;
+    }
+    return f;
+}
+
+void trace_close_read(FILE *f)
+{
+    if (f && f != stdin)
+        fclose(f);
 }
