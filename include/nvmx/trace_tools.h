@@ -79,4 +79,26 @@ void trace_group_label(const struct trace_groups *g, const struct trace_group *r
 void trace_groups_print(const struct trace_groups *g, enum trace_sort sort,
                         enum trace_out_format fmt, FILE *out);
 
+/* ---- diff (src/trace/diff.c) ---------------------------------------------- */
+
+#define TRACE_DIFF_MAX_IGNORE 32
+
+struct trace_diff_opts {
+    /* Keys left out of the comparison: a bare name ("cycles") at any depth,
+     * a dotted path ("config.cost.file") at that place only. */
+    const char *ignore[TRACE_DIFF_MAX_IGNORE];
+    unsigned nignore;
+    unsigned context; /* equal events shown before the first divergence */
+};
+
+enum trace_diff_result { TRACE_DIFF_SAME = 0, TRACE_DIFF_DIFFER = 1, TRACE_DIFF_BAD_INPUT = 2 };
+
+/* Walk traces A and B in step, line by line (the header, then the events in
+ * order), and report on out: the header keys that differ, the first event
+ * that differs with its context and the differing keys, and the counts and
+ * exit cycles per level and exit reason of both with their deltas.
+ * Diagnostics of malformed input go to diag. */
+enum trace_diff_result trace_diff(FILE *a, const char *aname, FILE *b, const char *bname,
+                                  const struct trace_diff_opts *o, FILE *out, FILE *diag);
+
 #endif

@@ -42,6 +42,8 @@ void cli_bad_option_text(int opt, char **argv, char *out, size_t outlen);
 /* `nvmx trace SUBCOMMAND` (trace_cmd.c) */
 int cli_trace(int argc, char **argv);
 void cli_trace_usage(FILE *f);
+/* The subcommands, each in its own file: argv[0] is the subcommand name. */
+int cli_trace_diff(int argc, char **argv);
 
 /* VMX wiring of a run (run_vmx.c) */
 struct trace_writer;

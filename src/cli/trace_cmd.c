@@ -130,6 +130,7 @@ int cli_trace(int argc, char **argv)
         int (*fn)(int argc, char **argv);
     } cmds[] = {
         { "stats", trace_stats_cmd },
+        { "diff", cli_trace_diff },
     };
     if (argc < 2) {
         cli_trace_usage(stderr);

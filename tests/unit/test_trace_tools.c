@@ -271,6 +271,120 @@ START_TEST(stats_groups_are_bounded)
 }
 END_TEST
 
+/* ---- diff ------------------------------------------------------------------ */
+
+static enum trace_diff_result diff_text(const char *a, const char *b, const char *ignore,
+                                        char **out, char **diags)
+{
+    FILE *fa = fmemopen((void *)a, strlen(a), "r"), *fb = fmemopen((void *)b, strlen(b), "r");
+    size_t l1, l2;
+    FILE *o = open_memstream(out, &l1), *d = open_memstream(diags, &l2);
+    struct trace_diff_opts opts = { .context = 1 };
+    if (ignore)
+        opts.ignore[opts.nignore++] = ignore;
+    enum trace_diff_result r = trace_diff(fa, "a.jsonl", fb, "b.jsonl", &opts, o, d);
+    fclose(fa);
+    fclose(fb);
+    fclose(o);
+    fclose(d);
+    return r;
+}
+
+START_TEST(diff_same_traces_are_the_same)
+{
+    char t[8192], *out, *diags;
+    snprintf(t, sizeof(t), "%s%s", hdr, grouped_trace);
+    ck_assert_int_eq(diff_text(t, t, NULL, &out, &diags), TRACE_DIFF_SAME);
+    ck_assert_msg(strstr(out, "\ntraces are the same\n"), "%s", out);
+    ck_assert_msg(strstr(out, "L1    io_instruction                  2          2       +0"
+                              "         1500         1500           +0\n"), "%s", out);
+    ck_assert_msg(!strstr(diags, "not a valid trace"), "%s", diags);
+    free(out);
+    free(diags);
+}
+END_TEST
+
+/* B's third event costs 100 cycles more: the first divergence names it, its
+ * context is the event before, the keys that differ are cycles; the exit
+ * cycles of L1 io_instruction differ by 100. Ignoring cycles, only the
+ * counts are compared and the traces are the same. */
+START_TEST(diff_names_first_divergence_and_deltas)
+{
+    char a[8192], b[8192], *out, *diags;
+    snprintf(a, sizeof(a), "%s%s", hdr, grouped_trace);
+    snprintf(b, sizeof(b), "%s%s", hdr, grouped_trace);
+    char *third = strstr(b, "\"cycles\":3000");
+    ck_assert_ptr_nonnull(third);
+    memcpy(third, "\"cycles\":3100", 13);
+    ck_assert_int_eq(diff_text(a, b, NULL, &out, &diags), TRACE_DIFF_DIFFER);
+    ck_assert_msg(strstr(out, "first divergence at event 4:\n  a.jsonl:4 {\"event\":\"vmexit\","
+                              "\"cycles\":2600,"), "%s", out);
+    ck_assert_msg(strstr(out, "\n- a.jsonl:5 {\"event\":\"vmentry\",\"cycles\":3000,"), "%s", out);
+    ck_assert_msg(strstr(out, "\n+ b.jsonl:5 {\"event\":\"vmentry\",\"cycles\":3100,"), "%s", out);
+    ck_assert_msg(strstr(out, "\ndiffering keys: cycles (A 3000, B 3100)\n"), "%s", out);
+    ck_assert_msg(strstr(out, "L1    io_instruction                  2          2       +0"
+                              "         1500         1600         +100\n"), "%s", out);
+    ck_assert_msg(strstr(out, "\ntraces differ\n"), "%s", out);
+    free(out);
+    free(diags);
+    ck_assert_int_eq(diff_text(a, b, "cycles", &out, &diags), TRACE_DIFF_SAME);
+    free(out);
+    free(diags);
+}
+END_TEST
+
+/* One trace is a prefix of the other: the divergence is where A ends. */
+START_TEST(diff_reports_the_shorter_trace)
+{
+    char a[8192], b[8192], *out, *diags;
+    snprintf(a, sizeof(a), "%s%s", hdr, grouped_trace);
+    snprintf(b, sizeof(b), "%s%s{\"event\":\"reflect\",\"cycles\":6000,\"level\":2}\n", hdr,
+             grouped_trace);
+    ck_assert_int_eq(diff_text(a, b, NULL, &out, &diags), TRACE_DIFF_DIFFER);
+    ck_assert_msg(strstr(out, "- a.jsonl ends after 8 events\n+ b.jsonl:10 {\"event\":\"reflect\""),
+                  "%s", out);
+    ck_assert_msg(strstr(out, "events:          A 8, B 9 (+1)\n"), "%s", out);
+    free(out);
+    free(diags);
+}
+END_TEST
+
+/* A header key that differs makes the traces differ; a dotted --ignore
+ * leaves out exactly that key. */
+START_TEST(diff_headers_and_dotted_ignore)
+{
+    static const char a[] = "{\"event\":\"header\",\"schema\":1,\"nvmx\":\"0.1.0\",\"image\":\"k\","
+                            "\"config\":{\"cost\":{\"name\":\"x\",\"file\":\"a.json\"}}}\n";
+    static const char b[] = "{\"event\":\"header\",\"schema\":1,\"nvmx\":\"0.1.0\",\"image\":\"k\","
+                            "\"config\":{\"cost\":{\"name\":\"x\",\"file\":\"b.json\"}}}\n";
+    char *out, *diags;
+    ck_assert_int_eq(diff_text(a, b, NULL, &out, &diags), TRACE_DIFF_DIFFER);
+    ck_assert_msg(strstr(out, "headers differ: config.cost.file (A \"a.json\", B \"b.json\")\n"),
+                  "%s", out);
+    free(out);
+    free(diags);
+    ck_assert_int_eq(diff_text(a, b, "config.cost.file", &out, &diags), TRACE_DIFF_SAME);
+    free(out);
+    free(diags);
+    ck_assert_int_eq(diff_text(a, b, "cost.file", &out, &diags), TRACE_DIFF_DIFFER);
+    free(out);
+    free(diags);
+}
+END_TEST
+
+START_TEST(diff_bad_input_is_status_2)
+{
+    char a[8192], *out, *diags;
+    snprintf(a, sizeof(a), "%s%s", hdr, grouped_trace);
+    ck_assert_int_eq(diff_text(a, "{\"event\":\"header\",\"schema\":7}\n", NULL, &out, &diags),
+                     TRACE_DIFF_BAD_INPUT);
+    ck_assert_msg(strstr(diags, "b.jsonl:1: header: schema 7 is not supported"), "%s", diags);
+    ck_assert_msg(strstr(diags, "nvmx trace diff: 'b.jsonl' is not a valid trace"), "%s", diags);
+    free(out);
+    free(diags);
+}
+END_TEST
+
 static Suite *tools_suite(void)
 {
     Suite *s = suite_create("trace_tools");
@@ -285,6 +399,13 @@ static Suite *tools_suite(void)
     tcase_add_test(st, stats_by_rejects_unknown_keys);
     tcase_add_test(st, stats_groups_are_bounded);
     suite_add_tcase(s, st);
+    TCase *d = tcase_create("diff");
+    tcase_add_test(d, diff_same_traces_are_the_same);
+    tcase_add_test(d, diff_names_first_divergence_and_deltas);
+    tcase_add_test(d, diff_reports_the_shorter_trace);
+    tcase_add_test(d, diff_headers_and_dotted_ignore);
+    tcase_add_test(d, diff_bad_input_is_status_2);
+    suite_add_tcase(s, d);
     return s;
 }
 
