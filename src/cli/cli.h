@@ -44,6 +44,7 @@ int cli_trace(int argc, char **argv);
 void cli_trace_usage(FILE *f);
 /* The subcommands, each in its own file: argv[0] is the subcommand name. */
 int cli_trace_diff(int argc, char **argv);
+int cli_trace_recost(int argc, char **argv);
 
 /* VMX wiring of a run (run_vmx.c) */
 struct trace_writer;
