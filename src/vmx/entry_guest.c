@@ -391,7 +391,7 @@ static enum vmx_entry_qual check_guest_rip_rflags(struct entry_ck *ck)
      * the processor supports N < 64 linear-address bits, bits 63:N must be
      * identical if the 'IA-32e mode guest' VM-entry control is 1 and the L
      * bit in the access-rights field for CS is 1." */
-    unsigned n = entry_linear_width(ck->c);
+    unsigned n = ck->vw->linear_width ? ck->vw->linear_width : 48;
     /* Not canonicality: bit N-1 may differ from bits 63:N, and such a RIP
      * faults (#GP) on the guest's first instruction fetch instead. */
     if (ck->ia32e_guest && cs_l)
