@@ -100,3 +100,20 @@ gx_real_isr:
     iret
 gx_real_end:
     .code64
+
+/* As gx_vpid_loop, but each read follows a MOV to CR3 with the current
+ * value (gx_vpid_cr3_loop) or an INVLPG of RDI (gx_vpid_invlpg_loop). */
+SNIPPET(vpid_cr3_loop)
+1:  movq %cr3, %rax
+    movq %rax, %cr3
+    movq (%rdi), %rdx
+    movl $0x56504944, %eax
+    vmcall
+    jmp 1b
+
+SNIPPET(vpid_invlpg_loop)
+1:  invlpg (%rdi)
+    movq (%rdi), %rdx
+    movl $0x56504944, %eax
+    vmcall
+    jmp 1b
