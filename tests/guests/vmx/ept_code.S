@@ -117,3 +117,16 @@ SNIPPET(vpid_invlpg_loop)
     movl $0x56504944, %eax
     vmcall
     jmp 1b
+
+/* 32-bit PAE guest code (vmx_ept_pae.c): MOV to CR3 from EAX (the PDPTEs
+ * are loaded then), a read of [ESI] into EDX, VMCALL with EAX = "DONE". */
+    .code32
+    .globl gx_pae_mov_cr3, gx_pae_mov_cr3_insn
+gx_pae_mov_cr3:
+gx_pae_mov_cr3_insn:
+    movl %eax, %cr3
+    movl (%esi), %edx
+    movl $0x454e4f44, %eax
+    vmcall
+    hlt
+    .code64
