@@ -196,9 +196,15 @@ bool vmx_hook_cr_allowed(struct cpu *c, unsigned cr, uint64_t val)
     const struct vmx *v = vmx_of(c);
     if (!v->in_vmx_operation)
         return true;
-    if (cr == 0)
-        return fixed_ok(val & 0xffffffffull, v->caps.msr[VMX_MSR_CR0_FIXED0],
-                        v->caps.msr[VMX_MSR_CR0_FIXED1]);
+    if (cr == 0) {
+        /* SDM 3C "Unrestricted Guests": in non-root operation with
+         * "unrestricted guest", CR0.PE and CR0.PG may be 0 whatever
+         * IA32_VMX_CR0_FIXED0 says. */
+        uint64_t fixed0 = v->caps.msr[VMX_MSR_CR0_FIXED0];
+        if (c->vmx_nonroot && (v->proc2 & PROC2_UNRESTRICTED_GUEST))
+            fixed0 &= ~(CR0_PE | CR0_PG);
+        return fixed_ok(val & 0xffffffffull, fixed0, v->caps.msr[VMX_MSR_CR0_FIXED1]);
+    }
     if (cr == 4)
         return (val & CR4_VMXE) &&
                fixed_ok(val, v->caps.msr[VMX_MSR_CR4_FIXED0], v->caps.msr[VMX_MSR_CR4_FIXED1]);
