@@ -60,6 +60,10 @@
 #define CR0_NE_BIT (1ull << 5)
 #define CR0_PG_BIT (1ull << 31)
 
+/* Bit 31 of a VMCS region's revision identifier: a shadow VMCS (SDM 3C
+ * "VMCS Types: Ordinary and Shadow") */
+#define VMCS_SHADOW_INDICATOR (1u << 31)
+
 /* RFLAGS results of VMX instructions (SDM 3C "Conventions") */
 #define VMX_OK 0
 #define VMX_FAIL_INVALID 1 /* CF = 1 */
@@ -160,6 +164,7 @@
 #define PROC2_RDTSCP (1u << 3)
 #define PROC2_WBINVD (1u << 6)
 #define PROC2_UNRESTRICTED (1u << 7)
+#define PROC2_VMCS_SHADOWING (1u << 14)
 /* VM-exit controls */
 #define EXIT_SAVE_DEBUG (1u << 2)
 #define EXIT_HOST_64 (1u << 9)
@@ -209,7 +214,8 @@ enum vmcs_field {
     IO_BITMAP_A = 0x2000, IO_BITMAP_B = 0x2002, MSR_BITMAP = 0x2004,
     EXIT_MSR_STORE_ADDR = 0x2006, EXIT_MSR_LOAD_ADDR = 0x2008,
     ENTRY_MSR_LOAD_ADDR = 0x200a, TSC_OFFSET = 0x2010,
-    VIRTUAL_APIC_ADDR = 0x2012, GUEST_PHYS_ADDR = 0x2400,
+    VIRTUAL_APIC_ADDR = 0x2012, VMREAD_BITMAP = 0x2026, VMWRITE_BITMAP = 0x2028,
+    GUEST_PHYS_ADDR = 0x2400,
     VMCS_LINK_PTR = 0x2800, GUEST_DEBUGCTL = 0x2802, GUEST_PAT = 0x2804,
     GUEST_EFER = 0x2806, GUEST_PDPTE0 = 0x280a,
     HOST_PAT = 0x2c00, HOST_EFER = 0x2c02,
@@ -249,5 +255,61 @@ enum vmcs_field {
     HOST_IDTR_BASE = 0x6c0e, HOST_SYSENTER_ESP = 0x6c10, HOST_SYSENTER_EIP = 0x6c12,
     HOST_RSP = 0x6c14, HOST_RIP = 0x6c16,
 };
+
+/* EPT, VPID and unrestricted guest (SDM 3C "EPT", "VPID", "Unrestricted
+ * Guests", Appendix A.10 "VPID and EPT Capabilities", "INVEPT", "INVVPID") */
+#define PROC2_EPT (1u << 1)
+#define PROC2_VPID (1u << 5)
+/* PROC2_UNRESTRICTED (bit 7) is above */
+#define EXIT_EPT_VIOLATION 48
+#define EXIT_EPT_MISCONFIG 49
+#define EXIT_INVEPT 50
+#define EXIT_INVVPID 53
+#define VMXERR_INVEPT_INVVPID_OPERAND 28
+enum vmcs_field_ept {
+    EPT_POINTER = 0x201a,
+    GUEST_PDPTE1 = 0x280c, GUEST_PDPTE2 = 0x280e, GUEST_PDPTE3 = 0x2810,
+};
+/* IA32_VMX_EPT_VPID_CAP bits */
+#define EPT_CAP_EXEC_ONLY (1ull << 0)
+#define EPT_CAP_WALK4 (1ull << 6)
+#define EPT_CAP_WALK5 (1ull << 7)
+#define EPT_CAP_UC (1ull << 8)
+#define EPT_CAP_WB (1ull << 14)
+#define EPT_CAP_2M (1ull << 16)
+#define EPT_CAP_1G (1ull << 17)
+#define EPT_CAP_INVEPT (1ull << 20)
+#define EPT_CAP_AD (1ull << 21)
+#define EPT_CAP_ADV_EXIT_INFO (1ull << 22)
+#define EPT_CAP_SSS (1ull << 23)
+#define EPT_CAP_INVEPT_SINGLE (1ull << 25)
+#define EPT_CAP_INVEPT_ALL (1ull << 26)
+#define EPT_CAP_INVVPID (1ull << 32)
+#define EPT_CAP_INVVPID_ADDR (1ull << 40)
+#define EPT_CAP_INVVPID_SINGLE (1ull << 41)
+#define EPT_CAP_INVVPID_ALL (1ull << 42)
+#define EPT_CAP_INVVPID_SINGLE_GLOBALS (1ull << 43)
+/* INVEPT and INVVPID types */
+#define INVEPT_SINGLE 1
+#define INVEPT_GLOBAL 2
+#define INVVPID_ADDR 0
+#define INVVPID_SINGLE 1
+#define INVVPID_ALL 2
+#define INVVPID_SINGLE_GLOBALS 3
+/* Exit qualification for EPT violations (SDM 3C "Exit Qualification for
+ * EPT Violations") */
+#define EPTQ_READ (1ull << 0)
+#define EPTQ_WRITE (1ull << 1)
+#define EPTQ_FETCH (1ull << 2)
+#define EPTQ_READABLE (1ull << 3)
+#define EPTQ_WRITABLE (1ull << 4)
+#define EPTQ_EXECUTABLE (1ull << 5)
+#define EPTQ_USER_EXECUTABLE (1ull << 6)
+#define EPTQ_LINEAR_VALID (1ull << 7)
+#define EPTQ_TRANSLATION (1ull << 8)
+#define EPTQ_ADV_USER (1ull << 9)
+#define EPTQ_ADV_WRITE (1ull << 10)
+#define EPTQ_ADV_NX (1ull << 11)
+#define EPTQ_NMI_UNBLOCK (1ull << 12)
 
 #endif

@@ -95,6 +95,17 @@ struct trace_read_fns {
 bool trace_read_fns(FILE *f, const char *name, const struct trace_read_fns *fns, void *ctx,
                     FILE *diag, struct trace_read_result *res);
 
+/* A trace read one valid line at a time, for tools that walk two traces in
+ * step. trace_cursor_next gives the header (type TRACE_EV_COUNT, event
+ * "header") and then each valid event, as trace_read_fns does; the record's
+ * text and json stay valid until the next call. Diagnostics as trace_read;
+ * the result is final once trace_cursor_next returned false. */
+struct trace_cursor;
+struct trace_cursor *trace_cursor_open(FILE *f, const char *name, FILE *diag);
+bool trace_cursor_next(struct trace_cursor *c, struct trace_record *r);
+const struct trace_read_result *trace_cursor_result(const struct trace_cursor *c);
+void trace_cursor_close(struct trace_cursor *c);
+
 /* Open a trace for reading: "-" is stdin. NULL with "cannot open 'NAME':
  * reason" in err. Close with trace_close_read. */
 FILE *trace_open_read(const char *path, char *err, size_t errlen);

@@ -19,11 +19,8 @@ struct reader {
     unsigned line;
     struct trace_read_result *res;
     bool header_seen;
-    const struct trace_read_fns *fns;
-    void *ctx;
     char unknown[8][32]; /* unknown event names already warned about */
     unsigned nunknown;
-    bool stop; /* a callback asked to stop */
 };
 
 #if defined(__GNUC__)
@@ -307,8 +304,7 @@ static bool read_line(struct reader *rd, const char *text, size_t len, struct tr
         else if (read_header(rd, o)) {
             rd->header_seen = true;
             r->type = TRACE_EV_COUNT;
-            if (rd->fns->header && !rd->fns->header(rd->ctx, r))
-                rd->stop = true;
+            ok = true;
         }
     } else {
         if (rd->line == 1)
@@ -329,6 +325,99 @@ static bool read_line(struct reader *rd, const char *text, size_t len, struct tr
     return ok;
 }
 
+/* A trace read one valid line at a time (the tools that walk two traces in
+ * step pull lines; trace_read_fns pushes them). */
+struct trace_cursor {
+    struct reader rd;
+    struct trace_read_result res;
+    FILE *f;
+    char *buf;
+    size_t cap;
+    json_t *last; /* the object handed out last, freed on the next call */
+    bool done;
+};
+
+struct trace_cursor *trace_cursor_open(FILE *f, const char *name, FILE *diag_out)
+{
+    struct trace_cursor *c = calloc(1, sizeof(*c));
+    if (!c)
+        return NULL;
+    c->f = f;
+    c->rd = (struct reader){ .name = name, .diag = diag_out, .res = &c->res };
+    return c;
+}
+
+/* The end of the read: read errors, an empty file, the count of problems
+ * not shown. */
+static void cursor_finish(struct trace_cursor *c)
+{
+    if (c->done)
+        return;
+    c->done = true;
+    if (ferror(c->f)) {
+        diag(&c->rd, false, "read error");
+    } else if (!c->rd.line) {
+        c->res.errors++;
+        if (c->rd.diag)
+            fprintf(c->rd.diag, "%s: empty trace (no header line)\n", c->rd.name);
+    }
+    unsigned shown = TRACE_MAX_DIAGS;
+    if (c->rd.diag && c->res.errors + c->res.warnings > shown)
+        fprintf(c->rd.diag, "%s: %u more problems not shown\n", c->rd.name,
+                c->res.errors + c->res.warnings - shown);
+}
+
+bool trace_cursor_next(struct trace_cursor *c, struct trace_record *r)
+{
+    json_decref(c->last);
+    c->last = NULL;
+    ssize_t n;
+    while (!c->done && (n = getline(&c->buf, &c->cap, c->f)) != -1) {
+        c->rd.line++;
+        c->res.lines++;
+        size_t len = (size_t)n;
+        bool complete = len && c->buf[len - 1] == '\n';
+        if (complete)
+            len--;
+        if (!complete) {
+            /* Only the last line can lack its newline: a run that stopped
+             * while writing it. Use it if it is whole, else warn. */
+            json_t *probe = json_loadb(c->buf, len, 0, NULL);
+            if (!probe) {
+                diag(&c->rd, true, "truncated last line (partial trace); ignored");
+                if (c->rd.line == 1)
+                    diag(&c->rd, false, "no complete header line");
+                break;
+            }
+            json_decref(probe);
+        }
+        bool ok = read_line(&c->rd, c->buf, len, r);
+        if (ok) {
+            c->last = (json_t *)r->json;
+            if (strcmp(r->event, "header"))
+                c->res.records++;
+            return true;
+        }
+        json_decref((json_t *)r->json);
+    }
+    cursor_finish(c);
+    return false;
+}
+
+const struct trace_read_result *trace_cursor_result(const struct trace_cursor *c)
+{
+    return &c->res;
+}
+
+void trace_cursor_close(struct trace_cursor *c)
+{
+    if (!c)
+        return;
+    json_decref(c->last);
+    free(c->buf);
+    free(c);
+}
+
 bool trace_read(FILE *f, const char *name, trace_record_fn fn, void *ctx, FILE *diag_out,
                 struct trace_read_result *res)
 {
@@ -343,52 +432,24 @@ bool trace_read_fns(FILE *f, const char *name, const struct trace_read_fns *fns,
     if (!res)
         res = &local;
     memset(res, 0, sizeof(*res));
-    struct reader rd = { .name = name, .diag = diag_out, .res = res, .fns = fns, .ctx = ctx };
-    trace_record_fn fn = fns->record;
-    char *buf = NULL;
-    size_t cap = 0;
-    ssize_t n;
-    bool stopped = false;
-    while (!stopped && (n = getline(&buf, &cap, f)) != -1) {
-        rd.line++;
-        res->lines++;
-        size_t len = (size_t)n;
-        bool complete = len && buf[len - 1] == '\n';
-        if (complete)
-            len--;
-        if (!complete) {
-            /* Only the last line can lack its newline: a run that stopped
-             * while writing it. Use it if it is whole, else warn. */
-            json_t *probe = json_loadb(buf, len, 0, NULL);
-            if (!probe) {
-                diag(&rd, true, "truncated last line (partial trace); ignored");
-                if (rd.line == 1)
-                    diag(&rd, false, "no complete header line");
-                break;
-            }
-            json_decref(probe);
-        }
-        struct trace_record r;
-        if (read_line(&rd, buf, len, &r)) {
-            res->records++;
-            if (fn && !fn(ctx, &r))
-                stopped = true;
-        }
-        json_decref((json_t *)r.json);
-        stopped |= rd.stop;
-    }
-    free(buf);
-    if (ferror(f)) {
-        diag(&rd, false, "read error");
-    } else if (!rd.line) {
+    struct trace_cursor *c = trace_cursor_open(f, name, diag_out);
+    if (!c) {
         res->errors++;
         if (diag_out)
-            fprintf(diag_out, "%s: empty trace (no header line)\n", name);
+            fprintf(diag_out, "%s: out of memory\n", name);
+        return false;
     }
-    unsigned shown = TRACE_MAX_DIAGS;
-    if (diag_out && res->errors + res->warnings > shown)
-        fprintf(diag_out, "%s: %u more problems not shown\n", name,
-                res->errors + res->warnings - shown);
+    struct trace_record r;
+    while (trace_cursor_next(c, &r)) {
+        trace_record_fn fn = r.type == TRACE_EV_COUNT && !strcmp(r.event, "header")
+                                 ? fns->header
+                                 : fns->record;
+        if (fn && !fn(ctx, &r))
+            break;
+    }
+    cursor_finish(c);
+    *res = c->res;
+    trace_cursor_close(c);
     return res->errors == 0;
 }
 

@@ -188,6 +188,16 @@ void vmx_tlb_exit(struct cpu *c, const struct vmx *v);
 void vmx_do_invept(struct cpu *c, struct vmx *v, const struct cpu_vmx_insn *vi);
 void vmx_do_invvpid(struct cpu *c, struct vmx *v, const struct cpu_vmx_insn *vi);
 
+/* ---- VMCS shadowing (shadow.c) ---------------------------------------------------- */
+
+/* VMREAD/VMWRITE of encoding in non-root operation: true if it causes a VM
+ * exit; otherwise counts and charges the shadowed access. */
+bool vmx_shadow_intercept(struct cpu *c, struct vmx *v, uint64_t encoding, bool write);
+/* The VMCS such an access reads or writes: the VMCS link pointer. */
+uint64_t vmx_shadow_vmcs(const struct vmx *v);
+uint64_t vmx_shadow_read(struct vmx *v, enum vmcs_field f);
+void vmx_shadow_write(struct vmx *v, enum vmcs_field f, uint64_t val);
+
 /* ---- reporting (trace.c) ------------------------------------------------------------ */
 
 static inline bool vmx_tracing(const struct vmx *v) { return v->trace_fn != NULL; }

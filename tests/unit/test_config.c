@@ -211,7 +211,7 @@ START_TEST(skylake_server_vmx_msrs)
     ck_assert(proc2 & (uint32_t)PROC2_ENABLE_EPT);
     ck_assert(proc2 & (uint32_t)PROC2_ENABLE_VPID);
     ck_assert(proc2 & (uint32_t)PROC2_UNRESTRICTED_GUEST);
-    ck_assert(!(proc2 & (uint32_t)PROC2_VMCS_SHADOWING));
+    ck_assert(proc2 & (uint32_t)PROC2_VMCS_SHADOWING); /* as Skylake-SP */
     ck_assert(!(proc2 & (uint32_t)PROC2_ENABLE_VM_FUNCTIONS));
     ck_assert(!(proc2 & (uint32_t)PROC2_EPT_VIOLATION_VE));
     ck_assert(proc2 & (uint32_t)PROC2_ENABLE_RDTSCP);
@@ -313,8 +313,8 @@ static const struct {
       "IA32_VMX_EPT_VPID_CAP: 'enable EPT' is allowed but the MSR allows no 4-level walk" },
     { "mode_based_ept", "IA32_VMX_PROCBASED_CTLS2", "0x0040000800000000", NULL, true,
       "IA32_VMX_PROCBASED_CTLS2 allows bit 22 (MODE_BASED_EPT_EXECUTE), which nvmx does not implement" },
-    { "vmcs_shadowing", "IA32_VMX_PROCBASED_CTLS2", "0x0000400800000000", NULL, true,
-      "IA32_VMX_PROCBASED_CTLS2 allows bit 14 (VMCS_SHADOWING)" },
+    { "pml", "IA32_VMX_PROCBASED_CTLS2", "0x0002000800000000", NULL, true,
+      "IA32_VMX_PROCBASED_CTLS2 allows bit 17 (ENABLE_PML)" },
     { "tpr_shadow", "IA32_VMX_PROCBASED_CTLS", "0xfff9fffe0401e172", NULL, true,
       "IA32_VMX_PROCBASED_CTLS allows bit 21 (USE_TPR_SHADOW)" },
     { "posted", "IA32_VMX_PINBASED_CTLS", "0x000000bf00000016", NULL, true,
