@@ -99,14 +99,24 @@ static enum vmx_msr true_msr(const struct vmx_caps *caps, enum vmx_msr m)
     }
 }
 
+uint32_t vmx_caps_allowed0(const struct vmx_caps *caps, enum vmx_msr m)
+{
+    return lo32(caps->msr[true_msr(caps, m)]);
+}
+
+uint32_t vmx_caps_allowed1(const struct vmx_caps *caps, enum vmx_msr m)
+{
+    return hi32(caps->msr[true_msr(caps, m)]);
+}
+
 uint32_t vmx_ctl_allowed0(const struct vmx *v, enum vmx_msr m)
 {
-    return lo32(v->caps.msr[true_msr(&v->caps, m)]);
+    return vmx_caps_allowed0(&v->caps, m);
 }
 
 uint32_t vmx_ctl_allowed1(const struct vmx *v, enum vmx_msr m)
 {
-    return hi32(v->caps.msr[true_msr(&v->caps, m)]);
+    return vmx_caps_allowed1(&v->caps, m);
 }
 
 /* ---- physical-address width ---------------------------------------------------------- */
@@ -127,23 +137,28 @@ static unsigned vmx_maxphyaddr(const struct cpu *c)
 
 /* SDM 3C "Basic VMX Information": with IA32_VMX_BASIC[48] set, VMXON,
  * VMCLEAR and VMPTRLD take addresses of at most 32 bits. */
-bool vmx_pa_valid(const struct vmx *v, uint64_t pa)
+bool vmx_caps_pa_valid(const struct vmx_caps *caps, unsigned maxphyaddr, uint64_t pa)
 {
-    unsigned width = vmx_maxphyaddr(v->cpu);
-    if (v->caps.msr[VMX_MSR_BASIC] & BASIC_PA_32BIT)
+    unsigned width = maxphyaddr;
+    if (caps->msr[VMX_MSR_BASIC] & BASIC_PA_32BIT)
         width = 32;
     return (pa >> width) == 0;
+}
+
+bool vmx_pa_valid(const struct vmx *v, uint64_t pa)
+{
+    return vmx_caps_pa_valid(&v->caps, vmx_maxphyaddr(v->cpu), pa);
 }
 
 /* ---- RDMSR / WRMSR ------------------------------------------------------------------- */
 
 /* SDM 3C Appendix A: which capability MSRs exist on this model. Reading one
  * that does not is #GP(0), like any unimplemented MSR. */
-static bool msr_readable(const struct vmx *v, enum vmx_msr m)
+bool vmx_caps_msr_readable(const struct vmx_caps *caps, enum vmx_msr m)
 {
-    uint64_t basic = v->caps.msr[VMX_MSR_BASIC];
-    uint32_t proc2 = hi32(v->caps.msr[VMX_MSR_PROCBASED_CTLS2]);
-    bool has_proc2 = hi32(v->caps.msr[VMX_MSR_PROCBASED_CTLS]) & (uint32_t)PROC_ACTIVATE_SECONDARY_CONTROLS;
+    uint64_t basic = caps->msr[VMX_MSR_BASIC];
+    uint32_t proc2 = hi32(caps->msr[VMX_MSR_PROCBASED_CTLS2]);
+    bool has_proc2 = hi32(caps->msr[VMX_MSR_PROCBASED_CTLS]) & (uint32_t)PROC_ACTIVATE_SECONDARY_CONTROLS;
 
     switch (m) {
     case VMX_MSR_TRUE_PINBASED_CTLS:
@@ -164,7 +179,7 @@ bool vmx_hook_rdmsr(struct cpu *c, uint32_t msr, uint64_t *val, bool *ok)
     if (msr < VMX_MSR_FIRST || msr >= VMX_MSR_FIRST + VMX_MSR_COUNT)
         return false;
     enum vmx_msr m = (enum vmx_msr)(msr - VMX_MSR_FIRST);
-    *ok = msr_readable(v, m);
+    *ok = vmx_caps_msr_readable(&v->caps, m);
     if (*ok)
         *val = v->caps.msr[m];
     return true;

@@ -147,7 +147,7 @@ static void save_nonregister_state(struct cpu *c, struct vmx *v, const struct vm
                                                                    : preemption_remaining(c, v));
 }
 
-static void save_guest_state(struct cpu *c, struct vmx *v, const struct vmx_exit *e)
+void vmx_save_guest_state(struct cpu *c, struct vmx *v, const struct vmx_exit *e)
 {
     /* "Saving Control Registers, Debug Registers, and MSRs" */
     vmcs_set(v, VMCS_guest_cr0, c->cr0);
@@ -375,6 +375,7 @@ static void leave_nonroot(struct cpu *c, struct vmx *v, const struct vmx_exit *e
     v->mtf_pending = false;
     v->nr_started = false;
     v->ple_valid = false;
+    v->entry_events_pending = false;
     c->end_block = true;
 }
 
@@ -401,7 +402,7 @@ static void trace_exit(struct cpu *c, struct vmx *v, const struct vmx_exit *e,
 {
     ev->type = TRACE_EV_vmexit;
     ev->cost = c->cost->cycles[COST_vm_exit];
-    ev->level = 1;
+    ev->level = v->level;
     ev->reason = e->reason;
     ev->qual = e->qual;
     ev->guest_linear = e->guest_linear;
@@ -428,7 +429,7 @@ void vmx_vm_exit(struct cpu *c, struct vmx *v, const struct vmx_exit *e)
     }
     record_exit_info(c, v, e, &ev);
     if (!failure)
-        save_guest_state(c, v, e);
+        vmx_save_guest_state(c, v, e);
     bool msrs_saved = failure || store_guest_msrs(c, v);
 
     leave_nonroot(c, v, e);
@@ -443,6 +444,14 @@ void vmx_vm_exit(struct cpu *c, struct vmx *v, const struct vmx_exit *e)
 
     if (tracing)
         trace_exit(c, v, e, &ev);
+    /* A native host (src/nested's L0, written in C) runs instead of the
+     * host state: the processor stays in VMX root operation with the
+     * guest's registers, and cpu_run() returns to the host's caller. */
+    if (v->native_fn) {
+        c->stop = CPU_STOP_HOST;
+        v->native_fn(v->native_ctx);
+        return;
+    }
     /* SDM 3C "VMX Aborts": a failure after the guest state is saved */
     if (!msrs_saved)
         vmx_abort(c, v, VMX_ABORT_SAVE_GUEST_MSR);
