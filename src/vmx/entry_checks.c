@@ -178,7 +178,7 @@ static enum vmx_insn_err check_exec_controls(struct entry_ck *ck)
      * length, A/D enable, bits 11:7 and 63:N (src/ept ept_eptp_check()). */
     if (proc2 & PROC2_ENABLE_EPT) {
         uint64_t eptp = vmcs_get(v, VMCS_ept_pointer);
-        struct ept_caps caps = vmx_ept_caps(v);
+        struct ept_caps caps = { .cap = v->caps->msr[VMX_MSR_EPT_VPID_CAP], .maxphyaddr = v->maxphyaddr };
         const char *why = ept_eptp_check(&caps, eptp);
         ENTRY_CHECK(ck, why == NULL, ERR_CTL, "EPTP valid for IA32_VMX_EPT_VPID_CAP", "eptp 0x%llx: %s",
                     (unsigned long long)eptp, why ? why : "");
