@@ -130,3 +130,10 @@ gx_pae_mov_cr3_insn:
     vmcall
     hlt
     .code64
+
+/* #UD, delivered through the guest IDT */
+    .code64
+SNIPPET(ept_ud2)
+INSN(ept_ud2)
+    ud2
+    ret
