@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "nvmx/cpu.h"
+#include "nvmx/trace_event.h"
 #include "nvmx/vmx_arch.h"
 
 struct vmx;
@@ -28,51 +29,9 @@ bool vmx_caps_validate(const struct vmx_caps *caps, char *err, size_t errlen);
 struct vmx *vmx_attach(struct cpu *c, const struct vmx_caps *caps);
 void vmx_detach(struct cpu *c);
 
-/* ---- trace events ---- */
+/* ---- trace events (the model: include/nvmx/trace_event.h) ---- */
 
-enum trace_event_type {
-#define TRACE_EVENT(n) TRACE_EV_##n,
-#include "nvmx/trace_events.def"
-#undef TRACE_EVENT
-    TRACE_EV_COUNT
-};
-const char *trace_event_name(enum trace_event_type t);
-
-/* One VMX transition, as src/vmx reports it. Fields not used by an event
- * type are zero. */
-struct vmx_event {
-    enum trace_event_type type;
-    uint64_t cycles;  /* modelled cycle stamp when the event completed */
-    uint64_t insns;   /* instructions retired so far */
-    uint32_t cost;    /* modelled cycles the transition itself cost */
-    uint64_t vmcs;    /* current-VMCS pointer */
-    int level;        /* nesting level of the guest involved (bare mode: 1) */
-
-    /* vmentry */
-    bool launch;             /* VMLAUNCH (else VMRESUME) */
-    bool entry_failed;       /* a VM-entry failure: VMfailValid or an exit */
-    uint32_t fail_error;     /* vmfail / failed entry: VM-instruction error
-                                number (0 = VMfailInvalid) */
-    const char *check;       /* the failed rule, in words (static string) */
-    char detail[192];        /* the field values that broke it */
-
-    /* vmexit (and vmentry failures that exit: reason 33/34/41 | bit 31) */
-    uint32_t reason;
-    uint64_t qual;
-    uint64_t guest_rip;
-    uint64_t guest_linear, guest_physical;
-    uint32_t insn_len, insn_info;
-    uint32_t intr_info, intr_error;
-    uint32_t idt_info, idt_error;
-    uint8_t insn_bytes[15];  /* bytes at guest RIP, for disassembly */
-    uint8_t insn_nbytes;
-    uint8_t code_size;       /* 2, 4, 8: guest code size at the exit */
-
-    /* vmfail */
-    const char *insn;        /* "vmptrld", "vmlaunch", ... */
-};
-
-typedef void (*vmx_trace_fn)(void *ctx, const struct vmx_event *ev);
+typedef void (*vmx_trace_fn)(void *ctx, const struct trace_event *ev);
 /* Install a sink; NULL turns tracing off (then events cost nothing). */
 void vmx_set_trace(struct vmx *v, vmx_trace_fn fn, void *ctx);
 

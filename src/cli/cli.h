@@ -28,6 +28,10 @@ void cli_run_usage(FILE *f);
 
 /* `nvmx trace SUBCOMMAND` (trace_cmd.c) */
 int cli_trace(int argc, char **argv);
+/* A failed --trace write stops the run (src/cli/run_trace.c). */
+struct trace_writer;
+struct machine;
+void cli_trace_stop_on_failure(struct trace_writer *tw, struct machine *m);
 void cli_trace_usage(FILE *f);
 
 /* VMX wiring of a run (run_vmx.c) */

@@ -2,7 +2,7 @@
  * hands the tools a struct trace_record per event. Bad input is reported as
  * "NAME:LINE: problem" and never stops the read; a truncated last line (a run
  * that died mid-write) is a warning and the prefix before it is used. */
-#include "nvmx/trace.h"
+#include "trace_internal.h"
 
 #include <jansson.h>
 #include <stdarg.h>
@@ -134,102 +134,114 @@ static bool read_header(struct reader *rd, json_t *o)
     return ok && cfg;
 }
 
-static bool read_common(struct reader *rd, json_t *o, const char *ev, struct trace_record *r)
+/* Check one key against its row's type; its value is stored in *num for
+ * the numeric types. A missing key is reported only when required. */
+static bool check_row(struct reader *rd, json_t *o, const char *ev, const struct trace_row *row,
+                      bool required, uint64_t *num)
 {
-    uint64_t level = 0, cycles = 0, insns = 0;
-    bool ok = get_uint(rd, o, ev, "cycles", INT64_MAX, &cycles);
-    ok &= get_uint(rd, o, ev, "insns", INT64_MAX, &insns);
-    ok &= get_uint(rd, o, ev, "level", TRACE_MAX_LEVELS - 1, &level);
-    ok &= check_hex(rd, o, ev, "vmcs", false);
-    r->cycles = cycles;
-    r->insns = insns;
-    r->level = (int)level;
-    return ok;
+    const char *key = row->key;
+    json_t *v = json_object_get(o, key);
+    if (!v) {
+        if (required)
+            diag(rd, false, "%s: missing key \"%s\"", ev, key);
+        return !required;
+    }
+    switch (row->type) {
+    case TRACE_T_INT: return get_uint(rd, o, ev, key, INT64_MAX, num);
+    case TRACE_T_U32: return get_uint(rd, o, ev, key, UINT32_MAX, num);
+    case TRACE_T_LEVEL: return get_uint(rd, o, ev, key, TRACE_MAX_LEVELS - 1, num);
+    case TRACE_T_LEN: return get_uint(rd, o, ev, key, 15, num);
+    case TRACE_T_REASON: return get_uint(rd, o, ev, key, VMX_EXIT_MAX, num);
+    case TRACE_T_HEX:
+    case TRACE_T_EXIT_REASON: return check_hex(rd, o, ev, key, false);
+    case TRACE_T_BOOL: {
+        bool b = false;
+        bool ok = get_bool(rd, o, ev, key, &b);
+        *num = b;
+        return ok;
+    }
+    case TRACE_T_STRN:
+    case TRACE_T_DISASM: return check_string(rd, o, ev, key, true, false);
+    case TRACE_T_STR:
+    case TRACE_T_TEXT:
+    case TRACE_T_CODE:
+    case TRACE_T_REASON_NAME:
+    case TRACE_T_ERROR_NAME:
+    case TRACE_T_ERROR_TEXT: return check_string(rd, o, ev, key, false, false);
+    }
+    return true;
 }
 
-static bool read_cost(struct reader *rd, json_t *o, const char *ev, struct trace_record *r)
+/* The numbers the tools use, by key. */
+static void keep(struct trace_record *r, const char *key, uint64_t v)
 {
-    uint64_t cost = 0;
-    bool ok = get_uint(rd, o, ev, "cost", UINT32_MAX, &cost);
-    r->cost = (uint32_t)cost;
-    return ok;
+    if (!strcmp(key, "cycles"))
+        r->cycles = v;
+    else if (!strcmp(key, "insns"))
+        r->insns = v;
+    else if (!strcmp(key, "level"))
+        r->level = (int)v;
+    else if (!strcmp(key, "cost"))
+        r->cost = (uint32_t)v;
+    else if (!strcmp(key, "ok"))
+        r->ok = v != 0;
+    else if (!strcmp(key, "reason"))
+        r->reason = (uint32_t)v;
+    else if (!strcmp(key, "error"))
+        r->error = (uint32_t)v;
 }
 
-static bool read_reason(struct reader *rd, json_t *o, const char *ev, struct trace_record *r)
+/* An event line, key by key from the rows of include/nvmx/trace_events.def:
+ * required keys present, every key there of its type. Optional keys are
+ * required as a group when the line says they apply (a failed vmentry has
+ * "check" and "detail", and all the keys of the "reason" or the "error"
+ * group it chose). */
+static bool read_event(struct reader *rd, json_t *o, enum trace_event_type t,
+                       struct trace_record *r)
 {
-    uint64_t reason = 0;
-    bool ok = get_uint(rd, o, ev, "reason", VMX_EXIT_MAX, &reason);
-    ok &= check_string(rd, o, ev, "reason_name", false, false);
-    ok &= check_hex(rd, o, ev, "exit_reason", true);
-    ok &= check_hex(rd, o, ev, "qual", false);
-    r->reason = (uint32_t)reason;
-    return ok;
-}
-
-static bool read_error(struct reader *rd, json_t *o, const char *ev, struct trace_record *r)
-{
-    uint64_t err = 0;
-    bool ok = get_uint(rd, o, ev, "error", UINT32_MAX, &err);
-    ok &= check_string(rd, o, ev, "error_name", false, false);
-    r->error = (uint32_t)err;
-    return ok;
-}
-
-static bool read_vmentry(struct reader *rd, json_t *o, struct trace_record *r)
-{
-    static const char ev[] = "vmentry";
-    bool ok = read_common(rd, o, ev, r);
-    json_t *kind = get(rd, o, ev, "kind");
-    if (kind) {
-        const char *k = json_is_string(kind) ? json_string_value(kind) : "";
-        if (strcmp(k, "launch") && strcmp(k, "resume")) {
+    const char *ev = trace_event_name(t);
+    bool ok = true;
+    r->type = t;
+    r->ok = true;
+    for (unsigned i = 0; i < trace_nrows && trace_rows[i].kind == TRACE_ROW_COMMON; i++) {
+        uint64_t v = 0;
+        if (check_row(rd, o, ev, &trace_rows[i], true, &v))
+            keep(r, trace_rows[i].key, v);
+        else
+            ok = false;
+    }
+    json_t *okj = json_object_get(o, "ok");
+    bool failed = t == TRACE_EV_vmentry && json_is_false(okj);
+    bool has_reason = json_object_get(o, "reason") != NULL;
+    bool has_error = json_object_get(o, "error") != NULL;
+    for (unsigned i = trace_event_row[t] + 1;
+         i < trace_nrows && trace_rows[i].kind == TRACE_ROW_FIELD; i++) {
+        const struct trace_row *row = &trace_rows[i];
+        bool required = row->presence == TRACE_P_REQ ||
+                        (row->presence == TRACE_P_FAILED && failed) ||
+                        (row->presence == TRACE_P_FAIL_EXIT && failed && has_reason) ||
+                        (row->presence == TRACE_P_FAIL_VMFAIL && failed && !has_reason &&
+                         has_error);
+        uint64_t v = 0;
+        if (check_row(rd, o, ev, row, required, &v))
+            keep(r, row->key, v);
+        else
+            ok = false;
+    }
+    if (t == TRACE_EV_vmentry) {
+        json_t *kind = json_object_get(o, "kind");
+        const char *k = json_is_string(kind) ? json_string_value(kind) : NULL;
+        if (k && strcmp(k, "launch") && strcmp(k, "resume")) {
             diag(rd, false, "vmentry: \"kind\" must be \"launch\" or \"resume\"");
             ok = false;
         }
-        r->launch = !strcmp(k, "launch");
-    } else {
-        ok = false;
-    }
-    if (!get_bool(rd, o, ev, "ok", &r->ok)) {
-        ok = false;
-    } else if (!r->ok) {
-        if (json_object_get(o, "reason"))
-            ok &= read_reason(rd, o, ev, r);
-        else if (json_object_get(o, "error"))
-            ok &= read_error(rd, o, ev, r);
-        else {
+        r->launch = k && !strcmp(k, "launch");
+        if (failed && !has_reason && !has_error) {
             diag(rd, false, "vmentry: a failed entry needs \"error\" or \"reason\"");
             ok = false;
         }
-        ok &= check_string(rd, o, ev, "check", true, false);
-        ok &= check_string(rd, o, ev, "detail", false, false);
     }
-    return read_cost(rd, o, ev, r) && ok;
-}
-
-static bool read_vmexit(struct reader *rd, json_t *o, struct trace_record *r)
-{
-    static const char ev[] = "vmexit";
-    static const char *const hexes[] = { "guest_rip", "insn_info", "intr_info",
-                                         "intr_error", "idt_info", "idt_error" };
-    uint64_t len = 0;
-    bool ok = read_common(rd, o, ev, r);
-    ok &= read_reason(rd, o, ev, r);
-    for (size_t i = 0; i < sizeof(hexes) / sizeof(hexes[0]); i++)
-        ok &= check_hex(rd, o, ev, hexes[i], false);
-    ok &= check_hex(rd, o, ev, "guest_linear", true);
-    ok &= check_hex(rd, o, ev, "guest_physical", true);
-    ok &= get_uint(rd, o, ev, "insn_len", 15, &len);
-    ok &= check_string(rd, o, ev, "insn_bytes", false, true);
-    ok &= check_string(rd, o, ev, "insn", true, true);
-    return read_cost(rd, o, ev, r) && ok;
-}
-
-static bool read_vmfail(struct reader *rd, json_t *o, struct trace_record *r)
-{
-    bool ok = read_common(rd, o, "vmfail", r);
-    ok &= check_string(rd, o, "vmfail", "insn", true, false);
-    return read_error(rd, o, "vmfail", r) && ok;
+    return ok;
 }
 
 /* One complete line (without its newline). Returns true and fills r for a
@@ -265,18 +277,11 @@ static bool read_line(struct reader *rd, const char *text, size_t len, struct tr
     } else {
         if (rd->line == 1)
             diag(rd, false, "the first line must be the header, not \"%s\"", ev);
-        if (!strcmp(ev, "vmentry")) {
-            r->type = TRACE_EV_vmentry;
-            ok = read_vmentry(rd, o, r);
-        } else if (!strcmp(ev, "vmexit")) {
-            r->type = TRACE_EV_vmexit;
-            ok = read_vmexit(rd, o, r);
-        } else if (!strcmp(ev, "vmfail")) {
-            r->type = TRACE_EV_vmfail;
-            ok = read_vmfail(rd, o, r);
-        } else {
+        enum trace_event_type t = trace_event_lookup(ev);
+        if (t == TRACE_EV_COUNT)
             diag(rd, false, "unknown event \"%.40s\"", ev);
-        }
+        else
+            ok = read_event(rd, o, t, r);
     }
     json_decref(o);
     return ok;
@@ -290,6 +295,15 @@ bool trace_read(FILE *f, const char *name, trace_record_fn fn, void *ctx, FILE *
         res = &local;
     memset(res, 0, sizeof(*res));
     struct reader rd = { .name = name, .diag = diag_out, .res = res };
+    char err[256];
+    FILE *in = trace_open_input(f, name, err, sizeof(err));
+    if (!in) {
+        res->errors++;
+        if (diag_out)
+            fprintf(diag_out, "%s\n", err);
+        return false;
+    }
+    f = in;
     char *buf = NULL;
     size_t cap = 0;
     ssize_t n;
@@ -321,7 +335,9 @@ bool trace_read(FILE *f, const char *name, trace_record_fn fn, void *ctx, FILE *
         }
     }
     free(buf);
-    if (ferror(f)) {
+    bool read_error = ferror(f);
+    fclose(in);
+    if (read_error) {
         diag(&rd, false, "read error");
     } else if (!rd.line) {
         res->errors++;

@@ -3,7 +3,7 @@
  * CLI installed. With no sink, callers skip building events (vmx_tracing()). */
 #include "vmx_internal.h"
 
-void vmx_emit(struct vmx *v, struct vmx_event *ev)
+void vmx_emit(struct vmx *v, struct trace_event *ev)
 {
     const struct cpu *c = v->cpu;
     ev->cycles = c->cycles;

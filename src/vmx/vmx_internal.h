@@ -166,6 +166,6 @@ uint64_t vmx_vmcs_enum(void);
 /* ---- reporting (trace.c) ------------------------------------------------------------ */
 
 static inline bool vmx_tracing(const struct vmx *v) { return v->trace_fn != NULL; }
-void vmx_emit(struct vmx *v, struct vmx_event *ev); /* fills cycles/insns/vmcs */
+void vmx_emit(struct vmx *v, struct trace_event *ev); /* fills cycles/insns/vmcs */
 
 #endif
