@@ -46,9 +46,25 @@ void vmx_caps_read(void)
     k->cr4_fixed0 = rdmsr(MSR_VMX_CR4_FIXED0);
     k->cr4_fixed1 = rdmsr(MSR_VMX_CR4_FIXED1);
     k->vmcs_enum = rdmsr(MSR_VMX_VMCS_ENUM);
+    /* SDM 3C A.10: IA32_VMX_EPT_VPID_CAP exists only if the "activate
+     * secondary controls" control may be 1 and "enable EPT" (bit 33 of
+     * IA32_VMX_PROCBASED_CTLS2) or "enable VPID" (bit 37) may be 1. */
+    k->ept_vpid = 0;
+    if ((k->proc >> 63) && (k->proc2 >> 32) & (PROC2_EPT | PROC2_VPID))
+        k->ept_vpid = rdmsr(MSR_VMX_EPT_VPID_CAP);
     k->maxphyaddr = 36;
     if (cpuid(0x80000000, 0).eax >= 0x80000008)
         k->maxphyaddr = cpuid(0x80000008, 0).eax & 0xff;
+}
+
+bool vmx_proc2_allowed(uint32_t bits)
+{
+    return (vmx_caps.proc >> 63) && vmx_ctl_allowed(vmx_caps.proc2, bits);
+}
+
+bool vmx_ept_cap(uint64_t mask)
+{
+    return (vmx_caps.ept_vpid & mask) == mask;
 }
 
 /* SDM 3C A.3.1: bit X of the control may be 0 if bit X of the MSR is 0

@@ -77,6 +77,28 @@ static inline int vmcall(void)
     return VMX_ASM_RESULT("vmcall", "i"(0));
 }
 
+/* INVEPT and INVVPID with a descriptor (SDM 3C "INVEPT", "INVVPID"):
+ * INVEPT's is EPTP in bits 63:0, 127:64 reserved; INVVPID's is VPID in
+ * bits 15:0, 63:16 reserved, the linear address in 127:64. */
+static inline int invept_desc(uint64_t type, const uint64_t desc[2])
+{
+    return VMX_ASM_RESULT("invept %2, %3", "m"(*(const uint64_t(*)[2])desc), "r"(type));
+}
+static inline int invvpid_desc(uint64_t type, const uint64_t desc[2])
+{
+    return VMX_ASM_RESULT("invvpid %2, %3", "m"(*(const uint64_t(*)[2])desc), "r"(type));
+}
+static inline int invept(uint64_t type, uint64_t eptp)
+{
+    const uint64_t desc[2] = { eptp, 0 };
+    return invept_desc(type, desc);
+}
+static inline int invvpid(uint64_t type, uint16_t vpid, uint64_t linear)
+{
+    const uint64_t desc[2] = { vpid, linear };
+    return invvpid_desc(type, desc);
+}
+
 /* The VM-instruction error of the current VMCS. */
 static inline uint32_t vmx_insn_error(void)
 {
@@ -91,6 +113,7 @@ struct vmx_caps {
     uint64_t pin, proc, proc2, exit, entry;
     uint64_t cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
     uint64_t vmcs_enum;
+    uint64_t ept_vpid; /* IA32_VMX_EPT_VPID_CAP, 0 where it does not exist */
     unsigned maxphyaddr;
 };
 extern struct vmx_caps vmx_caps;
@@ -98,6 +121,11 @@ extern struct vmx_caps vmx_caps;
 /* CPUID.1:ECX.VMX[bit 5] (SDM 3C "Discovering Support for VMX"). */
 bool vmx_supported(void);
 void vmx_caps_read(void);
+/* Whether the CPU allows the 1-setting of these secondary controls (and
+ * the "activate secondary controls" control). */
+bool vmx_proc2_allowed(uint32_t bits);
+/* Whether IA32_VMX_EPT_VPID_CAP has every bit of mask (0 without the MSR). */
+bool vmx_ept_cap(uint64_t mask);
 /* (want | allowed0) & allowed1, and whether every wanted bit survived. */
 uint32_t vmx_ctl_adjust(uint64_t cap, uint32_t want);
 bool vmx_ctl_allowed(uint64_t cap, uint32_t bits);

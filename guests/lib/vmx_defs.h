@@ -250,4 +250,60 @@ enum vmcs_field {
     HOST_RSP = 0x6c14, HOST_RIP = 0x6c16,
 };
 
+/* EPT, VPID and unrestricted guest (SDM 3C "EPT", "VPID", "Unrestricted
+ * Guests", Appendix A.10 "VPID and EPT Capabilities", "INVEPT", "INVVPID") */
+#define PROC2_EPT (1u << 1)
+#define PROC2_VPID (1u << 5)
+/* PROC2_UNRESTRICTED (bit 7) is above */
+#define EXIT_EPT_VIOLATION 48
+#define EXIT_EPT_MISCONFIG 49
+#define EXIT_INVEPT 50
+#define EXIT_INVVPID 53
+#define VMXERR_INVEPT_INVVPID_OPERAND 28
+enum vmcs_field_ept {
+    EPT_POINTER = 0x201a,
+    GUEST_PDPTE1 = 0x280c, GUEST_PDPTE2 = 0x280e, GUEST_PDPTE3 = 0x2810,
+};
+/* IA32_VMX_EPT_VPID_CAP bits */
+#define EPT_CAP_EXEC_ONLY (1ull << 0)
+#define EPT_CAP_WALK4 (1ull << 6)
+#define EPT_CAP_WALK5 (1ull << 7)
+#define EPT_CAP_UC (1ull << 8)
+#define EPT_CAP_WB (1ull << 14)
+#define EPT_CAP_2M (1ull << 16)
+#define EPT_CAP_1G (1ull << 17)
+#define EPT_CAP_INVEPT (1ull << 20)
+#define EPT_CAP_AD (1ull << 21)
+#define EPT_CAP_ADV_EXIT_INFO (1ull << 22)
+#define EPT_CAP_SSS (1ull << 23)
+#define EPT_CAP_INVEPT_SINGLE (1ull << 25)
+#define EPT_CAP_INVEPT_ALL (1ull << 26)
+#define EPT_CAP_INVVPID (1ull << 32)
+#define EPT_CAP_INVVPID_ADDR (1ull << 40)
+#define EPT_CAP_INVVPID_SINGLE (1ull << 41)
+#define EPT_CAP_INVVPID_ALL (1ull << 42)
+#define EPT_CAP_INVVPID_SINGLE_GLOBALS (1ull << 43)
+/* INVEPT and INVVPID types */
+#define INVEPT_SINGLE 1
+#define INVEPT_GLOBAL 2
+#define INVVPID_ADDR 0
+#define INVVPID_SINGLE 1
+#define INVVPID_ALL 2
+#define INVVPID_SINGLE_GLOBALS 3
+/* Exit qualification for EPT violations (SDM 3C "Exit Qualification for
+ * EPT Violations") */
+#define EPTQ_READ (1ull << 0)
+#define EPTQ_WRITE (1ull << 1)
+#define EPTQ_FETCH (1ull << 2)
+#define EPTQ_READABLE (1ull << 3)
+#define EPTQ_WRITABLE (1ull << 4)
+#define EPTQ_EXECUTABLE (1ull << 5)
+#define EPTQ_USER_EXECUTABLE (1ull << 6)
+#define EPTQ_LINEAR_VALID (1ull << 7)
+#define EPTQ_TRANSLATION (1ull << 8)
+#define EPTQ_ADV_USER (1ull << 9)
+#define EPTQ_ADV_WRITE (1ull << 10)
+#define EPTQ_ADV_NX (1ull << 11)
+#define EPTQ_NMI_UNBLOCK (1ull << 12)
+
 #endif

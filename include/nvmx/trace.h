@@ -54,9 +54,13 @@ bool trace_writer_close(struct trace_writer *w, char *err, size_t errlen);
 
 /* ---- reader (src/trace/reader.c) ----------------------------------------- */
 
-/* The fields of one event line that the tools use. */
+/* The fields of one event line that the tools use. An event this reader
+ * does not know (a newer writer's, e.g. a nesting event) has type
+ * TRACE_EV_COUNT, its name in `event`, and the common keys (cycles, insns,
+ * level, vmcs) when it has them: tools pass it through. */
 struct trace_record {
     enum trace_event_type type;
+    const char *event; /* the "event" value; valid during the callback */
     unsigned line;
     uint64_t cycles, insns;
     uint32_t cost;
@@ -65,6 +69,13 @@ struct trace_record {
     bool ok;     /* vmentry: succeeded */
     uint32_t reason; /* vmexit, failed vmentry that exited: basic reason */
     uint32_t error;  /* vmfail, failed vmentry with VMfail: error number */
+    uint64_t vmcs;   /* current-VMCS pointer */
+    uint64_t qual;   /* vmexit, failed vmentry that exited: exit qualification */
+    /* The whole line: its text (no newline) and its parsed object (a
+     * jansson json_t *), both borrowed, valid during the callback only. */
+    const char *text;
+    size_t text_len;
+    const void *json;
 };
 
 /* Called for each valid event line; returning false stops the read. */
@@ -81,6 +92,35 @@ struct trace_read_result {
 #define TRACE_MAX_DIAGS 20
 bool trace_read(FILE *f, const char *name, trace_record_fn fn, void *ctx, FILE *diag,
                 struct trace_read_result *res);
+
+/* trace_read, and also hand the valid header line to header_fn (type
+ * TRACE_EV_COUNT, event "header", text and json set) before any event. */
+struct trace_read_fns {
+    trace_record_fn header;
+    trace_record_fn record;
+};
+bool trace_read_fns(FILE *f, const char *name, const struct trace_read_fns *fns, void *ctx,
+                    FILE *diag, struct trace_read_result *res);
+
+/* A trace read one valid line at a time, for tools that walk two traces in
+ * step. trace_cursor_next gives the header (type TRACE_EV_COUNT, event
+ * "header") and then each valid event, as trace_read_fns does; the record's
+ * text and json stay valid until the next call. Diagnostics as trace_read;
+ * the result is final once trace_cursor_next returned false. */
+struct trace_cursor;
+struct trace_cursor *trace_cursor_open(FILE *f, const char *name, FILE *diag);
+bool trace_cursor_next(struct trace_cursor *c, struct trace_record *r);
+const struct trace_read_result *trace_cursor_result(const struct trace_cursor *c);
+void trace_cursor_close(struct trace_cursor *c);
+
+/* Open a trace for reading: "-" is stdin. NULL with "cannot open 'NAME':
+ * reason" in err. Close with trace_close_read. */
+FILE *trace_open_read(const char *path, char *err, size_t errlen);
+void trace_close_read(FILE *f);
+
+/* Parse a hex string ("0x...") as the trace writes them; false if it is not
+ * one. */
+bool trace_parse_hex(const char *s, uint64_t *out);
 
 /* ---- statistics (src/trace/stats.c) ------------------------------------- */
 

@@ -26,6 +26,19 @@ int cli_run(int argc, char **argv);
 void cli_usage(FILE *f);
 void cli_run_usage(FILE *f);
 
+/* Option parsing shared by the commands (opts.c). */
+/* --help or -h. */
+bool cli_is_help(const char *s);
+/* Before a getopt_long loop over a (sub)command's argv: start afresh, no
+ * getopt messages of its own (ours name the option). */
+void cli_getopt_reset(void);
+/* After getopt_long returned '?' or ':' (opt): "CMD: unknown option '-x'"
+ * or "CMD: option '--by' needs a value", naming the option as the user
+ * wrote it, and a pointer to CMD --help. Returns CLI_EXIT_BAD_INPUT. */
+int cli_bad_option(const char *cmd, int opt, char **argv);
+/* The text of that message, for callers that print their own. */
+void cli_bad_option_text(int opt, char **argv, char *out, size_t outlen);
+
 /* `nvmx trace SUBCOMMAND` (trace_cmd.c) */
 int cli_trace(int argc, char **argv);
 /* A failed --trace write stops the run (src/cli/run_trace.c). */
@@ -33,6 +46,8 @@ struct trace_writer;
 struct machine;
 void cli_trace_stop_on_failure(struct trace_writer *tw, struct machine *m);
 void cli_trace_usage(FILE *f);
+/* The subcommands, each in its own file: argv[0] is the subcommand name. */
+int cli_trace_diff(int argc, char **argv);
 
 /* VMX wiring of a run (run_vmx.c) */
 struct trace_writer;

@@ -1,10 +1,14 @@
 /* The trace reader: validates each line against docs/trace-schema.md and
  * hands the tools a struct trace_record per event. Bad input is reported as
  * "NAME:LINE: problem" and never stops the read; a truncated last line (a run
- * that died mid-write) is a warning and the prefix before it is used. */
+ * that died mid-write) is a warning and the prefix before it is used. An
+ * event this reader does not know is a warning (once per name) and is passed
+ * through, so tools keep working on traces of newer writers. */
 #include "trace_internal.h"
 
+#include <errno.h>
 #include <jansson.h>
+#include <sys/stat.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +19,8 @@ struct reader {
     unsigned line;
     struct trace_read_result *res;
     bool header_seen;
+    char unknown[8][32]; /* unknown event names already warned about */
+    unsigned nunknown;
 };
 
 #if defined(__GNUC__)
@@ -134,8 +140,8 @@ static bool read_header(struct reader *rd, json_t *o)
     return ok && cfg;
 }
 
-/* Check one key against its row's type; its value is stored in *num for
- * the numeric types. A missing key is reported only when required. */
+/* Check one key against its row's type; a number (or a hex string's value)
+ * is stored in *num. A missing key is reported only when required. */
 static bool check_row(struct reader *rd, json_t *o, const char *ev, const struct trace_row *row,
                       bool required, uint64_t *num)
 {
@@ -153,7 +159,11 @@ static bool check_row(struct reader *rd, json_t *o, const char *ev, const struct
     case TRACE_T_LEN: return get_uint(rd, o, ev, key, 15, num);
     case TRACE_T_REASON: return get_uint(rd, o, ev, key, VMX_EXIT_MAX, num);
     case TRACE_T_HEX:
-    case TRACE_T_EXIT_REASON: return check_hex(rd, o, ev, key, false);
+    case TRACE_T_EXIT_REASON:
+        if (!check_hex(rd, o, ev, key, false))
+            return false;
+        trace_parse_hex(json_string_value(v), num);
+        return true;
     case TRACE_T_BOOL: {
         bool b = false;
         bool ok = get_bool(rd, o, ev, key, &b);
@@ -172,7 +182,7 @@ static bool check_row(struct reader *rd, json_t *o, const char *ev, const struct
     return true;
 }
 
-/* The numbers the tools use, by key. */
+/* The values the tools use, by key. */
 static void keep(struct trace_record *r, const char *key, uint64_t v)
 {
     if (!strcmp(key, "cycles"))
@@ -181,12 +191,16 @@ static void keep(struct trace_record *r, const char *key, uint64_t v)
         r->insns = v;
     else if (!strcmp(key, "level"))
         r->level = (int)v;
+    else if (!strcmp(key, "vmcs"))
+        r->vmcs = v;
     else if (!strcmp(key, "cost"))
         r->cost = (uint32_t)v;
     else if (!strcmp(key, "ok"))
         r->ok = v != 0;
     else if (!strcmp(key, "reason"))
         r->reason = (uint32_t)v;
+    else if (!strcmp(key, "qual"))
+        r->qual = v;
     else if (!strcmp(key, "error"))
         r->error = (uint32_t)v;
 }
@@ -210,8 +224,7 @@ static bool read_event(struct reader *rd, json_t *o, enum trace_event_type t,
         else
             ok = false;
     }
-    json_t *okj = json_object_get(o, "ok");
-    bool failed = t == TRACE_EV_vmentry && json_is_false(okj);
+    bool failed = t == TRACE_EV_vmentry && json_is_false(json_object_get(o, "ok"));
     bool has_reason = json_object_get(o, "reason") != NULL;
     bool has_error = json_object_get(o, "error") != NULL;
     for (unsigned i = trace_event_row[t] + 1;
@@ -244,6 +257,33 @@ static bool read_event(struct reader *rd, json_t *o, enum trace_event_type t,
     return ok;
 }
 
+/* An event this reader does not know: warn once per name, and read the
+ * common keys that are there (a key of the wrong type is still an error). */
+static bool read_unknown(struct reader *rd, json_t *o, const char *ev, struct trace_record *r)
+{
+    bool seen = false;
+    for (unsigned i = 0; i < rd->nunknown && !seen; i++)
+        seen = !strncmp(rd->unknown[i], ev, sizeof(rd->unknown[i]) - 1);
+    if (!seen) {
+        diag(rd, true, "unknown event \"%.40s\" (a newer schema?): passed through", ev);
+        if (rd->nunknown < sizeof(rd->unknown) / sizeof(rd->unknown[0]))
+            snprintf(rd->unknown[rd->nunknown++], sizeof(rd->unknown[0]), "%s", ev);
+    }
+    r->type = TRACE_EV_COUNT;
+    uint64_t v;
+    bool ok = true;
+    if (json_object_get(o, "cycles") && (ok &= get_uint(rd, o, ev, "cycles", INT64_MAX, &v)))
+        r->cycles = v;
+    if (json_object_get(o, "insns") && (ok &= get_uint(rd, o, ev, "insns", INT64_MAX, &v)))
+        r->insns = v;
+    if (json_object_get(o, "level") &&
+        (ok &= get_uint(rd, o, ev, "level", TRACE_MAX_LEVELS - 1, &v)))
+        r->level = (int)v;
+    if (json_object_get(o, "vmcs") && (ok &= check_hex(rd, o, ev, "vmcs", false)))
+        trace_parse_hex(json_string_value(json_object_get(o, "vmcs")), &r->vmcs);
+    return ok;
+}
+
 /* One complete line (without its newline). Returns true and fills r for a
  * valid event line; false for the header and for bad lines. */
 static bool read_line(struct reader *rd, const char *text, size_t len, struct trace_record *r)
@@ -251,6 +291,8 @@ static bool read_line(struct reader *rd, const char *text, size_t len, struct tr
     json_error_t je;
     memset(r, 0, sizeof(*r));
     r->line = rd->line;
+    r->text = text;
+    r->text_len = len;
     if (!len) {
         diag(rd, false, "empty line");
         return false;
@@ -263,6 +305,8 @@ static bool read_line(struct reader *rd, const char *text, size_t len, struct tr
     bool ok = false;
     json_t *evj = json_object_get(o, "event");
     const char *ev = json_is_string(evj) ? json_string_value(evj) : NULL;
+    r->event = ev;
+    r->json = o;
     if (!json_is_object(o))
         diag(rd, false, "not a JSON object");
     else if (!evj)
@@ -272,81 +316,185 @@ static bool read_line(struct reader *rd, const char *text, size_t len, struct tr
     else if (!strcmp(ev, "header")) {
         if (rd->header_seen || rd->line != 1)
             diag(rd, false, "header: only the first line may be a header");
-        else if (read_header(rd, o))
+        else if (read_header(rd, o)) {
             rd->header_seen = true;
+            r->type = TRACE_EV_COUNT;
+            ok = true;
+        }
     } else {
         if (rd->line == 1)
             diag(rd, false, "the first line must be the header, not \"%s\"", ev);
         enum trace_event_type t = trace_event_lookup(ev);
-        if (t == TRACE_EV_COUNT)
-            diag(rd, false, "unknown event \"%.40s\"", ev);
-        else
-            ok = read_event(rd, o, t, r);
+        ok = t == TRACE_EV_COUNT ? read_unknown(rd, o, ev, r) : read_event(rd, o, t, r);
     }
-    json_decref(o);
     return ok;
 }
 
-bool trace_read(FILE *f, const char *name, trace_record_fn fn, void *ctx, FILE *diag_out,
-                struct trace_read_result *res)
+/* A trace read one valid line at a time (the tools that walk two traces in
+ * step pull lines; trace_read_fns pushes them). */
+struct trace_cursor {
+    struct reader rd;
+    struct trace_read_result res;
+    FILE *f; /* the decompressed text of the caller's file (trace_open_input) */
+    char *buf;
+    size_t cap;
+    json_t *last; /* the object handed out last, freed on the next call */
+    bool done;
+};
+
+struct trace_cursor *trace_cursor_open(FILE *f, const char *name, FILE *diag_out)
 {
-    struct trace_read_result local;
-    if (!res)
-        res = &local;
-    memset(res, 0, sizeof(*res));
-    struct reader rd = { .name = name, .diag = diag_out, .res = res };
+    struct trace_cursor *c = calloc(1, sizeof(*c));
+    if (!c)
+        return NULL;
     char err[256];
-    FILE *in = trace_open_input(f, name, err, sizeof(err));
-    if (!in) {
-        res->errors++;
+    c->f = trace_open_input(f, name, err, sizeof(err));
+    if (!c->f) {
         if (diag_out)
             fprintf(diag_out, "%s\n", err);
-        return false;
+        free(c);
+        return NULL;
     }
-    f = in;
-    char *buf = NULL;
-    size_t cap = 0;
+    c->rd = (struct reader){ .name = name, .diag = diag_out, .res = &c->res };
+    return c;
+}
+
+/* The end of the read: read errors, an empty file, the count of problems
+ * not shown. */
+static void cursor_finish(struct trace_cursor *c)
+{
+    if (c->done)
+        return;
+    c->done = true;
+    if (ferror(c->f)) {
+        diag(&c->rd, false, "read error");
+    } else if (!c->rd.line) {
+        c->res.errors++;
+        if (c->rd.diag)
+            fprintf(c->rd.diag, "%s: empty trace (no header line)\n", c->rd.name);
+    }
+    unsigned shown = TRACE_MAX_DIAGS;
+    if (c->rd.diag && c->res.errors + c->res.warnings > shown)
+        fprintf(c->rd.diag, "%s: %u more problems not shown\n", c->rd.name,
+                c->res.errors + c->res.warnings - shown);
+}
+
+bool trace_cursor_next(struct trace_cursor *c, struct trace_record *r)
+{
+    json_decref(c->last);
+    c->last = NULL;
     ssize_t n;
-    bool stopped = false;
-    while (!stopped && (n = getline(&buf, &cap, f)) != -1) {
-        rd.line++;
-        res->lines++;
+    while (!c->done && (n = getline(&c->buf, &c->cap, c->f)) != -1) {
+        c->rd.line++;
+        c->res.lines++;
         size_t len = (size_t)n;
-        bool complete = len && buf[len - 1] == '\n';
+        bool complete = len && c->buf[len - 1] == '\n';
         if (complete)
             len--;
         if (!complete) {
             /* Only the last line can lack its newline: a run that stopped
              * while writing it. Use it if it is whole, else warn. */
-            json_t *probe = json_loadb(buf, len, 0, NULL);
+            json_t *probe = json_loadb(c->buf, len, 0, NULL);
             if (!probe) {
-                diag(&rd, true, "truncated last line (partial trace); ignored");
-                if (rd.line == 1)
-                    diag(&rd, false, "no complete header line");
+                diag(&c->rd, true, "truncated last line (partial trace); ignored");
+                if (c->rd.line == 1)
+                    diag(&c->rd, false, "no complete header line");
                 break;
             }
             json_decref(probe);
         }
-        struct trace_record r;
-        if (read_line(&rd, buf, len, &r)) {
-            res->records++;
-            if (fn && !fn(ctx, &r))
-                stopped = true;
+        bool ok = read_line(&c->rd, c->buf, len, r);
+        if (ok) {
+            c->last = (json_t *)r->json;
+            if (strcmp(r->event, "header"))
+                c->res.records++;
+            return true;
         }
+        json_decref((json_t *)r->json);
     }
-    free(buf);
-    bool read_error = ferror(f);
-    fclose(in);
-    if (read_error) {
-        diag(&rd, false, "read error");
-    } else if (!rd.line) {
+    cursor_finish(c);
+    return false;
+}
+
+const struct trace_read_result *trace_cursor_result(const struct trace_cursor *c)
+{
+    return &c->res;
+}
+
+void trace_cursor_close(struct trace_cursor *c)
+{
+    if (!c)
+        return;
+    json_decref(c->last);
+    free(c->buf);
+    fclose(c->f); /* the wrapper only: the caller's file stays open */
+    free(c);
+}
+
+bool trace_read(FILE *f, const char *name, trace_record_fn fn, void *ctx, FILE *diag_out,
+                struct trace_read_result *res)
+{
+    struct trace_read_fns fns = { .record = fn };
+    return trace_read_fns(f, name, &fns, ctx, diag_out, res);
+}
+
+bool trace_read_fns(FILE *f, const char *name, const struct trace_read_fns *fns, void *ctx,
+                    FILE *diag_out, struct trace_read_result *res)
+{
+    struct trace_read_result local;
+    if (!res)
+        res = &local;
+    memset(res, 0, sizeof(*res));
+    struct trace_cursor *c = trace_cursor_open(f, name, diag_out);
+    if (!c) {
         res->errors++;
         if (diag_out)
-            fprintf(diag_out, "%s: empty trace (no header line)\n", name);
+            fprintf(diag_out, "%s: out of memory\n", name);
+        return false;
     }
-    unsigned shown = TRACE_MAX_DIAGS;
-    if (diag_out && res->errors + res->warnings > shown)
-        fprintf(diag_out, "%s: %u more problems not shown\n", name,
-                res->errors + res->warnings - shown);
+    struct trace_record r;
+    while (trace_cursor_next(c, &r)) {
+        trace_record_fn fn = r.type == TRACE_EV_COUNT && !strcmp(r.event, "header")
+                                 ? fns->header
+                                 : fns->record;
+        if (fn && !fn(ctx, &r))
+            break;
+    }
+    cursor_finish(c);
+    *res = c->res;
+    trace_cursor_close(c);
     return res->errors == 0;
+}
+
+bool trace_parse_hex(const char *s, uint64_t *out)
+{
+    if (!s || !is_hex(s))
+        return false;
+    *out = strtoull(s + 2, NULL, 16);
+    return true;
+}
+
+FILE *trace_open_read(const char *path, char *err, size_t errlen)
+{
+    if (!strcmp(path, "-"))
+        return stdin;
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, errlen, "cannot open '%s': %s", path, strerror(errno));
+        return NULL;
+    }
+    /* A directory opens but cannot be read: say so now. */
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "cannot read '%s': it is a directory", path);
+        fclose(f);
+        return NULL;
+    }
+    return f;
+}
+
+void trace_close_read(FILE *f)
+{
+    if (f && f != stdin)
+        fclose(f);
 }

@@ -1,0 +1,97 @@
+/* The turtle's start: its options, VMX on the processor it runs on, the
+ * guest loaded from module 0, and the run loop. Its own command line:
+ *   nested=0|1  offer VMX to the guest (default 1)
+ *   verbose     a line on the console for each VMX event of the guest
+ * (docs/guests.md). */
+#include "turtle.h"
+
+#include <stdarg.h>
+
+#include "cmdline.h"
+#include "multiboot.h"
+#include "rtstring.h"
+#include "console.h"
+#include "report.h"
+#include "x86.h"
+
+struct turtle_opts topts = {.nested = true};
+uint8_t vmcs01_region[4096] __attribute__((aligned(4096)));
+uint8_t vmcs02_region[4096] __attribute__((aligned(4096)));
+
+void vcpu_vmcs_setup(const struct guest_boot *gb);
+
+void turtle_fatal(const char *fmt, ...)
+{
+    va_list ap;
+    con_puts("turtle: ");
+    va_start(ap, fmt);
+    con_vprintf(fmt, ap);
+    va_end(ap);
+    con_putc('\n');
+    guest_exit(GUEST_EXIT_FAIL);
+}
+
+void turtle_log(const char *fmt, ...)
+{
+    va_list ap;
+    if (!topts.verbose)
+        return;
+    con_puts("turtle: ");
+    va_start(ap, fmt);
+    con_vprintf(fmt, ap);
+    va_end(ap);
+    con_putc('\n');
+}
+
+static bool turtle_exit_handler(regs_t *r)
+{
+    uint32_t reason = (uint32_t)vmread(EXIT_REASON);
+    if (vcpu.in_l3)
+        return nested_exit(r, reason);
+    return vcpu_exit(r, reason);
+}
+
+void guest_main(uint32_t mb_magic, uint32_t mb_info)
+{
+    const char *cmd = mb_cmdline(mb_magic, mb_info);
+    struct guest_boot gb;
+    regs_t regs;
+    bool ok;
+    int r;
+
+    topts.nested = cmdline_u64(cmd, "nested", 1, &ok) != 0;
+    if (!ok)
+        turtle_fatal("nested= takes 0 or 1");
+    topts.verbose = cmdline_has(cmd, "verbose");
+
+    if (!vmx_supported())
+        turtle_fatal("unsupported: the processor has no VMX (CPUID.1:ECX[5] = 0)");
+    vmx_caps_read();
+    if (!vmx_feature_control_enable())
+        turtle_fatal("VMX is disabled by IA32_FEATURE_CONTROL (%#lx)",
+                     rdmsr(MSR_IA32_FEATURE_CONTROL));
+    if ((r = vmx_enter_root()) != VMX_OK)
+        turtle_fatal("VMXON failed (result %d)", r);
+    load_guest(mb_magic, mb_info, &gb);
+    caps_init();
+    /* The guest finds IA32_FEATURE_CONTROL as firmware leaves it: locked,
+     * VMX outside SMX enabled (when VMX is offered). */
+    vcpu_init(topts.nested ? (FC_LOCK | FC_VMX_OUTSIDE_SMX) : 0);
+    vcpu_vmcs_setup(&gb);
+    vmcs12_probe();
+
+    memset(&regs, 0, sizeof(regs));
+    regs.rax = MB_BOOTLOADER_MAGIC;
+    regs.rbx = gb.mb_info;
+    vmx_exit_handler = turtle_exit_handler;
+    for (;;) {
+        r = vmx_run(&regs);
+        if (r == VMX_OK)
+            turtle_fatal("the exit handler stopped");
+        if (!vcpu.in_l3)
+            turtle_fatal("VM entry of the guest failed: result %d, error %u", r,
+                         r == VMX_FAIL_VALID ? vmx_insn_error() : 0);
+        nested_entry_vmfail(r);
+        regs.launched = 1;
+    }
+}

@@ -1,0 +1,339 @@
+/* Nested VMX: the guest's VMLAUNCH/VMRESUME of its vmcs12 becomes a VM
+ * entry of vmcs02, and every exit of vmcs02 goes back to the guest as the
+ * VM exit the SDM describes (SDM 3C "VM Entries", "VM Exits").
+ *
+ * vmcs02 = vmcs12's controls and guest state + vmcs01's host state (the
+ * turtle's exit stub). Without EPT the guest's physical addresses are the
+ * machine's, so vmcs12's bitmap and MSR-list addresses are used as they
+ * are, and vmcs02 asks for no exit that vmcs12 does not: every exit of
+ * vmcs02 is reflected (vmcs12 asked for it). The turtle then writes the
+ * exit information and the guest state into vmcs12 and loads the guest's
+ * host state from vmcs12 into vmcs01 (SDM 3C "Loading Host State"). */
+#include "turtle.h"
+
+#include "rtstring.h"
+#include "x86.h"
+
+#define EFER_LME_BIT (1ull << 8)
+#define EFER_LMA_BIT (1ull << 10)
+
+static uint64_t vmcs02_for = ~0ull; /* the vmcs12 vmcs02 was built for */
+static bool vmcs02_launched;
+static uint64_t host01[VMCS12_NFIELDS]; /* vmcs01's host-state fields */
+static bool host01_saved;
+
+void nested_forget(uint64_t pa)
+{
+    if (pa != ~0ull && pa != vmcs02_for)
+        return;
+    if (vmcs02_for != ~0ull)
+        vmclear((uint64_t)vmcs02_region); /* vmcs01 stays current */
+    vmcs02_for = ~0ull;
+    vmcs02_launched = false;
+}
+
+/* ---- checks the turtle makes itself ---- */
+
+static bool ctl_ok(uint64_t cap, uint64_t v)
+{
+    uint32_t allowed0 = (uint32_t)cap, allowed1 = (uint32_t)(cap >> 32);
+    return (v & allowed0) == allowed0 && !(v & ~(uint64_t)allowed1);
+}
+
+/* SDM 3C "Checks on VM-Execution Control Fields", "Checks on VM-Exit
+ * Control Fields", "Checks on VM-Entry Control Fields": the reserved
+ * settings, against the capabilities offered (the TRUE MSRs, SDM 3C A.2).
+ * The other control checks are the processor's, on vmcs02. */
+static bool controls_ok(void)
+{
+    uint64_t proc = v12(PROC_CONTROLS);
+    if (!ctl_ok(vcaps.true_pin, v12(PIN_CONTROLS)) || !ctl_ok(vcaps.true_proc, proc) ||
+        !ctl_ok(vcaps.true_exit, v12(EXIT_CONTROLS)) ||
+        !ctl_ok(vcaps.true_entry, v12(ENTRY_CONTROLS)))
+        return false;
+    return !(proc & PROC_SECONDARY) || ctl_ok(vcaps.proc2, v12(PROC2_CONTROLS));
+}
+
+static bool canonical(uint64_t a)
+{
+    return (uint64_t)((int64_t)(a << 16) >> 16) == a;
+}
+
+/* SDM 3C "Checks on Host Control Registers, MSRs, and SSP", "Checks on Host
+ * Segment and Descriptor-Table Registers", "Checks Related to Address-Space
+ * Size". */
+static bool host_state_ok(void)
+{
+    uint64_t cr0 = v12(HOST_CR0), cr4 = v12(HOST_CR4), exit = v12(EXIT_CONTROLS);
+    bool host64 = exit & EXIT_HOST_64;
+
+    if ((cr0 & vcaps.cr0_fixed0) != vcaps.cr0_fixed0 || (cr0 & ~vcaps.cr0_fixed1) ||
+        (cr4 & vcaps.cr4_fixed0) != vcaps.cr4_fixed0 || (cr4 & ~vcaps.cr4_fixed1))
+        return false;
+    if (v12(HOST_CR3) >> vmx_caps.maxphyaddr)
+        return false;
+    if (!canonical(v12(HOST_SYSENTER_ESP)) || !canonical(v12(HOST_SYSENTER_EIP)))
+        return false;
+    if (exit & EXIT_LOAD_PAT) {
+        uint64_t pat = v12(HOST_PAT);
+        for (int i = 0; i < 8; i++) {
+            unsigned t = (pat >> (8 * i)) & 0xff;
+            if (t == 2 || t == 3 || t > 7)
+                return false;
+        }
+    }
+    if (exit & EXIT_LOAD_EFER) {
+        uint64_t efer = v12(HOST_EFER);
+        if ((efer & ~0xd01ull) || !(efer & EFER_LMA_BIT) != !host64 ||
+            !(efer & EFER_LME_BIT) != !host64)
+            return false;
+    }
+    static const uint32_t sels[] = {HOST_ES_SEL, HOST_CS_SEL, HOST_SS_SEL, HOST_DS_SEL,
+                                    HOST_FS_SEL, HOST_GS_SEL, HOST_TR_SEL};
+    for (unsigned i = 0; i < 7; i++)
+        if (v12(sels[i]) & 7) /* RPL and TI */
+            return false;
+    if (!v12(HOST_CS_SEL) || !v12(HOST_TR_SEL) || (!host64 && !v12(HOST_SS_SEL)))
+        return false;
+    if (!canonical(v12(HOST_FS_BASE)) || !canonical(v12(HOST_GS_BASE)) ||
+        !canonical(v12(HOST_GDTR_BASE)) || !canonical(v12(HOST_IDTR_BASE)) ||
+        !canonical(v12(HOST_TR_BASE)))
+        return false;
+    /* The guest hypervisor runs in IA-32e mode (its CR0.PG is fixed 1
+     * once it is in VMX operation and it reached VMXON in 64-bit code):
+     * the host address-space size must be 1. */
+    bool ia32e = vmx_ctls.entry & ENTRY_IA32E;
+    if (ia32e != host64)
+        return false;
+    if (!host64)
+        return !(v12(ENTRY_CONTROLS) & ENTRY_IA32E) && !(v12(HOST_RIP) >> 32);
+    return (cr4 & CR4_PAE_BIT) && canonical(v12(HOST_RIP));
+}
+
+/* SDM 3C "Checks on Guest Non-Register State": the VMCS link pointer. */
+static bool link_pointer_ok(void)
+{
+    uint64_t p = v12(VMCS_LINK_PTR);
+    if (p == ~0ull)
+        return true;
+    if ((p & 0xfff) || (p >> vmx_caps.maxphyaddr) || !gmem_phys_ok(p, 4096))
+        return false;
+    return *(volatile uint32_t *)phys_ptr(p) == TURTLE_VMCS_REVISION;
+}
+
+/* ---- the guest's host state, as a VM exit loads it ---- */
+
+static void seg_load(uint32_t sel_field, uint16_t sel, uint32_t ar, uint64_t base)
+{
+    unsigned i = (sel_field - GUEST_ES_SEL) / 2;
+    vmwrite(sel_field, sel);
+    vmwrite(GUEST_ES_LIMIT + 2 * i, 0xffffffff);
+    vmwrite(GUEST_ES_AR + 2 * i, sel ? ar : AR_UNUSABLE);
+    vmwrite(GUEST_ES_BASE + 2 * i, base);
+}
+
+/* SDM 3C "Loading Host State", into vmcs01 (current) and the turtle's view
+ * of the guest's control registers. */
+static void load_l1_host_state(void)
+{
+    uint64_t exit = v12(EXIT_CONTROLS);
+    bool host64 = exit & EXIT_HOST_64;
+
+    vcpu.cr0 = v12(HOST_CR0) | (1ull << 4);
+    vcpu.cr4 = v12(HOST_CR4);
+    if (exit & EXIT_LOAD_EFER)
+        vcpu.efer = v12(HOST_EFER) & ~EFER_LMA_BIT;
+    else
+        vcpu.efer = (vcpu.efer & ~EFER_LME_BIT) | (host64 ? EFER_LME_BIT : 0);
+    vcpu_apply_mode();
+    vmwrite(GUEST_CR3, v12(HOST_CR3));
+    vmwrite(GUEST_DR7, 0x400);
+    vmwrite(GUEST_DEBUGCTL, 0);
+    vmwrite(GUEST_SYSENTER_CS, v12(HOST_SYSENTER_CS));
+    vmwrite(GUEST_SYSENTER_ESP, v12(HOST_SYSENTER_ESP));
+    vmwrite(GUEST_SYSENTER_EIP, v12(HOST_SYSENTER_EIP));
+    if (exit & EXIT_LOAD_PAT)
+        wrmsr(MSR_IA32_PAT, v12(HOST_PAT)); /* PAT is the guest's (no exits) */
+
+    vmwrite(GUEST_CS_SEL, v12(HOST_CS_SEL));
+    vmwrite(GUEST_CS_BASE, 0);
+    vmwrite(GUEST_CS_LIMIT, 0xffffffff);
+    vmwrite(GUEST_CS_AR, host64 ? 0xa09b : 0xc09b);
+    seg_load(GUEST_SS_SEL, (uint16_t)v12(HOST_SS_SEL), 0xc093, 0);
+    seg_load(GUEST_DS_SEL, (uint16_t)v12(HOST_DS_SEL), 0xc093, 0);
+    seg_load(GUEST_ES_SEL, (uint16_t)v12(HOST_ES_SEL), 0xc093, 0);
+    seg_load(GUEST_FS_SEL, (uint16_t)v12(HOST_FS_SEL), 0xc093, v12(HOST_FS_BASE));
+    seg_load(GUEST_GS_SEL, (uint16_t)v12(HOST_GS_SEL), 0xc093, v12(HOST_GS_BASE));
+    vmwrite(GUEST_FS_BASE, v12(HOST_FS_BASE));
+    vmwrite(GUEST_GS_BASE, v12(HOST_GS_BASE));
+    vmwrite(GUEST_TR_SEL, v12(HOST_TR_SEL));
+    vmwrite(GUEST_TR_BASE, v12(HOST_TR_BASE));
+    vmwrite(GUEST_TR_LIMIT, 0x67);
+    vmwrite(GUEST_TR_AR, 0x8b);
+    vmwrite(GUEST_LDTR_SEL, 0);
+    vmwrite(GUEST_LDTR_AR, AR_UNUSABLE);
+    vmwrite(GUEST_GDTR_BASE, v12(HOST_GDTR_BASE));
+    vmwrite(GUEST_GDTR_LIMIT, 0xffff);
+    vmwrite(GUEST_IDTR_BASE, v12(HOST_IDTR_BASE));
+    vmwrite(GUEST_IDTR_LIMIT, 0xffff);
+    vmwrite(GUEST_RIP, v12(HOST_RIP));
+    vmwrite(GUEST_RSP, v12(HOST_RSP));
+    vmwrite(GUEST_RFLAGS, 0x2);
+    vmwrite(GUEST_INTERRUPTIBILITY, 0);
+    vmwrite(GUEST_ACTIVITY, ACTIVITY_ACTIVE);
+    vmwrite(GUEST_PENDING_DBG, 0);
+}
+
+/* A VM-entry failure the turtle finds itself (SDM 3C "VM-Entry Failures
+ * During or After Loading Guest State"): exit reason with bit 31, the
+ * qualification, and the host state loaded. */
+static void emulated_entry_failure(uint32_t reason, uint64_t qual)
+{
+    v12_set(EXIT_REASON, reason | EXIT_REASON_ENTRY_FAIL);
+    v12_set(EXIT_QUAL, qual);
+    load_l1_host_state();
+}
+
+/* ---- vmcs02 ---- */
+
+static void save_host01(void)
+{
+    for (unsigned i = 0; i < VMCS12_NFIELDS; i++) {
+        uint32_t enc = vmcs12_encoding[i];
+        if (vmcs_enc_type(enc) == VMCS_TYPE_HOST && vmcs12_index(enc) == (int)i)
+            host01[i] = vmread(enc);
+    }
+    host01_saved = true;
+}
+
+static void write_vmcs02(bool fresh)
+{
+    for (unsigned i = 0; i < VMCS12_NFIELDS; i++) {
+        uint32_t enc = vmcs12_encoding[i];
+        if (vmcs12_index(enc) != (int)i)
+            continue; /* not supported by the processor */
+        switch (vmcs_enc_type(enc)) {
+        case VMCS_TYPE_HOST:
+            if (fresh)
+                vmwrite(enc, host01[i]);
+            break;
+        case VMCS_TYPE_RO_DATA: break;
+        case VMCS_TYPE_GUEST:
+            vmwrite(enc, enc == VMCS_LINK_PTR ? ~0ull : vmcs12[i]);
+            break;
+        default:
+            if (enc == EXIT_CONTROLS)
+                /* the turtle's own host state: 64-bit, its EFER */
+                vmwrite(enc, vmcs12[i] | EXIT_HOST_64 | EXIT_LOAD_EFER);
+            else
+                vmwrite(enc, vmcs12[i]);
+        }
+    }
+}
+
+bool nested_enter(regs_t *r, bool launch)
+{
+    uint64_t ptr = vcpu.vmcs12_ptr;
+    bool fresh = false;
+
+    /* SDM 3C "VMLAUNCH/VMRESUME -- Launch/Resume Virtual Machine" */
+    if (ptr == ~0ull) {
+        vm_fail_invalid();
+        return true;
+    }
+    if (vmread(GUEST_INTERRUPTIBILITY) & INTERRUPTIBILITY_MOV_SS) {
+        vm_fail_valid(VMXERR_ENTRY_MOV_SS);
+        return true;
+    }
+    uint32_t launched = vmcs12_launch_state(ptr);
+    if (launch && launched) {
+        vm_fail_valid(VMXERR_VMLAUNCH_NOT_CLEAR);
+        return true;
+    }
+    if (!launch && !launched) {
+        vm_fail_valid(VMXERR_VMRESUME_NOT_LAUNCHED);
+        return true;
+    }
+    if (!controls_ok()) {
+        vm_fail_valid(VMXERR_ENTRY_BAD_CONTROL);
+        return true;
+    }
+    if (!host_state_ok()) {
+        vm_fail_valid(VMXERR_ENTRY_BAD_HOST);
+        return true;
+    }
+    if (!link_pointer_ok()) {
+        emulated_entry_failure(EXIT_ENTRY_FAIL_GUEST, ENTRY_QUAL_LINK_PTR);
+        return true;
+    }
+    if (!host01_saved)
+        save_host01();
+    host01[vmcs12_index(HOST_RSP)] = vmread(HOST_RSP);
+    if (vmcs02_for != ptr) {
+        nested_forget(~0ull);
+        vmx_region_init(vmcs02_region, VMX_BASIC_REVISION(vmx_caps.basic));
+        if (vmclear((uint64_t)vmcs02_region) != VMX_OK)
+            turtle_fatal("VMCLEAR of vmcs02 failed");
+        vmcs02_for = ptr;
+        fresh = true;
+    }
+    if (vmptrld((uint64_t)vmcs02_region) != VMX_OK)
+        turtle_fatal("VMPTRLD of vmcs02 failed");
+    write_vmcs02(fresh);
+    if (fresh)
+        vmwrite(HOST_RSP, host01[vmcs12_index(HOST_RSP)]);
+    vcpu.in_l3 = true;
+    r->launched = vmcs02_launched;
+    return true;
+}
+
+void nested_entry_vmfail(int result)
+{
+    uint32_t err = result == VMX_FAIL_VALID ? (uint32_t)vmread(VM_INSN_ERROR) : 0;
+
+    vcpu.in_l3 = false;
+    if (vmptrld((uint64_t)vmcs01_region) != VMX_OK)
+        turtle_fatal("VMPTRLD of vmcs01 failed");
+    if (result != VMX_FAIL_VALID)
+        turtle_fatal("VM entry of vmcs02 gave VMfailInvalid");
+    /* vmcs01 still holds the exit of the guest's VMLAUNCH/VMRESUME. */
+    vm_fail_valid(err);
+}
+
+bool nested_exit(regs_t *r, uint32_t reason)
+{
+    uint64_t ptr = vcpu.vmcs12_ptr;
+
+    vcpu.in_l3 = false;
+    if (!(reason & EXIT_REASON_ENTRY_FAIL)) {
+        /* The entry succeeded: the VMCS is launched (SDM 3C "VMLAUNCH"),
+         * and the exit saves the guest state (SDM 3C "Saving Guest
+         * State"); VM exits store IA32_EFER.LMA into the "IA-32e mode
+         * guest" control (IA32_VMX_MISC[5]). */
+        vmcs02_launched = true;
+        vmcs12_set_launch_state(ptr, 1);
+        for (unsigned i = 0; i < VMCS12_NFIELDS; i++) {
+            uint32_t enc = vmcs12_encoding[i];
+            if (vmcs_enc_type(enc) == VMCS_TYPE_GUEST && enc != VMCS_LINK_PTR &&
+                vmcs12_index(enc) == (int)i)
+                vmcs12[i] = vmread(enc);
+        }
+        v12_set(ENTRY_CONTROLS,
+                (v12(ENTRY_CONTROLS) & ~ENTRY_IA32E) | (vmread(ENTRY_CONTROLS) & ENTRY_IA32E));
+    }
+    /* SDM 3C "Recording VM-Exit Information and Updating VM-Entry Control
+     * Fields": the exit-information fields, and the valid bit of the
+     * VM-entry interruption information cleared. */
+    for (unsigned i = 0; i < VMCS12_NFIELDS; i++) {
+        uint32_t enc = vmcs12_encoding[i];
+        if (vmcs_enc_type(enc) == VMCS_TYPE_RO_DATA && enc != VM_INSN_ERROR &&
+            vmcs12_index(enc) == (int)i)
+            vmcs12[i] = vmread(enc);
+    }
+    v12_set(ENTRY_INTR_INFO, v12(ENTRY_INTR_INFO) & ~(uint64_t)INTR_VALID);
+    if (vmptrld((uint64_t)vmcs01_region) != VMX_OK)
+        turtle_fatal("VMPTRLD of vmcs01 failed");
+    load_l1_host_state();
+    r->launched = 1;
+    return true;
+}

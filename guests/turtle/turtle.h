@@ -1,0 +1,147 @@
+/* The turtle: a nesting-capable hypervisor image (docs/guests.md). It boots
+ * its guest -- the first multiboot module -- the way a boot loader would,
+ * runs it in VMX non-root operation, passes its port I/O through to its own
+ * ports, and emulates VMX for it, so that the guest may itself be a
+ * hypervisor (another turtle).
+ *
+ * Names: the turtle is "L1" in this code, the guest it runs directly on
+ * vmcs01 is "L2"-or-"the guest", and when that guest is a hypervisor, its
+ * guest ("L3" from here) runs on vmcs02, the merge of vmcs01's host state
+ * with the guest's vmcs12. */
+#ifndef TURTLE_H
+#define TURTLE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vmx.h"
+
+#define TURTLE_SIGNATURE "TurtleTurtle" /* CPUID 0x40000000 EBX:ECX:EDX */
+#define TURTLE_HC_NOP 0                 /* VMCALL RAX = 0 -> RAX = 0 */
+#define TURTLE_HC_UNKNOWN (~0ull)       /* RAX of an unknown hypercall */
+/* The VMCS revision identifier of the VMX the turtle emulates (bit 31 = 0). */
+#define TURTLE_VMCS_REVISION 0x74757274u /* "trut" */
+
+/* Options from the turtle's own command line (docs/guests.md). */
+struct turtle_opts {
+    bool nested;  /* offer VMX to the guest (default on) */
+    bool verbose; /* a line per VMX event of the guest */
+};
+extern struct turtle_opts topts;
+
+/* The direct guest's control registers as it sees them (read shadows) and
+ * the pieces of state the turtle keeps for it. */
+struct vcpu {
+    uint64_t cr0, cr4, efer; /* the guest's view */
+    uint64_t cr3;            /* the guest's CR3 while its paging is off */
+    uint64_t feature_control;
+    /* emulated VMX (vmx_emul.c) */
+    bool vmxon;
+    uint64_t vmxon_ptr;
+    uint64_t vmcs12_ptr; /* ~0: no current VMCS */
+    bool in_l3;          /* the hardware runs vmcs02 */
+};
+extern struct vcpu vcpu;
+
+/* The exit handler's view of the guest's GPRs (vmx_stub.S layout). */
+typedef struct vmx_regs regs_t;
+
+/* ---- main.c ---- */
+void turtle_fatal(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+void turtle_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+extern uint8_t vmcs01_region[4096], vmcs02_region[4096];
+extern uint64_t host_rsp; /* HOST_RSP of the exit stub, for vmcs02 */
+
+/* ---- loader.c ---- */
+struct guest_boot {
+    uint32_t entry;   /* physical entry point (32-bit protected mode) */
+    uint32_t mb_info; /* physical address of the guest's multiboot info */
+};
+/* Load module 0 of our own multiboot info as the guest; pass further
+ * modules on. Fatal on a bad image. */
+void load_guest(uint32_t mb_magic, uint32_t mb_info, struct guest_boot *gb);
+
+/* ---- vcpu.c: exits of the direct guest ---- */
+void vcpu_init(uint64_t feature_control);
+/* Write the real CR0/CR3/CR4/EFER and the controls that depend on the
+ * guest's mode (paging on or off, IA-32e) into the current VMCS. */
+void vcpu_apply_mode(void);
+bool vcpu_exit(regs_t *r, uint32_t reason);
+uint64_t *gpr(regs_t *r, unsigned n); /* SDM register numbering; n = 4 is NULL */
+uint64_t gpr_read(regs_t *r, unsigned n);
+void gpr_write(regs_t *r, unsigned n, uint64_t v);
+void skip_insn(void);
+void inject_exception(unsigned vector, bool has_error, uint32_t error);
+static inline void inject_gp(void)
+{
+    inject_exception(13, true, 0);
+}
+static inline void inject_ud(void)
+{
+    inject_exception(6, false, 0);
+}
+/* CPL of the guest (SS.DPL, SDM 3A "Current Privilege Level"). */
+unsigned guest_cpl(void);
+
+/* ---- gmem.c: the guest's memory ---- */
+/* Translate a guest linear address through the guest's paging; false (an
+ * exception injected) if it faults. */
+bool gmem_translate(uint64_t lin, bool write, uint64_t *pa);
+bool gmem_read(uint64_t lin, void *buf, unsigned n);
+bool gmem_write(uint64_t lin, const void *buf, unsigned n);
+/* Whether [pa, pa + n) is RAM the guest may use. */
+bool gmem_phys_ok(uint64_t pa, uint64_t n);
+static inline void *phys_ptr(uint64_t pa)
+{
+    return (void *)pa; /* the turtle identity-maps 0..4 GiB */
+}
+/* Linear address of the memory operand of a VMX instruction (SDM 3C
+ * "VM-Exit Instruction-Information Field"); false if #GP was injected. */
+bool vmx_operand_addr(regs_t *r, uint32_t info, uint64_t disp, uint64_t *lin);
+
+/* ---- vmx_emul.c: the VMX instructions of the guest ---- */
+void vmx_emul_init(void);
+bool vmx_emul_exit(regs_t *r, uint32_t reason);
+bool vmx_emul_msr_read(uint32_t msr, uint64_t *v);
+/* The result conventions of SDM 3C "Conventions" on the guest's RFLAGS;
+ * each also skips the instruction. */
+void vm_succeed(void);
+void vm_fail_invalid(void);
+void vm_fail_valid(uint32_t error);
+void vm_fail(uint32_t error); /* valid if there is a current VMCS */
+
+/* ---- vmcs12.c: the cache of the guest's current VMCS ---- */
+#include "vmcs12_fields.h"
+extern uint64_t vmcs12[VMCS12_NFIELDS];
+void vmcs12_probe(void); /* which fields the hardware supports */
+int vmcs12_index(uint64_t encoding); /* -1: unsupported */
+void vmcs12_load(uint64_t pa);
+void vmcs12_flush(uint64_t pa);
+uint32_t vmcs12_launch_state(uint64_t pa);
+void vmcs12_set_launch_state(uint64_t pa, uint32_t launched);
+uint64_t v12(uint32_t encoding);
+void v12_set(uint32_t encoding, uint64_t v);
+
+/* ---- nested.c: vmcs02 and reflection ---- */
+/* VMLAUNCH/VMRESUME of the guest: checks, then merge into vmcs02 and make
+ * it current; returns true when the hardware should enter vmcs02. */
+bool nested_enter(regs_t *r, bool launch);
+/* An exit while the hardware ran vmcs02. */
+bool nested_exit(regs_t *r, uint32_t reason);
+/* VMLAUNCH/VMRESUME of vmcs02 failed with VMfail: give the guest its
+ * result. */
+void nested_entry_vmfail(int result);
+/* vmcs12 at pa is cleared or replaced: forget its vmcs02. */
+void nested_forget(uint64_t pa);
+
+/* ---- caps.c: the VMX capabilities the turtle offers ---- */
+void caps_init(void);
+bool caps_msr(uint32_t msr, uint64_t *v);
+struct vcaps {
+    uint64_t basic, misc, pin, proc, proc2, exit, entry;
+    uint64_t true_pin, true_proc, true_exit, true_entry;
+    uint64_t cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1, vmcs_enum;
+};
+extern struct vcaps vcaps;
+
+#endif

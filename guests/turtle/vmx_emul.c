@@ -1,0 +1,292 @@
+/* VMX for the direct guest: VMXON, VMXOFF, VMCLEAR, VMPTRLD, VMPTRST,
+ * VMREAD, VMWRITE, VMCALL in VMX root operation, and the checks of
+ * VMLAUNCH/VMRESUME before nested.c takes over. The instructions exit
+ * unconditionally in VMX non-root operation (SDM 3C "Instructions That
+ * Cause VM Exits Unconditionally"); the turtle then does what the SDM's
+ * pseudocode in SDM 3C "VMX Instruction Reference" does, with the guest's
+ * view of CR0/CR4 and IA32_FEATURE_CONTROL, the capabilities of caps.c and
+ * the vmcs12 cache of vmcs12.c. */
+#include "turtle.h"
+
+#include "rtstring.h"
+#include "x86.h"
+
+#define FL_ARITH 0x8d5ull /* CF PF AF ZF SF OF */
+#define FL_CF_BIT 0x1ull
+#define FL_ZF_BIT 0x40ull
+
+static void set_result_flags(uint64_t set)
+{
+    vmwrite(GUEST_RFLAGS, (vmread(GUEST_RFLAGS) & ~FL_ARITH) | set);
+    skip_insn();
+}
+
+void vm_succeed(void)
+{
+    set_result_flags(0);
+}
+
+void vm_fail_invalid(void)
+{
+    set_result_flags(FL_CF_BIT);
+}
+
+void vm_fail_valid(uint32_t error)
+{
+    v12_set(VM_INSN_ERROR, error);
+    set_result_flags(FL_ZF_BIT);
+}
+
+void vm_fail(uint32_t error)
+{
+    if (vcpu.vmcs12_ptr != ~0ull)
+        vm_fail_valid(error);
+    else
+        vm_fail_invalid();
+}
+
+static bool long64(void)
+{
+    return (vmx_ctls.entry & ENTRY_IA32E) && (vmread(GUEST_CS_AR) & (1u << 13));
+}
+
+/* The 64-bit physical-address operand of VMXON, VMCLEAR, VMPTRLD. */
+static bool read_ptr_operand(regs_t *r, uint64_t *pa)
+{
+    uint64_t lin;
+    if (!vmx_operand_addr(r, (uint32_t)vmread(EXIT_INSN_INFO), vmread(EXIT_QUAL), &lin))
+        return false;
+    return gmem_read(lin, pa, 8);
+}
+
+static bool bad_ptr(uint64_t pa)
+{
+    /* SDM 3C: 4-KiB aligned, no bit beyond the physical-address width. */
+    return (pa & 0xfff) || (pa >> vmx_caps.maxphyaddr);
+}
+
+static uint32_t region_revision(uint64_t pa)
+{
+    if (!gmem_phys_ok(pa, 4096))
+        return ~0u; /* not RAM: reads all ones */
+    return *(volatile uint32_t *)phys_ptr(pa);
+}
+
+static void emul_vmxon(regs_t *r)
+{
+    uint64_t pa;
+
+    if (vcpu.vmxon) {
+        if (guest_cpl())
+            inject_gp();
+        else
+            vm_fail(VMXERR_VMXON_IN_ROOT);
+        return;
+    }
+    /* SDM 3C "VMXON": #GP for CPL > 0, CR0/CR4 outside the fixed bits, or
+     * IA32_FEATURE_CONTROL not locked with VMX outside SMX enabled. */
+    if (guest_cpl() || (vcpu.cr0 & vcaps.cr0_fixed0) != vcaps.cr0_fixed0 ||
+        (vcpu.cr0 & ~vcaps.cr0_fixed1) || (vcpu.cr4 & vcaps.cr4_fixed0) != vcaps.cr4_fixed0 ||
+        (vcpu.cr4 & ~vcaps.cr4_fixed1) ||
+        (vcpu.feature_control & (FC_LOCK | FC_VMX_OUTSIDE_SMX)) !=
+            (FC_LOCK | FC_VMX_OUTSIDE_SMX)) {
+        inject_gp();
+        return;
+    }
+    if (!read_ptr_operand(r, &pa))
+        return;
+    if (bad_ptr(pa) || region_revision(pa) != TURTLE_VMCS_REVISION) {
+        vm_fail_invalid();
+        return;
+    }
+    vcpu.vmxon = true;
+    vcpu.vmxon_ptr = pa;
+    vcpu.vmcs12_ptr = ~0ull;
+    turtle_log("guest VMXON %#lx", pa);
+    vm_succeed();
+}
+
+static void drop_current(void)
+{
+    if (vcpu.vmcs12_ptr != ~0ull)
+        vmcs12_flush(vcpu.vmcs12_ptr);
+    vcpu.vmcs12_ptr = ~0ull;
+}
+
+static void emul_vmxoff(void)
+{
+    drop_current();
+    nested_forget(~0ull);
+    vcpu.vmxon = false;
+    turtle_log("guest VMXOFF");
+    vm_succeed();
+}
+
+static void emul_vmclear(regs_t *r)
+{
+    uint64_t pa;
+
+    if (!read_ptr_operand(r, &pa))
+        return;
+    if (bad_ptr(pa)) {
+        vm_fail(VMXERR_VMCLEAR_BAD_ADDR);
+        return;
+    }
+    if (pa == vcpu.vmxon_ptr) {
+        vm_fail(VMXERR_VMCLEAR_VMXON_PTR);
+        return;
+    }
+    /* SDM 3C "VMCLEAR": the VMCS data is written to the region, the launch
+     * state becomes clear, and it is no longer current. */
+    if (pa == vcpu.vmcs12_ptr)
+        drop_current();
+    nested_forget(pa);
+    if (gmem_phys_ok(pa, 4096))
+        vmcs12_set_launch_state(pa, 0);
+    vm_succeed();
+}
+
+static void emul_vmptrld(regs_t *r)
+{
+    uint64_t pa;
+
+    if (!read_ptr_operand(r, &pa))
+        return;
+    if (bad_ptr(pa)) {
+        vm_fail(VMXERR_VMPTRLD_BAD_ADDR);
+        return;
+    }
+    if (pa == vcpu.vmxon_ptr) {
+        vm_fail(VMXERR_VMPTRLD_VMXON_PTR);
+        return;
+    }
+    /* Bit 31 (shadow-VMCS indicator) set is a mismatch too: the turtle
+     * offers no VMCS shadowing. */
+    if (region_revision(pa) != TURTLE_VMCS_REVISION) {
+        vm_fail(VMXERR_VMPTRLD_BAD_REVISION);
+        return;
+    }
+    if (pa != vcpu.vmcs12_ptr) {
+        drop_current();
+        vmcs12_load(pa);
+        vcpu.vmcs12_ptr = pa;
+    }
+    vm_succeed();
+}
+
+static void emul_vmptrst(regs_t *r)
+{
+    uint64_t lin, v = vcpu.vmcs12_ptr;
+    if (!vmx_operand_addr(r, (uint32_t)vmread(EXIT_INSN_INFO), vmread(EXIT_QUAL), &lin))
+        return;
+    if (!gmem_write(lin, &v, 8))
+        return;
+    vm_succeed();
+}
+
+static void emul_vmread(regs_t *r)
+{
+    uint32_t info = (uint32_t)vmread(EXIT_INSN_INFO);
+    uint64_t enc = gpr_read(r, info >> 28), v;
+    int i;
+
+    if (vcpu.vmcs12_ptr == ~0ull) {
+        vm_fail_invalid();
+        return;
+    }
+    if (!long64())
+        enc = (uint32_t)enc;
+    if ((i = vmcs12_index(enc)) < 0) {
+        vm_fail_valid(VMXERR_UNSUPPORTED_FIELD);
+        return;
+    }
+    v = (enc & 1) ? vmcs12[i] >> 32 : vmcs12[i];
+    if (info & (1u << 10)) {
+        gpr_write(r, (info >> 3) & 15, long64() ? v : (uint32_t)v);
+    } else {
+        uint64_t lin;
+        if (!vmx_operand_addr(r, info, vmread(EXIT_QUAL), &lin) ||
+            !gmem_write(lin, &v, long64() ? 8 : 4))
+            return;
+    }
+    vm_succeed();
+}
+
+static void emul_vmwrite(regs_t *r)
+{
+    uint32_t info = (uint32_t)vmread(EXIT_INSN_INFO);
+    uint64_t enc = gpr_read(r, info >> 28), v = 0;
+    int i;
+
+    if (vcpu.vmcs12_ptr == ~0ull) {
+        vm_fail_invalid();
+        return;
+    }
+    if (info & (1u << 10)) {
+        v = gpr_read(r, (info >> 3) & 15);
+    } else {
+        uint64_t lin;
+        if (!vmx_operand_addr(r, info, vmread(EXIT_QUAL), &lin) ||
+            !gmem_read(lin, &v, long64() ? 8 : 4))
+            return;
+    }
+    if (!long64()) {
+        enc = (uint32_t)enc;
+        v = (uint32_t)v;
+    }
+    if ((i = vmcs12_index(enc)) < 0) {
+        vm_fail_valid(VMXERR_UNSUPPORTED_FIELD);
+        return;
+    }
+    /* SDM 3C "VMWRITE": the VM-exit information fields are read-only
+     * unless IA32_VMX_MISC[29] is 1. */
+    if (vmcs_enc_type((uint32_t)enc) == VMCS_TYPE_RO_DATA && !(vcaps.misc & VMX_MISC_VMWRITE_ANY)) {
+        vm_fail_valid(VMXERR_VMWRITE_READONLY);
+        return;
+    }
+    if (enc & 1)
+        vmcs12[i] = (vmcs12[i] & 0xffffffffu) | (v << 32);
+    else
+        vmcs12[i] = vmcs_width_mask((uint32_t)enc, v);
+    vm_succeed();
+}
+
+bool vmx_emul_exit(regs_t *r, uint32_t reason)
+{
+    /* Common checks of every VMX instruction: #UD outside VMX operation
+     * (VMXON: with CR4.VMXE = 0), #GP(0) at CPL > 0. */
+    if (!(vcpu.cr4 & CR4_VMXE) || !topts.nested || reason == 50 || reason == 53) {
+        inject_ud(); /* INVEPT/INVVPID: EPT and VPID are not offered */
+        return true;
+    }
+    if (reason == EXIT_VMXON) {
+        emul_vmxon(r);
+        return true;
+    }
+    if (!vcpu.vmxon) {
+        inject_ud();
+        return true;
+    }
+    if (guest_cpl()) {
+        inject_gp();
+        return true;
+    }
+    switch (reason) {
+    case EXIT_VMXOFF: emul_vmxoff(); break;
+    case EXIT_VMCLEAR: emul_vmclear(r); break;
+    case EXIT_VMPTRLD: emul_vmptrld(r); break;
+    case EXIT_VMPTRST: emul_vmptrst(r); break;
+    case EXIT_VMREAD: emul_vmread(r); break;
+    case EXIT_VMWRITE: emul_vmwrite(r); break;
+    case EXIT_VMCALL:
+        /* SDM 3C "VMCALL": in VMX root operation without the dual-monitor
+         * treatment, VMfail(VMCALL executed in VMX root operation). */
+        vm_fail(VMXERR_VMCALL_IN_ROOT);
+        break;
+    case EXIT_VMLAUNCH:
+    case EXIT_VMRESUME:
+        return nested_enter(r, reason == EXIT_VMLAUNCH);
+    default: inject_ud(); break;
+    }
+    return true;
+}

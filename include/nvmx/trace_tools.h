@@ -1,0 +1,104 @@
+/* The tools half of src/trace: grouped exit statistics (`trace stats
+ * --by`), trace comparison (`trace diff`), what-if costing (`trace
+ * recost`), Perfetto export and the trace-cmd import. Every tool streams a
+ * trace through trace_read_fns() and keeps memory bounded by the number of
+ * groups, never by the length of the trace. Docs: docs/cli.md. */
+#ifndef NVMX_TRACE_TOOLS_H
+#define NVMX_TRACE_TOOLS_H
+
+#include "nvmx/trace.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+enum trace_out_format { TRACE_FMT_TABLE, TRACE_FMT_JSON, TRACE_FMT_CSV };
+/* "table", "json", "csv"; false for anything else. */
+bool trace_parse_format(const char *s, enum trace_out_format *out);
+
+/* ---- grouped statistics (src/trace/group.c) ------------------------------ */
+
+/* What an exit is counted under (perf kvm stat's --event). */
+enum trace_group_key {
+    TRACE_BY_NONE,
+    TRACE_BY_REASON, /* basic exit reason */
+    TRACE_BY_VMCS,   /* current-VMCS pointer */
+    TRACE_BY_PORT,   /* I/O-instruction exits: port and direction */
+    TRACE_BY_MSR,    /* RDMSR/WRMSR exits: MSR (ECX) and direction */
+};
+enum trace_sort { TRACE_SORT_COUNT, TRACE_SORT_TIME };
+
+/* Distinct groups kept; exits beyond them are counted in one "(other)" row. */
+#define TRACE_MAX_GROUPS 65536
+/* Distinct names of events this reader does not know, counted by name. */
+#define TRACE_MAX_OTHER_EVENTS 16
+
+struct trace_group {
+    int level;      /* -1 when not grouped by level */
+    uint64_t key;   /* reason, VMCS pointer, port or MSR */
+    uint32_t info;  /* port: 1 = OUT; msr: 1 = WRMSR; msr key unknown: 2 */
+    bool other;     /* the overflow row */
+    struct trace_exit_stat st;
+};
+
+struct trace_groups {
+    enum trace_group_key by;
+    bool by_level;
+    struct trace_group *rows;
+    uint32_t nrows, cap;
+    uint32_t *index; /* open-addressing hash of rows, 2 * cap slots, ~0u empty */
+    uint32_t other_row; /* ~0u until needed */
+    uint64_t exits, total_time; /* over the exits this grouping counts */
+    uint64_t all_exits, entries, launches, resumes, failed_entries, vmfails;
+    uint64_t msr_key_missing; /* MSR exits without an "msr" key */
+    bool open[TRACE_MAX_LEVELS];
+    uint32_t open_row[TRACE_MAX_LEVELS];
+    uint64_t open_start[TRACE_MAX_LEVELS];
+    struct {
+        char name[32];
+        uint64_t count;
+    } other_events[TRACE_MAX_OTHER_EVENTS];
+    unsigned nother_events;
+    uint64_t other_events_dropped;
+    bool oom;
+};
+
+/* Parse a --by list ("reason", "level", "level,reason", "port", ...). False
+ * with a message in err. */
+bool trace_groups_parse_by(const char *spec, enum trace_group_key *by, bool *by_level,
+                           char *err, size_t errlen);
+void trace_groups_init(struct trace_groups *g, enum trace_group_key by, bool by_level);
+void trace_groups_free(struct trace_groups *g);
+/* A trace_record_fn: ctx is the struct trace_groups. False when out of
+ * memory (g->oom). */
+bool trace_groups_add(void *ctx, const struct trace_record *r);
+/* The row's label: "cpuid", "L2", "L2 cpuid", "0x3000", "0x3f8:POUT",
+ * "0x10:rdmsr". */
+void trace_group_label(const struct trace_groups *g, const struct trace_group *row, char *out,
+                       size_t outlen);
+void trace_groups_print(const struct trace_groups *g, enum trace_sort sort,
+                        enum trace_out_format fmt, FILE *out);
+
+/* ---- diff (src/trace/diff.c) ---------------------------------------------- */
+
+#define TRACE_DIFF_MAX_IGNORE 32
+
+struct trace_diff_opts {
+    /* Keys left out of the comparison: a bare name ("cycles") at any depth,
+     * a dotted path ("config.cost.file") at that place only. */
+    const char *ignore[TRACE_DIFF_MAX_IGNORE];
+    unsigned nignore;
+    unsigned context; /* equal events shown before the first divergence */
+};
+
+enum trace_diff_result { TRACE_DIFF_SAME = 0, TRACE_DIFF_DIFFER = 1, TRACE_DIFF_BAD_INPUT = 2 };
+
+/* Walk traces A and B in step, line by line (the header, then the events in
+ * order), and report on out: the header keys that differ, the first event
+ * that differs with its context and the differing keys, and the counts and
+ * exit cycles per level and exit reason of both with their deltas.
+ * Diagnostics of malformed input go to diag. */
+enum trace_diff_result trace_diff(FILE *a, const char *aname, FILE *b, const char *bname,
+                                  const struct trace_diff_opts *o, FILE *out, FILE *diag);
+
+#endif

@@ -1,0 +1,134 @@
+#!/bin/sh
+# The trace tools on a real trace: run a VMX guest with --trace, then
+#  - `trace stats --by port|msr|level|vmcs`, --sort, --format json|csv give
+#    the rows the guest's exits imply;
+#  - `trace diff` of two runs is 0; under another cost model it names the
+#    first divergence and the cycle deltas (1), and ignoring the keys the
+#    cost model changes makes them the same again (0);
+#  - bad input (missing file, directory, garbage line, truncated file, wrong
+#    schema, bad option) is refused with the file and the problem named and
+#    exit status 2.
+#
+# usage: check-tools.sh --nvmx PATH --image IMAGE --configs DIR --out DIR
+#                       [-- RUN-ARGS...]
+set -u
+
+nvmx= image= out= configs=
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --nvmx) nvmx=$2; shift 2 ;;
+    --image) image=$2; shift 2 ;;
+    --out) out=$2; shift 2 ;;
+    --configs) configs=$2; shift 2 ;;
+    --) shift; break ;;
+    *) echo "check-tools.sh: unknown option '$1'" >&2; exit 2 ;;
+    esac
+done
+if [ -z "$nvmx" ] || [ -z "$image" ] || [ -z "$out" ] || [ -z "$configs" ]; then
+    echo "check-tools.sh: --nvmx, --image, --configs and --out are required" >&2
+    exit 2
+fi
+mkdir -p "$out" || exit 2
+fail() { echo "FAIL: $*" >&2; exit 1; }
+T=$out/a.jsonl
+
+"$nvmx" run "$image" --serial "$out/serial.txt" --trace "$T" "$@" >/dev/null 2>"$out/run.txt"
+st=$?
+[ $((st % 2)) -eq 1 ] || { cat "$out/run.txt" >&2; fail "run ended with status $st"; }
+
+# expect_status WANT CMD... : run CMD, stdout/stderr to $out/o.txt, $out/e.txt
+expect_status() {
+    want=$1
+    shift
+    "$@" >"$out/o.txt" 2>"$out/e.txt"
+    got=$?
+    [ "$got" -eq "$want" ] ||
+        fail "'$*': status $got, expected $want; stderr: $(cat "$out/e.txt")"
+}
+expect_err() { grep -q -- "$1" "$out/e.txt" || fail "stderr lacks '$1': $(cat "$out/e.txt")"; }
+expect_out() { grep -q -- "$1" "$out/o.txt" || fail "stdout lacks '$1': $(cat "$out/o.txt")"; }
+
+# ---- stats --by ----------------------------------------------------------
+# The guest's I/O exits (tests/guests/vmx/vmx_exits.c): OUT to 0x80 three
+# times, IN from 0x3f8, OUT to 0x1234, IN from 0x7fff.
+expect_status 0 "$nvmx" trace stats --by port "$T"
+expect_out '^ *IO Port Access *Samples'
+expect_out '^ *0x80:POUT  *3 '
+expect_out '^ *0x3f8:PIN  *1 '
+expect_out '^ *0x1234:POUT  *1 '
+expect_out '^ *0x7fff:PIN  *1 '
+expect_out '^(I/O-instruction exits only; all VM exits: [0-9]*)$'
+expect_status 0 "$nvmx" trace stats --by msr "$T"
+expect_out '^ *?:rdmsr  *[1-9]'
+expect_out '^note: [0-9]* MSR exits* without the MSR number'
+expect_status 0 "$nvmx" trace stats --by level --format csv "$T"
+expect_out '^group,level,samples,samples_pct,time_pct,timed,cycles,min_cycles,max_cycles,avg_cycles$'
+expect_out '^L1,1,[1-9][0-9]*,100.00,100.00,'
+expect_status 0 "$nvmx" trace stats --by level,reason --sort time --format json "$T"
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); r=d["rows"]; \
+assert d["by"]=="level,reason" and r, d; \
+assert all(r[i]["cycles"]>=r[i+1]["cycles"] for i in range(len(r)-1)), "not sorted by time"; \
+assert sum(x["samples"] for x in r)==d["samples"], "rows do not add up"' "$out/o.txt" ||
+    fail "stats --format json: $(cat "$out/o.txt")"
+expect_status 0 "$nvmx" trace stats --by vmcs "$T"
+expect_out '^ *0x[0-9a-f]*  *[1-9]'
+
+# ---- diff ------------------------------------------------------------------
+"$nvmx" run "$image" --serial "$out/serial.txt" --trace "$out/b.jsonl" "$@" >/dev/null 2>&1
+expect_status 0 "$nvmx" trace diff "$T" "$out/b.jsonl"
+expect_out '^traces are the same$'
+# The same run with VM exits costing 400 cycles instead of 320.
+sed 's/"vm_exit": 320,/"vm_exit": 400,/' "$configs/cost/default.json" >"$out/cost400.json"
+grep -q '"vm_exit": 400,' "$out/cost400.json" || fail "could not make cost400.json"
+"$nvmx" run "$image" --serial "$out/serial.txt" --trace "$out/c.jsonl" --cost "$out/cost400.json" \
+    "$@" >/dev/null 2>&1
+expect_status 1 "$nvmx" trace diff "$T" "$out/c.jsonl"
+expect_out "^headers differ: config.cost.file (A \"cost/default.json\", B \"$out/cost400.json\")$"
+expect_out '^first divergence at event 2:$'
+expect_out '^differing keys: cycles (A [0-9]*, B [0-9]*), cost (A 320, B 400)$'
+# Every exit costs 80 more: each row's exit cycles grow by 80 per timed exit.
+expect_out '^L1    cpuid  *1  *1  *+0  *[0-9]*  *[0-9]*  *+80$'
+expect_out '^traces differ$'
+expect_status 0 "$nvmx" trace diff --ignore cycles,cost --ignore config.cost.file "$T" "$out/c.jsonl"
+expect_out '^traces are the same$'
+expect_status 2 "$nvmx" trace diff "$T"
+expect_err 'expected two traces A B'
+expect_status 2 "$nvmx" trace diff --context x "$T" "$T"
+expect_err "^nvmx trace diff: --context 'x'"
+
+# ---- bad input: every command names the file and the problem, status 2 ----
+head -n 1 "$T" >"$out/hdr.jsonl"
+{ cat "$out/hdr.jsonl"; echo 'garbage'; } >"$out/garbage.jsonl"
+head -c 100 "$T" >"$out/trunc.jsonl"
+sed '1s/"schema":1/"schema":99/' "$T" >"$out/schema.jsonl"
+mkdir -p "$out/dir"
+for cmd in "stats"; do
+    expect_status 2 "$nvmx" trace $cmd "$out/missing.jsonl"
+    expect_err "cannot open '$out/missing.jsonl'"
+    expect_status 2 "$nvmx" trace $cmd "$out/dir"
+    expect_err "cannot read '$out/dir': it is a directory"
+    expect_status 2 "$nvmx" trace $cmd "$out/garbage.jsonl"
+    expect_err "^$out/garbage.jsonl:2: bad JSON"
+    expect_status 2 "$nvmx" trace $cmd "$out/trunc.jsonl"
+    expect_err "^$out/trunc.jsonl:1: no complete header line"
+    expect_status 2 "$nvmx" trace $cmd "$out/schema.jsonl"
+    expect_err "^$out/schema.jsonl:1: header: schema 99 is not supported"
+    expect_status 2 "$nvmx" trace $cmd --bogus "$T"
+    expect_err "unknown option '--bogus'"
+done
+# diff: either side bad is status 2, with the file named.
+expect_status 2 "$nvmx" trace diff "$T" "$out/garbage.jsonl"
+expect_err "^$out/garbage.jsonl:2: bad JSON"
+expect_err "^nvmx trace diff: '$out/garbage.jsonl' is not a valid trace"
+expect_status 2 "$nvmx" trace diff "$out/schema.jsonl" "$T"
+expect_err "^$out/schema.jsonl:1: header: schema 99 is not supported"
+expect_status 2 "$nvmx" trace diff "$T" "$out/missing.jsonl"
+expect_err "cannot open '$out/missing.jsonl'"
+expect_status 2 "$nvmx" trace stats --by port,msr "$T"
+expect_err "^nvmx trace stats: --by 'port,msr': expected"
+expect_status 2 "$nvmx" trace stats --format xml "$T"
+expect_err "^nvmx trace stats: --format 'xml'"
+expect_status 2 "$nvmx" trace stats --sort
+expect_err "option '--sort' needs a value"
+echo PASS
+exit 0
