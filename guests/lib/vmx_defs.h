@@ -60,6 +60,10 @@
 #define CR0_NE_BIT (1ull << 5)
 #define CR0_PG_BIT (1ull << 31)
 
+/* Bit 31 of a VMCS region's revision identifier: a shadow VMCS (SDM 3C
+ * "VMCS Types: Ordinary and Shadow") */
+#define VMCS_SHADOW_INDICATOR (1u << 31)
+
 /* RFLAGS results of VMX instructions (SDM 3C "Conventions") */
 #define VMX_OK 0
 #define VMX_FAIL_INVALID 1 /* CF = 1 */
@@ -160,6 +164,7 @@
 #define PROC2_RDTSCP (1u << 3)
 #define PROC2_WBINVD (1u << 6)
 #define PROC2_UNRESTRICTED (1u << 7)
+#define PROC2_VMCS_SHADOWING (1u << 14)
 /* VM-exit controls */
 #define EXIT_SAVE_DEBUG (1u << 2)
 #define EXIT_HOST_64 (1u << 9)
@@ -209,7 +214,8 @@ enum vmcs_field {
     IO_BITMAP_A = 0x2000, IO_BITMAP_B = 0x2002, MSR_BITMAP = 0x2004,
     EXIT_MSR_STORE_ADDR = 0x2006, EXIT_MSR_LOAD_ADDR = 0x2008,
     ENTRY_MSR_LOAD_ADDR = 0x200a, TSC_OFFSET = 0x2010,
-    VIRTUAL_APIC_ADDR = 0x2012, GUEST_PHYS_ADDR = 0x2400,
+    VIRTUAL_APIC_ADDR = 0x2012, VMREAD_BITMAP = 0x2026, VMWRITE_BITMAP = 0x2028,
+    GUEST_PHYS_ADDR = 0x2400,
     VMCS_LINK_PTR = 0x2800, GUEST_DEBUGCTL = 0x2802, GUEST_PAT = 0x2804,
     GUEST_EFER = 0x2806, GUEST_PDPTE0 = 0x280a,
     HOST_PAT = 0x2c00, HOST_EFER = 0x2c02,

@@ -40,7 +40,21 @@ struct vmx_stats {
     uint64_t exits[VMX_EXIT_MAX + 1];
     uint64_t exit_cycles[VMX_EXIT_MAX + 1]; /* from exit to the next entry */
     uint64_t entries, entry_failures, vmfails;
+    /* VMREAD/VMWRITE in non-root operation that the shadow VMCS satisfied
+     * without a VM exit (VMCS shadowing) */
+    uint64_t shadow_vmreads, shadow_vmwrites;
 };
 const struct vmx_stats *vmx_get_stats(const struct vmx *v);
+
+/* ---- VMCS shadowing (shadow.c): pure functions L0 reuses ---- */
+
+/* Does a VMREAD (vmread bitmap) or VMWRITE (vmwrite bitmap) of encoding in
+ * VMX non-root operation cause a VM exit? shadowing: the "VMCS shadowing"
+ * control; read8 reads one byte of physical memory. */
+bool vmx_shadow_bitmap_exits(bool shadowing, uint64_t bitmap_pa, uint64_t encoding,
+                             uint8_t (*read8)(void *ctx, uint64_t pa), void *ctx);
+/* Bitmaps from the shadow column of vmcs_fields.def (bits of RO and RW
+ * fields clear in the VMREAD bitmap, of RW fields in the VMWRITE bitmap). */
+void vmx_shadow_default_bitmaps(uint8_t vmread_bitmap[4096], uint8_t vmwrite_bitmap[4096]);
 
 #endif

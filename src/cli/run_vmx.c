@@ -56,9 +56,12 @@ void cli_vmx_report_stats(const struct cpu *c, FILE *f)
     fprintf(f,
             "nvmx: stats: VM entries           %llu\n"
             "nvmx: stats: failed VM entries    %llu\n"
-            "nvmx: stats: VMfail results       %llu\n",
+            "nvmx: stats: VMfail results       %llu\n"
+            "nvmx: stats: shadowed VMREADs     %llu\n"
+            "nvmx: stats: shadowed VMWRITEs    %llu\n",
             (unsigned long long)s->entries, (unsigned long long)s->entry_failures,
-            (unsigned long long)s->vmfails);
+            (unsigned long long)s->vmfails, (unsigned long long)s->shadow_vmreads,
+            (unsigned long long)s->shadow_vmwrites);
     for (unsigned r = 0; r <= VMX_EXIT_MAX; r++) {
         if (!s->exits[r])
             continue;

@@ -26,7 +26,7 @@
 #define PROC2_IMPL                                                                             \
     ((uint32_t)PROC2_DESCRIPTOR_TABLE_EXITING | (uint32_t)PROC2_ENABLE_RDTSCP |                \
      (uint32_t)PROC2_WBINVD_EXITING | (uint32_t)PROC2_PAUSE_LOOP_EXITING |                     \
-     (uint32_t)PROC2_ENABLE_INVPCID)
+     (uint32_t)PROC2_ENABLE_INVPCID | (uint32_t)PROC2_VMCS_SHADOWING)
 #define EXIT_IMPL                                                                              \
     ((uint32_t)EXIT_SAVE_DEBUG_CONTROLS | (uint32_t)EXIT_HOST_ADDRESS_SPACE_SIZE |             \
      (uint32_t)EXIT_ACK_INTERRUPT_ON_EXIT | (uint32_t)EXIT_SAVE_PAT | (uint32_t)EXIT_LOAD_PAT | \

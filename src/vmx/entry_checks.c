@@ -160,10 +160,23 @@ static enum vmx_insn_err check_exec_controls(struct entry_ck *ck)
     ENTRY_CHECK(ck, !(proc2 & PROC2_ENABLE_VPID) || vmcs_get(v, VMCS_virtual_processor_id) != 0, ERR_CTL,
                 "'enable VPID' requires a VPID other than 0", "vpid 0x%llx",
                 (unsigned long long)vmcs_get(v, VMCS_virtual_processor_id));
+    /* "If the 'VMCS shadowing' VM-execution control is 1, the VMREAD-bitmap
+     * and VMWRITE-bitmap addresses must each satisfy: bits 11:0 of the
+     * address must be 0; the address must not set any bits beyond the
+     * processor's physical-address width." */
+    if (proc2 & PROC2_VMCS_SHADOWING) {
+        uint64_t r = vmcs_get(v, VMCS_vmread_bitmap), w = vmcs_get(v, VMCS_vmwrite_bitmap);
+        ENTRY_CHECK(ck, (r & 0xfff) == 0 && entry_pa_range_ok(ck, r, 1), ERR_CTL,
+                    "VMREAD-bitmap address 4-KByte aligned, within physical-address width",
+                    "vmread_bitmap 0x%llx", (unsigned long long)r);
+        ENTRY_CHECK(ck, (w & 0xfff) == 0 && entry_pa_range_ok(ck, w, 1), ERR_CTL,
+                    "VMWRITE-bitmap address 4-KByte aligned, within physical-address width",
+                    "vmwrite_bitmap 0x%llx", (unsigned long long)w);
+    }
     /* "If the 'unrestricted guest' VM-execution control is 1, the 'enable
-     * EPT' VM-execution control must also be 1." EPT-pointer, PML, VMCS
-     * shadowing bitmaps and #VE checks come with EPT (not implemented: no
-     * model advertises those controls). */
+     * EPT' VM-execution control must also be 1." EPT-pointer, PML and #VE
+     * checks come with EPT (not implemented: no model advertises those
+     * controls). */
     ENTRY_CHECK(ck, !(proc2 & PROC2_UNRESTRICTED_GUEST) || (proc2 & PROC2_ENABLE_EPT), ERR_CTL,
                 "'unrestricted guest' requires 'enable EPT'", "proc2 0x%08x", proc2);
     return VMX_INSN_OK;

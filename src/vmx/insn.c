@@ -47,11 +47,12 @@ void vmx_fail_valid(struct cpu *c, enum vmx_insn_err err)
     vmcs_set(vmx_of(c), VMCS_vm_instruction_error, (uint64_t)err);
 }
 
-/* VMfail(ErrorNumber): VMfailValid when there is a current VMCS, else
- * VMfailInvalid. Counted and traced. */
-void vmx_fail(struct cpu *c, struct vmx *v, enum vmx_insn_err err, const char *insn)
+/* VMfailValid or VMfailInvalid as the caller decides (VMREAD and VMWRITE in
+ * non-root operation fail invalid on the link pointer, not the current
+ * VMCS), counted and traced like vmx_fail(). */
+static void fail_as(struct cpu *c, struct vmx *v, bool valid, enum vmx_insn_err err,
+                    const char *insn)
 {
-    bool valid = v->current_vmcs != VMX_INVALID_PTR;
     if (valid)
         vmx_fail_valid(c, err);
     else
@@ -62,6 +63,13 @@ void vmx_fail(struct cpu *c, struct vmx *v, enum vmx_insn_err err, const char *i
                                   .vmfail = { .insn = insn, .error = valid ? (uint32_t)err : 0 } };
         vmx_emit(v, &ev);
     }
+}
+
+/* VMfail(ErrorNumber): VMfailValid when there is a current VMCS, else
+ * VMfailInvalid. Counted and traced. */
+void vmx_fail(struct cpu *c, struct vmx *v, enum vmx_insn_err err, const char *insn)
+{
+    fail_as(c, v, v->current_vmcs != VMX_INVALID_PTR, err, insn);
 }
 
 /* ---- shared checks -------------------------------------------------------------- */
@@ -249,37 +257,69 @@ static void do_vmptrst(struct cpu *c, struct vmx *v, const struct cpu_vmx_insn *
 
 /* ---- VMREAD / VMWRITE -------------------------------------------------------------- */
 
-/* The field named by a VMREAD/VMWRITE encoding operand (ModRM.reg), at the
- * operand size: 32 bits outside 64-bit mode, 64 in it. -1 if unsupported. */
-static int field_of(const struct cpu *c, const struct cpu_vmx_insn *vi, bool *high)
+/* The encoding operand of VMREAD/VMWRITE (ModRM.reg), at the operand size:
+ * 32 bits outside 64-bit mode, 64 in it. */
+static uint64_t encoding_of(const struct cpu *c, const struct cpu_vmx_insn *vi)
 {
     uint64_t enc = c->gpr[vi->reg & 15];
-    if (vi->opsize == 4)
-        enc = (uint32_t)enc;
-    return vmcs_field_lookup(enc, high);
+    return vi->opsize == 4 ? (uint32_t)enc : enc;
 }
 
 static uint64_t opsize_mask(unsigned opsize) { return opsize >= 8 ? ~0ull : 0xffffffffull; }
 
+/* The prologue of VMREAD and VMWRITE (SDM 3C "VMREAD", "VMWRITE"
+ * Operation): #UD, then in non-root operation a VM exit unless the VMREAD/
+ * VMWRITE bitmap lets the shadow VMCS take the access (shadow.c), #GP(0) at
+ * CPL > 0, VMfailInvalid without a VMCS to access -- the current VMCS in
+ * root operation, the one the VMCS link pointer references in non-root
+ * operation. Returns false when the instruction is over. */
+static bool vmrw_checks(struct cpu *c, struct vmx *v, const struct cpu_vmx_insn *vi, bool write)
+{
+    if (!v->in_vmx_operation || mode_ud(c))
+        cpu_raise(c, EXC_UD, false, 0);
+    if (c->vmx_nonroot && vmx_shadow_intercept(c, v, encoding_of(c, vi), write))
+        insn_vm_exit(c, v, vi);
+    if (c->cpl > 0)
+        cpu_raise(c, EXC_GP, true, 0);
+    uint64_t vmcs = c->vmx_nonroot ? vmx_shadow_vmcs(v) : v->current_vmcs;
+    if (vmcs == VMX_INVALID_PTR) {
+        fail_as(c, v, false, VMX_INSN_OK, insn_names[vi->op]);
+        return false;
+    }
+    return true;
+}
+
+/* A field of the VMCS the instruction accesses (see vmrw_checks). */
+static uint64_t field_read(struct cpu *c, struct vmx *v, enum vmcs_field f)
+{
+    return c->vmx_nonroot ? vmx_shadow_read(v, f) : vmcs_get(v, f);
+}
+
+static void field_write(struct cpu *c, struct vmx *v, enum vmcs_field f, uint64_t val)
+{
+    if (c->vmx_nonroot)
+        vmx_shadow_write(v, f, val);
+    else
+        vmcs_set(v, f, val);
+}
+
 /* SDM 3C "VMREAD -- Read Field from Virtual-Machine Control Structure".
  * A field shorter than the operand is zero-extended; of a longer one only
  * the low bits are read. The high encoding of a 64-bit field reads its bits
- * 63:32. VMCS shadowing is not implemented, so in non-root operation every
- * VMREAD exits. */
+ * 63:32. A VMfailValid error goes to the current VMCS, in non-root
+ * operation too (SDM 3C "Conventions": "VM-instruction error field of the
+ * current VMCS"). */
 static void do_vmread(struct cpu *c, struct vmx *v, const struct cpu_vmx_insn *vi)
 {
-    common_checks(c, v, vi);
-    if (v->current_vmcs == VMX_INVALID_PTR) {
-        vmx_fail(c, v, VMX_INSN_OK, "vmread");
+    if (!vmrw_checks(c, v, vi, false))
         return;
-    }
     bool high = false;
-    int f = field_of(c, vi, &high);
+    int f = vmcs_field_lookup(encoding_of(c, vi), &high);
     if (f < 0) {
         vmx_fail(c, v, VMX_INSN_ERR_UNSUPPORTED_VMCS_COMPONENT, "vmread");
         return;
     }
-    uint64_t val = vmcs_get(v, (enum vmcs_field)f);
+    uint64_t val = field_read(c, v, (enum vmcs_field)f);
     if (high)
         val >>= 32;
     val &= opsize_mask(vi->opsize);
@@ -291,21 +331,18 @@ static void do_vmread(struct cpu *c, struct vmx *v, const struct cpu_vmx_insn *v
 }
 
 /* SDM 3C "VMWRITE -- Write Field to Virtual-Machine Control Structure".
- * The primary source (r/m) is read once the current VMCS is known to be
- * valid; bits beyond the field are ignored, bits of the field beyond the
- * operand are cleared. The high encoding writes bits 63:32 only. */
+ * The primary source (r/m) is read once there is a VMCS to write; bits
+ * beyond the field are ignored, bits of the field beyond the operand are
+ * cleared. The high encoding writes bits 63:32 only. */
 static void do_vmwrite(struct cpu *c, struct vmx *v, const struct cpu_vmx_insn *vi)
 {
-    common_checks(c, v, vi);
-    if (v->current_vmcs == VMX_INVALID_PTR) {
-        vmx_fail(c, v, VMX_INSN_OK, "vmwrite");
+    if (!vmrw_checks(c, v, vi, true))
         return;
-    }
     uint64_t val = vi->mem ? cpu_mem_read(c, vi->seg, vi->offset, vi->opsize)
                            : c->gpr[vi->rm_reg & 15];
     val &= opsize_mask(vi->opsize);
     bool high = false;
-    int f = field_of(c, vi, &high);
+    int f = vmcs_field_lookup(encoding_of(c, vi), &high);
     if (f < 0) {
         vmx_fail(c, v, VMX_INSN_ERR_UNSUPPORTED_VMCS_COMPONENT, "vmwrite");
         return;
@@ -318,8 +355,9 @@ static void do_vmwrite(struct cpu *c, struct vmx *v, const struct cpu_vmx_insn *
         return;
     }
     if (high)
-        val = (vmcs_get(v, (enum vmcs_field)f) & 0xffffffffull) | ((val & 0xffffffffull) << 32);
-    vmcs_set(v, (enum vmcs_field)f, val);
+        val = (field_read(c, v, (enum vmcs_field)f) & 0xffffffffull) |
+              ((val & 0xffffffffull) << 32);
+    field_write(c, v, (enum vmcs_field)f, val);
     vmx_succeed(c);
 }
 
@@ -334,6 +372,13 @@ static void do_vmentry(struct cpu *c, struct vmx *v, const struct cpu_vmx_insn *
     common_checks(c, v, vi);
     if (v->current_vmcs == VMX_INVALID_PTR) {
         vmx_fail(c, v, VMX_INSN_OK, name);
+        return;
+    }
+    /* SDM 3C "Basic VM-Entry Checks": "If there is a current VMCS but the
+     * current VMCS is a shadow VMCS ..., RFLAGS.CF is set to 1" --
+     * VMfailInvalid, though a VMCS is current. */
+    if (v->shadow_vmcs_current) {
+        fail_as(c, v, false, VMX_INSN_OK, name);
         return;
     }
     if (c->intr_shadow & VMX_INTERRUPTIBILITY_MOV_SS) {

@@ -163,6 +163,16 @@ bool vmx_cr_fixed_ok(const struct vmx *v, uint64_t cr0, uint64_t cr4);
 /* IA32_VMX_VMCS_ENUM for nvmx's field list (highest index, bits 9:1). */
 uint64_t vmx_vmcs_enum(void);
 
+/* ---- VMCS shadowing (shadow.c) ---------------------------------------------------- */
+
+/* VMREAD/VMWRITE of encoding in non-root operation: true if it causes a VM
+ * exit; otherwise counts and charges the shadowed access. */
+bool vmx_shadow_intercept(struct cpu *c, struct vmx *v, uint64_t encoding, bool write);
+/* The VMCS such an access reads or writes: the VMCS link pointer. */
+uint64_t vmx_shadow_vmcs(const struct vmx *v);
+uint64_t vmx_shadow_read(struct vmx *v, enum vmcs_field f);
+void vmx_shadow_write(struct vmx *v, enum vmcs_field f, uint64_t val);
+
 /* ---- reporting (trace.c) ------------------------------------------------------------ */
 
 static inline bool vmx_tracing(const struct vmx *v) { return v->trace_fn != NULL; }

@@ -211,7 +211,7 @@ START_TEST(skylake_server_vmx_msrs)
     ck_assert(!(proc2 & (uint32_t)PROC2_ENABLE_EPT));
     ck_assert(!(proc2 & (uint32_t)PROC2_ENABLE_VPID));
     ck_assert(!(proc2 & (uint32_t)PROC2_UNRESTRICTED_GUEST));
-    ck_assert(!(proc2 & (uint32_t)PROC2_VMCS_SHADOWING));
+    ck_assert(proc2 & (uint32_t)PROC2_VMCS_SHADOWING); /* as Skylake-SP */
     ck_assert(proc2 & (uint32_t)PROC2_ENABLE_RDTSCP);
     ck_assert_uint_eq(m[VMX_MSR_EPT_VPID_CAP], 0);
     ck_assert_uint_eq(m[VMX_MSR_VMFUNC], 0);
@@ -307,8 +307,8 @@ static const struct {
     { "no_cpuid_vmx", NULL, NULL, NULL, false, "CPUID.1:ECX.VMX[bit 5] is clear" },
     { "ept", "IA32_VMX_PROCBASED_CTLS2", "0x0000000a00000000", NULL, true,
       "IA32_VMX_PROCBASED_CTLS2 allows bit 1 (ENABLE_EPT), which nvmx does not implement" },
-    { "vmcs_shadowing", "IA32_VMX_PROCBASED_CTLS2", "0x0000400800000000", NULL, true,
-      "IA32_VMX_PROCBASED_CTLS2 allows bit 14 (VMCS_SHADOWING)" },
+    { "pml", "IA32_VMX_PROCBASED_CTLS2", "0x0002000800000000", NULL, true,
+      "IA32_VMX_PROCBASED_CTLS2 allows bit 17 (ENABLE_PML)" },
     { "tpr_shadow", "IA32_VMX_PROCBASED_CTLS", "0xfff9fffe0401e172", NULL, true,
       "IA32_VMX_PROCBASED_CTLS allows bit 21 (USE_TPR_SHADOW)" },
     { "posted", "IA32_VMX_PINBASED_CTLS", "0x000000bf00000016", NULL, true,

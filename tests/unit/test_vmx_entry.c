@@ -29,6 +29,8 @@
 #define IO_A 0x104000ull
 #define IO_B 0x105000ull
 #define MSR_BITMAP 0x106000ull
+#define SHADOW_VMCS_PA 0x107000ull   /* revision REV, shadow-VMCS indicator 1 */
+#define ORDINARY_VMCS_PA 0x108000ull /* revision REV, indicator 0 */
 #define PD32 0x200000ull   /* 32-bit paging: 4-MByte pages */
 #define PDPT_PAE 0x201000ull
 #define PD_PAE 0x202000ull
@@ -89,7 +91,7 @@ static void set_caps(struct vmx_caps *caps)
     caps->msr[VMX_MSR_VMCS_ENUM] = 0x4c;
     caps->msr[VMX_MSR_PROCBASED_CTLS2] =
         (uint64_t)((uint32_t)PROC2_DESCRIPTOR_TABLE_EXITING | (uint32_t)PROC2_ENABLE_RDTSCP |
-                   (uint32_t)PROC2_WBINVD_EXITING) << 32;
+                   (uint32_t)PROC2_WBINVD_EXITING | (uint32_t)PROC2_VMCS_SHADOWING) << 32;
 }
 
 static void on_event(void *ctx, const struct trace_event *ev)
@@ -198,6 +200,8 @@ static void setup(void)
     for (unsigned i = 0; i < sizeof guest; i++)
         cpu_write_phys(c, GUEST_CODE + i, 1, guest[i]);
     cpu_write_phys(c, HANDLER, 1, 0xf4);
+    cpu_write_phys(c, SHADOW_VMCS_PA, 4, REV | VMCS_SHADOW_INDICATOR);
+    cpu_write_phys(c, ORDINARY_VMCS_PA, 4, REV);
     write_idt();
 
     struct vmx_caps caps;
@@ -267,7 +271,7 @@ struct set {
 
 struct entry_case {
     const char *name;
-    struct set sets[5];
+    struct set sets[6];
     enum outcome kind;
     uint64_t code, qual;
     const char *check; /* the rule the trace must name (NULL: not checked) */
@@ -291,13 +295,17 @@ static void expect(const char *name, struct result r, enum outcome kind, uint64_
 
 static void run_case(const struct entry_case *k)
 {
-    for (unsigned i = 0; i < 5 && k->sets[i].f >= 0; i++)
+    for (unsigned i = 0; i < 6 && k->sets[i].f >= 0; i++)
         put((enum vmcs_field)k->sets[i].f, k->sets[i].val);
     expect(k->name, launch(), k->kind, k->code, k->qual, k->check);
 }
 
 #define S(field, value) { VMCS_##field, (value) }
 #define END { -1, 0 }
+/* "activate secondary controls" + "VMCS shadowing" (two sets) */
+#define SHADOWING                                                                                  \
+    S(cpu_based_vm_exec_control, PROC_D1 | (uint32_t)PROC_ACTIVATE_SECONDARY_CONTROLS),           \
+        S(secondary_vm_exec_control, PROC2_VMCS_SHADOWING)
 
 /* ---- Checks on VMX Controls (SDM 3C "Checks on VMX Controls") ----------------------- */
 
@@ -326,6 +334,19 @@ static const struct entry_case control_cases[] = {
         S(secondary_vm_exec_control, PROC2_ENABLE_EPT), END },
       FAIL_CTL(), "secondary processor-based controls vs allowed-0/1 settings" },
     { "proc2 ignored without activation", { S(secondary_vm_exec_control, PROC2_ENABLE_EPT), END }, PASS, NULL },
+    /* "If the 'VMCS shadowing' VM-execution control is 1, the VMREAD-bitmap
+     * and VMWRITE-bitmap addresses must each satisfy: bits 11:0 of the
+     * address must be 0; the address must not set any bits beyond the
+     * processor's physical-address width." (The link pointer stays all ones:
+     * VMCS shadowing does not require a shadow VMCS.) */
+    { "VMREAD bitmap misaligned", { SHADOWING, S(vmread_bitmap, IO_A + 0x800), S(vmwrite_bitmap, IO_B), END },
+      FAIL_CTL(), "VMREAD-bitmap address 4-KByte aligned, within physical-address width" },
+    { "VMWRITE bitmap beyond MAXPHYADDR", { SHADOWING, S(vmread_bitmap, IO_A), S(vmwrite_bitmap, 1ull << MAXPHY), END },
+      FAIL_CTL(), "VMWRITE-bitmap address 4-KByte aligned, within physical-address width" },
+    { "VMCS shadowing, bitmaps valid", { SHADOWING, S(vmread_bitmap, IO_A), S(vmwrite_bitmap, IO_B), END }, PASS, NULL },
+    { "bitmaps ignored without VMCS shadowing",
+      { S(cpu_based_vm_exec_control, PROC_D1 | (uint32_t)PROC_ACTIVATE_SECONDARY_CONTROLS),
+        S(vmread_bitmap, IO_A + 1), S(vmwrite_bitmap, ~0ull), END }, PASS, NULL },
     /* "The CR3-target count must not be greater than 4" (IA32_VMX_MISC). */
     { "CR3-target count 5", { S(cr3_target_count, 5), END }, FAIL_CTL(), "CR3-target count <= IA32_VMX_MISC[24:16]" },
     { "CR3-target count 4", { S(cr3_target_count, 4), END }, PASS, NULL },
@@ -740,6 +761,16 @@ static const struct entry_case guest_cases[] = {
       "VMCS link pointer: revision identifier and shadow indicator" },
     { "link pointer is the current VMCS", { S(vmcs_link_pointer, VMCS_PA), END }, FAIL_GUEST(4),
       "VMCS link pointer is not the current VMCS" },
+    /* With "VMCS shadowing" = 1 the link pointer must reference a shadow
+     * VMCS, and with it 0 an ordinary one: "bit 31 must contain the setting
+     * of the 'VMCS shadowing' VM-execution control". */
+    { "shadowing, link to ordinary VMCS", { SHADOWING, S(vmread_bitmap, IO_A), S(vmwrite_bitmap, IO_B),
+      S(vmcs_link_pointer, ORDINARY_VMCS_PA), END }, FAIL_GUEST(4),
+      "VMCS link pointer: revision identifier and shadow indicator" },
+    { "shadowing, link to shadow VMCS", { SHADOWING, S(vmread_bitmap, IO_A), S(vmwrite_bitmap, IO_B),
+      S(vmcs_link_pointer, SHADOW_VMCS_PA), END }, PASS, NULL },
+    { "no shadowing, link to shadow VMCS", { S(vmcs_link_pointer, SHADOW_VMCS_PA), END }, FAIL_GUEST(4),
+      "VMCS link pointer: revision identifier and shadow indicator" },
 };
 
 START_TEST(vmlaunch_guest_check)
@@ -887,6 +918,28 @@ START_TEST(io_bitmap_address_edges)
         expect(name, launch(), PASS, NULL);
     else
         expect(name, launch(), FAIL_CTL(), "I/O-bitmap A address 4-KByte aligned, within physical-address width");
+}
+END_TEST
+
+/* VMREAD-bitmap (even _i) and VMWRITE-bitmap (odd _i) addresses with
+ * "VMCS shadowing": the same edges as the I/O bitmap. */
+START_TEST(vmcs_shadowing_bitmap_edges)
+{
+    unsigned k = (unsigned)_i / 2;
+    bool write = _i & 1;
+    put(VMCS_cpu_based_vm_exec_control, PROC_D1 | (uint32_t)PROC_ACTIVATE_SECONDARY_CONTROLS);
+    put(VMCS_secondary_vm_exec_control, PROC2_VMCS_SHADOWING);
+    put(VMCS_vmread_bitmap, write ? IO_A : bitmap_addrs[k].addr);
+    put(VMCS_vmwrite_bitmap, write ? bitmap_addrs[k].addr : IO_B);
+    char name[64];
+    snprintf(name, sizeof name, "%s 0x%llx", write ? "vmwrite_bitmap" : "vmread_bitmap",
+             (unsigned long long)bitmap_addrs[k].addr);
+    if (bitmap_addrs[k].ok)
+        expect(name, launch(), PASS, NULL);
+    else
+        expect(name, launch(), FAIL_CTL(),
+               write ? "VMWRITE-bitmap address 4-KByte aligned, within physical-address width"
+                     : "VMREAD-bitmap address 4-KByte aligned, within physical-address width");
 }
 END_TEST
 
@@ -1311,6 +1364,7 @@ static Suite *vmx_entry_suite(void)
     ADD("guest_rflags_bits", guest_rflags_each_bit, 64);
     ADD("canonical", canonical_edges, NELEM(canon_edges));
     ADD("io_bitmap", io_bitmap_address_edges, NELEM(bitmap_addrs));
+    ADD("vmcs_shadowing_bitmaps", vmcs_shadowing_bitmap_edges, 2 * NELEM(bitmap_addrs));
     ADD("msr_area", msr_area_edges_loop, NELEM(msr_area_edges));
     t = tcase_create("guest_cr3");
     tcase_add_checked_fixture(t, setup, teardown);

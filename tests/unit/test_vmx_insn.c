@@ -514,17 +514,58 @@ START_TEST(vmptrld_vmxon_pointer)
 }
 END_TEST
 
-/* A set shadow-VMCS indicator is a bad revision without "VMCS shadowing". */
+/* Revision identifiers VMPTRLD refuses on skylake-server (which supports
+ * "VMCS shadowing", so a set shadow-VMCS indicator alone is no error). */
+static const uint32_t bad_vmcs_revisions[] = { 0, REVISION + 1, 0xffffffffu,
+                                               (REVISION + 1) | 0x80000000u };
+
 START_TEST(vmptrld_bad_revision)
 {
     vmxon();
     vmptrld(VMCS_A);
-    put_region(VMCS_B, bad_revisions[_i]);
+    put_region(VMCS_B, bad_vmcs_revisions[_i]);
     expect_fail_valid(do_vmptrld(VMCS_B), VMX_INSN_ERR_VMPTRLD_BAD_REVISION,
                       "VMPTRLD bad revision");
     c->gpr[0] = DATA + 8;
     expect_succeed(EXEC(VMPTRST_RAX), "VMPTRST");
     ck_assert_uint_eq(cpu_read_phys(c, DATA + 8, 8), VMCS_A); /* unchanged */
+}
+END_TEST
+
+/* SDM 3C "VMCS Types: Ordinary and Shadow": with "VMCS shadowing"
+ * supported VMPTRLD makes a shadow VMCS current; VMREAD and VMWRITE in root
+ * operation access it like any current VMCS, but VM entry with it fails
+ * with VMfailInvalid (SDM 3C "Basic VM-Entry Checks"), for VMLAUNCH and
+ * VMRESUME alike, before the launch-state checks. */
+START_TEST(shadow_vmcs_current_in_root)
+{
+    vmxon();
+    put_region(VMCS_B, REVISION | VMCS_SHADOW_INDICATOR);
+    expect_succeed(do_vmptrld(VMCS_B), "VMPTRLD shadow VMCS");
+    expect_succeed(vmwrite(0x681e, 0x1234), "VMWRITE guest RIP of a shadow VMCS");
+    ck_assert_uint_eq(vmread_ok(0x681e), 0x1234);
+    c->gpr[0] = DATA + 8;
+    expect_succeed(EXEC(VMPTRST_RAX), "VMPTRST");
+    ck_assert_uint_eq(cpu_read_phys(c, DATA + 8, 8), VMCS_B);
+    expect_fail_invalid(EXEC(VMLAUNCH), "VMLAUNCH with a shadow VMCS");
+    /* (clear launch state: VMfailValid(5) if the shadow rule were missing) */
+    expect_fail_invalid(EXEC(VMRESUME), "VMRESUME with a shadow VMCS");
+    ck_assert(!c->vmx_nonroot);
+    /* An ordinary VMCS made current again enters the entry checks. */
+    vmptrld(VMCS_A);
+    expect_fail_valid(EXEC(VMLAUNCH), VMX_INSN_ERR_ENTRY_INVALID_CONTROL, "VMLAUNCH ordinary");
+}
+END_TEST
+
+/* Without "VMCS shadowing" (the reduced model) a set shadow-VMCS indicator
+ * is an incorrect revision identifier: VMfailValid(11). */
+START_TEST(vmptrld_shadow_indicator_reduced)
+{
+    vmxon();
+    vmptrld(VMCS_A);
+    put_region(VMCS_B, REVISION | VMCS_SHADOW_INDICATOR);
+    expect_fail_valid(do_vmptrld(VMCS_B), VMX_INSN_ERR_VMPTRLD_BAD_REVISION,
+                      "VMPTRLD shadow VMCS on the reduced model");
 }
 END_TEST
 
@@ -1020,7 +1061,8 @@ static Suite *vmx_insn_suite(void)
     tcase_add_test(tc, vmptrld_reads_region);
     tcase_add_loop_test(tc, vmptrld_bad_address, 0, N(bad_vmcs_ptrs));
     tcase_add_test(tc, vmptrld_vmxon_pointer);
-    tcase_add_loop_test(tc, vmptrld_bad_revision, 0, N(bad_revisions));
+    tcase_add_loop_test(tc, vmptrld_bad_revision, 0, N(bad_vmcs_revisions));
+    tcase_add_test(tc, shadow_vmcs_current_in_root);
     tcase_add_test(tc, vmclear_writes_back);
     tcase_add_test(tc, vmclear_other_vmcs);
     tcase_add_loop_test(tc, vmclear_bad_address, 0, N(bad_vmcs_ptrs));
@@ -1043,6 +1085,7 @@ static Suite *vmx_insn_suite(void)
     tc = tcase_create("reduced_model");
     tcase_add_checked_fixture(tc, setup_reduced, teardown);
     tcase_add_test(tc, vmwrite_readonly_field_reduced);
+    tcase_add_test(tc, vmptrld_shadow_indicator_reduced);
     tcase_add_test(tc, capability_msrs_read_reduced);
     suite_add_tcase(s, tc);
 
