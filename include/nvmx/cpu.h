@@ -141,6 +141,9 @@ enum cpu_stop {
     CPU_STOP_SHUTDOWN,     /* triple fault / shutdown */
     CPU_STOP_HLT_FOREVER,  /* HLT with nothing that can wake it */
     CPU_STOP_INSN_LIMIT,   /* --max-insns reached */
+    CPU_STOP_HOST,         /* a VM exit to a native host (include/nvmx/vmx.h
+                              vmx_set_native_host): the caller runs the host
+                              and calls cpu_run() again */
     CPU_STOP_EXCEPTION,    /* stop_on_exception: an exception was about to be
                               delivered; RIP is the faulting instruction and
                               last_exception / last_error say which */

@@ -30,6 +30,7 @@ struct vmx *vmx_attach(struct cpu *c, const struct vmx_caps *caps)
     v->caps = *caps;
     v->current_vmcs = VMX_INVALID_PTR;
     v->vmxon_ptr = VMX_INVALID_PTR;
+    v->level = 1;
     c->vmx = v;
     c->hooks = &vmx_hooks;
     return v;

@@ -96,14 +96,24 @@ static enum vmx_msr true_msr(const struct vmx_caps *caps, enum vmx_msr m)
     }
 }
 
+uint32_t vmx_caps_allowed0(const struct vmx_caps *caps, enum vmx_msr m)
+{
+    return lo32(caps->msr[true_msr(caps, m)]);
+}
+
+uint32_t vmx_caps_allowed1(const struct vmx_caps *caps, enum vmx_msr m)
+{
+    return hi32(caps->msr[true_msr(caps, m)]);
+}
+
 uint32_t vmx_ctl_allowed0(const struct vmx *v, enum vmx_msr m)
 {
-    return lo32(v->caps.msr[true_msr(&v->caps, m)]);
+    return vmx_caps_allowed0(&v->caps, m);
 }
 
 uint32_t vmx_ctl_allowed1(const struct vmx *v, enum vmx_msr m)
 {
-    return hi32(v->caps.msr[true_msr(&v->caps, m)]);
+    return vmx_caps_allowed1(&v->caps, m);
 }
 
 /* ---- physical-address width ---------------------------------------------------------- */
@@ -124,12 +134,17 @@ static unsigned vmx_maxphyaddr(const struct cpu *c)
 
 /* SDM 3C "Basic VMX Information": with IA32_VMX_BASIC[48] set, VMXON,
  * VMCLEAR and VMPTRLD take addresses of at most 32 bits. */
-bool vmx_pa_valid(const struct vmx *v, uint64_t pa)
+bool vmx_caps_pa_valid(const struct vmx_caps *caps, unsigned maxphyaddr, uint64_t pa)
 {
-    unsigned width = vmx_maxphyaddr(v->cpu);
-    if (v->caps.msr[VMX_MSR_BASIC] & BASIC_PA_32BIT)
+    unsigned width = maxphyaddr;
+    if (caps->msr[VMX_MSR_BASIC] & BASIC_PA_32BIT)
         width = 32;
     return (pa >> width) == 0;
+}
+
+bool vmx_pa_valid(const struct vmx *v, uint64_t pa)
+{
+    return vmx_caps_pa_valid(&v->caps, vmx_maxphyaddr(v->cpu), pa);
 }
 
 /* ---- RDMSR / WRMSR ------------------------------------------------------------------- */

@@ -49,7 +49,7 @@ static void trace_entry(struct entry_ck *ck, uint32_t error, uint32_t reason, ui
         return;
     struct trace_event ev = {
         .type = TRACE_EV_vmentry,
-        .level = 1,
+        .level = v->level,
         .vmentry = {
             .kind = ck->launch ? "launch" : "resume",
             .ok = !failed,
@@ -193,28 +193,79 @@ static void deliver_pending_debug(struct entry_ck *ck)
     cpu_inject_event(c, EXC_DB, EVT_HW_EXC, false, 0, c->rip);
 }
 
-void vmx_vm_entry(struct cpu *c, struct vmx *v, bool launch)
+void entry_ck_init(struct entry_ck *ck, const struct vmx_vmcs_view *vw, bool launch)
 {
-    struct entry_ck ck = {
-        .c = c,
-        .v = v,
-        .launch = launch,
-        .pin = (uint32_t)vmcs_get(v, VMCS_pin_based_vm_exec_control),
-        .proc = (uint32_t)vmcs_get(v, VMCS_cpu_based_vm_exec_control),
-        .exit_ctls = (uint32_t)vmcs_get(v, VMCS_vm_exit_controls),
-        .entry_ctls = (uint32_t)vmcs_get(v, VMCS_vm_entry_controls),
-        .intr_info = (uint32_t)vmcs_get(v, VMCS_vm_entry_intr_info_field),
-        .maxphyaddr = entry_maxphyaddr(c),
-    };
+    memset(ck, 0, sizeof *ck);
+    ck->vw = vw;
+    ck->launch = launch;
+    ck->pin = (uint32_t)vmcs_get(vw, VMCS_pin_based_vm_exec_control);
+    ck->proc = (uint32_t)vmcs_get(vw, VMCS_cpu_based_vm_exec_control);
+    ck->exit_ctls = (uint32_t)vmcs_get(vw, VMCS_vm_exit_controls);
+    ck->entry_ctls = (uint32_t)vmcs_get(vw, VMCS_vm_entry_controls);
+    ck->intr_info = (uint32_t)vmcs_get(vw, VMCS_vm_entry_intr_info_field);
+    ck->maxphyaddr = vw->maxphyaddr;
     /* "If the 'activate secondary controls' primary processor-based
      * VM-execution control is 0, VM entry operates as if each secondary
      * processor-based VM-execution control were 0." */
-    if (ck.proc & PROC_ACTIVATE_SECONDARY_CONTROLS)
-        ck.proc2 = (uint32_t)vmcs_get(v, VMCS_secondary_vm_exec_control);
-    ck.host_64 = ck.exit_ctls & EXIT_HOST_ADDRESS_SPACE_SIZE;
-    ck.ia32e_guest = ck.entry_ctls & ENTRY_IA32E_MODE_GUEST;
-    ck.unrestricted = ck.proc2 & PROC2_UNRESTRICTED_GUEST;
-    ck.v86_guest = vmcs_get(v, VMCS_guest_rflags) & FL_VM;
+    if (ck->proc & PROC_ACTIVATE_SECONDARY_CONTROLS)
+        ck->proc2 = (uint32_t)vmcs_get(vw, VMCS_secondary_vm_exec_control);
+    ck->host_64 = ck->exit_ctls & EXIT_HOST_ADDRESS_SPACE_SIZE;
+    ck->ia32e_guest = ck->entry_ctls & ENTRY_IA32E_MODE_GUEST;
+    ck->unrestricted = ck->proc2 & PROC2_UNRESTRICTED_GUEST;
+    ck->v86_guest = vmcs_get(vw, VMCS_guest_rflags) & FL_VM;
+}
+
+uint64_t vmx_view_phys_read(void *ctx, uint64_t pa, unsigned size)
+{
+    return cpu_phys_read((struct cpu *)ctx, pa, size);
+}
+
+void entry_view_current(struct vmx *v, struct vmx_vmcs_view *vw)
+{
+    struct cpu *c = v->cpu;
+    *vw = (struct vmx_vmcs_view){
+        .f = v->vmcs.f,
+        .vmcs_ptr = v->current_vmcs,
+        .caps = &v->caps,
+        .maxphyaddr = entry_maxphyaddr(c),
+        .lma = (c->efer & EFER_LMA) != 0,
+        .efer = c->efer,
+        .rtm = cpu_has_feature(c, 7, 1, 11),
+        .phys_read = vmx_view_phys_read,
+        .ctx = c,
+    };
+}
+
+void vmx_check_vmcs(const struct vmx_vmcs_view *vw, bool launch, struct vmx_check_result *r)
+{
+    struct entry_ck ck;
+    entry_ck_init(&ck, vw, launch);
+    memset(r, 0, sizeof *r);
+    enum vmx_insn_err err = entry_check_controls(&ck);
+    if (err == VMX_INSN_OK)
+        err = entry_check_host(&ck);
+    if (err != VMX_INSN_OK) {
+        r->kind = VMX_CHECK_VMFAIL;
+        r->error = (uint32_t)err;
+    } else {
+        enum vmx_entry_qual q = entry_check_guest(&ck);
+        if (q == VMX_ENTRY_GUEST_OK)
+            return;
+        r->kind = VMX_CHECK_ENTRY_FAILURE;
+        r->qual = (uint32_t)q;
+    }
+    r->check = ck.check;
+    memcpy(r->detail, ck.detail, sizeof r->detail);
+}
+
+enum vmx_insn_err vmx_vm_entry(struct cpu *c, struct vmx *v, bool launch)
+{
+    struct vmx_vmcs_view vw;
+    struct entry_ck ck;
+    entry_view_current(v, &vw);
+    entry_ck_init(&ck, &vw, launch);
+    ck.c = c;
+    ck.v = v;
 
     /* SDM 3C "Checks on VMX Controls and Host-State Area": VMfailValid, and
      * the instruction completes (at the next instruction). */
@@ -223,8 +274,7 @@ void vmx_vm_entry(struct cpu *c, struct vmx *v, bool launch)
         err = entry_check_host(&ck);
     if (err != VMX_INSN_OK) {
         trace_entry(&ck, err, 0, 0);
-        vmx_fail_valid(c, err);
-        return;
+        return err;
     }
 
     /* The controls are now those in force (the VM exit that reports a later
@@ -241,7 +291,7 @@ void vmx_vm_entry(struct cpu *c, struct vmx *v, bool launch)
         q = entry_load_pdptes(&ck);
     if (q != VMX_ENTRY_GUEST_OK) {
         entry_fail_exit(&ck, VMX_EXIT_entry_fail_guest_state, q);
-        return;
+        return VMX_INSN_OK;
     }
     entry_load_guest(&ck);
     cpu_mode_changed(c);
@@ -250,7 +300,7 @@ void vmx_vm_entry(struct cpu *c, struct vmx *v, bool launch)
     uint32_t bad = entry_load_msrs(&ck);
     if (bad) {
         entry_fail_exit(&ck, VMX_EXIT_entry_fail_msr_loading, bad);
-        return;
+        return VMX_INSN_OK;
     }
 
     enter_nonroot(&ck);
@@ -262,4 +312,5 @@ void vmx_vm_entry(struct cpu *c, struct vmx *v, bool launch)
         inject_event(&ck);
     else
         deliver_pending_debug(&ck);
+    return VMX_INSN_OK;
 }

@@ -36,39 +36,39 @@ bool entry_pa_range_ok(const struct entry_ck *ck, uint64_t pa, uint64_t len)
 {
     /* vmx_pa_valid() applies IA32_VMX_BASIC[48] (32-bit limit). */
     uint64_t last = pa + len - 1;
-    return last >= pa && vmx_pa_valid(ck->v, last);
+    return last >= pa && vmx_caps_pa_valid(ck->vw->caps, ck->vw->maxphyaddr, last);
 }
 
-static bool ctl_ok(const struct vmx *v, uint32_t val, enum vmx_msr m)
+static bool ctl_ok(const struct vmx_vmcs_view *v, uint32_t val, enum vmx_msr m)
 {
-    uint32_t a0 = vmx_ctl_allowed0(v, m), a1 = vmx_ctl_allowed1(v, m);
+    uint32_t a0 = vmx_caps_allowed0(v->caps, m), a1 = vmx_caps_allowed1(v->caps, m);
     return (val & a0) == a0 && (val & ~a1) == 0;
 }
 
 /* SDM 3C "VM-Execution Control Fields" (checks) */
 static enum vmx_insn_err check_exec_controls(struct entry_ck *ck)
 {
-    struct vmx *v = ck->v;
+    const struct vmx_vmcs_view *v = ck->vw;
     uint32_t pin = ck->pin, proc = ck->proc, proc2 = ck->proc2;
 
     ENTRY_CHECK(ck, ctl_ok(v, pin, VMX_MSR_PINBASED_CTLS), ERR_CTL,
                 "pin-based controls vs allowed-0/1 settings", "pin 0x%08x allowed0 0x%08x allowed1 0x%08x",
-                pin, vmx_ctl_allowed0(v, VMX_MSR_PINBASED_CTLS), vmx_ctl_allowed1(v, VMX_MSR_PINBASED_CTLS));
+                pin, vmx_caps_allowed0(v->caps, VMX_MSR_PINBASED_CTLS), vmx_caps_allowed1(v->caps, VMX_MSR_PINBASED_CTLS));
     ENTRY_CHECK(ck, ctl_ok(v, proc, VMX_MSR_PROCBASED_CTLS), ERR_CTL,
                 "primary processor-based controls vs allowed-0/1 settings",
                 "proc 0x%08x allowed0 0x%08x allowed1 0x%08x", proc,
-                vmx_ctl_allowed0(v, VMX_MSR_PROCBASED_CTLS), vmx_ctl_allowed1(v, VMX_MSR_PROCBASED_CTLS));
+                vmx_caps_allowed0(v->caps, VMX_MSR_PROCBASED_CTLS), vmx_caps_allowed1(v->caps, VMX_MSR_PROCBASED_CTLS));
     /* "If the 'activate secondary controls' primary processor-based
      * VM-execution control is 1, reserved bits in the secondary
      * processor-based VM-execution controls must be cleared." */
     ENTRY_CHECK(ck, ctl_ok(v, proc2, VMX_MSR_PROCBASED_CTLS2), ERR_CTL,
                 "secondary processor-based controls vs allowed-0/1 settings",
-                "proc2 0x%08x allowed1 0x%08x", proc2, vmx_ctl_allowed1(v, VMX_MSR_PROCBASED_CTLS2));
+                "proc2 0x%08x allowed1 0x%08x", proc2, vmx_caps_allowed1(v->caps, VMX_MSR_PROCBASED_CTLS2));
 
     /* "The CR3-target count must not be greater than 4 ... software should
      * read the VMX capability MSR IA32_VMX_MISC" */
     uint64_t cnt = vmcs_get(v, VMCS_cr3_target_count);
-    uint64_t max = (v->caps.msr[VMX_MSR_MISC] >> VMX_MISC_CR3_TARGETS_SHIFT) & VMX_MISC_CR3_TARGETS_MASK;
+    uint64_t max = (v->caps->msr[VMX_MSR_MISC] >> VMX_MISC_CR3_TARGETS_SHIFT) & VMX_MISC_CR3_TARGETS_MASK;
     ENTRY_CHECK(ck, cnt <= max, ERR_CTL, "CR3-target count <= IA32_VMX_MISC[24:16]",
                 "count %llu max %llu", (unsigned long long)cnt, (unsigned long long)max);
 
@@ -194,12 +194,12 @@ static bool msr_area_ok(const struct entry_ck *ck, uint64_t addr, uint64_t count
 /* SDM 3C "VM-Exit Control Fields" (checks) */
 static enum vmx_insn_err check_exit_controls(struct entry_ck *ck)
 {
-    struct vmx *v = ck->v;
+    const struct vmx_vmcs_view *v = ck->vw;
     uint32_t ex = ck->exit_ctls;
 
     ENTRY_CHECK(ck, ctl_ok(v, ex, VMX_MSR_EXIT_CTLS), ERR_CTL, "VM-exit controls vs allowed-0/1 settings",
-                "exit 0x%08x allowed0 0x%08x allowed1 0x%08x", ex, vmx_ctl_allowed0(v, VMX_MSR_EXIT_CTLS),
-                vmx_ctl_allowed1(v, VMX_MSR_EXIT_CTLS));
+                "exit 0x%08x allowed0 0x%08x allowed1 0x%08x", ex, vmx_caps_allowed0(v->caps, VMX_MSR_EXIT_CTLS),
+                vmx_caps_allowed1(v->caps, VMX_MSR_EXIT_CTLS));
     /* "If the 'activate VMX-preemption timer' VM-execution control is 0, the
      * 'save VMX-preemption timer value' VM-exit control must also be 0." */
     ENTRY_CHECK(ck, (ck->pin & PIN_ACTIVATE_PREEMPTION_TIMER) || !(ex & EXIT_SAVE_PREEMPTION_TIMER), ERR_CTL,
@@ -227,7 +227,7 @@ static bool exc_has_error_code(unsigned vector)
 /* SDM 3C "VM-Entry Control Fields" (checks), "Event injection" */
 static enum vmx_insn_err check_event_injection(struct entry_ck *ck)
 {
-    struct vmx *v = ck->v;
+    const struct vmx_vmcs_view *v = ck->vw;
     uint32_t info = ck->intr_info;
     if (!(info & VMX_INTR_INFO_VALID))
         return VMX_INSN_OK;
@@ -242,7 +242,7 @@ static enum vmx_insn_err check_event_injection(struct entry_ck *ck)
     ENTRY_CHECK(ck, type != VMX_INTR_TYPE_RESERVED, ERR_CTL, "interruption type 1 is reserved",
                 "intr_info 0x%08x", info);
     ENTRY_CHECK(ck, type != VMX_INTR_TYPE_OTHER ||
-                        (vmx_ctl_allowed1(v, VMX_MSR_PROCBASED_CTLS) & PROC_MONITOR_TRAP_FLAG),
+                        (vmx_caps_allowed1(v->caps, VMX_MSR_PROCBASED_CTLS) & PROC_MONITOR_TRAP_FLAG),
                 ERR_CTL, "interruption type 7 needs 'monitor trap flag' support", "intr_info 0x%08x", info);
     /* "The field's vector (bits 7:0) is consistent with the interruption
      * type: if the interruption type is non-maskable interrupt (NMI), the
@@ -264,7 +264,7 @@ static enum vmx_insn_err check_event_injection(struct entry_ck *ck)
      * not hardware exception; IA32_VMX_BASIC[56] is 0 and the vector
      * indicates one that would not deliver an error code." */
     bool pe = (vmcs_get(v, VMCS_guest_cr0) & CR0_PE) || !ck->unrestricted;
-    bool basic56 = v->caps.msr[VMX_MSR_BASIC] & VMX_BASIC_NO_ERRCODE_CHECK;
+    bool basic56 = v->caps->msr[VMX_MSR_BASIC] & VMX_BASIC_NO_ERRCODE_CHECK;
     bool must = pe && type == EVT_HW_EXC && !basic56 && exc_has_error_code(vec);
     bool must_not = !pe || type != EVT_HW_EXC || (!basic56 && !exc_has_error_code(vec));
     ENTRY_CHECK(ck, !must || errc, ERR_CTL, "deliver-error-code must be 1 for this exception",
@@ -285,7 +285,7 @@ static enum vmx_insn_err check_event_injection(struct entry_ck *ck)
      * allowed only if IA32_VMX_MISC[30] is read as 1" */
     if (type == EVT_SW_INT || type == EVT_SW_EXC || type == EVT_PRIV_SW_EXC) {
         uint64_t len = vmcs_get(v, VMCS_vm_entry_instruction_len);
-        bool zero_ok = v->caps.msr[VMX_MSR_MISC] & VMX_MISC_ZERO_LEN_INJECTION;
+        bool zero_ok = v->caps->msr[VMX_MSR_MISC] & VMX_MISC_ZERO_LEN_INJECTION;
         ENTRY_CHECK(ck, len <= 15 && (len != 0 || zero_ok), ERR_CTL,
                     "VM-entry instruction length 1-15 (0 only with IA32_VMX_MISC[30])",
                     "length %llu", (unsigned long long)len);
@@ -296,12 +296,12 @@ static enum vmx_insn_err check_event_injection(struct entry_ck *ck)
 /* SDM 3C "VM-Entry Control Fields" (checks) */
 static enum vmx_insn_err check_entry_controls(struct entry_ck *ck)
 {
-    struct vmx *v = ck->v;
+    const struct vmx_vmcs_view *v = ck->vw;
     uint32_t en = ck->entry_ctls;
 
     ENTRY_CHECK(ck, ctl_ok(v, en, VMX_MSR_ENTRY_CTLS), ERR_CTL, "VM-entry controls vs allowed-0/1 settings",
-                "entry 0x%08x allowed0 0x%08x allowed1 0x%08x", en, vmx_ctl_allowed0(v, VMX_MSR_ENTRY_CTLS),
-                vmx_ctl_allowed1(v, VMX_MSR_ENTRY_CTLS));
+                "entry 0x%08x allowed0 0x%08x allowed1 0x%08x", en, vmx_caps_allowed0(v->caps, VMX_MSR_ENTRY_CTLS),
+                vmx_caps_allowed1(v->caps, VMX_MSR_ENTRY_CTLS));
     enum vmx_insn_err e = check_event_injection(ck);
     if (e != VMX_INSN_OK)
         return e;
@@ -329,8 +329,8 @@ enum vmx_insn_err entry_check_controls(struct entry_ck *ck)
 /* SDM 3C "Checks on Host Control Registers, MSRs, and SSP" */
 static enum vmx_insn_err check_host_regs(struct entry_ck *ck)
 {
-    struct vmx *v = ck->v;
-    const uint64_t *caps = v->caps.msr;
+    const struct vmx_vmcs_view *v = ck->vw;
+    const uint64_t *caps = v->caps->msr;
     uint64_t cr0 = vmcs_get(v, VMCS_host_cr0), cr4 = vmcs_get(v, VMCS_host_cr4);
     uint64_t cr3 = vmcs_get(v, VMCS_host_cr3);
 
@@ -383,7 +383,7 @@ static enum vmx_insn_err check_host_segs(struct entry_ck *ck)
         { VMCS_host_ds_selector, "DS" }, { VMCS_host_fs_selector, "FS" }, { VMCS_host_gs_selector, "GS" },
         { VMCS_host_tr_selector, "TR" },
     };
-    struct vmx *v = ck->v;
+    const struct vmx_vmcs_view *v = ck->vw;
     /* "In the selector field for each of CS, SS, DS, ES, FS, GS and TR, the
      * RPL (bits 1:0) and the TI flag (bit 2) must be 0." */
     for (unsigned i = 0; i < sizeof sel / sizeof sel[0]; i++) {
@@ -416,9 +416,8 @@ static enum vmx_insn_err check_host_segs(struct entry_ck *ck)
 /* SDM 3C "Checks Related to Address-Space Size" */
 static enum vmx_insn_err check_host_address_space(struct entry_ck *ck)
 {
-    struct cpu *c = ck->c;
-    struct vmx *v = ck->v;
-    bool lma = c->efer & EFER_LMA;
+    const struct vmx_vmcs_view *v = ck->vw;
+    bool lma = v->lma;
     uint64_t cr4 = vmcs_get(v, VMCS_host_cr4), rip = vmcs_get(v, VMCS_host_rip);
 
     /* "If the logical processor is outside IA-32e mode (if IA32_EFER.LMA =
@@ -426,14 +425,14 @@ static enum vmx_insn_err check_host_address_space(struct entry_ck *ck)
      * guest' VM-entry control is 0; the 'host address-space size' VM-exit
      * control is 0." */
     ENTRY_CHECK(ck, lma || !ck->ia32e_guest, ERR_HOST, "'IA-32e mode guest' needs IA32_EFER.LMA = 1",
-                "efer 0x%llx entry 0x%08x", (unsigned long long)c->efer, ck->entry_ctls);
+                "efer 0x%llx entry 0x%08x", (unsigned long long)v->efer, ck->entry_ctls);
     ENTRY_CHECK(ck, lma || !ck->host_64, ERR_HOST, "'host address-space size' needs IA32_EFER.LMA = 1",
-                "efer 0x%llx exit 0x%08x", (unsigned long long)c->efer, ck->exit_ctls);
+                "efer 0x%llx exit 0x%08x", (unsigned long long)v->efer, ck->exit_ctls);
     /* "If the logical processor is in IA-32e mode (if IA32_EFER.LMA = 1) at
      * the time of VM entry, the 'host address-space size' VM-exit control
      * must be 1." */
     ENTRY_CHECK(ck, !lma || ck->host_64, ERR_HOST, "IA32_EFER.LMA = 1 needs 'host address-space size'",
-                "efer 0x%llx exit 0x%08x", (unsigned long long)c->efer, ck->exit_ctls);
+                "efer 0x%llx exit 0x%08x", (unsigned long long)v->efer, ck->exit_ctls);
     if (!ck->host_64) {
         /* "If the 'host address-space size' VM-exit control is 0: the
          * 'IA-32e mode guest' VM-entry control must be 0; bit 17 of the CR4

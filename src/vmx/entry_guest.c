@@ -38,7 +38,7 @@ _Static_assert(VMCS_guest_tr_selector - VMCS_guest_es_selector == G_TR &&
                    VMCS_guest_tr_ar_bytes - VMCS_guest_es_ar_bytes == G_TR,
                "guest segment fields are in ES..TR order in vmcs_fields.def");
 
-static void read_segs(const struct vmx *v, struct gseg s[G_NSEGS])
+static void read_segs(const struct vmx_vmcs_view *v, struct gseg s[G_NSEGS])
 {
     static const char *const names[G_NSEGS] = { "ES", "CS", "SS", "DS", "FS", "GS", "LDTR", "TR" };
     /* The guest selector/base/limit/AR fields are in ES..TR order in the
@@ -70,8 +70,8 @@ static bool granularity_ok(const struct gseg *s)
 /* SDM 3C "Checks on Guest Control Registers, Debug Registers, and MSRs" */
 static enum vmx_entry_qual check_guest_regs(struct entry_ck *ck)
 {
-    struct vmx *v = ck->v;
-    const uint64_t *caps = v->caps.msr;
+    const struct vmx_vmcs_view *v = ck->vw;
+    const uint64_t *caps = v->caps->msr;
     uint64_t cr0 = vmcs_get(v, VMCS_guest_cr0), cr4 = vmcs_get(v, VMCS_guest_cr4);
     uint64_t cr3 = vmcs_get(v, VMCS_guest_cr3);
     /* "The CR0 field must not set any bit to a value not supported in VMX
@@ -235,7 +235,7 @@ static enum vmx_entry_qual check_seg_ar(struct entry_ck *ck, const struct gseg *
          * (corresponding to CR0.PE) is 0." */
         GUEST_CHECK(ck, ck->unrestricted || ar_dpl(ar) == (s->sel & 3u), Q0, "guest SS.DPL equals SS.RPL",
                     "SS selector 0x%04x ar 0x%x", s->sel, ar);
-        GUEST_CHECK(ck, !(ar_type(cs->ar) == 3 || !(vmcs_get(ck->v, VMCS_guest_cr0) & CR0_PE)) || ar_dpl(ar) == 0,
+        GUEST_CHECK(ck, !(ar_type(cs->ar) == 3 || !(vmcs_get(ck->vw, VMCS_guest_cr0) & CR0_PE)) || ar_dpl(ar) == 0,
                     Q0, "guest SS.DPL is 0 with CS type 3 or CR0.PE = 0", "SS ar 0x%x", ar);
     } else if (step == AR_STEP_DPL) {
         /* "DS, ES, FS, GS. The DPL cannot be less than the RPL in the
@@ -271,7 +271,7 @@ static enum vmx_entry_qual check_seg_ar(struct entry_ck *ck, const struct gseg *
 static enum vmx_entry_qual check_guest_segs(struct entry_ck *ck)
 {
     struct gseg seg[G_NSEGS];
-    read_segs(ck->v, seg);
+    read_segs(ck->vw, seg);
     const struct gseg *cs = &seg[G_CS], *ss = &seg[G_SS], *tr = &seg[G_TR], *ldtr = &seg[G_LDTR];
     enum vmx_entry_qual q;
 
@@ -367,7 +367,7 @@ static enum vmx_entry_qual check_guest_segs(struct entry_ck *ck)
  * each limit field must be 0." */
 static enum vmx_entry_qual check_guest_dtrs(struct entry_ck *ck)
 {
-    struct vmx *v = ck->v;
+    const struct vmx_vmcs_view *v = ck->vw;
     uint64_t gb = vmcs_get(v, VMCS_guest_gdtr_base), ib = vmcs_get(v, VMCS_guest_idtr_base);
     uint64_t gl = vmcs_get(v, VMCS_guest_gdtr_limit), il = vmcs_get(v, VMCS_guest_idtr_limit);
     GUEST_CHECK(ck, entry_canonical(gb), Q0, "guest GDTR base canonical", "gdtr base 0x%llx", (unsigned long long)gb);
@@ -382,7 +382,7 @@ static enum vmx_entry_qual check_guest_dtrs(struct entry_ck *ck)
 /* SDM 3C "Checks on Guest RIP, RFLAGS, and SSP" */
 static enum vmx_entry_qual check_guest_rip_rflags(struct entry_ck *ck)
 {
-    struct vmx *v = ck->v;
+    const struct vmx_vmcs_view *v = ck->vw;
     uint64_t rip = vmcs_get(v, VMCS_guest_rip), fl = vmcs_get(v, VMCS_guest_rflags);
     bool cs_l = vmcs_get(v, VMCS_guest_cs_ar_bytes) & AR_L;
     /* "Bits 63:32 must be 0 if the 'IA-32e mode guest' VM-entry control is 0
@@ -421,12 +421,11 @@ static enum vmx_entry_qual check_guest_rip_rflags(struct entry_ck *ck)
 /* SDM 3C "Checks on Guest Non-Register State" */
 static enum vmx_entry_qual check_guest_nonreg(struct entry_ck *ck)
 {
-    struct cpu *c = ck->c;
-    struct vmx *v = ck->v;
+    const struct vmx_vmcs_view *v = ck->vw;
     uint64_t act = vmcs_get(v, VMCS_guest_activity_state);
     uint64_t intr = vmcs_get(v, VMCS_guest_interruptibility_info);
     uint64_t pend = vmcs_get(v, VMCS_guest_pending_dbg_exceptions);
-    uint64_t misc = v->caps.msr[VMX_MSR_MISC];
+    uint64_t misc = v->caps->msr[VMX_MSR_MISC];
     uint64_t fl = vmcs_get(v, VMCS_guest_rflags);
     uint32_t info = ck->intr_info;
     bool inject = info & VMX_INTR_INFO_VALID;
@@ -519,7 +518,7 @@ static enum vmx_entry_qual check_guest_nonreg(struct entry_ck *ck)
 
     /* Pending debug exceptions. "Bits 11:4, bit 13, bit 15, and bits 63:17
      * must be 0" (bit 16, RTM, only on processors that support RTM). */
-    uint64_t rsvd = PENDING_DBG_RESERVED | (cpu_has_feature(c, 7, 1, 11) ? 0 : PENDING_DBG_RTM);
+    uint64_t rsvd = PENDING_DBG_RESERVED | (v->rtm ? 0 : PENDING_DBG_RTM);
     GUEST_CHECK(ck, (pend & rsvd) == 0, Q0, "guest pending debug exceptions reserved bits 0",
                 "pending_dbg 0x%llx", (unsigned long long)pend);
     /* "The following checks are performed if any of the following holds:
@@ -551,12 +550,12 @@ static enum vmx_entry_qual check_guest_nonreg(struct entry_ck *ck)
         GUEST_CHECK(ck, (link & 0xfff) == 0 && entry_pa_range_ok(ck, link, 1), Q4,
                     "VMCS link pointer 4-KByte aligned, within physical-address width", "link 0x%llx",
                     (unsigned long long)link);
-        uint32_t rev = (uint32_t)cpu_phys_read(c, link, 4);
-        uint32_t want = (uint32_t)(v->caps.msr[VMX_MSR_BASIC] & VMX_BASIC_REVISION_MASK) |
+        uint32_t rev = (uint32_t)v->phys_read(v->ctx, link, 4);
+        uint32_t want = (uint32_t)(v->caps->msr[VMX_MSR_BASIC] & VMX_BASIC_REVISION_MASK) |
                         ((ck->proc2 & PROC2_VMCS_SHADOWING) ? VMCS_SHADOW_INDICATOR : 0);
         GUEST_CHECK(ck, rev == want, Q4, "VMCS link pointer: revision identifier and shadow indicator",
                     "link 0x%llx revision 0x%08x expected 0x%08x", (unsigned long long)link, rev, want);
-        GUEST_CHECK(ck, link != v->current_vmcs, Q4, "VMCS link pointer is not the current VMCS",
+        GUEST_CHECK(ck, link != v->vmcs_ptr, Q4, "VMCS link pointer is not the current VMCS",
                     "link 0x%llx", (unsigned long long)link);
     }
     return OK;

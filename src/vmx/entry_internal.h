@@ -42,8 +42,9 @@ enum vmx_entry_qual {
 /* One VM entry in progress: the controls, the derived facts many checks
  * share, and the record of the first rule that failed. */
 struct entry_ck {
-    struct cpu *c;
-    struct vmx *v;
+    struct cpu *c; /* NULL when only checking (vmx_check_vmcs) */
+    struct vmx *v; /* NULL when only checking */
+    const struct vmx_vmcs_view *vw; /* what the checks read */
     bool launch;
 
     uint32_t pin, proc, proc2, exit_ctls, entry_ctls; /* proc2 = 0 unless activated */
@@ -79,6 +80,11 @@ enum vmx_entry_qual entry_fail_guest(struct entry_ck *ck, enum vmx_entry_qual qu
         if (!(cond))                                                                    \
             return entry_fail_guest((ck), (qual), #cond, (what), __VA_ARGS__);           \
     } while (0)
+
+/* Fill the controls and derived facts of ck from its view. */
+void entry_ck_init(struct entry_ck *ck, const struct vmx_vmcs_view *vw, bool launch);
+/* The view of the current VMCS of v (the hardware's own entry). */
+void entry_view_current(struct vmx *v, struct vmx_vmcs_view *vw);
 
 /* Helpers the checks share. */
 static inline bool entry_canonical(uint64_t a)

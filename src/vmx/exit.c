@@ -147,7 +147,7 @@ static void save_nonregister_state(struct cpu *c, struct vmx *v, const struct vm
                                                                    : preemption_remaining(c, v));
 }
 
-static void save_guest_state(struct cpu *c, struct vmx *v, const struct vmx_exit *e)
+void vmx_save_guest_state(struct cpu *c, struct vmx *v, const struct vmx_exit *e)
 {
     /* "Saving Control Registers, Debug Registers, and MSRs" */
     vmcs_set(v, VMCS_guest_cr0, c->cr0);
@@ -398,7 +398,7 @@ static void trace_exit(struct cpu *c, struct vmx *v, const struct vmx_exit *e,
                        struct trace_event *ev)
 {
     ev->type = TRACE_EV_vmexit;
-    ev->level = 1;
+    ev->level = v->level;
     ev->vmexit.cost = c->cost->cycles[COST_vm_exit];
     ev->vmexit.reason = e->reason;
     ev->vmexit.qual = e->qual;
@@ -426,7 +426,7 @@ void vmx_vm_exit(struct cpu *c, struct vmx *v, const struct vmx_exit *e)
     }
     record_exit_info(c, v, e, &ev);
     if (!failure)
-        save_guest_state(c, v, e);
+        vmx_save_guest_state(c, v, e);
     bool msrs_saved = failure || store_guest_msrs(c, v);
 
     leave_nonroot(c, v, e);
@@ -441,6 +441,14 @@ void vmx_vm_exit(struct cpu *c, struct vmx *v, const struct vmx_exit *e)
 
     if (tracing)
         trace_exit(c, v, e, &ev);
+    /* A native host (src/nested's L0, written in C) runs instead of the
+     * host state: the processor stays in VMX root operation with the
+     * guest's registers, and cpu_run() returns to the host's caller. */
+    if (v->native_fn) {
+        c->stop = CPU_STOP_HOST;
+        v->native_fn(v->native_ctx);
+        return;
+    }
     /* SDM 3C "VMX Aborts": a failure after the guest state is saved */
     if (!msrs_saved)
         vmx_abort(c, v, VMX_ABORT_SAVE_GUEST_MSR);

@@ -393,7 +393,9 @@ static void do_vmentry(struct cpu *c, struct vmx *v, const struct cpu_vmx_insn *
         vmx_fail(c, v, VMX_INSN_ERR_VMRESUME_NONLAUNCHED_VMCS, name);
         return;
     }
-    vmx_vm_entry(c, v, launch);
+    enum vmx_insn_err err = vmx_vm_entry(c, v, launch);
+    if (err != VMX_INSN_OK)
+        vmx_fail_valid(c, err);
 }
 
 /* ---- VMCALL -------------------------------------------------------------------------- */

@@ -24,16 +24,12 @@ static bool exit_now(struct cpu *c, struct vmx *v, uint32_t reason)
     return true;
 }
 
-/* SDM 3C "Exception Bitmap": a #PF exits when bit 14 is 1 and
- * (PFEC & mask) == match, or when bit 14 is 0 and they differ. */
-static bool exception_exits(const struct vmx *v, int vector, uint32_t err)
+/* SDM 3C "Exception Bitmap" (the rule is in exit_rules.c) */
+static bool exception_exits(struct vmx *v, int vector, uint32_t err)
 {
-    bool bit = (vmcs_get(v, VMCS_exception_bitmap) >> vector) & 1;
-    if (vector != EXC_PF)
-        return bit;
-    uint32_t mask = (uint32_t)vmcs_get(v, VMCS_page_fault_error_code_mask);
-    uint32_t match = (uint32_t)vmcs_get(v, VMCS_page_fault_error_code_match);
-    return bit == ((err & mask) == match);
+    struct vmx_vmcs_view vw;
+    vmx_view_fields(v, &vw);
+    return vmx_exception_rule_applies(&vw, vector, err, NULL);
 }
 
 /* SDM 3C "Exit Qualification for ... Exceptions": the linear address for

@@ -56,6 +56,13 @@ struct vmx {
     bool ple_valid;             /* a PAUSE at CPL 0 ran since the entry */
     uint64_t ple_last, ple_loop_start; /* cycles: last PAUSE, first of loop */
 
+    /* A native host (vmx_set_native_host): VM exits call it instead of
+     * loading host state. */
+    vmx_native_host_fn native_fn;
+    void *native_ctx;
+    int level;                  /* nesting level of the guest the hardware
+                                   runs, for trace events (bare mode: 1) */
+
     /* Reporting */
     vmx_trace_fn trace_fn;
     void *trace_ctx;
@@ -66,10 +73,31 @@ static inline struct vmx *vmx_of(struct cpu *c) { return (struct vmx *)c->vmx; }
 
 /* ---- VMCS (vmcs.c) ----------------------------------------------------------- */
 
-static inline uint64_t vmcs_get(const struct vmx *v, enum vmcs_field f) { return v->vmcs.f[f]; }
+static inline uint64_t vmcs_cache_get(const struct vmx *v, enum vmcs_field f) { return v->vmcs.f[f]; }
+static inline uint64_t vmcs_view_get(const struct vmx_vmcs_view *vw, enum vmcs_field f)
+{
+    return vw->f[f];
+}
+/* A field of the current VMCS (struct vmx *) or of a view (the entry
+ * checks read only views). */
+#define vmcs_get(v, f)                                                                  \
+    _Generic((v), const struct vmx_vmcs_view *: vmcs_view_get,                          \
+             struct vmx_vmcs_view *: vmcs_view_get, default: vmcs_cache_get)((v), (f))
 static inline void vmcs_set(struct vmx *v, enum vmcs_field f, uint64_t val)
 {
     v->vmcs.f[f] = val & vmcs_width_mask(vmcs_fields[f].width);
+}
+/* A view of the current VMCS with only its fields and memory, for the exit
+ * rules (entry_view_current() adds what the entry checks need). */
+uint64_t vmx_view_phys_read(void *ctx, uint64_t pa, unsigned size);
+static inline void vmx_view_fields(struct vmx *v, struct vmx_vmcs_view *vw)
+{
+    memset(vw, 0, sizeof *vw);
+    vw->f = v->vmcs.f;
+    vw->vmcs_ptr = v->current_vmcs;
+    vw->caps = &v->caps;
+    vw->phys_read = vmx_view_phys_read;
+    vw->ctx = v->cpu;
 }
 /* VMPTRLD: read the region at pa into the cache (fields, launch state). */
 void vmcs_load(struct vmx *v, uint64_t pa);
@@ -100,8 +128,11 @@ bool vmx_pa_valid(const struct vmx *v, uint64_t pa);
  * launch state, events blocked by MOV SS): the checks of SDM 3C "Checks on
  * VMX Controls and Host-State Area" and "Checks on the Guest-State Area",
  * guest-state loading, MSR loading, event injection. On success the CPU is
- * in non-root operation at the guest RIP (c->rip and c->next_rip). */
-void vmx_vm_entry(struct cpu *c, struct vmx *v, bool launch);
+ * in non-root operation at the guest RIP (c->rip and c->next_rip).
+ * Returns the VM-instruction error of a failed control or host-state check
+ * (the caller reports VMfailValid), else VMX_INSN_OK (the entry completed,
+ * or failed with a VM exit). */
+enum vmx_insn_err vmx_vm_entry(struct cpu *c, struct vmx *v, bool launch);
 
 /* ---- VM exit (exit.c) ---------------------------------------------------------- */
 
@@ -126,6 +157,10 @@ struct vmx_exit {
  * vm_exit cost. Afterwards c->rip is the host RIP. Callers inside an
  * instruction then call cpu_vmexit_unwind(c). */
 void vmx_vm_exit(struct cpu *c, struct vmx *v, const struct vmx_exit *e);
+/* SDM 3C "Saving Guest State": the processor's state into the guest-state
+ * area of the current VMCS (e gives the RIP rule and pending debug
+ * exceptions). */
+void vmx_save_guest_state(struct cpu *c, struct vmx *v, const struct vmx_exit *e);
 /* Exit-to-entry accounting (vmx_stats.exit_cycles): the guest is running
  * again, so the time since the last VM exit began goes to its reason. */
 void vmx_account_exit_to_entry(struct cpu *c, struct vmx *v);

@@ -1,0 +1,96 @@
+/* The root-mode API (include/nvmx/vmx.h): what a host written in C does to
+ * the hardware -- VMXON, VMCLEAR, VMPTRLD, VMREAD, VMWRITE, VM entry -- and
+ * the native-host hook VM exits call. Each operation charges the cost
+ * class of the instruction it stands for (configs/cost). */
+#include "vmx_internal.h"
+
+static void charge(struct vmx *v, enum cost_class k)
+{
+    struct cpu *c = v->cpu;
+    if (c->cost)
+        c->cycles += c->cost->cycles[k];
+}
+
+void vmx_set_native_host(struct vmx *v, vmx_native_host_fn fn, void *ctx)
+{
+    v->native_fn = fn;
+    v->native_ctx = fn ? ctx : NULL;
+}
+
+void vmx_set_level(struct vmx *v, int level) { v->level = level > 0 ? level : 1; }
+
+void vmx_root_vmxon(struct vmx *v, uint64_t pa)
+{
+    charge(v, COST_vmxon);
+    v->current_vmcs = VMX_INVALID_PTR;
+    v->vmxon_ptr = pa;
+    v->in_vmx_operation = true;
+}
+
+/* SDM 3C "VMCLEAR": the current VMCS is written back first if it is the
+ * one named; the region's launch state becomes clear. */
+void vmx_root_vmclear(struct vmx *v, uint64_t pa)
+{
+    charge(v, COST_vmclear);
+    if (pa == v->current_vmcs) {
+        vmcs_flush(v);
+        v->current_vmcs = VMX_INVALID_PTR;
+    }
+    vmcs_mem_clear(v, pa);
+}
+
+/* SDM 3C "VMPTRLD": the current VMCS goes back to memory and the region at
+ * pa is read in; loading the current VMCS again keeps the cached copy. */
+void vmx_root_vmptrld(struct vmx *v, uint64_t pa)
+{
+    charge(v, COST_vmptrld);
+    if (pa == v->current_vmcs)
+        return;
+    vmcs_flush(v);
+    vmcs_load(v, pa);
+}
+
+uint64_t vmx_root_current(const struct vmx *v) { return v->current_vmcs; }
+
+uint64_t vmx_root_vmread(struct vmx *v, enum vmcs_field f)
+{
+    charge(v, COST_vmread);
+    return vmcs_get(v, f);
+}
+
+void vmx_root_vmwrite(struct vmx *v, enum vmcs_field f, uint64_t val)
+{
+    charge(v, COST_vmwrite);
+    vmcs_set(v, f, val);
+}
+
+uint64_t vmx_root_peek(const struct vmx *v, enum vmcs_field f) { return vmcs_get(v, f); }
+
+bool vmx_root_launched(const struct vmx *v) { return v->launch_state == VMCS_STATE_LAUNCHED; }
+
+/* SDM 3C "VMLAUNCH/VMRESUME": the launch-state checks of the instruction,
+ * then VM entry; the VM-entry cost stands for the instruction. */
+enum vmx_insn_err vmx_root_enter(struct vmx *v, bool launch)
+{
+    struct cpu *c = v->cpu;
+    enum vmx_insn_err err = VMX_INSN_OK;
+    charge(v, COST_vm_entry);
+    if (launch && v->launch_state != VMCS_STATE_CLEAR)
+        err = VMX_INSN_ERR_VMLAUNCH_NONCLEAR_VMCS;
+    else if (!launch && v->launch_state != VMCS_STATE_LAUNCHED)
+        err = VMX_INSN_ERR_VMRESUME_NONLAUNCHED_VMCS;
+    else
+        err = vmx_vm_entry(c, v, launch);
+    if (err != VMX_INSN_OK)
+        vmcs_set(v, VMCS_vm_instruction_error, (uint64_t)err);
+    return err;
+}
+
+void vmx_root_save_guest(struct vmx *v)
+{
+    struct cpu *c = v->cpu;
+    struct vmx_exit e = { 0 };
+    vmx_save_guest_state(c, v, &e);
+    vmcs_set(v, VMCS_guest_ia32_efer, c->efer);
+    vmcs_set(v, VMCS_guest_ia32_pat, c->pat);
+}
