@@ -101,4 +101,27 @@ enum trace_diff_result { TRACE_DIFF_SAME = 0, TRACE_DIFF_DIFFER = 1, TRACE_DIFF_
 enum trace_diff_result trace_diff(FILE *a, const char *aname, FILE *b, const char *bname,
                                   const struct trace_diff_opts *o, FILE *out, FILE *diag);
 
+/* ---- recost (src/trace/recost.c) ----------------------------------------- */
+
+/* A trace's cycles under another cost model for the VMX transitions: every
+ * vmexit and vmentry is charged `exit_cost` / `entry_cost` instead of its
+ * recorded `cost`, and every later cycle stamp moves by the difference so
+ * far. Schema 1: a vmexit's stamp includes its own cost; a vmentry's cost
+ * is charged when VMLAUNCH/VMRESUME retires, after its stamp (and after
+ * the vmexit of an entry that exits before any guest instruction). */
+struct trace_recost {
+    uint32_t entry_cost, exit_cost;  /* the new model's vm_entry, vm_exit */
+    int64_t offset;                  /* cycles added so far */
+    int64_t pending;                 /* the last entry's difference, not yet applied */
+    uint64_t pending_insns;          /* its instruction count */
+    bool pending_entry;
+    uint64_t entries, exits;         /* transitions recosted (failed entries too) */
+    uint64_t old_entry_cost, old_exit_cost; /* their recorded costs, summed */
+    uint64_t last_old, last_new;     /* the last cycle stamp, recorded and recosted */
+};
+
+void trace_recost_init(struct trace_recost *rc, uint32_t entry_cost, uint32_t exit_cost);
+/* Rewrite r in place (cycles, cost) as the new model would have stamped it. */
+void trace_recost_record(struct trace_recost *rc, struct trace_record *r);
+
 #endif

@@ -131,6 +131,7 @@ int cli_trace(int argc, char **argv)
     } cmds[] = {
         { "stats", trace_stats_cmd },
         { "diff", cli_trace_diff },
+        { "recost", cli_trace_recost },
     };
     if (argc < 2) {
         cli_trace_usage(stderr);

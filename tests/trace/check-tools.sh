@@ -96,13 +96,46 @@ expect_err 'expected two traces A B'
 expect_status 2 "$nvmx" trace diff --context x "$T" "$T"
 expect_err "^nvmx trace diff: --context 'x'"
 
+# ---- recost ----------------------------------------------------------------
+# Recosting the default-model trace under cost400.json gives, byte for byte,
+# the trace of the run under cost400.json; likewise with both transition
+# costs changed (this guest's path does not depend on modelled time).
+expect_status 0 "$nvmx" trace recost --cost "$out/cost400.json" --write "$out/r400.jsonl" "$T"
+expect_out '^vm_exit: 320 -> 400 cycles ([1-9][0-9]* exits)$'
+expect_out '^not recosted (instruction classes; .*): none (no other class differs)$'
+cmp -s "$out/r400.jsonl" "$out/c.jsonl" || fail "recost --write differs from the real run: \
+$("$nvmx" trace diff "$out/r400.jsonl" "$out/c.jsonl" | head -8)"
+sed 's/"vm_entry": 330,/"vm_entry": 500,/; s/"vm_exit": 320,/"vm_exit": 100,/; s/"cpuid": 100,/"cpuid": 90,/' \
+    "$configs/cost/default.json" >"$out/cost-mix.json"
+sed 's/"cpuid": 90,/"cpuid": 100,/' "$out/cost-mix.json" >"$out/cost-ve.json"
+"$nvmx" run "$image" --serial "$out/serial.txt" --trace "$out/ve.jsonl" --cost "$out/cost-ve.json" \
+    "$@" >/dev/null 2>&1
+expect_status 0 "$nvmx" trace recost --cost "$out/cost-ve.json" --write "$out/rve.jsonl" "$T"
+cmp -s "$out/rve.jsonl" "$out/ve.jsonl" || fail "recost (vm_entry 500, vm_exit 100) differs: \
+$("$nvmx" trace diff "$out/rve.jsonl" "$out/ve.jsonl" | head -8)"
+# The recosted exit cycles per level and reason are those trace stats gives
+# for the real run.
+expect_status 0 "$nvmx" trace recost --cost "$out/cost-ve.json" --format csv "$T"
+cut -d, -f1,5 "$out/o.txt" | tail -n +2 | sort >"$out/recost.csv"
+"$nvmx" trace stats --by level,reason --format csv "$out/ve.jsonl" | cut -d, -f1,8 | tail -n +2 |
+    sort >"$out/real.csv"
+cmp -s "$out/recost.csv" "$out/real.csv" || fail "recost rows differ from the real run's stats"
+# A class between transitions cannot be recosted: it is named.
+expect_status 0 "$nvmx" trace recost --cost "$out/cost-mix.json" "$T"
+expect_out '^not recosted (instruction classes; .*): cpuid 100 -> 90$'
+expect_status 2 "$nvmx" trace recost "$T"
+expect_err 'expected --cost FILE and one TRACE'
+echo '{"classes":{"vm_exit":"x"}}' >"$out/badcost.json"
+expect_status 2 "$nvmx" trace recost --cost "$out/badcost.json" "$T"
+expect_err "^nvmx trace recost: --cost: .*badcost.json"
+
 # ---- bad input: every command names the file and the problem, status 2 ----
 head -n 1 "$T" >"$out/hdr.jsonl"
 { cat "$out/hdr.jsonl"; echo 'garbage'; } >"$out/garbage.jsonl"
 head -c 100 "$T" >"$out/trunc.jsonl"
 sed '1s/"schema":1/"schema":99/' "$T" >"$out/schema.jsonl"
 mkdir -p "$out/dir"
-for cmd in "stats"; do
+for cmd in "stats" "recost --cost default"; do
     expect_status 2 "$nvmx" trace $cmd "$out/missing.jsonl"
     expect_err "cannot open '$out/missing.jsonl'"
     expect_status 2 "$nvmx" trace $cmd "$out/dir"

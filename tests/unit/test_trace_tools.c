@@ -385,6 +385,48 @@ START_TEST(diff_bad_input_is_status_2)
 }
 END_TEST
 
+/* ---- recost ---------------------------------------------------------------- */
+
+/* Entries 330 -> 500, exits 320 -> 100. A VM exit's stamp includes its own
+ * cost; an entry's cost lands after its stamp, and after the exit of an
+ * entry that fails with an exit (same instruction count). */
+START_TEST(recost_moves_later_stamps_by_the_differences)
+{
+    static const struct {
+        enum trace_event_type type;
+        bool ok;
+        uint32_t reason;
+        uint64_t insns, cycles, cost;
+        uint64_t want; /* recosted stamp */
+    } evs[] = {
+        { TRACE_EV_vmentry, true, 0, 10, 1000, 330, 1000 },   /* +170 from insn 11 on */
+        { TRACE_EV_vmexit, true, 10, 20, 2000, 320, 1950 },   /* +170 -220 */
+        { TRACE_EV_vmentry, false, 33, 30, 3000, 330, 2950 }, /* fails with an exit */
+        { TRACE_EV_vmexit, true, 33, 30, 3600, 320, 3330 },   /* -220: entry not yet */
+        { TRACE_EV_vmfail, true, 0, 40, 5000, 0, 4900 },      /* +170 now */
+        { TRACE_EV_COUNT, true, 0, 41, 5001, 0, 4901 },       /* unknown events move too */
+    };
+    struct trace_recost rc;
+    trace_recost_init(&rc, 500, 100);
+    for (unsigned i = 0; i < sizeof(evs) / sizeof(evs[0]); i++) {
+        struct trace_record r = { .type = evs[i].type, .ok = evs[i].ok, .reason = evs[i].reason,
+                                  .insns = evs[i].insns, .cycles = evs[i].cycles,
+                                  .cost = (uint32_t)evs[i].cost, .level = 1 };
+        trace_recost_record(&rc, &r);
+        ck_assert_msg(r.cycles == evs[i].want, "event %u: recosted %llu, expected %llu", i,
+                      (unsigned long long)r.cycles, (unsigned long long)evs[i].want);
+        if (evs[i].type == TRACE_EV_vmexit)
+            ck_assert_uint_eq(r.cost, 100);
+        if (evs[i].type == TRACE_EV_vmentry)
+            ck_assert_uint_eq(r.cost, 500);
+    }
+    ck_assert_uint_eq(rc.entries, 2);
+    ck_assert_uint_eq(rc.exits, 2);
+    ck_assert_uint_eq(rc.last_old, 5001);
+    ck_assert_uint_eq(rc.last_new, 4901);
+}
+END_TEST
+
 static Suite *tools_suite(void)
 {
     Suite *s = suite_create("trace_tools");
@@ -406,6 +448,9 @@ static Suite *tools_suite(void)
     tcase_add_test(d, diff_headers_and_dotted_ignore);
     tcase_add_test(d, diff_bad_input_is_status_2);
     suite_add_tcase(s, d);
+    TCase *rc = tcase_create("recost");
+    tcase_add_test(rc, recost_moves_later_stamps_by_the_differences);
+    suite_add_tcase(s, rc);
     return s;
 }
 
