@@ -150,6 +150,13 @@ bool cpu_take_signals(struct cpu *c);
 /* NMIs and external interrupts are held pending: wait-for-SIPI, or a guest
  * in the shutdown / wait-for-SIPI activity state. */
 bool cpu_events_held(const struct cpu *c);
+/* For a host written in C (src/nested): translate a linear address through
+ * the processor's current paging at its CPL, as a data read or write would,
+ * setting accessed/dirty flags; false with the #PF error code if the access
+ * would fault. Without paging, the address is physical. */
+bool cpu_lin_to_phys(struct cpu *c, uint64_t lin, bool write, uint64_t *pa, uint32_t *pfec);
+/* CPUID as the processor executes it (the CPU model's leaves). */
+void cpu_cpuid(struct cpu *c, uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
 bool cpu_msr_read(struct cpu *c, uint32_t msr, uint64_t *val);
 bool cpu_msr_write(struct cpu *c, uint32_t msr, uint64_t val);
 

@@ -35,6 +35,11 @@ uint32_t vmx_caps_allowed1(const struct vmx_caps *caps, enum vmx_msr m);
  * or 32 bits when IA32_VMX_BASIC[48] is set (SDM 3C "Basic VMX Information"). */
 bool vmx_caps_pa_valid(const struct vmx_caps *caps, unsigned maxphyaddr, uint64_t pa);
 
+/* SDM 3C Appendix A: does a model with these capabilities have the MSR
+ * (the TRUE_ MSRs need IA32_VMX_BASIC[55], the secondary-control, EPT/VPID
+ * and VMFUNC MSRs their controls)? Reading an absent one is #GP(0). */
+bool vmx_caps_msr_readable(const struct vmx_caps *caps, enum vmx_msr m);
+
 /* ---- a read-only view of a VMCS (ARCHITECTURE.md "Seams for nesting") ----
  * The VM-entry checks read a VMCS only through a view: its fields, the
  * capabilities it is checked against and the facts of the entering
@@ -111,6 +116,8 @@ void vmx_root_vmxon(struct vmx *v, uint64_t pa);
  * region the host set up (its own memory). */
 void vmx_root_vmclear(struct vmx *v, uint64_t pa);
 void vmx_root_vmptrld(struct vmx *v, uint64_t pa);
+/* The capabilities the hardware model was given (vmx_attach). */
+const struct vmx_caps *vmx_get_caps(const struct vmx *v);
 /* The current-VMCS pointer (~0 when none). */
 uint64_t vmx_root_current(const struct vmx *v);
 /* VMREAD / VMWRITE of the current VMCS (costed). VMWRITE masks the value

@@ -56,6 +56,14 @@ struct cli_vmx_opts {
     bool feature_control_locked;  /* --feature-control-locked */
     struct trace_writer *trace;   /* --trace, or NULL */
 };
+/* `nvmx run --l0` (run_l0.c): the L0 policy file, and L0 for the CPU
+ * (NULL with a message when the model has no VMX or the file is bad). */
+struct nested;
+struct nested_policy;
+bool cli_l0_load_policy(const char *path, struct nested_policy *p, char *err, size_t errlen);
+struct nested *cli_l0_setup(struct cpu *c, uint64_t l1_mem, const char *policy_file, char *err,
+                            size_t errlen);
+
 /* The model advertises VMX: capability MSRs and CPUID.1:ECX.VMX. */
 bool cli_model_has_vmx(const struct cpu_model *model);
 /* After cpu_power_on_reset: IA32_FEATURE_CONTROL, and VMX (caps validated, trace sink

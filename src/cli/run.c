@@ -5,6 +5,7 @@
 #include "nvmx/config.h"
 #include "nvmx/cpu.h"
 #include "nvmx/machine.h"
+#include "nvmx/nested.h"
 #include "nvmx/trace.h"
 #include "nvmx/vmx.h"
 
@@ -36,6 +37,8 @@ struct run_opts {
     uint64_t max_insns;
     const char *serial, *debugcon, *trace_insns, *trace;
     bool stats, quiet, feature_control_locked;
+    bool l0;                /* --l0: run IMAGE as L1 under the built-in L0 */
+    const char *l0_config;  /* --l0-config */
 };
 
 void cli_run_usage(FILE *f)
@@ -64,6 +67,10 @@ void cli_run_usage(FILE *f)
           "                        start with IA32_FEATURE_CONTROL locked and VMX enabled\n"
           "                        outside SMX (0x5), as firmware leaves it; default 0, as\n"
           "                        on a machine without firmware\n"
+          "  --l0                  run IMAGE as L1 in VMX non-root operation under the\n"
+          "                        built-in L0, which emulates VMX for it (docs/nested.md)\n"
+          "  --l0-config FILE      L0 policy (default l0/default.json in the config\n"
+          "                        directory; a bare NAME means l0/NAME.json there)\n"
           "  --quiet               no warnings about unclaimed ports / unbacked memory\n"
           "  --help                this text\n"
           "\n"
@@ -138,7 +145,7 @@ static bool usage_error(const char *fmt, const char *arg)
 
 enum { OPT_MEM = 256, OPT_CPU, OPT_COST, OPT_CMDLINE, OPT_MODULE, OPT_MAX_INSNS, OPT_SERIAL,
        OPT_DEBUGCON, OPT_STATS, OPT_TRACE_INSNS, OPT_TRACE, OPT_FEATURE_CONTROL_LOCKED,
-       OPT_QUIET, OPT_HELP };
+       OPT_QUIET, OPT_HELP, OPT_L0, OPT_L0_CONFIG };
 
 /* Returns false on a usage error; sets *help for --help. */
 static bool parse_opts(int argc, char **argv, struct run_opts *o, bool *help)
@@ -157,6 +164,8 @@ static bool parse_opts(int argc, char **argv, struct run_opts *o, bool *help)
         { "trace", required_argument, NULL, OPT_TRACE },
         { "feature-control-locked", no_argument, NULL, OPT_FEATURE_CONTROL_LOCKED },
         { "quiet", no_argument, NULL, OPT_QUIET },
+        { "l0", no_argument, NULL, OPT_L0 },
+        { "l0-config", required_argument, NULL, OPT_L0_CONFIG },
         { "help", no_argument, NULL, OPT_HELP },
         { NULL, 0, NULL, 0 },
     };
@@ -199,6 +208,8 @@ static bool parse_opts(int argc, char **argv, struct run_opts *o, bool *help)
         case OPT_TRACE: o->trace = optarg; break;
         case OPT_FEATURE_CONTROL_LOCKED: o->feature_control_locked = true; break;
         case OPT_QUIET: o->quiet = true; break;
+        case OPT_L0: o->l0 = true; break;
+        case OPT_L0_CONFIG: o->l0_config = optarg; break;
         case OPT_HELP: *help = true; return true;
         case ':': return usage_error("option '%s' needs an argument", argv[optind - 1]);
         default: return usage_error("unknown option '%s'", argv[optind - 1]);
@@ -320,6 +331,7 @@ int cli_run(int argc, char **argv)
     static struct cost_model cost;
     struct machine *m = NULL;
     struct cpu *c = NULL;
+    struct nested *l0 = NULL;
     FILE *serial = NULL, *debugcon = NULL, *trace_insns = NULL;
     struct trace_writer *tw = NULL;
     const char *cpu_shown, *cost_shown;
@@ -348,7 +360,9 @@ int cli_run(int argc, char **argv)
     }
 
     status = CLI_EXIT_INTERNAL;
-    m = machine_create(o.mem);
+    /* Under --l0, L0's own structures live above L1's RAM (docs/nested.md). */
+    uint64_t ram = o.mem + (o.l0 ? NESTED_L0_AREA_SIZE : 0);
+    m = machine_create(ram);
     if (!m) {
         fprintf(stderr, "nvmx run: cannot allocate a machine with %llu bytes of RAM\n",
                 (unsigned long long)o.mem);
@@ -373,14 +387,29 @@ int cli_run(int argc, char **argv)
         goto out;
     }
     struct boot_params bp = { o.image, o.cmdline, o.modules, o.nmodules };
-    if (!machine_load_image(m, c, &bp, err, sizeof(err))) {
+    m->ram_size = o.mem; /* the image is told of L1's RAM only */
+    bool loaded = machine_load_image(m, c, &bp, err, sizeof(err));
+    m->ram_size = ram;
+    if (!loaded) {
         fprintf(stderr, "nvmx run: %s\n", err);
         status = CLI_EXIT_BAD_INPUT;
         goto out;
     }
+    if (o.l0) {
+        char l0_path[4096];
+        const char *l0_shown;
+        const char *lp = resolve_config(o.l0_config, "l0", "default.json", l0_path,
+                                        sizeof(l0_path), &l0_shown);
+        l0 = cli_l0_setup(c, o.mem, lp, err, sizeof(err));
+        if (!l0) {
+            fprintf(stderr, "nvmx run: %s\n", err);
+            status = CLI_EXIT_BAD_INPUT;
+            goto out;
+        }
+    }
 
     double t0 = host_seconds();
-    enum cpu_stop why = cpu_run(c, o.max_insns);
+    enum cpu_stop why = l0 ? nested_run(l0, o.max_insns) : cpu_run(c, o.max_insns);
     double secs = host_seconds() - t0;
     fflush(serial);
     if (debugcon)
@@ -392,6 +421,7 @@ int cli_run(int argc, char **argv)
 out:
     /* The trace is flushed and closed on every path, so a run stopped by a
      * limit or an error leaves a complete, readable prefix. */
+    nested_destroy(l0);
     if (c && c->vmx)
         vmx_detach(c);
     if (c)

@@ -2,6 +2,7 @@
  * VM-exit instruction-information encodings, the non-root intercept call
  * that handlers make, and the services src/vmx uses while the CPU runs. */
 #include "cpu_internal.h"
+#include "paging.h"
 
 #include "nvmx/cpu_hooks.h"
 #include "nvmx/lapic.h"
@@ -317,4 +318,22 @@ bool cpu_events_held(const struct cpu *c)
     if (c->m && c->m->lapic && c->m->lapic->wait_for_sipi)
         return true;
     return c->vmx_nonroot && c->hooks->inactive && c->hooks->inactive(c);
+}
+
+/* A host written in C (src/nested) reads and writes its guest's memory
+ * operands as the guest's instruction would: the linear address through
+ * the guest's paging at its CPL, without raising anything. */
+bool cpu_lin_to_phys(struct cpu *c, uint64_t lin, bool write, uint64_t *pa, uint32_t *pfec)
+{
+    struct paging_walk_result r;
+    if (paging_mode(c) == PAGING_NONE) {
+        *pa = lin & 0xffffffffull;
+        return true;
+    }
+    if (!paging_walk(c, lin, write ? ACC_W : ACC_R, &r)) {
+        *pfec = r.error_code;
+        return false;
+    }
+    *pa = r.pa;
+    return true;
 }

@@ -151,11 +151,11 @@ bool vmx_pa_valid(const struct vmx *v, uint64_t pa)
 
 /* SDM 3C Appendix A: which capability MSRs exist on this model. Reading one
  * that does not is #GP(0), like any unimplemented MSR. */
-static bool msr_readable(const struct vmx *v, enum vmx_msr m)
+bool vmx_caps_msr_readable(const struct vmx_caps *caps, enum vmx_msr m)
 {
-    uint64_t basic = v->caps.msr[VMX_MSR_BASIC];
-    uint32_t proc2 = hi32(v->caps.msr[VMX_MSR_PROCBASED_CTLS2]);
-    bool has_proc2 = hi32(v->caps.msr[VMX_MSR_PROCBASED_CTLS]) & (uint32_t)PROC_ACTIVATE_SECONDARY_CONTROLS;
+    uint64_t basic = caps->msr[VMX_MSR_BASIC];
+    uint32_t proc2 = hi32(caps->msr[VMX_MSR_PROCBASED_CTLS2]);
+    bool has_proc2 = hi32(caps->msr[VMX_MSR_PROCBASED_CTLS]) & (uint32_t)PROC_ACTIVATE_SECONDARY_CONTROLS;
 
     switch (m) {
     case VMX_MSR_TRUE_PINBASED_CTLS:
@@ -176,7 +176,7 @@ bool vmx_hook_rdmsr(struct cpu *c, uint32_t msr, uint64_t *val, bool *ok)
     if (msr < VMX_MSR_FIRST || msr >= VMX_MSR_FIRST + VMX_MSR_COUNT)
         return false;
     enum vmx_msr m = (enum vmx_msr)(msr - VMX_MSR_FIRST);
-    *ok = msr_readable(v, m);
+    *ok = vmx_caps_msr_readable(&v->caps, m);
     if (*ok)
         *val = v->caps.msr[m];
     return true;

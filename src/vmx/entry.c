@@ -258,6 +258,16 @@ void vmx_check_vmcs(const struct vmx_vmcs_view *vw, bool launch, struct vmx_chec
     memcpy(r->detail, ck.detail, sizeof r->detail);
 }
 
+/* SDM 3C "Event Injection", then "Delivery of Pending Debug Exceptions
+ * after VM Entry" when nothing was injected. */
+static void deliver_entry_events(struct entry_ck *ck)
+{
+    if (ck->intr_info & VMX_INTR_INFO_VALID)
+        inject_event(ck);
+    else
+        deliver_pending_debug(ck);
+}
+
 enum vmx_insn_err vmx_vm_entry(struct cpu *c, struct vmx *v, bool launch)
 {
     struct vmx_vmcs_view vw;
@@ -306,11 +316,27 @@ enum vmx_insn_err vmx_vm_entry(struct cpu *c, struct vmx *v, bool launch)
     enter_nonroot(&ck);
     trace_entry(&ck, 0, 0, 0);
 
-    /* SDM 3C "Event Injection", then "Delivery of Pending Debug Exceptions
-     * after VM Entry" when nothing was injected. */
-    if (ck.intr_info & VMX_INTR_INFO_VALID)
-        inject_event(&ck);
-    else
-        deliver_pending_debug(&ck);
+    /* A native host enters outside cpu_run(), where a fault during
+     * delivery could not unwind: the delivery waits for the run loop's
+     * first step (vmx_deliver_entry_events, from the pending hook), before
+     * any guest instruction, as the SDM has it. */
+    if (!c->fault_jmp_valid) {
+        v->entry_events_pending = true;
+        v->entry_events_intr_info = ck.intr_info;
+        return VMX_INSN_OK;
+    }
+    deliver_entry_events(&ck);
     return VMX_INSN_OK;
+}
+
+void vmx_deliver_entry_events(struct cpu *c, struct vmx *v)
+{
+    struct entry_ck ck = {
+        .c = c,
+        .v = v,
+        .proc = v->proc,
+        .intr_info = v->entry_events_intr_info,
+    };
+    v->entry_events_pending = false;
+    deliver_entry_events(&ck);
 }

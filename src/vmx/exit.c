@@ -373,6 +373,7 @@ static void leave_nonroot(struct cpu *c, struct vmx *v, const struct vmx_exit *e
     v->mtf_pending = false;
     v->nr_started = false;
     v->ple_valid = false;
+    v->entry_events_pending = false;
     c->end_block = true;
 }
 

@@ -242,6 +242,10 @@ bool vmx_hook_pending(struct cpu *c)
 
     if (!c->vmx_nonroot)
         return false;
+    if (v->entry_events_pending) {
+        vmx_deliver_entry_events(c, v);
+        return true;
+    }
     if (!v->nr_started)
         start_nonroot(c, v);
     if (!c->halted)

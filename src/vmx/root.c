@@ -50,6 +50,8 @@ void vmx_root_vmptrld(struct vmx *v, uint64_t pa)
     vmcs_load(v, pa);
 }
 
+const struct vmx_caps *vmx_get_caps(const struct vmx *v) { return &v->caps; }
+
 uint64_t vmx_root_current(const struct vmx *v) { return v->current_vmcs; }
 
 uint64_t vmx_root_vmread(struct vmx *v, enum vmcs_field f)

@@ -60,6 +60,10 @@ struct vmx {
      * loading host state. */
     vmx_native_host_fn native_fn;
     void *native_ctx;
+    bool entry_events_pending;  /* a native host's VM entry still has to
+                                   deliver its injected event / pending
+                                   debug exceptions (entry.c) */
+    uint32_t entry_events_intr_info;
     int level;                  /* nesting level of the guest the hardware
                                    runs, for trace events (bare mode: 1) */
 
@@ -133,6 +137,9 @@ bool vmx_pa_valid(const struct vmx *v, uint64_t pa);
  * (the caller reports VMfailValid), else VMX_INSN_OK (the entry completed,
  * or failed with a VM exit). */
 enum vmx_insn_err vmx_vm_entry(struct cpu *c, struct vmx *v, bool launch);
+/* The event injection / pending debug exceptions of a VM entry a native
+ * host performed outside cpu_run(), at the run loop's first step. */
+void vmx_deliver_entry_events(struct cpu *c, struct vmx *v);
 
 /* ---- VM exit (exit.c) ---------------------------------------------------------- */
 

@@ -1,0 +1,58 @@
+/* The built-in L0 (src/nested): runs the first image as L1 in VMX non-root
+ * operation on vmcs01, emulates VMX for it, merges vmcs01 and L1's vmcs12
+ * into the vmcs02 the hardware runs and reflects L2's exits to L1
+ * (ARCHITECTURE.md "Two ways to run", docs/nested.md). */
+#ifndef NVMX_NESTED_H
+#define NVMX_NESTED_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nvmx/cpu.h"
+#include "nvmx/vmx.h"
+
+/* L0's policy (the files of configs/l0, docs/nested.md). */
+enum nested_ctl_field { NESTED_CTL_PIN, NESTED_CTL_PROC, NESTED_CTL_PROC2, NESTED_CTL_EXIT,
+                        NESTED_CTL_ENTRY, NESTED_CTL_NFIELDS };
+struct nested_policy {
+    char name[64];
+    /* Control bits L0 hides from L1: cleared from the allowed-1 settings of
+     * L1's capability MSRs (as KVM's nested_vmx_setup_ctls_msrs leaves
+     * them out). */
+    uint32_t hide[NESTED_CTL_NFIELDS];
+    uint64_t misc_clear; /* IA32_VMX_MISC bits cleared in L1's view */
+};
+
+/* The set of VMX features L0 can nest today; a policy may hide more. */
+void nested_policy_default(struct nested_policy *p);
+
+/* Bytes of host-physical memory L0 keeps for itself above L1's RAM. */
+#define NESTED_L0_AREA_SIZE (64 * 1024)
+
+struct nested;
+/* Create L0 for the CPU c (which has VMX: c->vmx) and L1's RAM of l1_mem
+ * bytes; L0's structures live at [l1_mem, l1_mem + NESTED_L0_AREA_SIZE).
+ * Returns NULL if memory runs out. */
+struct nested *nested_create(struct cpu *c, uint64_t l1_mem, const struct nested_policy *p);
+void nested_destroy(struct nested *n);
+/* Trace sink for L0's events (emulate, reflect, merge, sync). */
+void nested_set_trace(struct nested *n, vmx_trace_fn fn, void *ctx);
+/* Run L1 (and whatever it runs) until something stops the CPU or
+ * max_insns instructions retire (0 = no limit). VM exits to L0 are
+ * handled inside; the stop reasons are cpu_run()'s. On an L0 internal
+ * error (something L0 cannot emulate), returns CPU_STOP_SHUTDOWN after
+ * printing "nvmx: L0: unsupported: ..." to stderr. */
+enum cpu_stop nested_run(struct nested *n, uint64_t max_insns);
+
+struct nested_stats {
+    uint64_t l1_exits;      /* exits of L1 (vmcs01) handled by L0 */
+    uint64_t emulated;      /* L1 VMX instructions emulated */
+    uint64_t reflected;     /* L2 exits reflected to L1 */
+    uint64_t l0_handled;    /* L2 exits L0 handled itself */
+    uint64_t merges;        /* vmcs02 merges */
+    uint64_t merge_fields;  /* fields written by them */
+};
+const struct nested_stats *nested_get_stats(const struct nested *n);
+
+#endif

@@ -1,0 +1,96 @@
+/* `nvmx run IMAGE --l0`: L0's policy file (configs/l0, format in
+ * docs/nested.md) and the run of the image as L1 under the built-in L0
+ * (src/nested). */
+#include "cli.h"
+#include "nvmx/nested.h"
+
+#include <jansson.h>
+#include <string.h>
+
+static const struct {
+    const char *key;
+    enum nested_ctl_field field;
+} ctl_keys[] = {
+    { "pin", NESTED_CTL_PIN },   { "proc", NESTED_CTL_PROC },   { "proc2", NESTED_CTL_PROC2 },
+    { "exit", NESTED_CTL_EXIT }, { "entry", NESTED_CTL_ENTRY },
+};
+
+/* A control's mask from its name in vmx_controls.def, 0 if unknown. */
+static uint32_t control_bit(enum nested_ctl_field f, const char *name)
+{
+    static const struct {
+        enum nested_ctl_field f;
+        const char *name;
+        uint32_t mask;
+    } all[] = {
+#define VMX_CONTROL(field, n, bit) { NESTED_CTL_##field, #n, 1u << (bit) },
+#include "nvmx/vmx_controls.def"
+#undef VMX_CONTROL
+    };
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        if (all[i].f == f && !strcmp(all[i].name, name))
+            return all[i].mask;
+    return 0;
+}
+
+bool cli_l0_load_policy(const char *path, struct nested_policy *p, char *err, size_t errlen)
+{
+    json_error_t je;
+    nested_policy_default(p);
+    json_t *root = json_load_file(path, 0, &je);
+    if (!root) {
+        snprintf(err, errlen, "%s:%d: %s", path, je.line, je.text);
+        return false;
+    }
+    bool ok = false;
+    json_t *name = json_object_get(root, "name");
+    json_t *hide = json_object_get(root, "hide");
+    if (!json_is_string(name) || (hide && !json_is_object(hide))) {
+        snprintf(err, errlen, "%s: needs a string \"name\" and an object \"hide\"", path);
+        goto out;
+    }
+    snprintf(p->name, sizeof p->name, "%s", json_string_value(name));
+    for (size_t k = 0; hide && k < sizeof ctl_keys / sizeof ctl_keys[0]; k++) {
+        json_t *list = json_object_get(hide, ctl_keys[k].key);
+        if (!list)
+            continue;
+        if (!json_is_array(list)) {
+            snprintf(err, errlen, "%s: hide.%s must be an array of control names", path,
+                     ctl_keys[k].key);
+            goto out;
+        }
+        size_t i;
+        json_t *item;
+        json_array_foreach(list, i, item) {
+            const char *s = json_string_value(item);
+            uint32_t bit = s ? control_bit(ctl_keys[k].field, s) : 0;
+            if (!bit) {
+                snprintf(err, errlen, "%s: hide.%s: '%s' is not a %s control of vmx_controls.def",
+                         path, ctl_keys[k].key, s ? s : "(not a string)", ctl_keys[k].key);
+                goto out;
+            }
+            p->hide[ctl_keys[k].field] |= bit;
+        }
+    }
+    ok = true;
+out:
+    json_decref(root);
+    return ok;
+}
+
+struct nested *cli_l0_setup(struct cpu *c, uint64_t l1_mem, const char *policy_file, char *err,
+                            size_t errlen)
+{
+    struct nested_policy p;
+    if (!c->vmx) {
+        snprintf(err, errlen, "--l0: the CPU model does not advertise VMX, so L0 cannot run L1 "
+                              "in VMX non-root operation");
+        return NULL;
+    }
+    if (!cli_l0_load_policy(policy_file, &p, err, errlen))
+        return NULL;
+    struct nested *n = nested_create(c, l1_mem, &p);
+    if (!n)
+        snprintf(err, errlen, "--l0: out of memory");
+    return n;
+}

@@ -1,0 +1,63 @@
+/* L1's view of the VMX capability MSRs: the hardware model's, with the
+ * controls L0 cannot nest, or its policy hides, removed from the allowed-1
+ * settings -- the way KVM's nested_vmx_setup_ctls_msrs() builds what its
+ * L1 sees (SDM 3C Appendix A "VMX Capability Reporting Facility"). */
+#include "nested_internal.h"
+
+/* What src/nested can nest today: no TPR shadow or APIC virtualization, no
+ * EPT, VPID, unrestricted guest, VM functions, VMCS shadowing, PML or #VE
+ * (docs/nested.md). */
+void nested_policy_default(struct nested_policy *p)
+{
+    memset(p, 0, sizeof *p);
+    snprintf(p->name, sizeof p->name, "built-in");
+    p->hide[NESTED_CTL_PIN] = (uint32_t)PIN_PROCESS_POSTED_INTERRUPTS;
+    p->hide[NESTED_CTL_PROC] = (uint32_t)(PROC_USE_TPR_SHADOW | PROC_ACTIVATE_TERTIARY_CONTROLS);
+    p->hide[NESTED_CTL_PROC2] =
+        (uint32_t)(PROC2_VIRTUALIZE_APIC_ACCESSES | PROC2_ENABLE_EPT | PROC2_VIRTUALIZE_X2APIC_MODE |
+                   PROC2_ENABLE_VPID | PROC2_UNRESTRICTED_GUEST | PROC2_APIC_REGISTER_VIRTUALIZATION |
+                   PROC2_VIRTUAL_INTERRUPT_DELIVERY | PROC2_ENABLE_VM_FUNCTIONS | PROC2_VMCS_SHADOWING |
+                   PROC2_ENABLE_PML | PROC2_EPT_VIOLATION_VE | PROC2_MODE_BASED_EPT_EXECUTE |
+                   PROC2_SUBPAGE_WRITE_PERMISSIONS | PROC2_USE_TSC_SCALING);
+}
+
+static void hide_allowed1(uint64_t *msr, uint32_t hide)
+{
+    *msr &= ~((uint64_t)hide << 32);
+}
+
+void nested_caps_filter(const struct vmx_caps *hw, const struct nested_policy *p, struct vmx_caps *l1)
+{
+    *l1 = *hw;
+    uint64_t *m = l1->msr;
+    hide_allowed1(&m[VMX_MSR_PINBASED_CTLS], p->hide[NESTED_CTL_PIN]);
+    hide_allowed1(&m[VMX_MSR_TRUE_PINBASED_CTLS], p->hide[NESTED_CTL_PIN]);
+    hide_allowed1(&m[VMX_MSR_PROCBASED_CTLS], p->hide[NESTED_CTL_PROC]);
+    hide_allowed1(&m[VMX_MSR_TRUE_PROCBASED_CTLS], p->hide[NESTED_CTL_PROC]);
+    hide_allowed1(&m[VMX_MSR_PROCBASED_CTLS2], p->hide[NESTED_CTL_PROC2]);
+    hide_allowed1(&m[VMX_MSR_EXIT_CTLS], p->hide[NESTED_CTL_EXIT]);
+    hide_allowed1(&m[VMX_MSR_TRUE_EXIT_CTLS], p->hide[NESTED_CTL_EXIT]);
+    hide_allowed1(&m[VMX_MSR_ENTRY_CTLS], p->hide[NESTED_CTL_ENTRY]);
+    hide_allowed1(&m[VMX_MSR_TRUE_ENTRY_CTLS], p->hide[NESTED_CTL_ENTRY]);
+    m[VMX_MSR_MISC] &= ~p->misc_clear;
+    /* Without EPT, VPID or VM functions in L1's controls, their capability
+     * MSRs read as 0 ("not supported"). */
+    uint32_t proc2 = (uint32_t)(m[VMX_MSR_PROCBASED_CTLS2] >> 32);
+    if (!(proc2 & (PROC2_ENABLE_EPT | PROC2_ENABLE_VPID)))
+        m[VMX_MSR_EPT_VPID_CAP] = 0;
+    if (!(proc2 & PROC2_ENABLE_VM_FUNCTIONS))
+        m[VMX_MSR_VMFUNC] = 0;
+}
+
+/* RDMSR of a capability MSR by L1: L1's values; one its capabilities do
+ * not report is #GP(0), as on hardware (SDM 3C Appendix A). */
+bool nested_caps_rdmsr(const struct nested *n, uint32_t msr, uint64_t *val)
+{
+    if (msr < VMX_MSR_FIRST || msr >= VMX_MSR_FIRST + VMX_MSR_COUNT)
+        return false;
+    enum vmx_msr m = (enum vmx_msr)(msr - VMX_MSR_FIRST);
+    if (!vmx_caps_msr_readable(&n->caps1, m))
+        return false;
+    *val = n->caps1.msr[m];
+    return true;
+}

@@ -1,0 +1,461 @@
+/* L1's VMX instructions, emulated by L0 exactly as the hardware performs
+ * them (SDM 3C "VMX Instruction Reference", each instruction's "Operation"
+ * in order) against L1's filtered capabilities: every #UD, #GP, #PF,
+ * VMfailInvalid and VMfailValid number. The hardware already applied the
+ * mode checks that precede the VM exit (CR0.PE, RFLAGS.VM, compatibility
+ * mode); L0 applies the rest with L1's view of CR4.VMXE and VMX operation. */
+#include "nested_internal.h"
+
+/* VM-exit instruction-information field (SDM 3C "Format of the VM-Exit
+ * Instruction-Information Field as Used for VMCLEAR, VMPTRLD, VMPTRST,
+ * VMXON, XRSTORS, and XSAVES" and "... for VMREAD and VMWRITE") */
+#define II_SCALE(i) ((i) & 3u)
+#define II_REG1(i) (((i) >> 3) & 15u)
+#define II_ASIZE(i) (((i) >> 7) & 7u)
+#define II_IS_REG(i) (((i) >> 10) & 1u)
+#define II_SEG(i) (((i) >> 15) & 7u)
+#define II_INDEX(i) (((i) >> 18) & 15u)
+#define II_NO_INDEX(i) (((i) >> 22) & 1u)
+#define II_BASE(i) (((i) >> 23) & 15u)
+#define II_NO_BASE(i) (((i) >> 27) & 1u)
+#define II_REG2(i) (((i) >> 28) & 15u)
+
+#define FL_ARITH_ALL (FL_CF | FL_PF | FL_AF | FL_ZF | FL_SF | FL_OF)
+
+/* One emulation: the exit's facts, and whether it faulted. */
+struct emu {
+    struct nested *n;
+    uint32_t info;
+    uint64_t qual;
+    bool faulted;
+    bool host_loaded; /* a VM-entry failure loaded L1's host state */
+};
+
+static uint64_t gpr(struct nested *n, unsigned r)
+{
+    return r == 4 ? vmx_root_vmread(n->v, VMCS_guest_rsp) : n->c->gpr[r & 15];
+}
+
+static void set_gpr(struct nested *n, unsigned r, uint64_t val)
+{
+    if (r == 4)
+        l0_write01(n, VMCS_guest_rsp, val);
+    n->c->gpr[r & 15] = val;
+}
+
+static bool long64(const struct nested *n)
+{
+    return (n->c->efer & EFER_LMA) && (n->c->seg[SEG_CS].ar & AR_L);
+}
+
+static void fault(struct emu *e, int vector, bool has_err, uint32_t err)
+{
+    l0_inject_l1(e->n, vector, has_err, err);
+    e->faulted = true;
+}
+
+/* The memory operand's linear address (SDM 3C "Exit Qualification for VMX
+ * Instructions": the displacement; the instruction-information field gives
+ * the rest), with the segmentation checks of SDM 3A "Segment-Limit
+ * Checking" and, in 64-bit mode, canonical addresses (#GP(0), #SS(0)). */
+static bool operand_linear(struct emu *e, unsigned size, uint64_t *lin)
+{
+    struct nested *n = e->n;
+    uint32_t i = e->info;
+    uint64_t off = e->qual;
+    if (!II_NO_BASE(i))
+        off += gpr(n, II_BASE(i));
+    if (!II_NO_INDEX(i))
+        off += gpr(n, II_INDEX(i)) << II_SCALE(i);
+    unsigned asize = II_ASIZE(i);
+    if (asize == 0)
+        off &= 0xffff;
+    else if (asize == 1)
+        off &= 0xffffffffull;
+    unsigned seg = II_SEG(i);
+    const struct seg_reg *s = &n->c->seg[seg < SEG_NSEGS ? seg : SEG_DS];
+    int vec = seg == SEG_SS ? EXC_SS : EXC_GP;
+    if (long64(n)) {
+        uint64_t a = off + ((seg == SEG_FS || seg == SEG_GS) ? s->base : 0);
+        if ((uint64_t)((int64_t)(a << 16) >> 16) != a ||
+            (uint64_t)((int64_t)((a + size - 1) << 16) >> 16) != a + size - 1) {
+            fault(e, vec, true, 0);
+            return false;
+        }
+        *lin = a;
+        return true;
+    }
+    if ((s->ar & AR_UNUSABLE) || off + size - 1 > s->limit) {
+        fault(e, vec, true, 0);
+        return false;
+    }
+    *lin = (s->base + off) & 0xffffffffull;
+    return true;
+}
+
+/* Access through L1's paging; a #PF goes to L1 with CR2 set (L0 sets CR2
+ * itself: event injection does not, SDM 3C "Event Injection"). */
+static bool access(struct emu *e, uint64_t lin, unsigned size, bool write, uint64_t *pa_out)
+{
+    struct nested *n = e->n;
+    for (unsigned k = 0; k < size; k++) {
+        uint64_t pa;
+        uint32_t pfec = 0;
+        if (!cpu_lin_to_phys(n->c, lin + k, write, &pa, &pfec)) {
+            n->c->cr2 = lin + k;
+            fault(e, EXC_PF, true, pfec);
+            return false;
+        }
+        pa_out[k] = pa;
+    }
+    return true;
+}
+
+static bool read_mem(struct emu *e, unsigned size, uint64_t *val)
+{
+    uint64_t lin, pa[8];
+    if (!operand_linear(e, size, &lin) || !access(e, lin, size, false, pa))
+        return false;
+    uint64_t v = 0;
+    for (unsigned k = 0; k < size; k++)
+        v |= (uint64_t)cpu_phys_read(e->n->c, pa[k], 1) << (8 * k);
+    *val = v;
+    return true;
+}
+
+static bool write_mem(struct emu *e, unsigned size, uint64_t val)
+{
+    uint64_t lin, pa[8];
+    if (!operand_linear(e, size, &lin) || !access(e, lin, size, true, pa))
+        return false;
+    for (unsigned k = 0; k < size; k++)
+        cpu_phys_write(e->n->c, pa[k], 1, (val >> (8 * k)) & 0xff);
+    return true;
+}
+
+/* ---- results (SDM 3C "Conventions"): RFLAGS in vmcs01's guest state ---- */
+
+static void set_flags(struct nested *n, uint64_t set)
+{
+    uint64_t fl = vmx_root_vmread(n->v, VMCS_guest_rflags);
+    l0_write01(n, VMCS_guest_rflags, (fl & ~FL_ARITH_ALL) | set);
+}
+
+static void succeed(struct emu *e) { set_flags(e->n, 0); }
+
+static void fail_invalid(struct emu *e) { set_flags(e->n, FL_CF); }
+
+/* VMfail(ErrorNumber): VMfailValid with a current vmcs12, else
+ * VMfailInvalid. */
+static void fail(struct emu *e, enum vmx_insn_err err)
+{
+    struct nested *n = e->n;
+    if (n->v12.ptr == NESTED_INVALID_PTR) {
+        fail_invalid(e);
+        return;
+    }
+    set_flags(n, FL_ZF);
+    vmcs12_set(n, VMCS_vm_instruction_error, (uint64_t)err);
+}
+
+/* #UD outside (L1's) VMX operation, #GP(0) at CPL > 0: the prologue of
+ * every instruction but VMXON (SDM 3C "VMX Instruction Reference"). */
+static bool common_checks(struct emu *e)
+{
+    if (!e->n->vmxon) {
+        fault(e, EXC_UD, false, 0);
+        return false;
+    }
+    if (e->n->c->cpl > 0) {
+        fault(e, EXC_GP, true, 0);
+        return false;
+    }
+    return true;
+}
+
+static bool ptr_ok(struct nested *n, uint64_t addr)
+{
+    struct vmx_vmcs_view vw;
+    vmcs12_view(n, &vw);
+    return (addr & 0xfff) == 0 && vmx_caps_pa_valid(&n->caps1, vw.maxphyaddr, addr);
+}
+
+static uint32_t revision(const struct nested *n)
+{
+    return (uint32_t)(n->caps1.msr[VMX_MSR_BASIC] & 0x7fffffffu);
+}
+
+static bool cr_fixed_ok(const struct nested *n, uint64_t cr0, uint64_t cr4)
+{
+    const uint64_t *m = n->caps1.msr;
+    cr0 &= 0xffffffffull;
+    return (cr0 & m[VMX_MSR_CR0_FIXED0]) == m[VMX_MSR_CR0_FIXED0] && (cr0 & ~m[VMX_MSR_CR0_FIXED1]) == 0 &&
+           (cr4 & m[VMX_MSR_CR4_FIXED0]) == m[VMX_MSR_CR4_FIXED0] && (cr4 & ~m[VMX_MSR_CR4_FIXED1]) == 0;
+}
+
+/* SDM 3C "VMXON -- Enter VMX Operation" */
+static void emu_vmxon(struct emu *e)
+{
+    struct nested *n = e->n;
+    if (!(l0_l1_cr4(n) & CR4_VMXE))
+        return fault(e, EXC_UD, false, 0);
+    if (n->vmxon) {
+        if (n->c->cpl > 0)
+            return fault(e, EXC_GP, true, 0);
+        return fail(e, VMX_INSN_ERR_VMXON_IN_ROOT);
+    }
+    if (n->c->cpl > 0 || !cr_fixed_ok(n, l0_l1_cr0(n), l0_l1_cr4(n)) || !(n->feature_control & FC_LOCK) ||
+        !(n->feature_control & FC_VMX_OUTSIDE_SMX))
+        return fault(e, EXC_GP, true, 0);
+    uint64_t addr;
+    if (!read_mem(e, 8, &addr))
+        return;
+    if (!ptr_ok(n, addr))
+        return fail_invalid(e);
+    uint32_t rev = (uint32_t)l1_phys_read(n, addr, 4);
+    if ((rev & 0x7fffffffu) != revision(n) || (rev & VMCS_SHADOW_INDICATOR))
+        return fail_invalid(e);
+    n->vmxon = true;
+    n->vmxon_ptr = addr;
+    n->v12.ptr = NESTED_INVALID_PTR;
+    succeed(e);
+}
+
+/* SDM 3C "VMXOFF -- Leave VMX Operation" */
+static void emu_vmxoff(struct emu *e)
+{
+    struct nested *n = e->n;
+    if (!common_checks(e))
+        return;
+    vmcs12_flush(n);
+    n->v12.ptr = NESTED_INVALID_PTR;
+    n->vmxon_ptr = NESTED_INVALID_PTR;
+    n->vmxon = false;
+    succeed(e);
+}
+
+/* SDM 3C "VMCLEAR -- Clear Virtual-Machine Control Structure" */
+static void emu_vmclear(struct emu *e)
+{
+    struct nested *n = e->n;
+    uint64_t addr;
+    if (!common_checks(e) || !read_mem(e, 8, &addr))
+        return;
+    if (!ptr_ok(n, addr))
+        return fail(e, VMX_INSN_ERR_VMCLEAR_INVALID_ADDR);
+    if (addr == n->vmxon_ptr)
+        return fail(e, VMX_INSN_ERR_VMCLEAR_VMXON_PTR);
+    if (addr == n->v12.ptr) {
+        vmcs12_flush(n);
+        n->v12.ptr = NESTED_INVALID_PTR;
+    }
+    if (addr == n->vmcs02_of)
+        n->vmcs02_of = NESTED_INVALID_PTR;
+    vmcs12_clear_region(n, addr);
+    succeed(e);
+}
+
+/* SDM 3C "VMPTRLD -- Load Pointer to Virtual-Machine Control Structure" */
+static void emu_vmptrld(struct emu *e)
+{
+    struct nested *n = e->n;
+    uint64_t addr;
+    if (!common_checks(e) || !read_mem(e, 8, &addr))
+        return;
+    if (!ptr_ok(n, addr))
+        return fail(e, VMX_INSN_ERR_VMPTRLD_INVALID_ADDR);
+    if (addr == n->vmxon_ptr)
+        return fail(e, VMX_INSN_ERR_VMPTRLD_VMXON_PTR);
+    uint32_t rev = (uint32_t)l1_phys_read(n, addr, 4);
+    bool shadowing = (vmx_caps_allowed1(&n->caps1, VMX_MSR_PROCBASED_CTLS) &
+                      (uint32_t)PROC_ACTIVATE_SECONDARY_CONTROLS) &&
+                     (vmx_caps_allowed1(&n->caps1, VMX_MSR_PROCBASED_CTLS2) & (uint32_t)PROC2_VMCS_SHADOWING);
+    if ((rev & 0x7fffffffu) != revision(n) || ((rev & VMCS_SHADOW_INDICATOR) && !shadowing))
+        return fail(e, VMX_INSN_ERR_VMPTRLD_BAD_REVISION);
+    if (addr != n->v12.ptr) {
+        vmcs12_flush(n);
+        vmcs12_load(n, addr);
+    }
+    succeed(e);
+}
+
+/* SDM 3C "VMPTRST -- Store Pointer to Virtual-Machine Control Structure" */
+static void emu_vmptrst(struct emu *e)
+{
+    if (!common_checks(e) || !write_mem(e, 8, e->n->v12.ptr))
+        return;
+    succeed(e);
+}
+
+static int field_of(struct emu *e, bool *high)
+{
+    uint64_t enc = gpr(e->n, II_REG2(e->info));
+    if (!long64(e->n))
+        enc = (uint32_t)enc;
+    return vmcs_field_lookup(enc, high);
+}
+
+/* SDM 3C "VMREAD -- Read Field from Virtual-Machine Control Structure" */
+static void emu_vmread(struct emu *e)
+{
+    struct nested *n = e->n;
+    if (!common_checks(e))
+        return;
+    if (n->v12.ptr == NESTED_INVALID_PTR)
+        return fail_invalid(e);
+    bool high = false;
+    int f = field_of(e, &high);
+    if (f < 0)
+        return fail(e, VMX_INSN_ERR_UNSUPPORTED_VMCS_COMPONENT);
+    unsigned opsize = long64(n) ? 8 : 4;
+    uint64_t val = vmcs12_get(n, (enum vmcs_field)f);
+    if (high)
+        val >>= 32;
+    if (opsize == 4)
+        val &= 0xffffffffull;
+    if (II_IS_REG(e->info))
+        set_gpr(n, II_REG1(e->info), val);
+    else if (!write_mem(e, opsize, val))
+        return;
+    succeed(e);
+}
+
+/* SDM 3C "VMWRITE -- Write Field to Virtual-Machine Control Structure" */
+static void emu_vmwrite(struct emu *e)
+{
+    struct nested *n = e->n;
+    if (!common_checks(e))
+        return;
+    if (n->v12.ptr == NESTED_INVALID_PTR)
+        return fail_invalid(e);
+    unsigned opsize = long64(n) ? 8 : 4;
+    uint64_t val;
+    if (II_IS_REG(e->info))
+        val = gpr(n, II_REG1(e->info));
+    else if (!read_mem(e, opsize, &val))
+        return;
+    if (opsize == 4)
+        val &= 0xffffffffull;
+    bool high = false;
+    int f = field_of(e, &high);
+    if (f < 0)
+        return fail(e, VMX_INSN_ERR_UNSUPPORTED_VMCS_COMPONENT);
+    /* SDM 3C "Miscellaneous Data": VM-exit information fields are
+     * read-only unless IA32_VMX_MISC[29] (of L1's view). */
+    if (VMCS_ENC_TYPE(vmcs_fields[f].encoding) == VMCS_ENC_TYPE_RO_DATA &&
+        !(n->caps1.msr[VMX_MSR_MISC] & (1ull << 29)))
+        return fail(e, VMX_INSN_ERR_VMWRITE_READONLY_COMPONENT);
+    if (high)
+        val = (vmcs12_get(n, (enum vmcs_field)f) & 0xffffffffull) | ((val & 0xffffffffull) << 32);
+    vmcs12_set(n, (enum vmcs_field)f, val);
+    succeed(e);
+}
+
+/* Enter L2: vmcs02 is built from vmcs01 and vmcs12 and entered. One vmcs02
+ * is reused; a different vmcs12 starts it afresh (VMCLEAR, full merge). */
+static void enter_l2(struct nested *n, bool launch)
+{
+    struct vmx *v = n->v;
+    bool full = n->vmcs02_of != n->v12.ptr;
+    if (full) {
+        vmx_root_vmclear(v, n->page[L0_VMCS02]);
+        n->vmcs02_of = n->v12.ptr;
+    }
+    vmx_root_vmptrld(v, n->page[L0_VMCS02]);
+    nested_merge(n, full);
+    vmx_set_level(v, 2);
+    n->in_l2 = true;
+    enum vmx_insn_err err = vmx_root_enter(v, !vmx_root_launched(v));
+    if (err != VMX_INSN_OK) {
+        l0_unsupported(n, "VM entry on vmcs02 failed with error %u (%s) after vmcs12 passed the checks",
+                       (unsigned)err, vmx_insn_err_text(err));
+        return;
+    }
+    if (launch)
+        n->v12.launched = true;
+}
+
+/* SDM 3C "VMLAUNCH/VMRESUME -- Launch/Resume Virtual Machine": the
+ * instruction's checks, then the VM-entry checks of src/vmx on the cached
+ * vmcs12 against L1's capabilities. */
+static void emu_vmentry(struct emu *e, bool launch)
+{
+    struct nested *n = e->n;
+    if (!common_checks(e))
+        return;
+    if (n->v12.ptr == NESTED_INVALID_PTR)
+        return fail_invalid(e);
+    if (vmx_root_vmread(n->v, VMCS_guest_interruptibility_info) & VMX_INTERRUPTIBILITY_MOV_SS)
+        return fail(e, VMX_INSN_ERR_ENTRY_EVENTS_BLOCKED_BY_MOV_SS);
+    if (launch && n->v12.launched)
+        return fail(e, VMX_INSN_ERR_VMLAUNCH_NONCLEAR_VMCS);
+    if (!launch && !n->v12.launched)
+        return fail(e, VMX_INSN_ERR_VMRESUME_NONLAUNCHED_VMCS);
+    struct vmx_vmcs_view vw;
+    struct vmx_check_result r;
+    vmcs12_view(n, &vw);
+    vmx_check_vmcs(&vw, launch, &r);
+    if (r.kind == VMX_CHECK_VMFAIL)
+        return fail(e, (enum vmx_insn_err)r.error);
+    if (r.kind == VMX_CHECK_ENTRY_FAILURE) {
+        nested_entry_fail_to_l1(n, VMX_EXIT_entry_fail_guest_state | VMX_EXIT_REASON_ENTRY_FAILURE, r.qual);
+        e->host_loaded = true;
+        return;
+    }
+    enter_l2(n, launch);
+}
+
+/* SDM 3C "VMCALL -- Call to VM Monitor": L1 is in (its) VMX root
+ * operation, without an SMM monitor: #UD outside VMX operation or in
+ * virtual-8086 / compatibility mode, #GP(0) at CPL > 0, else VMfail. L0
+ * offers L1 no hypercalls. */
+static void emu_vmcall(struct emu *e)
+{
+    struct nested *n = e->n;
+    if (!n->vmxon || (vmx_root_vmread(n->v, VMCS_guest_rflags) & FL_VM) ||
+        ((n->c->efer & EFER_LMA) && !(n->c->seg[SEG_CS].ar & AR_L)))
+        return fault(e, EXC_UD, false, 0);
+    if (n->c->cpl > 0)
+        return fault(e, EXC_GP, true, 0);
+    fail(e, VMX_INSN_ERR_VMCALL_IN_ROOT);
+}
+
+/* INVEPT, INVVPID and VMFUNC are not offered to L1 (caps.c): they are
+ * invalid opcodes for it (SDM 3C "INVEPT", "INVVPID", "VMFUNC": #UD "if the
+ * processor does not support"), as for the hardware model. */
+void nested_emulate_vmx(struct nested *n, uint32_t reason)
+{
+    struct emu e = {
+        .n = n,
+        .info = (uint32_t)vmx_root_vmread(n->v, VMCS_vmx_instruction_info),
+        .qual = vmx_root_vmread(n->v, VMCS_exit_qualification),
+    };
+    bool advance = true;
+    n->stats.emulated++;
+    switch (reason) {
+    case VMX_EXIT_vmxon: emu_vmxon(&e); break;
+    case VMX_EXIT_vmxoff: emu_vmxoff(&e); break;
+    case VMX_EXIT_vmclear: emu_vmclear(&e); break;
+    case VMX_EXIT_vmptrld: emu_vmptrld(&e); break;
+    case VMX_EXIT_vmptrst: emu_vmptrst(&e); break;
+    case VMX_EXIT_vmcall: emu_vmcall(&e); break;
+    case VMX_EXIT_vmread: emu_vmread(&e); break;
+    case VMX_EXIT_vmwrite: emu_vmwrite(&e); break;
+    case VMX_EXIT_vmlaunch:
+    case VMX_EXIT_vmresume:
+        emu_vmentry(&e, reason == VMX_EXIT_vmlaunch);
+        if (n->in_l2 || n->stop != CPU_STOP_NONE)
+            return; /* L2 runs (or its entry already exited to L0) */
+        if (e.host_loaded)
+            advance = false;
+        break;
+    default:
+        fault(&e, EXC_UD, false, 0);
+        break;
+    }
+    if (e.faulted)
+        advance = false;
+    if (advance)
+        l0_skip_insn(n);
+    l0_enter_l1(n);
+}

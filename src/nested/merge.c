@@ -1,0 +1,180 @@
+/* The merge vmcs01 + vmcs12 -> vmcs02, field by field as the merge column
+ * of include/nvmx/vmcs_fields.def says: COPY takes vmcs12's value, OR the
+ * union of vmcs01's and vmcs12's, FN calls merge_fn_<field>() below (a
+ * missing one fails the link), NONE leaves the field alone (host state is
+ * L0's, set when vmcs02 starts; exit information is the hardware's).
+ * COPY and OR fields are written only when vmcs12 changed them since the
+ * last merge (dirty) or vmcs02 starts afresh; FN fields every time. The
+ * design follows KVM's prepare_vmcs02(). Without EPT01, L1-physical
+ * addresses are host-physical and pass through unchanged. */
+#include "nested_internal.h"
+
+#define V12(f) vmcs12_get(n, VMCS_##f)
+#define ORIGIN(s) (*origin = (s))
+
+/* What L0 does not offer L1 (caps.c) is 0 in vmcs02. */
+#define NOT_OFFERED(f)                                                                         \
+    static uint64_t merge_fn_##f(struct nested *n, const char **origin)                       \
+    {                                                                                          \
+        (void)n;                                                                               \
+        ORIGIN("L0 policy: feature not offered to L1");                                        \
+        return 0;                                                                              \
+    }
+NOT_OFFERED(virtual_processor_id)
+NOT_OFFERED(posted_intr_notification_vector)
+NOT_OFFERED(eptp_index)
+NOT_OFFERED(virtual_apic_page_addr)
+NOT_OFFERED(apic_access_addr)
+NOT_OFFERED(posted_intr_desc_addr)
+NOT_OFFERED(vm_function_control)
+NOT_OFFERED(ept_pointer)
+NOT_OFFERED(eptp_list_address)
+NOT_OFFERED(vmread_bitmap)
+NOT_OFFERED(vmwrite_bitmap)
+NOT_OFFERED(ve_information_address)
+NOT_OFFERED(tsc_multiplier)
+NOT_OFFERED(tertiary_vm_exec_control)
+#undef NOT_OFFERED
+
+/* vmcs12's value: the hardware does for L2 what L1 asked, and L0 needs
+ * nothing more of these (it intercepts no exception, I/O port, CR bit or
+ * timer of L2's for itself). */
+#define FROM_VMCS12(f)                                                                         \
+    static uint64_t merge_fn_##f(struct nested *n, const char **origin)                       \
+    {                                                                                          \
+        ORIGIN("vmcs12 (L0 adds nothing)");                                                    \
+        return V12(f);                                                                         \
+    }
+FROM_VMCS12(io_bitmap_a)
+FROM_VMCS12(io_bitmap_b)
+FROM_VMCS12(vmexit_msr_store_addr)
+FROM_VMCS12(vmentry_msr_load_addr)
+FROM_VMCS12(vm_exit_msr_store_count)
+FROM_VMCS12(vm_entry_msr_load_count)
+FROM_VMCS12(page_fault_error_code_mask)
+FROM_VMCS12(page_fault_error_code_match)
+FROM_VMCS12(cr3_target_count)
+FROM_VMCS12(vm_entry_controls)
+FROM_VMCS12(secondary_vm_exec_control)
+FROM_VMCS12(ple_gap)
+FROM_VMCS12(ple_window)
+FROM_VMCS12(vmx_preemption_timer_value)
+FROM_VMCS12(cr0_guest_host_mask)
+FROM_VMCS12(cr4_guest_host_mask)
+#undef FROM_VMCS12
+
+/* L1's VM-exit MSR-load list is L0's to process when it reflects an exit
+ * (reflect.c); vmcs02's exits go to L0 first. */
+static uint64_t merge_fn_vmexit_msr_load_addr(struct nested *n, const char **origin)
+{
+    (void)n;
+    ORIGIN("L0: loads L1's host MSRs itself on reflection");
+    return 0;
+}
+
+static uint64_t merge_fn_vm_exit_msr_load_count(struct nested *n, const char **origin)
+{
+    (void)n;
+    ORIGIN("L0: loads L1's host MSRs itself on reflection");
+    return 0;
+}
+
+static uint64_t merge_fn_vmcs_link_pointer(struct nested *n, const char **origin)
+{
+    (void)n;
+    ORIGIN("L0: no shadow VMCS for L2");
+    return NESTED_INVALID_PTR;
+}
+
+static uint64_t merge_fn_pin_based_vm_exec_control(struct nested *n, const char **origin)
+{
+    ORIGIN("vmcs01|vmcs12");
+    return V12(pin_based_vm_exec_control) | n->f01[VMCS_pin_based_vm_exec_control];
+}
+
+/* L0's MSR interception for L1 (IA32_FEATURE_CONTROL, the capability MSRs)
+ * rides on the merged MSR bitmap when vmcs12 uses one; without one every
+ * MSR access exits anyway. */
+static uint64_t merge_fn_cpu_based_vm_exec_control(struct nested *n, const char **origin)
+{
+    ORIGIN("vmcs12 (L0's MSR interception through the merged bitmap)");
+    return V12(cpu_based_vm_exec_control);
+}
+
+/* SDM 3C "MSR-Bitmap Address": vmcs02's bitmap is the union of L1's for L2
+ * (read from L1 memory at every merge, since L1 may change it without a
+ * VMWRITE) and L0's own bits. */
+static uint64_t merge_fn_msr_bitmap(struct nested *n, const char **origin)
+{
+    uint64_t dst = n->page[L0_MSR_BITMAP02];
+    if (V12(cpu_based_vm_exec_control) & PROC_USE_MSR_BITMAPS) {
+        uint64_t src = V12(msr_bitmap);
+        for (unsigned o = 0; o < 4096; o += 8)
+            cpu_phys_write(n->c, dst + o, 8, l1_phys_read(n, src + o, 8));
+        l0_msr_intercepts(n, dst);
+        ORIGIN("vmcs12 bitmap | vmcs01 bitmap, in L0's page");
+    } else {
+        ORIGIN("L0's page (vmcs12 uses no MSR bitmaps: every access exits)");
+    }
+    return dst;
+}
+
+/* SDM 3C "TSC Offsetting": L2's offset is L1's offset for L2 plus L0's for
+ * L1 (L0 uses none for L1). */
+static uint64_t merge_fn_tsc_offset(struct nested *n, const char **origin)
+{
+    ORIGIN("vmcs01 + vmcs12");
+    uint64_t off01 = (n->f01[VMCS_cpu_based_vm_exec_control] & PROC_USE_TSC_OFFSETTING)
+                         ? n->f01[VMCS_tsc_offset] : 0;
+    return V12(tsc_offset) + off01;
+}
+
+/* L0's host is 64-bit; the rest of L1's VM-exit controls (what to save,
+ * acknowledge interrupt on exit) act on vmcs02's exits, and what they load
+ * is applied by L0 on reflection. */
+static uint64_t merge_fn_vm_exit_controls(struct nested *n, const char **origin)
+{
+    (void)n;
+    ORIGIN("vmcs12 | L0: host address-space size");
+    return V12(vm_exit_controls) | EXIT_HOST_ADDRESS_SPACE_SIZE;
+}
+
+static void put(struct nested *n, enum vmcs_field f, uint64_t val, const char *origin)
+{
+    (void)origin;
+    vmx_root_vmwrite(n->v, f, val);
+    n->stats.merge_fields++;
+}
+
+#define MERGE_COPY(f)                                                                          \
+    if (full || n->v12.dirty[VMCS_##f])                                                        \
+        put(n, VMCS_##f, V12(f), "vmcs12");
+#define MERGE_OR(f)                                                                            \
+    if (full || n->v12.dirty[VMCS_##f])                                                        \
+        put(n, VMCS_##f, V12(f) | n->f01[VMCS_##f], "vmcs01|vmcs12");
+#define MERGE_FN(f)                                                                            \
+    {                                                                                          \
+        const char *o = "L0";                                                                  \
+        uint64_t val = merge_fn_##f(n, &o);                                                    \
+        put(n, VMCS_##f, val, o);                                                              \
+    }
+#define MERGE_NONE(f)
+
+/* vmcs02's host state is L0's: vmcs01's. */
+static void start_vmcs02(struct nested *n)
+{
+    for (int f = 0; f < VMCS_NFIELDS; f++)
+        if (VMCS_ENC_TYPE(vmcs_fields[f].encoding) == VMCS_ENC_TYPE_HOST)
+            put(n, (enum vmcs_field)f, n->f01[f], "vmcs01 (L0's host state)");
+}
+
+void nested_merge(struct nested *n, bool full)
+{
+    n->stats.merges++;
+    if (full)
+        start_vmcs02(n);
+#define VMCS_FIELD(name, enc, w, s, m) MERGE_##m(name)
+#include "nvmx/vmcs_fields.def"
+#undef VMCS_FIELD
+    memset(n->v12.dirty, 0, sizeof n->v12.dirty);
+}

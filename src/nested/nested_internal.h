@@ -1,0 +1,111 @@
+/* Private to src/nested: L0's state, L1's virtual VMX state and the vmcs12
+ * cache, and the entry points of its files. src/nested reaches the
+ * hardware only through include/nvmx/vmx.h's root-mode API. */
+#ifndef NVMX_NESTED_INTERNAL_H
+#define NVMX_NESTED_INTERNAL_H
+
+#include "nvmx/cpu_hooks.h"
+#include "nvmx/nested.h"
+#include "nvmx/vmcs.h"
+#include "nvmx/vmx.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define NESTED_INVALID_PTR (~0ull)
+
+/* L0's area (host-physical, above L1's RAM): one 4-KiB page each. */
+enum l0_page { L0_VMXON, L0_VMCS01, L0_VMCS02, L0_MSR_BITMAP01, L0_MSR_BITMAP02, L0_NPAGES };
+
+/* IA32_FEATURE_CONTROL bits (SDM 3C "Enabling and Entering VMX Operation") */
+#define FC_LOCK (1ull << 0)
+#define FC_VMX_OUTSIDE_SMX (1ull << 2)
+#define MSR_IA32_FEATURE_CONTROL 0x3au
+
+/* L1's current VMCS, cached by L0 (SDM 3C "VMCS Status": the processor may
+ * keep the current VMCS in the processor; nvmx's L0 does, as hardware
+ * does). Written back to L1 memory on VMCLEAR, VMPTRLD of another VMCS and
+ * VMXOFF. dirty[f] says a field changed since the last merge. */
+struct vmcs12_cache {
+    uint64_t ptr; /* L1's current-VMCS pointer, NESTED_INVALID_PTR if none */
+    uint64_t f[VMCS_NFIELDS];
+    uint8_t dirty[VMCS_NFIELDS];
+    bool launched;
+};
+
+struct nested {
+    struct cpu *c;
+    struct vmx *v;
+    struct nested_policy pol;
+    struct vmx_caps caps1; /* L1's capabilities (caps.c) */
+    uint64_t l1_mem;
+    uint64_t page[L0_NPAGES];
+    bool took_over;
+
+    /* L1's VMX operation, as L0 emulates it */
+    bool vmxon;
+    uint64_t vmxon_ptr;
+    struct vmcs12_cache v12;
+    uint64_t feature_control; /* IA32_FEATURE_CONTROL as L1 sees it */
+    uint64_t vmcs02_of;       /* vmcs12 whose merge vmcs02 holds */
+    bool in_l2;               /* vmcs02 is what the hardware ran last */
+
+    uint64_t f01[VMCS_NFIELDS]; /* what L0 wrote to vmcs01 */
+    bool exit_pending;        /* a VM exit reached the native host */
+    enum cpu_stop stop;       /* set by a handler to end nested_run() */
+    vmx_trace_fn trace_fn;
+    void *trace_ctx;
+    struct nested_stats stats;
+};
+
+/* l0.c: entering L1 and L2, stopping on what L0 cannot do */
+void l0_write01(struct nested *n, enum vmcs_field f, uint64_t val);
+void l0_set_l1_cr0(struct nested *n, uint64_t l1_view);
+void l0_set_l1_cr4(struct nested *n, uint64_t l1_view);
+void l0_msr_intercepts(struct nested *n, uint64_t bitmap);
+void l0_enter_l1(struct nested *n);
+void l0_unsupported(struct nested *n, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Inject a hardware exception into L1 at its next entry (SDM 3C "Event
+ * Injection"), as L0's emulation of an instruction that faults. */
+void l0_inject_l1(struct nested *n, int vector, bool has_err, uint32_t err);
+/* Advance L1 past the instruction that exited (guest RIP += instruction
+ * length; blocking by STI/MOV SS ends). */
+void l0_skip_insn(struct nested *n);
+/* L1's CR0/CR4 as L1 sees them (read shadows over the owned bits). */
+uint64_t l0_l1_cr0(struct nested *n);
+uint64_t l0_l1_cr4(struct nested *n);
+
+/* caps.c: L1's filtered capability MSRs */
+void nested_caps_filter(const struct vmx_caps *hw, const struct nested_policy *p,
+                        struct vmx_caps *l1);
+bool nested_caps_rdmsr(const struct nested *n, uint32_t msr, uint64_t *val);
+
+/* vmcs12.c: L1 memory and the vmcs12 cache */
+uint64_t l1_phys_read(struct nested *n, uint64_t pa, unsigned size);
+void l1_phys_write(struct nested *n, uint64_t pa, unsigned size, uint64_t val);
+uint64_t nested_phys_read_fn(void *ctx, uint64_t pa, unsigned size);
+void vmcs12_load(struct nested *n, uint64_t pa);
+void vmcs12_flush(struct nested *n);
+void vmcs12_clear_region(struct nested *n, uint64_t pa);
+void vmcs12_set(struct nested *n, enum vmcs_field f, uint64_t val);
+static inline uint64_t vmcs12_get(const struct nested *n, enum vmcs_field f) { return n->v12.f[f]; }
+/* A view of the cached vmcs12 against L1's capabilities, with the facts
+ * of L1 as the entering processor. */
+void vmcs12_view(struct nested *n, struct vmx_vmcs_view *vw);
+
+/* emulate.c: L1's VMX instructions */
+void nested_emulate_vmx(struct nested *n, uint32_t reason);
+
+/* exit_l0.c: exits of L1 that are not VMX instructions */
+void nested_handle_l1_exit(struct nested *n, uint32_t reason);
+
+/* merge.c: vmcs01 + vmcs12 -> vmcs02 (the current VMCS must be vmcs02) */
+void nested_merge(struct nested *n, bool full);
+
+/* reflect.c: an exit of L2 */
+void nested_handle_l2_exit(struct nested *n);
+/* An exit for L1 caused by its VMLAUNCH/VMRESUME of vmcs12 (a VM-entry
+ * failure, reason with bit 31): loads L1's host state. */
+void nested_entry_fail_to_l1(struct nested *n, uint32_t reason, uint64_t qual);
+
+#endif

@@ -1,0 +1,299 @@
+/* An exit of L2 (from vmcs02): L0 handles it or reflects it to L1
+ * (nested_reflect_exit, after KVM's nested_vmx_reflect_vmexit). Reflecting
+ * syncs vmcs02 -> vmcs12 (guest state, exit information, IDT-vectoring
+ * information), then loads L1's host state from vmcs12 into vmcs01's guest
+ * state (SDM 3C "Loading Host State") and its VM-exit MSR-load list (SDM
+ * 3C "Loading MSRs"), with a VMX abort for L1 where the SDM says. */
+#include "nested_internal.h"
+
+/* ---- the two predicates -------------------------------------------------------- */
+
+/* Exits L0 owns: an MSR access L0 intercepts for L1's view that L1 itself
+ * lets through. (External interrupts, EPT01 violations and L0's timer
+ * join this list when L0 intercepts them.) */
+static bool nested_l0_wants_exit(struct nested *n, uint32_t basic, bool l1_wants)
+{
+    (void)n;
+    return (basic == VMX_EXIT_rdmsr || basic == VMX_EXIT_wrmsr) && !l1_wants;
+}
+
+/* The exit information of vmcs02 as the instruction the CPU asked about
+ * (include/nvmx/cpu_hooks.h struct cpu_intercept), for the exit rules. */
+static void intercept_of(struct nested *n, uint32_t basic, struct cpu_intercept *q)
+{
+    struct vmx *v = n->v;
+    uint64_t qual = vmx_root_vmread(v, VMCS_exit_qualification);
+    memset(q, 0, sizeof *q);
+    q->reason = (uint16_t)basic;
+    q->qual = qual;
+    switch (basic) {
+    case VMX_EXIT_cr_access: {
+        /* SDM 3C "Exit Qualification for Control-Register Accesses" */
+        unsigned reg = (qual >> 8) & 15;
+        q->cr = qual & 15;
+        q->value = reg == 4 ? vmx_root_vmread(v, VMCS_guest_rsp) : n->c->gpr[reg];
+        break;
+    }
+    case VMX_EXIT_io_instruction:
+        /* SDM 3C "Exit Qualification for I/O Instructions" */
+        q->io_size = (uint8_t)((qual & 7) + 1);
+        q->write = !(qual & 8);
+        q->port = (uint16_t)(qual >> 16);
+        break;
+    case VMX_EXIT_rdmsr:
+    case VMX_EXIT_wrmsr:
+        q->msr = (uint32_t)n->c->gpr[1];
+        q->write = basic == VMX_EXIT_wrmsr;
+        break;
+    default:
+        break;
+    }
+}
+
+static bool ctl12(struct nested *n, enum vmcs_field f, uint32_t bit)
+{
+    return (vmcs12_get(n, f) & bit) != 0;
+}
+
+/* Does vmcs12 ask for this exit? Instructions follow the exit rules
+ * (vmx_exit_rules.def) on the vmcs12 view; events follow vmcs12's
+ * controls (SDM 3C "VM Exits Caused by Events"). *rule says which. */
+static bool nested_l1_wants_exit(struct nested *n, uint32_t reason, const char **rule)
+{
+    uint32_t basic = reason & 0xffff;
+    struct vmx_vmcs_view vw;
+    vmcs12_view(n, &vw);
+    if (reason & VMX_EXIT_REASON_ENTRY_FAILURE) {
+        *rule = "VM-entry failure of L1's VM entry";
+        return true;
+    }
+    if (vmx_exit_rule_known(basic)) {
+        struct cpu_intercept q;
+        intercept_of(n, basic, &q);
+        return vmx_exit_rule_applies(&vw, &q, rule);
+    }
+    switch (basic) {
+    case VMX_EXIT_exception_nmi: {
+        uint32_t info = (uint32_t)vmx_root_vmread(n->v, VMCS_vm_exit_intr_info);
+        if (((info & VMX_INTR_INFO_TYPE_MASK) >> VMX_INTR_INFO_TYPE_SHIFT) == EVT_NMI) {
+            *rule = "vmcs12 pin-based control NMI exiting = 1";
+            return ctl12(n, VMCS_pin_based_vm_exec_control, PIN_NMI_EXITING);
+        }
+        uint32_t err = (uint32_t)vmx_root_vmread(n->v, VMCS_vm_exit_intr_error_code);
+        return vmx_exception_rule_applies(&vw, (int)(info & VMX_INTR_INFO_VECTOR), err, rule);
+    }
+    case VMX_EXIT_external_interrupt:
+        *rule = "vmcs12 pin-based control external-interrupt exiting = 1";
+        return ctl12(n, VMCS_pin_based_vm_exec_control, PIN_EXTERNAL_INTERRUPT_EXITING);
+    case VMX_EXIT_interrupt_window:
+        *rule = "vmcs12 primary control interrupt-window exiting = 1";
+        return ctl12(n, VMCS_cpu_based_vm_exec_control, PROC_INTERRUPT_WINDOW_EXITING);
+    case VMX_EXIT_nmi_window:
+        *rule = "vmcs12 primary control NMI-window exiting = 1";
+        return ctl12(n, VMCS_cpu_based_vm_exec_control, PROC_NMI_WINDOW_EXITING);
+    case VMX_EXIT_monitor_trap_flag:
+        *rule = "vmcs12 primary control monitor trap flag = 1";
+        return true; /* L0 never sets MTF for L2 itself */
+    case VMX_EXIT_preemption_timer:
+        *rule = "vmcs12 pin-based control activate VMX-preemption timer = 1";
+        return true; /* the timer running for L2 is L1's */
+    default:
+        /* triple fault, INIT, SIPI, task switch: always L1's */
+        *rule = "exits unconditionally for L1";
+        return true;
+    }
+}
+
+/* ---- sync and L1's host state ------------------------------------------------------ */
+
+/* vmcs02 -> vmcs12: the guest-state area, the exit-information fields and
+ * the preemption-timer value the exit saved; VM exits clear the valid bit
+ * of the VM-entry interruption-information field (SDM 3C "Information for
+ * VM Exits ..."). */
+static void sync_vmcs12(struct nested *n, bool guest_state)
+{
+    struct vmx *v = n->v;
+    for (int f = 0; f < VMCS_NFIELDS; f++) {
+        unsigned type = VMCS_ENC_TYPE(vmcs_fields[f].encoding);
+        bool copy = (type == VMCS_ENC_TYPE_GUEST && guest_state) ||
+                    (type == VMCS_ENC_TYPE_RO_DATA && f != VMCS_vm_instruction_error);
+        if (copy)
+            n->v12.f[f] = vmx_root_vmread(v, (enum vmcs_field)f);
+    }
+    if (guest_state && (vmcs12_get(n, VMCS_vm_exit_controls) & EXIT_SAVE_PREEMPTION_TIMER))
+        n->v12.f[VMCS_vmx_preemption_timer_value] = vmx_root_vmread(v, VMCS_vmx_preemption_timer_value);
+    n->v12.f[VMCS_vm_entry_intr_info_field] &= ~(uint64_t)VMX_INTR_INFO_VALID;
+}
+
+#define HOST_DATA_AR (3u | AR_S | AR_P | AR_DB | AR_G)
+#define HOST_CODE_AR (11u | AR_S | AR_P | AR_G)
+#define HOST_TR_AR (11u | AR_P)
+
+static void load_seg01(struct nested *n, unsigned i, uint16_t sel, uint64_t base, uint32_t ar)
+{
+    l0_write01(n, (enum vmcs_field)(VMCS_guest_es_selector + i), sel);
+    l0_write01(n, (enum vmcs_field)(VMCS_guest_es_base + i), base);
+    l0_write01(n, (enum vmcs_field)(VMCS_guest_es_limit + i), (ar & AR_UNUSABLE) ? 0 : 0xffffffffu);
+    l0_write01(n, (enum vmcs_field)(VMCS_guest_es_ar_bytes + i), ar);
+}
+
+static uint32_t data_ar(uint16_t sel) { return sel ? HOST_DATA_AR : AR_UNUSABLE; }
+
+/* SDM 3C "Loading Host State", into vmcs01's guest state (KVM's
+ * load_vmcs12_host_state): L1 resumes at its host RIP in the state its
+ * vmcs12 host area gives. cur_efer is the processor's IA32_EFER at the
+ * exit (L2's), whose other bits stay without "load IA32_EFER". */
+static void load_l1_host_state(struct nested *n, uint64_t cur_efer)
+{
+    uint32_t exit12 = (uint32_t)vmcs12_get(n, VMCS_vm_exit_controls);
+    bool host64 = exit12 & EXIT_HOST_ADDRESS_SPACE_SIZE;
+    uint64_t nat = host64 ? ~0ull : 0xffffffffull;
+    uint64_t cr4 = vmcs12_get(n, VMCS_host_cr4);
+
+    l0_set_l1_cr0(n, vmcs12_get(n, VMCS_host_cr0));
+    l0_write01(n, VMCS_guest_cr3, vmcs12_get(n, VMCS_host_cr3));
+    l0_set_l1_cr4(n, host64 ? cr4 | CR4_PAE : cr4 & ~CR4_PCIDE);
+    l0_write01(n, VMCS_guest_dr7, 0x400);
+    l0_write01(n, VMCS_guest_ia32_debugctl, 0);
+    l0_write01(n, VMCS_guest_sysenter_cs, (uint32_t)vmcs12_get(n, VMCS_host_ia32_sysenter_cs));
+    l0_write01(n, VMCS_guest_sysenter_esp, vmcs12_get(n, VMCS_host_ia32_sysenter_esp) & nat);
+    l0_write01(n, VMCS_guest_sysenter_eip, vmcs12_get(n, VMCS_host_ia32_sysenter_eip) & nat);
+    uint64_t efer = cur_efer;
+    if (exit12 & EXIT_LOAD_EFER)
+        efer = vmcs12_get(n, VMCS_host_ia32_efer);
+    else if (host64)
+        efer |= EFER_LME | EFER_LMA;
+    else
+        efer &= ~(EFER_LME | EFER_LMA);
+    l0_write01(n, VMCS_guest_ia32_efer, efer);
+    if (exit12 & EXIT_LOAD_PAT)
+        l0_write01(n, VMCS_guest_ia32_pat, vmcs12_get(n, VMCS_host_ia32_pat));
+    else
+        l0_write01(n, VMCS_guest_ia32_pat, n->c->pat);
+
+    /* SDM 3C "Loading Host Segment and Descriptor-Table Registers" */
+    uint16_t cs = (uint16_t)vmcs12_get(n, VMCS_host_cs_selector);
+    load_seg01(n, SEG_CS, cs, 0, HOST_CODE_AR | (host64 ? AR_L : AR_DB));
+    static const enum vmcs_field sels[SEG_NSEGS] = {
+        [SEG_ES] = VMCS_host_es_selector, [SEG_SS] = VMCS_host_ss_selector,
+        [SEG_DS] = VMCS_host_ds_selector, [SEG_FS] = VMCS_host_fs_selector,
+        [SEG_GS] = VMCS_host_gs_selector,
+    };
+    for (unsigned s = 0; s < SEG_NSEGS; s++) {
+        if (s == SEG_CS)
+            continue;
+        uint16_t sel = (uint16_t)vmcs12_get(n, sels[s]);
+        uint64_t base = s == SEG_FS ? vmcs12_get(n, VMCS_host_fs_base)
+                        : s == SEG_GS ? vmcs12_get(n, VMCS_host_gs_base) : 0;
+        load_seg01(n, s, sel, base, data_ar(sel));
+    }
+    load_seg01(n, 6 /* LDTR */, 0, 0, AR_UNUSABLE);
+    l0_write01(n, VMCS_guest_tr_selector, vmcs12_get(n, VMCS_host_tr_selector));
+    l0_write01(n, VMCS_guest_tr_base, vmcs12_get(n, VMCS_host_tr_base));
+    l0_write01(n, VMCS_guest_tr_limit, 0x67);
+    l0_write01(n, VMCS_guest_tr_ar_bytes, HOST_TR_AR);
+    l0_write01(n, VMCS_guest_gdtr_base, vmcs12_get(n, VMCS_host_gdtr_base));
+    l0_write01(n, VMCS_guest_gdtr_limit, 0xffff);
+    l0_write01(n, VMCS_guest_idtr_base, vmcs12_get(n, VMCS_host_idtr_base));
+    l0_write01(n, VMCS_guest_idtr_limit, 0xffff);
+
+    l0_write01(n, VMCS_guest_rip, vmcs12_get(n, VMCS_host_rip) & nat);
+    l0_write01(n, VMCS_guest_rsp, vmcs12_get(n, VMCS_host_rsp) & nat);
+    l0_write01(n, VMCS_guest_rflags, FL_FIXED1);
+    /* SDM 3C "Updating Non-Register State" */
+    l0_write01(n, VMCS_guest_interruptibility_info, 0);
+    l0_write01(n, VMCS_guest_activity_state, VMX_ACTIVITY_ACTIVE);
+    l0_write01(n, VMCS_guest_pending_dbg_exceptions, 0);
+    l0_write01(n, VMCS_vm_entry_intr_info_field, 0);
+}
+
+/* SDM 3C "VMX Aborts": the abort indicator (offset 4 of vmcs12's region)
+ * and shutdown. */
+static void vmx_abort_l1(struct nested *n, uint32_t why)
+{
+    l1_phys_write(n, n->v12.ptr + VMCS_ABORT_OFFSET, 4, why);
+    n->stop = CPU_STOP_SHUTDOWN;
+}
+
+/* SDM 3C "Loading MSRs" for L1's VM-exit MSR-load list, once L1's state is
+ * in the processor. Entries of 16 bytes; a failure is VMX abort 4. */
+static void load_l1_host_msrs(struct nested *n)
+{
+    uint32_t count = (uint32_t)vmcs12_get(n, VMCS_vm_exit_msr_load_count);
+    uint64_t addr = vmcs12_get(n, VMCS_vmexit_msr_load_addr);
+    for (uint32_t i = 0; i < count; i++) {
+        uint64_t e = addr + 16ull * i;
+        uint32_t msr = (uint32_t)l1_phys_read(n, e, 4);
+        uint32_t rsvd = (uint32_t)l1_phys_read(n, e + 4, 4);
+        uint64_t val = l1_phys_read(n, e + 8, 8);
+        if (rsvd || !cpu_msr_write(n->c, msr, val))
+            return vmx_abort_l1(n, 4);
+    }
+}
+
+static void resume_l1(struct nested *n)
+{
+    l0_enter_l1(n);
+    if (n->stop == CPU_STOP_NONE && !n->exit_pending)
+        load_l1_host_msrs(n);
+}
+
+void nested_entry_fail_to_l1(struct nested *n, uint32_t reason, uint64_t qual)
+{
+    /* SDM 3C "VM-Entry Failures During or After Loading Guest State": exit
+     * reason with bit 31 and the qualification; the other exit-information
+     * fields are not meaningful (nvmx clears the interruption fields). */
+    vmcs12_set(n, VMCS_vm_exit_reason, reason);
+    vmcs12_set(n, VMCS_exit_qualification, qual);
+    vmcs12_set(n, VMCS_vm_exit_intr_info, 0);
+    vmcs12_set(n, VMCS_idt_vectoring_info_field, 0);
+    if (vmx_root_current(n->v) != n->page[L0_VMCS01])
+        vmx_root_vmptrld(n->v, n->page[L0_VMCS01]);
+    load_l1_host_state(n, n->c->efer);
+}
+
+/* Skip an L2 instruction L0 emulated, and re-enter vmcs02. */
+static void handle_in_l0(struct nested *n, uint32_t basic)
+{
+    struct vmx *v = n->v;
+    struct cpu *c = n->c;
+    uint32_t msr = (uint32_t)c->gpr[1];
+    uint64_t val;
+    n->stats.l0_handled++;
+    if (basic == VMX_EXIT_rdmsr && msr == MSR_IA32_FEATURE_CONTROL) {
+        val = n->feature_control;
+    } else if (basic == VMX_EXIT_rdmsr && nested_caps_rdmsr(n, msr, &val)) {
+    } else {
+        /* writes of these MSRs, or an absent capability MSR: #GP(0) */
+        vmx_root_vmwrite(v, VMCS_vm_entry_intr_info_field,
+                         VMX_INTR_INFO_VALID | EXC_GP | (3u << VMX_INTR_INFO_TYPE_SHIFT) |
+                             VMX_INTR_INFO_ERROR_CODE);
+        vmx_root_vmwrite(v, VMCS_vm_entry_exception_error_code, 0);
+        goto enter;
+    }
+    c->gpr[0] = val & 0xffffffffull;
+    c->gpr[2] = val >> 32;
+    vmx_root_vmwrite(v, VMCS_guest_rip,
+                     vmx_root_vmread(v, VMCS_guest_rip) + vmx_root_vmread(v, VMCS_vm_exit_instruction_len));
+enter:
+    vmx_set_level(v, 2);
+    if (vmx_root_enter(v, false) != VMX_INSN_OK)
+        l0_unsupported(n, "VM entry to L2 on vmcs02 failed after an exit L0 handled");
+}
+
+void nested_handle_l2_exit(struct nested *n)
+{
+    struct vmx *v = n->v;
+    uint32_t reason = (uint32_t)vmx_root_vmread(v, VMCS_vm_exit_reason);
+    uint32_t basic = reason & 0xffff;
+    const char *rule = "";
+    bool l1 = nested_l1_wants_exit(n, reason, &rule);
+    if (!(reason & VMX_EXIT_REASON_ENTRY_FAILURE) && nested_l0_wants_exit(n, basic, l1))
+        return handle_in_l0(n, basic);
+    n->stats.reflected++;
+    uint64_t l2_efer = n->c->efer;
+    sync_vmcs12(n, !(reason & VMX_EXIT_REASON_ENTRY_FAILURE));
+    vmx_root_vmptrld(v, n->page[L0_VMCS01]);
+    load_l1_host_state(n, l2_efer);
+    resume_l1(n);
+}

@@ -1,0 +1,79 @@
+/* vmcs12: the VMCS L1 made current, in L1's memory in nvmx's documented
+ * layout (docs/vmcs-layout.md) and cached by L0 while current, as the
+ * processor caches its current VMCS (SDM 3C "VMCS Status"; KVM's
+ * cached_vmcs12). Without EPT01, L1-physical addresses are host-physical. */
+#include "nested_internal.h"
+
+uint64_t l1_phys_read(struct nested *n, uint64_t pa, unsigned size)
+{
+    return cpu_phys_read(n->c, pa, size);
+}
+
+void l1_phys_write(struct nested *n, uint64_t pa, unsigned size, uint64_t val)
+{
+    cpu_phys_write(n->c, pa, size, val);
+}
+
+uint64_t nested_phys_read_fn(void *ctx, uint64_t pa, unsigned size)
+{
+    return l1_phys_read((struct nested *)ctx, pa, size);
+}
+
+/* VMPTRLD: every field is read and marked dirty (the next merge writes it). */
+void vmcs12_load(struct nested *n, uint64_t pa)
+{
+    struct vmcs12_cache *v12 = &n->v12;
+    for (int f = 0; f < VMCS_NFIELDS; f++) {
+        uint64_t raw = l1_phys_read(n, pa + vmcs_fields[f].offset, 8);
+        v12->f[f] = raw & vmcs_width_mask(vmcs_fields[f].width);
+        v12->dirty[f] = 1;
+    }
+    v12->launched = l1_phys_read(n, pa + VMCS_LAUNCH_STATE_OFFSET, 4) == 1;
+    v12->ptr = pa;
+}
+
+/* Write the cache back: VMCLEAR, VMPTRLD of another VMCS, VMXOFF. */
+void vmcs12_flush(struct nested *n)
+{
+    struct vmcs12_cache *v12 = &n->v12;
+    if (v12->ptr == NESTED_INVALID_PTR)
+        return;
+    for (int f = 0; f < VMCS_NFIELDS; f++)
+        l1_phys_write(n, v12->ptr + vmcs_fields[f].offset, 8, v12->f[f]);
+    l1_phys_write(n, v12->ptr + VMCS_LAUNCH_STATE_OFFSET, 4, v12->launched ? 1 : 0);
+}
+
+/* SDM 3C "VMCLEAR": "launch state of VMCS referenced by the operand
+ * <- clear". */
+void vmcs12_clear_region(struct nested *n, uint64_t pa)
+{
+    l1_phys_write(n, pa + VMCS_LAUNCH_STATE_OFFSET, 4, 0);
+}
+
+void vmcs12_set(struct nested *n, enum vmcs_field f, uint64_t val)
+{
+    n->v12.f[f] = val & vmcs_width_mask(vmcs_fields[f].width);
+    n->v12.dirty[f] = 1;
+}
+
+void vmcs12_view(struct nested *n, struct vmx_vmcs_view *vw)
+{
+    struct cpu *c = n->c;
+    unsigned maxphy = 0;
+    for (unsigned b = 0; b < 8; b++)
+        if (cpu_has_feature(c, 0x80000008u, 0, b))
+            maxphy |= 1u << b;
+    *vw = (struct vmx_vmcs_view){
+        .f = n->v12.f,
+        .vmcs_ptr = n->v12.ptr,
+        .caps = &n->caps1,
+        .maxphyaddr = (maxphy < 32 || maxphy > 52) ? 39 : maxphy,
+        /* L1 is the entering processor: its EFER is the processor's while
+         * L0 handles its exit (the native host keeps the guest's state). */
+        .lma = (c->efer & EFER_LMA) != 0,
+        .efer = c->efer,
+        .rtm = cpu_has_feature(c, 7, 1, 11),
+        .phys_read = nested_phys_read_fn,
+        .ctx = n,
+    };
+}
