@@ -37,7 +37,7 @@ static void note_key(struct differ *d, const char *path, json_t *va, json_t *vb)
     char *sb = vb ? json_dumps(vb, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
     size_t room = sizeof(d->keys) - d->keys_len;
     if (room > 1) {
-        int n = snprintf(d->keys + d->keys_len, room, "%s%s (A %.60s, B %.60s)",
+        int n = snprintf(d->keys + d->keys_len, room, "%s%s (A %.200s, B %.200s)",
                          d->keys_len ? ", " : "", path, sa ? sa : "absent", sb ? sb : "absent");
         d->keys_len += n > 0 ? ((size_t)n < room ? (size_t)n : room - 1) : 0;
     }

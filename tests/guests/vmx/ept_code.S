@@ -52,3 +52,51 @@ gx_ept_iret_next:
     popq %rbx
     movl $0x1e7, %edx
     ret
+
+/* Read RDI into RDX, VMCALL with RAX = "VPID", again and again: the host
+ * resumes after each VMCALL and watches which page RDI translates to. */
+SNIPPET(vpid_loop)
+1:
+INSN(vpid_loop)
+    movq (%rdi), %rdx
+    movl $0x56504944, %eax
+    vmcall
+    jmp 1b
+
+/* INVEPT and INVVPID in VMX non-root operation: descriptor at RDI, type in
+ * RCX (both exit unconditionally). */
+SNIPPET(invept_nonroot)
+    movl $1, %ecx
+INSN(invept_nonroot)
+    invept (%rdi), %rcx
+    ret
+
+SNIPPET(invvpid_nonroot)
+    movl $1, %ecx
+INSN(invvpid_nonroot)
+    invvpid 8(%rdi), %rcx
+    ret
+
+/* Real-mode code for the unrestricted-guest test: copied to guest-physical
+ * 0x8000 and run with CS = 0800H, IP = 0. Position-independent: offsets
+ * are from gx_real_start. DS:0x10 with DS = 0900H is guest-physical
+ * 0x9010; INT 40H goes through the IVT at 0 to gx_real_isr. */
+    .code16
+    .globl gx_real_start, gx_real_vmcall, gx_real_end, gx_real_isr, gx_real_after_int
+gx_real_start:
+    movw $0x0900, %ax
+    movw %ax, %ds
+    movl 0x10, %edx
+    movl %cr0, %eax
+    movw %cs, %bx
+    int $0x40
+gx_real_after_int:
+    movl %esp, %edi
+gx_real_vmcall:
+    vmcall
+    hlt
+gx_real_isr:
+    movw $0x1234, %si
+    iret
+gx_real_end:
+    .code64
