@@ -107,6 +107,19 @@ struct dtr {
 #define EFER_LMA (1ull << 10)
 #define EFER_NXE (1ull << 11)
 
+/* IA32_DEBUGCTL (SDM 3B "IA32_DEBUGCTL MSR"). The CPU has BTF only (it
+ * records no last-branch or branch-trace records and has no performance
+ * monitoring), so every other bit is reserved: WRMSR setting one is #GP(0). */
+#define DEBUGCTL_LBR (1ull << 0)
+#define DEBUGCTL_BTF (1ull << 1)
+#define DEBUGCTL_IMPLEMENTED DEBUGCTL_BTF
+
+/* DR6 / DR7 (SDM 3B "Debug Registers") */
+#define DR6_B0_B3 0xfull
+#define DR6_BD (1ull << 13)
+#define DR6_BS (1ull << 14)
+#define DR7_GD (1ull << 13)
+
 /* Exception vectors (SDM 3A "Exception and Interrupt Vectors") */
 enum {
     EXC_DE = 0, EXC_DB = 1, EXC_NMI = 2, EXC_BP = 3, EXC_OF = 4, EXC_BR = 5,
@@ -244,6 +257,7 @@ struct cpu {
     uint64_t efer;
     uint64_t xcr0;
     uint64_t dr[8];
+    uint64_t debugctl; /* IA32_DEBUGCTL: DEBUGCTL_IMPLEMENTED bits only */
 
     /* MSRs without a better home (SDM 4 "Model-Specific Registers") */
     uint64_t star, lstar, cstar, sfmask;
@@ -302,6 +316,11 @@ struct cpu {
      * TLB flush, a code-page invalidation, a mode change. */
     bool recheck;
     uint64_t fault_cr2;
+    /* The DR6-format bits (B0-B3, BD, BS) of the #DB being raised: DR6
+     * takes them only if the #DB is delivered; one that causes a VM exit
+     * leaves DR6 and DR7 alone and reports them in the exit qualification
+     * (SDM 3C "Exit Qualification for Debug Exceptions"). */
+    uint64_t fault_dr6;
     uint64_t next_rip;  /* set before each handler; branches overwrite it */
     bool end_block;     /* a handler asks the run loop to leave the block */
     enum cpu_stop stop;

@@ -51,6 +51,7 @@ struct vmx_vmcs_view {
     uint64_t vmcs_ptr;           /* address of the VMCS (the current-VMCS pointer) */
     const struct vmx_caps *caps; /* capabilities the VMCS is checked against */
     unsigned maxphyaddr;         /* CPUID.80000008H:EAX[7:0] */
+    unsigned linear_width;       /* CPUID.80000008H:EAX[15:8] (0: 48) */
     bool lma;                    /* IA32_EFER.LMA of the processor at VM entry */
     uint64_t efer;               /* IA32_EFER (for messages) */
     bool rtm;                    /* CPUID.(EAX=7,ECX=0):EBX.RTM[bit 11] */

@@ -74,6 +74,7 @@ void cpu_power_on_reset(struct cpu *c)
     memset(c->dr, 0, sizeof c->dr);
     c->dr[6] = 0xffff0ff0ull;
     c->dr[7] = 0x400;
+    c->debugctl = 0;
     c->star = c->lstar = c->cstar = c->sfmask = c->kernel_gs_base = c->tsc_aux = 0;
     c->apic_base = 0xfee00000ull | (1u << 11) | (1u << 8); /* enabled, BSP */
     c->pat = 0x0007040600070406ull;
@@ -214,6 +215,15 @@ static void handle_fault(struct cpu *c)
         goto exited;
     if (vec == EXC_PF)
         c->cr2 = c->fault_cr2;
+    if (vec == EXC_DB) {
+        /* SDM 3B "Debug Status Register (DR6)", "Debug Control Register
+         * (DR7)": the condition's bits; GD is cleared on entering the
+         * handler of a general-detect #DB. */
+        c->dr[6] = (c->dr[6] & ~DR6_B0_B3) | c->fault_dr6;
+        if (c->fault_dr6 & DR6_BD)
+            c->dr[7] &= ~DR7_GD;
+        c->fault_dr6 = 0;
+    }
     int first = c->delivering_vector;
     c->delivering_vector = -1;
     if (first >= 0) {
@@ -436,6 +446,25 @@ static void trace_one(struct cpu *c, const struct block *b)
     cpu_trace_insn(c, &b->insns[0]);
 }
 
+/* SDM 3B "Single-Stepping on Branches": with IA32_DEBUGCTL.BTF the
+ * single-step trap follows only a branch that was taken. nvmx counts a
+ * branch-class instruction (near and far JMP, Jcc, LOOP, JrCXZ, CALL, RET,
+ * INT n, IRET, SYSCALL/SYSENTER and their returns) as taken when it did not
+ * fall through to the next instruction (a jump to the next instruction
+ * counts as not taken). */
+static bool branch_taken(const struct insn *in, uint64_t rip_after, uint64_t fallthrough)
+{
+    switch (in->cost_class) {
+    case COST_branch:
+    case COST_call_ret:
+    case COST_far_branch:
+    case COST_interrupt:
+    case COST_iret:
+    case COST_syscall: return rip_after != fallthrough;
+    default: return false;
+    }
+}
+
 enum cpu_stop cpu_run(struct cpu *c, uint64_t max_insns)
 {
     /* Locals live across the longjmp: keep them in c or volatile. */
@@ -498,7 +527,10 @@ enum cpu_stop cpu_run(struct cpu *c, uint64_t max_insns)
                 trace_one(c, b);
             bool rf = (c->rflags & FL_RF) != 0;
             bool nonroot = c->vmx_nonroot;
+            uint64_t fallthrough = c->rip + b->insns[0].len;
             run_block_max(c, b, 1);
+            if (tf && (c->debugctl & DEBUGCTL_BTF))
+                tf = branch_taken(&b->insns[0], c->rip, fallthrough);
             if (shadow && c->intr_shadow == shadow)
                 c->intr_shadow = 0;
             /* SDM 3A "EFLAGS Register": RF is cleared when an instruction
@@ -513,12 +545,9 @@ enum cpu_stop cpu_run(struct cpu *c, uint64_t max_insns)
                  * alone (SDM 3C "Exit Qualification for Debug
                  * Exceptions"). A VM entry or exit by the instruction
                  * ends the single step. */
-                uint64_t dr6 = c->dr[6];
-                c->dr[6] = (dr6 & ~0x600full) | (1u << 14);
-                if (c->vmx_nonroot && c->hooks->event(c, EXC_DB, EVT_HW_EXC, false, 0)) {
-                    c->dr[6] = dr6;
-                } else {
-                    c->dr[6] = dr6 | (1u << 14);
+                c->fault_dr6 = DR6_BS;
+                if (!(c->vmx_nonroot && c->hooks->event(c, EXC_DB, EVT_HW_EXC, false, 0))) {
+                    c->dr[6] |= DR6_BS;
                     cpu_deliver_event(c, EXC_DB, EVT_HW_EXC, false, 0, c->rip);
                 }
             }

@@ -24,10 +24,8 @@
 /* Debug registers (SDM 3A "Debug Registers") */
 #define DR6_FIXED1 0xffff0ff0ull /* reserved bits that read as 1 */
 #define DR6_WRITABLE 0xe00full   /* B0-B3, BD, BS, BT */
-#define DR6_BD (1ull << 13)
 #define DR7_FIXED1 0x400ull
 #define DR7_WRITABLE 0xffff23ffull /* L0-G3, LE, GE, GD, R/W0-LEN3 */
-#define DR7_GD (1ull << 13)
 
 static void require_cpl0(struct cpu *c)
 {
@@ -313,9 +311,10 @@ static unsigned dr_access(struct cpu *c, const struct insn *in)
             cpu_fault(c, EXC_UD);
         dr += 2;
     }
+    /* General detect: DR6.BD is set and DR7.GD cleared when the #DB is
+     * delivered (cpu_raise), not when it causes a VM exit. */
     if (c->dr[7] & DR7_GD) {
-        c->dr[6] = (c->dr[6] & ~0xfull) | DR6_BD;
-        c->dr[7] &= ~DR7_GD;
+        c->fault_dr6 = DR6_BD;
         cpu_fault(c, EXC_DB);
     }
     return dr;

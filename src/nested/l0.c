@@ -148,9 +148,13 @@ static void take_over(struct nested *n)
 
     l0_write01(n, VMCS_pin_based_vm_exec_control, ctl(n, VMX_MSR_PINBASED_CTLS, 0));
     l0_write01(n, VMCS_cpu_based_vm_exec_control, ctl(n, VMX_MSR_PROCBASED_CTLS, PROC_USE_MSR_BITMAPS));
+    /* The debug controls too: L1's DR7 and IA32_DEBUGCTL are vmcs01 guest
+     * state, which the emulated VM exit to L1 sets to 400H and 0. */
     l0_write01(n, VMCS_vm_exit_controls,
-               ctl(n, VMX_MSR_EXIT_CTLS, EXIT_HOST_ADDRESS_SPACE_SIZE | EXIT_SAVE_EFER | EXIT_SAVE_PAT));
-    l0_write01(n, VMCS_vm_entry_controls, ctl(n, VMX_MSR_ENTRY_CTLS, ENTRY_LOAD_EFER | ENTRY_LOAD_PAT));
+               ctl(n, VMX_MSR_EXIT_CTLS, EXIT_HOST_ADDRESS_SPACE_SIZE | EXIT_SAVE_EFER | EXIT_SAVE_PAT |
+                                             EXIT_SAVE_DEBUG_CONTROLS));
+    l0_write01(n, VMCS_vm_entry_controls,
+               ctl(n, VMX_MSR_ENTRY_CTLS, ENTRY_LOAD_EFER | ENTRY_LOAD_PAT | ENTRY_LOAD_DEBUG_CONTROLS));
     l0_write01(n, VMCS_msr_bitmap, n->page[L0_MSR_BITMAP01]);
     l0_write01(n, VMCS_vmcs_link_pointer, NESTED_INVALID_PTR);
     l0_write01(n, VMCS_exception_bitmap, 0);

@@ -59,15 +59,19 @@ void vmcs12_set(struct nested *n, enum vmcs_field f, uint64_t val)
 void vmcs12_view(struct nested *n, struct vmx_vmcs_view *vw)
 {
     struct cpu *c = n->c;
-    unsigned maxphy = 0;
-    for (unsigned b = 0; b < 8; b++)
+    unsigned maxphy = 0, linear = 0;
+    for (unsigned b = 0; b < 8; b++) {
         if (cpu_has_feature(c, 0x80000008u, 0, b))
             maxphy |= 1u << b;
+        if (cpu_has_feature(c, 0x80000008u, 0, 8 + b))
+            linear |= 1u << b;
+    }
     *vw = (struct vmx_vmcs_view){
         .f = n->v12.f,
         .vmcs_ptr = n->v12.ptr,
         .caps = &n->caps1,
         .maxphyaddr = (maxphy < 32 || maxphy > 52) ? 39 : maxphy,
+        .linear_width = (linear < 32 || linear > 64) ? 48 : linear,
         /* L1 is the entering processor: its EFER is the processor's while
          * L0 handles its exit (the native host keeps the guest's state). */
         .lma = (c->efer & EFER_LMA) != 0,

@@ -183,12 +183,16 @@ static void deliver_pending_debug(struct entry_ck *ck)
     if (!(pend & 0x500full) || (intr & VMX_INTERRUPTIBILITY_MOV_SS) ||
         (act != VMX_ACTIVITY_ACTIVE && act != VMX_ACTIVITY_HLT))
         return;
-    c->dr[6] = (c->dr[6] & ~0x400full) | (pend & 0x400full);
+    /* A #DB that exits (exception bitmap) reports B0-B3 and BS in its
+     * exit qualification and leaves DR6 alone; a delivered one updates it
+     * ("... as if the debug exception had been delivered"). */
+    c->fault_dr6 = pend & (DR6_B0_B3 | DR6_BS);
     if (c->hooks->event && c->hooks->event(c, EXC_DB, EVT_HW_EXC, false, 0)) {
         c->next_rip = c->rip;
         c->end_block = true;
         return;
     }
+    c->dr[6] = (c->dr[6] & ~(DR6_B0_B3 | DR6_BS)) | c->fault_dr6;
     c->intr_shadow = 0;
     cpu_inject_event(c, EXC_DB, EVT_HW_EXC, false, 0, c->rip);
 }
@@ -228,6 +232,7 @@ void entry_view_current(struct vmx *v, struct vmx_vmcs_view *vw)
         .vmcs_ptr = v->current_vmcs,
         .caps = &v->caps,
         .maxphyaddr = entry_maxphyaddr(c),
+        .linear_width = entry_linear_width(c),
         .lma = (c->efer & EFER_LMA) != 0,
         .efer = c->efer,
         .rtm = cpu_has_feature(c, 7, 1, 11),

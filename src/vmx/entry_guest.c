@@ -9,10 +9,11 @@
 #define OK VMX_ENTRY_GUEST_OK
 
 #define EFER_RESERVED (~(EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE))
-/* IA32_DEBUGCTL: bits 5:2 and 63:16 are reserved (SDM 3C "Checks on Guest
- * Control Registers, Debug Registers, and MSRs", SDM 3B "IA32_DEBUGCTL MSR"). */
-#define DEBUGCTL_RESERVED (~0xffc3ull)
-#define DEBUGCTL_BTF (1ull << 1)
+/* IA32_DEBUGCTL: the bits reserved on this CPU -- every bit but those it
+ * implements (include/nvmx/cpu.h; SDM 3C "Checks on Guest Control
+ * Registers, Debug Registers, and MSRs", SDM 3B "IA32_DEBUGCTL MSR"): the
+ * value must be one WRMSR would accept, since VM entry loads it. */
+#define DEBUGCTL_RESERVED (~DEBUGCTL_IMPLEMENTED)
 /* RFLAGS bits 63:22, 15, 5 and 3 are reserved; bit 1 must be 1. */
 #define RFLAGS_RESERVED (~0x3fffffull | (1ull << 15) | (1ull << 5) | (1ull << 3))
 /* Pending debug exceptions: B3-B0 (3:0), enabled breakpoint (12), BS (14),
@@ -390,9 +391,13 @@ static enum vmx_entry_qual check_guest_rip_rflags(struct entry_ck *ck)
      * the processor supports N < 64 linear-address bits, bits 63:N must be
      * identical if the 'IA-32e mode guest' VM-entry control is 1 and the L
      * bit in the access-rights field for CS is 1." */
+    unsigned n = ck->vw->linear_width ? ck->vw->linear_width : 48;
+    /* Not canonicality: bit N-1 may differ from bits 63:N, and such a RIP
+     * faults (#GP) on the guest's first instruction fetch instead. */
     if (ck->ia32e_guest && cs_l)
-        GUEST_CHECK(ck, entry_canonical(rip), Q0, "guest RIP canonical in 64-bit mode", "guest_rip 0x%llx",
-                    (unsigned long long)rip);
+        GUEST_CHECK(ck, entry_high_bits_identical(rip, n), Q0,
+                    "guest RIP bits 63:N identical in 64-bit mode (N = linear-address width)",
+                    "guest_rip 0x%llx N %u", (unsigned long long)rip, n);
     else
         GUEST_CHECK(ck, (rip >> 32) == 0, Q0, "guest RIP bits 63:32 are 0 outside 64-bit mode",
                     "guest_rip 0x%llx", (unsigned long long)rip);

@@ -101,6 +101,14 @@ bool entry_pat_valid(uint64_t pat);
  * physical-address width (IA32_VMX_BASIC[48] limits it to 32 bits). */
 bool entry_pa_range_ok(const struct entry_ck *ck, uint64_t pa, uint64_t len);
 unsigned entry_maxphyaddr(const struct cpu *c);
+/* The linear-address width N: CPUID.80000008H:EAX[15:8] (48 without it). */
+unsigned entry_linear_width(const struct cpu *c);
+/* Bits 63:n of a are identical (all 0 or all 1). */
+static inline bool entry_high_bits_identical(uint64_t a, unsigned n)
+{
+    uint64_t hi = n >= 64 ? 0 : a >> n;
+    return n >= 64 || hi == 0 || hi == (~0ull >> n);
+}
 
 /* SDM 3C "Checks on VMX Controls and Host-State Area" (entry_checks.c) */
 enum vmx_insn_err entry_check_controls(struct entry_ck *ck);

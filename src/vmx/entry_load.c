@@ -97,10 +97,12 @@ static void load_regs(struct entry_ck *ck)
     c->cr4 = vmcs_get(v, VMCS_guest_cr4);
     /* "If the 'load debug controls' VM-entry control is 1, DR7 is loaded
      * from the DR7 field with the exception that bit 12 and bits 15:14 are
-     * always 0 and bit 10 is always 1." IA32_DEBUGCTL is not modelled by
-     * the CPU core. */
-    if (ck->entry_ctls & ENTRY_LOAD_DEBUG_CONTROLS)
+     * always 0 and bit 10 is always 1. The IA32_DEBUGCTL MSR is loaded
+     * from the IA32_DEBUGCTL field." */
+    if (ck->entry_ctls & ENTRY_LOAD_DEBUG_CONTROLS) {
         c->dr[7] = (vmcs_get(v, VMCS_guest_dr7) & ~0xd000ull) | 0x400;
+        c->debugctl = vmcs_get(v, VMCS_guest_ia32_debugctl);
+    }
     /* "The following MSRs are loaded from fields in the guest-state area:
      * IA32_SYSENTER_CS, IA32_SYSENTER_ESP, IA32_SYSENTER_EIP" */
     c->sysenter_cs = vmcs_get(v, VMCS_guest_sysenter_cs);

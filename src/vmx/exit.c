@@ -155,7 +155,7 @@ void vmx_save_guest_state(struct cpu *c, struct vmx *v, const struct vmx_exit *e
     vmcs_set(v, VMCS_guest_cr4, c->cr4);
     if (v->exit_ctls & EXIT_SAVE_DEBUG_CONTROLS) {
         vmcs_set(v, VMCS_guest_dr7, c->dr[7]);
-        vmcs_set(v, VMCS_guest_ia32_debugctl, 0); /* the CPU has no IA32_DEBUGCTL bits */
+        vmcs_set(v, VMCS_guest_ia32_debugctl, c->debugctl);
     }
     vmcs_set(v, VMCS_guest_sysenter_cs, c->sysenter_cs);
     vmcs_set(v, VMCS_guest_sysenter_esp, c->sysenter_esp);
@@ -267,7 +267,9 @@ static void load_host_control(struct cpu *c, struct vmx *v, bool host64)
     else
         cr4 &= ~CR4_PCIDE;
     c->cr4 = cr4;
+    /* "DR7 is set to 400H. The IA32_DEBUGCTL MSR is cleared to 00000000H." */
     c->dr[7] = DR7_INIT;
+    c->debugctl = 0;
 
     uint64_t nat = host64 ? ~0ull : 0xffffffffull;
     c->sysenter_cs = (uint32_t)vmcs_get(v, VMCS_host_ia32_sysenter_cs);

@@ -32,21 +32,26 @@ static bool exception_exits(struct vmx *v, int vector, uint32_t err)
     return vmx_exception_rule_applies(&vw, vector, err, NULL);
 }
 
-/* SDM 3C "Exit Qualification for ... Exceptions": the linear address for
- * #PF, the DR6-format bits for #DB, else 0. */
-static uint64_t exception_qual(const struct cpu *c, int vector)
+/* SDM 3C "Exit Qualification for Debug Exceptions" and "... for
+ * Page-Fault Exceptions": the linear address for #PF; for a #DB the bits
+ * DR6 would have received -- B0-B3 (breakpoint conditions met, including
+ * those of a pending debug exception delivered after VM entry), BD (the
+ * MOV DR general detect) and BS (single step) -- which the CPU offers in
+ * c->fault_dr6 without touching DR6; else 0. INT1 (a privileged software
+ * exception) detects no debug condition: 0. */
+static uint64_t exception_qual(const struct cpu *c, int vector, enum cpu_event_type type)
 {
     if (vector == EXC_PF)
         return c->fault_cr2;
-    if (vector == EXC_DB)
-        return c->dr[6] & 0x600full; /* B0-B3, BD, BS */
+    if (vector == EXC_DB && type == EVT_HW_EXC)
+        return c->fault_dr6 & (DR6_B0_B3 | DR6_BD | DR6_BS);
     return 0;
 }
 
 /* SDM 3C "Monitor Trap Flag": "MTF VM exits take priority over debug-trap
  * exceptions": a single-step trap after an instruction that MTF also
  * stops at stays pending, saved in the pending debug exceptions field
- * (B0-B3 and BS of the trap, c->dr[6] as the CPU offers it). */
+ * (B0-B3 and BS of the trap, as the CPU offers them in c->fault_dr6). */
 static bool mtf_overtakes_trap(struct cpu *c, struct vmx *v, int vector,
                                enum cpu_event_type type)
 {
@@ -54,7 +59,7 @@ static bool mtf_overtakes_trap(struct cpu *c, struct vmx *v, int vector,
         !v->nr_started || c->stats.insns == v->mtf_insns)
         return false;
     struct vmx_exit e = { .reason = VMX_EXIT_monitor_trap_flag,
-                          .pending_dbg = c->dr[6] & 0x400full };
+                          .pending_dbg = c->fault_dr6 & (DR6_B0_B3 | DR6_BS) };
     vmx_vm_exit(c, v, &e);
     return true;
 }
@@ -85,7 +90,7 @@ static bool exception_event(struct cpu *c, struct vmx *v, int vector, enum cpu_e
         return false;
     struct vmx_exit e = {
         .reason = VMX_EXIT_exception_nmi,
-        .qual = exception_qual(c, vector),
+        .qual = exception_qual(c, vector, type),
         .intr_info = intr_info(vector, type, has_err),
         .intr_error = err,
     };
@@ -193,13 +198,17 @@ static void start_nonroot(struct cpu *c, struct vmx *v)
 
 /* SDM 3C "Monitor Trap Flag": an MTF VM exit is pending after an injected
  * event is delivered (v->mtf_pending, set by VM entry), after any
- * instruction completes, and after a fault is delivered through the IDT. */
+ * instruction completes, and after a fault is delivered through the IDT.
+ * A pending MTF VM exit injected by VM entry (type 7, vector 0) is due
+ * before the first guest instruction "even if the 'monitor trap flag'
+ * VM-execution control is 0" (SDM 3C "Event Injection for VM Entries"). */
 static bool mtf_due(const struct cpu *c, const struct vmx *v)
 {
+    if (v->mtf_pending)
+        return true;
     if (!(v->proc & PROC_MONITOR_TRAP_FLAG))
         return false;
-    return v->mtf_pending || c->stats.insns != v->mtf_insns ||
-           c->stats.exceptions != v->mtf_exceptions;
+    return c->stats.insns != v->mtf_insns || c->stats.exceptions != v->mtf_exceptions;
 }
 
 /* SDM 3C "VMX-Preemption Timer": counts down on modelled cycles from VM

@@ -297,6 +297,62 @@ START_TEST(int_iretq_round_trip_through_run_loop)
 }
 END_TEST
 
+/* ---- debug exceptions (SDM 3B "Debug Exception (#DB)") ----------------------- */
+
+/* Run code at 0x200000 in 64-bit mode at CPL 0 until the #DB handler (a HLT
+ * behind an interrupt gate) stops; returns the RIP the #DB pushed. */
+static uint64_t run_to_db(const uint8_t *code, size_t n, uint64_t rflags)
+{
+    setup_long(0);
+    set_gate64(EXC_DB, 0x201000, 0x08, 0, SYS_INT_GATE, 0, true);
+    static const uint8_t hlt[] = { 0xf4 };
+    th_load(c, 0x200000, code, n);
+    th_load(c, 0x201000, hlt, sizeof hlt);
+    c->rip = 0x200000;
+    c->gpr[4] = 0x7ff00;
+    c->rflags = FL_FIXED1 | rflags;
+    enum cpu_stop r = cpu_run(c, 20);
+    ck_assert_int_eq(r, CPU_STOP_HLT_FOREVER);
+    ck_assert_uint_eq(c->rip, 0x201001);
+    return rd64(c->gpr[4]);
+}
+
+/* cmp eax,eax; jnz +2 (not taken); jz +1 (taken); nop; nop */
+static const uint8_t branches[] = { 0x39, 0xc0, 0x75, 0x02, 0x74, 0x01, 0x90, 0x90 };
+
+/* Without BTF, TF traps after the first instruction, with DR6.BS. */
+START_TEST(single_step_traps_after_each_instruction)
+{
+    ck_assert_uint_eq(run_to_db(branches, sizeof branches, FL_TF), 0x200002);
+    ck_assert_uint_eq(c->dr[6] & DR6_BS, DR6_BS);
+}
+END_TEST
+
+/* IA32_DEBUGCTL.BTF (SDM 3B "Single-Stepping on Branches"): the trap comes
+ * only after the taken JZ -- not after CMP or the JNZ that fell through --
+ * with the branch target pushed. */
+START_TEST(single_step_on_branches_with_btf)
+{
+    c->debugctl = DEBUGCTL_BTF;
+    ck_assert_uint_eq(run_to_db(branches, sizeof branches, FL_TF), 0x200007);
+    ck_assert_uint_eq(c->dr[6] & DR6_BS, DR6_BS);
+}
+END_TEST
+
+/* DR7.GD (SDM 3B "Debug Control Register (DR7)"): MOV from DR0 is a #DB
+ * fault; on delivery DR6.BD is set, B0-B3 cleared and DR7.GD cleared so
+ * the handler may use the debug registers. */
+START_TEST(general_detect_on_delivery)
+{
+    static const uint8_t mov_dr[] = { 0x0f, 0x21, 0xc0 }; /* mov rax, dr0 */
+    c->dr[7] = 0x400 | DR7_GD;
+    c->dr[6] = 0xffff0ff0ull | 0x3;
+    ck_assert_uint_eq(run_to_db(mov_dr, sizeof mov_dr, 0), 0x200000);
+    ck_assert_uint_eq(c->dr[6], 0xffff0ff0ull | DR6_BD);
+    ck_assert_uint_eq(c->dr[7], 0x400);
+}
+END_TEST
+
 /* ---- gate checks and their error codes --------------------------------------- */
 
 static const struct gate_fail {
@@ -420,6 +476,9 @@ static Suite *except_suite(void)
     tcase_add_test(tc, int_iretq_round_trip_through_run_loop);
     tcase_add_loop_test(tc, gate_checks, 0, sizeof gate_fails / sizeof gate_fails[0]);
     tcase_add_test(tc, tss_limit_gives_ts);
+    tcase_add_test(tc, single_step_traps_after_each_instruction);
+    tcase_add_test(tc, single_step_on_branches_with_btf);
+    tcase_add_test(tc, general_detect_on_delivery);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("real");

@@ -150,6 +150,16 @@ static const struct { const char *what; uint32_t index; uint64_t val; } bad_writ
     { "KERNEL_GS_BASE non-canonical", IA32_KERNEL_GS_BASE, 1ull << 48 },
     { "SYSENTER_EIP non-canonical", IA32_SYSENTER_EIP, 1ull << 50 },
     { "SYSENTER_CS bit 32", IA32_SYSENTER_CS, 1ull << 32 },
+    /* IA32_DEBUGCTL: the CPU implements BTF only; LBR, bits 5:2 (always
+     * reserved), TR/BTS/BTINT/BTS_OFF (no DS area), the PMI freezes (no
+     * performance monitoring), FREEZE_WHILE_SMM, RTM_DEBUG and 63:16 #GP. */
+    { "DEBUGCTL LBR", IA32_DEBUGCTL, 1ull << 0 },
+    { "DEBUGCTL bit 2", IA32_DEBUGCTL, 1ull << 2 },
+    { "DEBUGCTL BTS", IA32_DEBUGCTL, 1ull << 7 },
+    { "DEBUGCTL FREEZE_LBRS_ON_PMI", IA32_DEBUGCTL, 1ull << 11 },
+    { "DEBUGCTL RTM_DEBUG", IA32_DEBUGCTL, 1ull << 15 },
+    { "DEBUGCTL bit 16", IA32_DEBUGCTL, 1ull << 16 },
+    { "DEBUGCTL bit 63", IA32_DEBUGCTL, 1ull << 63 },
     { "FMASK bit 32", IA32_FMASK, 1ull << 32 },
     { "TSC_AUX bit 32", IA32_TSC_AUX, 1ull << 32 },
     { "MISC_ENABLE bit 1", IA32_MISC_ENABLE, 3 },
@@ -179,6 +189,7 @@ static const struct { const char *what; uint32_t index; uint64_t val; } good_wri
     { "FS_BASE", IA32_FS_BASE, 0x00007fffffffe000ull },
     { "KERNEL_GS_BASE", IA32_KERNEL_GS_BASE, 0xffff888000000000ull },
     { "SYSENTER_CS", IA32_SYSENTER_CS, 0x10 },
+    { "DEBUGCTL BTF", IA32_DEBUGCTL, 1ull << 1 },
     { "FMASK", IA32_FMASK, 0x47700 },
     { "TSC_AUX", IA32_TSC_AUX, 0xfeedface },
     { "MTRR_DEF_TYPE", IA32_MTRR_DEF_TYPE, 0xc06 },

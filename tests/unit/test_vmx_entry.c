@@ -529,6 +529,13 @@ static const struct entry_case guest_cases[] = {
       S(guest_ia32_debugctl, 4), END }, FAIL_GUEST(Q0), "guest IA32_DEBUGCTL reserved bits 0" },
     { "guest DEBUGCTL bit 16", { S(vm_entry_controls, V_ENTRY | (uint32_t)ENTRY_LOAD_DEBUG_CONTROLS),
       S(guest_ia32_debugctl, 1u << 16), END }, FAIL_GUEST(Q0), "guest IA32_DEBUGCTL reserved bits 0" },
+    /* On this CPU every bit but BTF is reserved (WRMSR #GP): LBR too. */
+    { "guest DEBUGCTL LBR", { S(vm_entry_controls, V_ENTRY | (uint32_t)ENTRY_LOAD_DEBUG_CONTROLS),
+      S(guest_ia32_debugctl, 1), END }, FAIL_GUEST(Q0), "guest IA32_DEBUGCTL reserved bits 0" },
+    { "guest DEBUGCTL LBR not loaded", { S(vm_entry_controls, V_ENTRY & ~(uint32_t)ENTRY_LOAD_DEBUG_CONTROLS),
+      S(guest_ia32_debugctl, 1), END }, PASS, NULL },
+    { "guest DEBUGCTL BTF", { S(vm_entry_controls, V_ENTRY | (uint32_t)ENTRY_LOAD_DEBUG_CONTROLS),
+      S(guest_ia32_debugctl, 2), END }, PASS, NULL },
     /* "If the 'IA-32e mode guest' VM-entry control is 1, bit 31 in the CR0
      * field (PG) and bit 5 in the CR4 field (PAE) must each be 1." */
     { "IA-32e guest without CR4.PAE", { S(guest_cr4, CR4_VMXE), END }, FAIL_GUEST(Q0),
@@ -867,7 +874,7 @@ static const struct {
     { ~0ull, true },
 };
 
-/* Canonical edges of a host base, a guest base and the 64-bit guest RIP. */
+/* Canonical edges of a host base and a guest base. */
 START_TEST(canonical_edges)
 {
     uint64_t a = canon_edges[_i].addr;
@@ -884,13 +891,49 @@ START_TEST(canonical_edges)
         expect("guest FS base", launch(), PASS, NULL);
     else
         expect("guest FS base", launch(), FAIL_GUEST(0), "guest segment base canonical");
-    teardown();
-    setup();
-    put(VMCS_guest_rip, a);
-    if (ok)
-        expect("guest RIP", launch(), PASS, NULL);
+}
+END_TEST
+
+/* SDM 3C "Checks on Guest RIP, RFLAGS, and SSP": with a 64-bit guest "bits
+ * 63:N must be identical" for the linear-address width N (48 here,
+ * CPUID.80000008H:EAX[15:8]) -- not canonicality: bit 47 may differ. */
+static const struct {
+    uint64_t rip;
+    bool ok;
+} guest_rips[] = {
+    { 0x00007fffffffffffull, true },  { 0x0000800000000000ull, true },
+    { 0xffff7fffffffffffull, true },  { 0xffff800000000000ull, true },
+    { 0x0000ffffffffffffull, true },  { 0x0001000000000000ull, false },
+    { 0xfffe000000000000ull, false }, { 0x8000000000000000ull, false },
+    { 0x7fffffffffffffffull, false }, { ~0ull, true },
+};
+
+/* A RIP that passes the check but is not canonical: the guest's first
+ * instruction fetch is #GP(0) (SDM 3A "Canonical Addressing"), here an
+ * exit through the exception bitmap with that RIP saved. */
+START_TEST(guest_rip_noncanonical_faults_on_fetch)
+{
+    put(VMCS_guest_rip, 0x0000800000000000ull);
+    put(VMCS_exception_bitmap, 1u << EXC_GP);
+    expect("guest RIP 0x800000000000", launch(), PASS, NULL);
+    cpu_run(c, 3);
+    ck_assert(!c->vmx_nonroot);
+    ck_assert_uint_eq(vmcs_get(v, VMCS_vm_exit_reason), VMX_EXIT_exception_nmi);
+    ck_assert_uint_eq(vmcs_get(v, VMCS_vm_exit_intr_info), 0x80000b0du);
+    ck_assert_uint_eq(vmcs_get(v, VMCS_guest_rip), 0x0000800000000000ull);
+}
+END_TEST
+
+START_TEST(guest_rip_bits_63_n)
+{
+    char name[64];
+    snprintf(name, sizeof name, "guest RIP 0x%llx", (unsigned long long)guest_rips[_i].rip);
+    put(VMCS_guest_rip, guest_rips[_i].rip);
+    if (guest_rips[_i].ok)
+        expect(name, launch(), PASS, NULL);
     else
-        expect("guest RIP", launch(), FAIL_GUEST(0), "guest RIP canonical in 64-bit mode");
+        expect(name, launch(), FAIL_GUEST(0),
+               "guest RIP bits 63:N identical in 64-bit mode (N = linear-address width)");
 }
 END_TEST
 
@@ -1213,6 +1256,36 @@ START_TEST(inject_pending_mtf)
 }
 END_TEST
 
+/* The pending MTF VM exit injected with type 7 happens before the first
+ * guest instruction, with the "monitor trap flag" control 0 or 1: reason
+ * 37, guest RIP = the entry RIP, nothing delivered through the IDT, the
+ * guest's RAX untouched (its first instruction loads it). From the HLT
+ * state too, which the exit saves. */
+static const struct { uint32_t proc; unsigned activity; } pending_mtf_cases[] = {
+    { PROC_D1, VMX_ACTIVITY_ACTIVE },
+    { PROC_D1 | (uint32_t)PROC_MONITOR_TRAP_FLAG, VMX_ACTIVITY_ACTIVE },
+    { PROC_D1, VMX_ACTIVITY_HLT },
+};
+
+START_TEST(pending_mtf_exits_before_first_instruction)
+{
+    put(VMCS_cpu_based_vm_exec_control, pending_mtf_cases[_i].proc);
+    put(VMCS_guest_activity_state, pending_mtf_cases[_i].activity);
+    put(VMCS_vm_entry_intr_info_field, INTR(7, 0));
+    c->gpr[0] = 0x1234;
+    expect("pending MTF", launch(), PASS, NULL);
+    cpu_run(c, 3);
+    ck_assert(!c->vmx_nonroot);
+    ck_assert_uint_eq(c->rip, HOST_RIP + 1);
+    ck_assert_uint_eq(vmcs_get(v, VMCS_vm_exit_reason), VMX_EXIT_monitor_trap_flag);
+    ck_assert_uint_eq(vmcs_get(v, VMCS_exit_qualification), 0);
+    ck_assert_uint_eq(vmcs_get(v, VMCS_guest_rip), GUEST_CODE);
+    ck_assert_uint_eq(vmcs_get(v, VMCS_guest_activity_state), pending_mtf_cases[_i].activity);
+    ck_assert_uint_eq(c->gpr[0], 0x1234);
+    ck_assert_uint_eq(vmcs_get(v, VMCS_vm_entry_intr_info_field), INTR(7, 0) & ~VMX_INTR_INFO_VALID);
+}
+END_TEST
+
 /* Virtual NMIs: injecting an NMI sets virtual-NMI blocking (which the CPU's
  * NMI blocking stands for in non-root operation with virtual NMIs, so that
  * the guest's IRET clears it); the exit saves it as blocking by NMI. */
@@ -1268,6 +1341,53 @@ START_TEST(pending_debug_exception_delivered)
     ck_assert_uint_eq(c->rip, HANDLER);
     ck_assert_uint_eq(c->dr[6] & (1u << 14), 1u << 14);
     ck_assert_uint_eq(cpu_read_phys(c, c->gpr[4], 8), GUEST_CODE);
+}
+END_TEST
+
+/* SDM 3C "Loading Guest Control Registers, Debug Registers, and MSRs":
+ * with "load debug controls" DR7 (bits 12, 15:14 cleared, bit 10 set) and
+ * IA32_DEBUGCTL come from the guest-state area; without it both keep their
+ * values. */
+START_TEST(debug_controls_loaded)
+{
+    c->debugctl = 0;
+    c->dr[7] = 0x400;
+    put(VMCS_guest_ia32_debugctl, DEBUGCTL_BTF);
+    put(VMCS_guest_dr7, 0xd001);
+    expect("load debug controls", launch(), PASS, NULL);
+    ck_assert_uint_eq(c->debugctl, DEBUGCTL_BTF);
+    ck_assert_uint_eq(c->dr[7], 0x401);
+    teardown();
+    setup();
+    c->debugctl = 0;
+    c->dr[7] = 0x400;
+    put(VMCS_vm_entry_controls, V_ENTRY & ~(uint32_t)ENTRY_LOAD_DEBUG_CONTROLS);
+    put(VMCS_guest_ia32_debugctl, DEBUGCTL_BTF);
+    put(VMCS_guest_dr7, 0x401);
+    expect("no load debug controls", launch(), PASS, NULL);
+    ck_assert_uint_eq(c->debugctl, 0);
+    ck_assert_uint_eq(c->dr[7], 0x400);
+}
+END_TEST
+
+/* A pending debug exception that #DB in the exception bitmap turns into a
+ * VM exit right after VM entry: the exit qualification has its B0-B3 and BS
+ * (not bit 12, "enabled breakpoint", which DR6 does not have), DR6 is not
+ * written (SDM 3C "Delivery of Pending Debug Exceptions after VM Entry",
+ * "Exit Qualification for Debug Exceptions"). */
+START_TEST(pending_debug_exception_exits)
+{
+    put(VMCS_exception_bitmap, 1u << EXC_DB);
+    put(VMCS_guest_pending_dbg_exceptions, (1u << 14) | (1u << 12) | 0x5);
+    put(VMCS_guest_rflags, FL_FIXED1 | FL_TF);
+    c->dr[6] = 0xffff0ff0ull;
+    launch();
+    ck_assert(!c->vmx_nonroot);
+    ck_assert_uint_eq(vmcs_get(v, VMCS_vm_exit_reason), VMX_EXIT_exception_nmi);
+    ck_assert_uint_eq(vmcs_get(v, VMCS_vm_exit_intr_info), 0x80000301u);
+    ck_assert_uint_eq(vmcs_get(v, VMCS_exit_qualification), 0x4005);
+    ck_assert_uint_eq(vmcs_get(v, VMCS_guest_rip), GUEST_CODE);
+    ck_assert_uint_eq(c->dr[6], 0xffff0ff0ull);
 }
 END_TEST
 
@@ -1363,6 +1483,8 @@ static Suite *vmx_entry_suite(void)
     ADD("host_cr4_bits", host_cr4_each_bit, 64);
     ADD("guest_rflags_bits", guest_rflags_each_bit, 64);
     ADD("canonical", canonical_edges, NELEM(canon_edges));
+    ADD("guest_rip", guest_rip_bits_63_n, NELEM(guest_rips));
+    tcase_add_test(t, guest_rip_noncanonical_faults_on_fetch);
     ADD("io_bitmap", io_bitmap_address_edges, NELEM(bitmap_addrs));
     ADD("vmcs_shadowing_bitmaps", vmcs_shadowing_bitmap_edges, 2 * NELEM(bitmap_addrs));
     ADD("msr_area", msr_area_edges_loop, NELEM(msr_area_edges));
@@ -1379,9 +1501,12 @@ static Suite *vmx_entry_suite(void)
     ADD("pdpte", pae_pdpte_check, NELEM(pdpte_cases));
     ADD("inject", inject_event_frame, NELEM(injections));
     tcase_add_test(t, inject_pending_mtf);
+    ADD("pending_mtf", pending_mtf_exits_before_first_instruction, NELEM(pending_mtf_cases));
     tcase_add_test(t, inject_virtual_nmi_blocks_virtual_nmis);
     ADD("nonregister", activity_and_interruptibility_load, 1);
     tcase_add_test(t, pending_debug_exception_delivered);
+    tcase_add_test(t, pending_debug_exception_exits);
+    tcase_add_test(t, debug_controls_loaded);
     tcase_add_test(t, preemption_timer_deadline);
     ADD("msr_load", msr_load_list_loads_after_guest_state, 1);
     ADD("msr_load_fail", msr_load_failure_gives_index, NELEM(bad_msrs));

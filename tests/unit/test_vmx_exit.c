@@ -895,6 +895,64 @@ START_TEST(single_step_db_exits)
 }
 END_TEST
 
+/* With IA32_DEBUGCTL.BTF the single-step trap follows the taken JMP only:
+ * the exit is after it, at its target (SDM 3B "Single-Stepping on
+ * Branches"). */
+START_TEST(single_step_on_branch_db_exits)
+{
+    vset(VMCS_exception_bitmap, 1u << EXC_DB);
+    c->rflags |= FL_TF;
+    c->debugctl = DEBUGCTL_BTF;
+    expect_exit(RUN(0x90, 0xeb, 0x01, 0x90, CPUID), VMX_EXIT_exception_nmi, GUEST_CODE + 4);
+    ck_assert_uint_eq(vget(VMCS_exit_qualification), 0x4000);
+}
+END_TEST
+
+/* MOV DR with DR7.GD and #DB in the exception bitmap: a fault exit at the
+ * MOV, qualification BD alone (B0-B3 already in DR6 are not reported);
+ * neither DR6 nor DR7.GD changes (SDM 3C "Exit Qualification for Debug
+ * Exceptions": the #DB did not update them). */
+START_TEST(general_detect_db_exits)
+{
+    vset(VMCS_exception_bitmap, 1u << EXC_DB);
+    vset(VMCS_vm_exit_controls, EXIT_HOST_ADDRESS_SPACE_SIZE | EXIT_SAVE_DEBUG_CONTROLS);
+    c->dr[6] = 0xffff0ff3ull;
+    c->dr[7] = 0x2400;
+    expect_exit(RUN(0x0f, 0x21, 0xc0, CPUID), VMX_EXIT_exception_nmi, GUEST_CODE);
+    ck_assert_uint_eq(vget(VMCS_vm_exit_intr_info), 0x80000301u);
+    ck_assert_uint_eq(vget(VMCS_exit_qualification), 0x2000);
+    ck_assert_uint_eq(c->dr[6], 0xffff0ff3ull);
+    ck_assert_uint_eq(vget(VMCS_guest_dr7), 0x2400);
+}
+END_TEST
+
+/* "Save debug controls" saves DR7 and IA32_DEBUGCTL; the VM exit then sets
+ * DR7 to 400H and clears IA32_DEBUGCTL (SDM 3C "Saving Control Registers,
+ * Debug Registers, and MSRs", "Loading Host Control Registers, Debug
+ * Registers, MSRs"). Without the control the fields keep their values. */
+START_TEST(debug_controls_saved_and_cleared)
+{
+    vset(VMCS_vm_exit_controls, EXIT_HOST_ADDRESS_SPACE_SIZE | EXIT_SAVE_DEBUG_CONTROLS);
+    c->debugctl = DEBUGCTL_BTF;
+    c->dr[7] = 0x401;
+    c->gpr[0] = 0;
+    expect_exit(RUN(CPUID), VMX_EXIT_cpuid, GUEST_CODE);
+    ck_assert_uint_eq(vget(VMCS_guest_ia32_debugctl), DEBUGCTL_BTF);
+    ck_assert_uint_eq(vget(VMCS_guest_dr7), 0x401);
+    ck_assert_uint_eq(c->debugctl, 0);
+    ck_assert_uint_eq(c->dr[7], 0x400);
+    vset(VMCS_vm_exit_controls, EXIT_HOST_ADDRESS_SPACE_SIZE);
+    vset(VMCS_guest_ia32_debugctl, 0);
+    vset(VMCS_guest_dr7, 0x400);
+    c->debugctl = DEBUGCTL_BTF;
+    c->dr[7] = 0x402;
+    expect_exit(RUN(CPUID), VMX_EXIT_cpuid, GUEST_CODE);
+    ck_assert_uint_eq(vget(VMCS_guest_ia32_debugctl), 0);
+    ck_assert_uint_eq(vget(VMCS_guest_dr7), 0x400);
+    ck_assert_uint_eq(c->debugctl, 0);
+}
+END_TEST
+
 /* MTF and TF on the same instruction: "MTF VM exits take priority over
  * debug-trap exceptions" (SDM 3C "Monitor Trap Flag"), so the single-step
  * trap is pending at the MTF exit and saved as BS in the pending debug
@@ -1161,6 +1219,9 @@ static Suite *vmx_exit_suite(void)
         { "invpcid_cpl3", invpcid_at_cpl3, 2 },
         { "single_step", single_step_db_exits, 1 },
         { "mtf_pending_dbg", mtf_saves_pending_single_step, 1 },
+        { "single_step_btf", single_step_on_branch_db_exits, 1 },
+        { "general_detect", general_detect_db_exits, 1 },
+        { "debug_controls", debug_controls_saved_and_cleared, 1 },
         { "iret_nmi_unblocking", iret_fault_nmi_unblocking,
           (int)(sizeof iret_cases / sizeof iret_cases[0]) },
         { "iret_virtual_nmi", iret_clears_virtual_nmi_blocking, 1 },

@@ -242,7 +242,13 @@ static const struct entry_case cases[] = {
     { "guest_gdtr_limit_bits_31_16", { { GUEST_GDTR_LIMIT, M_SET, 0x10000 } }, GUEST33 },
     { "guest_idtr_base_noncanonical", { { GUEST_IDTR_BASE, M_SET, NONCANON } }, GUEST33 },
     { "guest_idtr_limit_bits_31_16", { { GUEST_IDTR_LIMIT, M_SET, 0x10fff } }, GUEST33 },
-    { "guest_rip_noncanonical", { { GUEST_RIP, M_SET, NONCANON } }, GUEST33 },
+    /* RIP: "bits 63:N must be identical" (N = linear-address width), which
+     * is not canonicality: bit 47 alone passes the check, and the first
+     * fetch is #GP(0) (here a VM exit through the exception bitmap). */
+    { "guest_rip_bit_63_only", { { GUEST_RIP, M_SET, 1ull << 63 } }, GUEST33 },
+    { "guest_rip_bit_47_only_enters_then_gp",
+      { { GUEST_RIP, M_SET, NONCANON }, { EXCEPTION_BITMAP, M_SET, 1u << 13 } }, K_OK,
+      EXIT_EXCEPTION_NMI, 0 },
     { "guest_rflags_bit_1_clear", { { GUEST_RFLAGS, M_SET, 0 } }, GUEST33 },
     { "guest_rflags_bit_3_set", { { GUEST_RFLAGS, M_SET, 0xa } }, GUEST33 },
     { "guest_rflags_vm_in_ia32e", { { GUEST_RFLAGS, M_SET, 0x20002 } }, GUEST33 },
