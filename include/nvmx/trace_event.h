@@ -23,12 +23,14 @@ enum trace_event_type {
 enum trace_field_type {
     TRACE_T_INT, TRACE_T_U32, TRACE_T_LEVEL, TRACE_T_LEN, TRACE_T_HEX, TRACE_T_BOOL,
     TRACE_T_STR, TRACE_T_STRN, TRACE_T_TEXT, TRACE_T_REASON, TRACE_T_CODE,
+    TRACE_T_OPT_HEX, TRACE_T_WRITES, TRACE_T_WRITES_ORIGIN,
     TRACE_T_REASON_NAME, TRACE_T_EXIT_REASON, TRACE_T_ERROR_NAME, TRACE_T_ERROR_TEXT,
     TRACE_T_DISASM,
 };
 
 enum trace_presence {
     TRACE_P_REQ, TRACE_P_NZ, TRACE_P_FAILED, TRACE_P_FAIL_EXIT, TRACE_P_FAIL_VMFAIL,
+    TRACE_P_VMFAIL_VALID,
 };
 
 #define TRACE_TEXT_MAX 192
@@ -40,6 +42,26 @@ struct trace_code {
     uint8_t bytes[TRACE_CODE_MAX];
     uint8_t nbytes;                /* 0: none could be read */
     uint8_t code_size;             /* 2, 4, 8: the code size they run in */
+};
+
+/* A value that may be absent. */
+struct trace_opt_hex {
+    bool has;
+    uint64_t value;
+};
+
+/* One VMCS field a merge or sync wrote (src/nested). */
+struct trace_vmcs_write {
+    uint16_t field;     /* enum vmcs_field */
+    uint64_t value;
+    const char *origin; /* merge: where the value came from (static string) */
+};
+
+/* The fields written, in order. The writer copies the n entries with the
+ * event: they may change once the event is handed over. */
+struct trace_vmcs_log {
+    unsigned n;
+    const struct trace_vmcs_write *w;
 };
 
 /* Member of each type (derived types have none). */
@@ -54,6 +76,9 @@ struct trace_code {
 #define TRACE_MEMBER_TEXT(k) char k[TRACE_TEXT_MAX];
 #define TRACE_MEMBER_REASON(k) uint32_t k;
 #define TRACE_MEMBER_CODE(k) struct trace_code k;
+#define TRACE_MEMBER_OPT_HEX(k) struct trace_opt_hex k;
+#define TRACE_MEMBER_WRITES(k) struct trace_vmcs_log k;
+#define TRACE_MEMBER_WRITES_ORIGIN(k) struct trace_vmcs_log k;
 #define TRACE_MEMBER_REASON_NAME(k)
 #define TRACE_MEMBER_EXIT_REASON(k)
 #define TRACE_MEMBER_ERROR_NAME(k)

@@ -150,6 +150,11 @@ typedef void (*vmx_trace_fn)(void *ctx, const struct trace_event *ev);
 /* Install a sink; NULL turns tracing off (then events cost nothing). */
 void vmx_set_trace(struct vmx *v, vmx_trace_fn fn, void *ctx);
 
+/* For a native host's own events (src/nested): is a sink installed, and
+ * stamp ev (cycles, instructions, current VMCS) and hand it to the sink. */
+bool vmx_trace_enabled(const struct vmx *v);
+void vmx_trace_emit(struct vmx *v, struct trace_event *ev);
+
 /* Statistics kept whether or not a trace is written. */
 struct vmx_stats {
     uint64_t exits[VMX_EXIT_MAX + 1];

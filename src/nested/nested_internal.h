@@ -53,6 +53,9 @@ struct nested {
     uint64_t f01[VMCS_NFIELDS]; /* what L0 wrote to vmcs01 */
     bool exit_pending;        /* a VM exit reached the native host */
     enum cpu_stop stop;       /* set by a handler to end nested_run() */
+    /* fields written by the running merge or sync, for the trace */
+    struct trace_vmcs_write log[2 * VMCS_NFIELDS];
+    unsigned nlog;
     vmx_trace_fn trace_fn;
     void *trace_ctx;
     struct nested_stats stats;
@@ -74,6 +77,13 @@ void l0_skip_insn(struct nested *n);
 /* L1's CR0/CR4 as L1 sees them (read shadows over the owned bits). */
 uint64_t l0_l1_cr0(struct nested *n);
 uint64_t l0_l1_cr4(struct nested *n);
+
+/* Log one field a merge or sync wrote (when tracing). */
+static inline void nested_log(struct nested *n, enum vmcs_field f, uint64_t val, const char *origin)
+{
+    if (n->nlog < sizeof n->log / sizeof n->log[0])
+        n->log[n->nlog++] = (struct trace_vmcs_write){ (uint16_t)f, val, origin };
+}
 
 /* caps.c: L1's filtered capability MSRs */
 void nested_caps_filter(const struct vmx_caps *hw, const struct nested_policy *p,

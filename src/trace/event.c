@@ -19,6 +19,9 @@
 #define TRACE_OFFSET_TEXT(e, k) TRACE_OFFSET_(e, k)
 #define TRACE_OFFSET_REASON(e, k) TRACE_OFFSET_(e, k)
 #define TRACE_OFFSET_CODE(e, k) TRACE_OFFSET_(e, k)
+#define TRACE_OFFSET_OPT_HEX(e, k) TRACE_OFFSET_(e, k)
+#define TRACE_OFFSET_WRITES(e, k) TRACE_OFFSET_(e, k)
+#define TRACE_OFFSET_WRITES_ORIGIN(e, k) TRACE_OFFSET_(e, k)
 #define TRACE_OFFSET_REASON_NAME(e, k) TRACE_OFFSET_(e, reason)
 #define TRACE_OFFSET_EXIT_REASON(e, k) TRACE_OFFSET_(e, reason)
 #define TRACE_OFFSET_ERROR_NAME(e, k) TRACE_OFFSET_(e, error)
@@ -112,6 +115,9 @@ static bool row_nonzero(const struct trace_row *r, const struct trace_event *ev)
     case TRACE_T_CODE:
     case TRACE_T_DISASM: return ((const struct trace_code *)(const void *)p)->nbytes != 0;
     case TRACE_T_LEVEL: return *(const int *)(const void *)p != 0;
+    case TRACE_T_OPT_HEX: return ((const struct trace_opt_hex *)(const void *)p)->has;
+    case TRACE_T_WRITES:
+    case TRACE_T_WRITES_ORIGIN: return ((const struct trace_vmcs_log *)(const void *)p)->n != 0;
     case TRACE_T_BOOL: return *(const bool *)(const void *)p;
     case TRACE_T_STR:
     case TRACE_T_STRN: return *(const char *const *)(const void *)p != NULL;
@@ -132,6 +138,9 @@ bool trace_row_present(const struct trace_row *r, const struct trace_event *ev)
     case TRACE_P_FAILED: return failed;
     case TRACE_P_FAIL_EXIT: return fail_exit;
     case TRACE_P_FAIL_VMFAIL: return failed && !fail_exit;
+    case TRACE_P_VMFAIL_VALID:
+        return ev->type == TRACE_EV_emulate && ev->emulate.result &&
+               !strcmp(ev->emulate.result, "VMfailValid");
     }
     return true;
 }

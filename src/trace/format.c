@@ -4,6 +4,7 @@
  * same line (the writer before this one), so traces did not change. */
 #include "trace_internal.h"
 
+#include "nvmx/vmcs.h"
 #include "nvmx/vmx.h"
 
 #include <stdlib.h>
@@ -165,6 +166,12 @@ static void put_str(struct trace_buf *b, const char *str)
     b->p[b->len++] = '"';
 }
 
+static void put_char(struct trace_buf *b, char c)
+{
+    if (trace_buf_reserve(b, 1))
+        b->p[b->len++] = c;
+}
+
 static void put_str_or_null(struct trace_buf *b, const char *s)
 {
     if (s)
@@ -203,6 +210,28 @@ static void put_bytes(struct trace_buf *b, const uint8_t *bytes, unsigned n)
     b->p[b->len++] = '"';
 }
 
+/* [{"field":NAME,"value":"0x..."[,"origin":...]}, ...] */
+static void put_writes(struct trace_buf *b, const struct trace_vmcs_log *log, bool origin)
+{
+    put_char(b, '[');
+    for (unsigned i = 0; i < log->n; i++) {
+        const struct trace_vmcs_write *f = &log->w[i];
+        if (i)
+            put_char(b, ',');
+        put_char(b, '{');
+        put_key(b, "field", true);
+        put_str(b, f->field < VMCS_NFIELDS ? vmcs_fields[f->field].json : "?");
+        put_key(b, "value", false);
+        put_hex(b, f->value);
+        if (origin) {
+            put_key(b, "origin", false);
+            put_str_or_null(b, f->origin);
+        }
+        put_char(b, '}');
+    }
+    put_char(b, ']');
+}
+
 #define VAL(T) (*(const T *)(const void *)p)
 
 static void put_value(struct trace_buf *b, const struct trace_row *r, const struct trace_event *ev,
@@ -231,6 +260,9 @@ static void put_value(struct trace_buf *b, const struct trace_row *r, const stru
         break;
     }
     case TRACE_T_REASON: put_u64(b, VAL(uint32_t) & 0xffff); break;
+    case TRACE_T_OPT_HEX: put_hex(b, VAL(struct trace_opt_hex).value); break;
+    case TRACE_T_WRITES: put_writes(b, &VAL(struct trace_vmcs_log), false); break;
+    case TRACE_T_WRITES_ORIGIN: put_writes(b, &VAL(struct trace_vmcs_log), true); break;
     case TRACE_T_REASON_NAME: put_str(b, vmx_exit_reason_name(VAL(uint32_t) & 0xffff)); break;
     case TRACE_T_EXIT_REASON: put_hex(b, VAL(uint32_t)); break;
     case TRACE_T_ERROR_NAME: put_str(b, vmx_insn_err_name(VAL(uint32_t))); break;
@@ -269,12 +301,6 @@ void trace_format_event(struct trace_buf *b, const struct trace_event *ev, struc
         put_value(b, r, ev, d);
     }
     put(b, "}\n", 2);
-}
-
-static void put_char(struct trace_buf *b, char c)
-{
-    if (trace_buf_reserve(b, 1))
-        b->p[b->len++] = c;
 }
 
 /* "key":{"name":...,"file":...} */

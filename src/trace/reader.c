@@ -140,6 +140,32 @@ static bool read_header(struct reader *rd, json_t *o)
     return ok && cfg;
 }
 
+/* A WRITES key: [{"field": string, "value": hex[, "origin": string or
+ * null]}, ...] (docs/trace-schema.md, merge and sync). */
+static bool check_writes(struct reader *rd, json_t *o, const char *ev, const char *key,
+                         bool origin)
+{
+    json_t *a = json_object_get(o, key);
+    if (!json_is_array(a)) {
+        diag(rd, false, "%s: \"%s\" must be an array", ev, key);
+        return false;
+    }
+    size_t i;
+    json_t *e;
+    bool ok = true;
+    json_array_foreach(a, i, e) {
+        if (!json_is_object(e)) {
+            diag(rd, false, "%s: %s[%zu] must be an object", ev, key, i);
+            return false;
+        }
+        ok &= check_string(rd, e, ev, "field", false, false);
+        ok &= check_hex(rd, e, ev, "value", false);
+        if (origin)
+            ok &= check_string(rd, e, ev, "origin", true, false);
+    }
+    return ok;
+}
+
 /* Check one key against its row's type; a number (or a hex string's value)
  * is stored in *num. A missing key is reported only when required. */
 static bool check_row(struct reader *rd, json_t *o, const char *ev, const struct trace_row *row,
@@ -158,7 +184,10 @@ static bool check_row(struct reader *rd, json_t *o, const char *ev, const struct
     case TRACE_T_LEVEL: return get_uint(rd, o, ev, key, TRACE_MAX_LEVELS - 1, num);
     case TRACE_T_LEN: return get_uint(rd, o, ev, key, 15, num);
     case TRACE_T_REASON: return get_uint(rd, o, ev, key, VMX_EXIT_MAX, num);
+    case TRACE_T_WRITES: return check_writes(rd, o, ev, key, false);
+    case TRACE_T_WRITES_ORIGIN: return check_writes(rd, o, ev, key, true);
     case TRACE_T_HEX:
+    case TRACE_T_OPT_HEX:
     case TRACE_T_EXIT_REASON:
         if (!check_hex(rd, o, ev, key, false))
             return false;
@@ -209,7 +238,8 @@ static void keep(struct trace_record *r, const char *key, uint64_t v)
  * required keys present, every key there of its type. Optional keys are
  * required as a group when the line says they apply (a failed vmentry has
  * "check" and "detail", and all the keys of the "reason" or the "error"
- * group it chose). */
+ * group it chose; an emulate whose result is "VMfailValid" has the "error"
+ * group). */
 static bool read_event(struct reader *rd, json_t *o, enum trace_event_type t,
                        struct trace_record *r)
 {
@@ -227,6 +257,8 @@ static bool read_event(struct reader *rd, json_t *o, enum trace_event_type t,
     bool failed = t == TRACE_EV_vmentry && json_is_false(json_object_get(o, "ok"));
     bool has_reason = json_object_get(o, "reason") != NULL;
     bool has_error = json_object_get(o, "error") != NULL;
+    json_t *result = json_object_get(o, "result");
+    bool vmfail_valid = json_is_string(result) && !strcmp(json_string_value(result), "VMfailValid");
     for (unsigned i = trace_event_row[t] + 1;
          i < trace_nrows && trace_rows[i].kind == TRACE_ROW_FIELD; i++) {
         const struct trace_row *row = &trace_rows[i];
@@ -234,7 +266,8 @@ static bool read_event(struct reader *rd, json_t *o, enum trace_event_type t,
                         (row->presence == TRACE_P_FAILED && failed) ||
                         (row->presence == TRACE_P_FAIL_EXIT && failed && has_reason) ||
                         (row->presence == TRACE_P_FAIL_VMFAIL && failed && !has_reason &&
-                         has_error);
+                         has_error) ||
+                        (row->presence == TRACE_P_VMFAIL_VALID && vmfail_valid);
         uint64_t v = 0;
         if (check_row(rd, o, ev, row, required, &v))
             keep(r, row->key, v);

@@ -20,22 +20,27 @@
 #define NCHUNKS 8                /* chunks in flight: the queue's bound */
 #define OUT_BLOCK (1u << 20)     /* formatted bytes per write */
 #define ZSTD_LEVEL 1             /* fastest: the writer thread keeps up */
-#define RAW_RECORD 0xffffffffu   /* a record of preformatted text */
 
 struct chunk {
     size_t len;
     _Alignas(8) unsigned char data[CHUNK_SIZE];
 };
 
-struct raw_record {
-    uint32_t tag; /* RAW_RECORD, where an event has its type */
-    uint32_t len;
+/* Each record in a chunk: this head, then the event (struct trace_event's
+ * first trace_event_size[type] bytes, then the entries of its WRITES keys)
+ * or the text; the next record starts 8-byte aligned. */
+struct record {
+    uint32_t raw; /* 1: preformatted text (the header) */
+    uint32_t len; /* bytes after the head */
 };
+
+#define PAD8(n) (((n) + 7) & ~(size_t)7)
 
 struct trace_writer {
     /* the CPU's side */
     struct chunk *cur;
     bool fail_reported;
+    bool has_log[TRACE_EV_COUNT]; /* the event has WRITES keys */
     void (*on_fail)(void *ctx);
     void *on_fail_ctx;
 
@@ -146,24 +151,18 @@ static void format_chunk(struct trace_writer *w, const struct chunk *c)
 {
     size_t at = 0;
     while (at < c->len) {
-        const unsigned char *p = c->data + at;
-        uint32_t tag;
-        memcpy(&tag, p, sizeof(tag));
-        size_t n;
-        if (tag == RAW_RECORD) {
-            struct raw_record r;
-            memcpy(&r, p, sizeof(r));
+        struct record r;
+        memcpy(&r, c->data + at, sizeof(r));
+        const unsigned char *p = c->data + at + sizeof(r);
+        if (r.raw) {
             if (trace_buf_reserve(&w->out, r.len)) {
-                memcpy(w->out.p + w->out.len, p + sizeof(r), r.len);
+                memcpy(w->out.p + w->out.len, p, r.len);
                 w->out.len += r.len;
             }
-            n = sizeof(r) + r.len;
         } else {
-            const struct trace_event *ev = (const struct trace_event *)(const void *)p;
-            trace_format_event(&w->out, ev, w->disasm);
-            n = trace_event_size[ev->type];
+            trace_format_event(&w->out, (const struct trace_event *)(const void *)p, w->disasm);
         }
-        at += (n + 7) & ~(size_t)7;
+        at += PAD8(sizeof(r) + r.len);
         if (w->out.oom)
             fail(w, ENOMEM);
         if (w->out.len >= OUT_BLOCK)
@@ -229,16 +228,68 @@ static void submit(struct trace_writer *w)
     }
 }
 
+/* Room for a record of n bytes in the current chunk. */
+static unsigned char *reserve(struct trace_writer *w, size_t n, bool raw)
+{
+    if (w->cur->len + PAD8(sizeof(struct record) + n) > CHUNK_SIZE)
+        submit(w);
+    struct record r = { raw, (uint32_t)n };
+    memcpy(w->cur->data + w->cur->len, &r, sizeof(r));
+    unsigned char *p = w->cur->data + w->cur->len + sizeof(r);
+    w->cur->len += PAD8(sizeof(r) + n);
+    return p;
+}
+
+/* An event with WRITES keys: the entries follow the event in the record,
+ * and the copy's pointers point at them. A log holds at most a few hundred
+ * entries (two per VMCS field), far below a chunk. */
+static void write_with_log(struct trace_writer *w, const struct trace_event *ev, size_t n)
+{
+    size_t total = n;
+    for (unsigned i = trace_event_row[ev->type] + 1;
+         i < trace_nrows && trace_rows[i].kind == TRACE_ROW_FIELD; i++) {
+        const struct trace_row *row = &trace_rows[i];
+        if (row->type == TRACE_T_WRITES || row->type == TRACE_T_WRITES_ORIGIN) {
+            const struct trace_vmcs_log *log =
+                (const struct trace_vmcs_log *)(const void *)((const char *)ev + row->offset);
+            total = PAD8(total) + log->n * sizeof(struct trace_vmcs_write);
+        }
+    }
+    unsigned char *p = reserve(w, total, false);
+    memcpy(p, ev, n);
+    size_t at = n;
+    for (unsigned i = trace_event_row[ev->type] + 1;
+         i < trace_nrows && trace_rows[i].kind == TRACE_ROW_FIELD; i++) {
+        const struct trace_row *row = &trace_rows[i];
+        if (row->type != TRACE_T_WRITES && row->type != TRACE_T_WRITES_ORIGIN)
+            continue;
+        struct trace_vmcs_log *log = (struct trace_vmcs_log *)(void *)(p + row->offset);
+        at = PAD8(at);
+        size_t bytes = log->n * sizeof(struct trace_vmcs_write);
+        if (bytes)
+            memcpy(p + at, log->w, bytes);
+        log->w = (const struct trace_vmcs_write *)(const void *)(p + at);
+        at += bytes;
+    }
+}
+
 void trace_write_event(void *ctx, const struct trace_event *ev)
 {
     struct trace_writer *w = ctx;
     if ((unsigned)ev->type >= TRACE_EV_COUNT)
         return;
     size_t n = trace_event_size[ev->type];
-    size_t padded = (n + 7) & ~(size_t)7;
+    if (w->has_log[ev->type]) {
+        write_with_log(w, ev, n);
+        return;
+    }
+    size_t padded = PAD8(sizeof(struct record) + n);
     if (w->cur->len + padded > CHUNK_SIZE)
         submit(w);
-    memcpy(w->cur->data + w->cur->len, ev, n);
+    unsigned char *p = w->cur->data + w->cur->len;
+    struct record r = { 0, (uint32_t)n };
+    memcpy(p, &r, sizeof(r));
+    memcpy(p + sizeof(r), ev, n);
     w->cur->len += padded;
 }
 
@@ -246,15 +297,9 @@ void trace_write_event(void *ctx, const struct trace_event *ev)
 static void write_raw(struct trace_writer *w, const char *p, size_t n)
 {
     while (n) {
-        size_t max = CHUNK_SIZE - sizeof(struct raw_record);
+        size_t max = CHUNK_SIZE - sizeof(struct record);
         size_t k = n < max ? n : max;
-        size_t padded = (sizeof(struct raw_record) + k + 7) & ~(size_t)7;
-        if (w->cur->len + padded > CHUNK_SIZE)
-            submit(w);
-        struct raw_record r = { RAW_RECORD, (uint32_t)k };
-        memcpy(w->cur->data + w->cur->len, &r, sizeof(r));
-        memcpy(w->cur->data + w->cur->len + sizeof(r), p, k);
-        w->cur->len += padded;
+        memcpy(reserve(w, k, true), p, k);
         p += k;
         n -= k;
     }
@@ -323,6 +368,9 @@ static struct trace_writer *writer_new(int fd, FILE *stream, const char *name, b
     atomic_init(&w->failed, false);
     w->fd = fd;
     w->stream = stream;
+    for (unsigned i = 0; i < trace_nrows; i++)
+        if (trace_rows[i].type == TRACE_T_WRITES || trace_rows[i].type == TRACE_T_WRITES_ORIGIN)
+            w->has_log[trace_rows[i].event] = true;
     snprintf(w->name, sizeof(w->name), "%s", name);
     bool ok = (w->cur = malloc(sizeof(struct chunk))) != NULL;
     if (ok)

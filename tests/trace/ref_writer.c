@@ -5,6 +5,7 @@
  * show that the same run gives the same trace bytes with both. Only the
  * event fields changed their place (struct trace_event). */
 #include "nvmx/trace.h"
+#include "nvmx/vmcs.h"
 
 #include <capstone/capstone.h>
 #include <errno.h>
@@ -251,6 +252,66 @@ static json_t *vmfail_line(const struct trace_event *ev)
     return o;
 }
 
+/* src/nested's events (docs/nested.md, docs/trace-schema.md) */
+static json_t *emulate_line(const struct trace_event *ev)
+{
+    json_t *o = json_object();
+    add_common(o, ev);
+    const struct trace_ev_emulate *e = &ev->emulate;
+    json_object_set_new(o, "insn", str_or_null(e->insn));
+    if (e->operand.has)
+        json_object_set_new(o, "operand", hex(e->operand.value));
+    json_object_set_new(o, "result", str_or_null(e->result));
+    if (e->result && !strcmp(e->result, "VMfailValid"))
+        add_error(o, e->error);
+    return o;
+}
+
+static json_t *reflect_line(const struct trace_event *ev)
+{
+    json_t *o = json_object();
+    add_common(o, ev);
+    add_reason(o, ev->reflect.reason);
+    json_object_set_new(o, "qual", hex(ev->reflect.qual));
+    json_object_set_new(o, "decision", str_or_null(ev->reflect.decision));
+    json_object_set_new(o, "rule", str_or_null(ev->reflect.rule));
+    return o;
+}
+
+static json_t *fields_array(const struct trace_vmcs_log *log, bool origin)
+{
+    json_t *a = json_array();
+    for (unsigned i = 0; i < log->n; i++) {
+        const struct trace_vmcs_write *f = &log->w[i];
+        json_t *e = json_object();
+        json_object_set_new(e, "field",
+                            json_string(f->field < VMCS_NFIELDS ? vmcs_fields[f->field].json : "?"));
+        json_object_set_new(e, "value", hex(f->value));
+        if (origin)
+            json_object_set_new(e, "origin", str_or_null(f->origin));
+        json_array_append_new(a, e);
+    }
+    return a;
+}
+
+static json_t *merge_line(const struct trace_event *ev)
+{
+    json_t *o = json_object();
+    add_common(o, ev);
+    json_object_set_new(o, "full", json_boolean(ev->merge.full));
+    json_object_set_new(o, "fields", fields_array(&ev->merge.fields, true));
+    json_object_set_new(o, "cost", json_integer(ev->merge.cost));
+    return o;
+}
+
+static json_t *sync_line(const struct trace_event *ev)
+{
+    json_t *o = json_object();
+    add_common(o, ev);
+    json_object_set_new(o, "fields", fields_array(&ev->sync.fields, false));
+    return o;
+}
+
 void trace_write_event(void *ctx, const struct trace_event *ev)
 {
     struct trace_writer *w = ctx;
@@ -258,6 +319,10 @@ void trace_write_event(void *ctx, const struct trace_event *ev)
     case TRACE_EV_vmentry: write_line(w, vmentry_line(ev)); break;
     case TRACE_EV_vmexit: write_line(w, vmexit_line(w, ev)); break;
     case TRACE_EV_vmfail: write_line(w, vmfail_line(ev)); break;
+    case TRACE_EV_emulate: write_line(w, emulate_line(ev)); break;
+    case TRACE_EV_reflect: write_line(w, reflect_line(ev)); break;
+    case TRACE_EV_merge: write_line(w, merge_line(ev)); break;
+    case TRACE_EV_sync: write_line(w, sync_line(ev)); break;
     default: break;
     }
 }

@@ -198,7 +198,7 @@ static const struct {
     { "\n", "t.jsonl:2: empty line" },
     { "{\"cycles\":1}\n", "t.jsonl:2: missing key \"event\"" },
     { "{\"event\":7}\n", "t.jsonl:2: \"event\" must be a string" },
-    { "{\"event\":\"reflect\",\"level\":\"2\"}\n", "t.jsonl:2: warning: unknown event \"reflect\"" },
+    { "{\"event\":\"nested_ept\",\"level\":\"2\"}\n", "t.jsonl:2: warning: unknown event \"nested_ept\"" },
     { "{\"event\":\"vmfail\",\"cycles\":1,\"insns\":1,\"level\":1,\"vmcs\":\"0x0\","
       "\"insn\":\"vmptrld\",\"error_name\":\"x\",\"error_text\":\"x\"}\n",
       "t.jsonl:2: vmfail: missing key \"error\"" },
@@ -425,17 +425,22 @@ static char *slurp(const char *path)
     return cap_close(&cap);
 }
 
-/* The text of the section whose heading line starts with `heading`, up to
- * the next "## " heading; NULL when there is none. Caller frees. */
+/* The text of the section whose heading line starts with `heading` ("## "
+ * or "### " and the rest), up to the next heading; NULL when there is none.
+ * Caller frees. */
 static char *doc_section(const char *doc, const char *heading)
 {
     char pat[128];
     snprintf(pat, sizeof(pat), "\n%s", heading);
     const char *a = strstr(doc, pat);
+    if (!a) {
+        snprintf(pat, sizeof(pat), "\n#%s", heading);
+        a = strstr(doc, pat);
+    }
     if (!a)
         return NULL;
     a += 1;
-    const char *b = strstr(a + 1, "\n## ");
+    const char *b = strstr(a + 1, "\n#");
     size_t n = b ? (size_t)(b - a) : strlen(a);
     char *sec = malloc(n + 1);
     memcpy(sec, a, n);
@@ -469,7 +474,10 @@ static const char *doc_type_of(enum trace_field_type t)
     case TRACE_T_LEN:
     case TRACE_T_REASON: return "int";
     case TRACE_T_HEX:
+    case TRACE_T_OPT_HEX:
     case TRACE_T_EXIT_REASON: return "hex";
+    case TRACE_T_WRITES:
+    case TRACE_T_WRITES_ORIGIN: return "array";
     case TRACE_T_BOOL: return "bool";
     case TRACE_T_STRN:
     case TRACE_T_DISASM: return "string or null";
