@@ -497,6 +497,9 @@ void nested_emulate_vmx(struct nested *n, uint32_t reason)
     };
     bool advance = true;
     n->stats.emulated++;
+    /* L1 may have written shadowed fields without an exit. */
+    if (reason != VMX_EXIT_vmread && reason != VMX_EXIT_vmwrite)
+        nested_shadow_store(n);
     switch (reason) {
     case VMX_EXIT_vmxon: emu_vmxon(&e); break;
     case VMX_EXIT_vmxoff: emu_vmxoff(&e); break;
@@ -520,6 +523,14 @@ void nested_emulate_vmx(struct nested *n, uint32_t reason)
     }
     if (!e.host_loaded)
         trace_emulate(&e);
+    /* ... and reads what L0 wrote to vmcs12 from the shadow VMCS. */
+    if (e.host_loaded || reason == VMX_EXIT_vmptrld || reason == VMX_EXIT_vmclear ||
+        reason == VMX_EXIT_vmxoff || reason == VMX_EXIT_vmxon) {
+        nested_shadow_load(n);
+    } else if (e.result && !strcmp(e.result, "VMfailValid")) {
+        n->nlog = 0;
+        nested_shadow_load_logged(n);
+    }
     if (e.faulted)
         advance = false;
     if (advance)

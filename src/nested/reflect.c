@@ -327,5 +327,6 @@ void nested_handle_l2_exit(struct nested *n)
     sync_vmcs12(n, !(reason & VMX_EXIT_REASON_ENTRY_FAILURE));
     vmx_root_vmptrld(v, n->page[L0_VMCS01]);
     load_l1_host_state(n, l2_efer);
+    nested_shadow_load_logged(n); /* the fields the sync changed */
     resume_l1(n);
 }
