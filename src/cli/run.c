@@ -172,7 +172,7 @@ static bool parse_opts(int argc, char **argv, struct run_opts *o, bool *help)
     memset(o, 0, sizeof(*o));
     o->mem = 256 * MIB;
     opterr = 0;
-    optind = 1;
+    optind = 0; /* glibc: 0 rescans from scratch, whatever scanned before (nvmx replay) */
     int opt;
     while ((opt = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
         switch (opt) {
@@ -304,7 +304,8 @@ static int finish(enum cpu_stop why, const struct cpu *c, const struct machine *
 
 static bool write_trace_header(struct trace_writer *tw, const struct run_opts *o,
                                const struct cpu_model *model, const char *cpu_shown,
-                               const struct cost_model *cost, const char *cost_shown)
+                               const struct cost_model *cost, const char *cost_shown,
+                               int argc, char **argv)
 {
     struct trace_header h = {
         .nvmx_version = NVMX_VERSION,
@@ -316,6 +317,7 @@ static bool write_trace_header(struct trace_writer *tw, const struct run_opts *o
         .feature_control_locked = o->feature_control_locked,
         .vmx_msrs = cli_model_has_vmx(model) ? model->vmx_msrs : NULL,
     };
+    cli_record_run(&h, argc, argv, o->modules, o->nmodules); /* for nvmx replay */
     return trace_write_header(tw, &h);
 }
 
@@ -361,7 +363,7 @@ int cli_run(int argc, char **argv)
             fprintf(stderr, "nvmx run: %s\n", err);
             goto out;
         }
-        write_trace_header(tw, &o, &model, cpu_shown, &cost, cost_shown);
+        write_trace_header(tw, &o, &model, cpu_shown, &cost, cost_shown, argc, argv);
     }
 
     status = CLI_EXIT_INTERNAL;

@@ -316,6 +316,19 @@ static void put_name_file(struct trace_buf *b, const char *key, bool first, cons
     put_char(b, '}');
 }
 
+/* "key":["...", ...] */
+static void put_str_array(struct trace_buf *b, const char *key, const char *const *a, unsigned n)
+{
+    put_key(b, key, false);
+    put_char(b, '[');
+    for (unsigned i = 0; i < n; i++) {
+        if (i)
+            put_char(b, ',');
+        put_str(b, a[i]);
+    }
+    put_char(b, ']');
+}
+
 void trace_format_header(struct trace_buf *b, const struct trace_header *h)
 {
     put_char(b, '{');
@@ -354,6 +367,15 @@ void trace_format_header(struct trace_buf *b, const struct trace_header *h)
         put(b, "null", 4);
     }
     put_char(b, '}');
+    /* For nvmx replay: what was run, and the hashes of what it loaded. */
+    if (h->image_sha256) {
+        put_key(b, "image_sha256", false);
+        put_str(b, h->image_sha256);
+    }
+    if (h->module_sha256)
+        put_str_array(b, "module_sha256", h->module_sha256, h->nmodules);
+    if (h->run_args)
+        put_str_array(b, "args", h->run_args, h->nrun_args);
     put_char(b, '}');
     put_char(b, '\n');
 }
