@@ -325,7 +325,7 @@ struct cpu_intercept;
 /* VM-exit instruction information for the instruction's ModRM operand, and
  * the exit qualification (displacement) that goes with it. */
 uint32_t cpu_insn_info(const struct insn *in);
-uint64_t cpu_insn_displacement(const struct insn *in);
+uint64_t cpu_insn_displacement(const struct cpu *c, const struct insn *in);
 void cpu_intercept_slow(struct cpu *c, const struct cpu_intercept *q);
 /* In VMX non-root operation, ask whether q causes a VM exit; if it does,
  * the exit is taken and the instruction ends here (no return). Call it at
