@@ -150,6 +150,13 @@ void cpu_mode_changed(struct cpu *c)
     c->end_block = true;
 }
 
+void cpu_mode_reloaded(struct cpu *c)
+{
+    cpu_update_mode(c);
+    c->tlb_gen++; /* linear addresses may mean other code now */
+    c->end_block = true;
+}
+
 bool paging_load_pdptes(struct cpu *c);
 bool cpu_load_pdptes(struct cpu *c) { return paging_load_pdptes(c); }
 
@@ -213,6 +220,9 @@ unsigned cpu_fetch_bytes(struct cpu *c, uint64_t rip, uint8_t *buf, unsigned n)
         uint64_t pa = a;
         bool tlb_ok;
         if ((c->cr0 & CR0_PG) && !paging_translate(c, a, ACC_X | ACC_NOFAULT, &pa, &tlb_ok))
+            break;
+        if (!(c->cr0 & CR0_PG) && cpu_ept_active(c) &&
+            !cpu_ept_translate_unpaged(c, a, ACC_X | ACC_NOFAULT, &pa))
             break;
         buf[done++] = (uint8_t)cpu_read_phys(c, pa, 1);
     }
