@@ -17,8 +17,12 @@
 #include "vmx.h"
 
 #define TURTLE_SIGNATURE "TurtleTurtle" /* CPUID 0x40000000 EBX:ECX:EDX */
-#define TURTLE_HC_NOP 0                 /* VMCALL RAX = 0 -> RAX = 0 */
-#define TURTLE_HC_UNKNOWN (~0ull)       /* RAX of an unknown hypercall */
+/* Hypercalls: VMCALL outside the guest's VMX operation with RAX =
+ * TURTLE_HC_BASE + n. NOP returns RAX = 0, an unknown n all ones; any other
+ * RAX is #UD, what VMCALL outside VMX operation gives (SDM 3C "VMCALL"). */
+#define TURTLE_HC_BASE 0x54540000u
+#define TURTLE_HC_NOP (TURTLE_HC_BASE + 0)
+#define TURTLE_HC_UNKNOWN (~0ull)
 /* The VMCS revision identifier of the VMX the turtle emulates (bit 31 = 0). */
 #define TURTLE_VMCS_REVISION 0x74757274u /* "trut" */
 
@@ -26,6 +30,7 @@
 struct turtle_opts {
     bool nested;  /* offer VMX to the guest (default on) */
     bool verbose; /* a line per VMX event of the guest */
+    bool shadow;  /* use VMCS shadowing when the processor has it */
 };
 extern struct turtle_opts topts;
 
@@ -113,6 +118,13 @@ void vm_fail(uint32_t error); /* valid if there is a current VMCS */
 /* ---- vmcs12.c: the cache of the guest's current VMCS ---- */
 #include "vmcs12_fields.h"
 extern uint64_t vmcs12[VMCS12_NFIELDS];
+/* Fields of the cache that differ from vmcs02 (bit per list index). */
+extern uint64_t vmcs12_dirty[(VMCS12_NFIELDS + 63) / 64];
+static inline void vmcs12_mark(unsigned i)
+{
+    vmcs12_dirty[i / 64] |= 1ull << (i % 64);
+}
+void vmcs12_mark_all(void);
 void vmcs12_probe(void); /* which fields the hardware supports */
 int vmcs12_index(uint64_t encoding); /* -1: unsupported */
 void vmcs12_load(uint64_t pa);
@@ -133,6 +145,14 @@ bool nested_exit(regs_t *r, uint32_t reason);
 void nested_entry_vmfail(int result);
 /* vmcs12 at pa is cleared or replaced: forget its vmcs02. */
 void nested_forget(uint64_t pa);
+
+/* ---- shadow.c: VMCS shadowing for the guest's VMREAD/VMWRITE ---- */
+void shadow_init(bool want);
+bool shadow_enabled(void);
+void shadow_link(bool on);
+void shadow_vmx_operation(bool on);
+void shadow_push(void);
+void shadow_pull(void);
 
 /* ---- caps.c: the VMX capabilities the turtle offers ---- */
 void caps_init(void);

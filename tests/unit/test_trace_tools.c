@@ -193,7 +193,7 @@ static const struct {
       "               wrmsr          1    25.00%     0.00%           -           -           -\n"
       "\nTotal Samples:4, Total cycles:1800.\n"
       "VM entries: 3 (0 launch, 3 resume), failed entries: 0, vmfails: 0\n"
-      "Other events (not known to this nvmx): nested_ept 1\n" },
+      "Other events: nested_ept 1\n" },
     { "msr", TRACE_SORT_COUNT, TRACE_FMT_TABLE,
       "Analyze events for all VMs, all VCPUs:\n\n"
       "          MSR Access    Samples  Samples%     Time%  Min cycles  Max cycles  Avg cycles\n\n"
@@ -204,7 +204,7 @@ static const struct {
       "note: 1 MSR exit without the MSR number: this trace does not record ECX (schema 1 has "
       "no \"msr\" key), shown as '?'\n"
       "VM entries: 3 (0 launch, 3 resume), failed entries: 0, vmfails: 0\n"
-      "Other events (not known to this nvmx): nested_ept 1\n" },
+      "Other events: nested_ept 1\n" },
 };
 #define N_GROUP_CASES ((int)(sizeof(group_cases) / sizeof(group_cases[0])))
 
@@ -427,6 +427,25 @@ START_TEST(recost_moves_later_stamps_by_the_differences)
 }
 END_TEST
 
+/* FIPS 180-4 / NIST example vectors. */
+START_TEST(sha256_known_vectors)
+{
+    char out[65];
+    trace_sha256("", 0, out);
+    ck_assert_str_eq(out, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    trace_sha256("abc", 3, out);
+    ck_assert_str_eq(out, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    static const char two[] = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+    trace_sha256(two, strlen(two), out);
+    ck_assert_str_eq(out, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+    /* Longer than a block, not a multiple of it. */
+    char a[1000];
+    memset(a, 'a', sizeof(a));
+    trace_sha256(a, sizeof(a), out);
+    ck_assert_str_eq(out, "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3");
+}
+END_TEST
+
 static Suite *tools_suite(void)
 {
     Suite *s = suite_create("trace_tools");
@@ -450,6 +469,7 @@ static Suite *tools_suite(void)
     suite_add_tcase(s, d);
     TCase *rc = tcase_create("recost");
     tcase_add_test(rc, recost_moves_later_stamps_by_the_differences);
+    tcase_add_test(rc, sha256_known_vectors);
     suite_add_tcase(s, rc);
     return s;
 }

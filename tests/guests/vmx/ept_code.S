@@ -100,3 +100,74 @@ gx_real_isr:
     iret
 gx_real_end:
     .code64
+
+/* As gx_vpid_loop, but each read follows a MOV to CR3 with the current
+ * value (gx_vpid_cr3_loop) or an INVLPG of RDI (gx_vpid_invlpg_loop). */
+SNIPPET(vpid_cr3_loop)
+1:  movq %cr3, %rax
+    movq %rax, %cr3
+    movq (%rdi), %rdx
+    movl $0x56504944, %eax
+    vmcall
+    jmp 1b
+
+SNIPPET(vpid_invlpg_loop)
+1:  invlpg (%rdi)
+    movq (%rdi), %rdx
+    movl $0x56504944, %eax
+    vmcall
+    jmp 1b
+
+/* 32-bit PAE guest code (vmx_ept_pae.c): MOV to CR3 from EAX (the PDPTEs
+ * are loaded then), a read of [ESI] into EDX, VMCALL with EAX = "DONE". */
+    .code32
+    .globl gx_pae_mov_cr3, gx_pae_mov_cr3_insn
+gx_pae_mov_cr3:
+gx_pae_mov_cr3_insn:
+    movl %eax, %cr3
+    movl (%esi), %edx
+    movl $0x454e4f44, %eax
+    vmcall
+    hlt
+    .code64
+
+/* #UD, delivered through the guest IDT */
+    .code64
+SNIPPET(ept_ud2)
+INSN(ept_ud2)
+    ud2
+    ret
+
+/* Real mode to unpaged protected mode (vmx_unrestricted.c): copied to
+ * guest-physical 0xa000, entered at 0a00:0000. LGDT, CR0.PE = 1, a far
+ * jump to 32-bit code, a flat DS, a read of 0x9010, VMCALL. */
+    .code16
+    .globl gx_pm_start, gx_pm_end, gx_pm_vmcall
+#define PM_BASE 0xa000
+gx_pm_start:
+    movw %cs, %ax
+    movw %ax, %ds
+    lgdtl gx_pm_gdt_desc - gx_pm_start
+    movl %cr0, %eax
+    orl $1, %eax
+    movl %eax, %cr0
+    ljmpl $0x08, $(PM_BASE + gx_pm_32 - gx_pm_start)
+    .code32
+gx_pm_32:
+    movw $0x10, %ax
+    movw %ax, %ds
+    movl 0x9010, %edx
+    movl %cr0, %ecx
+gx_pm_vmcall:
+    vmcall
+    hlt
+    .balign 8
+gx_pm_gdt:
+    .quad 0
+    .quad 0x00cf9b000000ffff /* 0x08: flat 32-bit code */
+    .quad 0x00cf93000000ffff /* 0x10: flat data */
+gx_pm_gdt_desc:
+    .word 23
+    .long PM_BASE + gx_pm_gdt - gx_pm_start
+gx_pm_end:
+    .code64
