@@ -145,7 +145,8 @@ static bool usage_error(const char *fmt, const char *arg)
 
 enum { OPT_MEM = 256, OPT_CPU, OPT_COST, OPT_CMDLINE, OPT_MODULE, OPT_MAX_INSNS, OPT_SERIAL,
        OPT_DEBUGCON, OPT_STATS, OPT_TRACE_INSNS, OPT_TRACE, OPT_FEATURE_CONTROL_LOCKED,
-       OPT_QUIET, OPT_HELP, OPT_L0, OPT_L0_CONFIG };
+       OPT_QUIET, OPT_HELP, OPT_L0, OPT_L0_CONFIG, OPT_KERNEL, OPT_APPEND, OPT_INITRD,
+       OPT_QEMU_M };
 
 /* Returns false on a usage error; sets *help for --help. */
 static bool parse_opts(int argc, char **argv, struct run_opts *o, bool *help)
@@ -167,12 +168,19 @@ static bool parse_opts(int argc, char **argv, struct run_opts *o, bool *help)
         { "l0", no_argument, NULL, OPT_L0 },
         { "l0-config", required_argument, NULL, OPT_L0_CONFIG },
         { "help", no_argument, NULL, OPT_HELP },
+        /* QEMU's -kernel, -append, -initrd, -m (run_alias.c) */
+        { "kernel", required_argument, NULL, OPT_KERNEL },
+        { "append", required_argument, NULL, OPT_APPEND },
+        { "initrd", required_argument, NULL, OPT_INITRD },
+        { "qemu-m", required_argument, NULL, OPT_QEMU_M },
         { NULL, 0, NULL, 0 },
     };
+    char err[256];
     memset(o, 0, sizeof(*o));
+    cli_run_aliases(argc, argv, longopts);
     o->mem = 256 * MIB;
     opterr = 0;
-    optind = 1;
+    optind = 0; /* glibc: 0 rescans from scratch, whatever scanned before (nvmx replay) */
     int opt;
     while ((opt = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
         switch (opt) {
@@ -211,15 +219,32 @@ static bool parse_opts(int argc, char **argv, struct run_opts *o, bool *help)
         case OPT_L0: o->l0 = true; break;
         case OPT_L0_CONFIG: o->l0_config = optarg; break;
         case OPT_HELP: *help = true; return true;
-        case ':': return usage_error("option '%s' needs an argument", argv[optind - 1]);
-        default: return usage_error("unknown option '%s'", argv[optind - 1]);
+        case OPT_KERNEL: o->image = optarg; break;
+        case OPT_APPEND: o->cmdline = optarg; break;
+        case OPT_INITRD:
+            if (!cli_qemu_initrd(optarg, o->modules, &o->nmodules, CLI_MAX_MODULES, err,
+                                 sizeof(err)))
+                return usage_error("%s", err);
+            break;
+        case OPT_QEMU_M:
+            if (!cli_qemu_mem(optarg, &o->mem))
+                return usage_error("-m: '%s' is not a size (e.g. 256, 1G)", optarg);
+            if (o->mem < CLI_MIN_MEM || o->mem > CLI_MAX_MEM || (o->mem & 0xfff))
+                return usage_error("-m: '%s' must be a multiple of 4K from 2M to 64G", optarg);
+            break;
+        default:
+            cli_bad_option_text(opt, argv, err, sizeof(err));
+            return usage_error("%s", err);
         }
     }
-    if (optind >= argc)
+    if (optind >= argc && !o->image)
         return usage_error("%s", "no IMAGE given");
+    if (o->image && optind < argc)
+        return usage_error("IMAGE given twice: -kernel and '%s'", argv[optind]);
     if (optind + 1 < argc)
         return usage_error("unexpected argument '%s'", argv[optind + 1]);
-    o->image = argv[optind];
+    if (!o->image)
+        o->image = argv[optind];
     return true;
 }
 
@@ -252,11 +277,14 @@ static void report_stats(const struct cpu *c, const struct machine *m, double se
             "nvmx: stats: blocks decoded        %llu\n"
             "nvmx: stats: TLB misses            %llu\n"
             "nvmx: stats: EPT walks/references  %llu/%llu\n"
+            "nvmx: stats: modelled TLB L1/STLB hits, misses, walk references %llu/%llu %llu %llu\n"
             "nvmx: stats: unbacked reads/writes %llu/%llu\n"
             "nvmx: stats: unclaimed port in/out %llu/%llu\n",
             (unsigned long long)c->stats.insns, (unsigned long long)c->cycles, secs, mips,
             (unsigned long long)c->stats.blocks_decoded, (unsigned long long)c->stats.tlb_misses,
             (unsigned long long)c->stats.ept_walks, (unsigned long long)c->stats.ept_refs,
+            (unsigned long long)c->stats.tlbm_l1_hits, (unsigned long long)c->stats.tlbm_l2_hits,
+            (unsigned long long)c->stats.tlbm_misses, (unsigned long long)c->stats.tlbm_walk_refs,
             (unsigned long long)m->stats.unbacked_reads,
             (unsigned long long)m->stats.unbacked_writes,
             (unsigned long long)m->stats.unclaimed_port_reads,
@@ -296,7 +324,8 @@ static int finish(enum cpu_stop why, const struct cpu *c, const struct machine *
 
 static bool write_trace_header(struct trace_writer *tw, const struct run_opts *o,
                                const struct cpu_model *model, const char *cpu_shown,
-                               const struct cost_model *cost, const char *cost_shown)
+                               const struct cost_model *cost, const char *cost_shown,
+                               int argc, char **argv)
 {
     struct trace_header h = {
         .nvmx_version = NVMX_VERSION,
@@ -308,6 +337,7 @@ static bool write_trace_header(struct trace_writer *tw, const struct run_opts *o
         .feature_control_locked = o->feature_control_locked,
         .vmx_msrs = cli_model_has_vmx(model) ? model->vmx_msrs : NULL,
     };
+    cli_record_run(&h, argc, argv, o->modules, o->nmodules); /* for nvmx replay */
     return trace_write_header(tw, &h);
 }
 
@@ -321,6 +351,11 @@ int cli_run(int argc, char **argv)
         cli_run_usage(stdout);
         return CLI_EXIT_OK;
     }
+    if (!cli_regular_file("nvmx run", "image", o.image))
+        return CLI_EXIT_BAD_INPUT;
+    for (unsigned i = 0; i < o.nmodules; i++)
+        if (!cli_regular_file("nvmx run", "module", o.modules[i].path))
+            return CLI_EXIT_BAD_INPUT;
 
     int status = CLI_EXIT_BAD_INPUT;
     char err[512], cpu_path[4096], cost_path[4096];
@@ -353,7 +388,7 @@ int cli_run(int argc, char **argv)
             fprintf(stderr, "nvmx run: %s\n", err);
             goto out;
         }
-        write_trace_header(tw, &o, &model, cpu_shown, &cost, cost_shown);
+        write_trace_header(tw, &o, &model, cpu_shown, &cost, cost_shown, argc, argv);
     }
 
     status = CLI_EXIT_INTERNAL;
@@ -413,6 +448,8 @@ int cli_run(int argc, char **argv)
     trace_writer_flush(tw);
     if (o.stats)
         report_stats(c, m, secs);
+    else if (!o.quiet)
+        cli_warning_summary(&m->stats, stderr);
     status = finish(why, c, m);
 out:
     /* The trace is flushed and closed on every path, so a run stopped by a

@@ -44,6 +44,8 @@ bool cpu_ept_translate(struct cpu *c, uint64_t gpa, const struct ept_access *a, 
         c->cycles += (uint64_t)r.refs * c->cost->cycles[COST_ept_walk];
     if (likely(o == EPT_OK)) {
         ept_set_flags(c, &r);
+        if (!a->paging_structure && r.page_size < c->xlate_page_size)
+            c->xlate_page_size = r.page_size; /* a combined mapping: the smaller page */
         *hpa = r.hpa;
         return true;
     }
