@@ -111,12 +111,16 @@ void gpr_write(regs_t *r, unsigned n, uint64_t v)
         vmwrite(GUEST_RSP, v);
 }
 
-/* Past the instruction that exited. Blocking by STI or MOV SS is left as
- * it is (docs/guests.md: a guest that emulated instruction follows STI
- * keeps its interrupt shadow one instruction longer). */
+/* Past the instruction that exited, as if it had executed: the blocking by
+ * STI or MOV SS it was under ends with it (SDM 3C "Interruptibility State":
+ * the blocking lasts until the next instruction completes). */
 void skip_insn(void)
 {
+    uint64_t intr = vmread(GUEST_INTERRUPTIBILITY);
+
     vmwrite(GUEST_RIP, vmread(GUEST_RIP) + vmread(EXIT_INSN_LEN));
+    if (intr & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS))
+        vmwrite(GUEST_INTERRUPTIBILITY, intr & ~(uint64_t)(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
 }
 
 /* SDM 3C "VM-Entry Controls for Event Injection": a hardware exception,
