@@ -130,16 +130,10 @@ static uint64_t cr4_valid_bits(const struct cpu *c)
  * Registers"). The CPU state is left as it was on failure. */
 static void load_pdptes_or_gp(struct cpu *c, uint64_t cr0, uint64_t cr3, uint64_t cr4)
 {
-    uint64_t o0 = c->cr0, o3 = c->cr3, o4 = c->cr4;
-
-    c->cr0 = cr0;
-    c->cr3 = cr3;
-    c->cr4 = cr4;
-    bool ok = paging_load_pdptes(c);
-    c->cr0 = o0;
-    c->cr3 = o3;
-    c->cr4 = o4;
-    if (!ok)
+    (void)cr0;
+    (void)cr4;
+    /* under EPT an EPT violation here exits before anything changed */
+    if (!paging_load_pdptes_from(c, paging_pdpte_table(c, cr3)))
         cpu_fault_err(c, EXC_GP, 0);
 }
 
@@ -179,8 +173,9 @@ static void cr0_write(struct cpu *c, uint64_t val)
 
 /* CR3: bits above MAXPHYADDR are reserved; with CR4.PCIDE bit 63 asks not
  * to flush and is not stored (SDM 3A "Process-Context Identifiers"). The
- * software TLB is untagged, so it is flushed on every load; the no-flush
- * hint only matters to the modelled TLB. */
+ * software TLB is not tagged by PCID, so the current VPID's contexts are
+ * flushed on every load, and the modelled TLB with them: the no-flush hint
+ * changes nothing (dropping more is allowed). */
 static void cr3_write(struct cpu *c, uint64_t val)
 {
     uint64_t nv = val;

@@ -224,7 +224,13 @@ unsigned cpu_fetch_bytes(struct cpu *c, uint64_t rip, uint8_t *buf, unsigned n)
         if (!(c->cr0 & CR0_PG) && cpu_ept_active(c) &&
             !cpu_ept_translate_unpaged(c, a, ACC_X | ACC_NOFAULT, &pa))
             break;
-        buf[done++] = (uint8_t)cpu_read_phys(c, pa, 1);
+        /* one translation per page: the bytes up to its end follow pa */
+        unsigned k = 4096 - (unsigned)(a & 4095);
+        if (k > n - done)
+            k = n - done;
+        for (unsigned i = 0; i < k; i++)
+            buf[done + i] = (uint8_t)cpu_read_phys(c, pa + i, 1);
+        done += k;
     }
     return done;
 }
@@ -326,6 +332,22 @@ bool cpu_events_held(const struct cpu *c)
     if (c->m && c->m->lapic && c->m->lapic->wait_for_sipi)
         return true;
     return c->vmx_nonroot && c->hooks->inactive && c->hooks->inactive(c);
+}
+
+uint8_t *cpu_phys_ram(struct cpu *c, uint64_t pa, uint64_t len)
+{
+    return machine_ram_ptr(c->m, pa, len);
+}
+
+void cpu_phys_ram_written(struct cpu *c, uint64_t pa, uint64_t len)
+{
+    if (!len)
+        return;
+    for (uint64_t pfn = pa >> 12; pfn <= (pa + len - 1) >> 12; pfn++)
+        if (block_page_has_code(c, pfn)) {
+            block_invalidate_page(c, pfn);
+            c->end_block = true;
+        }
 }
 
 /* A host written in C (src/nested) reads and writes its guest's memory

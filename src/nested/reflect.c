@@ -1,6 +1,6 @@
 /* An exit of L2 (from vmcs02): L0 handles it or reflects it to L1
  * (nested_reflect_exit, after KVM's nested_vmx_reflect_vmexit). Reflecting
- * syncs vmcs02 -> vmcs12 (guest state, exit information, IDT-vectoring
+ * syncs vmcs02 -> vmcs12 (guest state the merge copied, exit information, IDT-vectoring
  * information), then loads L1's host state from vmcs12 into vmcs01's guest
  * state (SDM 3C "Loading Host State") and its VM-exit MSR-load list (SDM
  * 3C "Loading MSRs"), with a VMX abort for L1 where the SDM says. */
@@ -125,8 +125,10 @@ static void sync_vmcs12(struct nested *n, bool guest_state)
     n->nlog = 0;
     for (int f = 0; f < VMCS_NFIELDS; f++) {
         unsigned type = VMCS_ENC_TYPE(vmcs_fields[f].encoding);
-        bool copy = (type == VMCS_ENC_TYPE_GUEST && guest_state && f != VMCS_vmcs_link_pointer &&
-                     f != VMCS_vmx_preemption_timer_value) ||
+        /* guest fields the merge put into vmcs02 (COPY); the others stay
+         * as L1 wrote them */
+        bool copy = (type == VMCS_ENC_TYPE_GUEST && guest_state &&
+                     vmcs_fields[f].merge == VMCS_MERGE_COPY) ||
                     (type == VMCS_ENC_TYPE_RO_DATA && f != VMCS_vm_instruction_error);
         if (copy)
             sync_field(n, (enum vmcs_field)f, vmx_root_vmread(v, (enum vmcs_field)f));
@@ -136,10 +138,19 @@ static void sync_vmcs12(struct nested *n, bool guest_state)
     sync_field(n, VMCS_vm_entry_intr_info_field,
                vmcs12_get(n, VMCS_vm_entry_intr_info_field) & ~(uint64_t)VMX_INTR_INFO_VALID);
     if (vmx_trace_enabled(v)) {
-        struct vmx_event ev = { .type = TRACE_EV_sync, .level = 2, .nfields = n->nlog, .fields = n->log };
+        struct trace_event ev = { .type = TRACE_EV_sync, .level = 2,
+                                  .sync = { .fields = { n->nlog, n->log } } };
         vmx_trace_emit(v, &ev);
     }
 }
+
+/* SDM 3C "Loading Host Control Registers, Debug Registers, MSRs": CR0's
+ * ET, CD, NW, bits 63:32, 28:19, 17 and 15:6 keep the processor's values;
+ * CR3 bits 63:52 are cleared. */
+#define HOST_CR0_KEEP                                                                     \
+    (CR0_ET | CR0_CD | CR0_NW | 0xffffffff00000000ull | 0x1ff80000ull | (1ull << 17) |   \
+     0xffc0ull)
+#define HOST_CR3_MASK 0x000fffffffffffffull
 
 #define HOST_DATA_AR (3u | AR_S | AR_P | AR_DB | AR_G)
 #define HOST_CODE_AR (11u | AR_S | AR_P | AR_G)
@@ -166,8 +177,8 @@ static void load_l1_host_state(struct nested *n, uint64_t cur_efer)
     uint64_t nat = host64 ? ~0ull : 0xffffffffull;
     uint64_t cr4 = vmcs12_get(n, VMCS_host_cr4);
 
-    l0_set_l1_cr0(n, vmcs12_get(n, VMCS_host_cr0));
-    l0_write01(n, VMCS_guest_cr3, vmcs12_get(n, VMCS_host_cr3));
+    l0_set_l1_cr0(n, (n->c->cr0 & HOST_CR0_KEEP) | (vmcs12_get(n, VMCS_host_cr0) & ~HOST_CR0_KEEP));
+    l0_write01(n, VMCS_guest_cr3, vmcs12_get(n, VMCS_host_cr3) & HOST_CR3_MASK);
     l0_set_l1_cr4(n, host64 ? cr4 | CR4_PAE : cr4 & ~CR4_PCIDE);
     l0_write01(n, VMCS_guest_dr7, 0x400);
     l0_write01(n, VMCS_guest_ia32_debugctl, 0);
@@ -306,13 +317,16 @@ void nested_handle_l2_exit(struct nested *n)
     bool l1 = nested_l1_wants_exit(n, reason, &rule);
     bool l0 = !(reason & VMX_EXIT_REASON_ENTRY_FAILURE) && nested_l0_wants_exit(n, basic, l1);
     if (vmx_trace_enabled(v)) {
-        struct vmx_event ev = {
+        struct trace_event ev = {
             .type = TRACE_EV_reflect,
             .level = 2,
-            .reason = reason,
-            .qual = vmx_root_peek(v, VMCS_exit_qualification),
-            .decision = l0 ? "l0" : "l1",
-            .rule = l0 ? "L0 intercepts this MSR for L1's view; vmcs12 lets it through" : rule,
+            .reflect = {
+                .reason = reason,
+                .qual = vmx_root_peek(v, VMCS_exit_qualification),
+                .decision = l0 ? "l0" : "l1",
+                .rule = l0 ? "L0 intercepts this MSR for L1's view; vmcs12 lets it through"
+                           : rule,
+            },
         };
         vmx_trace_emit(v, &ev);
     }
