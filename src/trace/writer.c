@@ -61,7 +61,7 @@ struct trace_writer {
     pthread_t thread;
     bool thread_started;
     struct trace_buf out;  /* formatted JSON Lines */
-    struct trace_disasm *disasm;
+    struct trace_fmt *fmt;
     ZSTD_CCtx *zc;         /* NULL: plain JSON Lines */
     struct trace_buf zout;
     int fd;                /* -1: write to stream */
@@ -160,7 +160,7 @@ static void format_chunk(struct trace_writer *w, const struct chunk *c)
                 w->out.len += r.len;
             }
         } else {
-            trace_format_event(&w->out, (const struct trace_event *)(const void *)p, w->disasm);
+            trace_format_event(&w->out, (const struct trace_event *)(const void *)p, w->fmt);
         }
         at += PAD8(sizeof(r) + r.len);
         if (w->out.oom)
@@ -346,7 +346,7 @@ static void writer_free(struct trace_writer *w)
     free(w->cur);
     trace_buf_free(&w->out);
     trace_buf_free(&w->zout);
-    trace_disasm_free(w->disasm);
+    trace_fmt_free(w->fmt);
     ZSTD_freeCCtx(w->zc);
     pthread_mutex_destroy(&w->mu);
     pthread_cond_destroy(&w->work);
@@ -384,7 +384,7 @@ static struct trace_writer *writer_new(int fd, FILE *stream, const char *name, b
         }
     }
     ok = ok && trace_buf_reserve(&w->out, OUT_BLOCK + (64u << 10));
-    ok = ok && (w->disasm = trace_disasm_new()) != NULL;
+    ok = ok && (w->fmt = trace_fmt_new()) != NULL;
     if (ok && zst) {
         ok = (w->zc = ZSTD_createCCtx()) != NULL &&
              !ZSTD_isError(ZSTD_CCtx_setParameter(w->zc, ZSTD_c_compressionLevel, ZSTD_LEVEL)) &&
