@@ -83,6 +83,7 @@ void cli_trace_usage(FILE *f);
 int cli_trace_diff(int argc, char **argv);
 int cli_trace_recost(int argc, char **argv);
 int cli_trace_export(int argc, char **argv);
+int cli_trace_import_ftrace(int argc, char **argv);
 /* `nvmx replay TRACE` (replay_cmd.c) */
 int cli_replay(int argc, char **argv);
 
