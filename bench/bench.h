@@ -44,6 +44,22 @@ bool bench_unicorn(const uint8_t *code, size_t len, unsigned end_off, bool hooke
 bool bench_vmx_exits(const char *nvmx, const char *image, unsigned long long loops,
                      unsigned runs);
 
+/* Run argv (argv[0] the path) with stdout and stderr into one buffer
+ * (NUL-terminated, at most 1 MiB kept). Returns the wait status, or -1 if
+ * it could not start. */
+int bench_run_capture(const char *const argv[], char **out);
+/* From `nvmx run --stats` output: "VM exits REASON N (C cycles exit to
+ * entry)". */
+bool bench_parse_exits(const char *out, const char *reason, unsigned long long *exits,
+                       unsigned long long *cycles);
+
+/* The EPT benchmarks with guests/bench-ept (bench/ept.c): the EPT-violation
+ * loop (loops = the image's NVMX_BENCH_EPT_LOOPS), then the alu and mem
+ * loops bare and under EPT in alternation, runs times each, scale times
+ * their bench_loops iteration count; prints medians and the ratio. */
+bool bench_ept(const char *nvmx, const char *image, unsigned long long loops, unsigned runs,
+               double scale, const char *only);
+
 #define BENCH_MAX_RUNS 101
 /* Median of v[0..n) (n >= 1; v is reordered). */
 double bench_median(double *v, unsigned n);

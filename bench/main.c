@@ -1,7 +1,9 @@
 /* nvmx-bench: each guest loop under nvmx, Unicorn, and Unicorn with a
  * counting code hook; prints MIPS per engine and the geometric mean of
  * nvmx / hooked Unicorn; then, when given the VMX bench image, the VMX exit
- * path (bench/vmx.c). Usage: docs/bench.md. */
+ * path (bench/vmx.c), and with the EPT bench image the EPT-violation loop
+ * and the alu/mem loops with and without EPT (bench/ept.c). Usage:
+ * docs/bench.md. */
 #include "bench.h"
 
 #include <math.h>
@@ -10,6 +12,12 @@
 #include <string.h>
 
 #define VMX_LOOP_NAME "vmx_cpuid_exits"
+
+static bool is_ept_name(const char *s)
+{
+    return s && (!strcmp(s, "ept_violation_exits") || !strcmp(s, "alu_ept") ||
+                 !strcmp(s, "mem_ept"));
+}
 
 static double mips(uint64_t insns, double s) { return s > 0 ? insns / s / 1e6 : 0; }
 
@@ -28,14 +36,15 @@ double bench_median(double *v, unsigned n)
 static void usage(void)
 {
     fprintf(stderr, "usage: nvmx-bench [--scale F] [--runs N] [--loop NAME] "
-                    "[--nvmx PATH --vmx-image IMAGE --vmx-loops N]\n");
+                    "[--nvmx PATH --vmx-image IMAGE --vmx-loops N "
+                    "[--ept-image IMAGE --ept-loops N]]\n");
 }
 
 int main(int argc, char **argv)
 {
     double scale = 1.0;
-    const char *only = NULL, *nvmx = NULL, *vmx_image = NULL;
-    unsigned long long vmx_loops = 0;
+    const char *only = NULL, *nvmx = NULL, *vmx_image = NULL, *ept_image = NULL;
+    unsigned long long vmx_loops = 0, ept_loops = 0;
     long runs = 1;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--scale") && i + 1 < argc)
@@ -50,6 +59,10 @@ int main(int argc, char **argv)
             vmx_image = argv[++i];
         else if (!strcmp(argv[i], "--vmx-loops") && i + 1 < argc)
             vmx_loops = strtoull(argv[++i], NULL, 0);
+        else if (!strcmp(argv[i], "--ept-image") && i + 1 < argc)
+            ept_image = argv[++i];
+        else if (!strcmp(argv[i], "--ept-loops") && i + 1 < argc)
+            ept_loops = strtoull(argv[++i], NULL, 0);
         else {
             usage();
             return 2;
@@ -75,7 +88,17 @@ int main(int argc, char **argv)
                 VMX_LOOP_NAME);
         return 2;
     }
-    bool vmx_only = only && !strcmp(only, VMX_LOOP_NAME);
+    if ((ept_image || ept_loops) && !(nvmx && ept_image && ept_loops)) {
+        fprintf(stderr, "nvmx-bench: --ept-image and --ept-loops (> 0) go together, with "
+                        "--nvmx\n");
+        return 2;
+    }
+    if (is_ept_name(only) && !ept_image) {
+        fprintf(stderr, "nvmx-bench: --loop %s needs --nvmx, --ept-image and --ept-loops\n",
+                only);
+        return 2;
+    }
+    bool vmx_only = only && (!strcmp(only, VMX_LOOP_NAME) || is_ept_name(only));
     double logsum = 0;
     unsigned n = 0, bad = 0;
     for (unsigned i = 0; i < bench_nloops; i++) {
@@ -135,8 +158,12 @@ int main(int argc, char **argv)
         printf("bench geomean nvmx/unicorn_hooked=%.3f\n", n ? exp(logsum / n) : 0.0);
     fflush(stdout);
     /* The VMX exit path: its own line, not part of the geometric mean. */
-    if (vmx_image && (!only || vmx_only) &&
+    if (vmx_image && (!only || !strcmp(only, VMX_LOOP_NAME)) &&
         !bench_vmx_exits(nvmx, vmx_image, vmx_loops, (unsigned)runs))
+        bad++;
+    /* EPT: the violation loop, then alu and mem bare and under EPT */
+    if (ept_image && (!only || is_ept_name(only)) &&
+        !bench_ept(nvmx, ept_image, ept_loops, (unsigned)runs, scale, only))
         bad++;
     return bad ? 1 : 0;
 }

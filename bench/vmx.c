@@ -24,10 +24,7 @@ static double now_seconds(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Run nvmx with stdout and stderr into one buffer (NUL-terminated, at most
- * OUTPUT_MAX bytes kept). Returns the wait status, or -1 if it could not
- * start. */
-static int run_capture(const char *nvmx, const char *image, char **out)
+int bench_run_capture(const char *const argv[], char **out)
 {
     int fd[2];
     if (pipe(fd) != 0)
@@ -43,8 +40,8 @@ static int run_capture(const char *nvmx, const char *image, char **out)
         dup2(fd[1], STDERR_FILENO);
         close(fd[0]);
         close(fd[1]);
-        execl(nvmx, nvmx, "run", image, "--feature-control-locked", "--stats", (char *)NULL);
-        fprintf(stderr, "cannot execute %s: %s\n", nvmx, strerror(errno));
+        execv(argv[0], (char *const *)argv);
+        fprintf(stderr, "cannot execute %s: %s\n", argv[0], strerror(errno));
         _exit(127);
     }
     close(fd[1]);
@@ -79,15 +76,15 @@ static int run_capture(const char *nvmx, const char *image, char **out)
     return status;
 }
 
-/* "nvmx: stats: VM exits cpuid   N (C cycles exit to entry)" */
-static bool parse_cpuid_exits(const char *out, unsigned long long *exits,
-                              unsigned long long *cycles)
+bool bench_parse_exits(const char *out, const char *reason, unsigned long long *exits,
+                       unsigned long long *cycles)
 {
-    const char *p = strstr(out, "nvmx: stats: VM exits cpuid ");
+    char key[64];
+    snprintf(key, sizeof key, "nvmx: stats: VM exits %s ", reason);
+    const char *p = strstr(out, key);
     if (!p)
         return false;
-    return sscanf(p, "nvmx: stats: VM exits cpuid %llu (%llu cycles exit to entry)", exits,
-                  cycles) == 2;
+    return sscanf(p + strlen(key), "%llu (%llu cycles exit to entry)", exits, cycles) == 2;
 }
 
 /* One run: exits per host second and modelled cycles per exit. */
@@ -100,12 +97,13 @@ static bool vmx_run_once(const char *nvmx, const char *image, unsigned long long
         return false;
     }
     char *out = NULL;
+    const char *argv[] = { nvmx, "run", image, "--feature-control-locked", "--stats", NULL };
     double t0 = now_seconds();
-    int status = run_capture(nvmx, image, &out);
+    int status = bench_run_capture(argv, &out);
     double secs = now_seconds() - t0;
     unsigned long long exits = 0, cycles = 0;
     bool ok = status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == PASS_STATUS && out &&
-              parse_cpuid_exits(out, &exits, &cycles) && exits == loops && exits > 0;
+              bench_parse_exits(out, "cpuid", &exits, &cycles) && exits == loops && exits > 0;
     if (!ok) {
         fprintf(stderr,
                 "nvmx-bench: vmx_cpuid_exits: %s %s: expected exit status %d and %llu CPUID "

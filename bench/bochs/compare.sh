@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# The same CPUID-exit loop (guests/bench-vmx) under Bochs and under nvmx:
-# VM exits per host second for each.
+# The same VM-exit loop under Bochs and under nvmx: VM exits per host
+# second for each. --kind vmx (default): the CPUID-exit loop
+# (guests/bench-vmx); --kind ept: the EPT-violation loop (guests/bench-ept,
+# each exit maps a new page with a 4-KiB EPT entry).
 #
-#   compare.sh BUILD_DIR [--loops N] [--tiny M] [--runs R]
+#   compare.sh BUILD_DIR [--kind vmx|ept] [--loops N] [--tiny M] [--runs R]
 #
 # BUILD_DIR is a configured nvmx build tree (its nvmx is built here if
-# needed). The guest image is built twice, with NVMX_BENCH_VMX_LOOPS = N
-# (default 1000000) and = M (default 1000), in BUILD_DIR/bochs-cmp/guest-*
+# needed). The guest image is built twice, with NVMX_BENCH_VMX_LOOPS (or
+# NVMX_BENCH_EPT_LOOPS) = N (default 1000000 for vmx, 500000 for ept) and
+# = M (default 1000), in BUILD_DIR/bochs-cmp/guest-*
 # (separate CMake trees, so BUILD_DIR's own cache is left alone). Each engine
 # runs both images R times (default 3), interleaved; the figure is
 #   (N - M) / (median time with N - median time with M)
@@ -17,23 +20,30 @@
 set -euo pipefail
 
 usage() {
-    echo "usage: $0 BUILD_DIR [--loops N] [--tiny M] [--runs R]" >&2
+    echo "usage: $0 BUILD_DIR [--kind vmx|ept] [--loops N] [--tiny M] [--runs R]" >&2
     exit 2
 }
 [ $# -ge 1 ] || usage
 build=$1
 shift
-loops=1000000
+kind=vmx
+loops=
 tiny=1000
 runs=3
 while [ $# -gt 0 ]; do
     case $1 in
+    --kind) kind=${2:?}; shift 2 ;;
     --loops) loops=${2:?}; shift 2 ;;
     --tiny) tiny=${2:?}; shift 2 ;;
     --runs) runs=${2:?}; shift 2 ;;
     *) usage ;;
     esac
 done
+case $kind in
+vmx) var=NVMX_BENCH_VMX_LOOPS; loops=${loops:-1000000} ;;
+ept) var=NVMX_BENCH_EPT_LOOPS; loops=${loops:-500000} ;;
+*) usage ;;
+esac
 for v in "$loops" "$tiny" "$runs"; do
     [[ $v =~ ^[1-9][0-9]*$ ]] || { echo "$0: '$v' is not a positive count" >&2; exit 2; }
 done
@@ -46,16 +56,16 @@ fi
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
 build=$(cd "$build" && pwd)
-work=$build/bochs-cmp
+work=$build/bochs-cmp/$kind
 
 cmake --build "$build" --target nvmx -- -j2 >/dev/null
 nvmx=$build/nvmx
 
 for n in "$tiny" "$loops"; do
     g=$work/guest-$n
-    cmake -S "$src" -B "$g" -DNVMX_GUESTS=ON -DNVMX_BENCH_VMX_LOOPS="$n" >/dev/null
-    cmake --build "$g" --target bench_vmx_image >/dev/null
-    "$here/mkiso.sh" "$g/guests/bench-vmx/bench-vmx.elf" "$work/bench-vmx-$n.iso"
+    cmake -S "$src" -B "$g" -DNVMX_GUESTS=ON -D$var="$n" >/dev/null
+    cmake --build "$g" --target bench_${kind}_image >/dev/null
+    "$here/mkiso.sh" "$g/guests/bench-$kind/bench-$kind.elf" "$work/bench-$kind-$n.iso"
 done
 
 field() { tr ' ' '\n' | sed -n "s/^$1=\([0-9.]*\)$/\1/p"; }
@@ -74,9 +84,9 @@ record() { # engine n output
 }
 for ((r = 1; r <= runs; r++)); do
     for n in "$tiny" "$loops"; do
-        record bochs "$n" "$("$here/run_bochs.sh" "$work/bench-vmx-$n.iso" "$work/bochs-run")"
+        record bochs "$n" "$("$here/run_bochs.sh" "$work/bench-$kind-$n.iso" "$work/bochs-run")"
         record nvmx "$n" \
-            "$("$here/run_nvmx.sh" "$nvmx" "$work/guest-$n/guests/bench-vmx/bench-vmx.elf" "$work/nvmx-run")"
+            "$("$here/run_nvmx.sh" "$nvmx" "$work/guest-$n/guests/bench-$kind/bench-$kind.elf" "$work/nvmx-run")"
     done
 done
 
@@ -88,7 +98,7 @@ for e in bochs nvmx; do
         tb=$(echo "${times[$e-$tiny-$what]}" | median)
         tn=$(echo "${times[$e-$loops-$what]}" | median)
         rate=$(echo "($loops - $tiny) / ($tn - $tb)" | bc -l)
-        printf 'result %-5s %-4s loops=%s median=%.3fs tiny=%s median=%.3fs exits_per_host_second=%.0f\n' \
-            "$e" "$what" "$loops" "$tn" "$tiny" "$tb" "$rate"
+        printf 'result %-5s %-4s kind=%s loops=%s median=%.3fs tiny=%s median=%.3fs exits_per_host_second=%.0f\n' \
+            "$e" "$what" "$kind" "$loops" "$tn" "$tiny" "$tb" "$rate"
     done
 done

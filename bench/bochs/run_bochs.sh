@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Boot a bench-vmx ISO (mkiso.sh) under Bochs, headless, and print the host
+# Boot a bench-vmx or bench-ept ISO (mkiso.sh) under Bochs, headless, and print the host
 # wall time from the start of Bochs to the guest's closing report line:
 #   run_bochs.sh IMAGE.iso WORKDIR [TIMEOUT_SECONDS]
 # Prints "seconds=S cpu_seconds=C exits=E" on stdout (C: Bochs' user+system
 # CPU time up to that line); exit status 0 only when the guest
-# reported "PASS: bench_vmx_loop" and no failure.
+# reported "PASS: bench_vmx_loop" (bench_ept_loop) and no failure.
 #
 # Debian's Bochs 2.7 has no "nogui" display library and is built with the
 # internal debugger, so Bochs runs with the curses "term" display inside a
@@ -117,10 +117,11 @@ stop_bochs
 trap - EXIT
 
 tr -d '\r' <serial.txt >serial.clean
-if ! grep -q '^PASS: bench_vmx_loop' serial.clean || ! grep -Eq '^[0-9]+ passed, 0 failed' serial.clean; then
+if ! grep -Eq '^PASS: bench_(vmx|ept)_loop' serial.clean || ! grep -Eq '^[0-9]+ passed, 0 failed' serial.clean; then
     echo "$0: the guest did not pass under Bochs:" >&2
     cat serial.clean >&2
     exit 1
 fi
-exits=$(sed -n 's/^bench-vmx: \([0-9]*\) CPUID exits$/\1/p' serial.clean)
+exits=$(sed -n -e 's/^bench-vmx: \([0-9]*\) CPUID exits$/\1/p' \
+    -e 's/^bench-ept: \([0-9]*\) EPT violations$/\1/p' serial.clean)
 echo "seconds=$(echo "$end - $start" | bc -l | sed 's/^\./0./') cpu_seconds=$cpu exits=$exits"

@@ -1,6 +1,8 @@
 /* The turtle's start: its options, VMX on the processor it runs on, the
  * guest loaded from module 0, and the run loop. Its own command line:
  *   nested=0|1  offer VMX to the guest (default 1)
+ *   shadow=0|1  use VMCS shadowing for the guest's VMREAD/VMWRITE when
+ *               the processor offers it (default 1)
  *   verbose     a line on the console for each VMX event of the guest
  * (docs/guests.md). */
 #include "turtle.h"
@@ -14,7 +16,7 @@
 #include "report.h"
 #include "x86.h"
 
-struct turtle_opts topts = {.nested = true};
+struct turtle_opts topts = {.nested = true, .shadow = true};
 uint8_t vmcs01_region[4096] __attribute__((aligned(4096)));
 uint8_t vmcs02_region[4096] __attribute__((aligned(4096)));
 
@@ -63,6 +65,9 @@ void guest_main(uint32_t mb_magic, uint32_t mb_info)
     if (!ok)
         turtle_fatal("nested= takes 0 or 1");
     topts.verbose = cmdline_has(cmd, "verbose");
+    topts.shadow = cmdline_u64(cmd, "shadow", 1, &ok) != 0;
+    if (!ok)
+        turtle_fatal("shadow= takes 0 or 1");
 
     if (!vmx_supported())
         turtle_fatal("unsupported: the processor has no VMX (CPUID.1:ECX[5] = 0)");
@@ -79,6 +84,8 @@ void guest_main(uint32_t mb_magic, uint32_t mb_info)
     vcpu_init(topts.nested ? (FC_LOCK | FC_VMX_OUTSIDE_SMX) : 0);
     vcpu_vmcs_setup(&gb);
     vmcs12_probe();
+    shadow_init(topts.nested && topts.shadow);
+    turtle_log("VMCS shadowing for the guest: %s", shadow_enabled() ? "on" : "off");
 
     memset(&regs, 0, sizeof(regs));
     regs.rax = MB_BOOTLOADER_MAGIC;

@@ -192,6 +192,7 @@ static void emulated_entry_failure(uint32_t reason, uint64_t qual)
     v12_set(EXIT_REASON, reason | EXIT_REASON_ENTRY_FAIL);
     v12_set(EXIT_QUAL, qual);
     load_l1_host_state();
+    shadow_push();
 }
 
 /* ---- vmcs02 ---- */
@@ -237,6 +238,7 @@ bool nested_enter(regs_t *r, bool launch)
     bool fresh = false;
 
     /* SDM 3C "VMLAUNCH/VMRESUME -- Launch/Resume Virtual Machine" */
+    shadow_pull();
     if (ptr == ~0ull) {
         vm_fail_invalid();
         return true;
@@ -334,6 +336,7 @@ bool nested_exit(regs_t *r, uint32_t reason)
     if (vmptrld((uint64_t)vmcs01_region) != VMX_OK)
         turtle_fatal("VMPTRLD of vmcs01 failed");
     load_l1_host_state();
+    shadow_push();
     r->launched = 1;
     return true;
 }

@@ -17,8 +17,12 @@
 #include "vmx.h"
 
 #define TURTLE_SIGNATURE "TurtleTurtle" /* CPUID 0x40000000 EBX:ECX:EDX */
-#define TURTLE_HC_NOP 0                 /* VMCALL RAX = 0 -> RAX = 0 */
-#define TURTLE_HC_UNKNOWN (~0ull)       /* RAX of an unknown hypercall */
+/* Hypercalls: VMCALL outside the guest's VMX operation with RAX =
+ * TURTLE_HC_BASE + n. NOP returns RAX = 0, an unknown n all ones; any other
+ * RAX is #UD, what VMCALL outside VMX operation gives (SDM 3C "VMCALL"). */
+#define TURTLE_HC_BASE 0x54540000u
+#define TURTLE_HC_NOP (TURTLE_HC_BASE + 0)
+#define TURTLE_HC_UNKNOWN (~0ull)
 /* The VMCS revision identifier of the VMX the turtle emulates (bit 31 = 0). */
 #define TURTLE_VMCS_REVISION 0x74757274u /* "trut" */
 
@@ -26,6 +30,7 @@
 struct turtle_opts {
     bool nested;  /* offer VMX to the guest (default on) */
     bool verbose; /* a line per VMX event of the guest */
+    bool shadow;  /* use VMCS shadowing when the processor has it */
 };
 extern struct turtle_opts topts;
 
@@ -133,6 +138,14 @@ bool nested_exit(regs_t *r, uint32_t reason);
 void nested_entry_vmfail(int result);
 /* vmcs12 at pa is cleared or replaced: forget its vmcs02. */
 void nested_forget(uint64_t pa);
+
+/* ---- shadow.c: VMCS shadowing for the guest's VMREAD/VMWRITE ---- */
+void shadow_init(bool want);
+bool shadow_enabled(void);
+void shadow_link(bool on);
+void shadow_vmx_operation(bool on);
+void shadow_push(void);
+void shadow_pull(void);
 
 /* ---- caps.c: the VMX capabilities the turtle offers ---- */
 void caps_init(void);

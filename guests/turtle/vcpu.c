@@ -486,6 +486,10 @@ static void exit_cr(regs_t *r)
 
 static void exit_vmcall(regs_t *r)
 {
+    if ((r->rax & ~0xffffull) != TURTLE_HC_BASE) {
+        inject_ud();
+        return;
+    }
     r->rax = r->rax == TURTLE_HC_NOP ? 0 : TURTLE_HC_UNKNOWN;
     skip_insn();
 }

@@ -102,15 +102,19 @@ static void emul_vmxon(regs_t *r)
     vcpu.vmxon = true;
     vcpu.vmxon_ptr = pa;
     vcpu.vmcs12_ptr = ~0ull;
+    shadow_vmx_operation(true);
     turtle_log("guest VMXON %#lx", pa);
     vm_succeed();
 }
 
 static void drop_current(void)
 {
-    if (vcpu.vmcs12_ptr != ~0ull)
+    if (vcpu.vmcs12_ptr != ~0ull) {
+        shadow_pull();
         vmcs12_flush(vcpu.vmcs12_ptr);
+    }
     vcpu.vmcs12_ptr = ~0ull;
+    shadow_link(false);
 }
 
 static void emul_vmxoff(void)
@@ -118,6 +122,7 @@ static void emul_vmxoff(void)
     drop_current();
     nested_forget(~0ull);
     vcpu.vmxon = false;
+    shadow_vmx_operation(false);
     turtle_log("guest VMXOFF");
     vm_succeed();
 }
@@ -170,6 +175,8 @@ static void emul_vmptrld(regs_t *r)
         drop_current();
         vmcs12_load(pa);
         vcpu.vmcs12_ptr = pa;
+        shadow_push();
+        shadow_link(true);
     }
     vm_succeed();
 }

@@ -2,8 +2,8 @@
  * unconditionally in VMX non-root operation (SDM 3C "Instructions That
  * Cause VM Exits Unconditionally"); outside VMX operation it is #UD (SDM 2B
  * "VMCALL"), which makes the workload SKIP. Under the turtle hypervisor
- * (CPUID leaf 0x40000000 signature "TurtleTurtle") hypercall 0 (NOP)
- * returns RAX = 0; under another hypervisor every call must return the
+ * (CPUID leaf 0x40000000 signature "TurtleTurtle") the NOP hypercall
+ * (RAX = 0x54540000) returns RAX = 0; under another hypervisor every call must return the
  * value the first one returned. */
 #include "console.h"
 #include "exc.h"
@@ -12,7 +12,7 @@
 #include "workload.h"
 #include "x86.h"
 
-#define TURTLE_HC_NOP 0
+#define TURTLE_HC_NOP 0x54540000u /* guests/turtle/turtle.h */
 #define CPUID_HYPERVISOR (1u << 31)
 
 static uint64_t hypercall(uint64_t nr)

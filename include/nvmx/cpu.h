@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "nvmx/ept.h"
+
 struct machine;
 struct cpu;
 
@@ -207,6 +209,25 @@ struct tlb_entry {
     uint64_t tag;   /* linear page number + 1 (0 = invalid) */
     intptr_t addend; /* host pointer = linear address + addend */
 };
+/* One software-TLB context: the mappings of one (VPID, EPTP) pair, for
+ * data reads, data writes and fetches, at supervisor [0] and user [1] level
+ * (src/cpu/tlb.c). */
+struct tlb_set {
+    struct tlb_entry r[2][TLB_SIZE];
+    struct tlb_entry w[2][TLB_SIZE];
+    struct tlb_entry x[2][TLB_SIZE];
+};
+/* What a context caches for (SDM 3C "Caching Translation Information":
+ * linear mappings are tagged by VPID, combined mappings also by the
+ * EPTP's EP4TA). PCIDs are not tagged: a PCID switch flushes the context. */
+struct tlb_context {
+    uint16_t vpid;
+    bool ept;      /* combined mappings (EPT in use) */
+    uint64_t eptp; /* with ept */
+    uint64_t used; /* LRU stamp; 0 = free */
+    bool has_large; /* tlb_has_large while not current */
+};
+#define TLB_CONTEXTS 4
 
 struct cpu_stats {
     uint64_t insns;
@@ -215,6 +236,8 @@ struct cpu_stats {
     uint64_t tlb_flushes;
     uint64_t smc_invalidations;
     uint64_t exceptions;
+    uint64_t ept_walks;     /* EPT walks for guest-physical accesses */
+    uint64_t ept_refs;      /* EPT paging-structure entries they read */
 };
 
 /* Non-root operation parameters the CPU applies itself, loaded by src/vmx on
@@ -226,6 +249,11 @@ struct cpu_nonroot {
     uint64_t tsc_offset;           /* applied when tsc_offsetting */
     bool tsc_offsetting;
     bool single_step;              /* one instruction per block (MTF) */
+    /* "enable EPT" (SDM 3C "EPT Overview"): guest-physical addresses go
+     * through the EPT paging structures named by eptp (src/cpu/ept.c). */
+    bool ept;
+    uint64_t eptp;
+    struct ept_caps ept_caps;      /* what the model allows (IA32_VMX_EPT_VPID_CAP) */
 };
 
 /* An event being delivered (for #DF and for IDT-vectoring information). */
@@ -303,11 +331,17 @@ struct cpu {
     void *vmx;                     /* src/vmx state, opaque here */
     struct cpu_nonroot nr;
     struct block_cache *bc;
-    struct tlb_entry tlb_r[2][TLB_SIZE]; /* [user][index] */
-    struct tlb_entry tlb_w[2][TLB_SIZE];
-    struct tlb_entry tlb_x[2][TLB_SIZE];
+    /* The current software-TLB context's halves, [user][index] (they
+     * point into tlb_sets[tlb_cur]). */
+    struct tlb_entry (*tlb_r)[TLB_SIZE];
+    struct tlb_entry (*tlb_w)[TLB_SIZE];
+    struct tlb_entry (*tlb_x)[TLB_SIZE];
     struct tlb_entry *tlb_rd, *tlb_wr; /* tlb_r/tlb_w for the CPL (cpu_update_mode) */
-    bool tlb_has_large; /* a 2M/4M/1G translation is cached in 4K pieces */
+    struct tlb_set tlb_sets[TLB_CONTEXTS];
+    struct tlb_context tlb_ctx[TLB_CONTEXTS];
+    unsigned tlb_cur;                  /* index of the current context */
+    uint64_t tlb_clock;                /* LRU clock of the contexts */
+    bool tlb_has_large; /* the current context caches a 2M/4M/1G translation in 4K pieces */
     uint32_t tlb_gen;   /* bumped by every flush: tags derived caches */
     const struct insn *cur_insn;  /* set by cpu_exec_generic, cleared after the block */
     uint64_t block_rip; /* RIP of the running block's first instruction */
@@ -364,10 +398,29 @@ void cpu_set_rflags(struct cpu *c, uint64_t v);
  * cache coherent. */
 void cpu_phys_written(struct cpu *c, uint64_t pa, uint64_t len);
 
-/* Flush all cached translations (software TLB); architecture-visible flush
- * points call this (MOV CR3, INVLPG, CR0/CR4 paging bits, ...). */
+/* Flush the cached translations of the current context (VPID, EPTP);
+ * architecture-visible flush points call this (MOV CR3, INVLPG, CR0/CR4
+ * paging bits, ...). */
 void cpu_tlb_flush(struct cpu *c);
 void cpu_tlb_flush_page(struct cpu *c, uint64_t lin);
+/* Every context, and back to the VPID-0 context without EPT (reset, INIT). */
+void cpu_tlb_reset(struct cpu *c);
+/* SDM 3C "Caching Translation Information", "VPID", "Invalidation of
+ * Translations" (src/cpu/tlb.c), for src/vmx: make (vpid, eptp) the
+ * current context (VM entry and VM exit; eptp only when ept), keeping what
+ * other contexts cache. */
+void cpu_tlb_switch(struct cpu *c, uint16_t vpid, bool ept, uint64_t eptp);
+/* Invalidate the mappings of one VPID (all EPTPs), of every VPID but 0
+ * (all_but_0), of one page of one VPID, of one EP4TA (combined mappings,
+ * all VPIDs), of every EPTP (all combined mappings). */
+void cpu_tlb_flush_vpid(struct cpu *c, uint16_t vpid);
+void cpu_tlb_flush_vpids_but_0(struct cpu *c);
+void cpu_tlb_flush_vpid_page(struct cpu *c, uint16_t vpid, uint64_t lin);
+void cpu_tlb_flush_ept(struct cpu *c, uint64_t ep4ta);
+void cpu_tlb_flush_all_ept(struct cpu *c);
+/* Does the context (vpid, ept, eptp) hold a translation of lin's page for
+ * reads at supervisor level (tests)? */
+bool cpu_tlb_holds(const struct cpu *c, uint16_t vpid, bool ept, uint64_t eptp, uint64_t lin);
 /* Tests and tools: translate the page of lin as the current CPL's data read
  * (and write, if write) would, without faulting, so that the TLB holds it.
  * Sets accessed/dirty bits as those accesses would. */

@@ -65,6 +65,16 @@ enum cpu_signal_action {
     CPU_SIGNAL_TAKEN,   /* consumed: a VM exit, or a SIPI discarded */
 };
 
+/* An EPT violation or misconfiguration found by the CPU's two-dimensional
+ * translation (src/cpu/ept.c), for the VM exit (SDM 3C "EPT Violations",
+ * "EPT Misconfigurations"). */
+struct cpu_ept_fault {
+    bool misconfig;       /* EPT misconfiguration (exit 49), else violation (48) */
+    uint64_t qual;        /* violation: the exit qualification */
+    uint64_t gpa;         /* guest-physical address of the access */
+    uint64_t linear;      /* guest-linear address, when qual bit 7 is set */
+};
+
 struct cpu_hooks {
     /* Perform a VMX instruction completely: its #UD/#GP checks (raising them
      * with cpu_fault*), VMsucceed/VMfail, VM entry, or a VM exit when it
@@ -99,6 +109,9 @@ struct cpu_hooks {
      * activity state, in which NMIs and external interrupts are not
      * delivered (pending() takes the VM exits those states allow). */
     bool (*inactive)(const struct cpu *c);
+    /* In non-root operation with "enable EPT": take the VM exit for an EPT
+     * violation or misconfiguration; the caller then unwinds. */
+    void (*ept_fault)(struct cpu *c, const struct cpu_ept_fault *f);
 };
 
 /* Services for src/vmx, valid while the CPU runs (inside a hook). */
@@ -117,6 +130,9 @@ uint64_t cpu_phys_read(struct cpu *c, uint64_t pa, unsigned size);
 void cpu_phys_write(struct cpu *c, uint64_t pa, unsigned size, uint64_t val);
 /* Recompute derived mode state after loading CR0/CR4/EFER/CS/SS. */
 void cpu_mode_changed(struct cpu *c);
+/* The same without the TLB flush: VM entry and VM exit, which flush (or
+ * not) by the VPID rules through cpu_tlb_switch() and friends. */
+void cpu_mode_reloaded(struct cpu *c);
 /* Load the PAE PDPTEs from CR3 (false: a reserved bit is set). */
 bool cpu_load_pdptes(struct cpu *c);
 /* Deliver an event as VM entry injection does (SDM 3C "Event Injection"). */

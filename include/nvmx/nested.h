@@ -15,8 +15,15 @@
 /* L0's policy (the files of configs/l0, docs/nested.md). */
 enum nested_ctl_field { NESTED_CTL_PIN, NESTED_CTL_PROC, NESTED_CTL_PROC2, NESTED_CTL_EXIT,
                         NESTED_CTL_ENTRY, NESTED_CTL_NFIELDS };
+/* How L1's VMREAD/VMWRITE reach vmcs12 (docs/nested.md). */
+enum nested_shadowing {
+    NESTED_SHADOW_NONE, /* every VMREAD/VMWRITE exits to L0 */
+    NESTED_SHADOW_KVM,  /* a shadow VMCS in vmcs01's link pointer, KVM's field set */
+};
 struct nested_policy {
     char name[64];
+    enum nested_shadowing shadowing; /* falls back to none when the hardware
+                                        model does not allow VMCS shadowing */
     /* Control bits L0 hides from L1: cleared from the allowed-1 settings of
      * L1's capability MSRs (as KVM's nested_vmx_setup_ctls_msrs leaves
      * them out). */

@@ -153,6 +153,13 @@ enum trace_event_type {
 };
 const char *trace_event_name(enum trace_event_type t);
 
+/* One VMCS field a merge or sync wrote (src/nested), for the trace. */
+struct trace_vmcs_write {
+    uint16_t field;     /* enum vmcs_field */
+    uint64_t value;
+    const char *origin; /* merge: where the value came from (static string) */
+};
+
 /* One VMX transition, as src/vmx reports it. Fields not used by an event
  * type are zero. */
 struct vmx_event {
@@ -183,13 +190,31 @@ struct vmx_event {
     uint8_t insn_nbytes;
     uint8_t code_size;       /* 2, 4, 8: guest code size at the exit */
 
-    /* vmfail */
+    /* vmfail, emulate */
     const char *insn;        /* "vmptrld", "vmlaunch", ... */
+
+    /* src/nested: emulate, reflect, merge, sync */
+    const char *result;      /* emulate: the architectural result ("VMsucceed",
+                                "VMfailInvalid", "VMfailValid", "#UD", "#GP",
+                                "#SS", "#PF", "VM entry", "VM-entry failure") */
+    uint64_t operand;        /* emulate: the memory operand's value or the
+                                field encoding, when there is one */
+    bool has_operand;
+    const char *decision;    /* reflect: "l0" or "l1" */
+    const char *rule;        /* reflect: the rule that decided, in words */
+    bool full;               /* merge: vmcs02 started afresh (every field) */
+    unsigned nfields;        /* merge, sync: entries of fields */
+    const struct trace_vmcs_write *fields;
 };
 
 typedef void (*vmx_trace_fn)(void *ctx, const struct vmx_event *ev);
 /* Install a sink; NULL turns tracing off (then events cost nothing). */
 void vmx_set_trace(struct vmx *v, vmx_trace_fn fn, void *ctx);
+
+/* For a native host's own events (src/nested): is a sink installed, and
+ * stamp ev (cycles, instructions, current VMCS) and hand it to the sink. */
+bool vmx_trace_enabled(const struct vmx *v);
+void vmx_trace_emit(struct vmx *v, struct vmx_event *ev);
 
 /* Statistics kept whether or not a trace is written. */
 struct vmx_stats {

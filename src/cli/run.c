@@ -251,10 +251,12 @@ static void report_stats(const struct cpu *c, const struct machine *m, double se
             "nvmx: stats: MIPS                  %.2f\n"
             "nvmx: stats: blocks decoded        %llu\n"
             "nvmx: stats: TLB misses            %llu\n"
+            "nvmx: stats: EPT walks/references  %llu/%llu\n"
             "nvmx: stats: unbacked reads/writes %llu/%llu\n"
             "nvmx: stats: unclaimed port in/out %llu/%llu\n",
             (unsigned long long)c->stats.insns, (unsigned long long)c->cycles, secs, mips,
             (unsigned long long)c->stats.blocks_decoded, (unsigned long long)c->stats.tlb_misses,
+            (unsigned long long)c->stats.ept_walks, (unsigned long long)c->stats.ept_refs,
             (unsigned long long)m->stats.unbacked_reads,
             (unsigned long long)m->stats.unbacked_writes,
             (unsigned long long)m->stats.unclaimed_port_reads,

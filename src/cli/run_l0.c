@@ -50,6 +50,22 @@ bool cli_l0_load_policy(const char *path, struct nested_policy *p, char *err, si
         goto out;
     }
     snprintf(p->name, sizeof p->name, "%s", json_string_value(name));
+    json_t *sh = json_object_get(root, "vmcs_shadowing");
+    if (sh) {
+        const char *s = json_string_value(sh);
+        if (s && !strcmp(s, "none")) {
+            p->shadowing = NESTED_SHADOW_NONE;
+        } else if (s && !strcmp(s, "kvm")) {
+            p->shadowing = NESTED_SHADOW_KVM;
+        } else if (s && !strcmp(s, "pkvm")) {
+            snprintf(err, errlen, "%s: vmcs_shadowing \"pkvm\" is not implemented yet (use \"kvm\" "
+                                  "or \"none\")", path);
+            goto out;
+        } else {
+            snprintf(err, errlen, "%s: vmcs_shadowing must be \"none\" or \"kvm\"", path);
+            goto out;
+        }
+    }
     for (size_t k = 0; hide && k < sizeof ctl_keys / sizeof ctl_keys[0]; k++) {
         json_t *list = json_object_get(hide, ctl_keys[k].key);
         if (!list)

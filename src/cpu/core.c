@@ -89,8 +89,8 @@ void cpu_power_on_reset(struct cpu *c)
     c->delivering_vector = -1;
     c->end_block = false;
     c->stop = CPU_STOP_NONE;
+    cpu_tlb_reset(c);
     cpu_update_mode(c);
-    cpu_tlb_flush(c);
 }
 
 void cpu_set_flat_protected(struct cpu *c)

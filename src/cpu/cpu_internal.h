@@ -185,12 +185,48 @@ uint64_t cpu_read_phys(struct cpu *c, uint64_t pa, unsigned size);
 void cpu_write_phys(struct cpu *c, uint64_t pa, unsigned size, uint64_t val);
 
 /* Paging (src/cpu/paging.c): translate lin for access acc at the current
- * CPL. On success returns true and the physical address; *tlb_ok says the
+ * CPL. On success returns true and the physical address (host-physical:
+ * under EPT the guest-physical result has gone through EPT too); *tlb_ok says the
  * translation may be cached in the software TLB for this access class
  * (false e.g. when the D bit must still be set). On failure raises #PF
  * (or returns false with ACC_NOFAULT). */
 bool paging_translate(struct cpu *c, uint64_t lin, unsigned acc, uint64_t *pa,
                       bool *tlb_ok);
+
+/* EPT (src/cpu/ept.c): is two-dimensional translation in force? */
+static inline bool cpu_ept_active(const struct cpu *c)
+{
+    return unlikely(c->vmx_nonroot) && c->nr.ept;
+}
+/* Translate guest-physical gpa through EPT for access a (lin is the
+ * guest-linear address for the exit when a->linear_valid). Returns true
+ * with *hpa; on an EPT violation or misconfiguration returns false when
+ * nofault, else takes the VM exit (no return). */
+bool cpu_ept_translate(struct cpu *c, uint64_t gpa, const struct ept_access *a, uint64_t lin,
+                       bool nofault, uint64_t *hpa);
+/* The EPT access for the translation of a linear address (not a paging-
+ * structure access) with access flags acc (ACC_*), and the linear
+ * address's rights for the advanced VM-exit information. */
+static inline struct ept_access cpu_ept_data_access(unsigned acc, bool user, bool writable, bool xd)
+{
+    return (struct ept_access){
+        .type = (acc & ACC_X) ? EPT_ACCESS_FETCH : (acc & ACC_W) ? EPT_ACCESS_WRITE : EPT_ACCESS_READ,
+        .linear_valid = true,
+        .linear_user = user,
+        .linear_writable = writable,
+        .linear_xd = xd,
+    };
+}
+
+/* Under EPT with CR0.PG = 0 (unrestricted guest): the linear address is
+ * the guest-physical address; SDM 3C Table "Exit Qualification for EPT
+ * Violations" says such an address is user-mode, read/write and
+ * executable for bits 11:9. */
+static inline bool cpu_ept_translate_unpaged(struct cpu *c, uint64_t lin, unsigned acc, uint64_t *pa)
+{
+    struct ept_access a = cpu_ept_data_access(acc, true, true, false);
+    return cpu_ept_translate(c, *pa, &a, lin, acc & ACC_NOFAULT, pa);
+}
 
 static inline bool canonical(uint64_t a) { return (uint64_t)((int64_t)(a << 16) >> 16) == a; }
 
@@ -324,7 +360,7 @@ struct cpu_intercept;
 /* VM-exit instruction information for the instruction's ModRM operand, and
  * the exit qualification (displacement) that goes with it. */
 uint32_t cpu_insn_info(const struct insn *in);
-uint64_t cpu_insn_displacement(const struct insn *in);
+uint64_t cpu_insn_displacement(const struct cpu *c, const struct insn *in);
 void cpu_intercept_slow(struct cpu *c, const struct cpu_intercept *q);
 /* In VMX non-root operation, ask whether q causes a VM exit; if it does,
  * the exit is taken and the instruction ends here (no return). Call it at

@@ -29,40 +29,6 @@ static inline void host_store(uint8_t *p, unsigned size, uint64_t v)
 
 /* ---- TLB ------------------------------------------------------------------ */
 
-void cpu_tlb_flush(struct cpu *c)
-{
-    memset(c->tlb_r, 0, sizeof c->tlb_r);
-    memset(c->tlb_w, 0, sizeof c->tlb_w);
-    memset(c->tlb_x, 0, sizeof c->tlb_x);
-    c->tlb_has_large = false;
-    c->tlb_gen++;
-    c->recheck = true;
-    c->stats.tlb_flushes++;
-}
-
-void cpu_tlb_flush_page(struct cpu *c, uint64_t lin)
-{
-    /* SDM 3A "Invalidation of TLBs and Paging-Structure Caches": INVLPG of
-     * any address in a large page invalidates the whole page; the software
-     * TLB holds large pages as 4K pieces, so drop everything then. */
-    if (c->tlb_has_large) {
-        cpu_tlb_flush(c);
-        return;
-    }
-    unsigned i = tlb_index(lin);
-    uint64_t tag = tlb_tag(lin);
-    c->tlb_gen++;
-    c->recheck = true;
-    for (int u = 0; u < 2; u++) {
-        if (c->tlb_r[u][i].tag == tag)
-            c->tlb_r[u][i].tag = 0;
-        if (c->tlb_w[u][i].tag == tag)
-            c->tlb_w[u][i].tag = 0;
-        if (c->tlb_x[u][i].tag == tag)
-            c->tlb_x[u][i].tag = 0;
-    }
-}
-
 static bool translate(struct cpu *c, uint64_t lin, unsigned acc, uint64_t *pa);
 
 void cpu_tlb_prefill(struct cpu *c, uint64_t lin, bool write)
@@ -71,19 +37,6 @@ void cpu_tlb_prefill(struct cpu *c, uint64_t lin, bool write)
     (void)translate(c, lin, ACC_R | ACC_NOFAULT, &pa);
     if (write)
         (void)translate(c, lin, ACC_W | ACC_NOFAULT, &pa);
-}
-
-/* A page became code: no write may bypass the slow path into it any more. */
-void mem_forget_write_mappings(struct cpu *c, uint64_t pfn);
-void mem_forget_write_mappings(struct cpu *c, uint64_t pfn)
-{
-    const uint8_t *page = c->m->ram + (pfn << 12);
-    for (int u = 0; u < 2; u++)
-        for (unsigned i = 0; i < TLB_SIZE; i++) {
-            struct tlb_entry *e = &c->tlb_w[u][i];
-            if (e->tag && (const uint8_t *)(((e->tag - 1) << 12) + e->addend) == page)
-                e->tag = 0;
-        }
 }
 
 static inline int acc_user(const struct cpu *c, unsigned acc)
@@ -101,6 +54,8 @@ static bool translate(struct cpu *c, uint64_t lin, unsigned acc, uint64_t *pa)
             return false;
     } else {
         *pa = cpu_long_active(c) ? lin : (lin & 0xffffffffull);
+        if (cpu_ept_active(c) && !cpu_ept_translate_unpaged(c, lin, acc, pa))
+            return false;
     }
     c->stats.tlb_misses++;
     c->cycles += c->cost->cycles[COST_tlb_miss];

@@ -73,7 +73,7 @@ static void intercept_dt(struct cpu *c, const struct insn *in, uint16_t reason,
         info |= 1u << 11;
     struct cpu_intercept q = {
         .reason = reason, .insn_len = in->len, .insn_info = info,
-        .qual = cpu_insn_displacement(in),
+        .qual = cpu_insn_displacement(c, in),
     };
     cpu_intercept(c, &q);
 }

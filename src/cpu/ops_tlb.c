@@ -69,7 +69,7 @@ void op_invpcid(struct cpu *c, const struct insn *in)
         struct cpu_intercept q = {
             .reason = VMX_EXIT_invpcid, .insn_len = in->len,
             .insn_info = cpu_insn_info(in) | ((uint32_t)(in->reg & 15) << 28),
-            .qual = cpu_insn_displacement(in),
+            .qual = cpu_insn_displacement(c, in),
         };
         cpu_intercept(c, &q);
     }

@@ -108,13 +108,17 @@ static void pte_set_flags(struct cpu *c, uint64_t pa, unsigned size, uint64_t fl
 
 struct walk {
     struct cpu *c;
+    uint64_t lin;       /* the linear address (for EPT exits) */
     unsigned acc;
+    bool ept;           /* guest-physical addresses go through EPT */
+    bool ept_failed;    /* an EPT translation failed (only with ACC_NOFAULT) */
     bool user_access;   /* CPL 3 and not an implicit supervisor access */
     bool nxe;
     uint64_t addr_mask; /* bits MAXPHYADDR-1:12 */
     unsigned maxphy;
     struct {
         uint64_t pa, val;
+        uint64_t hpa; /* pa through EPT (= pa without EPT) */
         unsigned size;
         bool has_a; /* PAE PDPTEs have no accessed flag */
     } used[4];
@@ -122,14 +126,33 @@ struct walk {
     bool user, writable, xd;
 };
 
-/* Read one entry (charged as one memory reference of the walk) and record it. */
+/* SDM 3C "EPT Violations": a guest paging-structure entry is a guest-
+ * physical access of its own (qualification bit 8 clear); with EPT A/D it
+ * counts as a write (src/ept). */
+static const struct ept_access ept_pte_read = {
+    .type = EPT_ACCESS_READ, .linear_valid = true, .paging_structure = true,
+};
+static const struct ept_access ept_pte_write = {
+    .type = EPT_ACCESS_WRITE, .linear_valid = true, .paging_structure = true,
+};
+
+/* Read one entry (charged as one memory reference of the walk) and record
+ * it. Under EPT, a failed translation of the entry's address (ACC_NOFAULT
+ * only: otherwise the VM exit does not return) reads as not present and
+ * sets w->ept_failed. */
 static uint64_t walk_read(struct walk *w, uint64_t pa, unsigned size, bool has_a, bool charge)
 {
     struct cpu *c = w->c;
-    uint64_t e = pte_load(c, pa, size);
+    uint64_t hpa = pa;
+    if (w->ept && !cpu_ept_translate(c, pa, &ept_pte_read, w->lin, w->acc & ACC_NOFAULT, &hpa)) {
+        w->ept_failed = true;
+        return 0;
+    }
+    uint64_t e = pte_load(c, hpa, size);
     if (charge && c->cost)
         c->cycles += c->cost->cycles[COST_page_walk];
     w->used[w->nused].pa = pa;
+    w->used[w->nused].hpa = hpa;
     w->used[w->nused].val = e;
     w->used[w->nused].size = size;
     w->used[w->nused].has_a = has_a;
@@ -308,20 +331,34 @@ static uint32_t error_code_base(const struct walk *w)
     return err;
 }
 
-/* Set A in every entry used and D in the final one for a write. */
-static void walk_commit(struct walk *w, struct paging_walk_result *r)
+/* Set A in every entry used and D in the final one for a write. Under
+ * EPT the updates are guest-physical writes: without EPT A/D they are
+ * translated for writing first, all before any is made (a failure with
+ * ACC_NOFAULT returns false and changes nothing); with EPT A/D the walk's
+ * reads were already writes for EPT. */
+static bool walk_commit(struct walk *w, struct paging_walk_result *r)
 {
+    uint64_t want[4];
     for (unsigned i = 0; i < w->nused; i++) {
-        uint64_t want = w->used[i].has_a ? PTE_A : 0;
-        bool last = i + 1 == w->nused;
-        if (last && (w->acc & ACC_W))
-            want |= PTE_D;
-        if ((w->used[i].val & want) != want)
-            pte_set_flags(w->c, w->used[i].pa, w->used[i].size, want);
+        want[i] = w->used[i].has_a ? PTE_A : 0;
+        if (i + 1 == w->nused && (w->acc & ACC_W))
+            want[i] |= PTE_D;
+        if ((w->used[i].val & want[i]) == want[i]) {
+            want[i] = 0;
+            continue;
+        }
+        if (w->ept && !(w->c->nr.eptp & EPTP_AD) &&
+            !cpu_ept_translate(w->c, w->used[i].pa, &ept_pte_write, w->lin, w->acc & ACC_NOFAULT,
+                               &w->used[i].hpa))
+            return false;
     }
+    for (unsigned i = 0; i < w->nused; i++)
+        if (want[i])
+            pte_set_flags(w->c, w->used[i].hpa, w->used[i].size, want[i]);
     uint64_t final = w->used[w->nused - 1].val;
     r->dirty = (final & PTE_D) || (w->acc & ACC_W);
     r->global = (final & PTE_G) && (w->c->cr4 & CR4_PGE);
+    return true;
 }
 
 bool paging_walk(struct cpu *c, uint64_t lin, unsigned acc, struct paging_walk_result *r)
@@ -329,7 +366,9 @@ bool paging_walk(struct cpu *c, uint64_t lin, unsigned acc, struct paging_walk_r
     enum paging_mode mode = paging_mode(c);
     struct walk w = {
         .c = c,
+        .lin = lin,
         .acc = acc,
+        .ept = cpu_ept_active(c),
         .user_access = c->cpl == 3 && !(acc & ACC_SYS),
         .nxe = (c->efer & EFER_NXE) != 0,
         .maxphy = paging_maxphyaddr(c),
@@ -352,6 +391,10 @@ bool paging_walk(struct cpu *c, uint64_t lin, unsigned acc, struct paging_walk_r
     default: s = walk_4level(&w, lin, r); break;
     }
     r->levels = w.nused;
+    if (w.ept_failed) {
+        r->ept_abort = true;
+        return false;
+    }
 
     uint32_t err = error_code_base(&w);
     if (s == STEP_NOT_PRESENT) {
@@ -369,7 +412,10 @@ bool paging_walk(struct cpu *c, uint64_t lin, unsigned acc, struct paging_walk_r
         r->error_code = err | PFEC_P;
         return false;
     }
-    walk_commit(&w, r);
+    if (!walk_commit(&w, r)) {
+        r->ept_abort = true;
+        return false;
+    }
     return true;
 }
 
@@ -377,13 +423,20 @@ bool paging_translate(struct cpu *c, uint64_t lin, unsigned acc, uint64_t *pa, b
 {
     struct paging_walk_result r;
     if (likely(paging_walk(c, lin, acc, &r))) {
+        /* SDM 3C "Guest-Physical Addresses": under EPT the result of the
+         * walk is guest-physical too. */
+        if (cpu_ept_active(c)) {
+            struct ept_access a = cpu_ept_data_access(acc, r.user, r.writable, r.xd);
+            if (!cpu_ept_translate(c, r.pa, &a, lin, acc & ACC_NOFAULT, &r.pa))
+                return false;
+        }
         *pa = r.pa;
         *tlb_ok = r.tlb_ok;
         if (r.page_size > 4096 && r.tlb_ok)
             c->tlb_has_large = true; /* INVLPG must then drop the whole page */
         return true;
     }
-    if (acc & ACC_NOFAULT)
+    if ((acc & ACC_NOFAULT) || r.ept_abort)
         return false;
     /* SDM 3A "Interrupt 14 -- Page-Fault Exception": CR2 gets the linear
      * address (the core's cpu_fault_pf() writes it). */
@@ -397,6 +450,13 @@ bool paging_load_pdptes(struct cpu *c)
     uint64_t rsvd = pae_pdpte_rsvd(paging_maxphyaddr(c));
     uint64_t base = c->cr3 & 0xffffffe0u;
     uint64_t e[4];
+    /* SDM 3C "Guest-Physical Addresses": under EPT, CR3 is guest-physical;
+     * the PDPTE load is a paging-structure access without a linear address
+     * (qualification bit 7 clear). The 32-byte table lies in one page. */
+    if (cpu_ept_active(c)) {
+        static const struct ept_access pdpte_load = { .type = EPT_ACCESS_READ, .paging_structure = true };
+        (void)cpu_ept_translate(c, base, &pdpte_load, 0, false, &base);
+    }
     for (unsigned i = 0; i < 4; i++) {
         e[i] = pte_load(c, base + i * 8, 8);
         if ((e[i] & PTE_P) && (e[i] & rsvd))

@@ -26,13 +26,15 @@ struct paging_walk_result {
     bool dirty;          /* the final entry's D flag is set (after this access) */
     bool global;         /* the final entry's G flag (with CR4.PGE) */
     bool tlb_ok;         /* may be cached in the software TLB for this access */
+    bool ept_abort;      /* failed on an EPT translation (ACC_NOFAULT only) */
     unsigned levels;     /* paging-structure entries read from memory */
 };
 
 enum paging_mode paging_mode(const struct cpu *c);
 
 /* Walk the paging structures for lin and access acc (ACC_*) at the current
- * CPL. Returns true with r filled in, or false with r->error_code set.
+ * CPL. Under EPT, every entry is read through EPT (a violation takes its VM
+ * exit unless ACC_NOFAULT) and r->pa is guest-physical. Returns true with r filled in, or false with r->error_code set.
  * A successful walk sets the accessed flags of every entry used and, for a
  * write, the dirty flag of the final entry; a failed walk changes nothing. */
 bool paging_walk(struct cpu *c, uint64_t lin, unsigned acc, struct paging_walk_result *r);

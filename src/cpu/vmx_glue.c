@@ -35,11 +35,15 @@ uint32_t cpu_insn_info(const struct insn *in)
 
 /* Exit qualification for instructions with a memory operand: the
  * displacement, sign-extended (SDM 3C "Exit Qualification for VMX
- * Instructions", also used for descriptor-table and INVPCID exits). */
-uint64_t cpu_insn_displacement(const struct insn *in)
+ * Instructions", also used for descriptor-table and INVPCID exits). With
+ * RIP-relative addressing it is the sum of the displacement and the RIP of
+ * the next instruction (SDM 3C "Basic VM-Exit Information"). */
+uint64_t cpu_insn_displacement(const struct cpu *c, const struct insn *in)
 {
     if (in->mod == 3)
         return 0;
+    if (in->base == REG_RIP)
+        return ((uint64_t)(int64_t)(int32_t)in->disp + c->rip + in->len) & size_mask(in->addrsize);
     if (in->addrsize == 2)
         return (uint64_t)(int64_t)(int16_t)in->disp;
     return (uint64_t)(int64_t)(int32_t)in->disp;
@@ -64,7 +68,7 @@ static void vmx_insn(struct cpu *c, const struct insn *in, enum cpu_vmx_op op)
         .opsize = cpu_is_64(c) ? 8 : 4,
         .addrsize = in->addrsize,
         .insn_info = cpu_insn_info(in),
-        .qual = cpu_insn_displacement(in),
+        .qual = cpu_insn_displacement(c, in),
     };
     if (op == VMXOP_VMREAD || op == VMXOP_VMWRITE || op == VMXOP_INVEPT || op == VMXOP_INVVPID)
         vi.insn_info |= (uint32_t)(in->reg & 15) << 28;
@@ -146,6 +150,13 @@ void cpu_mode_changed(struct cpu *c)
     c->end_block = true;
 }
 
+void cpu_mode_reloaded(struct cpu *c)
+{
+    cpu_update_mode(c);
+    c->tlb_gen++; /* linear addresses may mean other code now */
+    c->end_block = true;
+}
+
 bool paging_load_pdptes(struct cpu *c);
 bool cpu_load_pdptes(struct cpu *c) { return paging_load_pdptes(c); }
 
@@ -209,6 +220,9 @@ unsigned cpu_fetch_bytes(struct cpu *c, uint64_t rip, uint8_t *buf, unsigned n)
         uint64_t pa = a;
         bool tlb_ok;
         if ((c->cr0 & CR0_PG) && !paging_translate(c, a, ACC_X | ACC_NOFAULT, &pa, &tlb_ok))
+            break;
+        if (!(c->cr0 & CR0_PG) && cpu_ept_active(c) &&
+            !cpu_ept_translate_unpaged(c, a, ACC_X | ACC_NOFAULT, &pa))
             break;
         buf[done++] = (uint8_t)cpu_read_phys(c, pa, 1);
     }

@@ -28,7 +28,13 @@ struct emu {
     uint32_t info;
     uint64_t qual;
     bool faulted;
+    const char *name;
     bool host_loaded; /* a VM-entry failure loaded L1's host state */
+    /* for the emulate trace event */
+    const char *result;
+    uint32_t error;
+    uint64_t operand;
+    bool has_operand;
 };
 
 static uint64_t gpr(struct nested *n, unsigned r)
@@ -50,8 +56,11 @@ static bool long64(const struct nested *n)
 
 static void fault(struct emu *e, int vector, bool has_err, uint32_t err)
 {
+    static const char *const names[32] = { [EXC_UD] = "#UD", [EXC_GP] = "#GP", [EXC_SS] = "#SS",
+                                            [EXC_PF] = "#PF" };
     l0_inject_l1(e->n, vector, has_err, err);
     e->faulted = true;
+    e->result = names[vector & 31] ? names[vector & 31] : "exception";
 }
 
 /* The memory operand's linear address (SDM 3C "Exit Qualification for VMX
@@ -120,6 +129,8 @@ static bool read_mem(struct emu *e, unsigned size, uint64_t *val)
     for (unsigned k = 0; k < size; k++)
         v |= (uint64_t)cpu_phys_read(e->n->c, pa[k], 1) << (8 * k);
     *val = v;
+    e->operand = v;
+    e->has_operand = true;
     return true;
 }
 
@@ -141,9 +152,17 @@ static void set_flags(struct nested *n, uint64_t set)
     l0_write01(n, VMCS_guest_rflags, (fl & ~FL_ARITH_ALL) | set);
 }
 
-static void succeed(struct emu *e) { set_flags(e->n, 0); }
+static void succeed(struct emu *e)
+{
+    set_flags(e->n, 0);
+    e->result = "VMsucceed";
+}
 
-static void fail_invalid(struct emu *e) { set_flags(e->n, FL_CF); }
+static void fail_invalid(struct emu *e)
+{
+    set_flags(e->n, FL_CF);
+    e->result = "VMfailInvalid";
+}
 
 /* VMfail(ErrorNumber): VMfailValid with a current vmcs12, else
  * VMfailInvalid. */
@@ -156,6 +175,8 @@ static void fail(struct emu *e, enum vmx_insn_err err)
     }
     set_flags(n, FL_ZF);
     vmcs12_set(n, VMCS_vm_instruction_error, (uint64_t)err);
+    e->result = "VMfailValid";
+    e->error = (uint32_t)err;
 }
 
 /* #UD outside (L1's) VMX operation, #GP(0) at CPL > 0: the prologue of
@@ -292,6 +313,8 @@ static int field_of(struct emu *e, bool *high)
     uint64_t enc = gpr(e->n, II_REG2(e->info));
     if (!long64(e->n))
         enc = (uint32_t)enc;
+    e->operand = enc;
+    e->has_operand = true;
     return vmcs_field_lookup(enc, high);
 }
 
@@ -351,6 +374,42 @@ static void emu_vmwrite(struct emu *e)
     succeed(e);
 }
 
+static const char *insn_name(uint32_t reason)
+{
+    switch (reason) {
+    case VMX_EXIT_vmxon: return "vmxon";
+    case VMX_EXIT_vmxoff: return "vmxoff";
+    case VMX_EXIT_vmclear: return "vmclear";
+    case VMX_EXIT_vmptrld: return "vmptrld";
+    case VMX_EXIT_vmptrst: return "vmptrst";
+    case VMX_EXIT_vmread: return "vmread";
+    case VMX_EXIT_vmwrite: return "vmwrite";
+    case VMX_EXIT_vmlaunch: return "vmlaunch";
+    case VMX_EXIT_vmresume: return "vmresume";
+    case VMX_EXIT_vmcall: return "vmcall";
+    case VMX_EXIT_invept: return "invept";
+    case VMX_EXIT_invvpid: return "invvpid";
+    default: return "vmfunc";
+    }
+}
+
+/* One emulate event: L1's instruction, its operand and its result. */
+static void trace_emulate(struct emu *e)
+{
+    if (!vmx_trace_enabled(e->n->v))
+        return;
+    struct vmx_event ev = {
+        .type = TRACE_EV_emulate,
+        .level = 1,
+        .insn = e->name,
+        .result = e->result,
+        .fail_error = e->error,
+        .operand = e->operand,
+        .has_operand = e->has_operand,
+    };
+    vmx_trace_emit(e->n->v, &ev);
+}
+
 /* Enter L2: vmcs02 is built from vmcs01 and vmcs12 and entered. One vmcs02
  * is reused; a different vmcs12 starts it afresh (VMCLEAR, full merge). */
 static void enter_l2(struct nested *n, bool launch)
@@ -398,10 +457,14 @@ static void emu_vmentry(struct emu *e, bool launch)
     if (r.kind == VMX_CHECK_VMFAIL)
         return fail(e, (enum vmx_insn_err)r.error);
     if (r.kind == VMX_CHECK_ENTRY_FAILURE) {
+        e->result = "VM-entry failure";
+        trace_emulate(e);
         nested_entry_fail_to_l1(n, VMX_EXIT_entry_fail_guest_state | VMX_EXIT_REASON_ENTRY_FAILURE, r.qual);
         e->host_loaded = true;
         return;
     }
+    e->result = "VM entry";
+    trace_emulate(e);
     enter_l2(n, launch);
 }
 
@@ -429,9 +492,13 @@ void nested_emulate_vmx(struct nested *n, uint32_t reason)
         .n = n,
         .info = (uint32_t)vmx_root_vmread(n->v, VMCS_vmx_instruction_info),
         .qual = vmx_root_vmread(n->v, VMCS_exit_qualification),
+        .name = insn_name(reason),
     };
     bool advance = true;
     n->stats.emulated++;
+    /* L1 may have written shadowed fields without an exit. */
+    if (reason != VMX_EXIT_vmread && reason != VMX_EXIT_vmwrite)
+        nested_shadow_store(n);
     switch (reason) {
     case VMX_EXIT_vmxon: emu_vmxon(&e); break;
     case VMX_EXIT_vmxoff: emu_vmxoff(&e); break;
@@ -452,6 +519,16 @@ void nested_emulate_vmx(struct nested *n, uint32_t reason)
     default:
         fault(&e, EXC_UD, false, 0);
         break;
+    }
+    if (!e.host_loaded)
+        trace_emulate(&e);
+    /* ... and reads what L0 wrote to vmcs12 from the shadow VMCS. */
+    if (e.host_loaded || reason == VMX_EXIT_vmptrld || reason == VMX_EXIT_vmclear ||
+        reason == VMX_EXIT_vmxoff || reason == VMX_EXIT_vmxon) {
+        nested_shadow_load(n);
+    } else if (e.result && !strcmp(e.result, "VMfailValid")) {
+        n->nlog = 0;
+        nested_shadow_load_logged(n);
     }
     if (e.faulted)
         advance = false;

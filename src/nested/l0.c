@@ -158,6 +158,8 @@ static void take_over(struct nested *n)
     l0_write01(n, VMCS_msr_bitmap, n->page[L0_MSR_BITMAP01]);
     l0_write01(n, VMCS_vmcs_link_pointer, NESTED_INVALID_PTR);
     l0_write01(n, VMCS_exception_bitmap, 0);
+    if (n->shadowing)
+        nested_shadow_vmcs01(n);
     write_host_state(n);
     l0_set_l1_cr0(n, l1_cr0);
     l0_set_l1_cr4(n, l1_cr4);
@@ -203,6 +205,7 @@ struct nested *nested_create(struct cpu *c, uint64_t l1_mem, const struct nested
     for (unsigned i = L0_VMXON; i <= L0_VMCS02; i++)
         cpu_phys_write(c, n->page[i], 4, rev);
     l0_msr_intercepts(n, n->page[L0_MSR_BITMAP01]);
+    n->shadowing = nested_shadow_setup(n);
     nested_caps_filter(vmx_get_caps(n->v), p, &n->caps1);
     n->feature_control = c->feature_control;
     n->v12.ptr = NESTED_INVALID_PTR;

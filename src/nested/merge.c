@@ -141,9 +141,9 @@ static uint64_t merge_fn_vm_exit_controls(struct nested *n, const char **origin)
 
 static void put(struct nested *n, enum vmcs_field f, uint64_t val, const char *origin)
 {
-    (void)origin;
     vmx_root_vmwrite(n->v, f, val);
     n->stats.merge_fields++;
+    nested_log(n, f, vmx_root_peek(n->v, f), origin);
 }
 
 #define MERGE_COPY(f)                                                                          \
@@ -168,13 +168,32 @@ static void start_vmcs02(struct nested *n)
             put(n, (enum vmcs_field)f, n->f01[f], "vmcs01 (L0's host state)");
 }
 
+/* One merge event: every field written, its value and origin, and the
+ * modelled cycles of the VMWRITEs (and bitmap copy) it took. */
+static void trace_merge(struct nested *n, bool full, uint64_t cycles0)
+{
+    struct vmx_event ev = {
+        .type = TRACE_EV_merge,
+        .level = 2,
+        .full = full,
+        .nfields = n->nlog,
+        .fields = n->log,
+        .cost = (uint32_t)(n->c->cycles - cycles0),
+    };
+    vmx_trace_emit(n->v, &ev);
+}
+
 void nested_merge(struct nested *n, bool full)
 {
+    uint64_t cycles0 = n->c->cycles;
     n->stats.merges++;
+    n->nlog = 0;
     if (full)
         start_vmcs02(n);
 #define VMCS_FIELD(name, enc, w, s, m) MERGE_##m(name)
 #include "nvmx/vmcs_fields.def"
 #undef VMCS_FIELD
     memset(n->v12.dirty, 0, sizeof n->v12.dirty);
+    if (vmx_trace_enabled(n->v))
+        trace_merge(n, full, cycles0);
 }

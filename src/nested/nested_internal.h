@@ -15,7 +15,8 @@
 #define NESTED_INVALID_PTR (~0ull)
 
 /* L0's area (host-physical, above L1's RAM): one 4-KiB page each. */
-enum l0_page { L0_VMXON, L0_VMCS01, L0_VMCS02, L0_MSR_BITMAP01, L0_MSR_BITMAP02, L0_NPAGES };
+enum l0_page { L0_VMXON, L0_VMCS01, L0_VMCS02, L0_MSR_BITMAP01, L0_MSR_BITMAP02, L0_SHADOW_VMCS,
+               L0_VMREAD_BITMAP, L0_VMWRITE_BITMAP, L0_NPAGES };
 
 /* IA32_FEATURE_CONTROL bits (SDM 3C "Enabling and Entering VMX Operation") */
 #define FC_LOCK (1ull << 0)
@@ -41,6 +42,7 @@ struct nested {
     uint64_t l1_mem;
     uint64_t page[L0_NPAGES];
     bool took_over;
+    bool shadowing;           /* vmcs01 uses the hardware's VMCS shadowing */
 
     /* L1's VMX operation, as L0 emulates it */
     bool vmxon;
@@ -53,6 +55,9 @@ struct nested {
     uint64_t f01[VMCS_NFIELDS]; /* what L0 wrote to vmcs01 */
     bool exit_pending;        /* a VM exit reached the native host */
     enum cpu_stop stop;       /* set by a handler to end nested_run() */
+    /* fields written by the running merge or sync, for the trace */
+    struct trace_vmcs_write log[2 * VMCS_NFIELDS];
+    unsigned nlog;
     vmx_trace_fn trace_fn;
     void *trace_ctx;
     struct nested_stats stats;
@@ -75,6 +80,13 @@ void l0_skip_insn(struct nested *n);
 uint64_t l0_l1_cr0(struct nested *n);
 uint64_t l0_l1_cr4(struct nested *n);
 
+/* Log one field a merge or sync wrote (when tracing). */
+static inline void nested_log(struct nested *n, enum vmcs_field f, uint64_t val, const char *origin)
+{
+    if (n->nlog < sizeof n->log / sizeof n->log[0])
+        n->log[n->nlog++] = (struct trace_vmcs_write){ (uint16_t)f, val, origin };
+}
+
 /* caps.c: L1's filtered capability MSRs */
 void nested_caps_filter(const struct vmx_caps *hw, const struct nested_policy *p,
                         struct vmx_caps *l1);
@@ -92,6 +104,13 @@ static inline uint64_t vmcs12_get(const struct nested *n, enum vmcs_field f) { r
 /* A view of the cached vmcs12 against L1's capabilities, with the facts
  * of L1 as the entering processor. */
 void vmcs12_view(struct nested *n, struct vmx_vmcs_view *vw);
+
+/* shadow.c: the "kvm" VMCS-shadowing design */
+bool nested_shadow_setup(struct nested *n);
+void nested_shadow_vmcs01(struct nested *n);
+void nested_shadow_load(struct nested *n);
+void nested_shadow_load_logged(struct nested *n);
+void nested_shadow_store(struct nested *n);
 
 /* emulate.c: L1's VMX instructions */
 void nested_emulate_vmx(struct nested *n, uint32_t reason);

@@ -110,19 +110,35 @@ static bool nested_l1_wants_exit(struct nested *n, uint32_t reason, const char *
  * the preemption-timer value the exit saved; VM exits clear the valid bit
  * of the VM-entry interruption-information field (SDM 3C "Information for
  * VM Exits ..."). */
+static void sync_field(struct nested *n, enum vmcs_field f, uint64_t val)
+{
+    if (n->v12.f[f] != val) {
+        n->v12.f[f] = val;
+        nested_log(n, f, val, NULL);
+    }
+}
+
+/* Traced as one sync event with the fields whose value changed. */
 static void sync_vmcs12(struct nested *n, bool guest_state)
 {
     struct vmx *v = n->v;
+    n->nlog = 0;
     for (int f = 0; f < VMCS_NFIELDS; f++) {
         unsigned type = VMCS_ENC_TYPE(vmcs_fields[f].encoding);
-        bool copy = (type == VMCS_ENC_TYPE_GUEST && guest_state) ||
+        bool copy = (type == VMCS_ENC_TYPE_GUEST && guest_state && f != VMCS_vmcs_link_pointer &&
+                     f != VMCS_vmx_preemption_timer_value) ||
                     (type == VMCS_ENC_TYPE_RO_DATA && f != VMCS_vm_instruction_error);
         if (copy)
-            n->v12.f[f] = vmx_root_vmread(v, (enum vmcs_field)f);
+            sync_field(n, (enum vmcs_field)f, vmx_root_vmread(v, (enum vmcs_field)f));
     }
     if (guest_state && (vmcs12_get(n, VMCS_vm_exit_controls) & EXIT_SAVE_PREEMPTION_TIMER))
-        n->v12.f[VMCS_vmx_preemption_timer_value] = vmx_root_vmread(v, VMCS_vmx_preemption_timer_value);
-    n->v12.f[VMCS_vm_entry_intr_info_field] &= ~(uint64_t)VMX_INTR_INFO_VALID;
+        sync_field(n, VMCS_vmx_preemption_timer_value, vmx_root_vmread(v, VMCS_vmx_preemption_timer_value));
+    sync_field(n, VMCS_vm_entry_intr_info_field,
+               vmcs12_get(n, VMCS_vm_entry_intr_info_field) & ~(uint64_t)VMX_INTR_INFO_VALID);
+    if (vmx_trace_enabled(v)) {
+        struct vmx_event ev = { .type = TRACE_EV_sync, .level = 2, .nfields = n->nlog, .fields = n->log };
+        vmx_trace_emit(v, &ev);
+    }
 }
 
 #define HOST_DATA_AR (3u | AR_S | AR_P | AR_DB | AR_G)
@@ -288,12 +304,25 @@ void nested_handle_l2_exit(struct nested *n)
     uint32_t basic = reason & 0xffff;
     const char *rule = "";
     bool l1 = nested_l1_wants_exit(n, reason, &rule);
-    if (!(reason & VMX_EXIT_REASON_ENTRY_FAILURE) && nested_l0_wants_exit(n, basic, l1))
+    bool l0 = !(reason & VMX_EXIT_REASON_ENTRY_FAILURE) && nested_l0_wants_exit(n, basic, l1);
+    if (vmx_trace_enabled(v)) {
+        struct vmx_event ev = {
+            .type = TRACE_EV_reflect,
+            .level = 2,
+            .reason = reason,
+            .qual = vmx_root_peek(v, VMCS_exit_qualification),
+            .decision = l0 ? "l0" : "l1",
+            .rule = l0 ? "L0 intercepts this MSR for L1's view; vmcs12 lets it through" : rule,
+        };
+        vmx_trace_emit(v, &ev);
+    }
+    if (l0)
         return handle_in_l0(n, basic);
     n->stats.reflected++;
     uint64_t l2_efer = n->c->efer;
     sync_vmcs12(n, !(reason & VMX_EXIT_REASON_ENTRY_FAILURE));
     vmx_root_vmptrld(v, n->page[L0_VMCS01]);
     load_l1_host_state(n, l2_efer);
+    nested_shadow_load_logged(n); /* the fields the sync changed */
     resume_l1(n);
 }

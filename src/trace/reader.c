@@ -242,6 +242,53 @@ static bool read_vmfail(struct reader *rd, json_t *o, struct trace_record *r)
     return read_error(rd, o, "vmfail", r) && ok;
 }
 
+/* src/nested's events (docs/trace-schema.md "Nested events"): the common
+ * keys and each event's own. */
+static bool check_fields(struct reader *rd, json_t *o, const char *ev, bool origin)
+{
+    json_t *a = json_object_get(o, "fields");
+    if (!json_is_array(a)) {
+        diag(rd, false, "%s: \"fields\" must be an array", ev);
+        return false;
+    }
+    size_t i;
+    json_t *e;
+    bool ok = true;
+    json_array_foreach(a, i, e) {
+        if (!json_is_object(e)) {
+            diag(rd, false, "%s: fields[%zu] must be an object", ev, i);
+            return false;
+        }
+        ok &= check_string(rd, e, ev, "field", false, false);
+        ok &= check_hex(rd, e, ev, "value", false);
+        if (origin)
+            ok &= check_string(rd, e, ev, "origin", true, false);
+    }
+    return ok;
+}
+
+static bool read_nested(struct reader *rd, json_t *o, const char *ev, struct trace_record *r)
+{
+    bool ok = read_common(rd, o, ev, r);
+    if (r->type == TRACE_EV_emulate) {
+        ok &= check_string(rd, o, ev, "insn", false, false);
+        ok &= check_hex(rd, o, ev, "operand", true);
+        ok &= check_string(rd, o, ev, "result", false, false);
+        if (json_object_get(o, "error"))
+            ok &= read_error(rd, o, ev, r);
+    } else if (r->type == TRACE_EV_reflect) {
+        ok &= read_reason(rd, o, ev, r);
+        ok &= check_string(rd, o, ev, "decision", false, false);
+        ok &= check_string(rd, o, ev, "rule", false, false);
+    } else if (r->type == TRACE_EV_merge) {
+        ok &= check_fields(rd, o, ev, true);
+        ok &= read_cost(rd, o, ev, r);
+    } else {
+        ok &= check_fields(rd, o, ev, false);
+    }
+    return ok;
+}
+
 /* An event this reader does not know: warn once per name, and read the
  * common keys that are there (a key of the wrong type is still an error). */
 static bool read_unknown(struct reader *rd, json_t *o, const char *ev, struct trace_record *r)
@@ -318,6 +365,13 @@ static bool read_line(struct reader *rd, const char *text, size_t len, struct tr
         } else if (!strcmp(ev, "vmfail")) {
             r->type = TRACE_EV_vmfail;
             ok = read_vmfail(rd, o, r);
+        } else if (!strcmp(ev, "emulate") || !strcmp(ev, "reflect") || !strcmp(ev, "merge") ||
+                   !strcmp(ev, "sync")) {
+            r->type = !strcmp(ev, "emulate")   ? TRACE_EV_emulate
+                      : !strcmp(ev, "reflect") ? TRACE_EV_reflect
+                      : !strcmp(ev, "merge")   ? TRACE_EV_merge
+                                               : TRACE_EV_sync;
+            ok = read_nested(rd, o, ev, r);
         } else {
             ok = read_unknown(rd, o, ev, r);
         }

@@ -246,6 +246,65 @@ static json_t *vmfail_line(const struct vmx_event *ev)
     return o;
 }
 
+/* src/nested's events (docs/nested.md, docs/trace-schema.md) */
+static json_t *emulate_line(const struct vmx_event *ev)
+{
+    json_t *o = json_object();
+    add_common(o, ev);
+    json_object_set_new(o, "insn", str_or_null(ev->insn));
+    if (ev->has_operand)
+        json_object_set_new(o, "operand", hex(ev->operand));
+    json_object_set_new(o, "result", str_or_null(ev->result));
+    if (ev->result && !strcmp(ev->result, "VMfailValid"))
+        add_error(o, ev->fail_error);
+    return o;
+}
+
+static json_t *reflect_line(const struct vmx_event *ev)
+{
+    json_t *o = json_object();
+    add_common(o, ev);
+    add_reason(o, ev->reason);
+    json_object_set_new(o, "qual", hex(ev->qual));
+    json_object_set_new(o, "decision", str_or_null(ev->decision));
+    json_object_set_new(o, "rule", str_or_null(ev->rule));
+    return o;
+}
+
+static json_t *fields_array(const struct vmx_event *ev, bool origin)
+{
+    json_t *a = json_array();
+    for (unsigned i = 0; i < ev->nfields; i++) {
+        const struct trace_vmcs_write *f = &ev->fields[i];
+        json_t *e = json_object();
+        json_object_set_new(e, "field",
+                            json_string(f->field < VMCS_NFIELDS ? vmcs_fields[f->field].json : "?"));
+        json_object_set_new(e, "value", hex(f->value));
+        if (origin)
+            json_object_set_new(e, "origin", str_or_null(f->origin));
+        json_array_append_new(a, e);
+    }
+    return a;
+}
+
+static json_t *merge_line(const struct vmx_event *ev)
+{
+    json_t *o = json_object();
+    add_common(o, ev);
+    json_object_set_new(o, "full", json_boolean(ev->full));
+    json_object_set_new(o, "fields", fields_array(ev, true));
+    json_object_set_new(o, "cost", json_integer(ev->cost));
+    return o;
+}
+
+static json_t *sync_line(const struct vmx_event *ev)
+{
+    json_t *o = json_object();
+    add_common(o, ev);
+    json_object_set_new(o, "fields", fields_array(ev, false));
+    return o;
+}
+
 void trace_write_event(void *ctx, const struct vmx_event *ev)
 {
     struct trace_writer *w = ctx;
@@ -253,6 +312,10 @@ void trace_write_event(void *ctx, const struct vmx_event *ev)
     case TRACE_EV_vmentry: write_line(w, vmentry_line(ev)); break;
     case TRACE_EV_vmexit: write_line(w, vmexit_line(w, ev)); break;
     case TRACE_EV_vmfail: write_line(w, vmfail_line(ev)); break;
+    case TRACE_EV_emulate: write_line(w, emulate_line(ev)); break;
+    case TRACE_EV_reflect: write_line(w, reflect_line(ev)); break;
+    case TRACE_EV_merge: write_line(w, merge_line(ev)); break;
+    case TRACE_EV_sync: write_line(w, sync_line(ev)); break;
     default: break;
     }
 }

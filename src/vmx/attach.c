@@ -16,6 +16,7 @@ static const struct cpu_hooks vmx_hooks = {
     .cr_allowed = vmx_hook_cr_allowed,
     .signal = vmx_hook_signal,
     .inactive = vmx_hook_inactive,
+    .ept_fault = vmx_hook_ept_fault,
 };
 
 /* The processor comes out of reset outside VMX operation with no current

@@ -4,6 +4,8 @@
  * fields, and the CR0/CR4 fixed bits in VMX operation. */
 #include "vmx_internal.h"
 
+#include "nvmx/ept.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 
@@ -26,7 +28,8 @@
 #define PROC2_IMPL                                                                             \
     ((uint32_t)PROC2_DESCRIPTOR_TABLE_EXITING | (uint32_t)PROC2_ENABLE_RDTSCP |                \
      (uint32_t)PROC2_WBINVD_EXITING | (uint32_t)PROC2_PAUSE_LOOP_EXITING |                     \
-     (uint32_t)PROC2_ENABLE_INVPCID | (uint32_t)PROC2_VMCS_SHADOWING)
+     (uint32_t)PROC2_ENABLE_INVPCID | (uint32_t)PROC2_VMCS_SHADOWING | (uint32_t)PROC2_ENABLE_EPT |  \
+     (uint32_t)PROC2_ENABLE_VPID | (uint32_t)PROC2_UNRESTRICTED_GUEST)
 #define EXIT_IMPL                                                                              \
     ((uint32_t)EXIT_SAVE_DEBUG_CONTROLS | (uint32_t)EXIT_HOST_ADDRESS_SPACE_SIZE |             \
      (uint32_t)EXIT_ACK_INTERRUPT_ON_EXIT | (uint32_t)EXIT_SAVE_PAT | (uint32_t)EXIT_LOAD_PAT | \
@@ -208,9 +211,15 @@ bool vmx_hook_cr_allowed(struct cpu *c, unsigned cr, uint64_t val)
     const struct vmx *v = vmx_of(c);
     if (!v->in_vmx_operation)
         return true;
-    if (cr == 0)
-        return fixed_ok(val & 0xffffffffull, v->caps.msr[VMX_MSR_CR0_FIXED0],
-                        v->caps.msr[VMX_MSR_CR0_FIXED1]);
+    if (cr == 0) {
+        /* SDM 3C "Unrestricted Guests": in non-root operation with
+         * "unrestricted guest", CR0.PE and CR0.PG may be 0 whatever
+         * IA32_VMX_CR0_FIXED0 says. */
+        uint64_t fixed0 = v->caps.msr[VMX_MSR_CR0_FIXED0];
+        if (c->vmx_nonroot && (v->proc2 & PROC2_UNRESTRICTED_GUEST))
+            fixed0 &= ~(CR0_PE | CR0_PG);
+        return fixed_ok(val & 0xffffffffull, fixed0, v->caps.msr[VMX_MSR_CR0_FIXED1]);
+    }
     if (cr == 4)
         return (val & CR4_VMXE) &&
                fixed_ok(val, v->caps.msr[VMX_MSR_CR4_FIXED0], v->caps.msr[VMX_MSR_CR4_FIXED1]);
@@ -377,6 +386,34 @@ static bool check_fixed(const struct vmx_caps *caps, char *err, size_t errlen)
     return true;
 }
 
+/* SDM 3D Appendix A "VPID and EPT Capabilities": only bits nvmx implements
+ * (ept_caps.def); the MSR exists only with "enable EPT" or "enable VPID"
+ * allowed; with "enable EPT" the model must allow a 4-level walk and the WB
+ * or UC paging-structure memory type, or no EPTP would pass the VM-entry
+ * checks. */
+static bool check_ept_vpid_cap(const struct vmx_caps *caps, char *err, size_t errlen)
+{
+    uint64_t cap = caps->msr[VMX_MSR_EPT_VPID_CAP];
+    uint32_t proc2 = hi32(caps->msr[VMX_MSR_PROCBASED_CTLS2]);
+    const char *n = vmx_msr_name(VMX_MSR_EPT_VPID_CAP);
+    bool ept = proc2 & (uint32_t)PROC2_ENABLE_EPT, vpid = proc2 & (uint32_t)PROC2_ENABLE_VPID;
+
+    if (cap & ~ept_caps_implemented)
+        return bad(err, errlen, "%s sets bit %u, which nvmx does not implement", n,
+                   lowest_bit(cap & ~ept_caps_implemented));
+    if (cap && !ept && !vpid)
+        return bad(err, errlen, "%s must be 0 when IA32_VMX_PROCBASED_CTLS2 allows neither "
+                   "'enable EPT' nor 'enable VPID' (the MSR does not exist)", n);
+    if (ept && (!(cap & EPT_CAP_BIT(WALK_LENGTH_4)) ||
+                !(cap & (EPT_CAP_BIT(MEMTYPE_WB) | EPT_CAP_BIT(MEMTYPE_UC)))))
+        return bad(err, errlen, "%s: 'enable EPT' is allowed but the MSR allows no 4-level "
+                   "walk (bit 6) or no EPTP memory type (bits 8, 14)", n);
+    if ((proc2 & (uint32_t)PROC2_UNRESTRICTED_GUEST) && !ept)
+        return bad(err, errlen, "IA32_VMX_PROCBASED_CTLS2 allows 'unrestricted guest' without "
+                   "'enable EPT', which it requires");
+    return true;
+}
+
 /* SDM 3C "VMCS Enumeration": bits 9:1 give the highest index of any field
  * encoding the processor supports. nvmx supports its whole field list. */
 uint64_t vmx_vmcs_enum(void)
@@ -424,9 +461,8 @@ bool vmx_caps_validate(const struct vmx_caps *caps, char *err, size_t errlen)
                    "field index in bits 9:1)", vmx_msr_name(VMX_MSR_VMCS_ENUM),
                    (unsigned long long)msr[VMX_MSR_VMCS_ENUM],
                    (unsigned long long)vmx_vmcs_enum());
-    if (msr[VMX_MSR_EPT_VPID_CAP])
-        return bad(err, errlen, "%s sets bit %u, but nvmx does not implement EPT or VPID yet",
-                   vmx_msr_name(VMX_MSR_EPT_VPID_CAP), lowest_bit(msr[VMX_MSR_EPT_VPID_CAP]));
+    if (!check_ept_vpid_cap(caps, err, errlen))
+        return false;
     if (msr[VMX_MSR_VMFUNC])
         return bad(err, errlen, "%s sets bit %u, but nvmx does not implement VM functions",
                    vmx_msr_name(VMX_MSR_VMFUNC), lowest_bit(msr[VMX_MSR_VMFUNC]));

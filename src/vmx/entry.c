@@ -94,6 +94,7 @@ static void enter_nonroot(struct entry_ck *ck)
     c->nr.tsc_offsetting = ck->proc & PROC_USE_TSC_OFFSETTING;
     c->nr.tsc_offset = vmcs_get(v, VMCS_tsc_offset);
     c->nr.single_step = ck->proc & PROC_MONITOR_TRAP_FLAG;
+    vmx_ept_enter(c, v, ck->proc2);
 
     /* SDM 3C "VMX-Preemption Timer": "the VMX-preemption timer counts down
      * at rate proportional to that of the timestamp counter (TSC).
@@ -112,7 +113,8 @@ static void enter_nonroot(struct entry_ck *ck)
     v->entry_cycles = c->cycles;
 
     c->vmx_nonroot = true;
-    cpu_mode_changed(c);
+    cpu_mode_reloaded(c);
+    vmx_tlb_enter(c, v, ck->proc2);
     /* VMLAUNCH: "launch state of VMCS <- 'launched'" once VM entry succeeds
      * (SDM 3C "VMLAUNCH/VMRESUME -- Launch/Resume Virtual Machine"). */
     if (ck->launch)
@@ -310,7 +312,7 @@ enum vmx_insn_err vmx_vm_entry(struct cpu *c, struct vmx *v, bool launch)
         return VMX_INSN_OK;
     }
     entry_load_guest(&ck);
-    cpu_mode_changed(c);
+    cpu_mode_reloaded(c); /* the TLB follows the VPID rules (vpid.c) */
 
     /* SDM 3C "Loading MSRs", after the guest state */
     uint32_t bad = entry_load_msrs(&ck);

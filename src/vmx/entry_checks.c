@@ -184,10 +184,19 @@ static enum vmx_insn_err check_exec_controls(struct entry_ck *ck)
                     "VMWRITE-bitmap address 4-KByte aligned, within physical-address width",
                     "vmwrite_bitmap 0x%llx", (unsigned long long)w);
     }
+    /* "If the 'enable EPT' VM-execution control is 1, the EPTP VM-execution
+     * control field must satisfy the following checks": memory type, walk
+     * length, A/D enable, bits 11:7 and 63:N (src/ept ept_eptp_check()). */
+    if (proc2 & PROC2_ENABLE_EPT) {
+        uint64_t eptp = vmcs_get(v, VMCS_ept_pointer);
+        struct ept_caps caps = { .cap = v->caps->msr[VMX_MSR_EPT_VPID_CAP], .maxphyaddr = v->maxphyaddr };
+        const char *why = ept_eptp_check(&caps, eptp);
+        ENTRY_CHECK(ck, why == NULL, ERR_CTL, "EPTP valid for IA32_VMX_EPT_VPID_CAP", "eptp 0x%llx: %s",
+                    (unsigned long long)eptp, why ? why : "");
+    }
     /* "If the 'unrestricted guest' VM-execution control is 1, the 'enable
-     * EPT' VM-execution control must also be 1." EPT-pointer, PML and #VE
-     * checks come with EPT (not implemented: no model advertises those
-     * controls). */
+     * EPT' VM-execution control must also be 1." PML and #VE checks
+     * come with those controls (no model advertises them). */
     ENTRY_CHECK(ck, !(proc2 & PROC2_UNRESTRICTED_GUEST) || (proc2 & PROC2_ENABLE_EPT), ERR_CTL,
                 "'unrestricted guest' requires 'enable EPT'", "proc2 0x%08x", proc2);
     return VMX_INSN_OK;

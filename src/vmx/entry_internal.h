@@ -51,7 +51,7 @@ struct entry_ck {
     unsigned maxphyaddr;  /* CPUID.80000008H:EAX[7:0] */
     bool host_64;         /* "host address-space size" */
     bool ia32e_guest;     /* "IA-32e mode guest" */
-    bool unrestricted;    /* "unrestricted guest" (never set: not implemented) */
+    bool unrestricted;    /* "unrestricted guest" */
     bool v86_guest;       /* guest RFLAGS.VM */
     uint32_t intr_info;   /* VM-entry interruption information */
 
@@ -119,6 +119,8 @@ enum vmx_entry_qual entry_check_guest(struct entry_ck *ck);
  * PDPTE check that loading performs, guest-state loading, and the MSR-load
  * list (returns 0 or the 1-based index of the entry that failed). */
 enum vmx_entry_qual entry_load_pdptes(struct entry_ck *ck);
+/* Under EPT the PDPTEs come from the guest PDPTE fields (ept_exit.c). */
+enum vmx_entry_qual vmx_ept_load_pdptes(struct entry_ck *ck);
 void entry_load_guest(struct entry_ck *ck);
 uint32_t entry_load_msrs(struct entry_ck *ck);
 

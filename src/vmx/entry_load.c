@@ -27,6 +27,8 @@ enum vmx_entry_qual entry_load_pdptes(struct entry_ck *ck)
     uint64_t cr0 = vmcs_get(v, VMCS_guest_cr0), cr4 = vmcs_get(v, VMCS_guest_cr4);
     if (!(cr0 & CR0_PG) || !(cr4 & CR4_PAE) || ck->ia32e_guest)
         return VMX_ENTRY_GUEST_OK;
+    if (ck->proc2 & PROC2_ENABLE_EPT)
+        return vmx_ept_load_pdptes(ck);
 
     uint64_t saved_cr3 = c->cr3;
     c->cr3 = vmcs_get(v, VMCS_guest_cr3);

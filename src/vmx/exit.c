@@ -164,6 +164,7 @@ void vmx_save_guest_state(struct cpu *c, struct vmx *v, const struct vmx_exit *e
         vmcs_set(v, VMCS_guest_ia32_pat, c->pat);
     if (v->exit_ctls & EXIT_SAVE_EFER)
         vmcs_set(v, VMCS_guest_ia32_efer, c->efer);
+    vmx_ept_save_pdptes(c, v);
 
     /* "Saving Segment Registers and Descriptor-Table Registers": the AR
      * values are already in the VMX layout, with the unusable bit. */
@@ -342,7 +343,8 @@ static bool load_host_state(struct cpu *c, struct vmx *v)
     c->rip = c->next_rip = vmcs_get(v, VMCS_host_rip) & nat;
     c->gpr[4] = vmcs_get(v, VMCS_host_rsp) & nat;
     cpu_set_rflags(c, FL_FIXED1);
-    cpu_mode_changed(c); /* mode, CPL 0, TLB flush, leave the block */
+    cpu_mode_reloaded(c); /* mode, CPL 0, leave the block */
+    vmx_tlb_exit(c, v);   /* the TLB by the VPID rules */
     /* "If the host is using PAE paging, the PDPTEs are loaded from CR3;
      * a reserved bit set in one of them causes a VMX abort." */
     if (!host64 && (c->cr0 & CR0_PG) && (c->cr4 & CR4_PAE) && !cpu_load_pdptes(c))

@@ -431,14 +431,13 @@ void vmx_hook_vmx_insn(struct cpu *c, const struct cpu_vmx_insn *vi)
     case VMXOP_VMLAUNCH: do_vmentry(c, v, vi, true); break;
     case VMXOP_VMRESUME: do_vmentry(c, v, vi, false); break;
     case VMXOP_VMCALL: do_vmcall(c, v, vi); break;
-    case VMXOP_INVEPT:
-    case VMXOP_INVVPID:
+    case VMXOP_INVEPT: vmx_do_invept(c, v, vi); break;
+    case VMXOP_INVVPID: vmx_do_invvpid(c, v, vi); break;
     case VMXOP_VMFUNC:
     default:
-        /* INVEPT/INVVPID exist only when the model allows EPT/VPID, VMFUNC
-         * only with "enable VM functions"; vmx_caps_validate() admits none
-         * of them yet, so they are invalid opcodes (SDM 3C "INVEPT",
-         * "INVVPID", "VMFUNC": #UD "if the processor does not support"). */
+        /* VMFUNC exists only with "enable VM functions", which
+         * vmx_caps_validate() does not admit yet: an invalid opcode (SDM 3C
+         * "VMFUNC": #UD "if the processor does not support"). */
         cpu_raise(c, EXC_UD, false, 0);
     }
 }

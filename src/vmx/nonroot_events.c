@@ -69,7 +69,7 @@ static bool mtf_overtakes_trap(struct cpu *c, struct vmx *v, int vector,
  * that had (virtual-)NMI blocking to remove -- the IRET unblocked NMIs
  * before it faulted, so the blocking is gone in the saved state too.
  * Undefined (left 0) when the exit also has IDT-vectoring information. */
-static bool iret_unblocked_nmis(struct cpu *c)
+bool vmx_iret_unblocked_nmis(struct cpu *c)
 {
     int vec;
     enum cpu_event_type type;
@@ -94,7 +94,7 @@ static bool exception_event(struct cpu *c, struct vmx *v, int vector, enum cpu_e
         .intr_info = intr_info(vector, type, has_err),
         .intr_error = err,
     };
-    if (type == EVT_HW_EXC && iret_unblocked_nmis(c)) {
+    if (type == EVT_HW_EXC && vmx_iret_unblocked_nmis(c)) {
         e.intr_info |= VMX_INTR_INFO_NMI_UNBLOCKING;
         c->nmi_blocked = false;
     }

@@ -21,4 +21,12 @@ void vmx_set_trace(struct vmx *v, vmx_trace_fn fn, void *ctx)
     v->trace_ctx = fn ? ctx : NULL;
 }
 
+bool vmx_trace_enabled(const struct vmx *v) { return vmx_tracing(v); }
+
+void vmx_trace_emit(struct vmx *v, struct vmx_event *ev)
+{
+    if (vmx_tracing(v))
+        vmx_emit(v, ev);
+}
+
 const struct vmx_stats *vmx_get_stats(const struct vmx *v) { return &v->stats; }

@@ -4,6 +4,7 @@
 #define NVMX_VMX_INTERNAL_H
 
 #include "nvmx/cpu_hooks.h"
+#include "nvmx/ept.h"
 #include "nvmx/vmcs.h"
 #include "nvmx/vmx.h"
 
@@ -204,6 +205,30 @@ uint32_t vmx_ctl_allowed1(const struct vmx *v, enum vmx_msr m);
 bool vmx_cr_fixed_ok(const struct vmx *v, uint64_t cr0, uint64_t cr4);
 /* IA32_VMX_VMCS_ENUM for nvmx's field list (highest index, bits 9:1). */
 uint64_t vmx_vmcs_enum(void);
+
+/* ---- EPT (ept_exit.c) ------------------------------------------------------------- */
+
+struct entry_ck;
+/* IA32_VMX_EPT_VPID_CAP and MAXPHYADDR, as the EPT walker takes them. */
+struct ept_caps vmx_ept_caps(const struct vmx *v);
+/* VM entry: hand the CPU the EPT parameters of the controls in force. */
+void vmx_ept_enter(struct cpu *c, const struct vmx *v, uint32_t proc2);
+/* VM exit: store the PDPTEs in use (EPT and PAE paging). */
+void vmx_ept_save_pdptes(struct cpu *c, struct vmx *v);
+/* The CPU's ept_fault hook: VM exit 48 or 49. */
+void vmx_hook_ept_fault(struct cpu *c, const struct cpu_ept_fault *f);
+/* Was the instruction being executed an IRET that unblocked NMIs (for the
+ * "NMI unblocking due to IRET" bits)? (nonroot_events.c) */
+bool vmx_iret_unblocked_nmis(struct cpu *c);
+
+/* ---- VPID, INVEPT, INVVPID (vpid.c) ----------------------------------------------- */
+
+/* The software-TLB context and the invalidations of a VM entry (after the
+ * guest state and c->nr are loaded) and of a VM exit (SDM 3C "VPID"). */
+void vmx_tlb_enter(struct cpu *c, const struct vmx *v, uint32_t proc2);
+void vmx_tlb_exit(struct cpu *c, const struct vmx *v);
+void vmx_do_invept(struct cpu *c, struct vmx *v, const struct cpu_vmx_insn *vi);
+void vmx_do_invvpid(struct cpu *c, struct vmx *v, const struct cpu_vmx_insn *vi);
 
 /* ---- VMCS shadowing (shadow.c) ---------------------------------------------------- */
 

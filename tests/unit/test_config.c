@@ -151,7 +151,7 @@ START_TEST(skylake_server_identity)
     brand[48] = 0;
     ck_assert_str_eq(brand, "nvmx Skylake-SP model");
     cpuid(&cm, 0x80000008, 0, r);
-    ck_assert_uint_eq(r[EAX] & 0xff, 39);
+    ck_assert_uint_eq(r[EAX] & 0xff, 46); /* Skylake-SP's MAXPHYADDR */
     ck_assert_uint_eq((r[EAX] >> 8) & 0xff, 48);
     cpuid(&cm, 4, 2, r); /* L2: ways * partitions * line * sets = 1 MiB */
     ck_assert_uint_eq((((r[EBX] >> 22) & 0x3ff) + 1) * (((r[EBX] >> 12) & 0x3ff) + 1) *
@@ -208,12 +208,16 @@ START_TEST(skylake_server_vmx_msrs)
     uint32_t proc2 = (uint32_t)(m[VMX_MSR_PROCBASED_CTLS2] >> 32);
     ck_assert(proc1 & (uint32_t)PROC_ACTIVATE_SECONDARY_CONTROLS);
     ck_assert(!(proc1 & (uint32_t)PROC_USE_TPR_SHADOW));
-    ck_assert(!(proc2 & (uint32_t)PROC2_ENABLE_EPT));
-    ck_assert(!(proc2 & (uint32_t)PROC2_ENABLE_VPID));
-    ck_assert(!(proc2 & (uint32_t)PROC2_UNRESTRICTED_GUEST));
+    ck_assert(proc2 & (uint32_t)PROC2_ENABLE_EPT);
+    ck_assert(proc2 & (uint32_t)PROC2_ENABLE_VPID);
+    ck_assert(proc2 & (uint32_t)PROC2_UNRESTRICTED_GUEST);
     ck_assert(proc2 & (uint32_t)PROC2_VMCS_SHADOWING); /* as Skylake-SP */
+    ck_assert(!(proc2 & (uint32_t)PROC2_ENABLE_VM_FUNCTIONS));
+    ck_assert(!(proc2 & (uint32_t)PROC2_EPT_VIOLATION_VE));
     ck_assert(proc2 & (uint32_t)PROC2_ENABLE_RDTSCP);
-    ck_assert_uint_eq(m[VMX_MSR_EPT_VPID_CAP], 0);
+    /* the part's IA32_VMX_EPT_VPID_CAP (SDM 3D Appendix A "VPID and EPT
+     * Capabilities"): no 5-level walks, no shadow-stack control */
+    ck_assert_uint_eq(m[VMX_MSR_EPT_VPID_CAP], 0x00000f0106734141ull);
     ck_assert_uint_eq(m[VMX_MSR_VMFUNC], 0);
     /* CR4_FIXED1 stays within CPUID: no OSXSAVE, PKE, LA57, OSFXSR */
     ck_assert_uint_eq(m[VMX_MSR_CR4_FIXED1] & ((1u << 18) | (1u << 22) | (1u << 12) | (1u << 9)),
@@ -305,8 +309,10 @@ static const struct {
     { "missing_msr", "IA32_VMX_MISC", NULL, NULL, true, "vmx_msrs.IA32_VMX_MISC: missing" },
     { "not_hex", "IA32_VMX_MISC", "0xzz", NULL, true, "vmx_msrs.IA32_VMX_MISC: \"0xzz\"" },
     { "no_cpuid_vmx", NULL, NULL, NULL, false, "CPUID.1:ECX.VMX[bit 5] is clear" },
-    { "ept", "IA32_VMX_PROCBASED_CTLS2", "0x0000000a00000000", NULL, true,
-      "IA32_VMX_PROCBASED_CTLS2 allows bit 1 (ENABLE_EPT), which nvmx does not implement" },
+    { "ept_without_cap", "IA32_VMX_PROCBASED_CTLS2", "0x0000000a00000000", NULL, true,
+      "IA32_VMX_EPT_VPID_CAP: 'enable EPT' is allowed but the MSR allows no 4-level walk" },
+    { "mode_based_ept", "IA32_VMX_PROCBASED_CTLS2", "0x0040000800000000", NULL, true,
+      "IA32_VMX_PROCBASED_CTLS2 allows bit 22 (MODE_BASED_EPT_EXECUTE), which nvmx does not implement" },
     { "pml", "IA32_VMX_PROCBASED_CTLS2", "0x0002000800000000", NULL, true,
       "IA32_VMX_PROCBASED_CTLS2 allows bit 17 (ENABLE_PML)" },
     { "tpr_shadow", "IA32_VMX_PROCBASED_CTLS", "0xfff9fffe0401e172", NULL, true,
@@ -335,7 +341,8 @@ static const struct {
     { "cr4_not_in_cpuid", "IA32_VMX_CR4_FIXED1", "0x61b4", NULL, true,
       "IA32_VMX_CR4_FIXED1 allows CR4 bit 14, which the model's CPUID does not enumerate" },
     { "vmcs_enum", "IA32_VMX_VMCS_ENUM", "0x2e", NULL, true, "IA32_VMX_VMCS_ENUM is 0x2e" },
-    { "ept_cap", "IA32_VMX_EPT_VPID_CAP", "0x40", NULL, true, "IA32_VMX_EPT_VPID_CAP sets bit 6" },
+    { "ept_cap_without_ept", "IA32_VMX_EPT_VPID_CAP", "0x40", NULL, true,
+      "IA32_VMX_EPT_VPID_CAP must be 0 when IA32_VMX_PROCBASED_CTLS2 allows neither" },
     { "vmfunc", "IA32_VMX_VMFUNC", "0x1", NULL, true, "IA32_VMX_VMFUNC sets bit 0" },
     { "proc2_without_bit31", "IA32_VMX_PROCBASED_CTLS", "0x7fd9fffe0401e172", NULL, true,
       "IA32_VMX_PROCBASED_CTLS2 must be 0" },

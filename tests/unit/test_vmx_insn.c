@@ -26,6 +26,7 @@
 #define VMCS_B 0x102000ull
 #define UNMAPPED 0x400000ull /* beyond the 2 MiB identity mapping: #PF */
 #define REVISION 4u
+#define SKY_MAXPHY 46 /* CPUID.80000008H:EAX[7:0] of the skylake-server model */
 
 /* Encodings used below (SDM 2 opcode maps; ModRM 0x30 = [rax] with /6) */
 #define VMXON_RAX 0xf3, 0x0f, 0xc7, 0x30
@@ -342,7 +343,7 @@ START_TEST(vmxon_pf_on_operand)
 END_TEST
 
 static const uint64_t bad_vmxon_ptrs[] = {
-    VMXON_PA + 8, VMXON_PA + 0x800, 1ull << 39, (1ull << 63) | VMXON_PA, ~0ull,
+    VMXON_PA + 8, VMXON_PA + 0x800, 1ull << SKY_MAXPHY, (1ull << 63) | VMXON_PA, ~0ull,
 };
 
 START_TEST(vmxon_fail_invalid_bad_pointer)
@@ -426,9 +427,22 @@ START_TEST(gp_at_cpl3)
 }
 END_TEST
 
-/* INVEPT, INVVPID and VMFUNC: the models allow neither EPT, VPID nor VM
- * functions, so the instructions do not exist. */
-START_TEST(invept_invvpid_vmfunc_ud)
+/* VMFUNC: no model allows VM functions, so the instruction does not exist
+ * (INVEPT and INVVPID: test_vpid.c). */
+START_TEST(vmfunc_ud)
+{
+    vmxon();
+    vmptrld(VMCS_A);
+    c->gpr[0] = 1;
+    c->gpr[3] = DATA;
+    expect_fault(EXEC(0x0f, 0x01, 0xd4), EXC_UD, "VMFUNC");
+}
+END_TEST
+
+/* The reduced model allows neither EPT nor VPID: INVEPT and INVVPID are
+ * invalid opcodes (SDM 3C "INVEPT", "INVVPID": #UD "If the logical
+ * processor does not support EPT/VPIDs"). */
+START_TEST(invept_invvpid_ud_without_ept_vpid)
 {
     vmxon();
     vmptrld(VMCS_A);
@@ -436,7 +450,6 @@ START_TEST(invept_invvpid_vmfunc_ud)
     c->gpr[3] = DATA;
     expect_fault(EXEC(0x66, 0x0f, 0x38, 0x80, 0x03), EXC_UD, "INVEPT");
     expect_fault(EXEC(0x66, 0x0f, 0x38, 0x81, 0x03), EXC_UD, "INVVPID");
-    expect_fault(EXEC(0x0f, 0x01, 0xd4), EXC_UD, "VMFUNC");
 }
 END_TEST
 
@@ -490,7 +503,7 @@ START_TEST(vmptrld_reads_region)
 }
 END_TEST
 
-static const uint64_t bad_vmcs_ptrs[] = { VMCS_A + 0x10, VMCS_A | 1, 1ull << 39, 1ull << 52 };
+static const uint64_t bad_vmcs_ptrs[] = { VMCS_A + 0x10, VMCS_A | 1, 1ull << SKY_MAXPHY, 1ull << 52 };
 
 /* SDM 3C "VMPTRLD": VMfail(9) for a bad address, (10) for the VMXON pointer,
  * (11) for a revision mismatch -- invalid without a current VMCS. */
@@ -869,8 +882,12 @@ START_TEST(capability_msrs_read_sky)
         ck_assert_msg(val == model.vmx_msrs[readable[i] - 0x480], "RDMSR 0x%x: 0x%llx",
                       readable[i], (unsigned long long)val);
     }
-    /* no EPT/VPID and no VM functions: those MSRs do not exist */
-    expect_fault(rdmsr(0x48c, &val), EXC_GP, "RDMSR IA32_VMX_EPT_VPID_CAP");
+    /* SDM 3D Appendix A "VPID and EPT Capabilities": IA32_VMX_EPT_VPID_CAP
+     * exists when PROCBASED_CTLS2 allows "enable EPT" or "enable VPID"; no
+     * VM functions: IA32_VMX_VMFUNC does not exist */
+    struct outcome o = rdmsr(0x48c, &val);
+    ck_assert_msg(!o.faulted, "RDMSR IA32_VMX_EPT_VPID_CAP faulted");
+    ck_assert_uint_eq(val, 0x00000f0106734141ull);
     expect_fault(rdmsr(0x491, &val), EXC_GP, "RDMSR IA32_VMX_VMFUNC");
 }
 END_TEST
@@ -1050,7 +1067,7 @@ static Suite *vmx_insn_suite(void)
     tcase_add_loop_test(tc, ud_outside_vmx_operation, 0, N(vmx_insns));
     tcase_add_loop_test(tc, ud_in_compat_mode, 0, N(vmx_insns));
     tcase_add_loop_test(tc, gp_at_cpl3, 0, N(vmx_insns));
-    tcase_add_test(tc, invept_invvpid_vmfunc_ud);
+    tcase_add_test(tc, vmfunc_ud);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("vmcs_pointer");
@@ -1087,6 +1104,7 @@ static Suite *vmx_insn_suite(void)
     tcase_add_test(tc, vmwrite_readonly_field_reduced);
     tcase_add_test(tc, vmptrld_shadow_indicator_reduced);
     tcase_add_test(tc, capability_msrs_read_reduced);
+    tcase_add_test(tc, invept_invvpid_ud_without_ept_vpid);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("vmlaunch_vmcall");

@@ -100,3 +100,40 @@ gx_real_isr:
     iret
 gx_real_end:
     .code64
+
+/* As gx_vpid_loop, but each read follows a MOV to CR3 with the current
+ * value (gx_vpid_cr3_loop) or an INVLPG of RDI (gx_vpid_invlpg_loop). */
+SNIPPET(vpid_cr3_loop)
+1:  movq %cr3, %rax
+    movq %rax, %cr3
+    movq (%rdi), %rdx
+    movl $0x56504944, %eax
+    vmcall
+    jmp 1b
+
+SNIPPET(vpid_invlpg_loop)
+1:  invlpg (%rdi)
+    movq (%rdi), %rdx
+    movl $0x56504944, %eax
+    vmcall
+    jmp 1b
+
+/* 32-bit PAE guest code (vmx_ept_pae.c): MOV to CR3 from EAX (the PDPTEs
+ * are loaded then), a read of [ESI] into EDX, VMCALL with EAX = "DONE". */
+    .code32
+    .globl gx_pae_mov_cr3, gx_pae_mov_cr3_insn
+gx_pae_mov_cr3:
+gx_pae_mov_cr3_insn:
+    movl %eax, %cr3
+    movl (%esi), %edx
+    movl $0x454e4f44, %eax
+    vmcall
+    hlt
+    .code64
+
+/* #UD, delivered through the guest IDT */
+    .code64
+SNIPPET(ept_ud2)
+INSN(ept_ud2)
+    ud2
+    ret

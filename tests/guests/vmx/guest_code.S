@@ -235,6 +235,19 @@ INSN(vmptrld)
 NEXT(vmptrld)
     ret
 
+/* VMPTRLD gx_rip_operand(%rip): with RIP-relative addressing the
+ * qualification is the displacement plus the RIP of the next instruction,
+ * i.e. the operand's address (SDM 3C "Basic VM-Exit Information"). */
+SNIPPET(vmptrld_rip)
+INSN(vmptrld_rip)
+    vmptrld gx_rip_operand(%rip)
+NEXT(vmptrld_rip)
+    ret
+    .balign 8
+    .globl gx_rip_operand
+gx_rip_operand:
+    .quad 0
+
 SNIPPET(vmclear)
 INSN(vmclear)
     vmclear -8(%rsp)

@@ -16,6 +16,7 @@
 #define CODE_PAGE 1
 #define IRET_PAGE 2
 #define PML4_PAGE 3
+#define IDT_PAGE 6
 #define READ_OFF 0x18
 #define WRITE_OFF 0x20
 #define READ_VALUE 0x1122334455667788ull
@@ -344,6 +345,102 @@ static void test_nmi_unblocking(void)
     ept_test_invept();
 }
 
+/* Advanced VM-exit information (IA32_VMX_EPT_VPID_CAP bit 22; SDM 3C
+ * Table "Exit Qualification for EPT Violations" bits 9-11): for a
+ * translated access, whether the linear address is user-mode (U/S = 1 in
+ * every paging-structure entry), read/write (R/W = 1 in every entry) and
+ * execute-disable (XD = 1 in some entry, with EFER.NXE). The guest reads a
+ * test mapping at PG_TEST_BASE whose PTE has the flags of each case; the
+ * guest-physical page has no EPT permissions. */
+static void advanced_case(const char *name, uint64_t pte_flags, uint64_t adv)
+{
+    const uint64_t lin = PG_TEST_BASE + 0x40000, off = READ_OFF;
+
+    if (!pg_map(lin, TW_PAGE(DATA_PAGE), PTE_P | PTE_A | pte_flags))
+        return;
+    set_leaf(DATA_PAGE, 0);
+    ept_test_invept();
+    if (!ept_test_vmcs(0, false, gx_ept_read, lin + off))
+        return;
+    vmwrite(ENTRY_CONTROLS, vmx_ctls.entry | ENTRY_LOAD_EFER);
+    vmwrite(GUEST_EFER, rdmsr(MSR_EFER) | EFER_NXE);
+    if (vmx_test_enter() == VMX_OK) {
+        struct ept_violation v = {
+            .qual = EPTQ_READ | EPTQ_PERMS(0) | EPTQ_LINEAR_VALID | EPTQ_TRANSLATION | adv,
+            .gpa = TW_PAGE(DATA_PAGE) + off, .linear = lin + off,
+            .rip = (uint64_t)gx_ept_read_insn,
+        };
+        check_ept_violation(name, &v);
+    }
+    set_leaf(DATA_PAGE, EPT_RWX);
+    ept_test_invept();
+}
+
+static void test_advanced_information(void)
+{
+    if (!vmx_ept_cap(EPT_CAP_ADV_EXIT_INFO)) {
+        report_skip("advanced_exit_info", "IA32_VMX_EPT_VPID_CAP bit 22 is 0");
+        return;
+    }
+    if (!vmx_ctl_allowed(vmx_caps.entry, ENTRY_LOAD_EFER)) {
+        report_skip("advanced_exit_info", "\"load IA32_EFER\" not supported");
+        return;
+    }
+    advanced_case("adv_supervisor_read_only", 0, 0);
+    advanced_case("adv_supervisor_read_write", PTE_W, EPTQ_ADV_WRITE);
+    advanced_case("adv_user_read_only", PTE_U, EPTQ_ADV_USER);
+    advanced_case("adv_user_read_write_xd", PTE_U | PTE_W | PTE_NX,
+                  EPTQ_ADV_USER | EPTQ_ADV_WRITE | EPTQ_ADV_NX);
+    pg_update(PG_TEST_BASE + 0x40000, 0, PTE_P);
+}
+
+/* SDM 3C "Information for VM Exits During Event Delivery": an EPT
+ * violation while delivering #UD (reading its IDT gate) records the #UD in
+ * the IDT-vectoring information; the access is a translated data read. The
+ * guest IDT is a copy in a window page. */
+extern char gx_ept_ud2[], gx_ept_ud2_insn[];
+
+static void test_event_delivery(void)
+{
+    const uint64_t gate = TW_PAGE(IDT_PAGE) + 6 * 16;
+
+    if (!ept_test_vmcs(0, false, gx_ept_ud2, 0))
+        return;
+    memcpy(ept_tpage[IDT_PAGE], (void *)vmread(GUEST_IDTR_BASE), 4096);
+    vmwrite(GUEST_IDTR_BASE, TW_PAGE(IDT_PAGE));
+    vmwrite(GUEST_IDTR_LIMIT, 0xfff);
+    /* Twin: a readable IDT page delivers #UD to the guest */
+    set_leaf(IDT_PAGE, EPT_R);
+    ept_test_invept();
+    if (vmx_test_enter() == VMX_OK && last_exit.reason == EXIT_VMCALL &&
+        last_exit.regs.rax == VMX_GUEST_VECTOR)
+        check_eq("ud_through_readable_idt_page_delivered", last_exit.regs.rbx, 6);
+    else
+        ept_report_unexpected("ud_through_readable_idt_page_delivered", VMX_OK);
+
+    if (!ept_test_vmcs(0, false, gx_ept_ud2, 0))
+        return;
+    vmwrite(GUEST_IDTR_BASE, TW_PAGE(IDT_PAGE));
+    vmwrite(GUEST_IDTR_LIMIT, 0xfff);
+    set_leaf(IDT_PAGE, 0);
+    ept_test_invept();
+    if (vmx_test_enter() != VMX_OK) {
+        ept_report_unexpected("ud_delivery_idt_not_present", VMX_FAIL_VALID);
+        return;
+    }
+    /* Bit 12 is undefined when the IDT-vectoring information is valid */
+    struct ept_violation v = {
+        .qual = EPTQ_READ | EPTQ_PERMS(0) | TRANSLATION_Q,
+        .gpa = gate, .linear = gate, .rip = (uint64_t)gx_ept_ud2_insn,
+    };
+    last_exit.qual &= ~EPTQ_NMI_UNBLOCK;
+    check_ept_violation("ud_delivery_idt_not_present", &v);
+    check_eq("ud_delivery_idt_vectoring_info", last_exit.idt_info,
+             INTR_VALID | INTR_TYPE_HW_EXC | 6);
+    set_leaf(IDT_PAGE, EPT_RWX);
+    ept_test_invept();
+}
+
 void guest_main(uint32_t mb_magic, uint32_t mb_info)
 {
     ept_test_start(0, 0);
@@ -353,4 +450,6 @@ void guest_main(uint32_t mb_magic, uint32_t mb_info)
     test_upper_levels();
     test_paging_structure_accesses();
     test_nmi_unblocking();
+    test_event_delivery();
+    test_advanced_information();
 }

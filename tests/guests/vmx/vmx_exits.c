@@ -18,6 +18,7 @@
     X(mov_to_cr3) X(mov_to_cr4) X(read_cr0_cr4) X(clts) X(lmsw) X(mov_to_cr8) X(mov_from_cr8) \
     X(mov_to_dr0) X(mov_from_dr6) X(out_imm8) X(in_dx16) X(out_dx32) X(rep_outsb) X(insw)     \
     X(io_bitmap) X(io_bitmap_b) X(rdmsr) X(wrmsr) X(vmcall) X(vmread) X(vmwrite) X(vmptrld)   \
+    X(vmptrld_rip)                                                                             \
     X(vmclear) X(vmptrst) X(vmlaunch) X(vmresume) X(vmxoff) X(vmxon) X(pause) X(wbinvd)       \
     X(sgdt) X(sidt) X(sldt) X(str) X(ud2) X(int3) X(pf_read) X(gp)
 #define DECLARE(n) extern char gx_##n[], gx_##n##_insn[], gx_##n##_next[];
@@ -113,6 +114,8 @@ static void setup_msr_bitmap(void)
 #define SEG_SS 2
 #define SEG_DS 3
 #define MEMINFO(seg, base) ((2u << 7) | ((seg) << 15) | (1u << 22) | ((base) << 23))
+#define MEMINFO_RIP(seg) ((2u << 7) | ((seg) << 15) | (1u << 22) | (1u << 27))
+extern char gx_rip_operand[];
 
 static const struct exit_case cases[] = {
     /* Unconditional: SDM 3C "Instructions That Cause VM Exits Unconditionally" */
@@ -124,6 +127,8 @@ static const struct exit_case cases[] = {
       (R_RCX << 3) | (1u << 10) | ((uint32_t)R_RDX << 28) },
     { "vmptrld", SNIP(vmptrld), 0, 0, 0, EXIT_VMPTRLD, Q(0x10), INFO_MEM,
       MEMINFO(SEG_DS, R_RAX), 0x1000 },
+    { "vmptrld_rip_relative", SNIP(vmptrld_rip), 0, 0, 0, EXIT_VMPTRLD, Q((uint64_t)gx_rip_operand),
+      INFO_MEM, MEMINFO_RIP(SEG_DS) },
     { "vmclear", SNIP(vmclear), 0, 0, 0, EXIT_VMCLEAR, Q(-8ull), INFO_MEM,
       MEMINFO(SEG_SS, R_RSP) },
     { "vmptrst", SNIP(vmptrst), 0, 0, 0, EXIT_VMPTRST, Q(-8ull), INFO_MEM,

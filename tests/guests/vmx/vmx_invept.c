@@ -17,7 +17,7 @@
 #include "x86.h"
 
 #define GUEST_VPID_MARK 0x56504944u
-extern char gx_vpid_loop[], gx_invept_nonroot[], gx_invept_nonroot_insn[],
+extern char gx_vpid_loop[], gx_vpid_cr3_loop[], gx_vpid_invlpg_loop[], gx_invept_nonroot[], gx_invept_nonroot_insn[],
     gx_invvpid_nonroot[], gx_invvpid_nonroot_insn[];
 
 static void nop_guest(uint64_t arg)
@@ -343,6 +343,43 @@ static void test_vpid_retention(void)
     expect_read("novpid_exit_and_entry_drop_translation", VAL_B);
 }
 
+/* SDM 3A "Invalidation of TLBs and Paging-Structure Caches" and 3C
+ * "VPID": INVLPG and MOV to CR3 (CR4.PCIDE = 0) in the guest invalidate
+ * the translations of the current VPID, so a guest that does one before
+ * each read sees every change the host makes. */
+static void guest_invalidation_case(const char *name, char *gx)
+{
+    char n[96];
+    uint64_t *pte = pg_entry(LOOP_LIN, 1);
+
+    if (!pte || !fresh_vmcs(PROC2_VPID))
+        return;
+    set_pte(pte, PAGE_A);
+    invvpid(INVVPID_ALL, 0, 0);
+    vmx_guest_setup(&test_regs, (void (*)(uint64_t))gx, LOOP_LIN);
+    last_exit.reason = ~0u;
+    fmt_snprintf(n, sizeof(n), "%s_first_read", name);
+    if (!expect_read(n, VAL_A))
+        return;
+    set_pte(pte, PAGE_B);
+    fmt_snprintf(n, sizeof(n), "%s_drops_the_vpid_translation", name);
+    expect_read(n, VAL_B);
+}
+
+static void test_guest_invalidation(void)
+{
+    if (!vmx_proc2_allowed(PROC2_VPID) || !vmx_ept_cap(EPT_CAP_INVVPID | EPT_CAP_INVVPID_ALL)) {
+        report_skip("vpid_guest_invalidation", "VPID or all-context INVVPID not supported");
+        return;
+    }
+    if (vmx_ctls.proc & (PROC_CR3_LOAD | PROC_INVLPG))
+        report_skip("vpid_guest_invalidation", "CR3-load or INVLPG exiting cannot be 0");
+    else {
+        guest_invalidation_case("vpid_guest_mov_to_cr3", gx_vpid_cr3_loop);
+        guest_invalidation_case("vpid_guest_invlpg", gx_vpid_invlpg_loop);
+    }
+}
+
 /* Guest-physical mappings: the guest reads a window page whose EPT leaf
  * the host points elsewhere; INVEPT makes the change visible. */
 static void test_invept_flush(void)
@@ -403,6 +440,7 @@ void guest_main(uint32_t mb_magic, uint32_t mb_info)
     test_faults();
     test_nonroot();
     test_vpid_retention();
+    test_guest_invalidation();
     test_invept_flush();
     test_outside_vmx();
 }

@@ -1,0 +1,60 @@
+/* Two-dimensional translation (SDM 3C "EPT Overview", "Guest-Physical
+ * Addresses"): in VMX non-root operation with "enable EPT", every
+ * guest-physical address the CPU uses -- guest paging-structure entries,
+ * the PAE PDPTEs, and the translation of a linear address -- goes through
+ * the EPT walker (src/ept). Each entry it reads is charged as one memory
+ * reference; its accessed/dirty updates are applied here; a violation or a
+ * misconfiguration becomes a VM exit through the ept_fault hook. */
+#include "cpu_internal.h"
+
+#include "nvmx/cpu_hooks.h"
+
+/* EPT entries live in host-physical RAM; anything else reads as all ones
+ * (which a walk reports as a misconfiguration: reserved bits set). */
+static uint64_t ept_read_entry(void *ctx, uint64_t hpa)
+{
+    struct cpu *c = ctx;
+    const uint8_t *p = machine_ram_ptr(c->m, hpa, 8);
+    if (!p)
+        return ~0ull;
+    return __atomic_load_n((const uint64_t *)(const void *)p, __ATOMIC_ACQUIRE);
+}
+
+/* SDM 3C "Accessed and Dirty Flags for EPT": locked updates, like the
+ * guest's own paging A/D flags. */
+static void ept_set_flags(struct cpu *c, const struct ept_result *r)
+{
+    for (unsigned i = 0; i < r->nad; i++) {
+        uint8_t *p = machine_ram_ptr(c->m, r->ad[i].hpa, 8);
+        if (!p)
+            continue;
+        __atomic_fetch_or((uint64_t *)(void *)p, r->ad[i].bits, __ATOMIC_SEQ_CST);
+        cpu_phys_written(c, r->ad[i].hpa, 8);
+    }
+}
+
+bool cpu_ept_translate(struct cpu *c, uint64_t gpa, const struct ept_access *a, uint64_t lin,
+                       bool nofault, uint64_t *hpa)
+{
+    struct ept_result r;
+    enum ept_outcome o = ept_walk(&c->nr.ept_caps, c->nr.eptp, gpa, a, ept_read_entry, c, &r);
+    c->stats.ept_walks++;
+    c->stats.ept_refs += r.refs;
+    if (c->cost)
+        c->cycles += (uint64_t)r.refs * c->cost->cycles[COST_ept_walk];
+    if (likely(o == EPT_OK)) {
+        ept_set_flags(c, &r);
+        *hpa = r.hpa;
+        return true;
+    }
+    if (nofault)
+        return false;
+    struct cpu_ept_fault f = {
+        .misconfig = o == EPT_MISCONFIG,
+        .qual = o == EPT_VIOLATION ? r.qualification : 0,
+        .gpa = gpa,
+        .linear = a->linear_valid ? lin : 0,
+    };
+    c->hooks->ept_fault(c, &f);
+    cpu_vmexit_unwind(c);
+}
