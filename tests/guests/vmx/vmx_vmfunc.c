@@ -2,7 +2,8 @@
  * Controls"; SDM 2B "VMFUNC -- Invoke VM function"): EPTP switching
  * (function 0) from the EPTP list without a VM exit, the VM exits (reason
  * 59) for a function not enabled, an index beyond the list and an invalid
- * EPTP, #UD without "enable VM functions" and in VMX root operation, and the
+ * EPTP, #UD without "enable VM functions", for EAX >= 64 and in VMX root
+ * operation, and the
  * VM-entry checks on the VM-function controls. SKIPs unless the CPU allows
  * "enable EPT", "enable VM functions" and IA32_VMX_VMFUNC[0]. */
 #include "console.h"
@@ -79,6 +80,10 @@ static void test_switch(void)
         check_eq("vmfunc_switch_old_eptp_before", g_before, MARK0);
         check_eq("vmfunc_switch_new_eptp_after", g_after, MARK1);
         check_eq("vmfunc_switch_eptp_field", vmread(EPT_POINTER), eptp_list[1]);
+        /* "IF processor supports the 1-setting of the 'EPT-violation #VE'
+         * VM-execution control THEN write ECX[15:0] to EPTP-index field" */
+        if (vmx_proc2_allowed(1u << 18))
+            check_eq("vmfunc_switch_eptp_index_field", vmread(0x0004), 1);
     }
     if (prepare(0, 511) && ept_run_to_done("vmfunc_switch_index_511")) {
         check_eq("vmfunc_switch_index_511_after", g_after, MARK1);
@@ -117,8 +122,7 @@ static void test_exits(void)
     expect_vmfunc_exit("vmfunc_invalid_eptp_exits", 0, 2);
     expect_vmfunc_exit("vmfunc_zero_eptp_exits", 0, 3);
     expect_vmfunc_exit("vmfunc_function_1_not_enabled_exits", 1, 0);
-    expect_vmfunc_exit("vmfunc_function_64_exits", 64, 0);
-    expect_vmfunc_exit("vmfunc_function_ffffffff_exits", 0xffffffffull, 0);
+    expect_vmfunc_exit("vmfunc_function_63_not_enabled_exits", 63, 0);
     /* Function 0 not enabled in the VM-function controls */
     if (prepare(0, 1)) {
         vmwrite(VM_FUNCTION_CONTROL, 0);
@@ -134,19 +138,28 @@ static void root_vmfunc(void *arg)
     vmfunc(0, 0);
 }
 
-/* #UD in VMX root operation, and in non-root operation without "enable VM
- * functions" (the guest IDT reports vector 6). */
+/* The guest took #UD at its VMFUNC (the guest IDT reports vector 6). */
+static void expect_guest_ud(const char *name)
+{
+    int r = vmx_test_enter();
+    if (r == VMX_OK && last_exit.reason == EXIT_VMCALL && last_exit.regs.rax == VMX_GUEST_VECTOR &&
+        last_exit.regs.rbx == 6)
+        report_pass(name);
+    else
+        ept_report_unexpected(name, r);
+}
+
+/* SDM 2B "VMFUNC": #UD "if executed outside VMX non-root operation; if
+ * 'enable VM functions' VM-execution control is 0; if EAX >= 64". */
 static void test_ud(void)
 {
     check_eq("vmfunc_root_ud", exc_run(root_vmfunc, 0), 6);
-    if (ept_test_vmcs(0, false, (char *)guest_vmfunc, 1)) {
-        int r = vmx_test_enter();
-        if (r == VMX_OK && last_exit.reason == EXIT_VMCALL &&
-            last_exit.regs.rax == VMX_GUEST_VECTOR && last_exit.regs.rbx == 6)
-            report_pass("vmfunc_without_enable_vm_functions_ud");
-        else
-            ept_report_unexpected("vmfunc_without_enable_vm_functions_ud", r);
-    }
+    if (ept_test_vmcs(0, false, (char *)guest_vmfunc, 1))
+        expect_guest_ud("vmfunc_without_enable_vm_functions_ud");
+    if (prepare(64, 1))
+        expect_guest_ud("vmfunc_eax_64_ud");
+    if (prepare(0xffffffffull, 1))
+        expect_guest_ud("vmfunc_eax_ffffffff_ud");
 }
 
 /* "Checks on VMX Controls": reserved VM-function controls, EPTP switching
