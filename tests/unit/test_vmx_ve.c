@@ -237,8 +237,8 @@ static void expect_exit(uint32_t reason, uint32_t expected, uint64_t rip)
 #define PROC2_VE ((uint32_t)PROC2_ENABLE_EPT | (uint32_t)PROC2_EPT_VIOLATION_VE)
 #define VE_INTR_INFO 0x80000314u /* valid, hardware exception, vector 20 */
 
-static uint32_t area32(unsigned off) { return (uint32_t)*ram64(VE_AREA + off); }
-static uint64_t area64(unsigned off) { return *ram64(VE_AREA + off); }
+static uint32_t area32(unsigned off) { return (uint32_t)cpu_read_phys(c, VE_AREA + off, 4); }
+static uint64_t area64(unsigned off) { return cpu_read_phys(c, VE_AREA + off, 8); }
 
 /* "EPT-violation #VE" on, the information area free, EPTP index 5, guest
  * exceptions delivered (the harness stops at them otherwise); the
@@ -271,7 +271,7 @@ START_TEST(not_present_pte_raises_ve)
     ck_assert_uint_eq(q & 0x1bfull, EPT_QUAL_READ | EPT_QUAL_LINEAR_VALID | EPT_QUAL_TRANSLATION);
     ck_assert_uint_eq(area64(16), DATA);
     ck_assert_uint_eq(area64(24), DATA);
-    ck_assert_uint_eq(*ram64(VE_AREA + 32) & 0xffff, 5);
+    ck_assert_uint_eq(cpu_read_phys(c, VE_AREA + 32, 2), 5);
     ck_assert_uint_eq(vmx_get_stats(v)->ve_delivered, 1);
     ck_assert_uint_eq(vmx_get_stats(v)->exits[VMX_EXIT_ept_violation], 0);
 }
@@ -297,7 +297,7 @@ static const struct {
 START_TEST(violation_stays_exit)
 {
     *ept_pte(DATA) = exit_cases[_i].pte;
-    *ram64(VE_AREA + 4) = exit_cases[_i].busy;
+    cpu_write_phys(c, VE_AREA + 4, 4, exit_cases[_i].busy);
     put(VMCS_secondary_vm_exec_control, exit_cases[_i].proc2);
     uint32_t r = exit_cases[_i].write ? GUEST(false, MOV_DATA_RAX, HLT) : GUEST(false, MOV_RAX_DATA, HLT);
     ck_assert_msg(r == VMX_EXIT_ept_violation, "%s: exit %u", exit_cases[_i].what, r);
