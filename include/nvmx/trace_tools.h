@@ -124,4 +124,19 @@ void trace_recost_init(struct trace_recost *rc, uint32_t entry_cost, uint32_t ex
 /* Rewrite r in place (cycles, cost) as the new model would have stamped it. */
 void trace_recost_record(struct trace_recost *rc, struct trace_record *r);
 
+/* ---- export (src/trace/export.c) ----------------------------------------- */
+
+/* Chrome/Perfetto trace-event JSON of a trace, written as it is read: one
+ * track (thread) per level, a complete slice ("X") per guest run from the
+ * end of a VM entry to the start of the next VM exit at that level, an
+ * instant ("i") per VM exit, failed entry, VMfail and unknown event, with
+ * the trace line as its args. Timestamps are cycles / cycles_per_us. */
+struct trace_export_result {
+    struct trace_read_result read;
+    uint64_t slices, instants;
+    bool write_failed;
+};
+bool trace_export_perfetto(FILE *in, const char *name, FILE *out, double cycles_per_us,
+                           FILE *diag, struct trace_export_result *res);
+
 #endif

@@ -45,6 +45,7 @@ void cli_trace_usage(FILE *f);
 /* The subcommands, each in its own file: argv[0] is the subcommand name. */
 int cli_trace_diff(int argc, char **argv);
 int cli_trace_recost(int argc, char **argv);
+int cli_trace_export(int argc, char **argv);
 
 /* VMX wiring of a run (run_vmx.c) */
 struct trace_writer;

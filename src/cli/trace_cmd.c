@@ -132,6 +132,7 @@ int cli_trace(int argc, char **argv)
         { "stats", trace_stats_cmd },
         { "diff", cli_trace_diff },
         { "recost", cli_trace_recost },
+        { "export", cli_trace_export },
     };
     if (argc < 2) {
         cli_trace_usage(stderr);

@@ -259,7 +259,19 @@ bool trace_groups_add(void *ctx, const struct trace_record *r)
             close_exit(g, lv, r->cycles);
         break;
     case TRACE_EV_vmfail: g->vmfails++; break;
-    default: count_other_event(g, r->event); break;
+    case TRACE_EV_COUNT: count_other_event(g, r->event); break;
+    default: {
+        /* Nesting events by name; a reflect also by who handled the exit
+         * (its "decision": l1 reflected, l0 handled and resumed). */
+        json_t *d = r->json ? json_object_get((json_t *)r->json, "decision") : NULL;
+        char name[40];
+        if (r->type == TRACE_EV_reflect && json_is_string(d))
+            snprintf(name, sizeof(name), "%s:%.8s", r->event, json_string_value(d));
+        else
+            snprintf(name, sizeof(name), "%s", r->event ? r->event : "?");
+        count_other_event(g, name);
+        break;
+    }
     }
     return true;
 }
@@ -384,7 +396,7 @@ static void print_table(const struct trace_groups *g, const uint32_t *order, FIL
             (unsigned long long)g->resumes, (unsigned long long)g->failed_entries,
             (unsigned long long)g->vmfails);
     if (g->nother_events) {
-        fprintf(out, "Other events (not known to this nvmx):");
+        fprintf(out, "Other events:");
         for (unsigned i = 0; i < g->nother_events; i++)
             fprintf(out, "%s %s %llu", i ? "," : "", g->other_events[i].name,
                     (unsigned long long)g->other_events[i].count);

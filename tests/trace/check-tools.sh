@@ -10,16 +10,17 @@
 #    exit status 2.
 #
 # usage: check-tools.sh --nvmx PATH --image IMAGE --configs DIR --out DIR
-#                       [-- RUN-ARGS...]
+#                       [--l0-image HV-IMAGE] [-- RUN-ARGS...]
 set -u
 
-nvmx= image= out= configs=
+nvmx= image= out= configs= l0image=
 while [ $# -gt 0 ]; do
     case "$1" in
     --nvmx) nvmx=$2; shift 2 ;;
     --image) image=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     --configs) configs=$2; shift 2 ;;
+    --l0-image) l0image=$2; shift 2 ;;
     --) shift; break ;;
     *) echo "check-tools.sh: unknown option '$1'" >&2; exit 2 ;;
     esac
@@ -31,6 +32,7 @@ fi
 mkdir -p "$out" || exit 2
 fail() { echo "FAIL: $*" >&2; exit 1; }
 T=$out/a.jsonl
+here=$(dirname "$0")
 
 "$nvmx" run "$image" --serial "$out/serial.txt" --trace "$T" "$@" >/dev/null 2>"$out/run.txt"
 st=$?
@@ -129,24 +131,73 @@ echo '{"classes":{"vm_exit":"x"}}' >"$out/badcost.json"
 expect_status 2 "$nvmx" trace recost --cost "$out/badcost.json" "$T"
 expect_err "^nvmx trace recost: --cost: .*badcost.json"
 
+# ---- export --------------------------------------------------------------
+# One slice per successful entry, one instant per exit, failed entry and
+# VMfail; the JSON checked against the trace-event format.
+"$nvmx" trace stats --format json "$T" >"$out/stats.json" || fail "stats --format json"
+slices=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["entries"])' "$out/stats.json")
+instants=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); \
+print(d["vm_exits"]+d["failed_entries"]+d["vmfails"])' "$out/stats.json")
+expect_status 0 "$nvmx" trace export --format perfetto "$T" "$out/a.perfetto.json"
+python3 "$here/check-trace-events.py" "$out/a.perfetto.json" --expect-slices "$slices" \
+    --expect-instants "$instants" --expect-tracks L1 || fail "export: not trace-event JSON"
+# A nested trace (levels 1 and 2, an event this nvmx does not know): a track
+# per level, the unknown event an instant on its level.
+{
+    head -n 1 "$T"
+    echo '{"event":"vmentry","cycles":100,"insns":1,"level":1,"vmcs":"0x1000","kind":"launch","ok":true,"cost":30}'
+    echo '{"event":"vmentry","cycles":300,"insns":5,"level":2,"vmcs":"0x2000","kind":"launch","ok":true,"cost":30}'
+    echo '{"event":"vmexit","cycles":500,"insns":9,"level":2,"vmcs":"0x2000","reason":10,"reason_name":"cpuid","qual":"0x0","guest_rip":"0x0","insn_len":2,"insn_info":"0x0","intr_info":"0x0","intr_error":"0x0","idt_info":"0x0","idt_error":"0x0","cost":20}'
+    echo '{"event":"nested_ept","cycles":520,"insns":9,"level":2,"vmcs":"0x2000"}'
+    echo '{"event":"vmentry","cycles":700,"insns":12,"level":2,"vmcs":"0x2000","kind":"resume","ok":true,"cost":30}'
+} >"$out/nested.jsonl"
+expect_status 0 "$nvmx" trace export --format perfetto "$out/nested.jsonl" "$out/nested.json"
+expect_err 'unknown event "nested_ept"'
+python3 "$here/check-trace-events.py" "$out/nested.json" --expect-slices 3 --expect-instants 2 \
+    --expect-tracks L1,L2 || fail "export of a nested trace"
+python3 -c 'import json,sys; e=json.load(open(sys.argv[1]))["traceEvents"]; \
+x=[v for v in e if v["ph"]=="X" and v["tid"]==2][0]; \
+assert (x["ts"], x["dur"]) == (0.33, 0.15), x; \
+r=[v for v in e if v["name"]=="nested_ept"][0]; assert r["tid"]==2 and r["ts"]==0.52, r' \
+    "$out/nested.json" || fail "nested export: slice or instant at the wrong time"
+# A real nested run (--l0): tracks L1 and L2, stats per level, the nesting
+# events counted.
+if [ -n "$l0image" ]; then
+    "$nvmx" run "$l0image" --l0 --serial "$out/serial.txt" --trace "$out/l0.jsonl" >/dev/null 2>&1
+    expect_status 0 "$nvmx" trace export --format perfetto "$out/l0.jsonl" "$out/l0.json"
+    python3 "$here/check-trace-events.py" "$out/l0.json" --expect-tracks L1,L2 ||
+        fail "export of an --l0 trace"
+    expect_status 0 "$nvmx" trace stats --by level "$out/l0.jsonl"
+    expect_out '^ *L2  *[1-9]'
+    expect_out '^Other events: .*reflect:l1 [1-9]'
+fi
+rm -f "$out/never.json"
+expect_status 2 "$nvmx" trace export --format perfetto "$out/garbage.jsonl" "$out/never.json"
+expect_err "'$out/never.json' not written"
+[ ! -e "$out/never.json" ] || fail "export of a bad trace left its output"
+expect_status 2 "$nvmx" trace export "$T" "$out/x.json"
+expect_err 'expected --format perfetto'
+
 # ---- bad input: every command names the file and the problem, status 2 ----
 head -n 1 "$T" >"$out/hdr.jsonl"
 { cat "$out/hdr.jsonl"; echo 'garbage'; } >"$out/garbage.jsonl"
 head -c 100 "$T" >"$out/trunc.jsonl"
 sed '1s/"schema":1/"schema":99/' "$T" >"$out/schema.jsonl"
 mkdir -p "$out/dir"
-for cmd in "stats" "recost --cost default"; do
-    expect_status 2 "$nvmx" trace $cmd "$out/missing.jsonl"
+for cmd in "stats" "recost --cost default" "export --format perfetto"; do
+    x=
+    case $cmd in export*) x=$out/x.json ;; esac
+    expect_status 2 "$nvmx" trace $cmd "$out/missing.jsonl" $x
     expect_err "cannot open '$out/missing.jsonl'"
-    expect_status 2 "$nvmx" trace $cmd "$out/dir"
+    expect_status 2 "$nvmx" trace $cmd "$out/dir" $x
     expect_err "cannot read '$out/dir': it is a directory"
-    expect_status 2 "$nvmx" trace $cmd "$out/garbage.jsonl"
+    expect_status 2 "$nvmx" trace $cmd "$out/garbage.jsonl" $x
     expect_err "^$out/garbage.jsonl:2: bad JSON"
-    expect_status 2 "$nvmx" trace $cmd "$out/trunc.jsonl"
+    expect_status 2 "$nvmx" trace $cmd "$out/trunc.jsonl" $x
     expect_err "^$out/trunc.jsonl:1: no complete header line"
-    expect_status 2 "$nvmx" trace $cmd "$out/schema.jsonl"
+    expect_status 2 "$nvmx" trace $cmd "$out/schema.jsonl" $x
     expect_err "^$out/schema.jsonl:1: header: schema 99 is not supported"
-    expect_status 2 "$nvmx" trace $cmd --bogus "$T"
+    expect_status 2 "$nvmx" trace $cmd --bogus "$T" $x
     expect_err "unknown option '--bogus'"
 done
 # diff: either side bad is status 2, with the file named.

@@ -193,7 +193,7 @@ static const struct {
       "               wrmsr          1    25.00%     0.00%           -           -           -\n"
       "\nTotal Samples:4, Total cycles:1800.\n"
       "VM entries: 3 (0 launch, 3 resume), failed entries: 0, vmfails: 0\n"
-      "Other events (not known to this nvmx): nested_ept 1\n" },
+      "Other events: nested_ept 1\n" },
     { "msr", TRACE_SORT_COUNT, TRACE_FMT_TABLE,
       "Analyze events for all VMs, all VCPUs:\n\n"
       "          MSR Access    Samples  Samples%     Time%  Min cycles  Max cycles  Avg cycles\n\n"
@@ -204,7 +204,7 @@ static const struct {
       "note: 1 MSR exit without the MSR number: this trace does not record ECX (schema 1 has "
       "no \"msr\" key), shown as '?'\n"
       "VM entries: 3 (0 launch, 3 resume), failed entries: 0, vmfails: 0\n"
-      "Other events (not known to this nvmx): nested_ept 1\n" },
+      "Other events: nested_ept 1\n" },
 };
 #define N_GROUP_CASES ((int)(sizeof(group_cases) / sizeof(group_cases[0])))
 
