@@ -207,28 +207,45 @@ static void save_host01(void)
     host01_saved = true;
 }
 
+/* One field of vmcs02 from the cache: guest state and controls as vmcs12
+ * has them, the turtle's own host state (vmcs01's), no link pointer. */
+static void write_field02(unsigned i, bool fresh)
+{
+    uint32_t enc = vmcs12_encoding[i];
+
+    if (vmcs12_index(enc) != (int)i)
+        return; /* not supported by the processor */
+    switch (vmcs_enc_type(enc)) {
+    case VMCS_TYPE_HOST:
+        if (fresh)
+            vmwrite(enc, host01[i]);
+        break;
+    case VMCS_TYPE_RO_DATA: break;
+    case VMCS_TYPE_GUEST: vmwrite(enc, enc == VMCS_LINK_PTR ? ~0ull : vmcs12[i]); break;
+    default:
+        if (enc == EXIT_CONTROLS)
+            /* the turtle's own host state: 64-bit, its EFER */
+            vmwrite(enc, vmcs12[i] | EXIT_HOST_64 | EXIT_LOAD_EFER);
+        else
+            vmwrite(enc, vmcs12[i]);
+    }
+}
+
+/* Only the fields that changed since vmcs02 was last written (all of them
+ * for a new vmcs02 or a new vmcs12): the guest's VMWRITEs, the shadowed
+ * fields it changed, and what the turtle changed in the cache. Guest
+ * state synced back from vmcs02 at an exit is not dirty. */
 static void write_vmcs02(bool fresh)
 {
-    for (unsigned i = 0; i < VMCS12_NFIELDS; i++) {
-        uint32_t enc = vmcs12_encoding[i];
-        if (vmcs12_index(enc) != (int)i)
-            continue; /* not supported by the processor */
-        switch (vmcs_enc_type(enc)) {
-        case VMCS_TYPE_HOST:
-            if (fresh)
-                vmwrite(enc, host01[i]);
-            break;
-        case VMCS_TYPE_RO_DATA: break;
-        case VMCS_TYPE_GUEST:
-            vmwrite(enc, enc == VMCS_LINK_PTR ? ~0ull : vmcs12[i]);
-            break;
-        default:
-            if (enc == EXIT_CONTROLS)
-                /* the turtle's own host state: 64-bit, its EFER */
-                vmwrite(enc, vmcs12[i] | EXIT_HOST_64 | EXIT_LOAD_EFER);
-            else
-                vmwrite(enc, vmcs12[i]);
+    if (fresh)
+        vmcs12_mark_all();
+    for (unsigned w = 0; w < (VMCS12_NFIELDS + 63) / 64; w++) {
+        for (uint64_t bits = vmcs12_dirty[w]; bits; bits &= bits - 1) {
+            unsigned i = w * 64 + (unsigned)__builtin_ctzll(bits);
+            if (i < VMCS12_NFIELDS)
+                write_field02(i, fresh);
         }
+        vmcs12_dirty[w] = 0;
     }
 }
 

@@ -118,6 +118,13 @@ void vm_fail(uint32_t error); /* valid if there is a current VMCS */
 /* ---- vmcs12.c: the cache of the guest's current VMCS ---- */
 #include "vmcs12_fields.h"
 extern uint64_t vmcs12[VMCS12_NFIELDS];
+/* Fields of the cache that differ from vmcs02 (bit per list index). */
+extern uint64_t vmcs12_dirty[(VMCS12_NFIELDS + 63) / 64];
+static inline void vmcs12_mark(unsigned i)
+{
+    vmcs12_dirty[i / 64] |= 1ull << (i % 64);
+}
+void vmcs12_mark_all(void);
 void vmcs12_probe(void); /* which fields the hardware supports */
 int vmcs12_index(uint64_t encoding); /* -1: unsupported */
 void vmcs12_load(uint64_t pa);

@@ -16,6 +16,12 @@
 _Static_assert(VMCS12_DATA_OFF + 8 * VMCS12_NFIELDS <= 4096, "vmcs12 fits in a page");
 
 uint64_t vmcs12[VMCS12_NFIELDS];
+uint64_t vmcs12_dirty[(VMCS12_NFIELDS + 63) / 64];
+
+void vmcs12_mark_all(void)
+{
+    memset(vmcs12_dirty, 0xff, sizeof(vmcs12_dirty));
+}
 
 /* Encoding -> list index + 1 (0: not a field), by type/width group and
  * index; indexes above 63 are not used by the SDM's fields. */
@@ -61,6 +67,7 @@ static uint64_t *slots(uint64_t pa)
 void vmcs12_load(uint64_t pa)
 {
     memcpy(vmcs12, slots(pa), sizeof(vmcs12));
+    vmcs12_mark_all();
 }
 
 void vmcs12_flush(uint64_t pa)
@@ -87,6 +94,8 @@ uint64_t v12(uint32_t enc)
 void v12_set(uint32_t enc, uint64_t v)
 {
     int i = vmcs12_index(enc);
-    if (i >= 0)
+    if (i >= 0 && vmcs12[i] != vmcs_width_mask(enc, v)) {
         vmcs12[i] = vmcs_width_mask(enc, v);
+        vmcs12_mark((unsigned)i);
+    }
 }

@@ -255,6 +255,7 @@ static void emul_vmwrite(regs_t *r)
         vmcs12[i] = (vmcs12[i] & 0xffffffffu) | (v << 32);
     else
         vmcs12[i] = vmcs_width_mask((uint32_t)enc, v);
+    vmcs12_mark((unsigned)i);
     vm_succeed();
 }
 

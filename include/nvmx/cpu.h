@@ -226,6 +226,7 @@ struct tlb_context {
     uint64_t eptp; /* with ept */
     uint64_t used; /* LRU stamp; 0 = free */
     bool has_large; /* tlb_has_large while not current */
+    uint32_t gen;   /* bumped by every flush (tags the modelled TLB) */
 };
 #define TLB_CONTEXTS 4
 
@@ -238,6 +239,11 @@ struct cpu_stats {
     uint64_t exceptions;
     uint64_t ept_walks;     /* EPT walks for guest-physical accesses */
     uint64_t ept_refs;      /* EPT paging-structure entries they read */
+    uint64_t walk_refs;     /* guest paging-structure entries read by page walks */
+    /* The modelled TLB (src/cpu/tlb_model.c), consulted on software-TLB
+     * misses: first-level and STLB hits, misses, and the guest and EPT
+     * references of the walks those misses charged. */
+    uint64_t tlbm_l1_hits, tlbm_l2_hits, tlbm_misses, tlbm_walk_refs;
 };
 
 /* Non-root operation parameters the CPU applies itself, loaded by src/vmx on
@@ -341,6 +347,8 @@ struct cpu {
     struct tlb_set tlb_sets[TLB_CONTEXTS];
     struct tlb_context tlb_ctx[TLB_CONTEXTS];
     unsigned tlb_cur;                  /* index of the current context */
+    struct tlb_model *tlbm;            /* modelled TLB for cycles, or NULL (tlb_model.c) */
+    uint64_t xlate_page_size;          /* page size of the translation in progress */
     uint64_t tlb_clock;                /* LRU clock of the contexts */
     bool tlb_has_large; /* the current context caches a 2M/4M/1G translation in 4K pieces */
     uint32_t tlb_gen;   /* bumped by every flush: tags derived caches */

@@ -27,6 +27,14 @@ struct trace_header {
     const char *cmdline;
     bool feature_control_locked;
     const uint64_t *vmx_msrs;
+    /* For `nvmx replay` (optional, left out when NULL/0): the SHA-256 of
+     * the image and of each module (hex), and the options of `run` as given
+     * (argv after "run", the image included). */
+    const char *image_sha256;
+    const char *const *module_sha256;
+    unsigned nmodules;
+    const char *const *run_args;
+    unsigned nrun_args;
 };
 
 struct trace_writer;

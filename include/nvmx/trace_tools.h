@@ -139,4 +139,11 @@ struct trace_export_result {
 bool trace_export_perfetto(FILE *in, const char *name, FILE *out, double cycles_per_us,
                            FILE *diag, struct trace_export_result *res);
 
+/* ---- image hashes (src/trace/sha256.c) ------------------------------------ */
+
+/* SHA-256 as 64 lower-case hex digits and a NUL. */
+void trace_sha256(const void *data, size_t len, char out[65]);
+/* Of a file; false with "cannot open 'PATH': reason" in err. */
+bool trace_sha256_file(const char *path, char out[65], char *err, size_t errlen);
+
 #endif

@@ -26,6 +26,14 @@ int cli_run(int argc, char **argv);
 void cli_usage(FILE *f);
 void cli_run_usage(FILE *f);
 
+/* For nvmx replay (run_record.c): fill h's run_args (argv after "run", as
+ * given), image_sha256 and module_sha256. The storage lasts until the next
+ * call. */
+struct trace_header;
+struct boot_module;
+void cli_record_run(struct trace_header *h, int argc, char **argv,
+                    const struct boot_module *modules, unsigned nmodules);
+
 /* Option parsing shared by the commands (opts.c). */
 /* --help or -h. */
 bool cli_is_help(const char *s);
@@ -46,6 +54,8 @@ void cli_trace_usage(FILE *f);
 int cli_trace_diff(int argc, char **argv);
 int cli_trace_recost(int argc, char **argv);
 int cli_trace_export(int argc, char **argv);
+/* `nvmx replay TRACE` (replay_cmd.c) */
+int cli_replay(int argc, char **argv);
 
 /* VMX wiring of a run (run_vmx.c) */
 struct trace_writer;

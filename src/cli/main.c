@@ -41,6 +41,8 @@ int main(int argc, char **argv)
         return cli_run(argc - 1, argv + 1);
     if (!strcmp(argv[1], "trace"))
         return cli_trace(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "replay"))
+        return cli_replay(argc - 1, argv + 1);
     fprintf(stderr, "nvmx: unknown command '%s'\n", argv[1]);
     cli_usage(stderr);
     return CLI_EXIT_BAD_INPUT;

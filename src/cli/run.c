@@ -172,7 +172,7 @@ static bool parse_opts(int argc, char **argv, struct run_opts *o, bool *help)
     memset(o, 0, sizeof(*o));
     o->mem = 256 * MIB;
     opterr = 0;
-    optind = 1;
+    optind = 0; /* glibc: 0 rescans from scratch, whatever scanned before (nvmx replay) */
     int opt;
     while ((opt = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
         switch (opt) {
@@ -252,11 +252,14 @@ static void report_stats(const struct cpu *c, const struct machine *m, double se
             "nvmx: stats: blocks decoded        %llu\n"
             "nvmx: stats: TLB misses            %llu\n"
             "nvmx: stats: EPT walks/references  %llu/%llu\n"
+            "nvmx: stats: modelled TLB L1/STLB hits, misses, walk references %llu/%llu %llu %llu\n"
             "nvmx: stats: unbacked reads/writes %llu/%llu\n"
             "nvmx: stats: unclaimed port in/out %llu/%llu\n",
             (unsigned long long)c->stats.insns, (unsigned long long)c->cycles, secs, mips,
             (unsigned long long)c->stats.blocks_decoded, (unsigned long long)c->stats.tlb_misses,
             (unsigned long long)c->stats.ept_walks, (unsigned long long)c->stats.ept_refs,
+            (unsigned long long)c->stats.tlbm_l1_hits, (unsigned long long)c->stats.tlbm_l2_hits,
+            (unsigned long long)c->stats.tlbm_misses, (unsigned long long)c->stats.tlbm_walk_refs,
             (unsigned long long)m->stats.unbacked_reads,
             (unsigned long long)m->stats.unbacked_writes,
             (unsigned long long)m->stats.unclaimed_port_reads,
@@ -296,7 +299,8 @@ static int finish(enum cpu_stop why, const struct cpu *c, const struct machine *
 
 static bool write_trace_header(struct trace_writer *tw, const struct run_opts *o,
                                const struct cpu_model *model, const char *cpu_shown,
-                               const struct cost_model *cost, const char *cost_shown)
+                               const struct cost_model *cost, const char *cost_shown,
+                               int argc, char **argv)
 {
     struct trace_header h = {
         .nvmx_version = NVMX_VERSION,
@@ -308,6 +312,7 @@ static bool write_trace_header(struct trace_writer *tw, const struct run_opts *o
         .feature_control_locked = o->feature_control_locked,
         .vmx_msrs = cli_model_has_vmx(model) ? model->vmx_msrs : NULL,
     };
+    cli_record_run(&h, argc, argv, o->modules, o->nmodules); /* for nvmx replay */
     return trace_write_header(tw, &h);
 }
 
@@ -353,7 +358,7 @@ int cli_run(int argc, char **argv)
             fprintf(stderr, "nvmx run: %s\n", err);
             goto out;
         }
-        write_trace_header(tw, &o, &model, cpu_shown, &cost, cost_shown);
+        write_trace_header(tw, &o, &model, cpu_shown, &cost, cost_shown, argc, argv);
     }
 
     status = CLI_EXIT_INTERNAL;

@@ -92,6 +92,28 @@ static bool on_header(void *ctx, const struct trace_record *r)
         json_object_set_new(cost, "name", json_string(run->to_name));
         json_object_set_new(cost, "file", json_string(run->to_file));
     }
+    /* The run options: the run under the new model, so that replaying the
+     * recosted trace runs that. */
+    json_t *args = json_object_get((json_t *)r->json, "args");
+    if (json_is_array(args)) {
+        size_t i, n = json_array_size(args);
+        for (i = 0; i < n; i++) {
+            const char *a = json_string_value(json_array_get(args, i));
+            if (a && !strcmp(a, "--cost") && i + 1 < n) {
+                json_array_set_new(args, i + 1, json_string(run->to_file));
+                break;
+            }
+            if (a && !strncmp(a, "--cost=", 7)) {
+                json_array_remove(args, i);
+                i = n;
+                break;
+            }
+        }
+        if (i >= n) {
+            json_array_insert_new(args, 0, json_string(run->to_file));
+            json_array_insert_new(args, 0, json_string("--cost"));
+        }
+    }
     write_line(run, (json_t *)r->json);
     return true;
 }

@@ -25,6 +25,11 @@ struct cpu *cpu_create(struct machine *m, const struct cpu_model *model,
         free(c);
         return NULL;
     }
+    if (!tlb_model_init(c)) {
+        block_cache_free(c);
+        free(c);
+        return NULL;
+    }
     if (m)
         m->cpu = c;
     cpu_power_on_reset(c);
@@ -36,6 +41,7 @@ void cpu_destroy(struct cpu *c)
     if (!c)
         return;
     block_cache_free(c);
+    tlb_model_free(c);
     free(c);
 }
 

@@ -376,6 +376,15 @@ static inline void cpu_intercept(struct cpu *c, const struct cpu_intercept *q)
  * (src/cpu/ops_sys.c). */
 void cpu_pause_intercept(struct cpu *c, const struct insn *in);
 
+/* ---- modelled TLB (src/cpu/tlb_model.c) ---------------------------------------- */
+/* From the model's CPUID leaf 2 descriptors; no modelled TLB (c->tlbm NULL)
+ * without TLB descriptors. False when memory runs out. */
+bool tlb_model_init(struct cpu *c);
+void tlb_model_free(struct cpu *c);
+/* 1: first-level hit, 2: STLB hit, 0: miss (the walk is charged). */
+unsigned tlb_model_lookup(struct cpu *c, uint64_t lin);
+void tlb_model_fill(struct cpu *c, uint64_t lin, uint64_t page_size);
+
 /* ---- misc ------------------------------------------------------------------ */
 uint64_t cpu_tsc(const struct cpu *c);
 /* Invalidate predecoded blocks on a physical page (self-modifying code). */

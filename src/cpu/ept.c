@@ -47,6 +47,8 @@ bool cpu_ept_translate(struct cpu *c, uint64_t gpa, const struct ept_access *a, 
         if (r.nad && c->nr.pml)
             c->hooks->pml(c, gpa, (r.ad[r.nad - 1].bits & EPT_D) != 0);
         ept_set_flags(c, &r);
+        if (!a->paging_structure && r.page_size < c->xlate_page_size)
+            c->xlate_page_size = r.page_size; /* a combined mapping: the smaller page */
         *hpa = r.hpa;
         return true;
     }

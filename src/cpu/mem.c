@@ -49,6 +49,11 @@ static inline int acc_user(const struct cpu *c, unsigned acc)
 static bool translate(struct cpu *c, uint64_t lin, unsigned acc, uint64_t *pa)
 {
     bool tlb_ok = true;
+    /* The modelled TLB decides what the walk costs (tlb_model.c): a hit
+     * gives back the cycles the walk charged. */
+    uint64_t cycles = c->cycles, refs = c->stats.walk_refs + c->stats.ept_refs;
+    unsigned hit = c->tlbm ? tlb_model_lookup(c, lin) : 0;
+    c->xlate_page_size = UINT64_MAX;
     if (c->cr0 & CR0_PG) {
         if (!paging_translate(c, lin, acc, pa, &tlb_ok))
             return false;
@@ -58,7 +63,20 @@ static bool translate(struct cpu *c, uint64_t lin, unsigned acc, uint64_t *pa)
             return false;
     }
     c->stats.tlb_misses++;
-    c->cycles += c->cost->cycles[COST_tlb_miss];
+    if (c->tlbm && hit) {
+        c->cycles = cycles + (hit == 2 ? c->cost->cycles[COST_tlb_miss] : 0);
+        if (hit == 1)
+            c->stats.tlbm_l1_hits++;
+        else
+            c->stats.tlbm_l2_hits++;
+    } else {
+        c->cycles += c->cost->cycles[COST_tlb_miss];
+        if (c->tlbm) {
+            c->stats.tlbm_misses++;
+            c->stats.tlbm_walk_refs += c->stats.walk_refs + c->stats.ept_refs - refs;
+            tlb_model_fill(c, lin, c->xlate_page_size == UINT64_MAX ? 4096 : c->xlate_page_size);
+        }
+    }
     uint64_t pfn = *pa >> 12;
     uint8_t *host = machine_ram_ptr(c->m, pfn << 12, 4096);
     if (!tlb_ok || !host)

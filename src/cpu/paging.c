@@ -149,8 +149,10 @@ static uint64_t walk_read(struct walk *w, uint64_t pa, unsigned size, bool has_a
         return 0;
     }
     uint64_t e = pte_load(c, hpa, size);
-    if (charge && c->cost)
+    if (charge && c->cost) {
         c->cycles += c->cost->cycles[COST_page_walk];
+        c->stats.walk_refs++;
+    }
     w->used[w->nused].pa = pa;
     w->used[w->nused].hpa = hpa;
     w->used[w->nused].val = e;
@@ -432,6 +434,8 @@ bool paging_translate(struct cpu *c, uint64_t lin, unsigned acc, uint64_t *pa, b
         }
         *pa = r.pa;
         *tlb_ok = r.tlb_ok;
+        if (r.page_size < c->xlate_page_size)
+            c->xlate_page_size = r.page_size;
         if (r.page_size > 4096 && r.tlb_ok)
             c->tlb_has_large = true; /* INVLPG must then drop the whole page */
         return true;

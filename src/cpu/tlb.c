@@ -36,6 +36,7 @@ static void clear_set(struct cpu *c, unsigned k)
 {
     memset(&c->tlb_sets[k], 0, sizeof c->tlb_sets[k]);
     c->tlb_ctx[k].has_large = false;
+    c->tlb_ctx[k].gen++; /* the modelled TLB's entries of the context die too */
     if (k == c->tlb_cur)
         c->tlb_has_large = false;
     c->stats.tlb_flushes++;
@@ -45,7 +46,10 @@ static void clear_set(struct cpu *c, unsigned k)
 void cpu_tlb_reset(struct cpu *c)
 {
     memset(c->tlb_sets, 0, sizeof c->tlb_sets);
-    memset(c->tlb_ctx, 0, sizeof c->tlb_ctx);
+    for (unsigned k = 0; k < TLB_CONTEXTS; k++) {
+        uint32_t gen = c->tlb_ctx[k].gen + 1;
+        c->tlb_ctx[k] = (struct tlb_context){ .gen = gen };
+    }
     c->tlb_clock = 1;
     c->tlb_ctx[0].used = c->tlb_clock;
     c->tlb_has_large = false;
@@ -94,7 +98,7 @@ void cpu_tlb_switch(struct cpu *c, uint16_t vpid, bool ept, uint64_t eptp)
     if (c->tlb_ctx[victim].used)
         clear_set(c, victim);
     c->tlb_ctx[victim] = (struct tlb_context){ .vpid = vpid, .ept = ept, .eptp = ept ? eptp : 0,
-                                               .used = c->tlb_clock };
+                                               .used = c->tlb_clock, .gen = c->tlb_ctx[victim].gen + 1 };
     point_at(c, victim);
     mappings_changed(c);
 }

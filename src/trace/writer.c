@@ -120,6 +120,21 @@ bool trace_write_header(struct trace_writer *w, const struct trace_header *h)
     json_object_set_new(o, "nvmx", str_or_null(h->nvmx_version));
     json_object_set_new(o, "image", str_or_null(h->image));
     json_object_set_new(o, "config", cfg);
+    /* For nvmx replay: what was run, and the hashes of what it loaded. */
+    if (h->image_sha256)
+        json_object_set_new(o, "image_sha256", json_string(h->image_sha256));
+    if (h->module_sha256) {
+        json_t *a = json_array();
+        for (unsigned i = 0; i < h->nmodules; i++)
+            json_array_append_new(a, json_string(h->module_sha256[i]));
+        json_object_set_new(o, "module_sha256", a);
+    }
+    if (h->run_args) {
+        json_t *a = json_array();
+        for (unsigned i = 0; i < h->nrun_args; i++)
+            json_array_append_new(a, json_string(h->run_args[i]));
+        json_object_set_new(o, "args", a);
+    }
     write_line(w, o);
     return !w->failed;
 }

@@ -85,13 +85,13 @@ grep -q '"vm_exit": 400,' "$out/cost400.json" || fail "could not make cost400.js
 "$nvmx" run "$image" --serial "$out/serial.txt" --trace "$out/c.jsonl" --cost "$out/cost400.json" \
     "$@" >/dev/null 2>&1
 expect_status 1 "$nvmx" trace diff "$T" "$out/c.jsonl"
-expect_out "^headers differ: config.cost.file (A \"cost/default.json\", B \"$out/cost400.json\")$"
+expect_out "^headers differ: config.cost.file (A \"cost/default.json\", B \"$out/cost400.json\"), args "
 expect_out '^first divergence at event 2:$'
 expect_out '^differing keys: cycles (A [0-9]*, B [0-9]*), cost (A 320, B 400)$'
 # Every exit costs 80 more: each row's exit cycles grow by 80 per timed exit.
 expect_out '^L1    cpuid  *1  *1  *+0  *[0-9]*  *[0-9]*  *+80$'
 expect_out '^traces differ$'
-expect_status 0 "$nvmx" trace diff --ignore cycles,cost --ignore config.cost.file "$T" "$out/c.jsonl"
+expect_status 0 "$nvmx" trace diff --ignore cycles,cost,args --ignore config.cost.file "$T" "$out/c.jsonl"
 expect_out '^traces are the same$'
 expect_status 2 "$nvmx" trace diff "$T"
 expect_err 'expected two traces A B'
@@ -105,16 +105,21 @@ expect_err "^nvmx trace diff: --context 'x'"
 expect_status 0 "$nvmx" trace recost --cost "$out/cost400.json" --write "$out/r400.jsonl" "$T"
 expect_out '^vm_exit: 320 -> 400 cycles ([1-9][0-9]* exits)$'
 expect_out '^not recosted (instruction classes; .*): none (no other class differs)$'
-cmp -s "$out/r400.jsonl" "$out/c.jsonl" || fail "recost --write differs from the real run: \
-$("$nvmx" trace diff "$out/r400.jsonl" "$out/c.jsonl" | head -8)"
+# (the events byte for byte; the header but for the order of the options)
+tail -n +2 "$out/c.jsonl" >"$out/c.events"
+tail -n +2 "$out/r400.jsonl" | cmp -s - "$out/c.events" || fail "recost --write differs from \
+the real run: $("$nvmx" trace diff "$out/r400.jsonl" "$out/c.jsonl" | head -8)"
+expect_status 0 "$nvmx" trace diff --ignore args "$out/r400.jsonl" "$out/c.jsonl"
 sed 's/"vm_entry": 330,/"vm_entry": 500,/; s/"vm_exit": 320,/"vm_exit": 100,/; s/"cpuid": 100,/"cpuid": 90,/' \
     "$configs/cost/default.json" >"$out/cost-mix.json"
 sed 's/"cpuid": 90,/"cpuid": 100,/' "$out/cost-mix.json" >"$out/cost-ve.json"
 "$nvmx" run "$image" --serial "$out/serial.txt" --trace "$out/ve.jsonl" --cost "$out/cost-ve.json" \
     "$@" >/dev/null 2>&1
 expect_status 0 "$nvmx" trace recost --cost "$out/cost-ve.json" --write "$out/rve.jsonl" "$T"
-cmp -s "$out/rve.jsonl" "$out/ve.jsonl" || fail "recost (vm_entry 500, vm_exit 100) differs: \
-$("$nvmx" trace diff "$out/rve.jsonl" "$out/ve.jsonl" | head -8)"
+tail -n +2 "$out/ve.jsonl" >"$out/ve.events"
+tail -n +2 "$out/rve.jsonl" | cmp -s - "$out/ve.events" || fail "recost (vm_entry 500, \
+vm_exit 100) differs: $("$nvmx" trace diff "$out/rve.jsonl" "$out/ve.jsonl" | head -8)"
+expect_status 0 "$nvmx" trace diff --ignore args "$out/rve.jsonl" "$out/ve.jsonl"
 # The recosted exit cycles per level and reason are those trace stats gives
 # for the real run.
 expect_status 0 "$nvmx" trace recost --cost "$out/cost-ve.json" --format csv "$T"
@@ -177,6 +182,35 @@ expect_err "'$out/never.json' not written"
 [ ! -e "$out/never.json" ] || fail "export of a bad trace left its output"
 expect_status 2 "$nvmx" trace export "$T" "$out/x.json"
 expect_err 'expected --format perfetto'
+
+# ---- replay ----------------------------------------------------------------
+expect_status 0 "$nvmx" replay "$T"
+expect_out '^replay: identical, event for event$'
+# The image elsewhere under another name, same bytes: fine.
+cp "$image" "$out/copy.elf"
+expect_status 0 "$nvmx" replay --image "$out/copy.elf" "$T"
+# A changed image is refused before running.
+printf 'x' >>"$out/copy.elf"
+expect_status 2 "$nvmx" replay --image "$out/copy.elf" "$T"
+expect_err "^nvmx replay: '$out/copy.elf' is not the image the trace was recorded with (its SHA-256 is [0-9a-f]*; the trace records [0-9a-f]*)$"
+# A recorded trace that is not what the image does: the divergence named.
+sed '5s/"cycles":\([0-9]*\)/"cycles":1\1/' "$T" >"$out/tampered.jsonl"
+expect_status 1 "$nvmx" replay "$out/tampered.jsonl"
+expect_out '^first divergence at event 4:$'
+expect_out '^replay: the new trace differs from'
+# A trace without the run options and hashes (an older writer): its config
+# is run, with a warning.
+sed '1s/,"image_sha256":"[0-9a-f]*"//; 1s/,"args":\[[^]]*\]//' "$T" >"$out/old.jsonl"
+grep -q '"args"' "$out/old.jsonl" && fail "could not strip args"
+expect_status 0 "$nvmx" replay "$out/old.jsonl"
+expect_err 'the trace records no image hash'
+expect_err 'the trace records no run options'
+expect_out '^replay: identical, event for event$'
+expect_status 2 "$nvmx" replay "$out/garbage.jsonl"
+expect_status 2 "$nvmx" replay "$out/schema.jsonl"
+expect_err "^$out/schema.jsonl:1: header: schema 99 is not supported"
+expect_status 2 "$nvmx" replay "$out/missing.jsonl"
+expect_err "cannot open '$out/missing.jsonl'"
 
 # ---- bad input: every command names the file and the problem, status 2 ----
 head -n 1 "$T" >"$out/hdr.jsonl"

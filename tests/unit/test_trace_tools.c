@@ -427,6 +427,25 @@ START_TEST(recost_moves_later_stamps_by_the_differences)
 }
 END_TEST
 
+/* FIPS 180-4 / NIST example vectors. */
+START_TEST(sha256_known_vectors)
+{
+    char out[65];
+    trace_sha256("", 0, out);
+    ck_assert_str_eq(out, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    trace_sha256("abc", 3, out);
+    ck_assert_str_eq(out, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    static const char two[] = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+    trace_sha256(two, strlen(two), out);
+    ck_assert_str_eq(out, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+    /* Longer than a block, not a multiple of it. */
+    char a[1000];
+    memset(a, 'a', sizeof(a));
+    trace_sha256(a, sizeof(a), out);
+    ck_assert_str_eq(out, "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3");
+}
+END_TEST
+
 static Suite *tools_suite(void)
 {
     Suite *s = suite_create("trace_tools");
@@ -450,6 +469,7 @@ static Suite *tools_suite(void)
     suite_add_tcase(s, d);
     TCase *rc = tcase_create("recost");
     tcase_add_test(rc, recost_moves_later_stamps_by_the_differences);
+    tcase_add_test(rc, sha256_known_vectors);
     suite_add_tcase(s, rc);
     return s;
 }

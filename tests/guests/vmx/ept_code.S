@@ -137,3 +137,37 @@ SNIPPET(ept_ud2)
 INSN(ept_ud2)
     ud2
     ret
+
+/* Real mode to unpaged protected mode (vmx_unrestricted.c): copied to
+ * guest-physical 0xa000, entered at 0a00:0000. LGDT, CR0.PE = 1, a far
+ * jump to 32-bit code, a flat DS, a read of 0x9010, VMCALL. */
+    .code16
+    .globl gx_pm_start, gx_pm_end, gx_pm_vmcall
+#define PM_BASE 0xa000
+gx_pm_start:
+    movw %cs, %ax
+    movw %ax, %ds
+    lgdtl gx_pm_gdt_desc - gx_pm_start
+    movl %cr0, %eax
+    orl $1, %eax
+    movl %eax, %cr0
+    ljmpl $0x08, $(PM_BASE + gx_pm_32 - gx_pm_start)
+    .code32
+gx_pm_32:
+    movw $0x10, %ax
+    movw %ax, %ds
+    movl 0x9010, %edx
+    movl %cr0, %ecx
+gx_pm_vmcall:
+    vmcall
+    hlt
+    .balign 8
+gx_pm_gdt:
+    .quad 0
+    .quad 0x00cf9b000000ffff /* 0x08: flat 32-bit code */
+    .quad 0x00cf93000000ffff /* 0x10: flat data */
+gx_pm_gdt_desc:
+    .word 23
+    .long PM_BASE + gx_pm_gdt - gx_pm_start
+gx_pm_end:
+    .code64

@@ -12,12 +12,14 @@
 #include "x86.h"
 
 extern char gx_real_start[], gx_real_vmcall[], gx_real_end[], gx_real_isr[],
-    gx_real_after_int[];
+    gx_real_after_int[], gx_pm_start[], gx_pm_end[], gx_pm_vmcall[];
 
 #define IVT_PAGE 0
 #define STACK_PAGE 1
 #define CODE_PAGE 2
 #define DATA_PAGE 3
+#define PM_CODE_PAGE 4
+#define PM_CODE_GPA 0xa000ull
 #define CODE_GPA 0x8000ull
 #define STACK_TOP 0x7000ull
 #define DATA_VALUE 0x7e41d0d0u
@@ -120,6 +122,33 @@ static void test_real_mode(void)
     check_eq("real_mode_guest_rsp", vmread(GUEST_RSP), STACK_TOP);
 }
 
+/* The guest leaves real mode itself: with "unrestricted guest", MOV to
+ * CR0 may set PE with PG = 0 in VMX non-root operation (CR0 guest/host
+ * mask 0), and the guest runs in unpaged protected mode. */
+static void test_to_protected_mode(void)
+{
+    memcpy(ept_tpage[PM_CODE_PAGE], gx_pm_start, (uint64_t)(gx_pm_end - gx_pm_start));
+    if (!real_mode_vmcs(PROC2_UNRESTRICTED))
+        return;
+    write_real_segment(GUEST_CS_SEL, PM_CODE_GPA >> 4, 0x9b);
+    int r = vmx_test_enter();
+    if (r != VMX_OK || last_exit.reason != EXIT_VMCALL) {
+        ept_report_unexpected("unpaged_protected_mode_vmcall", r);
+        return;
+    }
+    report_pass("unpaged_protected_mode_vmcall_exit");
+    check_eq("unpaged_protected_mode_cr0_pe_no_pg",
+             vmread(GUEST_CR0) & (CR0_PE_BIT | CR0_PG_BIT), CR0_PE_BIT);
+    check_eq("unpaged_protected_mode_guest_read_cr0_pe",
+             (uint32_t)last_exit.regs.rcx & (CR0_PE_BIT | CR0_PG_BIT), CR0_PE_BIT);
+    check_eq("unpaged_protected_mode_cs_selector", vmread(GUEST_CS_SEL), 0x08);
+    check_eq("unpaged_protected_mode_cs_32bit", (vmread(GUEST_CS_AR) >> 14) & 1, 1);
+    check_eq("unpaged_protected_mode_cs_base", vmread(GUEST_CS_BASE), 0);
+    check_eq("unpaged_protected_mode_rip", last_exit.guest_rip,
+             PM_CODE_GPA + (uint64_t)(gx_pm_vmcall - gx_pm_start));
+    check_eq("unpaged_protected_mode_flat_read", (uint32_t)last_exit.regs.rdx, DATA_VALUE);
+}
+
 static void expect_guest_state_failure(const char *name)
 {
     int r = vmx_test_enter();
@@ -150,5 +179,7 @@ void guest_main(uint32_t mb_magic, uint32_t mb_info)
         !map_low(CODE_PAGE, CODE_GPA) || !map_low(DATA_PAGE, 0x9000))
         return;
     test_real_mode();
+    if (map_low(PM_CODE_PAGE, PM_CODE_GPA))
+        test_to_protected_mode();
     test_negative();
 }
