@@ -25,11 +25,17 @@ for _s in "bwdqvy":
     OPERAND_SPECS["G" + _s] = ("OPS_G", SIZE_CODES[_s], None)
     OPERAND_SPECS["R" + _s] = ("OPS_R", SIZE_CODES[_s], None)
     OPERAND_SPECS["Z" + _s] = ("OPS_Z", SIZE_CODES[_s], None)
-for _s in ("", "b", "w", "d", "q", "v", "p", "s", "dq"):
+for _s in ("", "b", "w", "d", "q", "v", "y", "p", "s", "dq"):
     OPERAND_SPECS["M" + _s] = ("OPS_M", SIZE_CODES[_s], None)
 for _s in "dqy":
     OPERAND_SPECS["C" + _s] = ("OPS_C", SIZE_CODES[_s], None)
     OPERAND_SPECS["D" + _s] = ("OPS_D", SIZE_CODES[_s], None)
+# XMM operands (SDM 2D "Codes for Operand Type"): V = ModRM.reg, W = ModRM.rm
+# register or memory, U = ModRM.rm register only (the row becomes 'reg').
+for _s in ("d", "q", "dq"):
+    OPERAND_SPECS["V" + _s] = ("OPS_V", SIZE_CODES[_s], None)
+    OPERAND_SPECS["W" + _s] = ("OPS_W", SIZE_CODES[_s], None)
+    OPERAND_SPECS["U" + _s] = ("OPS_U", SIZE_CODES[_s], None)
 for _s in "bv":
     OPERAND_SPECS["O" + _s] = ("OPS_O", SIZE_CODES[_s], None)
     OPERAND_SPECS["X" + _s] = ("OPS_X", SIZE_CODES[_s], None)
@@ -55,12 +61,14 @@ OPERAND_SPECS.update({
 # Operands that never decide the operand size (immediates, relative targets,
 # shift counts, the port number).
 NO_OPSIZE = {"OPS_I", "OPS_J", "OPS_A", "OPS_CL", "OPS_DX", "OPS_ONE"}
-MODRM_SPECS = {"OPS_E", "OPS_G", "OPS_R", "OPS_M", "OPS_S", "OPS_C", "OPS_D"}
+MODRM_SPECS = {"OPS_E", "OPS_G", "OPS_R", "OPS_M", "OPS_S", "OPS_C", "OPS_D", "OPS_V", "OPS_W",
+               "OPS_U"}
 OPK_OF = {"OPS_E": "OPK_RM", "OPS_G": "OPK_REG", "OPS_R": "OPK_RM", "OPS_M": "OPK_MEM",
           "OPS_I": "OPK_IMM", "OPS_J": "OPK_REL", "OPS_A": "OPK_FAR", "OPS_O": "OPK_MOFFS",
           "OPS_Z": "OPK_OPREG", "OPS_ACC": "OPK_ACC", "OPS_CL": "OPK_CL", "OPS_DX": "OPK_DX",
           "OPS_ONE": "OPK_ONE", "OPS_S": "OPK_SREG", "OPS_C": "OPK_CREG", "OPS_D": "OPK_DREG",
-          "OPS_X": "OPK_NONE", "OPS_Y": "OPK_NONE"}
+          "OPS_X": "OPK_NONE", "OPS_Y": "OPK_NONE", "OPS_V": "OPK_XMM", "OPS_W": "OPK_RM",
+          "OPS_U": "OPK_RM"}
 PFX_CODES = {None: 0, "P66": 1, "PF2": 2, "PF3": 3}
 
 HEX_RE = re.compile(r"^[0-9A-Fa-f]{2}$")
@@ -203,8 +211,12 @@ def parse_operands(where, text, row):
         if row.mod == 2:
             fail(where, "M operand in a 'reg' row")
         row.mod = 1  # memory-only operand: register forms are #UD
-    if "OPS_G" in kinds and row.modrm_kind not in (None, "r"):
-        fail(where, "G operand in a /digit row")
+    if "OPS_U" in kinds:
+        if row.mod == 1:
+            fail(where, "U operand in a 'mem' row")
+        row.mod = 2  # register-only XMM operand: memory forms are #UD
+    if ("OPS_G" in kinds or "OPS_V" in kinds) and row.modrm_kind not in (None, "r"):
+        fail(where, "G or V operand in a /digit row")
 
 
 def opsize_rule(row):
@@ -353,7 +365,8 @@ def write_header(path, rows, ids):
     out.append("/* Operand spec letters (SDM 2D Appendix A \"Opcode Map\" notation). */")
     out.append("enum opspec {")
     out.append("    OPS_NONE = 0, OPS_E, OPS_G, OPS_R, OPS_M, OPS_I, OPS_J, OPS_A, OPS_O, OPS_Z,")
-    out.append("    OPS_ACC, OPS_CL, OPS_DX, OPS_ONE, OPS_S, OPS_C, OPS_D, OPS_X, OPS_Y,")
+    out.append("    OPS_ACC, OPS_CL, OPS_DX, OPS_ONE, OPS_S, OPS_C, OPS_D, OPS_X, OPS_Y, OPS_V, OPS_W,")
+    out.append("    OPS_U,")
     out.append("};")
     out.append("/* Operand size letters: fixed sizes are byte counts. */")
     out.append("enum opsz {")

@@ -272,6 +272,30 @@ struct cpu_event_record {
     bool valid;
 };
 
+/* x87 and SSE register state (SDM 1 "x87 FPU Execution Environment", "SSE
+ * Execution Environment"); the FXSAVE image is built from it (src/cpu/fxsave.c). */
+union xmm_reg {
+    uint8_t b[16];
+    uint16_t w[8];
+    uint32_t d[4];
+    uint64_t q[2];
+};
+struct x87_reg {
+    uint64_t signif; /* significand, explicit integer bit 63 */
+    uint16_t sexp;   /* sign (bit 15) and biased exponent */
+};
+struct cpu_fpu {
+    union xmm_reg xmm[16];
+    uint32_t mxcsr;
+    uint16_t fcw, fsw;  /* x87 control and status words (TOP in FSW 13:11) */
+    uint16_t ftw;       /* full tag word, two bits per physical register */
+    uint16_t fop;       /* last non-control opcode, 11 bits */
+    uint64_t fip, fdp;  /* last instruction / data pointer */
+    uint16_t fcs, fds;
+    struct x87_reg st[8]; /* physical registers R0-R7 */
+    uint32_t features;  /* FPU_F_* the model advertises (set at reset) */
+};
+
 struct block_cache; /* src/cpu/block.c */
 struct block;
 struct insn;
@@ -379,6 +403,8 @@ struct cpu {
 
     /* Debugging output: one line per instruction when set (CLI owns FILE). */
     void *trace_insns; /* FILE * */
+
+    struct cpu_fpu fpu; /* x87 and SSE state */
 };
 
 struct cpu *cpu_create(struct machine *m, const struct cpu_model *model,

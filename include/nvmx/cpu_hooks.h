@@ -179,6 +179,14 @@ bool cpu_events_held(const struct cpu *c);
 bool cpu_lin_to_phys(struct cpu *c, uint64_t lin, bool write, uint64_t *pa, uint32_t *pfec);
 /* CPUID as the processor executes it (the CPU model's leaves). */
 void cpu_cpuid(struct cpu *c, uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
+/* Bulk access to guest-physical RAM for src/vmx and src/nested (VMCS
+ * regions, bitmaps): the host pointer for [pa, pa+len) when it lies wholly
+ * in RAM, else NULL (the caller then uses cpu_phys_read/write). After
+ * writing through it, cpu_phys_ram_written() does what cpu_phys_write()
+ * does for code pages (block-cache invalidation, end of the running
+ * block). */
+uint8_t *cpu_phys_ram(struct cpu *c, uint64_t pa, uint64_t len);
+void cpu_phys_ram_written(struct cpu *c, uint64_t pa, uint64_t len);
 bool cpu_msr_read(struct cpu *c, uint32_t msr, uint64_t *val);
 bool cpu_msr_write(struct cpu *c, uint32_t msr, uint64_t val);
 

@@ -34,7 +34,27 @@ struct boot_module;
 void cli_record_run(struct trace_header *h, int argc, char **argv,
                     const struct boot_module *modules, unsigned nmodules);
 
+/* QEMU's spellings for `nvmx run` (run_alias.c): rewrite -kernel, -append,
+ * -initrd, -m and -h in argv (not option values) to the long options
+ * --kernel, --append, --initrd, --qemu-m, --help of longopts. */
+struct option;
+void cli_run_aliases(int argc, char **argv, const struct option *longopts);
+/* -m: "[size=]N[suffix]", N without suffix in MiB. */
+bool cli_qemu_mem(const char *s, uint64_t *out);
+/* -initrd "FILE ARGS,FILE ARGS": modules appended to mods[*n..max). */
+bool cli_qemu_initrd(char *spec, struct boot_module *mods, unsigned *n, unsigned max,
+                     char *err, size_t errlen);
+
+/* One closing line with the number of unclaimed-port and unbacked-memory
+ * accesses, whose warnings are given once per port and address. */
+struct machine_stats;
+void cli_warning_summary(const struct machine_stats *st, FILE *f);
+
 /* Option parsing shared by the commands (opts.c). */
+/* PATH is a regular file; else "CMD: WHAT 'PATH' is a FIFO, not a regular
+ * file: refused" (or why it cannot be seen) on stderr, false. A FIFO or a
+ * device given as an image would be waited on or read forever. */
+bool cli_regular_file(const char *cmd, const char *what, const char *path);
 /* --help or -h. */
 bool cli_is_help(const char *s);
 /* Before a getopt_long loop over a (sub)command's argv: start afresh, no

@@ -4,6 +4,8 @@
 #include "cli.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <sys/stat.h>
 #include <getopt.h>
 #include <string.h>
 
@@ -43,4 +45,24 @@ int cli_bad_option(const char *cmd, int opt, char **argv)
     cli_bad_option_text(opt, argv, text, sizeof(text));
     fprintf(stderr, "%s: %s (see %s --help)\n", cmd, text, cmd);
     return CLI_EXIT_BAD_INPUT;
+}
+
+bool cli_regular_file(const char *cmd, const char *what, const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        fprintf(stderr, "%s: %s '%s': %s\n", cmd, what, path, strerror(errno));
+        return false;
+    }
+    if (S_ISREG(st.st_mode))
+        return true;
+    /* Opening a FIFO would wait for a writer; a device could be endless. */
+    const char *kind = S_ISFIFO(st.st_mode)  ? "a FIFO"
+                       : S_ISDIR(st.st_mode) ? "a directory"
+                       : S_ISCHR(st.st_mode) ? "a character device"
+                       : S_ISBLK(st.st_mode) ? "a block device"
+                       : S_ISSOCK(st.st_mode) ? "a socket"
+                                              : "not a regular file";
+    fprintf(stderr, "%s: %s '%s' is %s, not a regular file: refused\n", cmd, what, path, kind);
+    return false;
 }

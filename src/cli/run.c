@@ -145,7 +145,8 @@ static bool usage_error(const char *fmt, const char *arg)
 
 enum { OPT_MEM = 256, OPT_CPU, OPT_COST, OPT_CMDLINE, OPT_MODULE, OPT_MAX_INSNS, OPT_SERIAL,
        OPT_DEBUGCON, OPT_STATS, OPT_TRACE_INSNS, OPT_TRACE, OPT_FEATURE_CONTROL_LOCKED,
-       OPT_QUIET, OPT_HELP, OPT_L0, OPT_L0_CONFIG };
+       OPT_QUIET, OPT_HELP, OPT_L0, OPT_L0_CONFIG, OPT_KERNEL, OPT_APPEND, OPT_INITRD,
+       OPT_QEMU_M };
 
 /* Returns false on a usage error; sets *help for --help. */
 static bool parse_opts(int argc, char **argv, struct run_opts *o, bool *help)
@@ -167,9 +168,16 @@ static bool parse_opts(int argc, char **argv, struct run_opts *o, bool *help)
         { "l0", no_argument, NULL, OPT_L0 },
         { "l0-config", required_argument, NULL, OPT_L0_CONFIG },
         { "help", no_argument, NULL, OPT_HELP },
+        /* QEMU's -kernel, -append, -initrd, -m (run_alias.c) */
+        { "kernel", required_argument, NULL, OPT_KERNEL },
+        { "append", required_argument, NULL, OPT_APPEND },
+        { "initrd", required_argument, NULL, OPT_INITRD },
+        { "qemu-m", required_argument, NULL, OPT_QEMU_M },
         { NULL, 0, NULL, 0 },
     };
+    char err[256];
     memset(o, 0, sizeof(*o));
+    cli_run_aliases(argc, argv, longopts);
     o->mem = 256 * MIB;
     opterr = 0;
     optind = 0; /* glibc: 0 rescans from scratch, whatever scanned before (nvmx replay) */
@@ -211,15 +219,32 @@ static bool parse_opts(int argc, char **argv, struct run_opts *o, bool *help)
         case OPT_L0: o->l0 = true; break;
         case OPT_L0_CONFIG: o->l0_config = optarg; break;
         case OPT_HELP: *help = true; return true;
-        case ':': return usage_error("option '%s' needs an argument", argv[optind - 1]);
-        default: return usage_error("unknown option '%s'", argv[optind - 1]);
+        case OPT_KERNEL: o->image = optarg; break;
+        case OPT_APPEND: o->cmdline = optarg; break;
+        case OPT_INITRD:
+            if (!cli_qemu_initrd(optarg, o->modules, &o->nmodules, CLI_MAX_MODULES, err,
+                                 sizeof(err)))
+                return usage_error("%s", err);
+            break;
+        case OPT_QEMU_M:
+            if (!cli_qemu_mem(optarg, &o->mem))
+                return usage_error("-m: '%s' is not a size (e.g. 256, 1G)", optarg);
+            if (o->mem < CLI_MIN_MEM || o->mem > CLI_MAX_MEM || (o->mem & 0xfff))
+                return usage_error("-m: '%s' must be a multiple of 4K from 2M to 64G", optarg);
+            break;
+        default:
+            cli_bad_option_text(opt, argv, err, sizeof(err));
+            return usage_error("%s", err);
         }
     }
-    if (optind >= argc)
+    if (optind >= argc && !o->image)
         return usage_error("%s", "no IMAGE given");
+    if (o->image && optind < argc)
+        return usage_error("IMAGE given twice: -kernel and '%s'", argv[optind]);
     if (optind + 1 < argc)
         return usage_error("unexpected argument '%s'", argv[optind + 1]);
-    o->image = argv[optind];
+    if (!o->image)
+        o->image = argv[optind];
     return true;
 }
 
@@ -326,6 +351,11 @@ int cli_run(int argc, char **argv)
         cli_run_usage(stdout);
         return CLI_EXIT_OK;
     }
+    if (!cli_regular_file("nvmx run", "image", o.image))
+        return CLI_EXIT_BAD_INPUT;
+    for (unsigned i = 0; i < o.nmodules; i++)
+        if (!cli_regular_file("nvmx run", "module", o.modules[i].path))
+            return CLI_EXIT_BAD_INPUT;
 
     int status = CLI_EXIT_BAD_INPUT;
     char err[512], cpu_path[4096], cost_path[4096];
@@ -418,6 +448,8 @@ int cli_run(int argc, char **argv)
     trace_writer_flush(tw);
     if (o.stats)
         report_stats(c, m, secs);
+    else if (!o.quiet)
+        cli_warning_summary(&m->stats, stderr);
     status = finish(why, c, m);
 out:
     /* The trace is flushed and closed on every path, so a run stopped by a

@@ -2,6 +2,7 @@
  * faults back from handlers (the only non-local exit in src/cpu), and
  * delivers exceptions, NMIs and external interrupts between instructions. */
 #include "block.h"
+#include "sse.h"
 
 #include "nvmx/cpu_hooks.h"
 #include "nvmx/lapic.h"
@@ -77,6 +78,7 @@ void cpu_power_on_reset(struct cpu *c)
     c->cr2 = c->cr3 = c->cr4 = c->cr8 = 0;
     c->efer = 0;
     c->xcr0 = 1;
+    cpu_fpu_reset(c);
     memset(c->dr, 0, sizeof c->dr);
     c->dr[6] = 0xffff0ff0ull;
     c->dr[7] = 0x400;

@@ -45,6 +45,7 @@ enum opk {
     OPK_DREG,  /* debug register in ModRM.reg */
     OPK_REL,   /* relative branch target: in->imm is the sign-extended disp */
     OPK_FAR,   /* far pointer immediate: in->imm offset, in->imm2 selector */
+    OPK_XMM,   /* XMM register in ModRM.reg (V*); W and U operands are OPK_RM */
 };
 
 /* in->pfx bits */

@@ -130,16 +130,10 @@ static uint64_t cr4_valid_bits(const struct cpu *c)
  * Registers"). The CPU state is left as it was on failure. */
 static void load_pdptes_or_gp(struct cpu *c, uint64_t cr0, uint64_t cr3, uint64_t cr4)
 {
-    uint64_t o0 = c->cr0, o3 = c->cr3, o4 = c->cr4;
-
-    c->cr0 = cr0;
-    c->cr3 = cr3;
-    c->cr4 = cr4;
-    bool ok = paging_load_pdptes(c);
-    c->cr0 = o0;
-    c->cr3 = o3;
-    c->cr4 = o4;
-    if (!ok)
+    (void)cr0;
+    (void)cr4;
+    /* under EPT an EPT violation here exits before anything changed */
+    if (!paging_load_pdptes_from(c, paging_pdpte_table(c, cr3)))
         cpu_fault_err(c, EXC_GP, 0);
 }
 

@@ -447,13 +447,9 @@ bool paging_translate(struct cpu *c, uint64_t lin, unsigned acc, uint64_t *pa, b
     cpu_fault_pf(c, lin, r.error_code);
 }
 
-bool paging_load_pdptes(struct cpu *c)
+uint64_t paging_pdpte_table(struct cpu *c, uint64_t cr3)
 {
-    /* SDM 3A "PDPTE Registers": a present PDPTE with a reserved bit set makes
-     * the MOV to CR fault with #GP(0) and the PDPTEs are not loaded. */
-    uint64_t rsvd = pae_pdpte_rsvd(paging_maxphyaddr(c));
-    uint64_t base = c->cr3 & 0xffffffe0u;
-    uint64_t e[4];
+    uint64_t base = cr3 & 0xffffffe0u;
     /* SDM 3C "Guest-Physical Addresses": under EPT, CR3 is guest-physical;
      * the PDPTE load is a paging-structure access without a linear address
      * (qualification bit 7 clear). The 32-byte table lies in one page. */
@@ -461,6 +457,15 @@ bool paging_load_pdptes(struct cpu *c)
         static const struct ept_access pdpte_load = { .type = EPT_ACCESS_READ, .paging_structure = true };
         (void)cpu_ept_translate(c, base, &pdpte_load, 0, false, &base);
     }
+    return base;
+}
+
+bool paging_load_pdptes_from(struct cpu *c, uint64_t base)
+{
+    /* SDM 3A "PDPTE Registers": a present PDPTE with a reserved bit set makes
+     * the MOV to CR fault with #GP(0) and the PDPTEs are not loaded. */
+    uint64_t rsvd = pae_pdpte_rsvd(paging_maxphyaddr(c));
+    uint64_t e[4];
     for (unsigned i = 0; i < 4; i++) {
         e[i] = pte_load(c, base + i * 8, 8);
         if ((e[i] & PTE_P) && (e[i] & rsvd))
@@ -468,4 +473,9 @@ bool paging_load_pdptes(struct cpu *c)
     }
     memcpy(c->pdpte, e, sizeof e);
     return true;
+}
+
+bool paging_load_pdptes(struct cpu *c)
+{
+    return paging_load_pdptes_from(c, paging_pdpte_table(c, c->cr3));
 }

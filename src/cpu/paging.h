@@ -58,5 +58,11 @@ bool paging_cpuid_has(const struct cpu *c, uint32_t leaf, uint32_t subleaf, enum
  * reserved bit set: the caller raises #GP(0). The PDPTEs are not cached yet
  * (struct cpu has no place for them), so walks re-read them from memory. */
 bool paging_load_pdptes(struct cpu *c);
+/* The same in two steps, for a MOV to CR that must not change state before
+ * it completes: the host-physical address of the PDPTE table for cr3
+ * (under EPT its translation, whose violation or misconfiguration takes
+ * the VM exit at once, with the CPU state unchanged), then the load. */
+uint64_t paging_pdpte_table(struct cpu *c, uint64_t cr3);
+bool paging_load_pdptes_from(struct cpu *c, uint64_t base);
 
 #endif

@@ -328,6 +328,22 @@ bool cpu_events_held(const struct cpu *c)
     return c->vmx_nonroot && c->hooks->inactive && c->hooks->inactive(c);
 }
 
+uint8_t *cpu_phys_ram(struct cpu *c, uint64_t pa, uint64_t len)
+{
+    return machine_ram_ptr(c->m, pa, len);
+}
+
+void cpu_phys_ram_written(struct cpu *c, uint64_t pa, uint64_t len)
+{
+    if (!len)
+        return;
+    for (uint64_t pfn = pa >> 12; pfn <= (pa + len - 1) >> 12; pfn++)
+        if (block_page_has_code(c, pfn)) {
+            block_invalidate_page(c, pfn);
+            c->end_block = true;
+        }
+}
+
 /* A host written in C (src/nested) reads and writes its guest's memory
  * operands as the guest's instruction would: the linear address through
  * the guest's paging at its CPL, without raising anything. */

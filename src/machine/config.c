@@ -298,6 +298,32 @@ static uint64_t model_cr4_bits(const struct cpu_model *cm)
     return bits;
 }
 
+/* A model may advertise only the vector features nvmx has built
+ * (include/nvmx/cpu_vector_features.def, docs/fpu.md). */
+static bool check_vector_features(const char *path, const struct cpu_model *cm, char *err,
+                                  size_t errlen)
+{
+    static const struct {
+        const char *name;
+        uint32_t leaf;
+        uint8_t reg, bit;
+        bool implemented;
+    } features[] = {
+#define VECTOR_FEATURE(n, l, r, b, impl) { #n, l, R_##r, b, impl },
+#include "nvmx/cpu_vector_features.def"
+#undef VECTOR_FEATURE
+    };
+    static const char *const regs[] = { "EAX", "EBX", "ECX", "EDX" };
+    for (unsigned i = 0; i < sizeof features / sizeof features[0]; i++)
+        if (!features[i].implemented &&
+            model_has(cm, features[i].leaf, features[i].reg, features[i].bit))
+            return machine_errorf(err, errlen, "%s: CPUID.%02XH:%s.%s[bit %u] is set, but nvmx does "
+                                     "not implement %s yet", path, (unsigned)features[i].leaf,
+                                  regs[features[i].reg], features[i].name,
+                                  (unsigned)features[i].bit, features[i].name);
+    return true;
+}
+
 /* The VMX MSRs must agree with the model's CPUID and with what nvmx
  * implements (checked by the CLI with vmx_caps_validate). */
 static bool check_vmx(const char *path, const struct cpu_model *cm, char *err, size_t errlen)
@@ -355,7 +381,8 @@ bool config_load_cpu_model(const char *path, struct cpu_model *cm, char *err, si
     }
     if (ok)
         ok = parse_leaves(path, leaves, cm, err, errlen) &&
-             check_max_leaves(path, cm, err, errlen) && check_vmx(path, cm, err, errlen);
+             check_max_leaves(path, cm, err, errlen) && check_vmx(path, cm, err, errlen) &&
+             check_vector_features(path, cm, err, errlen);
     json_decref(root);
     return ok;
 }

@@ -195,6 +195,7 @@ struct nested *nested_create(struct cpu *c, uint64_t l1_mem, const struct nested
     n->v = (struct vmx *)c->vmx;
     n->pol = *p;
     n->l1_mem = l1_mem;
+    vmcs12_view_facts(n);
     for (unsigned i = 0; i < L0_NPAGES; i++) {
         n->page[i] = l1_mem + (uint64_t)i * 4096;
         for (unsigned o = 0; o < 4096; o += 8)

@@ -109,8 +109,15 @@ static uint64_t merge_fn_msr_bitmap(struct nested *n, const char **origin)
     uint64_t dst = n->page[L0_MSR_BITMAP02];
     if (V12(cpu_based_vm_exec_control) & PROC_USE_MSR_BITMAPS) {
         uint64_t src = V12(msr_bitmap);
-        for (unsigned o = 0; o < 4096; o += 8)
-            cpu_phys_write(n->c, dst + o, 8, l1_phys_read(n, src + o, 8));
+        const uint8_t *s = cpu_phys_ram(n->c, src, 4096);
+        uint8_t *d = cpu_phys_ram(n->c, dst, 4096);
+        if (s && d) {
+            memcpy(d, s, 4096);
+            cpu_phys_ram_written(n->c, dst, 4096);
+        } else {
+            for (unsigned o = 0; o < 4096; o += 8)
+                cpu_phys_write(n->c, dst + o, 8, l1_phys_read(n, src + o, 8));
+        }
         l0_msr_intercepts(n, dst);
         ORIGIN("vmcs12 bitmap | vmcs01 bitmap, in L0's page");
     } else {

@@ -40,6 +40,9 @@ struct nested {
     struct nested_policy pol;
     struct vmx_caps caps1; /* L1's capabilities (caps.c) */
     uint64_t l1_mem;
+    /* L1's CPUID facts for the vmcs12 view (the model's, read once) */
+    unsigned maxphyaddr, linear_width;
+    bool rtm;
     uint64_t page[L0_NPAGES];
     bool took_over;
     bool shadowing;           /* vmcs01 uses the hardware's VMCS shadowing */
@@ -104,6 +107,7 @@ static inline uint64_t vmcs12_get(const struct nested *n, enum vmcs_field f) { r
 /* A view of the cached vmcs12 against L1's capabilities, with the facts
  * of L1 as the entering processor. */
 void vmcs12_view(struct nested *n, struct vmx_vmcs_view *vw);
+void vmcs12_view_facts(struct nested *n);
 
 /* shadow.c: the "kvm" VMCS-shadowing design */
 bool nested_shadow_setup(struct nested *n);

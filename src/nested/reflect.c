@@ -1,6 +1,6 @@
 /* An exit of L2 (from vmcs02): L0 handles it or reflects it to L1
  * (nested_reflect_exit, after KVM's nested_vmx_reflect_vmexit). Reflecting
- * syncs vmcs02 -> vmcs12 (guest state, exit information, IDT-vectoring
+ * syncs vmcs02 -> vmcs12 (guest state the merge copied, exit information, IDT-vectoring
  * information), then loads L1's host state from vmcs12 into vmcs01's guest
  * state (SDM 3C "Loading Host State") and its VM-exit MSR-load list (SDM
  * 3C "Loading MSRs"), with a VMX abort for L1 where the SDM says. */
@@ -125,8 +125,10 @@ static void sync_vmcs12(struct nested *n, bool guest_state)
     n->nlog = 0;
     for (int f = 0; f < VMCS_NFIELDS; f++) {
         unsigned type = VMCS_ENC_TYPE(vmcs_fields[f].encoding);
-        bool copy = (type == VMCS_ENC_TYPE_GUEST && guest_state && f != VMCS_vmcs_link_pointer &&
-                     f != VMCS_vmx_preemption_timer_value) ||
+        /* guest fields the merge put into vmcs02 (COPY); the others stay
+         * as L1 wrote them */
+        bool copy = (type == VMCS_ENC_TYPE_GUEST && guest_state &&
+                     vmcs_fields[f].merge == VMCS_MERGE_COPY) ||
                     (type == VMCS_ENC_TYPE_RO_DATA && f != VMCS_vm_instruction_error);
         if (copy)
             sync_field(n, (enum vmcs_field)f, vmx_root_vmread(v, (enum vmcs_field)f));
@@ -140,6 +142,14 @@ static void sync_vmcs12(struct nested *n, bool guest_state)
         vmx_trace_emit(v, &ev);
     }
 }
+
+/* SDM 3C "Loading Host Control Registers, Debug Registers, MSRs": CR0's
+ * ET, CD, NW, bits 63:32, 28:19, 17 and 15:6 keep the processor's values;
+ * CR3 bits 63:52 are cleared. */
+#define HOST_CR0_KEEP                                                                     \
+    (CR0_ET | CR0_CD | CR0_NW | 0xffffffff00000000ull | 0x1ff80000ull | (1ull << 17) |   \
+     0xffc0ull)
+#define HOST_CR3_MASK 0x000fffffffffffffull
 
 #define HOST_DATA_AR (3u | AR_S | AR_P | AR_DB | AR_G)
 #define HOST_CODE_AR (11u | AR_S | AR_P | AR_G)
@@ -166,8 +176,8 @@ static void load_l1_host_state(struct nested *n, uint64_t cur_efer)
     uint64_t nat = host64 ? ~0ull : 0xffffffffull;
     uint64_t cr4 = vmcs12_get(n, VMCS_host_cr4);
 
-    l0_set_l1_cr0(n, vmcs12_get(n, VMCS_host_cr0));
-    l0_write01(n, VMCS_guest_cr3, vmcs12_get(n, VMCS_host_cr3));
+    l0_set_l1_cr0(n, (n->c->cr0 & HOST_CR0_KEEP) | (vmcs12_get(n, VMCS_host_cr0) & ~HOST_CR0_KEEP));
+    l0_write01(n, VMCS_guest_cr3, vmcs12_get(n, VMCS_host_cr3) & HOST_CR3_MASK);
     l0_set_l1_cr4(n, host64 ? cr4 | CR4_PAE : cr4 & ~CR4_PCIDE);
     l0_write01(n, VMCS_guest_dr7, 0x400);
     l0_write01(n, VMCS_guest_ia32_debugctl, 0);

@@ -56,7 +56,10 @@ void vmcs12_set(struct nested *n, enum vmcs_field f, uint64_t val)
     n->v12.dirty[f] = 1;
 }
 
-void vmcs12_view(struct nested *n, struct vmx_vmcs_view *vw)
+/* L1 sees the CPU model's CPUID: MAXPHYADDR and the linear-address width
+ * (SDM 3A "Physical Address Width", defaults 39 and 48 without the leaf)
+ * and RTM. */
+void vmcs12_view_facts(struct nested *n)
 {
     struct cpu *c = n->c;
     unsigned maxphy = 0, linear = 0;
@@ -66,17 +69,25 @@ void vmcs12_view(struct nested *n, struct vmx_vmcs_view *vw)
         if (cpu_has_feature(c, 0x80000008u, 0, 8 + b))
             linear |= 1u << b;
     }
+    n->maxphyaddr = (maxphy < 32 || maxphy > 52) ? 39 : maxphy;
+    n->linear_width = (linear < 32 || linear > 64) ? 48 : linear;
+    n->rtm = cpu_has_feature(c, 7, 1, 11);
+}
+
+void vmcs12_view(struct nested *n, struct vmx_vmcs_view *vw)
+{
+    struct cpu *c = n->c;
     *vw = (struct vmx_vmcs_view){
         .f = n->v12.f,
         .vmcs_ptr = n->v12.ptr,
         .caps = &n->caps1,
-        .maxphyaddr = (maxphy < 32 || maxphy > 52) ? 39 : maxphy,
-        .linear_width = (linear < 32 || linear > 64) ? 48 : linear,
+        .maxphyaddr = n->maxphyaddr,
+        .linear_width = n->linear_width,
         /* L1 is the entering processor: its EFER is the processor's while
          * L0 handles its exit (the native host keeps the guest's state). */
         .lma = (c->efer & EFER_LMA) != 0,
         .efer = c->efer,
-        .rtm = cpu_has_feature(c, 7, 1, 11),
+        .rtm = n->rtm,
         .phys_read = nested_phys_read_fn,
         .ctx = n,
     };

@@ -1,7 +1,7 @@
 /* Giving a CPU VMX: the per-CPU VMX state and the hook table through which
  * the CPU core reaches src/vmx (include/nvmx/cpu_hooks.h). A CPU without
  * VMX keeps c->hooks == NULL and pays nothing. */
-#include "vmx_internal.h"
+#include "entry_internal.h"
 
 #include <stdlib.h>
 
@@ -33,6 +33,11 @@ struct vmx *vmx_attach(struct cpu *c, const struct vmx_caps *caps)
     v->current_vmcs = VMX_INVALID_PTR;
     v->vmxon_ptr = VMX_INVALID_PTR;
     v->level = 1;
+    for (unsigned i = 0; i < sizeof v->root_slots / sizeof v->root_slots[0]; i++)
+        v->root_slots[i].pa = VMX_INVALID_PTR;
+    v->maxphyaddr = entry_maxphyaddr(c);
+    v->linear_width = entry_linear_width(c);
+    v->rtm = cpu_has_feature(c, 7, 1, 11);
     c->vmx = v;
     c->hooks = &vmx_hooks;
     return v;

@@ -27,27 +27,86 @@ void vmx_root_vmxon(struct vmx *v, uint64_t pa)
     v->in_vmx_operation = true;
 }
 
-/* SDM 3C "VMCLEAR": the current VMCS is written back first if it is the
- * one named; the region's launch state becomes clear. */
+/* The root slots: ordinary VMCSs a native host loaded stay active in the
+ * processor (SDM 3C "VMCS Status": "a logical processor may maintain a
+ * number of VMCSs that are active"), so switching between them moves no
+ * memory; VMCLEAR writes one back. A shadow VMCS never takes a slot: in
+ * non-root operation the hardware reads and writes it in memory. */
+#define NSLOTS (sizeof(((struct vmx *)0)->root_slots) / sizeof(((struct vmx *)0)->root_slots[0]))
+
+static struct vmx_root_slot *slot_of(struct vmx *v, uint64_t pa)
+{
+    for (unsigned i = 0; i < NSLOTS; i++)
+        if (v->root_slots[i].pa == pa)
+            return &v->root_slots[i];
+    return NULL;
+}
+
+/* Make the current VMCS inactive: into its slot, or back to memory. */
+static void put_current(struct vmx *v)
+{
+    struct vmx_root_slot *s = v->current_in_slot ? slot_of(v, v->current_vmcs) : NULL;
+    if (s) {
+        s->vmcs = v->vmcs;
+        s->launch_state = v->launch_state;
+    } else {
+        vmcs_flush(v);
+    }
+    v->current_in_slot = false;
+}
+
+/* SDM 3C "VMCLEAR": the VMCS's data goes to memory (its slot is freed)
+ * and its launch state becomes clear. */
 void vmx_root_vmclear(struct vmx *v, uint64_t pa)
 {
     charge(v, COST_vmclear);
+    struct vmx_root_slot *s = slot_of(v, pa);
     if (pa == v->current_vmcs) {
-        vmcs_flush(v);
+        put_current(v);
         v->current_vmcs = VMX_INVALID_PTR;
+    }
+    if (s) {
+        uint64_t cur = v->current_vmcs;
+        struct vmcs_cache keep = v->vmcs;
+        uint32_t keep_state = v->launch_state;
+        v->current_vmcs = pa;
+        v->vmcs = s->vmcs;
+        v->launch_state = s->launch_state;
+        vmcs_flush(v);
+        v->current_vmcs = cur;
+        v->vmcs = keep;
+        v->launch_state = keep_state;
+        s->pa = VMX_INVALID_PTR;
     }
     vmcs_mem_clear(v, pa);
 }
 
-/* SDM 3C "VMPTRLD": the current VMCS goes back to memory and the region at
- * pa is read in; loading the current VMCS again keeps the cached copy. */
+/* SDM 3C "VMPTRLD": the current VMCS becomes inactive-but-kept (or goes to
+ * memory) and the VMCS at pa becomes current, from its slot or memory;
+ * loading the current VMCS again keeps the cached copy. */
 void vmx_root_vmptrld(struct vmx *v, uint64_t pa)
 {
     charge(v, COST_vmptrld);
     if (pa == v->current_vmcs)
         return;
-    vmcs_flush(v);
+    put_current(v);
+    struct vmx_root_slot *s = slot_of(v, pa);
+    if (s) {
+        v->vmcs = s->vmcs;
+        v->launch_state = s->launch_state;
+        v->current_vmcs = pa;
+        v->shadow_vmcs_current = false;
+        v->current_in_slot = true;
+        return;
+    }
     vmcs_load(v, pa);
+    if (v->shadow_vmcs_current)
+        return;
+    s = slot_of(v, VMX_INVALID_PTR);
+    if (s) {
+        s->pa = pa;
+        v->current_in_slot = true;
+    }
 }
 
 const struct vmx_caps *vmx_get_caps(const struct vmx *v) { return &v->caps; }

@@ -6,6 +6,18 @@
 
 static uint64_t slot_pa(uint64_t pa, enum vmcs_field f) { return pa + vmcs_fields[f].offset; }
 
+/* Little-endian 8-byte slots of a region in RAM (the fast path of
+ * vmcs_load / vmcs_flush; the same bytes cpu_phys_read/write would move). */
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "guest RAM is little-endian host memory");
+static uint64_t ld64(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
+static void st64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
+
 /* VMPTRLD: the region at pa becomes the current VMCS; its fields, launch
  * state and shadow-VMCS indicator are read into the processor. Slots hold
  * whatever software may have poked: values are masked to the field width,
@@ -14,8 +26,11 @@ static uint64_t slot_pa(uint64_t pa, enum vmcs_field f) { return pa + vmcs_field
 void vmcs_load(struct vmx *v, uint64_t pa)
 {
     struct cpu *c = v->cpu;
+    const uint8_t *ram = cpu_phys_ram(c, pa, VMCS_REGION_SIZE);
     for (int f = 0; f < VMCS_NFIELDS; f++)
-        vmcs_set(v, (enum vmcs_field)f, cpu_phys_read(c, slot_pa(pa, (enum vmcs_field)f), 8));
+        vmcs_set(v, (enum vmcs_field)f,
+                 ram ? ld64(ram + vmcs_fields[f].offset)
+                     : cpu_phys_read(c, slot_pa(pa, (enum vmcs_field)f), 8));
     uint32_t state = (uint32_t)cpu_phys_read(c, pa + VMCS_LAUNCH_STATE_OFFSET, 4);
     v->launch_state = state == VMCS_STATE_LAUNCHED ? VMCS_STATE_LAUNCHED : VMCS_STATE_CLEAR;
     uint32_t rev = (uint32_t)cpu_phys_read(c, pa + VMCS_REVISION_OFFSET, 4);
@@ -32,8 +47,15 @@ void vmcs_flush(struct vmx *v)
     uint64_t pa = v->current_vmcs;
     if (pa == VMX_INVALID_PTR)
         return;
-    for (int f = 0; f < VMCS_NFIELDS; f++)
-        cpu_phys_write(c, slot_pa(pa, (enum vmcs_field)f), 8, v->vmcs.f[f]);
+    uint8_t *ram = cpu_phys_ram(c, pa, VMCS_REGION_SIZE);
+    if (ram) {
+        for (int f = 0; f < VMCS_NFIELDS; f++)
+            st64(ram + vmcs_fields[f].offset, v->vmcs.f[f]);
+        cpu_phys_ram_written(c, pa + VMCS_DATA_OFFSET, VMCS_REGION_SIZE - VMCS_DATA_OFFSET);
+    } else {
+        for (int f = 0; f < VMCS_NFIELDS; f++)
+            cpu_phys_write(c, slot_pa(pa, (enum vmcs_field)f), 8, v->vmcs.f[f]);
+    }
     cpu_phys_write(c, pa + VMCS_LAUNCH_STATE_OFFSET, 4, v->launch_state);
 }
 

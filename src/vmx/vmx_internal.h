@@ -57,6 +57,15 @@ struct vmx {
     bool ple_valid;             /* a PAUSE at CPL 0 ran since the entry */
     uint64_t ple_last, ple_loop_start; /* cycles: last PAUSE, first of loop */
 
+    /* VMCSs a native host made current through the root-mode API and left
+     * active (root.c): the processor keeps them, as processors may keep
+     * several active VMCSs (SDM 3C "VMCS Status"), until VMCLEAR. */
+    struct vmx_root_slot {
+        uint64_t pa;          /* VMX_INVALID_PTR: free */
+        uint32_t launch_state;
+        struct vmcs_cache vmcs;
+    } root_slots[4];
+    bool current_in_slot;     /* the current VMCS belongs to a root slot */
     /* A native host (vmx_set_native_host): VM exits call it instead of
      * loading host state. */
     vmx_native_host_fn native_fn;
@@ -65,6 +74,10 @@ struct vmx {
                                    deliver its injected event / pending
                                    debug exceptions (entry.c) */
     uint32_t entry_events_intr_info;
+    /* CPUID facts of the model the entry checks read (fixed for the
+     * processor's life, read once by vmx_attach) */
+    unsigned maxphyaddr, linear_width;
+    bool rtm;
     int level;                  /* nesting level of the guest the hardware
                                    runs, for trace events (bare mode: 1) */
 

@@ -84,6 +84,11 @@ void dt_compare(const struct dt_case *k, const struct dt_result *u, const struct
             WHY("%s; ", reg_names[r]);
     if ((u->st.rflags ^ v->st.rflags) & out->flag_mask)
         WHY("rflags; ");
+    for (int r = 0; r < 16; r++)
+        if (memcmp(u->st.xmm[r], v->st.xmm[r], 16))
+            WHY("xmm%d; ", r);
+    if (u->st.mxcsr != v->st.mxcsr)
+        WHY("mxcsr; ");
     if (memcmp(u->st.data, v->st.data, DT_DATA_SIZE))
         WHY("data memory; ");
     if (memcmp(u->st.stack, v->st.stack, DT_STACK_SIZE))
@@ -160,6 +165,15 @@ void dt_print_case(FILE *f, const struct dt_case *k, const struct dt_result *u,
     flags_str(vd->flag_mask, fm);
     fprintf(f, "  %c %-5s %-16s  %-16s  %-16s  compared: %s\n",
             (u->st.rflags ^ v->st.rflags) & vd->flag_mask ? '*' : ' ', "flags", fi, fu, fv, fm);
+    for (int r = 0; r < 16; r++)
+        if (memcmp(u->st.xmm[r], v->st.xmm[r], 16) || memcmp(k->init.xmm[r], u->st.xmm[r], 16))
+            fprintf(f, "  %c xmm%-2d %016" PRIx64 "%016" PRIx64 " %016" PRIx64 "%016" PRIx64
+                       " %016" PRIx64 "%016" PRIx64 "\n",
+                    memcmp(u->st.xmm[r], v->st.xmm[r], 16) ? '*' : ' ', r, k->init.xmm[r][1],
+                    k->init.xmm[r][0], u->st.xmm[r][1], u->st.xmm[r][0], v->st.xmm[r][1],
+                    v->st.xmm[r][0]);
+    fprintf(f, "  %c mxcsr %08x  %08x  %08x\n", u->st.mxcsr != v->st.mxcsr ? '*' : ' ',
+            k->init.mxcsr, u->st.mxcsr, v->st.mxcsr);
     mem_diff(f, "data", DT_DATA_BASE, k->init.data, u->st.data, v->st.data, DT_DATA_SIZE);
     mem_diff(f, "stack", DT_STACK_BASE, k->init.stack, u->st.stack, v->st.stack, DT_STACK_SIZE);
 }

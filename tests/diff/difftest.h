@@ -67,6 +67,8 @@ struct dt_insn {
 
 struct dt_state {
     uint64_t gpr[16];
+    uint64_t xmm[16][2]; /* low quadword first */
+    uint32_t mxcsr;
     uint64_t rip;
     uint64_t rflags;
     uint8_t data[DT_DATA_SIZE];
@@ -98,7 +100,9 @@ struct dt_result {
     uint16_t undef_regs; /* registers whose final value the SDM leaves undefined */
 };
 
-/* gen.c */
+/* gen.c: which instruction set the cases draw from (--isa) */
+enum { DT_ISA_GP = 0, DT_ISA_SSE = 1 };
+extern int dt_isa;
 struct dt_rng {
     uint64_t s;
 };

@@ -137,6 +137,10 @@ bool g_mem(struct gctx *g, struct enc *e, unsigned size, int64_t extra_min, int6
             e->modrm = (uint8_t)((e->modrm & 0x38) | 0x05);
             e->riprel = true;
             e->rip_target = lo + dt_rand(g->r) % (span + 1);
+            if (g->mem_align)
+                e->rip_target = (e->rip_target + g->mem_align - 1) & ~(uint64_t)(g->mem_align - 1);
+            if (e->rip_target > hi)
+                continue;
             e->rip_segbase = segbase;
             e->disp_size = 4;
             e->has_sib = false;
@@ -150,7 +154,12 @@ bool g_mem(struct gctx *g, struct enc *e, unsigned size, int64_t extra_min, int6
             if (!fit_disp(d0, span, INT32_MIN, INT32_MAX, g, &d))
                 continue;
             uint64_t lin = segbase + ((uint64_t)(int64_t)(int32_t)d & amask);
-            if (lin < lo || lin > hi)
+            if (g->mem_align) {
+                uint64_t adj = (0 - lin) & (g->mem_align - 1);
+                d += (int64_t)adj;
+                lin += adj;
+            }
+            if (lin < lo || lin > hi || d > INT32_MAX)
                 continue;
             e->modrm = (uint8_t)((e->modrm & 0x38) | 0x04);
             e->has_sib = true;
@@ -204,6 +213,13 @@ bool g_mem(struct gctx *g, struct enc *e, unsigned size, int64_t extra_min, int6
                 continue;
         }
         uint64_t lin = segbase + ((anchor + (uint64_t)d) & amask);
+        if (g->mem_align) {
+            uint64_t adj = (0 - lin) & (g->mem_align - 1);
+            d += (int64_t)adj;
+            lin = segbase + ((anchor + (uint64_t)d) & amask);
+            if ((base >= 0 && mod == 0 && d != 0) || (mod == 1 && d > 127))
+                continue;
+        }
         if (lin < lo || lin > hi || d < INT32_MIN || d > INT32_MAX)
             continue;
         bool need_sib = index >= 0 || base < 0 || (base & 7) == 4 || g_chance(g, 12);
@@ -241,6 +257,8 @@ bool g_mem(struct gctx *g, struct enc *e, unsigned size, int64_t extra_min, int6
     e->modrm = (uint8_t)((e->modrm & 0x38) | 0x05);
     e->riprel = true;
     e->rip_target = lo + dt_rand(g->r) % (span + 1);
+    if (g->mem_align)
+        e->rip_target &= ~(uint64_t)(g->mem_align - 1);
     e->rip_segbase = segbase;
     e->disp_size = 4;
     e->has_sib = false;
@@ -330,6 +348,18 @@ struct dt_insn *g_emit(struct gctx *g, struct enc *e, const char *mnem, uint32_t
 
 /* ---- the case ------------------------------------------------------------------ */
 
+int dt_isa = DT_ISA_GP;
+
+static const struct gtemplate *g_table(unsigned *n)
+{
+    if (dt_isa == DT_ISA_SSE) {
+        *n = g_nsse_templates;
+        return g_sse_templates;
+    }
+    *n = g_ntemplates;
+    return g_templates;
+}
+
 static bool name_in_list(const char *name, const char *list)
 {
     size_t n = strlen(name);
@@ -351,9 +381,11 @@ bool dt_gen_only_valid(const char *only)
         const char *q = strchr(p, ',');
         size_t len = q ? (size_t)(q - p) : strlen(p);
         bool found = false;
-        for (unsigned i = 0; i < g_ntemplates; i++)
-            if (strlen(g_templates[i].name) == len &&
-                strncasecmp(g_templates[i].name, p, len) == 0)
+        unsigned nt;
+        const struct gtemplate *tt = g_table(&nt);
+        for (unsigned i = 0; i < nt; i++)
+            if (strlen(tt[i].name) == len &&
+                strncasecmp(tt[i].name, p, len) == 0)
                 found = true;
         if (!found)
             return false;
@@ -366,8 +398,10 @@ bool dt_gen_only_valid(const char *only)
 
 void dt_gen_list_mnemonics(FILE *f)
 {
-    for (unsigned i = 0; i < g_ntemplates; i++)
-        fprintf(f, "%s%s", i ? " " : "", g_templates[i].name);
+    unsigned nt;
+    const struct gtemplate *tt = g_table(&nt);
+    for (unsigned i = 0; i < nt; i++)
+        fprintf(f, "%s%s", i ? " " : "", tt[i].name);
     fprintf(f, "\n");
 }
 
@@ -520,6 +554,29 @@ static void layout(struct dt_case *k)
     k->code_len = off + 2;
 }
 
+/* XMM registers and MXCSR: from a stream of their own, so that the
+ * general-purpose cases stay what they were. Lanes are biased to the values
+ * that find saturation, sign and shift-count edges. */
+static void init_xmm(struct dt_case *k)
+{
+    struct dt_rng r = {k->seed * 0xbf58476d1ce4e5b9ull + k->index * 0x94d049bb133111ebull + 7};
+    static const uint64_t edge[] = {0, ~0ull, 0x8000800080008000ull, 0x7fff7fff7fff7fffull,
+                                    0x8080808080808080ull, 0x7f7f7f7f7f7f7f7full,
+                                    0x0000000100000001ull, 0x00000000000000ffull,
+                                    0x000000000000000full, 0x0000000000000040ull};
+    for (unsigned i = 0; i < 16; i++)
+        for (unsigned h = 0; h < 2; h++) {
+            uint64_t v = dt_rand(&r);
+            unsigned pick = (unsigned)(dt_rand(&r) % 4);
+            if (pick == 0)
+                v = edge[dt_rand(&r) % (sizeof edge / sizeof edge[0])];
+            else if (pick == 1)
+                v &= 0x00ff00ff00ff00ffull; /* small lanes */
+            k->init.xmm[i][h] = v;
+        }
+    k->init.mxcsr = 0x1f80;
+}
+
 void dt_gen_case(struct dt_case *k, uint64_t seed, uint64_t index, const char *only)
 {
     struct dt_rng rng = {seed * 0x9e3779b97f4a7c15ull + index * 0xd1b54a32d192ed03ull + 1};
@@ -533,14 +590,15 @@ void dt_gen_case(struct dt_case *k, uint64_t seed, uint64_t index, const char *o
     k->index = index;
 
     /* candidate templates */
-    unsigned cand[256], ncand = 0;
+    unsigned cand[256], ncand = 0, nt;
+    const struct gtemplate *tt = g_table(&nt);
     bool strings_possible = false;
-    for (unsigned i = 0; i < g_ntemplates && ncand < 256; i++) {
-        if (only && *only && !name_in_list(g_templates[i].name, only))
+    for (unsigned i = 0; i < nt && ncand < 256; i++) {
+        if (only && *only && !name_in_list(tt[i].name, only))
             continue;
-        for (unsigned w = 0; w < g_templates[i].weight && ncand < 256; w++)
+        for (unsigned w = 0; w < tt[i].weight && ncand < 256; w++)
             cand[ncand++] = i;
-        if (g_templates[i].needs & GN_STRINGS)
+        if (tt[i].needs & GN_STRINGS)
             strings_possible = true;
     }
     if (!ncand)
@@ -551,13 +609,14 @@ void dt_gen_case(struct dt_case *k, uint64_t seed, uint64_t index, const char *o
     k->fs_base = fs_bases[g_below(&g, 4)];
     k->gs_base = gs_bases[g_below(&g, 4)];
     init_state(&g, strings);
+    init_xmm(k);
 
     g.nplan = 1 + g_below(&g, DT_MAX_INSNS);
     while (k->n < g.nplan) {
         unsigned first = k->n;
         g.u_in_first = u_entry(&g);
         unsigned t = cand[g_below(&g, ncand)];
-        const struct gtemplate *tp = &g_templates[t];
+        const struct gtemplate *tp = &tt[t];
         if (((tp->needs & GN_STRINGS) && !strings) ||
             ((tp->needs & GN_TWO) && k->n + 2 > g.nplan) ||
             ((tp->needs & GN_TWO) && (g.targeted >> (k->n + 1) & 1))) {

@@ -30,6 +30,7 @@ struct gctx {
     uint32_t targeted;               /* indices some branch targets */
     unsigned failures;
     bool too_long;        /* g_emit met more than 15 bytes: the template failed */
+    unsigned mem_align;   /* g_mem: the linear address is a multiple of this (0: any) */
 };
 
 #define GN_STRINGS 0x1 /* needs RSI/RDI/RCX reserved as string registers */
@@ -44,6 +45,8 @@ struct gtemplate {
 };
 extern const struct gtemplate g_templates[];
 extern const unsigned g_ntemplates;
+extern const struct gtemplate g_sse_templates[]; /* gen_sse.c: --isa sse */
+extern const unsigned g_nsse_templates;
 
 unsigned g_below(struct gctx *g, unsigned n);
 bool g_chance(struct gctx *g, unsigned one_in);

@@ -44,6 +44,9 @@ static void set_model(void)
     memset(&model, 0, sizeof model);
     snprintf(model.name, sizeof model.name, "difftest");
     model.leaves[model.nleaves++] = (struct cpuid_leaf){ .leaf = 0, .eax = 7 };
+    /* FPU, FXSR, SSE, SSE2 (CPUID.01H:EDX bits 0, 24, 25, 26): the SSE cases */
+    model.leaves[model.nleaves++] =
+        (struct cpuid_leaf){ .leaf = 1, .edx = 1u | 1u << 24 | 1u << 25 | 1u << 26 };
     model.leaves[model.nleaves++] =
         (struct cpuid_leaf){ .leaf = 7, .has_subleaf = true, .subleaf = 0, .ebx = 1u << 3 };
     model.leaves[model.nleaves++] = (struct cpuid_leaf){ .leaf = 0x80000000u, .eax = 0x80000001u };
@@ -95,6 +98,12 @@ void dt_nvmx_run(const struct dt_case *k, struct dt_result *r)
     memcpy(c->gpr, k->init.gpr, sizeof c->gpr);
     c->rip = k->init.rip;
     cpu_set_rflags(c, k->init.rflags);
+    /* SSE enabled as an OS enables it (SDM 3A "Initialization of the SSE
+     * Extensions"): CR4.OSFXSR and OSXMMEXCPT, CR0.EM = 0, CR0.MP = 1. */
+    c->cr4 |= CR4_OSFXSR | CR4_OSXMMEXCPT;
+    c->cr0 = (c->cr0 & ~CR0_EM) | CR0_MP;
+    memcpy(c->fpu.xmm, k->init.xmm, sizeof c->fpu.xmm);
+    c->fpu.mxcsr = k->init.mxcsr;
     c->stop_on_exception = true;
     cpu_tlb_flush(c);
     /* Every other case starts with the data and stack pages in the TLB, so
@@ -122,6 +131,8 @@ void dt_nvmx_run(const struct dt_case *k, struct dt_result *r)
     memcpy(r->st.gpr, c->gpr, sizeof c->gpr);
     r->st.rip = c->rip;
     r->st.rflags = cpu_get_rflags(c);
+    memcpy(r->st.xmm, c->fpu.xmm, sizeof r->st.xmm);
+    r->st.mxcsr = c->fpu.mxcsr;
     memcpy(r->st.data, m->ram + DT_DATA_BASE, DT_DATA_SIZE);
     memcpy(r->st.stack, m->ram + DT_STACK_BASE, DT_STACK_SIZE);
 }

@@ -31,6 +31,9 @@ static void snapshot(struct dt_result *r)
         uc_reg_read(uc, uc_gpr[i], &r->st.gpr[i]);
     uc_reg_read(uc, UC_X86_REG_RIP, &r->st.rip);
     uc_reg_read(uc, UC_X86_REG_RFLAGS, &r->st.rflags);
+    for (int i = 0; i < 16; i++)
+        uc_reg_read(uc, UC_X86_REG_XMM0 + i, r->st.xmm[i]);
+    uc_reg_read(uc, UC_X86_REG_MXCSR, &r->st.mxcsr);
     uc_mem_read(uc, DT_DATA_BASE, r->st.data, DT_DATA_SIZE);
     uc_mem_read(uc, DT_STACK_BASE, r->st.stack, DT_STACK_SIZE);
 }
@@ -125,6 +128,10 @@ void dt_uc_run(const struct dt_case *k, struct dt_result *r)
     uint64_t rip = k->init.rip, fl = k->init.rflags;
     uc_reg_write(uc, UC_X86_REG_RIP, &rip);
     uc_reg_write(uc, UC_X86_REG_RFLAGS, &fl);
+    for (int i = 0; i < 16; i++)
+        uc_reg_write(uc, UC_X86_REG_XMM0 + i, k->init.xmm[i]);
+    uint32_t mxcsr = k->init.mxcsr;
+    uc_reg_write(uc, UC_X86_REG_MXCSR, &mxcsr);
     uc_reg_write(uc, UC_X86_REG_FS_BASE, &k->fs_base);
     uc_reg_write(uc, UC_X86_REG_GS_BASE, &k->gs_base);
     size_t count = k->has_backward ? DT_LOOP_LIMIT : 0;

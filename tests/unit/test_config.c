@@ -435,6 +435,13 @@ static const struct {
       "above the maximum extended leaf" },
     { "comment_type", "{\"name\": \"x\", \"leaves\": [], \"comment\": 1}",
       "comment: expected a string" },
+    /* include/nvmx/cpu_vector_features.def: only what is built */
+    { "sse_not_built", "{\"name\": \"x\", \"leaves\": [{\"leaf\": 0, \"eax\": 1}, "
+      "{\"leaf\": 1, \"edx\": \"0x02000000\"}]}", "CPUID.01H:EDX.SSE[bit 25] is set" },
+    { "fpu_not_built", "{\"name\": \"x\", \"leaves\": [{\"leaf\": 0, \"eax\": 1}, "
+      "{\"leaf\": 1, \"edx\": 1}]}", "CPUID.01H:EDX.FPU[bit 0] is set" },
+    { "avx2_not_built", "{\"name\": \"x\", \"leaves\": [{\"leaf\": 0, \"eax\": 7}, "
+      "{\"leaf\": 7, \"ebx\": 32}]}", "CPUID.07H:EBX.AVX2[bit 5] is set" },
 };
 
 START_TEST(cpu_model_errors)

@@ -532,6 +532,77 @@ START_TEST(inv_exits_in_nonroot)
 }
 END_TEST
 
+/* ---- PAE guests under EPT ------------------------------------------------------------- */
+
+#define PAE_PDPT 0x40000ull
+#define PAE_PD 0x41000ull
+#define PAE_PDPT2 0x42000ull
+
+/* A 32-bit PAE guest: VM entry loads its PDPTEs from the guest PDPTE fields
+ * (SDM 3C "Loading Guest State" with EPT), not from CR3. */
+static void pae_guest(void)
+{
+    /* CR3-load/-store exiting off (allowed by IA32_VMX_TRUE_PROCBASED_CTLS) */
+    put(VMCS_cpu_based_vm_exec_control, (PROC_D1 & ~0x18000u) | PROC_SEC);
+    put(VMCS_vm_entry_controls, ENTRY_D1);
+    put(VMCS_guest_cr0, CR0_PE | CR0_ET | CR0_NE | CR0_PG);
+    put(VMCS_guest_cr4, CR4_PAE | CR4_VMXE);
+    put(VMCS_guest_cr3, PAE_PDPT);
+    put(VMCS_guest_ia32_efer, 0);
+    set_seg(SEG_CS, 0x08, 0, 0xffffffffu, 0xc09b);
+    for (unsigned s = 0; s < SEG_NSEGS; s++)
+        if (s != SEG_CS)
+            set_seg(s, 0x10, 0, 0xffffffffu, 0xc093);
+    memset(m->ram + PAE_PDPT, 0, 3 * 4096);
+    for (uint64_t i = 0; i < 4; i++) /* 8 MiB identity in 2-MByte pages */
+        *ram64(PAE_PD + 8 * i) = (i << 21) | 0x83;
+    put(VMCS_guest_pdpte0, PAE_PD | 1); /* CR3's table in memory stays empty */
+    put(VMCS_guest_pdpte1, 0);
+    put(VMCS_guest_pdpte2, 0);
+    put(VMCS_guest_pdpte3, 0);
+}
+
+/* A MOV to CR3 whose PDPTE table is not present in EPT: EPT violation with
+ * qualification bit 0 only (a read, bit 7 clear: no linear address), the
+ * table's guest-physical address, and the guest state from before the MOV
+ * (CR3 and the PDPTEs unchanged, saved in the PDPTE fields by the exit). */
+START_TEST(pae_mov_cr3_loads_pdptes_through_ept)
+{
+    pae_guest();
+    *ept_pte(PAE_PDPT2) = 0;
+    /* mov eax, PAE_PDPT2; mov cr3, eax; hlt */
+    uint32_t r = GUEST(false, 0xb8, 0x00, 0x20, 0x04, 0x00, 0x0f, 0x22, 0xd8, HLT);
+    expect_exit(r, VMX_EXIT_ept_violation, GUEST_CODE + 5);
+    ck_assert_uint_eq(get(VMCS_exit_qualification), EPT_QUAL_READ);
+    ck_assert_uint_eq(get(VMCS_guest_physical_address), PAE_PDPT2);
+    ck_assert_uint_eq(get(VMCS_guest_cr3), PAE_PDPT);
+    ck_assert_uint_eq(get(VMCS_guest_pdpte0), PAE_PD | 1);
+    /* mapped: the MOV completes and loads the new table's PDPTEs */
+    *ept_pte(PAE_PDPT2) = PAE_PDPT2 | EPT_RWX | WB;
+    *ram64(PAE_PDPT2) = PAE_PD | 1;
+    *ram64(PAE_PDPT2 + 8) = PAE_PD | 1;
+    r = GUEST(true, 0xb8, 0x00, 0x20, 0x04, 0x00, 0x0f, 0x22, 0xd8, HLT);
+    expect_exit(r, VMX_EXIT_hlt, GUEST_CODE + 8);
+    ck_assert_uint_eq(get(VMCS_guest_cr3), PAE_PDPT2);
+    ck_assert_uint_eq(get(VMCS_guest_pdpte1), PAE_PD | 1);
+}
+END_TEST
+
+/* VM entry checks the PDPTE fields under EPT: a reserved bit (bit 1) in a
+ * present one fails the entry with exit qualification 2. */
+START_TEST(pae_pdpte_field_reserved_bit_fails_entry)
+{
+    pae_guest();
+    put(VMCS_guest_pdpte2, PAE_PD | 1 | 2);
+    th_load(c, ROOT_CODE, (const uint8_t[]){ 0x0f, 0x01, 0xc2, HLT }, 4);
+    th_start_at(c, ROOT_CODE);
+    cpu_run(c, 10);
+    ck_assert(!c->vmx_nonroot);
+    ck_assert_uint_eq(get(VMCS_vm_exit_reason), 0x80000000u | VMX_EXIT_entry_fail_guest_state);
+    ck_assert_uint_eq(get(VMCS_exit_qualification), 2);
+}
+END_TEST
+
 /* ---- VM-entry checks on EPT and VPID controls (SDM 3C "Checks on
  * VM-Execution Control Fields") ----------------------------------------------------------- */
 
@@ -717,6 +788,12 @@ static Suite *vmx_ept_suite(void)
     tcase_add_test(tc, real_mode_guest_under_ept);
     tcase_add_test(tc, real_mode_guest_needs_unrestricted_guest);
     tcase_add_test(tc, unpaged_protected_guest_clears_pe);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("pae");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, pae_mov_cr3_loads_pdptes_through_ept);
+    tcase_add_test(tc, pae_pdpte_field_reserved_bit_fails_entry);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("entry_checks");

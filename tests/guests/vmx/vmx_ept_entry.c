@@ -7,6 +7,7 @@
  * enters. */
 #include "console.h"
 #include "ept_common.h"
+#include "exc.h"
 #include "report.h"
 #include "x86.h"
 
@@ -105,9 +106,58 @@ static void test_unrestricted(void)
     entry_case("unrestricted_guest_with_ept", PROC2_UNRESTRICTED, good_eptp(), 0, false);
 }
 
+/* SDM 3D Appendix A: each capability MSR exists exactly when the SDM says
+ * (RDMSR of one that does not is #GP(0)); a hypervisor probes them in
+ * this order. */
+static uint64_t probe_value;
+
+static void probe_rdmsr(void *msr)
+{
+    probe_value = rdmsr((uint32_t)(uint64_t)msr);
+}
+
+static void test_capability_msrs(void)
+{
+    const uint64_t proc = vmx_caps.proc, proc2_1 = vmx_caps.proc2 >> 32;
+    const bool secondary = proc >> 63;
+    const struct {
+        uint32_t msr;
+        const char *name;
+        bool exists;
+    } msrs[] = {
+        { MSR_VMX_PROCBASED_CTLS2, "procbased_ctls2", secondary },
+        { MSR_VMX_EPT_VPID_CAP, "ept_vpid_cap",
+          secondary && (proc2_1 & (PROC2_EPT | PROC2_VPID)) },
+        { MSR_VMX_TRUE_PINBASED_CTLS, "true_pinbased_ctls",
+          (vmx_caps.basic & VMX_BASIC_TRUE_CTLS) != 0 },
+        { MSR_VMX_TRUE_ENTRY_CTLS, "true_entry_ctls",
+          (vmx_caps.basic & VMX_BASIC_TRUE_CTLS) != 0 },
+        /* IA32_VMX_VMFUNC: "enable VM functions" (secondary bit 13) */
+        { 0x491, "vmfunc", secondary && (proc2_1 & (1u << 13)) },
+        /* IA32_VMX_PROCBASED_CTLS3: "activate tertiary controls" (bit 49) */
+        { 0x492, "procbased_ctls3", (proc >> 49) & 1 },
+    };
+    char n[96];
+
+    for (unsigned i = 0; i < sizeof(msrs) / sizeof(msrs[0]); i++) {
+        int v = exc_run(probe_rdmsr, (void *)(uint64_t)msrs[i].msr);
+        fmt_snprintf(n, sizeof(n), "rdmsr_%s_%s", msrs[i].name,
+                     msrs[i].exists ? "exists" : "gp");
+        if (msrs[i].exists ? v == -1 : (v == 13 && exc_last.f.error == 0))
+            report_pass(n);
+        else
+            report_fail(n, "MSR %#x: expected %s, got vector %d", msrs[i].msr,
+                        msrs[i].exists ? "a value" : "#GP(0)", v);
+    }
+    /* The value the runtime read is the one RDMSR returns */
+    if (exc_run(probe_rdmsr, (void *)(uint64_t)MSR_VMX_EPT_VPID_CAP) == -1)
+        check_eq("rdmsr_ept_vpid_cap_value", probe_value, vmx_caps.ept_vpid);
+}
+
 void guest_main(uint32_t mb_magic, uint32_t mb_info)
 {
     ept_test_start(0, 0);
+    test_capability_msrs();
     if (!ept_test_build())
         return;
     test_eptp();
