@@ -13,6 +13,7 @@ packages=(
   libcapstone-dev  # disassembly in traces, decoder cross-checks
   libunicorn-dev   # differential tests
   libjansson-dev   # configs and traces
+  libzstd-dev      # --trace FILE.zst
   check            # unit tests
 )
 

@@ -69,7 +69,7 @@ OPK_OF = {"OPS_E": "OPK_RM", "OPS_G": "OPK_REG", "OPS_R": "OPK_RM", "OPS_M": "OP
           "OPS_ONE": "OPK_ONE", "OPS_S": "OPK_SREG", "OPS_C": "OPK_CREG", "OPS_D": "OPK_DREG",
           "OPS_X": "OPK_NONE", "OPS_Y": "OPK_NONE", "OPS_V": "OPK_XMM", "OPS_W": "OPK_RM",
           "OPS_U": "OPK_RM"}
-PFX_CODES = {None: 0, "P66": 1, "PF2": 2, "PF3": 3}
+PFX_CODES = {None: 0, "P66": 1, "PF2": 2, "PF3": 3, "NP": 4}
 
 HEX_RE = re.compile(r"^[0-9A-Fa-f]{2}$")
 HEXISH_RE = re.compile(r"^[0-9A-Fa-f]+$")
@@ -133,7 +133,7 @@ def parse_opcode(where, text, row):
             if row.mod:
                 fail(where, "both mem and reg")
             row.mod = 1 if tok == "mem" else 2
-        elif tok in ("P66", "PF2", "PF3"):
+        elif tok in ("P66", "PF2", "PF3", "NP"):
             if row.pfx is not None:
                 fail(where, "two mandatory prefixes")
             row.pfx = tok
@@ -276,7 +276,7 @@ def parse_file(path, classes, rows):
             fail(where, "both d64 and f64")
         if "lock" in row.flags and (not row.ops or row.ops[0][1] not in ("OPS_E", "OPS_M")):
             fail(where, "'lock' needs a memory-capable destination (E or M)")
-        if "rep" in row.flags and row.pfx in ("PF2", "PF3"):
+        if "rep" in row.flags and row.pfx in ("PF2", "PF3", "NP"):
             fail(where, "'rep' row with a mandatory F2/F3 prefix")
         row.mode = 1 if "i64" in row.flags else 2 if "o64" in row.flags else 0
         row.osz = opsize_rule(row)
@@ -404,6 +404,7 @@ def write_header(path, rows, ids):
     out.append("#define CAND_PFX_66 1")
     out.append("#define CAND_PFX_F2 2")
     out.append("#define CAND_PFX_F3 3")
+    out.append("#define CAND_PFX_NP 4 /* SDM 'NP': matches only without 66, F2 and F3 */")
     out.append("#define CAND_ANY 0xff")
     out.append("#define CAND_MOD_MEM 1")
     out.append("#define CAND_MOD_REG 2")

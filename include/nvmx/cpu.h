@@ -226,6 +226,7 @@ struct tlb_context {
     uint64_t eptp; /* with ept */
     uint64_t used; /* LRU stamp; 0 = free */
     bool has_large; /* tlb_has_large while not current */
+    bool stale;     /* invalidated: cleared when next switched to */
     uint32_t gen;   /* bumped by every flush (tags the modelled TLB) */
 };
 #define TLB_CONTEXTS 4
@@ -449,6 +450,9 @@ void cpu_tlb_switch(struct cpu *c, uint16_t vpid, bool ept, uint64_t eptp);
  * (all_but_0), of one page of one VPID, of one EP4TA (combined mappings,
  * all VPIDs), of every EPTP (all combined mappings). */
 void cpu_tlb_flush_vpid(struct cpu *c, uint16_t vpid);
+/* The same as cpu_tlb_flush_vpid(), for a caller that switches contexts
+ * next (VM entry, VM exit): each context is cleared when switched to. */
+void cpu_tlb_invalidate_vpid_lazily(struct cpu *c, uint16_t vpid);
 void cpu_tlb_flush_vpids_but_0(struct cpu *c);
 void cpu_tlb_flush_vpid_page(struct cpu *c, uint16_t vpid, uint64_t lin);
 void cpu_tlb_flush_ept(struct cpu *c, uint64_t ep4ta);

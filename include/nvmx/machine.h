@@ -14,6 +14,7 @@ struct lapic;
 enum machine_stop {
     MACHINE_RUNNING = 0,
     MACHINE_DEBUG_EXIT, /* guest wrote to the debug-exit port: exit_code valid */
+    MACHINE_HOST_ERROR, /* the host could not go on (a --trace write failed) */
 };
 
 typedef uint32_t (*port_read_fn)(void *ctx, uint16_t port, unsigned size);

@@ -39,17 +39,24 @@ struct trace_header {
 
 struct trace_writer;
 
-/* Open FILE for writing ("-" is stdout). NULL with a message naming the file
- * on failure. */
+/* Open FILE for writing ("-" is stdout; a name ending in ".zst" gets
+ * zstd-compressed JSON Lines). A writer thread formats, compresses and
+ * writes; the caller's thread only copies events. NULL with a message naming
+ * the file on failure. */
 struct trace_writer *trace_writer_open(const char *path, char *err, size_t errlen);
 /* Write to an open stream the caller keeps (tests); it is flushed, not
  * closed, by trace_writer_close. */
 struct trace_writer *trace_writer_from_stream(FILE *f, const char *name);
 bool trace_write_header(struct trace_writer *w, const struct trace_header *h);
-/* A vmx_trace_fn: ctx is the struct trace_writer. */
-void trace_write_event(void *ctx, const struct vmx_event *ev);
-/* Flush what was written (limits, errors: the prefix stays readable). */
+/* A vmx_trace_fn: ctx is the struct trace_writer. Copies the event; waits
+ * only when the writer thread is a whole queue behind. */
+void trace_write_event(void *ctx, const struct trace_event *ev);
+/* Write out everything given so far and wait until it is written. */
 void trace_writer_flush(struct trace_writer *w);
+/* fn(ctx) is called once, on the caller's thread, after a write failed (a
+ * full disk): the run should stop; later events cannot be written. */
+void trace_writer_on_failure(struct trace_writer *w, void (*fn)(void *ctx), void *ctx);
+bool trace_writer_failed(const struct trace_writer *w);
 /* Flush and close; false with a message naming the file if any write failed. */
 bool trace_writer_close(struct trace_writer *w, char *err, size_t errlen);
 

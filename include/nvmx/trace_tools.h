@@ -146,4 +146,22 @@ void trace_sha256(const void *data, size_t len, char out[65]);
 /* Of a file; false with "cannot open 'PATH': reason" in err. */
 bool trace_sha256_file(const char *path, char out[65], char *err, size_t errlen);
 
+/* ---- trace-cmd import (src/trace/import_ftrace.c) ------------------------ */
+
+/* `trace-cmd report` text of KVM's kvm_exit, kvm_entry, kvm_nested_vmexit,
+ * kvm_nested_vmexit_inject and kvm_nested_vmenter events -> nvmx's schema.
+ * Timestamps become cycles: (ns since the first event) * cycles_per_ns. One
+ * vCPU is imported (vcpu >= 0, or the first one seen when -1). */
+struct trace_import_opts {
+    double cycles_per_ns;
+    int vcpu;
+};
+struct trace_import_result {
+    unsigned lines, events, skipped_lines, other_vcpu, errors;
+    int vcpu;
+};
+bool trace_import_ftrace(FILE *in, const char *name, FILE *out,
+                         const struct trace_import_opts *o, FILE *diag,
+                         struct trace_import_result *res);
+
 #endif

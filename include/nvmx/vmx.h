@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "nvmx/cpu.h"
+#include "nvmx/trace_event.h"
 #include "nvmx/vmcs.h"
 #include "nvmx/vmx_arch.h"
 
@@ -143,78 +144,16 @@ void vmx_root_save_guest(struct vmx *v);
  * vmentry/vmexit events (bare mode: 1). */
 void vmx_set_level(struct vmx *v, int level);
 
-/* ---- trace events ---- */
+/* ---- trace events (the model: include/nvmx/trace_event.h) ---- */
 
-enum trace_event_type {
-#define TRACE_EVENT(n) TRACE_EV_##n,
-#include "nvmx/trace_events.def"
-#undef TRACE_EVENT
-    TRACE_EV_COUNT
-};
-const char *trace_event_name(enum trace_event_type t);
-
-/* One VMCS field a merge or sync wrote (src/nested), for the trace. */
-struct trace_vmcs_write {
-    uint16_t field;     /* enum vmcs_field */
-    uint64_t value;
-    const char *origin; /* merge: where the value came from (static string) */
-};
-
-/* One VMX transition, as src/vmx reports it. Fields not used by an event
- * type are zero. */
-struct vmx_event {
-    enum trace_event_type type;
-    uint64_t cycles;  /* modelled cycle stamp when the event completed */
-    uint64_t insns;   /* instructions retired so far */
-    uint32_t cost;    /* modelled cycles the transition itself cost */
-    uint64_t vmcs;    /* current-VMCS pointer */
-    int level;        /* nesting level of the guest involved (bare mode: 1) */
-
-    /* vmentry */
-    bool launch;             /* VMLAUNCH (else VMRESUME) */
-    bool entry_failed;       /* a VM-entry failure: VMfailValid or an exit */
-    uint32_t fail_error;     /* vmfail / failed entry: VM-instruction error
-                                number (0 = VMfailInvalid) */
-    const char *check;       /* the failed rule, in words (static string) */
-    char detail[192];        /* the field values that broke it */
-
-    /* vmexit (and vmentry failures that exit: reason 33/34/41 | bit 31) */
-    uint32_t reason;
-    uint64_t qual;
-    uint64_t guest_rip;
-    uint64_t guest_linear, guest_physical;
-    uint32_t insn_len, insn_info;
-    uint32_t intr_info, intr_error;
-    uint32_t idt_info, idt_error;
-    uint8_t insn_bytes[15];  /* bytes at guest RIP, for disassembly */
-    uint8_t insn_nbytes;
-    uint8_t code_size;       /* 2, 4, 8: guest code size at the exit */
-
-    /* vmfail, emulate */
-    const char *insn;        /* "vmptrld", "vmlaunch", ... */
-
-    /* src/nested: emulate, reflect, merge, sync */
-    const char *result;      /* emulate: the architectural result ("VMsucceed",
-                                "VMfailInvalid", "VMfailValid", "#UD", "#GP",
-                                "#SS", "#PF", "VM entry", "VM-entry failure") */
-    uint64_t operand;        /* emulate: the memory operand's value or the
-                                field encoding, when there is one */
-    bool has_operand;
-    const char *decision;    /* reflect: "l0" or "l1" */
-    const char *rule;        /* reflect: the rule that decided, in words */
-    bool full;               /* merge: vmcs02 started afresh (every field) */
-    unsigned nfields;        /* merge, sync: entries of fields */
-    const struct trace_vmcs_write *fields;
-};
-
-typedef void (*vmx_trace_fn)(void *ctx, const struct vmx_event *ev);
+typedef void (*vmx_trace_fn)(void *ctx, const struct trace_event *ev);
 /* Install a sink; NULL turns tracing off (then events cost nothing). */
 void vmx_set_trace(struct vmx *v, vmx_trace_fn fn, void *ctx);
 
 /* For a native host's own events (src/nested): is a sink installed, and
  * stamp ev (cycles, instructions, current VMCS) and hand it to the sink. */
 bool vmx_trace_enabled(const struct vmx *v);
-void vmx_trace_emit(struct vmx *v, struct vmx_event *ev);
+void vmx_trace_emit(struct vmx *v, struct trace_event *ev);
 
 /* Statistics kept whether or not a trace is written. */
 struct vmx_stats {

@@ -69,11 +69,16 @@ void cli_bad_option_text(int opt, char **argv, char *out, size_t outlen);
 
 /* `nvmx trace SUBCOMMAND` (trace_cmd.c) */
 int cli_trace(int argc, char **argv);
+/* A failed --trace write stops the run (src/cli/run_trace.c). */
+struct trace_writer;
+struct machine;
+void cli_trace_stop_on_failure(struct trace_writer *tw, struct machine *m);
 void cli_trace_usage(FILE *f);
 /* The subcommands, each in its own file: argv[0] is the subcommand name. */
 int cli_trace_diff(int argc, char **argv);
 int cli_trace_recost(int argc, char **argv);
 int cli_trace_export(int argc, char **argv);
+int cli_trace_import_ftrace(int argc, char **argv);
 /* `nvmx replay TRACE` (replay_cmd.c) */
 int cli_replay(int argc, char **argv);
 

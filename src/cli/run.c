@@ -304,6 +304,11 @@ static int finish(enum cpu_stop why, const struct cpu *c, const struct machine *
                     m->exit_code, status, rip);
             return status;
         }
+        if (m->stop == MACHINE_HOST_ERROR) {
+            fprintf(stderr, "nvmx: run stopped at RIP 0x%llx: its output cannot be written\n",
+                    rip);
+            return CLI_EXIT_INTERNAL;
+        }
         break;
     case CPU_STOP_SHUTDOWN:
         fprintf(stderr, "nvmx: shutdown (triple fault), RIP 0x%llx\n", rip);
@@ -403,6 +408,7 @@ int cli_run(int argc, char **argv)
     m->quiet = o.quiet;
     m->serial_out = serial;
     m->debugcon_out = debugcon;
+    cli_trace_stop_on_failure(tw, m);
     c = cpu_create(m, &model, &cost);
     if (!c) {
         fprintf(stderr, "nvmx run: cannot create the CPU\n");

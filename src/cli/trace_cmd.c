@@ -133,6 +133,7 @@ int cli_trace(int argc, char **argv)
         { "diff", cli_trace_diff },
         { "recost", cli_trace_recost },
         { "export", cli_trace_export },
+        { "import-ftrace", cli_trace_import_ftrace },
     };
     if (argc < 2) {
         cli_trace_usage(stderr);

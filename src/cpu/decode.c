@@ -193,7 +193,10 @@ static const struct opcode_cand *match_row(const struct opcode_slot *s, unsigned
     const struct opcode_cand *c = &opcode_cands[s->first];
 
     for (unsigned k = 0; k < s->count; k++, c++) {
-        if (c->pfx != CAND_PFX_NONE) {
+        if (c->pfx == CAND_PFX_NP) {
+            if (mp != CAND_PFX_NONE) /* SDM 2A "NP": 66/F2/F3 not allowed */
+                continue;
+        } else if (c->pfx != CAND_PFX_NONE) {
             if (c->pfx != mp)
                 continue;
         } else if (map >= 2 && (pfx & (PFX_REP | PFX_REPNE))) {

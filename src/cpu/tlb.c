@@ -36,6 +36,7 @@ static void clear_set(struct cpu *c, unsigned k)
 {
     memset(&c->tlb_sets[k], 0, sizeof c->tlb_sets[k]);
     c->tlb_ctx[k].has_large = false;
+    c->tlb_ctx[k].stale = false;
     c->tlb_ctx[k].gen++; /* the modelled TLB's entries of the context die too */
     if (k == c->tlb_cur)
         c->tlb_has_large = false;
@@ -85,6 +86,8 @@ void cpu_tlb_switch(struct cpu *c, uint16_t vpid, bool ept, uint64_t eptp)
         struct tlb_context *x = &c->tlb_ctx[k];
         if (same_context(x, vpid, ept, eptp)) {
             x->used = c->tlb_clock;
+            if (x->stale)
+                clear_set(c, k);
             if (k != c->tlb_cur) {
                 point_at(c, k);
                 mappings_changed(c);
@@ -131,6 +134,14 @@ static bool match_ept(const struct tlb_context *x, uint64_t unused)
 }
 
 void cpu_tlb_flush_vpid(struct cpu *c, uint16_t vpid) { flush_matching(c, match_vpid, vpid); }
+/* The contexts of vpid are invalid from now on; each is cleared when it is
+ * next switched to (none is used before: callers switch right after). */
+void cpu_tlb_invalidate_vpid_lazily(struct cpu *c, uint16_t vpid)
+{
+    for (unsigned k = 0; k < TLB_CONTEXTS; k++)
+        if (c->tlb_ctx[k].used && c->tlb_ctx[k].vpid == vpid)
+            c->tlb_ctx[k].stale = true;
+}
 void cpu_tlb_flush_vpids_but_0(struct cpu *c) { flush_matching(c, match_not_vpid0, 0); }
 void cpu_tlb_flush_ept(struct cpu *c, uint64_t ep4ta)
 {
@@ -170,7 +181,7 @@ void cpu_tlb_flush_vpid_page(struct cpu *c, uint16_t vpid, uint64_t lin)
 bool cpu_tlb_holds(const struct cpu *c, uint16_t vpid, bool ept, uint64_t eptp, uint64_t lin)
 {
     for (unsigned k = 0; k < TLB_CONTEXTS; k++)
-        if (same_context(&c->tlb_ctx[k], vpid, ept, eptp))
+        if (same_context(&c->tlb_ctx[k], vpid, ept, eptp) && !c->tlb_ctx[k].stale)
             return c->tlb_sets[k].r[0][(lin >> 12) & (TLB_SIZE - 1)].tag == (lin >> 12) + 1;
     return false;
 }

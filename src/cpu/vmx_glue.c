@@ -224,7 +224,13 @@ unsigned cpu_fetch_bytes(struct cpu *c, uint64_t rip, uint8_t *buf, unsigned n)
         if (!(c->cr0 & CR0_PG) && cpu_ept_active(c) &&
             !cpu_ept_translate_unpaged(c, a, ACC_X | ACC_NOFAULT, &pa))
             break;
-        buf[done++] = (uint8_t)cpu_read_phys(c, pa, 1);
+        /* one translation per page: the bytes up to its end follow pa */
+        unsigned k = 4096 - (unsigned)(a & 4095);
+        if (k > n - done)
+            k = n - done;
+        for (unsigned i = 0; i < k; i++)
+            buf[done + i] = (uint8_t)cpu_read_phys(c, pa + i, 1);
+        done += k;
     }
     return done;
 }

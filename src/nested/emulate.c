@@ -398,14 +398,15 @@ static void trace_emulate(struct emu *e)
 {
     if (!vmx_trace_enabled(e->n->v))
         return;
-    struct vmx_event ev = {
+    struct trace_event ev = {
         .type = TRACE_EV_emulate,
         .level = 1,
-        .insn = e->name,
-        .result = e->result,
-        .fail_error = e->error,
-        .operand = e->operand,
-        .has_operand = e->has_operand,
+        .emulate = {
+            .insn = e->name,
+            .operand = { e->has_operand, e->operand },
+            .result = e->result,
+            .error = e->error,
+        },
     };
     vmx_trace_emit(e->n->v, &ev);
 }

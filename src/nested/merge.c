@@ -179,13 +179,14 @@ static void start_vmcs02(struct nested *n)
  * modelled cycles of the VMWRITEs (and bitmap copy) it took. */
 static void trace_merge(struct nested *n, bool full, uint64_t cycles0)
 {
-    struct vmx_event ev = {
+    struct trace_event ev = {
         .type = TRACE_EV_merge,
         .level = 2,
-        .full = full,
-        .nfields = n->nlog,
-        .fields = n->log,
-        .cost = (uint32_t)(n->c->cycles - cycles0),
+        .merge = {
+            .full = full,
+            .fields = { n->nlog, n->log },
+            .cost = (uint32_t)(n->c->cycles - cycles0),
+        },
     };
     vmx_trace_emit(n->v, &ev);
 }

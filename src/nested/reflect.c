@@ -138,7 +138,8 @@ static void sync_vmcs12(struct nested *n, bool guest_state)
     sync_field(n, VMCS_vm_entry_intr_info_field,
                vmcs12_get(n, VMCS_vm_entry_intr_info_field) & ~(uint64_t)VMX_INTR_INFO_VALID);
     if (vmx_trace_enabled(v)) {
-        struct vmx_event ev = { .type = TRACE_EV_sync, .level = 2, .nfields = n->nlog, .fields = n->log };
+        struct trace_event ev = { .type = TRACE_EV_sync, .level = 2,
+                                  .sync = { .fields = { n->nlog, n->log } } };
         vmx_trace_emit(v, &ev);
     }
 }
@@ -316,13 +317,16 @@ void nested_handle_l2_exit(struct nested *n)
     bool l1 = nested_l1_wants_exit(n, reason, &rule);
     bool l0 = !(reason & VMX_EXIT_REASON_ENTRY_FAILURE) && nested_l0_wants_exit(n, basic, l1);
     if (vmx_trace_enabled(v)) {
-        struct vmx_event ev = {
+        struct trace_event ev = {
             .type = TRACE_EV_reflect,
             .level = 2,
-            .reason = reason,
-            .qual = vmx_root_peek(v, VMCS_exit_qualification),
-            .decision = l0 ? "l0" : "l1",
-            .rule = l0 ? "L0 intercepts this MSR for L1's view; vmcs12 lets it through" : rule,
+            .reflect = {
+                .reason = reason,
+                .qual = vmx_root_peek(v, VMCS_exit_qualification),
+                .decision = l0 ? "l0" : "l1",
+                .rule = l0 ? "L0 intercepts this MSR for L1's view; vmcs12 lets it through"
+                           : rule,
+            },
         };
         vmx_trace_emit(v, &ev);
     }

@@ -1,7 +1,7 @@
 /* `nvmx trace stats --by`: VM exits grouped by reason, level, VMCS, I/O port
  * or MSR, in the shape of `perf kvm stat --event vmexit|ioport|msr`. An exit's
- * time is the same as in stats.c: from the start of the VM exit (its stamp
- * minus its cost) to the end of the next successful VM entry at its level.
+ * time runs from the start of the VM exit (its stamp minus its cost) to the
+ * next successful VM entry at its level or a deeper one (docs/cli.md).
  * Memory is bounded by TRACE_MAX_GROUPS rows, whatever the trace's length. */
 #include "nvmx/trace_tools.h"
 
@@ -255,8 +255,13 @@ bool trace_groups_add(void *ctx, const struct trace_record *r)
             g->launches++;
         else
             g->resumes++;
-        if (g->open[lv])
-            close_exit(g, lv, r->cycles);
+        /* Entering level lv ends the handling of the open exits at lv and
+         * at the levels below it: an L1 exit (its VMRESUME, say) is handled
+         * once L0 enters L2, while an L2 exit reflected to L1 stays open
+         * through L1's handler until L2 is entered again. */
+        for (int l = 0; l <= lv; l++)
+            if (g->open[l])
+                close_exit(g, l, r->cycles);
         break;
     case TRACE_EV_vmfail: g->vmfails++; break;
     case TRACE_EV_COUNT: count_other_event(g, r->event); break;

@@ -4,7 +4,7 @@
  * that died mid-write) is a warning and the prefix before it is used. An
  * event this reader does not know is a warning (once per name) and is passed
  * through, so tools keep working on traces of newer writers. */
-#include "nvmx/trace.h"
+#include "trace_internal.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -140,115 +140,14 @@ static bool read_header(struct reader *rd, json_t *o)
     return ok && cfg;
 }
 
-static bool read_common(struct reader *rd, json_t *o, const char *ev, struct trace_record *r)
+/* A WRITES key: [{"field": string, "value": hex[, "origin": string or
+ * null]}, ...] (docs/trace-schema.md, merge and sync). */
+static bool check_writes(struct reader *rd, json_t *o, const char *ev, const char *key,
+                         bool origin)
 {
-    uint64_t level = 0, cycles = 0, insns = 0;
-    bool ok = get_uint(rd, o, ev, "cycles", INT64_MAX, &cycles);
-    ok &= get_uint(rd, o, ev, "insns", INT64_MAX, &insns);
-    ok &= get_uint(rd, o, ev, "level", TRACE_MAX_LEVELS - 1, &level);
-    ok &= check_hex(rd, o, ev, "vmcs", false);
-    if (ok)
-        trace_parse_hex(json_string_value(json_object_get(o, "vmcs")), &r->vmcs);
-    r->cycles = cycles;
-    r->insns = insns;
-    r->level = (int)level;
-    return ok;
-}
-
-static bool read_cost(struct reader *rd, json_t *o, const char *ev, struct trace_record *r)
-{
-    uint64_t cost = 0;
-    bool ok = get_uint(rd, o, ev, "cost", UINT32_MAX, &cost);
-    r->cost = (uint32_t)cost;
-    return ok;
-}
-
-static bool read_reason(struct reader *rd, json_t *o, const char *ev, struct trace_record *r)
-{
-    uint64_t reason = 0;
-    bool ok = get_uint(rd, o, ev, "reason", VMX_EXIT_MAX, &reason);
-    ok &= check_string(rd, o, ev, "reason_name", false, false);
-    ok &= check_hex(rd, o, ev, "exit_reason", true);
-    ok &= check_hex(rd, o, ev, "qual", false);
-    if (ok)
-        trace_parse_hex(json_string_value(json_object_get(o, "qual")), &r->qual);
-    r->reason = (uint32_t)reason;
-    return ok;
-}
-
-static bool read_error(struct reader *rd, json_t *o, const char *ev, struct trace_record *r)
-{
-    uint64_t err = 0;
-    bool ok = get_uint(rd, o, ev, "error", UINT32_MAX, &err);
-    ok &= check_string(rd, o, ev, "error_name", false, false);
-    r->error = (uint32_t)err;
-    return ok;
-}
-
-static bool read_vmentry(struct reader *rd, json_t *o, struct trace_record *r)
-{
-    static const char ev[] = "vmentry";
-    bool ok = read_common(rd, o, ev, r);
-    json_t *kind = get(rd, o, ev, "kind");
-    if (kind) {
-        const char *k = json_is_string(kind) ? json_string_value(kind) : "";
-        if (strcmp(k, "launch") && strcmp(k, "resume")) {
-            diag(rd, false, "vmentry: \"kind\" must be \"launch\" or \"resume\"");
-            ok = false;
-        }
-        r->launch = !strcmp(k, "launch");
-    } else {
-        ok = false;
-    }
-    if (!get_bool(rd, o, ev, "ok", &r->ok)) {
-        ok = false;
-    } else if (!r->ok) {
-        if (json_object_get(o, "reason"))
-            ok &= read_reason(rd, o, ev, r);
-        else if (json_object_get(o, "error"))
-            ok &= read_error(rd, o, ev, r);
-        else {
-            diag(rd, false, "vmentry: a failed entry needs \"error\" or \"reason\"");
-            ok = false;
-        }
-        ok &= check_string(rd, o, ev, "check", true, false);
-        ok &= check_string(rd, o, ev, "detail", false, false);
-    }
-    return read_cost(rd, o, ev, r) && ok;
-}
-
-static bool read_vmexit(struct reader *rd, json_t *o, struct trace_record *r)
-{
-    static const char ev[] = "vmexit";
-    static const char *const hexes[] = { "guest_rip", "insn_info", "intr_info",
-                                         "intr_error", "idt_info", "idt_error" };
-    uint64_t len = 0;
-    bool ok = read_common(rd, o, ev, r);
-    ok &= read_reason(rd, o, ev, r);
-    for (size_t i = 0; i < sizeof(hexes) / sizeof(hexes[0]); i++)
-        ok &= check_hex(rd, o, ev, hexes[i], false);
-    ok &= check_hex(rd, o, ev, "guest_linear", true);
-    ok &= check_hex(rd, o, ev, "guest_physical", true);
-    ok &= get_uint(rd, o, ev, "insn_len", 15, &len);
-    ok &= check_string(rd, o, ev, "insn_bytes", false, true);
-    ok &= check_string(rd, o, ev, "insn", true, true);
-    return read_cost(rd, o, ev, r) && ok;
-}
-
-static bool read_vmfail(struct reader *rd, json_t *o, struct trace_record *r)
-{
-    bool ok = read_common(rd, o, "vmfail", r);
-    ok &= check_string(rd, o, "vmfail", "insn", true, false);
-    return read_error(rd, o, "vmfail", r) && ok;
-}
-
-/* src/nested's events (docs/trace-schema.md "Nested events"): the common
- * keys and each event's own. */
-static bool check_fields(struct reader *rd, json_t *o, const char *ev, bool origin)
-{
-    json_t *a = json_object_get(o, "fields");
+    json_t *a = json_object_get(o, key);
     if (!json_is_array(a)) {
-        diag(rd, false, "%s: \"fields\" must be an array", ev);
+        diag(rd, false, "%s: \"%s\" must be an array", ev, key);
         return false;
     }
     size_t i;
@@ -256,7 +155,7 @@ static bool check_fields(struct reader *rd, json_t *o, const char *ev, bool orig
     bool ok = true;
     json_array_foreach(a, i, e) {
         if (!json_is_object(e)) {
-            diag(rd, false, "%s: fields[%zu] must be an object", ev, i);
+            diag(rd, false, "%s: %s[%zu] must be an object", ev, key, i);
             return false;
         }
         ok &= check_string(rd, e, ev, "field", false, false);
@@ -267,24 +166,126 @@ static bool check_fields(struct reader *rd, json_t *o, const char *ev, bool orig
     return ok;
 }
 
-static bool read_nested(struct reader *rd, json_t *o, const char *ev, struct trace_record *r)
+/* Check one key against its row's type; a number (or a hex string's value)
+ * is stored in *num. A missing key is reported only when required. */
+static bool check_row(struct reader *rd, json_t *o, const char *ev, const struct trace_row *row,
+                      bool required, uint64_t *num)
 {
-    bool ok = read_common(rd, o, ev, r);
-    if (r->type == TRACE_EV_emulate) {
-        ok &= check_string(rd, o, ev, "insn", false, false);
-        ok &= check_hex(rd, o, ev, "operand", true);
-        ok &= check_string(rd, o, ev, "result", false, false);
-        if (json_object_get(o, "error"))
-            ok &= read_error(rd, o, ev, r);
-    } else if (r->type == TRACE_EV_reflect) {
-        ok &= read_reason(rd, o, ev, r);
-        ok &= check_string(rd, o, ev, "decision", false, false);
-        ok &= check_string(rd, o, ev, "rule", false, false);
-    } else if (r->type == TRACE_EV_merge) {
-        ok &= check_fields(rd, o, ev, true);
-        ok &= read_cost(rd, o, ev, r);
-    } else {
-        ok &= check_fields(rd, o, ev, false);
+    const char *key = row->key;
+    json_t *v = json_object_get(o, key);
+    if (!v) {
+        if (required)
+            diag(rd, false, "%s: missing key \"%s\"", ev, key);
+        return !required;
+    }
+    switch (row->type) {
+    case TRACE_T_INT: return get_uint(rd, o, ev, key, INT64_MAX, num);
+    case TRACE_T_U32: return get_uint(rd, o, ev, key, UINT32_MAX, num);
+    case TRACE_T_LEVEL: return get_uint(rd, o, ev, key, TRACE_MAX_LEVELS - 1, num);
+    case TRACE_T_LEN: return get_uint(rd, o, ev, key, 15, num);
+    case TRACE_T_REASON: return get_uint(rd, o, ev, key, VMX_EXIT_MAX, num);
+    case TRACE_T_WRITES: return check_writes(rd, o, ev, key, false);
+    case TRACE_T_WRITES_ORIGIN: return check_writes(rd, o, ev, key, true);
+    case TRACE_T_HEX:
+    case TRACE_T_OPT_HEX:
+    case TRACE_T_EXIT_REASON:
+        if (!check_hex(rd, o, ev, key, false))
+            return false;
+        trace_parse_hex(json_string_value(v), num);
+        return true;
+    case TRACE_T_BOOL: {
+        bool b = false;
+        bool ok = get_bool(rd, o, ev, key, &b);
+        *num = b;
+        return ok;
+    }
+    case TRACE_T_STRN:
+    case TRACE_T_DISASM: return check_string(rd, o, ev, key, true, false);
+    case TRACE_T_STR:
+    case TRACE_T_TEXT:
+    case TRACE_T_CODE:
+    case TRACE_T_REASON_NAME:
+    case TRACE_T_ERROR_NAME:
+    case TRACE_T_ERROR_TEXT: return check_string(rd, o, ev, key, false, false);
+    }
+    return true;
+}
+
+/* The values the tools use, by key. */
+static void keep(struct trace_record *r, const char *key, uint64_t v)
+{
+    if (!strcmp(key, "cycles"))
+        r->cycles = v;
+    else if (!strcmp(key, "insns"))
+        r->insns = v;
+    else if (!strcmp(key, "level"))
+        r->level = (int)v;
+    else if (!strcmp(key, "vmcs"))
+        r->vmcs = v;
+    else if (!strcmp(key, "cost"))
+        r->cost = (uint32_t)v;
+    else if (!strcmp(key, "ok"))
+        r->ok = v != 0;
+    else if (!strcmp(key, "reason"))
+        r->reason = (uint32_t)v;
+    else if (!strcmp(key, "qual"))
+        r->qual = v;
+    else if (!strcmp(key, "error"))
+        r->error = (uint32_t)v;
+}
+
+/* An event line, key by key from the rows of include/nvmx/trace_events.def:
+ * required keys present, every key there of its type. Optional keys are
+ * required as a group when the line says they apply (a failed vmentry has
+ * "check" and "detail", and all the keys of the "reason" or the "error"
+ * group it chose; an emulate whose result is "VMfailValid" has the "error"
+ * group). */
+static bool read_event(struct reader *rd, json_t *o, enum trace_event_type t,
+                       struct trace_record *r)
+{
+    const char *ev = trace_event_name(t);
+    bool ok = true;
+    r->type = t;
+    r->ok = true;
+    for (unsigned i = 0; i < trace_nrows && trace_rows[i].kind == TRACE_ROW_COMMON; i++) {
+        uint64_t v = 0;
+        if (check_row(rd, o, ev, &trace_rows[i], true, &v))
+            keep(r, trace_rows[i].key, v);
+        else
+            ok = false;
+    }
+    bool failed = t == TRACE_EV_vmentry && json_is_false(json_object_get(o, "ok"));
+    bool has_reason = json_object_get(o, "reason") != NULL;
+    bool has_error = json_object_get(o, "error") != NULL;
+    json_t *result = json_object_get(o, "result");
+    bool vmfail_valid = json_is_string(result) && !strcmp(json_string_value(result), "VMfailValid");
+    for (unsigned i = trace_event_row[t] + 1;
+         i < trace_nrows && trace_rows[i].kind == TRACE_ROW_FIELD; i++) {
+        const struct trace_row *row = &trace_rows[i];
+        bool required = row->presence == TRACE_P_REQ ||
+                        (row->presence == TRACE_P_FAILED && failed) ||
+                        (row->presence == TRACE_P_FAIL_EXIT && failed && has_reason) ||
+                        (row->presence == TRACE_P_FAIL_VMFAIL && failed && !has_reason &&
+                         has_error) ||
+                        (row->presence == TRACE_P_VMFAIL_VALID && vmfail_valid);
+        uint64_t v = 0;
+        if (check_row(rd, o, ev, row, required, &v))
+            keep(r, row->key, v);
+        else
+            ok = false;
+    }
+    if (t == TRACE_EV_vmentry) {
+        json_t *kind = json_object_get(o, "kind");
+        const char *k = json_is_string(kind) ? json_string_value(kind) : NULL;
+        if (k && strcmp(k, "launch") && strcmp(k, "resume")) {
+            diag(rd, false, "vmentry: \"kind\" must be \"launch\" or \"resume\"");
+            ok = false;
+        }
+        r->launch = k && !strcmp(k, "launch");
+        if (failed && !has_reason && !has_error) {
+            diag(rd, false, "vmentry: a failed entry needs \"error\" or \"reason\"");
+            ok = false;
+        }
     }
     return ok;
 }
@@ -356,25 +357,8 @@ static bool read_line(struct reader *rd, const char *text, size_t len, struct tr
     } else {
         if (rd->line == 1)
             diag(rd, false, "the first line must be the header, not \"%s\"", ev);
-        if (!strcmp(ev, "vmentry")) {
-            r->type = TRACE_EV_vmentry;
-            ok = read_vmentry(rd, o, r);
-        } else if (!strcmp(ev, "vmexit")) {
-            r->type = TRACE_EV_vmexit;
-            ok = read_vmexit(rd, o, r);
-        } else if (!strcmp(ev, "vmfail")) {
-            r->type = TRACE_EV_vmfail;
-            ok = read_vmfail(rd, o, r);
-        } else if (!strcmp(ev, "emulate") || !strcmp(ev, "reflect") || !strcmp(ev, "merge") ||
-                   !strcmp(ev, "sync")) {
-            r->type = !strcmp(ev, "emulate")   ? TRACE_EV_emulate
-                      : !strcmp(ev, "reflect") ? TRACE_EV_reflect
-                      : !strcmp(ev, "merge")   ? TRACE_EV_merge
-                                               : TRACE_EV_sync;
-            ok = read_nested(rd, o, ev, r);
-        } else {
-            ok = read_unknown(rd, o, ev, r);
-        }
+        enum trace_event_type t = trace_event_lookup(ev);
+        ok = t == TRACE_EV_COUNT ? read_unknown(rd, o, ev, r) : read_event(rd, o, t, r);
     }
     return ok;
 }
@@ -384,7 +368,7 @@ static bool read_line(struct reader *rd, const char *text, size_t len, struct tr
 struct trace_cursor {
     struct reader rd;
     struct trace_read_result res;
-    FILE *f;
+    FILE *f; /* the decompressed text of the caller's file (trace_open_input) */
     char *buf;
     size_t cap;
     json_t *last; /* the object handed out last, freed on the next call */
@@ -396,7 +380,14 @@ struct trace_cursor *trace_cursor_open(FILE *f, const char *name, FILE *diag_out
     struct trace_cursor *c = calloc(1, sizeof(*c));
     if (!c)
         return NULL;
-    c->f = f;
+    char err[256];
+    c->f = trace_open_input(f, name, err, sizeof(err));
+    if (!c->f) {
+        if (diag_out)
+            fprintf(diag_out, "%s\n", err);
+        free(c);
+        return NULL;
+    }
     c->rd = (struct reader){ .name = name, .diag = diag_out, .res = &c->res };
     return c;
 }
@@ -469,6 +460,7 @@ void trace_cursor_close(struct trace_cursor *c)
         return;
     json_decref(c->last);
     free(c->buf);
+    fclose(c->f); /* the wrapper only: the caller's file stays open */
     free(c);
 }
 

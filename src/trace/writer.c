@@ -1,365 +1,461 @@
-/* The trace writer: one compact JSON object per line (JSON Lines), keys in a
- * fixed order, hex strings for addresses and bit fields, numbers for counts
- * and cycles. Nothing host-dependent is written beyond what the caller gives,
- * so the same run gives the same bytes. Fields: docs/trace-schema.md. */
-#include "nvmx/trace.h"
+/* The trace writer. The CPU's thread copies each event, as it is, into a
+ * chunk; full chunks go through a bounded queue to a writer thread that
+ * formats them (src/trace/format.c), compresses them for a .zst file, and
+ * writes large blocks. The CPU never waits on the disk, and when every chunk
+ * is queued it waits for one to come back: no event is ever dropped, and the
+ * memory is bounded whatever the length of the run. */
+#include "trace_internal.h"
 
-#include <capstone/capstone.h>
 #include <errno.h>
-#include <jansson.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zstd.h>
 
-#define TRACE_BUF_SIZE (1u << 16)
+#define CHUNK_SIZE (256u << 10)  /* bytes of raw events per chunk */
+#define NCHUNKS 8                /* chunks in flight: the queue's bound */
+#define OUT_BLOCK (1u << 20)     /* formatted bytes per write */
+#define ZSTD_LEVEL 1             /* fastest: the writer thread keeps up */
 
-struct trace_writer {
-    FILE *f;
-    bool owned;     /* we opened f (close it) */
-    bool failed;    /* a write failed */
-    int write_errno;
-    char name[256];
-    char *buf;      /* setvbuf buffer of an owned file */
-    csh cs[3];      /* Capstone handles for 16-, 32-, 64-bit code, opened on use */
-    bool cs_open[3], cs_bad[3];
+struct chunk {
+    size_t len;
+    _Alignas(8) unsigned char data[CHUNK_SIZE];
 };
 
-static struct trace_writer *writer_new(FILE *f, const char *name, bool owned)
+/* Each record in a chunk: this head, then the event (struct trace_event's
+ * first trace_event_size[type] bytes, then the entries of its WRITES keys)
+ * or the text; the next record starts 8-byte aligned. */
+struct record {
+    uint32_t raw; /* 1: preformatted text (the header) */
+    uint32_t len; /* bytes after the head */
+};
+
+#define PAD8(n) (((n) + 7) & ~(size_t)7)
+
+struct trace_writer {
+    /* the CPU's side */
+    struct chunk *cur;
+    bool fail_reported;
+    bool has_log[TRACE_EV_COUNT]; /* the event has WRITES keys */
+    void (*on_fail)(void *ctx);
+    void *on_fail_ctx;
+
+    /* shared, under mu */
+    pthread_mutex_t mu;
+    pthread_cond_t work;   /* the writer thread waits for chunks */
+    pthread_cond_t done;   /* the CPU waits for a free chunk or a flush */
+    struct chunk *full[NCHUNKS];
+    unsigned full_head, full_count;
+    struct chunk *free_chunks[NCHUNKS];
+    unsigned free_count;
+    uint64_t flush_asked, flush_done;
+    bool stop;
+    atomic_bool failed;    /* a write failed: set by the writer thread */
+    int write_errno;
+
+    /* the writer thread's side */
+    pthread_t thread;
+    bool thread_started;
+    struct trace_buf out;  /* formatted JSON Lines */
+    struct trace_disasm *disasm;
+    ZSTD_CCtx *zc;         /* NULL: plain JSON Lines */
+    struct trace_buf zout;
+    int fd;                /* -1: write to stream */
+    FILE *stream;
+    bool owned;            /* close fd at the end */
+    bool truncatable;      /* a regular file we opened: cut back to a line end */
+    off_t written;         /* bytes written to the file */
+    off_t line_end;        /* offset just after the last complete line written */
+    char name[256];
+};
+
+/* ---- the writer thread -------------------------------------------------- */
+
+static void fail(struct trace_writer *w, int err)
+{
+    if (atomic_load(&w->failed))
+        return;
+    w->write_errno = err ? err : EIO;
+    atomic_store(&w->failed, true);
+}
+
+/* Write n bytes to the file; false (and the writer failed) if it could not. */
+static bool sink(struct trace_writer *w, const char *p, size_t n, bool plain)
+{
+    if (atomic_load(&w->failed))
+        return false;
+    size_t done = 0;
+    if (w->fd < 0) {
+        done = fwrite(p, 1, n, w->stream);
+        if (done != n) {
+            fail(w, errno);
+            return false;
+        }
+    }
+    while (done < n && w->fd >= 0) {
+        ssize_t k = write(w->fd, p + done, n - done);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0) {
+            fail(w, k < 0 ? errno : ENOSPC);
+            break;
+        }
+        done += (size_t)k;
+    }
+    if (plain) {
+        /* the last newline that reached the file */
+        for (size_t i = done; i > 0; i--)
+            if (p[i - 1] == '\n') {
+                w->line_end = w->written + (off_t)i;
+                break;
+            }
+    }
+    w->written += (off_t)done;
+    if (done < n && w->truncatable && plain) {
+        /* A full disk: keep the file readable to its last complete line. */
+        if (ftruncate(w->fd, w->line_end) != 0)
+            (void)0; /* the reader then reports a partial last line */
+    }
+    return done == n;
+}
+
+/* Compress or write the formatted bytes; mode: ZSTD_e_continue, _flush, _end. */
+static void drain(struct trace_writer *w, ZSTD_EndDirective mode)
+{
+    if (!w->zc) {
+        sink(w, w->out.p, w->out.len, true);
+        w->out.len = 0;
+        return;
+    }
+    ZSTD_inBuffer in = { w->out.p, w->out.len, 0 };
+    for (;;) {
+        ZSTD_outBuffer o = { w->zout.p, w->zout.cap, 0 };
+        size_t left = ZSTD_compressStream2(w->zc, &o, &in, mode);
+        if (ZSTD_isError(left)) {
+            fail(w, EIO);
+            break;
+        }
+        if (o.pos)
+            sink(w, w->zout.p, o.pos, false);
+        if (mode == ZSTD_e_continue ? in.pos == in.size : left == 0)
+            break;
+    }
+    w->out.len = 0;
+}
+
+static void format_chunk(struct trace_writer *w, const struct chunk *c)
+{
+    size_t at = 0;
+    while (at < c->len) {
+        struct record r;
+        memcpy(&r, c->data + at, sizeof(r));
+        const unsigned char *p = c->data + at + sizeof(r);
+        if (r.raw) {
+            if (trace_buf_reserve(&w->out, r.len)) {
+                memcpy(w->out.p + w->out.len, p, r.len);
+                w->out.len += r.len;
+            }
+        } else {
+            trace_format_event(&w->out, (const struct trace_event *)(const void *)p, w->disasm);
+        }
+        at += PAD8(sizeof(r) + r.len);
+        if (w->out.oom)
+            fail(w, ENOMEM);
+        if (w->out.len >= OUT_BLOCK)
+            drain(w, ZSTD_e_continue);
+    }
+}
+
+static void *writer_thread(void *arg)
+{
+    struct trace_writer *w = arg;
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        if (w->full_count) {
+            struct chunk *c = w->full[w->full_head];
+            w->full_head = (w->full_head + 1) % NCHUNKS;
+            w->full_count--;
+            pthread_mutex_unlock(&w->mu);
+            format_chunk(w, c);
+            c->len = 0;
+            pthread_mutex_lock(&w->mu);
+            w->free_chunks[w->free_count++] = c;
+            pthread_cond_broadcast(&w->done);
+        } else if (w->flush_done < w->flush_asked || w->stop) {
+            uint64_t asked = w->flush_asked;
+            bool stop = w->stop;
+            pthread_mutex_unlock(&w->mu);
+            drain(w, stop ? ZSTD_e_end : ZSTD_e_flush);
+            if (w->fd < 0 && !atomic_load(&w->failed) && fflush(w->stream) == EOF)
+                fail(w, errno);
+            pthread_mutex_lock(&w->mu);
+            w->flush_done = asked;
+            pthread_cond_broadcast(&w->done);
+            if (stop)
+                break;
+        } else {
+            pthread_cond_wait(&w->work, &w->mu);
+        }
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+/* ---- the CPU's side ------------------------------------------------------ */
+
+/* Hand the current chunk to the writer thread and take a free one, waiting
+ * for it if all are queued. */
+static void submit(struct trace_writer *w)
+{
+    pthread_mutex_lock(&w->mu);
+    if (w->cur->len) {
+        w->full[(w->full_head + w->full_count) % NCHUNKS] = w->cur;
+        w->full_count++;
+        pthread_cond_signal(&w->work);
+        while (!w->free_count)
+            pthread_cond_wait(&w->done, &w->mu);
+        w->cur = w->free_chunks[--w->free_count];
+    }
+    pthread_mutex_unlock(&w->mu);
+    if (atomic_load_explicit(&w->failed, memory_order_relaxed) && !w->fail_reported) {
+        w->fail_reported = true;
+        if (w->on_fail)
+            w->on_fail(w->on_fail_ctx);
+    }
+}
+
+/* Room for a record of n bytes in the current chunk. */
+static unsigned char *reserve(struct trace_writer *w, size_t n, bool raw)
+{
+    if (w->cur->len + PAD8(sizeof(struct record) + n) > CHUNK_SIZE)
+        submit(w);
+    struct record r = { raw, (uint32_t)n };
+    memcpy(w->cur->data + w->cur->len, &r, sizeof(r));
+    unsigned char *p = w->cur->data + w->cur->len + sizeof(r);
+    w->cur->len += PAD8(sizeof(r) + n);
+    return p;
+}
+
+/* An event with WRITES keys: the entries follow the event in the record,
+ * and the copy's pointers point at them. A log holds at most a few hundred
+ * entries (two per VMCS field), far below a chunk. */
+static void write_with_log(struct trace_writer *w, const struct trace_event *ev, size_t n)
+{
+    size_t total = n;
+    for (unsigned i = trace_event_row[ev->type] + 1;
+         i < trace_nrows && trace_rows[i].kind == TRACE_ROW_FIELD; i++) {
+        const struct trace_row *row = &trace_rows[i];
+        if (row->type == TRACE_T_WRITES || row->type == TRACE_T_WRITES_ORIGIN) {
+            const struct trace_vmcs_log *log =
+                (const struct trace_vmcs_log *)(const void *)((const char *)ev + row->offset);
+            total = PAD8(total) + log->n * sizeof(struct trace_vmcs_write);
+        }
+    }
+    unsigned char *p = reserve(w, total, false);
+    memcpy(p, ev, n);
+    size_t at = n;
+    for (unsigned i = trace_event_row[ev->type] + 1;
+         i < trace_nrows && trace_rows[i].kind == TRACE_ROW_FIELD; i++) {
+        const struct trace_row *row = &trace_rows[i];
+        if (row->type != TRACE_T_WRITES && row->type != TRACE_T_WRITES_ORIGIN)
+            continue;
+        struct trace_vmcs_log *log = (struct trace_vmcs_log *)(void *)(p + row->offset);
+        at = PAD8(at);
+        size_t bytes = log->n * sizeof(struct trace_vmcs_write);
+        if (bytes)
+            memcpy(p + at, log->w, bytes);
+        log->w = (const struct trace_vmcs_write *)(const void *)(p + at);
+        at += bytes;
+    }
+}
+
+void trace_write_event(void *ctx, const struct trace_event *ev)
+{
+    struct trace_writer *w = ctx;
+    if ((unsigned)ev->type >= TRACE_EV_COUNT)
+        return;
+    size_t n = trace_event_size[ev->type];
+    if (w->has_log[ev->type]) {
+        write_with_log(w, ev, n);
+        return;
+    }
+    size_t padded = PAD8(sizeof(struct record) + n);
+    if (w->cur->len + padded > CHUNK_SIZE)
+        submit(w);
+    unsigned char *p = w->cur->data + w->cur->len;
+    struct record r = { 0, (uint32_t)n };
+    memcpy(p, &r, sizeof(r));
+    memcpy(p + sizeof(r), ev, n);
+    w->cur->len += padded;
+}
+
+/* Queue preformatted text (the header), in records that fit a chunk. */
+static void write_raw(struct trace_writer *w, const char *p, size_t n)
+{
+    while (n) {
+        size_t max = CHUNK_SIZE - sizeof(struct record);
+        size_t k = n < max ? n : max;
+        memcpy(reserve(w, k, true), p, k);
+        p += k;
+        n -= k;
+    }
+}
+
+bool trace_write_header(struct trace_writer *w, const struct trace_header *h)
+{
+    struct trace_buf b = { 0 };
+    trace_format_header(&b, h);
+    bool ok = !b.oom;
+    write_raw(w, b.p, b.len);
+    trace_buf_free(&b);
+    return ok && !atomic_load(&w->failed);
+}
+
+void trace_writer_flush(struct trace_writer *w)
+{
+    if (!w)
+        return;
+    submit(w);
+    pthread_mutex_lock(&w->mu);
+    uint64_t asked = ++w->flush_asked;
+    pthread_cond_signal(&w->work);
+    while (w->flush_done < asked)
+        pthread_cond_wait(&w->done, &w->mu);
+    pthread_mutex_unlock(&w->mu);
+}
+
+void trace_writer_on_failure(struct trace_writer *w, void (*fn)(void *ctx), void *ctx)
+{
+    w->on_fail = fn;
+    w->on_fail_ctx = ctx;
+}
+
+bool trace_writer_failed(const struct trace_writer *w)
+{
+    return w && atomic_load(&((struct trace_writer *)w)->failed);
+}
+
+static void writer_free(struct trace_writer *w)
+{
+    for (unsigned i = 0; i < w->free_count; i++)
+        free(w->free_chunks[i]);
+    free(w->cur);
+    trace_buf_free(&w->out);
+    trace_buf_free(&w->zout);
+    trace_disasm_free(w->disasm);
+    ZSTD_freeCCtx(w->zc);
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->work);
+    pthread_cond_destroy(&w->done);
+    free(w);
+}
+
+static struct trace_writer *writer_new(int fd, FILE *stream, const char *name, bool zst,
+                                       char *err, size_t errlen)
 {
     struct trace_writer *w = calloc(1, sizeof(*w));
-    if (!w)
+    if (!w) {
+        snprintf(err, errlen, "--trace: out of memory");
         return NULL;
-    w->f = f;
-    w->owned = owned;
+    }
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->work, NULL);
+    pthread_cond_init(&w->done, NULL);
+    atomic_init(&w->failed, false);
+    w->fd = fd;
+    w->stream = stream;
+    for (unsigned i = 0; i < trace_nrows; i++)
+        if (trace_rows[i].type == TRACE_T_WRITES || trace_rows[i].type == TRACE_T_WRITES_ORIGIN)
+            w->has_log[trace_rows[i].event] = true;
     snprintf(w->name, sizeof(w->name), "%s", name);
+    bool ok = (w->cur = malloc(sizeof(struct chunk))) != NULL;
+    if (ok)
+        w->cur->len = 0;
+    for (unsigned i = 0; ok && i < NCHUNKS - 1; i++) {
+        struct chunk *c = malloc(sizeof(*c));
+        ok = c != NULL;
+        if (ok) {
+            c->len = 0;
+            w->free_chunks[w->free_count++] = c;
+        }
+    }
+    ok = ok && trace_buf_reserve(&w->out, OUT_BLOCK + (64u << 10));
+    ok = ok && (w->disasm = trace_disasm_new()) != NULL;
+    if (ok && zst) {
+        ok = (w->zc = ZSTD_createCCtx()) != NULL &&
+             !ZSTD_isError(ZSTD_CCtx_setParameter(w->zc, ZSTD_c_compressionLevel, ZSTD_LEVEL)) &&
+             !ZSTD_isError(ZSTD_CCtx_setParameter(w->zc, ZSTD_c_checksumFlag, 1)) &&
+             trace_buf_reserve(&w->zout, ZSTD_CStreamOutSize());
+    }
+    if (!ok) {
+        snprintf(err, errlen, "--trace: out of memory");
+        writer_free(w);
+        return NULL;
+    }
+    if (pthread_create(&w->thread, NULL, writer_thread, w) != 0) {
+        snprintf(err, errlen, "--trace: cannot start the writer thread");
+        writer_free(w);
+        return NULL;
+    }
+    w->thread_started = true;
     return w;
+}
+
+static bool has_suffix(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && !strcmp(s + n - k, suffix);
 }
 
 struct trace_writer *trace_writer_open(const char *path, char *err, size_t errlen)
 {
-    FILE *f = strcmp(path, "-") ? fopen(path, "w") : stdout;
-    if (!f) {
+    bool is_stdout = !strcmp(path, "-");
+    int fd = is_stdout ? STDOUT_FILENO : open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    if (fd < 0) {
         snprintf(err, errlen, "--trace: cannot open '%s': %s", path, strerror(errno));
         return NULL;
     }
-    struct trace_writer *w = writer_new(f, path, f != stdout);
+    if (is_stdout)
+        fflush(stdout); /* what was printed before comes first */
+    struct trace_writer *w = writer_new(fd, NULL, path, !is_stdout && has_suffix(path, ".zst"),
+                                        err, errlen);
     if (!w) {
-        if (f != stdout)
-            fclose(f);
-        snprintf(err, errlen, "--trace: out of memory");
+        if (!is_stdout)
+            close(fd);
         return NULL;
     }
-    if (w->owned) {
-        w->buf = malloc(TRACE_BUF_SIZE);
-        if (w->buf)
-            setvbuf(f, w->buf, _IOFBF, TRACE_BUF_SIZE);
-    }
+    struct stat st;
+    w->owned = !is_stdout;
+    w->truncatable = w->owned && !w->zc && fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
     return w;
 }
 
 struct trace_writer *trace_writer_from_stream(FILE *f, const char *name)
 {
-    return writer_new(f, name, false);
-}
-
-static json_t *hex(uint64_t v)
-{
-    char s[24];
-    snprintf(s, sizeof(s), "0x%llx", (unsigned long long)v);
-    return json_string(s);
-}
-
-static json_t *str_or_null(const char *s) { return s ? json_string(s) : json_null(); }
-
-/* One line: the object, compact, keys in insertion order, then '\n'. The
- * object is consumed. */
-static void write_line(struct trace_writer *w, json_t *o)
-{
-    if (!o)
-        return;
-    char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
-    json_decref(o);
-    if (!s) {
-        w->failed = true;
-        w->write_errno = ENOMEM;
-        return;
-    }
-    if (fputs(s, w->f) == EOF || fputc('\n', w->f) == EOF) {
-        if (!w->failed)
-            w->write_errno = errno;
-        w->failed = true;
-    }
-    free(s);
-}
-
-bool trace_write_header(struct trace_writer *w, const struct trace_header *h)
-{
-    json_t *cfg = json_object();
-    json_t *cpu = json_object(), *cost = json_object();
-    json_object_set_new(cpu, "name", str_or_null(h->cpu_name));
-    json_object_set_new(cpu, "file", str_or_null(h->cpu_file));
-    json_object_set_new(cost, "name", str_or_null(h->cost_name));
-    json_object_set_new(cost, "file", str_or_null(h->cost_file));
-    json_object_set_new(cfg, "cpu", cpu);
-    json_object_set_new(cfg, "cost", cost);
-    json_object_set_new(cfg, "mem", json_integer((json_int_t)h->mem));
-    json_object_set_new(cfg, "max_insns", json_integer((json_int_t)h->max_insns));
-    json_object_set_new(cfg, "cmdline", str_or_null(h->cmdline));
-    json_object_set_new(cfg, "feature_control_locked", json_boolean(h->feature_control_locked));
-    if (h->vmx_msrs) {
-        json_t *msrs = json_object();
-        for (unsigned i = 0; i < VMX_MSR_COUNT; i++)
-            json_object_set_new(msrs, vmx_msr_name((enum vmx_msr)i), hex(h->vmx_msrs[i]));
-        json_object_set_new(cfg, "vmx_msrs", msrs);
-    } else {
-        json_object_set_new(cfg, "vmx_msrs", json_null());
-    }
-
-    json_t *o = json_object();
-    json_object_set_new(o, "event", json_string("header"));
-    json_object_set_new(o, "schema", json_integer(TRACE_SCHEMA_VERSION));
-    json_object_set_new(o, "nvmx", str_or_null(h->nvmx_version));
-    json_object_set_new(o, "image", str_or_null(h->image));
-    json_object_set_new(o, "config", cfg);
-    /* For nvmx replay: what was run, and the hashes of what it loaded. */
-    if (h->image_sha256)
-        json_object_set_new(o, "image_sha256", json_string(h->image_sha256));
-    if (h->module_sha256) {
-        json_t *a = json_array();
-        for (unsigned i = 0; i < h->nmodules; i++)
-            json_array_append_new(a, json_string(h->module_sha256[i]));
-        json_object_set_new(o, "module_sha256", a);
-    }
-    if (h->run_args) {
-        json_t *a = json_array();
-        for (unsigned i = 0; i < h->nrun_args; i++)
-            json_array_append_new(a, json_string(h->run_args[i]));
-        json_object_set_new(o, "args", a);
-    }
-    write_line(w, o);
-    return !w->failed;
-}
-
-/* Capstone's text for the instruction bytes of an exit, or NULL. */
-static const char *disassemble(struct trace_writer *w, const struct vmx_event *ev, uint64_t rip,
-                               char *out, size_t outlen, unsigned *size)
-{
-    int i = ev->code_size == 8 ? 2 : ev->code_size == 4 ? 1 : 0;
-    static const cs_mode modes[3] = { CS_MODE_16, CS_MODE_32, CS_MODE_64 };
-    if (!ev->insn_nbytes || w->cs_bad[i])
-        return NULL;
-    if (!w->cs_open[i]) {
-        if (cs_open(CS_ARCH_X86, modes[i], &w->cs[i]) != CS_ERR_OK) {
-            w->cs_bad[i] = true;
-            return NULL;
-        }
-        w->cs_open[i] = true;
-    }
-    unsigned n = ev->insn_nbytes < sizeof(ev->insn_bytes) ? ev->insn_nbytes
-                                                           : (unsigned)sizeof(ev->insn_bytes);
-    cs_insn *ci = NULL;
-    if (cs_disasm(w->cs[i], ev->insn_bytes, n, rip, 1, &ci) != 1)
-        return NULL;
-    if (ci->op_str[0])
-        snprintf(out, outlen, "%s %s", ci->mnemonic, ci->op_str);
-    else
-        snprintf(out, outlen, "%s", ci->mnemonic);
-    *size = ci->size;
-    cs_free(ci, 1);
-    return out;
-}
-
-static void add_common(json_t *o, const struct vmx_event *ev)
-{
-    json_object_set_new(o, "event", json_string(trace_event_name(ev->type)));
-    json_object_set_new(o, "cycles", json_integer((json_int_t)ev->cycles));
-    json_object_set_new(o, "insns", json_integer((json_int_t)ev->insns));
-    json_object_set_new(o, "level", json_integer(ev->level));
-    json_object_set_new(o, "vmcs", hex(ev->vmcs));
-}
-
-/* The exit-reason fields: the basic reason (bits 15:0) as number and name,
- * and the full field when bits above it are set (SDM 3C "Basic VM-Exit
- * Information"). */
-static void add_reason(json_t *o, uint32_t reason)
-{
-    json_object_set_new(o, "reason", json_integer(reason & 0xffff));
-    json_object_set_new(o, "reason_name", json_string(vmx_exit_reason_name(reason & 0xffff)));
-    if (reason & 0xffff0000u)
-        json_object_set_new(o, "exit_reason", hex(reason));
-}
-
-static void add_error(json_t *o, uint32_t err)
-{
-    json_object_set_new(o, "error", json_integer(err));
-    json_object_set_new(o, "error_name", json_string(vmx_insn_err_name(err)));
-    json_object_set_new(o, "error_text", json_string(vmx_insn_err_text(err)));
-}
-
-static json_t *vmentry_line(const struct vmx_event *ev)
-{
-    json_t *o = json_object();
-    add_common(o, ev);
-    json_object_set_new(o, "kind", json_string(ev->launch ? "launch" : "resume"));
-    json_object_set_new(o, "ok", json_boolean(!ev->entry_failed));
-    if (ev->entry_failed) {
-        /* SDM 3C "VM Entries": early failures are VMfail; guest-state and
-         * MSR-load failures are VM exits with bit 31 of the reason set. */
-        if (ev->reason & VMX_EXIT_REASON_ENTRY_FAILURE) {
-            add_reason(o, ev->reason);
-            json_object_set_new(o, "qual", hex(ev->qual));
-        } else {
-            add_error(o, ev->fail_error);
-        }
-        json_object_set_new(o, "check", str_or_null(ev->check));
-        json_object_set_new(o, "detail", json_string(ev->detail));
-    }
-    json_object_set_new(o, "cost", json_integer(ev->cost));
-    return o;
-}
-
-static json_t *vmexit_line(struct trace_writer *w, const struct vmx_event *ev)
-{
-    json_t *o = json_object();
-    char text[192];
-    add_common(o, ev);
-    add_reason(o, ev->reason);
-    json_object_set_new(o, "qual", hex(ev->qual));
-    json_object_set_new(o, "guest_rip", hex(ev->guest_rip));
-    if (ev->guest_linear)
-        json_object_set_new(o, "guest_linear", hex(ev->guest_linear));
-    if (ev->guest_physical)
-        json_object_set_new(o, "guest_physical", hex(ev->guest_physical));
-    json_object_set_new(o, "insn_len", json_integer(ev->insn_len));
-    json_object_set_new(o, "insn_info", hex(ev->insn_info));
-    if (ev->insn_nbytes) {
-        /* The bytes Capstone decoded (all of them when it could not). */
-        unsigned n = ev->insn_nbytes < sizeof(ev->insn_bytes) ? ev->insn_nbytes
-                                                               : (unsigned)sizeof(ev->insn_bytes);
-        const char *d = disassemble(w, ev, ev->guest_rip, text, sizeof(text), &n);
-        char bytes[3 * sizeof(ev->insn_bytes) + 1] = "";
-        size_t len = 0;
-        for (unsigned i = 0; i < n; i++)
-            len += (size_t)snprintf(bytes + len, sizeof(bytes) - len, i ? " %02x" : "%02x",
-                                    ev->insn_bytes[i]);
-        json_object_set_new(o, "insn_bytes", json_string(bytes));
-        json_object_set_new(o, "insn", str_or_null(d));
-    }
-    json_object_set_new(o, "intr_info", hex(ev->intr_info));
-    json_object_set_new(o, "intr_error", hex(ev->intr_error));
-    json_object_set_new(o, "idt_info", hex(ev->idt_info));
-    json_object_set_new(o, "idt_error", hex(ev->idt_error));
-    json_object_set_new(o, "cost", json_integer(ev->cost));
-    return o;
-}
-
-static json_t *vmfail_line(const struct vmx_event *ev)
-{
-    json_t *o = json_object();
-    add_common(o, ev);
-    json_object_set_new(o, "insn", str_or_null(ev->insn));
-    add_error(o, ev->fail_error);
-    return o;
-}
-
-/* src/nested's events (docs/nested.md, docs/trace-schema.md) */
-static json_t *emulate_line(const struct vmx_event *ev)
-{
-    json_t *o = json_object();
-    add_common(o, ev);
-    json_object_set_new(o, "insn", str_or_null(ev->insn));
-    if (ev->has_operand)
-        json_object_set_new(o, "operand", hex(ev->operand));
-    json_object_set_new(o, "result", str_or_null(ev->result));
-    if (ev->result && !strcmp(ev->result, "VMfailValid"))
-        add_error(o, ev->fail_error);
-    return o;
-}
-
-static json_t *reflect_line(const struct vmx_event *ev)
-{
-    json_t *o = json_object();
-    add_common(o, ev);
-    add_reason(o, ev->reason);
-    json_object_set_new(o, "qual", hex(ev->qual));
-    json_object_set_new(o, "decision", str_or_null(ev->decision));
-    json_object_set_new(o, "rule", str_or_null(ev->rule));
-    return o;
-}
-
-static json_t *fields_array(const struct vmx_event *ev, bool origin)
-{
-    json_t *a = json_array();
-    for (unsigned i = 0; i < ev->nfields; i++) {
-        const struct trace_vmcs_write *f = &ev->fields[i];
-        json_t *e = json_object();
-        json_object_set_new(e, "field",
-                            json_string(f->field < VMCS_NFIELDS ? vmcs_fields[f->field].json : "?"));
-        json_object_set_new(e, "value", hex(f->value));
-        if (origin)
-            json_object_set_new(e, "origin", str_or_null(f->origin));
-        json_array_append_new(a, e);
-    }
-    return a;
-}
-
-static json_t *merge_line(const struct vmx_event *ev)
-{
-    json_t *o = json_object();
-    add_common(o, ev);
-    json_object_set_new(o, "full", json_boolean(ev->full));
-    json_object_set_new(o, "fields", fields_array(ev, true));
-    json_object_set_new(o, "cost", json_integer(ev->cost));
-    return o;
-}
-
-static json_t *sync_line(const struct vmx_event *ev)
-{
-    json_t *o = json_object();
-    add_common(o, ev);
-    json_object_set_new(o, "fields", fields_array(ev, false));
-    return o;
-}
-
-void trace_write_event(void *ctx, const struct vmx_event *ev)
-{
-    struct trace_writer *w = ctx;
-    switch (ev->type) {
-    case TRACE_EV_vmentry: write_line(w, vmentry_line(ev)); break;
-    case TRACE_EV_vmexit: write_line(w, vmexit_line(w, ev)); break;
-    case TRACE_EV_vmfail: write_line(w, vmfail_line(ev)); break;
-    case TRACE_EV_emulate: write_line(w, emulate_line(ev)); break;
-    case TRACE_EV_reflect: write_line(w, reflect_line(ev)); break;
-    case TRACE_EV_merge: write_line(w, merge_line(ev)); break;
-    case TRACE_EV_sync: write_line(w, sync_line(ev)); break;
-    default: break;
-    }
-}
-
-void trace_writer_flush(struct trace_writer *w)
-{
-    if (w && fflush(w->f) == EOF && !w->failed) {
-        w->failed = true;
-        w->write_errno = errno;
-    }
+    char err[64];
+    return writer_new(-1, f, name, false, err, sizeof(err));
 }
 
 bool trace_writer_close(struct trace_writer *w, char *err, size_t errlen)
 {
     if (!w)
         return true;
-    trace_writer_flush(w);
-    if (w->owned && fclose(w->f) == EOF && !w->failed) {
-        w->failed = true;
-        w->write_errno = errno;
-    }
-    bool ok = !w->failed;
+    submit(w);
+    pthread_mutex_lock(&w->mu);
+    w->stop = true;
+    pthread_cond_signal(&w->work);
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(w->thread, NULL);
+    if (w->owned && close(w->fd) != 0)
+        fail(w, errno);
+    bool ok = !atomic_load(&w->failed);
     if (!ok)
         snprintf(err, errlen, "--trace: writing '%s' failed: %s", w->name,
                  strerror(w->write_errno));
-    for (int i = 0; i < 3; i++)
-        if (w->cs_open[i])
-            cs_close(&w->cs[i]);
-    free(w->buf);
-    free(w);
+    writer_free(w);
     return ok;
 }

@@ -47,22 +47,21 @@ static void trace_entry(struct entry_ck *ck, uint32_t error, uint32_t reason, ui
         v->stats.entries++;
     if (!vmx_tracing(v))
         return;
-    struct vmx_event ev = {
+    struct trace_event ev = {
         .type = TRACE_EV_vmentry,
-        .cost = c->cost ? c->cost->cycles[COST_vm_entry] : 0,
         .level = v->level,
-        .launch = ck->launch,
-        .entry_failed = failed,
-        .fail_error = error,
-        .check = ck->check,
-        .reason = reason,
-        .qual = qual,
-        .guest_rip = vmcs_get(v, VMCS_guest_rip),
-        .intr_info = ck->intr_info,
-        .intr_error = (uint32_t)vmcs_get(v, VMCS_vm_entry_exception_error_code),
+        .vmentry = {
+            .kind = ck->launch ? "launch" : "resume",
+            .ok = !failed,
+            .reason = reason,
+            .qual = qual,
+            .error = error,
+            .check = ck->check,
+            .cost = c->cost ? c->cost->cycles[COST_vm_entry] : 0,
+        },
     };
     if (failed)
-        memcpy(ev.detail, ck->detail, sizeof ev.detail);
+        snprintf(ev.vmentry.detail, sizeof ev.vmentry.detail, "%s", ck->detail);
     vmx_emit(v, &ev);
 }
 

@@ -62,7 +62,7 @@ static uint32_t idt_vectoring(struct cpu *c, const struct vmx_exit *e, uint32_t 
 }
 
 static void record_exit_info(struct cpu *c, struct vmx *v, const struct vmx_exit *e,
-                             struct vmx_event *ev)
+                             struct trace_event *ev)
 {
     uint32_t idt_err = 0, insn_len = e->insn_len;
     uint32_t idt = exit_is_failure(e) ? 0 : idt_vectoring(c, e, &idt_err, &insn_len);
@@ -86,9 +86,9 @@ static void record_exit_info(struct cpu *c, struct vmx *v, const struct vmx_exit
         vmcs_set(v, VMCS_vm_entry_intr_info_field,
                  vmcs_get(v, VMCS_vm_entry_intr_info_field) & ~(uint64_t)VMX_INTR_INFO_VALID);
 
-    ev->idt_info = idt;
-    ev->idt_error = idt_err;
-    ev->insn_len = insn_len;
+    ev->vmexit.idt_info = idt;
+    ev->vmexit.idt_error = idt_err;
+    ev->vmexit.insn_len = insn_len;
 }
 
 /* ---- SDM 3C "Saving Guest State" ---------------------------------------------- */
@@ -400,34 +400,34 @@ void vmx_account_exit_to_entry(struct cpu *c, struct vmx *v)
 }
 
 static void trace_exit(struct cpu *c, struct vmx *v, const struct vmx_exit *e,
-                       struct vmx_event *ev)
+                       struct trace_event *ev)
 {
     ev->type = TRACE_EV_vmexit;
-    ev->cost = c->cost->cycles[COST_vm_exit];
     ev->level = v->level;
-    ev->reason = e->reason;
-    ev->qual = e->qual;
-    ev->guest_linear = e->guest_linear;
-    ev->guest_physical = e->guest_physical;
-    ev->insn_info = e->insn_info;
-    ev->intr_info = e->intr_info;
-    ev->intr_error = e->intr_error;
+    ev->vmexit.cost = c->cost->cycles[COST_vm_exit];
+    ev->vmexit.reason = e->reason;
+    ev->vmexit.qual = e->qual;
+    ev->vmexit.guest_linear = e->guest_linear;
+    ev->vmexit.guest_physical = e->guest_physical;
+    ev->vmexit.insn_info = e->insn_info;
+    ev->vmexit.intr_info = e->intr_info;
+    ev->vmexit.intr_error = e->intr_error;
     vmx_emit(v, ev);
 }
 
 void vmx_vm_exit(struct cpu *c, struct vmx *v, const struct vmx_exit *e)
 {
-    struct vmx_event ev;
+    struct trace_event ev;
     bool failure = exit_is_failure(e);
     bool tracing = vmx_tracing(v);
 
     memset(&ev, 0, sizeof ev);
     if (tracing) {
         /* the instruction at the guest RIP, for disassembly in the trace */
-        ev.guest_rip = e->rip_is_next ? c->next_rip : c->rip;
-        ev.code_size = c->code_size;
-        ev.insn_nbytes = (uint8_t)cpu_fetch_bytes(c, ev.guest_rip, ev.insn_bytes,
-                                                  sizeof ev.insn_bytes);
+        struct trace_code *code = &ev.vmexit.insn_bytes;
+        ev.vmexit.guest_rip = code->rip = e->rip_is_next ? c->next_rip : c->rip;
+        code->code_size = c->code_size;
+        code->nbytes = (uint8_t)cpu_fetch_bytes(c, code->rip, code->bytes, sizeof code->bytes);
     }
     record_exit_info(c, v, e, &ev);
     if (!failure)

@@ -59,8 +59,8 @@ static void fail_as(struct cpu *c, struct vmx *v, bool valid, enum vmx_insn_err 
         vmx_fail_invalid(c);
     v->stats.vmfails++;
     if (vmx_tracing(v)) {
-        struct vmx_event ev = { .type = TRACE_EV_vmfail, .insn = insn,
-                                .fail_error = valid ? (uint32_t)err : 0 };
+        struct trace_event ev = { .type = TRACE_EV_vmfail,
+                                  .vmfail = { .insn = insn, .error = valid ? (uint32_t)err : 0 } };
         vmx_emit(v, &ev);
     }
 }

@@ -45,15 +45,3 @@ const char *vmx_msr_name(enum vmx_msr m)
     };
     return (unsigned)m < VMX_MSR_COUNT ? names[m] : "unknown";
 }
-
-#include "nvmx/vmx.h"
-
-const char *trace_event_name(enum trace_event_type t)
-{
-    static const char *const names[TRACE_EV_COUNT] = {
-#define TRACE_EVENT(n) [TRACE_EV_##n] = #n,
-#include "nvmx/trace_events.def"
-#undef TRACE_EVENT
-    };
-    return (unsigned)t < TRACE_EV_COUNT ? names[t] : "unknown";
-}

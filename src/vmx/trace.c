@@ -3,7 +3,7 @@
  * CLI installed. With no sink, callers skip building events (vmx_tracing()). */
 #include "vmx_internal.h"
 
-void vmx_emit(struct vmx *v, struct vmx_event *ev)
+void vmx_emit(struct vmx *v, struct trace_event *ev)
 {
     const struct cpu *c = v->cpu;
     ev->cycles = c->cycles;
@@ -23,7 +23,7 @@ void vmx_set_trace(struct vmx *v, vmx_trace_fn fn, void *ctx)
 
 bool vmx_trace_enabled(const struct vmx *v) { return vmx_tracing(v); }
 
-void vmx_trace_emit(struct vmx *v, struct vmx_event *ev)
+void vmx_trace_emit(struct vmx *v, struct trace_event *ev)
 {
     if (vmx_tracing(v))
         vmx_emit(v, ev);

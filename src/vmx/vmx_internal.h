@@ -263,6 +263,6 @@ void vmx_shadow_write(struct vmx *v, enum vmcs_field f, uint64_t val);
 /* ---- reporting (trace.c) ------------------------------------------------------------ */
 
 static inline bool vmx_tracing(const struct vmx *v) { return v->trace_fn != NULL; }
-void vmx_emit(struct vmx *v, struct vmx_event *ev); /* fills cycles/insns/vmcs */
+void vmx_emit(struct vmx *v, struct trace_event *ev); /* fills cycles/insns/vmcs */
 
 #endif

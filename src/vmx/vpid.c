@@ -20,18 +20,20 @@ static uint16_t guest_vpid(const struct vmx *v, uint32_t proc2)
  * entries and VM exits invalidate all linear and combined mappings
  * associated with VPID 0000H" (and the root context shares VPID 0000H);
  * with VPIDs nothing is invalidated and the guest's mappings, tagged by its
- * VPID (and EP4TA under EPT), are kept for the next entry. */
+ * VPID (and EP4TA under EPT), are kept for the next entry. The VPID 0000H
+ * contexts are invalidated lazily: each is cleared when next switched to,
+ * so a transition clears one set, as it did before there were contexts. */
 void vmx_tlb_enter(struct cpu *c, const struct vmx *v, uint32_t proc2)
 {
     if (!(proc2 & PROC2_ENABLE_VPID))
-        cpu_tlb_flush_vpid(c, 0);
+        cpu_tlb_invalidate_vpid_lazily(c, 0);
     cpu_tlb_switch(c, guest_vpid(v, proc2), c->nr.ept, c->nr.eptp);
 }
 
 void vmx_tlb_exit(struct cpu *c, const struct vmx *v)
 {
     if (!(v->proc2 & PROC2_ENABLE_VPID))
-        cpu_tlb_flush_vpid(c, 0);
+        cpu_tlb_invalidate_vpid_lazily(c, 0);
     cpu_tlb_switch(c, 0, false, 0);
 }
 

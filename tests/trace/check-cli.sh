@@ -79,7 +79,7 @@ expect_status 2 timeout 10 "$nvmx" run "$out"
 expect_err "is a directory, not a regular file"
 
 # ---- the README's Running block, as written ---------------------------------
-mkdir -p "$out/readme" && ln -s "$build" "$out/readme/build" && ln -s "$source/configs" \
+mkdir -p "$out/readme" && ln -s "$build" "$out/readme/build" && ln -s "$source/tests" "$out/readme/tests" && ln -s "$source/configs" \
     "$out/readme/configs" || fail "readme dir"
 sed -n '/^## Running$/,/^## /p' "$source/README.md" | sed -n '/^```$/,/^```$/p' | grep '^build/' |
     sed 's/   *#.*$//' >"$out/readme.cmds"

@@ -212,6 +212,50 @@ expect_err "^$out/schema.jsonl:1: header: schema 99 is not supported"
 expect_status 2 "$nvmx" replay "$out/missing.jsonl"
 expect_err "cannot open '$out/missing.jsonl'"
 
+# ---- import-ftrace -------------------------------------------------------
+# The shipped sample (trace-cmd report text of a nested KVM host): vCPU 0's
+# exits at levels 1 and 2, one L2 exit reflected to L1 and one handled by L0.
+sample=$here/data/kvm-nested.txt
+expect_status 0 "$nvmx" trace import-ftrace "$sample" "$out/kvm.jsonl"
+expect_err 'import-ftrace: 15 events of vcpu 0 from 21 lines (2 other lines, 1 lines of other vCPUs skipped)'
+expect_status 0 "$nvmx" trace stats --by level,reason --format csv "$out/kvm.jsonl"
+# Exit cycles: an L1 VMRESUME exit ends when L0 enters L2 (5000, 4000); the
+# L2 CPUID exit, reflected to L1, when L2 is entered again (14000).
+expect_out '^L1 vmresume,1,24,2,33.33,23.08,2,9000,4000,5000,4500.00$'
+expect_out '^L1 io_instruction,1,30,1,16.67,25.64,1,10000,10000,10000,10000.00$'
+expect_out '^L2 cpuid,2,10,1,16.67,35.90,1,14000,14000,14000,14000.00$'
+expect_out '^L2 external_interrupt,2,1,1,16.67,10.26,1,4000,4000,4000,4000.00$'
+expect_status 0 "$nvmx" trace stats "$out/kvm.jsonl"
+expect_out '^Other events: reflect:l1 1, reflect:l0 1$'
+expect_status 0 "$nvmx" trace stats --by port "$out/kvm.jsonl"
+expect_out '^ *0x3f8:POUT  *1 '
+expect_status 0 "$nvmx" trace import-ftrace --vcpu 1 --cycles-per-ns 2.5 "$sample" "$out/kvm1.jsonl"
+expect_status 0 "$nvmx" trace stats "$out/kvm1.jsonl"
+expect_out '^ *hlt  *1 '
+expect_status 1 "$nvmx" trace diff "$out/kvm.jsonl" "$T"
+expect_status 0 "$nvmx" trace export --format perfetto "$out/kvm.jsonl" "$out/kvm.json"
+python3 "$here/check-trace-events.py" "$out/kvm.json" --expect-tracks L1,L2 || fail "kvm export"
+# Bad input: the line named, nothing written.
+sed '3s/IO_INSTRUCTION/NO_SUCH_REASON/' "$sample" >"$out/kvm-bad.txt"
+rm -f "$out/kvm-bad.jsonl"
+expect_status 2 "$nvmx" trace import-ftrace "$out/kvm-bad.txt" "$out/kvm-bad.jsonl"
+expect_err "^$out/kvm-bad.txt:3: unknown exit reason 'NO_SUCH_REASON'$"
+[ ! -e "$out/kvm-bad.jsonl" ] || fail "import of a bad file left its output"
+sed '3s/5032.102010:/yesterday:/' "$sample" >"$out/kvm-bad.txt"
+expect_status 2 "$nvmx" trace import-ftrace "$out/kvm-bad.txt" "$out/kvm-bad.jsonl"
+expect_err "^$out/kvm-bad.txt:3: kvm_exit: no timestamp"
+sed '3s/info1 0x0*3f80000/info1 0xzz/' "$sample" >"$out/kvm-bad.txt"
+expect_status 2 "$nvmx" trace import-ftrace "$out/kvm-bad.txt" "$out/kvm-bad.jsonl"
+expect_err "^$out/kvm-bad.txt:3: bad info1 value '0xzz'$"
+printf 'garbage\nmore garbage\n' >"$out/kvm-none.txt"
+expect_status 2 "$nvmx" trace import-ftrace "$out/kvm-none.txt" "$out/kvm-bad.jsonl"
+expect_err "no kvm_exit, kvm_entry or kvm_nested_\* events"
+head -c 300 "$image" >"$out/kvm-bin.txt"
+expect_status 2 "$nvmx" trace import-ftrace "$out/kvm-bin.txt" "$out/kvm-bad.jsonl"
+expect_err "binary data"
+expect_status 2 "$nvmx" trace import-ftrace "$out/missing.txt" "$out/kvm-bad.jsonl"
+expect_err "cannot open '$out/missing.txt'"
+
 # ---- bad input: every command names the file and the problem, status 2 ----
 head -n 1 "$T" >"$out/hdr.jsonl"
 { cat "$out/hdr.jsonl"; echo 'garbage'; } >"$out/garbage.jsonl"

@@ -133,6 +133,28 @@ START_TEST(gating)
 }
 END_TEST
 
+/* SDM 2A "Opcode Column in the Instruction Summary Table": an NP form with
+ * 66/F2/F3 is another instruction or #UD; the ones not built are #UD. */
+static const struct np_case {
+    const char *what;
+    uint8_t code[4];
+} np_cases[] = {
+    { "F3 0F 12 /r mem (SSE3 MOVSLDUP), not MOVLPS", { 0xf3, 0x0f, 0x12, 0x00 } },
+    { "F2 0F 12 /r mem (SSE3 MOVDDUP), not MOVLPS", { 0xf2, 0x0f, 0x12, 0x00 } },
+    { "66 0F 12 /r reg, not MOVHLPS", { 0x66, 0x0f, 0x12, 0xc1 } },
+    { "F2 0F 2B /r mem, not MOVNTPS", { 0xf2, 0x0f, 0x2b, 0x00 } },
+    { "F3 0F 28 /r reg, not MOVAPS", { 0xf3, 0x0f, 0x28, 0xc1 } },
+    { "66 0F AE /0 mem, not FXSAVE", { 0x66, 0x0f, 0xae, 0x00 } },
+};
+
+START_TEST(np_forms_ud)
+{
+    th_load(c, CODE, np_cases[_i].code, 4);
+    c->gpr[0] = DATA;
+    th_expect_fault(c, CODE, EXC_UD, false, 0);
+}
+END_TEST
+
 /* SDM 2A "LDMXCSR": a reserved bit (31:16) is #GP(0); STMXCSR stores it. */
 START_TEST(ldmxcsr_stmxcsr)
 {
@@ -281,6 +303,7 @@ static Suite *sse_suite(void)
     tcase_add_test(tc, power_up_state);
     tcase_add_loop_test(tc, alignment, 0, sizeof align_cases / sizeof align_cases[0]);
     tcase_add_loop_test(tc, gating, 0, sizeof gate_cases / sizeof gate_cases[0]);
+    tcase_add_loop_test(tc, np_forms_ud, 0, sizeof np_cases / sizeof np_cases[0]);
     tcase_add_test(tc, ldmxcsr_stmxcsr);
     tcase_add_test(tc, fxsave_layout);
     tcase_add_test(tc, fxsave_faults);

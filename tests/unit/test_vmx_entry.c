@@ -53,7 +53,7 @@ static struct cost_model cost;
 static struct machine *m;
 static struct cpu *c;
 static struct vmx *v;
-static struct vmx_event last_ev;
+static struct trace_event last_ev;
 static unsigned n_entry_events;
 
 static void set_caps(struct vmx_caps *caps)
@@ -94,7 +94,7 @@ static void set_caps(struct vmx_caps *caps)
                    (uint32_t)PROC2_WBINVD_EXITING | (uint32_t)PROC2_VMCS_SHADOWING) << 32;
 }
 
-static void on_event(void *ctx, const struct vmx_event *ev)
+static void on_event(void *ctx, const struct trace_event *ev)
 {
     (void)ctx;
     if (ev->type == TRACE_EV_vmentry) {
@@ -284,13 +284,13 @@ static void expect(const char *name, struct result r, enum outcome kind, uint64_
                   "%s: got %s code 0x%llx qual %llu, expected %s code 0x%llx qual %llu (rule: %s)", name,
                   outcome_names[r.kind], (unsigned long long)r.code, (unsigned long long)r.qual,
                   outcome_names[kind], (unsigned long long)code, (unsigned long long)qual,
-                  last_ev.check ? last_ev.check : "-");
+                  last_ev.vmentry.check ? last_ev.vmentry.check : "-");
     ck_assert_uint_eq(n_entry_events, 1);
-    ck_assert_msg(last_ev.entry_failed == (kind != ENTERED), "%s: trace entry_failed %d", name,
-                  last_ev.entry_failed);
+    ck_assert_msg(!last_ev.vmentry.ok == (kind != ENTERED), "%s: trace ok %d", name,
+                  last_ev.vmentry.ok);
     if (check)
-        ck_assert_msg(last_ev.check && strcmp(last_ev.check, check) == 0, "%s: trace names rule '%s', expected '%s'",
-                      name, last_ev.check ? last_ev.check : "(none)", check);
+        ck_assert_msg(last_ev.vmentry.check && strcmp(last_ev.vmentry.check, check) == 0, "%s: trace names rule '%s', expected '%s'",
+                      name, last_ev.vmentry.check ? last_ev.vmentry.check : "(none)", check);
 }
 
 static void run_case(const struct entry_case *k)
@@ -1085,8 +1085,8 @@ START_TEST(vmlaunch_enters_64bit_guest)
     ck_assert_uint_eq(c->nr.tsc_offset, 1000);
     ck_assert_uint_eq(v->launch_state, VMCS_STATE_LAUNCHED);
     ck_assert_uint_eq(vmx_get_stats(v)->entries, 1);
-    ck_assert(!last_ev.entry_failed);
-    ck_assert(last_ev.launch);
+    ck_assert(last_ev.vmentry.ok);
+    ck_assert_str_eq(last_ev.vmentry.kind, "launch");
     cpu_run(c, 10);
     ck_assert_uint_eq(c->gpr[0], 0x600df00d);
     ck_assert(c->halted);
@@ -1101,15 +1101,15 @@ START_TEST(failed_vmlaunch_keeps_vmcs_clear)
     ck_assert_uint_eq(v->launch_state, VMCS_STATE_CLEAR);
     ck_assert_uint_eq(vmx_get_stats(v)->entry_failures, 1);
     /* the trace gives the rule, the field value and the predicate */
-    ck_assert_str_eq(last_ev.check, "host CR4 vs IA32_VMX_CR4_FIXED0/1");
-    ck_assert_msg(strstr(last_ev.detail, "host_cr4 0x20") != NULL, "detail '%s'", last_ev.detail);
-    ck_assert_uint_eq(last_ev.fail_error, VMX_INSN_ERR_ENTRY_INVALID_HOST_STATE);
+    ck_assert_str_eq(last_ev.vmentry.check, "host CR4 vs IA32_VMX_CR4_FIXED0/1");
+    ck_assert_msg(strstr(last_ev.vmentry.detail, "host_cr4 0x20") != NULL, "detail '%s'", last_ev.vmentry.detail);
+    ck_assert_uint_eq(last_ev.vmentry.error, VMX_INSN_ERR_ENTRY_INVALID_HOST_STATE);
     teardown();
     setup();
     put(VMCS_guest_cr4, CR4_PAE);
     expect("bad guest", launch(), FAIL_GUEST(0), NULL);
     ck_assert_uint_eq(v->launch_state, VMCS_STATE_CLEAR);
-    ck_assert_uint_eq(last_ev.reason, 0x80000021u);
+    ck_assert_uint_eq(last_ev.vmentry.reason, 0x80000021u);
     ck_assert(!c->vmx_nonroot);
 }
 END_TEST

@@ -50,7 +50,7 @@ static const struct cpu_hooks hooks = {
 };
 
 /* The trace sink is not under test here. */
-static void no_trace(void *ctx, const struct vmx_event *ev)
+static void no_trace(void *ctx, const struct trace_event *ev)
 {
     (void)ctx;
     (void)ev;

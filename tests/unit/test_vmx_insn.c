@@ -1010,10 +1010,10 @@ END_TEST
 
 /* ---- reporting ------------------------------------------------------------------------------ */
 
-static struct vmx_event last_event;
+static struct trace_event last_event;
 static unsigned nevents;
 
-static void sink(void *ctx, const struct vmx_event *ev)
+static void sink(void *ctx, const struct trace_event *ev)
 {
     (void)ctx;
     last_event = *ev;
@@ -1031,8 +1031,8 @@ START_TEST(vmfail_is_traced_and_counted)
     expect_fail_valid(EXEC(VMCALL), VMX_INSN_ERR_VMCALL_IN_ROOT, "VMCALL");
     ck_assert_uint_eq(nevents, 1);
     ck_assert_int_eq(last_event.type, TRACE_EV_vmfail);
-    ck_assert_str_eq(last_event.insn, "vmcall");
-    ck_assert_uint_eq(last_event.fail_error, 1);
+    ck_assert_str_eq(last_event.vmfail.insn, "vmcall");
+    ck_assert_uint_eq(last_event.vmfail.error, 1);
     ck_assert_uint_eq(last_event.vmcs, VMCS_A);
     ck_assert_int_eq(last_event.level, 1);
     ck_assert_uint_eq(vmx_get_stats(v)->vmfails, before + 1);
