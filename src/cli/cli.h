@@ -81,6 +81,8 @@ int cli_trace_export(int argc, char **argv);
 int cli_trace_import_ftrace(int argc, char **argv);
 /* `nvmx replay TRACE` (replay_cmd.c) */
 int cli_replay(int argc, char **argv);
+/* `nvmx report --html OUT TRACE` (report_cmd.c) */
+int cli_report(int argc, char **argv);
 
 /* VMX wiring of a run (run_vmx.c) */
 struct trace_writer;

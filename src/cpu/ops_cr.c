@@ -173,8 +173,9 @@ static void cr0_write(struct cpu *c, uint64_t val)
 
 /* CR3: bits above MAXPHYADDR are reserved; with CR4.PCIDE bit 63 asks not
  * to flush and is not stored (SDM 3A "Process-Context Identifiers"). The
- * software TLB is untagged, so it is flushed on every load; the no-flush
- * hint only matters to the modelled TLB. */
+ * software TLB is not tagged by PCID, so the current VPID's contexts are
+ * flushed on every load, and the modelled TLB with them: the no-flush hint
+ * changes nothing (dropping more is allowed). */
 static void cr3_write(struct cpu *c, uint64_t val)
 {
     uint64_t nv = val;
