@@ -38,6 +38,11 @@ bool bench_nvmx(const uint8_t *code, size_t len, unsigned end_off, struct bench_
     static struct cpu_model model;
     static struct cost_model cost;
     memset(r, 0, sizeof *r);
+    /* CPUID FXSR, SSE, SSE2 for the SSE loop; the others do not look */
+    model.nleaves = 0;
+    model.leaves[model.nleaves++] = (struct cpuid_leaf){ .leaf = 0, .eax = 1 };
+    model.leaves[model.nleaves++] =
+        (struct cpuid_leaf){ .leaf = 1, .edx = 1u << 24 | 1u << 25 | 1u << 26 };
     struct machine *m = machine_create(BENCH_RAM);
     if (!m)
         return false;
@@ -50,6 +55,7 @@ bool bench_nvmx(const uint8_t *code, size_t len, unsigned end_off, struct bench_
     }
     build_page_tables(m->ram);
     cpu_set_long_mode(c, BENCH_PT, BENCH_GDT);
+    c->cr4 |= CR4_OSFXSR; /* SDM 3A "Initialization of the SSE Extensions" */
     memcpy(m->ram + BENCH_CODE, code, len);
     cpu_phys_written(c, BENCH_CODE, len);
     memset(c->gpr, 0, sizeof c->gpr);

@@ -15,6 +15,7 @@ packages=(
   libjansson-dev   # configs and traces
   libzstd-dev      # --trace FILE.zst
   check            # unit tests
+  chromium         # nvmx report: the render test opens the page headless
 )
 
 missing=()

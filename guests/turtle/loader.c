@@ -77,6 +77,16 @@ static void check_mb_header(const uint8_t *img, uint64_t size)
     turtle_fatal("module 0 has no multiboot header in its first %u bytes", MB_HEADER_SEARCH);
 }
 
+/* With EPT: the guest's boot information lives in its own memory, in the
+ * area nvmx's loader uses too (docs/memory-layout.md). */
+#define BOOT_AREA_LO 0x1000ull
+#define BOOT_AREA_HI 0x9000ull
+#define BOOT_MBI 0x2000ull
+#define BOOT_MMAP 0x2400ull
+#define BOOT_MODS 0x2800ull
+#define BOOT_STRINGS 0x3000ull
+static uint64_t image_hi; /* first byte above the guest's segments */
+
 static void load_segment(const uint8_t *img, uint64_t size, const struct elf_seg *s)
 {
     if (s->filesz > s->memsz || s->off + s->filesz > size || s->off + s->filesz < s->off)
@@ -84,10 +94,15 @@ static void load_segment(const uint8_t *img, uint64_t size, const struct elf_seg
     if (s->paddr + s->memsz < s->paddr || !gmem_phys_ok(s->paddr, s->memsz))
         turtle_fatal("guest segment %#lx-%#lx lies outside the guest's RAM", s->paddr,
                      s->paddr + s->memsz);
-    if (s->paddr < reserved_hi && s->paddr + s->memsz > reserved_lo)
+    if (gmap.ept && s->paddr < BOOT_AREA_HI && s->paddr + s->memsz > BOOT_AREA_LO)
+        turtle_fatal("guest segment %#lx-%#lx overlaps the boot information at %#llx-%#llx",
+                     s->paddr, s->paddr + s->memsz, BOOT_AREA_LO, BOOT_AREA_HI);
+    if (!gmap.ept && s->paddr < reserved_hi && s->paddr + s->memsz > reserved_lo)
         turtle_fatal("unsupported: the guest's segment %#lx-%#lx overlaps the turtle and its "
                      "modules (%#lx-%#lx); without EPT the guest must be linked elsewhere",
                      s->paddr, s->paddr + s->memsz, reserved_lo, reserved_hi);
+    if (s->paddr + s->memsz > image_hi)
+        image_hi = s->paddr + s->memsz;
     memmove(phys_ptr(s->paddr), img + s->off, s->filesz);
     memset((uint8_t *)phys_ptr(s->paddr) + s->filesz, 0, s->memsz - s->filesz);
 }
@@ -175,6 +190,8 @@ bool gmem_phys_ok(uint64_t pa, uint64_t n)
 {
     if (pa + n < pa)
         return false;
+    if (gmap.ept)
+        return pa + n <= gmap.size;
     if (!own_mbi || !(own_mbi->flags & MB_INFO_MEM_MAP))
         return pa + n <= (1ull << 32);
     uint64_t p = own_mbi->mmap_addr, end = p + own_mbi->mmap_length;
@@ -186,6 +203,72 @@ bool gmem_phys_ok(uint64_t pa, uint64_t n)
         p += e->size + 4;
     }
     return false;
+}
+
+/* ept=1: mem bytes of our RAM for the guest, 2-MiB aligned, above our
+ * image and modules, inside an available region of our memory map. */
+static void guest_memory(const struct mb_info *mbi)
+{
+    uint64_t base = (reserved_hi + (2ull << 20) - 1) & ~((2ull << 20) - 1);
+    uint64_t p = mbi->mmap_addr, end = p + mbi->mmap_length;
+    bool ok = false;
+
+    while ((mbi->flags & MB_INFO_MEM_MAP) && p < end) {
+        const struct mb_mmap_entry *e = (const struct mb_mmap_entry *)p;
+        if (e->type == MB_MMAP_AVAILABLE && base >= e->base_addr &&
+            base + topts.mem <= e->base_addr + e->length)
+            ok = true;
+        p += e->size + 4;
+    }
+    if (!ok || base + topts.mem > (1ull << 32))
+        turtle_fatal("no %lu MiB of RAM above %#lx for the guest (mem=)", topts.mem >> 20, base);
+    ept01_init(base, topts.mem);
+    turtle_log("guest memory: %lu MiB at %#lx, through EPT", topts.mem >> 20, base);
+}
+
+/* ept=1: the guest's modules after its image, page by page, and its
+ * information structure, memory map and strings in its boot area; returns
+ * the guest-physical address of the information structure. */
+static uint32_t publish(const struct mb_info *mbi)
+{
+    const struct mb_module *mods = (const struct mb_module *)(uint64_t)mbi->mods_addr;
+    uint64_t at = image_hi > 0x100000 ? image_hi : 0x100000;
+    unsigned n = 0;
+
+    for (unsigned i = 0; i < guest_mbi.mods_count; i++) {
+        uint64_t len = mods[i + 1].mod_end - mods[i + 1].mod_start;
+        at = (at + 0xfff) & ~0xfffull;
+        if (!gmem_phys_ok(at, len))
+            turtle_fatal("module %u (%lu bytes) does not fit in the guest's memory", i + 1, len);
+        memcpy(phys_ptr(at), (const void *)(uint64_t)mods[i + 1].mod_start, len);
+        guest_mods[i].mod_start = (uint32_t)at;
+        guest_mods[i].mod_end = (uint32_t)(at + len);
+        at += len;
+    }
+    if (strings_used > BOOT_AREA_HI - BOOT_STRINGS)
+        turtle_fatal("the guest's strings exceed its boot area");
+    uint64_t delta = BOOT_STRINGS - (uint64_t)guest_strings;
+    memcpy(phys_ptr(BOOT_STRINGS), guest_strings, strings_used);
+    guest_mbi.cmdline = (uint32_t)(guest_mbi.cmdline + delta);
+    for (unsigned i = 0; i < guest_mbi.mods_count; i++)
+        guest_mods[i].string = (uint32_t)(guest_mods[i].string + delta);
+    memcpy(phys_ptr(BOOT_MODS), guest_mods, sizeof(guest_mods));
+    guest_mbi.mods_addr = (uint32_t)BOOT_MODS;
+
+    /* Memory map: low memory, the ROM hole, RAM from 1 MiB (Multiboot
+     * "Boot information format"; the modules lie in it, as GRUB's do). */
+    add_mmap(0, 0x9fc00, MB_MMAP_AVAILABLE, &n);
+    add_mmap(0x9fc00, 0x100000 - 0x9fc00, 2, &n);
+    add_mmap(0x100000, gmap.size - 0x100000, MB_MMAP_AVAILABLE, &n);
+    memcpy(phys_ptr(BOOT_MMAP), guest_mmap, n * sizeof(guest_mmap[0]));
+    guest_mbi.mmap_addr = (uint32_t)BOOT_MMAP;
+    guest_mbi.mmap_length = n * (uint32_t)sizeof(struct mb_mmap_entry);
+    guest_mbi.flags |= MB_INFO_MEM_MAP | MB_INFO_MEMORY;
+    guest_mbi.mem_lower = 639;
+    guest_mbi.mem_upper = (uint32_t)((gmap.size - 0x100000) >> 10);
+    memcpy(phys_ptr(BOOT_MBI), &guest_mbi, sizeof(guest_mbi));
+    (void)mbi;
+    return (uint32_t)BOOT_MBI;
 }
 
 void load_guest(uint32_t mb_magic, uint32_t mb_info, struct guest_boot *gb)
@@ -231,6 +314,8 @@ void load_guest(uint32_t mb_magic, uint32_t mb_info, struct guest_boot *gb)
     if (mbi->flags & MB_INFO_MEM_MAP)
         build_mmap(mbi);
 
+    if (topts.ept)
+        guest_memory(mbi);
     const uint8_t *img = (const uint8_t *)(uint64_t)mods[0].mod_start;
     uint64_t size = mods[0].mod_end - mods[0].mod_start;
     check_mb_header(img, size);
@@ -238,4 +323,6 @@ void load_guest(uint32_t mb_magic, uint32_t mb_info, struct guest_boot *gb)
     gb->mb_info = (uint32_t)(uint64_t)&guest_mbi;
     turtle_log("guest loaded, entry %#x, command line \"%s\", %u module(s)", gb->entry,
                (const char *)(uint64_t)guest_mbi.cmdline, guest_mbi.mods_count);
+    if (gmap.ept)
+        gb->mb_info = publish(mbi);
 }

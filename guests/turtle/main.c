@@ -3,6 +3,8 @@
  *   nested=0|1  offer VMX to the guest (default 1)
  *   shadow=0|1  use VMCS shadowing for the guest's VMREAD/VMWRITE when
  *               the processor offers it (default 1)
+ *   ept=0|1     give the guest its own memory through EPT (default 0)
+ *   mem=SIZE    that memory's size, a multiple of 2 MiB (default 64M)
  *   verbose     a line on the console for each VMX event of the guest
  * (docs/guests.md). */
 #include "turtle.h"
@@ -68,6 +70,12 @@ void guest_main(uint32_t mb_magic, uint32_t mb_info)
     topts.shadow = cmdline_u64(cmd, "shadow", 1, &ok) != 0;
     if (!ok)
         turtle_fatal("shadow= takes 0 or 1");
+    topts.ept = cmdline_u64(cmd, "ept", 0, &ok) != 0;
+    if (!ok)
+        turtle_fatal("ept= takes 0 or 1");
+    topts.mem = cmdline_u64(cmd, "mem", 64ull << 20, &ok);
+    if (!ok || !topts.mem || (topts.mem & ((2ull << 20) - 1)) || topts.mem > (1ull << 32))
+        turtle_fatal("mem= takes a multiple of 2 MiB up to 4G");
 
     if (!vmx_supported())
         turtle_fatal("unsupported: the processor has no VMX (CPUID.1:ECX[5] = 0)");
@@ -77,6 +85,13 @@ void guest_main(uint32_t mb_magic, uint32_t mb_info)
                      rdmsr(MSR_IA32_FEATURE_CONTROL));
     if ((r = vmx_enter_root()) != VMX_OK)
         turtle_fatal("VMXON failed (result %d)", r);
+    if (topts.ept) {
+        /* the controls come from vmx_ctls after vmx_vmcs_init; ask the
+         * capabilities directly here */
+        uint64_t p = vmx_caps.proc;
+        if (!((p >> 63) & 1) || ((vmx_caps.proc2 >> 32) & 0x82u) != 0x82u)
+            turtle_fatal("unsupported: ept=1 needs EPT and unrestricted guest");
+    }
     load_guest(mb_magic, mb_info, &gb);
     caps_init();
     /* The guest finds IA32_FEATURE_CONTROL as firmware leaves it: locked,

@@ -51,7 +51,22 @@ static bool controls_ok(void)
         !ctl_ok(vcaps.true_exit, v12(EXIT_CONTROLS)) ||
         !ctl_ok(vcaps.true_entry, v12(ENTRY_CONTROLS)))
         return false;
-    return !(proc & PROC_SECONDARY) || ctl_ok(vcaps.proc2, v12(PROC2_CONTROLS));
+    if ((proc & PROC_SECONDARY) && !ctl_ok(vcaps.proc2, v12(PROC2_CONTROLS)))
+        return false;
+    /* With EPT the guest's bitmaps and MSR lists must lie in its memory:
+     * the turtle refuses others (docs/guests.md). */
+    if (gmap.ept) {
+        if ((proc & PROC_IO_BITMAPS) &&
+            (!gmem_phys_ok(v12(IO_BITMAP_A), 4096) || !gmem_phys_ok(v12(IO_BITMAP_B), 4096)))
+            return false;
+        if ((proc & PROC_MSR_BITMAPS) && !gmem_phys_ok(v12(MSR_BITMAP), 4096))
+            return false;
+        if (!gmem_phys_ok(v12(EXIT_MSR_STORE_ADDR), 16 * v12(EXIT_MSR_STORE_COUNT)) ||
+            !gmem_phys_ok(v12(EXIT_MSR_LOAD_ADDR), 16 * v12(EXIT_MSR_LOAD_COUNT)) ||
+            !gmem_phys_ok(v12(ENTRY_MSR_LOAD_ADDR), 16 * v12(ENTRY_MSR_LOAD_COUNT)))
+            return false;
+    }
+    return true;
 }
 
 static bool canonical(uint64_t a)
@@ -223,11 +238,25 @@ static void write_field02(unsigned i, bool fresh)
     case VMCS_TYPE_RO_DATA: break;
     case VMCS_TYPE_GUEST: vmwrite(enc, enc == VMCS_LINK_PTR ? ~0ull : vmcs12[i]); break;
     default:
-        if (enc == EXIT_CONTROLS)
+        if (enc == EXIT_CONTROLS) {
             /* the turtle's own host state: 64-bit, its EFER */
             vmwrite(enc, vmcs12[i] | EXIT_HOST_64 | EXIT_LOAD_EFER);
-        else
+        } else if (gmap.ept && (enc == PROC_CONTROLS || enc == PROC2_CONTROLS)) {
+            /* EPT01 for the guest's guest too: secondary controls on */
+            uint64_t proc = v12(PROC_CONTROLS);
+            vmwrite(PROC_CONTROLS, proc | PROC_SECONDARY);
+            vmwrite(PROC2_CONTROLS,
+                    ept01_proc2_for_vmcs02((proc & PROC_SECONDARY) ? v12(PROC2_CONTROLS) : 0));
+        } else if (gmap.ept && enc == 0x201a) { /* EPT pointer */
+            vmwrite(enc, ept01_eptp());
+        } else if (gmap.ept && (enc == IO_BITMAP_A || enc == IO_BITMAP_B || enc == MSR_BITMAP ||
+                                enc == EXIT_MSR_STORE_ADDR || enc == EXIT_MSR_LOAD_ADDR ||
+                                enc == ENTRY_MSR_LOAD_ADDR)) {
+            /* guest-physical -> host-physical (checked in controls_ok) */
+            vmwrite(enc, (uint64_t)phys_ptr(vmcs12[i]));
+        } else {
             vmwrite(enc, vmcs12[i]);
+        }
     }
 }
 
@@ -324,6 +353,9 @@ bool nested_exit(regs_t *r, uint32_t reason)
     uint64_t ptr = vcpu.vmcs12_ptr;
 
     vcpu.in_l3 = false;
+    if ((reason & 0xffff) == 48 || (reason & 0xffff) == 49)
+        turtle_fatal("the guest's guest accessed guest-physical %#lx, outside the guest's %lu MiB",
+                     vmread(GUEST_PHYS_ADDR), gmap.size >> 20);
     if (!(reason & EXIT_REASON_ENTRY_FAIL)) {
         /* The entry succeeded: the VMCS is launched (SDM 3C "VMLAUNCH"),
          * and the exit saves the guest state (SDM 3C "Saving Guest

@@ -31,6 +31,8 @@ struct turtle_opts {
     bool nested;  /* offer VMX to the guest (default on) */
     bool verbose; /* a line per VMX event of the guest */
     bool shadow;  /* use VMCS shadowing when the processor has it */
+    bool ept;     /* give the guest its own memory through EPT */
+    uint64_t mem; /* its size (ept=1) */
 };
 extern struct turtle_opts topts;
 
@@ -96,9 +98,16 @@ bool gmem_read(uint64_t lin, void *buf, unsigned n);
 bool gmem_write(uint64_t lin, const void *buf, unsigned n);
 /* Whether [pa, pa + n) is RAM the guest may use. */
 bool gmem_phys_ok(uint64_t pa, uint64_t n);
+/* Guest-physical memory: the machine's (no EPT), or [0, size) at host
+ * address base through EPT01 (ept01.c). */
+struct gmem_map {
+    bool ept;
+    uint64_t base, size;
+};
+extern struct gmem_map gmap;
 static inline void *phys_ptr(uint64_t pa)
 {
-    return (void *)pa; /* the turtle identity-maps 0..4 GiB */
+    return (void *)(gmap.ept ? gmap.base + pa : pa); /* 0..4 GiB is identity-mapped */
 }
 /* Linear address of the memory operand of a VMX instruction (SDM 3C
  * "VM-Exit Instruction-Information Field"); false if #GP was injected. */
@@ -153,6 +162,12 @@ void shadow_link(bool on);
 void shadow_vmx_operation(bool on);
 void shadow_push(void);
 void shadow_pull(void);
+
+/* ---- ept01.c: EPT for the guest ---- */
+void ept01_init(uint64_t base, uint64_t size);
+void ept01_enable(void);
+uint64_t ept01_proc2_for_vmcs02(uint64_t proc2_12);
+uint64_t ept01_eptp(void);
 
 /* ---- caps.c: the VMX capabilities the turtle offers ---- */
 void caps_init(void);

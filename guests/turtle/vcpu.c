@@ -111,12 +111,16 @@ void gpr_write(regs_t *r, unsigned n, uint64_t v)
         vmwrite(GUEST_RSP, v);
 }
 
-/* Past the instruction that exited. Blocking by STI or MOV SS is left as
- * it is (docs/guests.md: a guest that emulated instruction follows STI
- * keeps its interrupt shadow one instruction longer). */
+/* Past the instruction that exited, as if it had executed: the blocking by
+ * STI or MOV SS it was under ends with it (SDM 3C "Interruptibility State":
+ * the blocking lasts until the next instruction completes). */
 void skip_insn(void)
 {
+    uint64_t intr = vmread(GUEST_INTERRUPTIBILITY);
+
     vmwrite(GUEST_RIP, vmread(GUEST_RIP) + vmread(EXIT_INSN_LEN));
+    if (intr & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS))
+        vmwrite(GUEST_INTERRUPTIBILITY, intr & ~(uint64_t)(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
 }
 
 /* SDM 3C "VM-Entry Controls for Event Injection": a hardware exception,
@@ -146,7 +150,14 @@ void vcpu_apply_mode(void)
     uint64_t cr4;
     uint32_t proc = vmx_ctls.proc, entry = vmx_ctls.entry;
 
-    if (pg) {
+    if (gmap.ept) {
+        /* Unrestricted guest: CR0.PE and CR0.PG may be what the guest
+         * wants (SDM 3C "Checks on Guest Control Registers, Debug
+         * Registers, and MSRs"); its CR3 is its own, without exits. */
+        cr0 = (vcpu.cr0 | (vcaps.cr0_fixed0 & ~(CR0_PE | CR0_PG))) & vcaps.cr0_fixed1;
+        cr4 = (vcpu.cr4 | vcaps.cr4_fixed0) & vcaps.cr4_fixed1;
+        proc &= ~(PROC_CR3_LOAD | PROC_CR3_STORE);
+    } else if (pg) {
         if (!paged)
             vmwrite(GUEST_CR3, vcpu.cr3);
         cr4 = (vcpu.cr4 | vcaps.cr4_fixed0) & vcaps.cr4_fixed1;
@@ -197,6 +208,8 @@ void vcpu_vmcs_setup(const struct guest_boot *gb)
         turtle_fatal("unsupported: the processor lacks MSR bitmaps or the EFER controls");
     vmwrite(HOST_EFER, rdmsr(MSR_EFER));
     vmwrite(MSR_BITMAP, (uint64_t)msr_bitmap);
+    if (gmap.ept)
+        ept01_enable();
     vmwrite(CR0_MASK, ~0ull);
     vmwrite(CR4_MASK, ~0ull);
     vmwrite(EXCEPTION_BITMAP, 0);
@@ -226,8 +239,10 @@ void vcpu_vmcs_setup(const struct guest_boot *gb)
     vcpu.cr0 = CR0_PE | CR0_ET;
     vcpu.cr4 = 0;
     vcpu.efer = 0;
-    paged = true; /* so that apply_mode does not read a CR3 back */
+    paged = !gmap.ept; /* so that apply_mode does not read a CR3 back */
     vcpu.cr3 = 0;
+    if (gmap.ept)
+        vmwrite(GUEST_CR3, 0);
     vcpu_apply_mode();
 }
 
@@ -521,6 +536,10 @@ bool vcpu_exit(regs_t *r, uint32_t reason)
     case EXIT_WRMSR: exit_wrmsr(r); break;
     case EXIT_CR_ACCESS: exit_cr(r); break;
     case EXIT_TRIPLE_FAULT: triple_fault();
+    case 48: /* EPT violation */
+    case 49: /* EPT misconfiguration */
+        turtle_fatal("the guest accessed guest-physical %#lx, outside its %lu MiB (exit %u at %#lx)",
+                     vmread(GUEST_PHYS_ADDR), gmap.size >> 20, reason, vmread(GUEST_RIP));
     case 3: /* INIT: the turtle runs one processor */
         break;
     case 11: /* GETSEC: not offered (CPUID.1:ECX.SMX = 0) */

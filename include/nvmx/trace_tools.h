@@ -164,4 +164,14 @@ bool trace_import_ftrace(FILE *in, const char *name, FILE *out,
                          const struct trace_import_opts *o, FILE *diag,
                          struct trace_import_result *res);
 
+/* ---- HTML report (src/trace/report.c) ------------------------------------- */
+
+/* One self-contained HTML page (inline SVG, no script) of a trace: VM exits
+ * over time per level, exits and exit cycles per reason, cycles-per-exit
+ * histograms of the busiest reasons, and the merge sizes. Read in one pass
+ * with fixed memory (time buckets that double their width as the trace
+ * grows). False (problems on diag) for a bad trace. */
+bool trace_report_html(FILE *in, const char *name, FILE *out, FILE *diag,
+                       struct trace_read_result *res);
+
 #endif

@@ -12,7 +12,10 @@ void cli_usage(FILE *f)
     fputs("usage: nvmx run IMAGE [options]   run a multiboot or ELF64 image\n"
           "       nvmx run --help            options of run (--trace, --stats, ...)\n"
           "       nvmx trace stats FILE      VM exits per reason from a --trace file\n"
-          "       nvmx trace --help          the trace tools\n"
+          "       nvmx trace --help          the trace tools: stats, diff, recost, export,\n"
+          "                                  import-ftrace\n"
+          "       nvmx replay TRACE          run a trace's run again, compare the traces\n"
+          "       nvmx report --html OUT TRACE   an HTML page of plots of a trace\n"
           "       nvmx --help | --version\n"
           "\n"
           "Exit status: a guest write of v to the debug-exit port (0xf4) exits with\n"
@@ -43,6 +46,8 @@ int main(int argc, char **argv)
         return cli_trace(argc - 1, argv + 1);
     if (!strcmp(argv[1], "replay"))
         return cli_replay(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "report"))
+        return cli_report(argc - 1, argv + 1);
     fprintf(stderr, "nvmx: unknown command '%s'\n", argv[1]);
     cli_usage(stderr);
     return CLI_EXIT_BAD_INPUT;

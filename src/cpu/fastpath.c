@@ -393,6 +393,8 @@ void cpu_specialize(struct insn *in, unsigned code_size)
 {
     if (in->pfx & PFX_LOCK)
         return;
+    if (code_size == 8 && cpu_specialize_sse(in))
+        return;
     if (cpu_specialize_misc(in))
         return;
     if (in->opsize == 1) {

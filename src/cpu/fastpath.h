@@ -55,5 +55,8 @@ bool cpu_specialize_mem64(struct insn *in);
 /* Register forms of NEG, NOT, SETcc, CMOVcc, MOVZX/MOVSX/MOVSXD, XCHG
  * (src/cpu/fastpath_misc.c). Returns true if it specialised in. */
 bool cpu_specialize_misc(struct insn *in);
+/* 128-bit SSE moves and bitwise/integer operations in 64-bit code
+ * (src/cpu/fastpath_sse.c). Returns true if it specialised in. */
+bool cpu_specialize_sse(struct insn *in);
 
 #endif

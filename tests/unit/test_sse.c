@@ -133,6 +133,32 @@ START_TEST(gating)
 }
 END_TEST
 
+/* A cached block keeps its specialised handlers: CR0.TS set after the block
+ * first ran, and CR4.OSFXSR cleared, must still fault (fastpath_sse.c
+ * re-checks), and a misaligned operand still #GP. */
+START_TEST(cached_block_rechecks)
+{
+    /* movdqa xmm1, [rax]; pxor xmm0, xmm1; movdqu [rax], xmm0; jmp $ */
+    TH_LOAD(c, CODE, 0x66, 0x0f, 0x6f, 0x08, 0x66, 0x0f, 0xef, 0xc1, 0xf3, 0x0f, 0x7f, 0x00,
+            0xeb, 0xfe);
+    c->gpr[0] = DATA;
+    cpu_write_phys(c, DATA, 8, 0x1234);
+    th_expect_end(c, CODE + 12);
+    ck_assert_uint_eq(cpu_read_phys(c, DATA, 8), 0x1234);
+    c->cr0 |= CR0_TS;
+    th_start_at(c, CODE);
+    th_expect_fault(c, CODE, EXC_NM, false, 0);
+    c->cr0 &= ~CR0_TS;
+    c->cr4 &= ~CR4_OSFXSR;
+    th_start_at(c, CODE);
+    th_expect_fault(c, CODE, EXC_UD, false, 0);
+    c->cr4 |= CR4_OSFXSR;
+    c->gpr[0] = DATA + 8;
+    th_start_at(c, CODE);
+    th_expect_fault(c, CODE, EXC_GP, true, 0);
+}
+END_TEST
+
 /* SDM 2A "Opcode Column in the Instruction Summary Table": an NP form with
  * 66/F2/F3 is another instruction or #UD; the ones not built are #UD. */
 static const struct np_case {
@@ -303,6 +329,7 @@ static Suite *sse_suite(void)
     tcase_add_test(tc, power_up_state);
     tcase_add_loop_test(tc, alignment, 0, sizeof align_cases / sizeof align_cases[0]);
     tcase_add_loop_test(tc, gating, 0, sizeof gate_cases / sizeof gate_cases[0]);
+    tcase_add_test(tc, cached_block_rechecks);
     tcase_add_loop_test(tc, np_forms_ud, 0, sizeof np_cases / sizeof np_cases[0]);
     tcase_add_test(tc, ldmxcsr_stmxcsr);
     tcase_add_test(tc, fxsave_layout);

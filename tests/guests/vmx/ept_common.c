@@ -22,6 +22,11 @@ static void skip_image(const char *why)
 void ept_test_start(uint32_t proc2, uint64_t cap_mask)
 {
     vmx_test_start();
+    ept_test_require(proc2, cap_mask);
+}
+
+void ept_test_require(uint32_t proc2, uint64_t cap_mask)
+{
     con_printf("IA32_VMX_EPT_VPID_CAP %#lx\n", vmx_caps.ept_vpid);
     if (!vmx_proc2_allowed(PROC2_EPT | proc2)) {
         skip_image("the CPU does not allow \"enable EPT\" (or a secondary control the test "

@@ -46,6 +46,8 @@ extern char gx_ept_iret_next[];
  * and the secondary controls in proc2, and every bit of cap_mask in
  * IA32_VMX_EPT_VPID_CAP, are supported. */
 void ept_test_start(uint32_t proc2, uint64_t cap_mask);
+/* The same after vmx_test_start (for checks that run without EPT too). */
+void ept_test_require(uint32_t proc2, uint64_t cap_mask);
 /* (Re)build test_ept: the map above, window pages RWX WB, contents of the
  * window cleared. Returns false after a FAIL line. */
 bool ept_test_build(void);

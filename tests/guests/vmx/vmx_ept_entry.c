@@ -156,8 +156,9 @@ static void test_capability_msrs(void)
 
 void guest_main(uint32_t mb_magic, uint32_t mb_info)
 {
-    ept_test_start(0, 0);
-    test_capability_msrs();
+    vmx_test_start();
+    test_capability_msrs(); /* on every model, EPT or not */
+    ept_test_require(0, 0);
     if (!ept_test_build())
         return;
     test_eptp();
