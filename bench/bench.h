@@ -44,6 +44,11 @@ bool bench_unicorn(const uint8_t *code, size_t len, unsigned end_off, bool hooke
 bool bench_vmx_exits(const char *nvmx, const char *image, unsigned long long loops,
                      unsigned runs);
 
+/* What a full trace costs (bench/trace.c): the same image without --trace,
+ * with --trace FILE.jsonl and with FILE.jsonl.zst, in interleaved rounds,
+ * bare and under --l0; prints the medians and the ratios to no trace. */
+bool bench_trace(const char *nvmx, const char *image, unsigned long long loops, unsigned runs);
+
 /* Run argv (argv[0] the path) with stdout and stderr into one buffer
  * (NUL-terminated, at most 1 MiB kept). Returns the wait status, or -1 if
  * it could not start. */

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #define VMX_LOOP_NAME "vmx_cpuid_exits"
+#define TRACE_LOOP_NAME "vmx_cpuid_exits_trace"
 
 static bool is_ept_name(const char *s)
 {
@@ -83,7 +84,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "nvmx-bench: --nvmx, --vmx-image and --vmx-loops (> 0) go together\n");
         return 2;
     }
-    if (only && !strcmp(only, VMX_LOOP_NAME) && !vmx_image) {
+    if (only && (!strcmp(only, VMX_LOOP_NAME) || !strcmp(only, TRACE_LOOP_NAME)) && !vmx_image) {
         fprintf(stderr, "nvmx-bench: --loop %s needs --nvmx, --vmx-image and --vmx-loops\n",
                 VMX_LOOP_NAME);
         return 2;
@@ -98,7 +99,8 @@ int main(int argc, char **argv)
                 only);
         return 2;
     }
-    bool vmx_only = only && (!strcmp(only, VMX_LOOP_NAME) || is_ept_name(only));
+    bool vmx_only = only && (!strcmp(only, VMX_LOOP_NAME) || !strcmp(only, TRACE_LOOP_NAME) ||
+                             is_ept_name(only));
     double logsum = 0;
     unsigned n = 0, bad = 0;
     for (unsigned i = 0; i < bench_nloops; i++) {
@@ -160,6 +162,10 @@ int main(int argc, char **argv)
     /* The VMX exit path: its own line, not part of the geometric mean. */
     if (vmx_image && (!only || !strcmp(only, VMX_LOOP_NAME)) &&
         !bench_vmx_exits(nvmx, vmx_image, vmx_loops, (unsigned)runs))
+        bad++;
+    /* the same with a full trace, plain and .zst (bench/trace.c) */
+    if (vmx_image && (!only || !strcmp(only, VMX_LOOP_NAME) || !strcmp(only, TRACE_LOOP_NAME)) &&
+        !bench_trace(nvmx, vmx_image, vmx_loops, (unsigned)runs))
         bad++;
     /* EPT: the violation loop, then alu and mem bare and under EPT */
     if (ept_image && (!only || is_ept_name(only)) &&

@@ -24,6 +24,8 @@ struct nested_policy {
     char name[64];
     enum nested_shadowing shadowing; /* falls back to none when the hardware
                                         model does not allow VMCS shadowing */
+    bool ept01; /* run L1 (and L2) over EPT01 with unrestricted guest when the
+                   hardware model allows them (docs/nested.md) */
     /* Control bits L0 hides from L1: cleared from the allowed-1 settings of
      * L1's capability MSRs (as KVM's nested_vmx_setup_ctls_msrs leaves
      * them out). */
@@ -35,7 +37,7 @@ struct nested_policy {
 void nested_policy_default(struct nested_policy *p);
 
 /* Bytes of host-physical memory L0 keeps for itself above L1's RAM. */
-#define NESTED_L0_AREA_SIZE (64 * 1024)
+#define NESTED_L0_AREA_SIZE (1024 * 1024)
 
 struct nested;
 /* Create L0 for the CPU c (which has VMX: c->vmx) and L1's RAM of l1_mem

@@ -44,6 +44,11 @@ struct trace_writer;
  * writes; the caller's thread only copies events. NULL with a message naming
  * the file on failure. */
 struct trace_writer *trace_writer_open(const char *path, char *err, size_t errlen);
+/* The run starts: create (or truncate) the file. Until then nothing reaches
+ * it, so a run that fails before it starts leaves an existing file as it
+ * was (trace_writer_close of a writer never started writes nothing). Only
+ * the check that the file could be written is made by trace_writer_open. */
+bool trace_writer_start(struct trace_writer *w, char *err, size_t errlen);
 /* Write to an open stream the caller keeps (tests); it is flushed, not
  * closed, by trace_writer_close. */
 struct trace_writer *trace_writer_from_stream(FILE *f, const char *name);

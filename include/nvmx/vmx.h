@@ -104,8 +104,10 @@ void vmx_detach(struct cpu *c);
  * the instruction it stands for. They run between cpu_run() calls, in VMX
  * root operation; they never fault and never touch RFLAGS. */
 typedef void (*vmx_native_host_fn)(void *ctx);
-/* Make the host native: a VM exit records exit information and saves guest
- * state as usual (SDM 3C "VM Exits"), then, instead of loading host state,
+/* Make the host native: it runs in 64-bit mode (IA32_EFER.LMA = 1 for the
+ * VM-entry checks, whatever guest state the processor holds). A VM exit
+ * records exit information and saves guest state as usual (SDM 3C "VM
+ * Exits"), then, instead of loading host state,
  * leaves the processor in VMX root operation with the guest's registers,
  * calls fn(ctx) and makes cpu_run() return CPU_STOP_HOST. */
 void vmx_set_native_host(struct vmx *v, vmx_native_host_fn fn, void *ctx);

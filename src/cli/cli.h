@@ -73,6 +73,11 @@ int cli_trace(int argc, char **argv);
 struct trace_writer;
 struct machine;
 void cli_trace_stop_on_failure(struct trace_writer *tw, struct machine *m);
+/* --trace - takes stdout: false with a message when another output was
+ * sent there ("-"); without --serial, serial output then goes to stderr. */
+bool cli_trace_stdout_check(const char *trace, const char *serial, const char *debugcon,
+                            const char *trace_insns, char *err, size_t errlen);
+FILE *cli_trace_default_serial(const char *trace);
 void cli_trace_usage(FILE *f);
 /* The subcommands, each in its own file: argv[0] is the subcommand name. */
 int cli_trace_diff(int argc, char **argv);

@@ -382,7 +382,12 @@ int cli_run(int argc, char **argv)
         fprintf(stderr, "nvmx run: %s\n", err);
         goto out;
     }
-    serial = o.serial ? open_out("--serial", o.serial) : stdout;
+    if (!cli_trace_stdout_check(o.trace, o.serial, o.debugcon, o.trace_insns, err,
+                                sizeof(err))) {
+        fprintf(stderr, "nvmx run: %s\n", err);
+        goto out;
+    }
+    serial = o.serial ? open_out("--serial", o.serial) : cli_trace_default_serial(o.trace);
     debugcon = o.debugcon ? open_out("--debugcon", o.debugcon) : NULL;
     trace_insns = o.trace_insns ? open_out("--trace-insns", o.trace_insns) : NULL;
     if (!serial || (o.debugcon && !debugcon) || (o.trace_insns && !trace_insns))
@@ -445,6 +450,11 @@ int cli_run(int argc, char **argv)
         }
     }
 
+    if (!trace_writer_start(tw, err, sizeof(err))) {
+        fprintf(stderr, "nvmx run: %s\n", err);
+        status = CLI_EXIT_BAD_INPUT;
+        goto out;
+    }
     double t0 = host_seconds();
     enum cpu_stop why = l0 ? nested_run(l0, o.max_insns) : cpu_run(c, o.max_insns);
     double secs = host_seconds() - t0;
@@ -470,7 +480,7 @@ out:
         status = CLI_EXIT_INTERNAL;
     }
     machine_destroy(m);
-    if (serial && serial != stdout)
+    if (serial && serial != stdout && serial != stderr)
         fclose(serial);
     if (debugcon && debugcon != stdout)
         fclose(debugcon);

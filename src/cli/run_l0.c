@@ -50,6 +50,13 @@ bool cli_l0_load_policy(const char *path, struct nested_policy *p, char *err, si
         goto out;
     }
     snprintf(p->name, sizeof p->name, "%s", json_string_value(name));
+    json_t *e1 = json_object_get(root, "ept01");
+    if (e1 && !json_is_boolean(e1)) {
+        snprintf(err, errlen, "%s: ept01 must be true or false", path);
+        goto out;
+    }
+    if (e1)
+        p->ept01 = json_is_true(e1);
     json_t *sh = json_object_get(root, "vmcs_shadowing");
     if (sh) {
         const char *s = json_string_value(sh);

@@ -31,7 +31,7 @@ static void stats_usage(FILE *f)
           "VM exits, in the shape of `perf kvm stat`'s table: one row per group with\n"
           "Samples, Samples% (share of the exits counted), Time% (share of their cycles)\n"
           "and Min/Max/Avg cycles per exit. An exit's cycles run from the start of the\n"
-          "VM exit to the end of the next successful VM entry at the same level; exits\n"
+          "VM exit to the next successful VM entry at its level or a deeper one; exits\n"
           "never re-entered count as samples only. Then the VM entries (launch/resume),\n"
           "failed entries, VMfail results, and events this nvmx does not know, by name.\n"
           "\n"

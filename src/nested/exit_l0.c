@@ -66,12 +66,19 @@ static void do_cr(struct nested *n)
     uint64_t val = reg == 4 ? vmx_root_vmread(n->v, VMCS_guest_rsp) : c->gpr[reg];
     const uint64_t *m = n->caps1.msr;
     if (cr == 0) {
-        if (!(val & CR0_PG) || !(val & CR0_PE))
+        if (!n->ept01 && (!(val & CR0_PG) || !(val & CR0_PE)))
             return l0_unsupported(n, "L1 turns paging off (CR0 0x%llx): running that needs "
-                                     "\"unrestricted guest\" in L0", (unsigned long long)val);
+                                     "EPT01 with \"unrestricted guest\" in L0", (unsigned long long)val);
         if (n->vmxon && ((val & m[VMX_MSR_CR0_FIXED0]) != m[VMX_MSR_CR0_FIXED0] ||
                          (val & ~m[VMX_MSR_CR0_FIXED1] & 0xffffffffull)))
             return l0_inject_l1(n, EXC_GP, true, 0);
+        /* SDM 3A "IA-32e Mode Initialization": setting CR0.PG with
+         * IA32_EFER.LME = 1 activates IA-32e mode (LMA = 1), clearing it
+         * deactivates it -- what the MOV would have done had it not exited. */
+        uint64_t old = vmx_root_vmread(n->v, VMCS_guest_cr0);
+        uint64_t efer = vmx_root_vmread(n->v, VMCS_guest_ia32_efer);
+        if ((efer & EFER_LME) && ((old ^ val) & CR0_PG))
+            l0_write01(n, VMCS_guest_ia32_efer, (val & CR0_PG) ? efer | EFER_LMA : efer & ~EFER_LMA);
         l0_set_l1_cr0(n, val);
     } else {
         if (n->vmxon && ((val & m[VMX_MSR_CR4_FIXED0]) != m[VMX_MSR_CR4_FIXED0] ||
@@ -89,6 +96,10 @@ void nested_handle_l1_exit(struct nested *n, uint32_t reason)
     case VMX_EXIT_rdmsr: do_msr(n, false); break;
     case VMX_EXIT_wrmsr: do_msr(n, true); break;
     case VMX_EXIT_cr_access: do_cr(n); break;
+    case VMX_EXIT_ept_violation:
+    case VMX_EXIT_ept_misconfig:
+        nested_ept01_fault(n, reason);
+        return;
     case VMX_EXIT_triple_fault:
         /* L1 shuts down: the machine does, as in bare mode. */
         n->stop = CPU_STOP_SHUTDOWN;

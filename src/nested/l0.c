@@ -50,6 +50,10 @@ uint64_t l0_l1_cr4(struct nested *n)
 void l0_set_l1_cr0(struct nested *n, uint64_t l1_view)
 {
     uint64_t fixed0 = vmx_get_caps(n->v)->msr[VMX_MSR_CR0_FIXED0] & 0xffffffffull;
+    /* With "unrestricted guest", PE and PG are L1's own (SDM 3C "Unrestricted
+     * Guests"). */
+    if (n->ept01)
+        fixed0 &= ~(CR0_PE | CR0_PG);
     l0_write01(n, VMCS_cr0_guest_host_mask, fixed0);
     l0_write01(n, VMCS_cr0_read_shadow, l1_view);
     l0_write01(n, VMCS_guest_cr0, l1_view | fixed0);
@@ -160,6 +164,8 @@ static void take_over(struct nested *n)
     l0_write01(n, VMCS_exception_bitmap, 0);
     if (n->shadowing)
         nested_shadow_vmcs01(n);
+    if (n->ept01)
+        nested_ept01_vmcs01(n);
     write_host_state(n);
     l0_set_l1_cr0(n, l1_cr0);
     l0_set_l1_cr4(n, l1_cr4);
@@ -196,6 +202,7 @@ struct nested *nested_create(struct cpu *c, uint64_t l1_mem, const struct nested
     n->pol = *p;
     n->l1_mem = l1_mem;
     vmcs12_view_facts(n);
+    _Static_assert(L0_NPAGES * 4096 <= NESTED_L0_AREA_SIZE, "L0's pages fit its area");
     for (unsigned i = 0; i < L0_NPAGES; i++) {
         n->page[i] = l1_mem + (uint64_t)i * 4096;
         for (unsigned o = 0; o < 4096; o += 8)
@@ -207,6 +214,7 @@ struct nested *nested_create(struct cpu *c, uint64_t l1_mem, const struct nested
         cpu_phys_write(c, n->page[i], 4, rev);
     l0_msr_intercepts(n, n->page[L0_MSR_BITMAP01]);
     n->shadowing = nested_shadow_setup(n);
+    n->ept01 = nested_ept01_setup(n);
     nested_caps_filter(vmx_get_caps(n->v), p, &n->caps1);
     n->feature_control = c->feature_control;
     n->v12.ptr = NESTED_INVALID_PTR;
@@ -274,7 +282,7 @@ enum cpu_stop nested_run(struct nested *n, uint64_t max_insns)
     uint64_t limit = max_insns ? c->stats.insns + max_insns : 0;
 
     while (!n->took_over) {
-        if ((c->cr0 & CR0_PG) && (c->cr0 & CR0_PE)) {
+        if (n->ept01 || ((c->cr0 & CR0_PG) && (c->cr0 & CR0_PE))) {
             take_over(n);
             break;
         }

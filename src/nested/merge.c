@@ -12,6 +12,8 @@
 #define V12(f) vmcs12_get(n, VMCS_##f)
 #define ORIGIN(s) (*origin = (s))
 
+static void put(struct nested *n, enum vmcs_field f, uint64_t val, const char *origin);
+
 /* What L0 does not offer L1 (caps.c) is 0 in vmcs02. */
 #define NOT_OFFERED(f)                                                                         \
     static uint64_t merge_fn_##f(struct nested *n, const char **origin)                       \
@@ -27,7 +29,6 @@ NOT_OFFERED(virtual_apic_page_addr)
 NOT_OFFERED(apic_access_addr)
 NOT_OFFERED(posted_intr_desc_addr)
 NOT_OFFERED(vm_function_control)
-NOT_OFFERED(ept_pointer)
 NOT_OFFERED(eptp_list_address)
 NOT_OFFERED(vmread_bitmap)
 NOT_OFFERED(vmwrite_bitmap)
@@ -55,7 +56,6 @@ FROM_VMCS12(page_fault_error_code_mask)
 FROM_VMCS12(page_fault_error_code_match)
 FROM_VMCS12(cr3_target_count)
 FROM_VMCS12(vm_entry_controls)
-FROM_VMCS12(secondary_vm_exec_control)
 FROM_VMCS12(ple_gap)
 FROM_VMCS12(ple_window)
 FROM_VMCS12(vmx_preemption_timer_value)
@@ -97,8 +97,51 @@ static uint64_t merge_fn_pin_based_vm_exec_control(struct nested *n, const char 
  * MSR access exits anyway. */
 static uint64_t merge_fn_cpu_based_vm_exec_control(struct nested *n, const char **origin)
 {
+    if (n->ept01) {
+        ORIGIN("vmcs12 | L0: activate secondary controls (EPT01)");
+        return V12(cpu_based_vm_exec_control) | PROC_ACTIVATE_SECONDARY_CONTROLS;
+    }
     ORIGIN("vmcs12 (L0's MSR interception through the merged bitmap)");
     return V12(cpu_based_vm_exec_control);
+}
+
+/* vmcs12's secondary controls (0 unless it activates them) and, with EPT01,
+ * "enable EPT": L2 runs over EPT01 since L1 gives it no EPT. */
+static uint64_t merge_fn_secondary_vm_exec_control(struct nested *n, const char **origin)
+{
+    uint64_t p2 = (V12(cpu_based_vm_exec_control) & PROC_ACTIVATE_SECONDARY_CONTROLS)
+                      ? V12(secondary_vm_exec_control) : 0;
+    if (n->ept01) {
+        ORIGIN("vmcs12 | L0: enable EPT (EPT01)");
+        return p2 | PROC2_ENABLE_EPT;
+    }
+    ORIGIN("vmcs12");
+    return p2;
+}
+
+static uint64_t merge_fn_ept_pointer(struct nested *n, const char **origin)
+{
+    if (n->ept01) {
+        ORIGIN("L0: EPT01 (vmcs12 gives L2 no EPT)");
+        return n->eptp01;
+    }
+    ORIGIN("L0 policy: feature not offered to L1");
+    return 0;
+}
+
+/* With EPT, VM entry takes a PAE guest's PDPTEs from the VMCS (SDM 3C
+ * "Loading Guest State"); without it, from CR3. vmcs12 has no EPT, so L0
+ * reads them where L2's CR3 points, as the hardware would have. */
+static void merge_pdptes(struct nested *n)
+{
+    uint64_t cr0 = V12(guest_cr0), cr4 = V12(guest_cr4);
+    if (!n->ept01 || !(cr0 & CR0_PG) || !(cr4 & CR4_PAE) ||
+        (V12(vm_entry_controls) & ENTRY_IA32E_MODE_GUEST))
+        return;
+    uint64_t base = V12(guest_cr3) & 0xffffffe0ull;
+    for (unsigned i = 0; i < 4; i++)
+        put(n, (enum vmcs_field)(VMCS_guest_pdpte0 + i), l1_phys_read(n, base + 8ull * i, 8),
+            "L0: L2's PAE PDPTEs read at its CR3 (vmcs12 has no EPT)");
 }
 
 /* SDM 3C "MSR-Bitmap Address": vmcs02's bitmap is the union of L1's for L2
@@ -201,6 +244,7 @@ void nested_merge(struct nested *n, bool full)
 #define VMCS_FIELD(name, enc, w, s, m) MERGE_##m(name)
 #include "nvmx/vmcs_fields.def"
 #undef VMCS_FIELD
+    merge_pdptes(n);
     memset(n->v12.dirty, 0, sizeof n->v12.dirty);
     if (vmx_trace_enabled(n->v))
         trace_merge(n, full, cycles0);

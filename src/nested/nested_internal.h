@@ -16,7 +16,9 @@
 
 /* L0's area (host-physical, above L1's RAM): one 4-KiB page each. */
 enum l0_page { L0_VMXON, L0_VMCS01, L0_VMCS02, L0_MSR_BITMAP01, L0_MSR_BITMAP02, L0_SHADOW_VMCS,
-               L0_VMREAD_BITMAP, L0_VMWRITE_BITMAP, L0_NPAGES };
+               L0_VMREAD_BITMAP, L0_VMWRITE_BITMAP, L0_EPT_PML4, L0_EPT_PDPT, L0_EPT_PD, L0_EPT_PT,
+               /* EPT01's PDPTs for PML4 entries 1-127 (MAXPHYADDR up to 46) */
+               L0_EPT_PDPT_HIGH, L0_NPAGES = L0_EPT_PDPT_HIGH + 127 };
 
 /* IA32_FEATURE_CONTROL bits (SDM 3C "Enabling and Entering VMX Operation") */
 #define FC_LOCK (1ull << 0)
@@ -46,6 +48,9 @@ struct nested {
     uint64_t page[L0_NPAGES];
     bool took_over;
     bool shadowing;           /* vmcs01 uses the hardware's VMCS shadowing */
+    bool ept01;               /* L1 and L2 run over EPT01 (ept01.c) */
+    uint64_t eptp01;
+    uint32_t proc2_01;        /* vmcs01's secondary controls besides shadowing */
 
     /* L1's VMX operation, as L0 emulates it */
     bool vmxon;
@@ -108,6 +113,11 @@ static inline uint64_t vmcs12_get(const struct nested *n, enum vmcs_field f) { r
  * of L1 as the entering processor. */
 void vmcs12_view(struct nested *n, struct vmx_vmcs_view *vw);
 void vmcs12_view_facts(struct nested *n);
+
+/* ept01.c */
+bool nested_ept01_setup(struct nested *n);
+void nested_ept01_vmcs01(struct nested *n);
+void nested_ept01_fault(struct nested *n, uint32_t reason);
 
 /* shadow.c: the "kvm" VMCS-shadowing design */
 bool nested_shadow_setup(struct nested *n);

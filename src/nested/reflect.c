@@ -13,7 +13,9 @@
  * join this list when L0 intercepts them.) */
 static bool nested_l0_wants_exit(struct nested *n, uint32_t basic, bool l1_wants)
 {
-    (void)n;
+    /* EPT01's violations and misconfigurations: L1 gives L2 no EPT */
+    if (n->ept01 && (basic == VMX_EXIT_ept_violation || basic == VMX_EXIT_ept_misconfig))
+        return true;
     return (basic == VMX_EXIT_rdmsr || basic == VMX_EXIT_wrmsr) && !l1_wants;
 }
 
@@ -127,8 +129,9 @@ static void sync_vmcs12(struct nested *n, bool guest_state)
         unsigned type = VMCS_ENC_TYPE(vmcs_fields[f].encoding);
         /* guest fields the merge put into vmcs02 (COPY); the others stay
          * as L1 wrote them */
+        bool pdpte = f >= VMCS_guest_pdpte0 && f <= VMCS_guest_pdpte3;
         bool copy = (type == VMCS_ENC_TYPE_GUEST && guest_state &&
-                     vmcs_fields[f].merge == VMCS_MERGE_COPY) ||
+                     vmcs_fields[f].merge == VMCS_MERGE_COPY && !(pdpte && n->ept01)) ||
                     (type == VMCS_ENC_TYPE_RO_DATA && f != VMCS_vm_instruction_error);
         if (copy)
             sync_field(n, (enum vmcs_field)f, vmx_root_vmread(v, (enum vmcs_field)f));
@@ -282,6 +285,8 @@ void nested_entry_fail_to_l1(struct nested *n, uint32_t reason, uint64_t qual)
 /* Skip an L2 instruction L0 emulated, and re-enter vmcs02. */
 static void handle_in_l0(struct nested *n, uint32_t basic)
 {
+    if (basic == VMX_EXIT_ept_violation || basic == VMX_EXIT_ept_misconfig)
+        return nested_ept01_fault(n, basic);
     struct vmx *v = n->v;
     struct cpu *c = n->c;
     uint32_t msr = (uint32_t)c->gpr[1];
@@ -324,8 +329,10 @@ void nested_handle_l2_exit(struct nested *n)
                 .reason = reason,
                 .qual = vmx_root_peek(v, VMCS_exit_qualification),
                 .decision = l0 ? "l0" : "l1",
-                .rule = l0 ? "L0 intercepts this MSR for L1's view; vmcs12 lets it through"
-                           : rule,
+                .rule = !l0 ? rule
+                        : (basic == VMX_EXIT_ept_violation || basic == VMX_EXIT_ept_misconfig)
+                            ? "EPT01 (L0's): vmcs12 gives L2 no EPT"
+                            : "L0 intercepts this MSR for L1's view; vmcs12 lets it through",
             },
         };
         vmx_trace_emit(v, &ev);

@@ -34,7 +34,7 @@ void nested_shadow_vmcs01(struct nested *n)
 {
     uint64_t proc = n->f01[VMCS_cpu_based_vm_exec_control] | PROC_ACTIVATE_SECONDARY_CONTROLS;
     l0_write01(n, VMCS_cpu_based_vm_exec_control, proc);
-    l0_write01(n, VMCS_secondary_vm_exec_control, 0);
+    l0_write01(n, VMCS_secondary_vm_exec_control, n->proc2_01);
     l0_write01(n, VMCS_vmread_bitmap, n->page[L0_VMREAD_BITMAP]);
     l0_write01(n, VMCS_vmwrite_bitmap, n->page[L0_VMWRITE_BITMAP]);
     l0_write01(n, VMCS_vmcs_link_pointer, NESTED_INVALID_PTR);
@@ -64,7 +64,7 @@ static void to_shadow(struct nested *n, bool only_logged)
     load_vmcs01(n);
     if (n->f01[VMCS_vmcs_link_pointer] != n->page[L0_SHADOW_VMCS]) {
         l0_write01(n, VMCS_vmcs_link_pointer, n->page[L0_SHADOW_VMCS]);
-        l0_write01(n, VMCS_secondary_vm_exec_control, PROC2_VMCS_SHADOWING);
+        l0_write01(n, VMCS_secondary_vm_exec_control, n->proc2_01 | PROC2_VMCS_SHADOWING);
     }
 }
 
@@ -75,7 +75,7 @@ void nested_shadow_load(struct nested *n)
     if (n->v12.ptr == NESTED_INVALID_PTR) {
         if (n->f01[VMCS_vmcs_link_pointer] != NESTED_INVALID_PTR) {
             l0_write01(n, VMCS_vmcs_link_pointer, NESTED_INVALID_PTR);
-            l0_write01(n, VMCS_secondary_vm_exec_control, 0);
+            l0_write01(n, VMCS_secondary_vm_exec_control, n->proc2_01);
         }
         return;
     }

@@ -180,6 +180,31 @@ static void put_str_or_null(struct trace_buf *b, const char *s)
         put(b, "null", 4);
 }
 
+/* The formatter's memory: the disassembly cache, each row's key as JSON
+ * (,"key":), and the escaped text of static strings by address (a STR key
+ * points at static storage: include/nvmx/trace_events.def), so a string
+ * that recurs in every event is escaped once. Bounded: fixed tables. */
+#define STR_SLOTS 1024 /* power of two */
+#define STR_SLOT_MAX 120
+#define KEY_MAX 40
+
+struct str_slot {
+    const char *ptr;
+    uint8_t len;
+    char esc[STR_SLOT_MAX];
+};
+
+struct key_json {
+    uint8_t len; /* 0: too long, written by put_key */
+    char s[KEY_MAX];
+};
+
+struct trace_fmt {
+    struct trace_disasm *disasm;
+    struct key_json *keys; /* one per row of trace_rows */
+    struct str_slot slot[STR_SLOTS];
+};
+
 /* ,"key": */
 static void put_key(struct trace_buf *b, const char *key, bool first)
 {
@@ -211,7 +236,11 @@ static void put_bytes(struct trace_buf *b, const uint8_t *bytes, unsigned n)
 }
 
 /* [{"field":NAME,"value":"0x..."[,"origin":...]}, ...] */
-static void put_writes(struct trace_buf *b, const struct trace_vmcs_log *log, bool origin)
+static void put_static(struct trace_buf *b, struct trace_fmt *f, const char *s);
+static void put_static_or_null(struct trace_buf *b, struct trace_fmt *f, const char *s);
+
+static void put_writes(struct trace_buf *b, struct trace_fmt *fm, const struct trace_vmcs_log *log,
+                       bool origin)
 {
     put_char(b, '[');
     for (unsigned i = 0; i < log->n; i++) {
@@ -220,23 +249,88 @@ static void put_writes(struct trace_buf *b, const struct trace_vmcs_log *log, bo
             put_char(b, ',');
         put_char(b, '{');
         put_key(b, "field", true);
-        put_str(b, f->field < VMCS_NFIELDS ? vmcs_fields[f->field].json : "?");
+        put_static(b, fm, f->field < VMCS_NFIELDS ? vmcs_fields[f->field].json : "?");
         put_key(b, "value", false);
         put_hex(b, f->value);
         if (origin) {
             put_key(b, "origin", false);
-            put_str_or_null(b, f->origin);
+            put_static_or_null(b, fm, f->origin);
         }
         put_char(b, '}');
     }
     put_char(b, ']');
 }
 
+/* A string in static storage: escaped once, then copied. */
+static void put_static(struct trace_buf *b, struct trace_fmt *f, const char *s)
+{
+    uintptr_t h = (uintptr_t)s;
+    struct str_slot *slot = &f->slot[(h ^ (h >> 12)) & (STR_SLOTS - 1)];
+    if (slot->ptr == s) {
+        put(b, slot->esc, slot->len);
+        return;
+    }
+    size_t at = b->len;
+    put_str(b, s);
+    size_t n = b->len - at;
+    if (!b->oom && n <= STR_SLOT_MAX) {
+        memcpy(slot->esc, b->p + at, n);
+        slot->len = (uint8_t)n;
+        slot->ptr = s;
+    }
+}
+
+static void put_static_or_null(struct trace_buf *b, struct trace_fmt *f, const char *s)
+{
+    if (s)
+        put_static(b, f, s);
+    else
+        put(b, "null", 4);
+}
+
+/* The key of row i, with its comma. */
+static void put_row_key(struct trace_buf *b, struct trace_fmt *f, unsigned i)
+{
+    const struct key_json *k = &f->keys[i];
+    if (k->len && trace_buf_reserve(b, k->len + PIECE_MAX))
+        put(b, k->s, k->len);
+    else
+        put_key(b, trace_rows[i].key, false);
+}
+
+struct trace_fmt *trace_fmt_new(void)
+{
+    struct trace_fmt *f = calloc(1, sizeof(*f));
+    if (!f)
+        return NULL;
+    f->disasm = trace_disasm_new();
+    f->keys = calloc(trace_nrows, sizeof(*f->keys));
+    if (!f->disasm || !f->keys) {
+        trace_fmt_free(f);
+        return NULL;
+    }
+    for (unsigned i = 0; i < trace_nrows; i++) {
+        int n = snprintf(f->keys[i].s, KEY_MAX, ",\"%s\":", trace_rows[i].key);
+        f->keys[i].len = n > 0 && n < KEY_MAX ? (uint8_t)n : 0;
+    }
+    return f;
+}
+
+void trace_fmt_free(struct trace_fmt *f)
+{
+    if (!f)
+        return;
+    trace_disasm_free(f->disasm);
+    free(f->keys);
+    free(f);
+}
+
 #define VAL(T) (*(const T *)(const void *)p)
 
 static void put_value(struct trace_buf *b, const struct trace_row *r, const struct trace_event *ev,
-                      struct trace_disasm *d)
+                      struct trace_fmt *f)
 {
+    struct trace_disasm *d = f->disasm;
     const char *p = (const char *)ev + r->offset;
     switch (r->type) {
     case TRACE_T_INT: put_int(b, (int64_t)VAL(uint64_t)); break;
@@ -250,8 +344,8 @@ static void put_value(struct trace_buf *b, const struct trace_row *r, const stru
         else
             put(b, "false", 5);
         break;
-    case TRACE_T_STR: put_str(b, VAL(const char *) ? VAL(const char *) : ""); break;
-    case TRACE_T_STRN: put_str_or_null(b, VAL(const char *)); break;
+    case TRACE_T_STR: put_static(b, f, VAL(const char *) ? VAL(const char *) : ""); break;
+    case TRACE_T_STRN: put_static_or_null(b, f, VAL(const char *)); break;
     case TRACE_T_TEXT: {
         char text[TRACE_TEXT_MAX];
         memcpy(text, p, sizeof(text));
@@ -261,12 +355,14 @@ static void put_value(struct trace_buf *b, const struct trace_row *r, const stru
     }
     case TRACE_T_REASON: put_u64(b, VAL(uint32_t) & 0xffff); break;
     case TRACE_T_OPT_HEX: put_hex(b, VAL(struct trace_opt_hex).value); break;
-    case TRACE_T_WRITES: put_writes(b, &VAL(struct trace_vmcs_log), false); break;
-    case TRACE_T_WRITES_ORIGIN: put_writes(b, &VAL(struct trace_vmcs_log), true); break;
-    case TRACE_T_REASON_NAME: put_str(b, vmx_exit_reason_name(VAL(uint32_t) & 0xffff)); break;
+    case TRACE_T_WRITES: put_writes(b, f, &VAL(struct trace_vmcs_log), false); break;
+    case TRACE_T_WRITES_ORIGIN: put_writes(b, f, &VAL(struct trace_vmcs_log), true); break;
+    case TRACE_T_REASON_NAME:
+        put_static(b, f, vmx_exit_reason_name(VAL(uint32_t) & 0xffff));
+        break;
     case TRACE_T_EXIT_REASON: put_hex(b, VAL(uint32_t)); break;
-    case TRACE_T_ERROR_NAME: put_str(b, vmx_insn_err_name(VAL(uint32_t))); break;
-    case TRACE_T_ERROR_TEXT: put_str(b, vmx_insn_err_text(VAL(uint32_t))); break;
+    case TRACE_T_ERROR_NAME: put_static(b, f, vmx_insn_err_name(VAL(uint32_t))); break;
+    case TRACE_T_ERROR_TEXT: put_static(b, f, vmx_insn_err_text(VAL(uint32_t))); break;
     case TRACE_T_CODE: {
         const struct trace_code *code = (const struct trace_code *)(const void *)p;
         struct trace_disasm_result dr = trace_disasm(d, code);
@@ -281,24 +377,24 @@ static void put_value(struct trace_buf *b, const struct trace_row *r, const stru
     }
 }
 
-void trace_format_event(struct trace_buf *b, const struct trace_event *ev, struct trace_disasm *d)
+void trace_format_event(struct trace_buf *b, const struct trace_event *ev, struct trace_fmt *f)
 {
     if ((unsigned)ev->type >= TRACE_EV_COUNT || !trace_buf_reserve(b, 1))
         return;
     b->p[b->len++] = '{';
     put_key(b, "event", true);
-    put_str(b, trace_event_name(ev->type));
+    put_static(b, f, trace_event_name(ev->type));
     for (unsigned i = 0; i < trace_nrows && trace_rows[i].kind == TRACE_ROW_COMMON; i++) {
-        put_key(b, trace_rows[i].key, false);
-        put_value(b, &trace_rows[i], ev, d);
+        put_row_key(b, f, i);
+        put_value(b, &trace_rows[i], ev, f);
     }
     for (unsigned i = trace_event_row[ev->type] + 1;
          i < trace_nrows && trace_rows[i].kind == TRACE_ROW_FIELD; i++) {
         const struct trace_row *r = &trace_rows[i];
         if (!trace_row_present(r, ev))
             continue;
-        put_key(b, r->key, false);
-        put_value(b, r, ev, d);
+        put_row_key(b, f, i);
+        put_value(b, r, ev, f);
     }
     put(b, "}\n", 2);
 }

@@ -1,7 +1,9 @@
 /* `nvmx trace stats --by`: VM exits grouped by reason, level, VMCS, I/O port
  * or MSR, in the shape of `perf kvm stat --event vmexit|ioport|msr`. An exit's
  * time runs from the start of the VM exit (its stamp minus its cost) to the
- * next successful VM entry at its level or a deeper one (docs/cli.md).
+ * end of the next successful VM entry at its level or a deeper one: the
+ * entry's stamp plus its cost, which is charged after the stamp (schema 1).
+ * This is the definition of `nvmx run --stats` too (docs/cli.md).
  * Memory is bounded by TRACE_MAX_GROUPS rows, whatever the trace's length. */
 #include "nvmx/trace_tools.h"
 
@@ -261,7 +263,7 @@ bool trace_groups_add(void *ctx, const struct trace_record *r)
          * through L1's handler until L2 is entered again. */
         for (int l = 0; l <= lv; l++)
             if (g->open[l])
-                close_exit(g, l, r->cycles);
+                close_exit(g, l, r->cycles + r->cost);
         break;
     case TRACE_EV_vmfail: g->vmfails++; break;
     case TRACE_EV_COUNT: count_other_event(g, r->event); break;

@@ -102,7 +102,7 @@ static bool on_record(void *ctx, const struct trace_record *r)
         /* as trace stats: an entry at lv ends the exits open at lv and below */
         for (int l = 0; l <= lv; l++)
             if (rp->open[l])
-                close_exit(rp, l, r->cycles);
+                close_exit(rp, l, r->cycles + r->cost);
         break;
     case TRACE_EV_vmfail: rp->vmfails++; break;
     default:

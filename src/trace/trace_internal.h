@@ -35,10 +35,14 @@ struct trace_disasm_result trace_disasm(struct trace_disasm *d, const struct tra
 
 /* ---- formatting (src/trace/format.c) ---- */
 
+/* The formatter's caches (disassembly, keys, static strings); one per
+ * writer thread. */
+struct trace_fmt;
+struct trace_fmt *trace_fmt_new(void);
+void trace_fmt_free(struct trace_fmt *f);
 /* One line for the event, '\n' included, appended to b. The keys and the
  * values are those of docs/trace-schema.md, in the .def's order. */
-void trace_format_event(struct trace_buf *b, const struct trace_event *ev,
-                        struct trace_disasm *d);
+void trace_format_event(struct trace_buf *b, const struct trace_event *ev, struct trace_fmt *f);
 /* The header line, '\n' included. */
 void trace_format_header(struct trace_buf *b, const struct trace_header *h);
 

@@ -61,10 +61,12 @@ struct trace_writer {
     pthread_t thread;
     bool thread_started;
     struct trace_buf out;  /* formatted JSON Lines */
-    struct trace_disasm *disasm;
+    struct trace_fmt *fmt;
     ZSTD_CCtx *zc;         /* NULL: plain JSON Lines */
     struct trace_buf zout;
-    int fd;                /* -1: write to stream */
+    int fd;                /* -1: write to stream (or, before the start, nowhere) */
+    bool started;          /* the file is open: trace_writer_start */
+    char *path;            /* the file to create at the start */
     FILE *stream;
     bool owned;            /* close fd at the end */
     bool truncatable;      /* a regular file we opened: cut back to a line end */
@@ -88,6 +90,8 @@ static bool sink(struct trace_writer *w, const char *p, size_t n, bool plain)
 {
     if (atomic_load(&w->failed))
         return false;
+    if (w->fd < 0 && !w->stream)
+        return true; /* not started: nothing may be written */
     size_t done = 0;
     if (w->fd < 0) {
         done = fwrite(p, 1, n, w->stream);
@@ -160,7 +164,7 @@ static void format_chunk(struct trace_writer *w, const struct chunk *c)
                 w->out.len += r.len;
             }
         } else {
-            trace_format_event(&w->out, (const struct trace_event *)(const void *)p, w->disasm);
+            trace_format_event(&w->out, (const struct trace_event *)(const void *)p, w->fmt);
         }
         at += PAD8(sizeof(r) + r.len);
         if (w->out.oom)
@@ -346,7 +350,8 @@ static void writer_free(struct trace_writer *w)
     free(w->cur);
     trace_buf_free(&w->out);
     trace_buf_free(&w->zout);
-    trace_disasm_free(w->disasm);
+    trace_fmt_free(w->fmt);
+    free(w->path);
     ZSTD_freeCCtx(w->zc);
     pthread_mutex_destroy(&w->mu);
     pthread_cond_destroy(&w->work);
@@ -384,7 +389,7 @@ static struct trace_writer *writer_new(int fd, FILE *stream, const char *name, b
         }
     }
     ok = ok && trace_buf_reserve(&w->out, OUT_BLOCK + (64u << 10));
-    ok = ok && (w->disasm = trace_disasm_new()) != NULL;
+    ok = ok && (w->fmt = trace_fmt_new()) != NULL;
     if (ok && zst) {
         ok = (w->zc = ZSTD_createCCtx()) != NULL &&
              !ZSTD_isError(ZSTD_CCtx_setParameter(w->zc, ZSTD_c_compressionLevel, ZSTD_LEVEL)) &&
@@ -411,40 +416,91 @@ static bool has_suffix(const char *s, const char *suffix)
     return n >= k && !strcmp(s + n - k, suffix);
 }
 
+/* Whether path could be created or rewritten, without touching it. */
+static bool writable(const char *path, char *err, size_t errlen)
+{
+    struct stat st;
+    if (stat(path, &st) == 0) {
+        if (S_ISDIR(st.st_mode)) {
+            snprintf(err, errlen, "--trace: cannot write '%s': it is a directory", path);
+            return false;
+        }
+        if (access(path, W_OK) != 0) {
+            snprintf(err, errlen, "--trace: cannot open '%s': %s", path, strerror(errno));
+            return false;
+        }
+        return true;
+    }
+    char dir[4096];
+    snprintf(dir, sizeof(dir), "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        slash[slash == dir ? 1 : 0] = '\0';
+    if (access(slash ? dir : ".", W_OK | X_OK) != 0) {
+        snprintf(err, errlen, "--trace: cannot open '%s': %s", path, strerror(errno));
+        return false;
+    }
+    return true;
+}
+
 struct trace_writer *trace_writer_open(const char *path, char *err, size_t errlen)
 {
     bool is_stdout = !strcmp(path, "-");
-    int fd = is_stdout ? STDOUT_FILENO : open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-    if (fd < 0) {
-        snprintf(err, errlen, "--trace: cannot open '%s': %s", path, strerror(errno));
+    if (!is_stdout && !writable(path, err, errlen))
         return NULL;
-    }
     if (is_stdout)
         fflush(stdout); /* what was printed before comes first */
-    struct trace_writer *w = writer_new(fd, NULL, path, !is_stdout && has_suffix(path, ".zst"),
+    struct trace_writer *w = writer_new(-1, NULL, path, !is_stdout && has_suffix(path, ".zst"),
                                         err, errlen);
-    if (!w) {
-        if (!is_stdout)
-            close(fd);
+    if (!w)
+        return NULL;
+    if (is_stdout) {
+        w->fd = STDOUT_FILENO;
+        w->started = true;
+    } else if (!(w->path = strdup(path))) {
+        snprintf(err, errlen, "--trace: out of memory");
+        trace_writer_close(w, err, errlen);
         return NULL;
     }
-    struct stat st;
-    w->owned = !is_stdout;
-    w->truncatable = w->owned && !w->zc && fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
     return w;
+}
+
+bool trace_writer_start(struct trace_writer *w, char *err, size_t errlen)
+{
+    if (!w || w->started)
+        return true;
+    int fd = open(w->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    if (fd < 0) {
+        snprintf(err, errlen, "--trace: cannot open '%s': %s", w->path, strerror(errno));
+        return false;
+    }
+    struct stat st;
+    pthread_mutex_lock(&w->mu); /* the writer thread reads these under mu */
+    w->fd = fd;
+    w->owned = true;
+    w->truncatable = !w->zc && fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+    w->started = true;
+    pthread_mutex_unlock(&w->mu);
+    return true;
 }
 
 struct trace_writer *trace_writer_from_stream(FILE *f, const char *name)
 {
     char err[64];
-    return writer_new(-1, f, name, false, err, sizeof(err));
+    struct trace_writer *w = writer_new(-1, f, name, false, err, sizeof(err));
+    if (w)
+        w->started = true;
+    return w;
 }
 
 bool trace_writer_close(struct trace_writer *w, char *err, size_t errlen)
 {
     if (!w)
         return true;
-    submit(w);
+    if (w->started)
+        submit(w);
+    else
+        w->cur->len = 0; /* the run never started: leave the file alone */
     pthread_mutex_lock(&w->mu);
     w->stop = true;
     pthread_cond_signal(&w->work);

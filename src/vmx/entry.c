@@ -235,8 +235,10 @@ void entry_view_current(struct vmx *v, struct vmx_vmcs_view *vw)
         .caps = &v->caps,
         .maxphyaddr = v->maxphyaddr,
         .linear_width = v->linear_width,
-        .lma = (c->efer & EFER_LMA) != 0,
-        .efer = c->efer,
+        /* A native host is a 64-bit host: its IA32_EFER.LMA is 1 whatever the
+         * guest state the processor still holds (vmx_set_native_host). */
+        .lma = v->native_fn || (c->efer & EFER_LMA) != 0,
+        .efer = v->native_fn ? (c->efer | EFER_LME | EFER_LMA) : c->efer,
         .rtm = v->rtm,
         .phys_read = vmx_view_phys_read,
         .ctx = c,

@@ -75,6 +75,17 @@ assert sum(x["samples"] for x in r)==d["samples"], "rows do not add up"' "$out/o
 expect_status 0 "$nvmx" trace stats --by vmcs "$T"
 expect_out '^ *0x[0-9a-f]*  *[1-9]'
 
+# ---- one definition of exit cycles: --stats and trace stats agree ---------
+"$nvmx" run "$image" --serial "$out/serial.txt" --stats --trace "$out/s.jsonl" "$@" \
+    >/dev/null 2>"$out/run-stats.txt"
+sed -n 's/^nvmx: stats: VM exits \([a-z_]*\) *\([0-9]*\) (\([0-9]*\) cycles exit to entry)$/\1,\2,\3/p' \
+    "$out/run-stats.txt" | sort >"$out/run-stats.csv"
+[ -s "$out/run-stats.csv" ] || fail "no per-reason lines in --stats: $(cat "$out/run-stats.txt")"
+"$nvmx" trace stats --format csv "$out/s.jsonl" | tail -n +2 | cut -d, -f1,3,7 | sort \
+    >"$out/trace-stats.csv"
+cmp -s "$out/run-stats.csv" "$out/trace-stats.csv" || fail "--stats and trace stats differ: \
+$(diff "$out/run-stats.csv" "$out/trace-stats.csv" | head -6)"
+
 # ---- diff ------------------------------------------------------------------
 "$nvmx" run "$image" --serial "$out/serial.txt" --trace "$out/b.jsonl" "$@" >/dev/null 2>&1
 expect_status 0 "$nvmx" trace diff "$T" "$out/b.jsonl"

@@ -636,6 +636,7 @@ START_TEST(zst_trace_reads_back)
     char err[256];
     struct trace_writer *w = trace_writer_open(path, err, sizeof(err));
     ck_assert_msg(w != NULL, "%s", err);
+    ck_assert_msg(trace_writer_start(w, err, sizeof(err)), "%s", err);
     ck_assert(write_volume(w, N));
     ck_assert_msg(trace_writer_close(w, err, sizeof(err)), "%s", err);
     FILE *f = fopen(path, "rb");
@@ -664,6 +665,7 @@ START_TEST(write_failure_is_reported)
     char err[256];
     struct trace_writer *w = trace_writer_open("/dev/full", err, sizeof(err));
     ck_assert_msg(w != NULL, "%s", err);
+    ck_assert_msg(trace_writer_start(w, err, sizeof(err)), "%s", err);
     failures_seen = 0;
     trace_writer_on_failure(w, on_failure, NULL);
     (void)write_volume(w, 20000);

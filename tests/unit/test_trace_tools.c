@@ -114,7 +114,9 @@ END_TEST
 /* ---- stats --by ------------------------------------------------------------ */
 
 /* Lines of a small run: an OUT to 0x3f8 and an IN from 0x60 at level 1, an
- * RDMSR at level 2 that carries an "msr" key, and a WRMSR without one. */
+ * RDMSR at level 2 that carries an "msr" key, and a WRMSR without one. An
+ * exit's cycles run from its stamp minus its cost (100) to the entry's stamp
+ * plus its cost (50). */
 #define EXIT(cyc, lvl, vmcs, reason, qual, extra)                                               \
     "{\"event\":\"vmexit\",\"cycles\":" #cyc ",\"insns\":1,\"level\":" #lvl ",\"vmcs\":\"" vmcs   \
     "\",\"reason\":" #reason ",\"reason_name\":\"x\",\"qual\":\"" qual "\",\"guest_rip\":\"0x0\"," \
@@ -125,11 +127,11 @@ END_TEST
     "\",\"kind\":\"resume\",\"ok\":true,\"cost\":50}\n"
 
 static const char grouped_trace[] =
-    /* OUT DX (port 0x3f8, 1 byte): qual bit 3 clear; 1000 cycles */
+    /* OUT DX (port 0x3f8, 1 byte): qual bit 3 clear; 1050 cycles */
     EXIT(1100, 1, "0x1000", 30, "0x3f80000", "") ENTRY(2000, 1, "0x1000")
-    /* IN AL,0x60: bit 3 set, bit 6 immediate; 500 cycles */
+    /* IN AL,0x60: bit 3 set, bit 6 immediate; 550 cycles */
     EXIT(2600, 1, "0x1000", 30, "0x600048", "") ENTRY(3000, 1, "0x1000")
-    /* RDMSR of 0x10 at level 2; 300 cycles */
+    /* RDMSR of 0x10 at level 2; 350 cycles */
     EXIT(4100, 2, "0x2000", 31, "0x0", "\"msr\":\"0x10\",") ENTRY(4300, 2, "0x2000")
     /* WRMSR with no MSR recorded; never re-entered */
     EXIT(5100, 2, "0x2000", 32, "0x0", "")
@@ -166,40 +168,40 @@ static const struct {
 } group_cases[] = {
     { "port", TRACE_SORT_COUNT, TRACE_FMT_CSV,
       "group,port,samples,samples_pct,time_pct,timed,cycles,min_cycles,max_cycles,avg_cycles\n"
-      "0x60:PIN,96,1,50.00,33.33,1,500,500,500,500.00\n"
-      "0x3f8:POUT,1016,1,50.00,66.67,1,1000,1000,1000,1000.00\n" },
+      "0x60:PIN,96,1,50.00,34.38,1,550,550,550,550.00\n"
+      "0x3f8:POUT,1016,1,50.00,65.62,1,1050,1050,1050,1050.00\n" },
     { "port", TRACE_SORT_TIME, TRACE_FMT_CSV,
       "group,port,samples,samples_pct,time_pct,timed,cycles,min_cycles,max_cycles,avg_cycles\n"
-      "0x3f8:POUT,1016,1,50.00,66.67,1,1000,1000,1000,1000.00\n"
-      "0x60:PIN,96,1,50.00,33.33,1,500,500,500,500.00\n" },
+      "0x3f8:POUT,1016,1,50.00,65.62,1,1050,1050,1050,1050.00\n"
+      "0x60:PIN,96,1,50.00,34.38,1,550,550,550,550.00\n" },
     { "msr", TRACE_SORT_COUNT, TRACE_FMT_CSV,
       "group,msr,samples,samples_pct,time_pct,timed,cycles,min_cycles,max_cycles,avg_cycles\n"
-      "0x10:rdmsr,16,1,50.00,100.00,1,300,300,300,300.00\n"
+      "0x10:rdmsr,16,1,50.00,100.00,1,350,350,350,350.00\n"
       "?:wrmsr,,1,50.00,0.00,0,0,,,\n" },
     { "level", TRACE_SORT_TIME, TRACE_FMT_CSV,
       "group,level,samples,samples_pct,time_pct,timed,cycles,min_cycles,max_cycles,avg_cycles\n"
-      "L1,1,2,50.00,83.33,2,1500,500,1000,750.00\n"
-      "L2,2,2,50.00,16.67,1,300,300,300,300.00\n" },
+      "L1,1,2,50.00,82.05,2,1600,550,1050,800.00\n"
+      "L2,2,2,50.00,17.95,1,350,350,350,350.00\n" },
     { "vmcs,level", TRACE_SORT_COUNT, TRACE_FMT_CSV,
       "group,level,vmcs,samples,samples_pct,time_pct,timed,cycles,min_cycles,max_cycles,"
       "avg_cycles\n"
-      "L1 0x1000,1,4096,2,50.00,83.33,2,1500,500,1000,750.00\n"
-      "L2 0x2000,2,8192,2,50.00,16.67,1,300,300,300,300.00\n" },
+      "L1 0x1000,1,4096,2,50.00,82.05,2,1600,550,1050,800.00\n"
+      "L2 0x2000,2,8192,2,50.00,17.95,1,350,350,350,350.00\n" },
     { "reason", TRACE_SORT_COUNT, TRACE_FMT_TABLE,
       "Analyze events for all VMs, all VCPUs:\n\n"
       "             VM-EXIT    Samples  Samples%     Time%  Min cycles  Max cycles  Avg cycles\n\n"
-      "      io_instruction          2    50.00%    83.33%         500        1000      750.00\n"
-      "               rdmsr          1    25.00%    16.67%         300         300      300.00\n"
+      "      io_instruction          2    50.00%    82.05%         550        1050      800.00\n"
+      "               rdmsr          1    25.00%    17.95%         350         350      350.00\n"
       "               wrmsr          1    25.00%     0.00%           -           -           -\n"
-      "\nTotal Samples:4, Total cycles:1800.\n"
+      "\nTotal Samples:4, Total cycles:1950.\n"
       "VM entries: 3 (0 launch, 3 resume), failed entries: 0, vmfails: 0\n"
       "Other events: nested_ept 1\n" },
     { "msr", TRACE_SORT_COUNT, TRACE_FMT_TABLE,
       "Analyze events for all VMs, all VCPUs:\n\n"
       "          MSR Access    Samples  Samples%     Time%  Min cycles  Max cycles  Avg cycles\n\n"
-      "          0x10:rdmsr          1    50.00%   100.00%         300         300      300.00\n"
+      "          0x10:rdmsr          1    50.00%   100.00%         350         350      350.00\n"
       "             ?:wrmsr          1    50.00%     0.00%           -           -           -\n"
-      "\nTotal Samples:2, Total cycles:300.\n"
+      "\nTotal Samples:2, Total cycles:350.\n"
       "(RDMSR/WRMSR exits only; all VM exits: 4)\n"
       "note: 1 MSR exit without the MSR number: this trace does not record ECX (schema 1 has "
       "no \"msr\" key), shown as '?'\n"
@@ -224,12 +226,12 @@ START_TEST(stats_json_is_valid_and_totals_match)
     json_t *o = json_loads(out, 0, &je);
     ck_assert_msg(o, "bad JSON (%s): %s", je.text, out);
     ck_assert_str_eq(json_string_value(json_object_get(o, "by")), "level,reason");
-    ck_assert_int_eq(json_integer_value(json_object_get(o, "cycles")), 1800);
+    ck_assert_int_eq(json_integer_value(json_object_get(o, "cycles")), 1950);
     json_t *rows = json_object_get(o, "rows");
     ck_assert_uint_eq(json_array_size(rows), 3);
     json_t *first = json_array_get(rows, 0);
     ck_assert_str_eq(json_string_value(json_object_get(first, "group")), "L1 io_instruction");
-    ck_assert_int_eq(json_integer_value(json_object_get(first, "min_cycles")), 500);
+    ck_assert_int_eq(json_integer_value(json_object_get(first, "min_cycles")), 550);
     ck_assert_int_eq(json_integer_value(json_object_get(first, "level")), 1);
     ck_assert_int_eq(json_integer_value(json_object_get(first, "reason")), 30);
     ck_assert_int_eq(json_integer_value(
@@ -297,7 +299,7 @@ START_TEST(diff_same_traces_are_the_same)
     ck_assert_int_eq(diff_text(t, t, NULL, &out, &diags), TRACE_DIFF_SAME);
     ck_assert_msg(strstr(out, "\ntraces are the same\n"), "%s", out);
     ck_assert_msg(strstr(out, "L1    io_instruction                  2          2       +0"
-                              "         1500         1500           +0\n"), "%s", out);
+                              "         1600         1600           +0\n"), "%s", out);
     ck_assert_msg(!strstr(diags, "not a valid trace"), "%s", diags);
     free(out);
     free(diags);
@@ -323,7 +325,7 @@ START_TEST(diff_names_first_divergence_and_deltas)
     ck_assert_msg(strstr(out, "\n+ b.jsonl:5 {\"event\":\"vmentry\",\"cycles\":3100,"), "%s", out);
     ck_assert_msg(strstr(out, "\ndiffering keys: cycles (A 3000, B 3100)\n"), "%s", out);
     ck_assert_msg(strstr(out, "L1    io_instruction                  2          2       +0"
-                              "         1500         1600         +100\n"), "%s", out);
+                              "         1600         1700         +100\n"), "%s", out);
     ck_assert_msg(strstr(out, "\ntraces differ\n"), "%s", out);
     free(out);
     free(diags);
