@@ -469,9 +469,5 @@ bool cpu_tlb_holds(const struct cpu *c, uint16_t vpid, bool ept, uint64_t eptp, 
  * (and write, if write) would, without faulting, so that the TLB holds it.
  * Sets accessed/dirty bits as those accesses would. */
 void cpu_tlb_prefill(struct cpu *c, uint64_t lin, bool write);
-/* A debugger's view (src/cpu/debug.c): the physical address of lin as a data
- * read at the current CPL would find it, without faulting or charging
- * cycles; false when it is not mapped (or EPT is in use). */
-bool cpu_debug_translate(struct cpu *c, uint64_t lin, uint64_t *pa);
 
 #endif

@@ -6,6 +6,7 @@
  * the socket is polled for Ctrl-C between them. The interpreter itself has
  * no debugger code. */
 #include "cli.h"
+#include "nvmx/cpu_debug.h"
 #include "nvmx/cpu_hooks.h"
 #include "nvmx/machine.h"
 #include "nvmx/vmx.h"

@@ -3,6 +3,7 @@
  * a change to the TLB statistics. Accessed flags of the paging structures
  * may be set, as a read by the processor would set them. The access is a
  * data read at the current CPL. */
+#include "nvmx/cpu_debug.h"
 #include "paging.h"
 
 bool cpu_debug_translate(struct cpu *c, uint64_t lin, uint64_t *pa)
