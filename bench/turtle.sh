@@ -3,6 +3,7 @@
 # turtle hypervisor (guests/turtle) bare on nvmx's hardware model.
 #   L2: turtle.elf -> workload-cpuid.elf
 #   L3: turtle.elf -> turtle-32m.elf -> workload-cpuid.elf
+#   L3 with EPT: turtle.elf (ept=1 mem=128M) -> turtle.elf -> workload-cpuid.elf
 # Each row is the median of RUNS runs; the host time is measured around the
 # whole run (boot included, under 1% at these counts) for the report only.
 # Modelled cycles per exit come from the workload's own timing line (TSC
@@ -43,3 +44,5 @@ row() { # name count module-args...
 
 row turtle_l2_cpuid_exits "$n2" --module "$workload,count=$n2" || exit 1
 row turtle_l3_cpuid_exits "$n3" --module "$turtle32" --module "$workload,count=$n3" || exit 1
+row turtle_l3_ept_cpuid_exits "$n3" --cmdline "ept=1 mem=128M" --module "$turtle" \
+    --module "$workload,count=$n3" || exit 1
