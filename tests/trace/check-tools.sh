@@ -192,6 +192,12 @@ if [ -n "$l0image" ]; then
     expect_out '^ *L2  *[1-9]'
     expect_out '^Other events: .*reflect:l1 [1-9]'
 fi
+# bad traces, made before their first use (a fresh build has none yet):
+# a second line that is not JSON, a truncated one, an unknown schema
+head -n 1 "$T" >"$out/hdr.jsonl"
+{ cat "$out/hdr.jsonl"; echo 'garbage'; } >"$out/garbage.jsonl"
+head -c 100 "$T" >"$out/trunc.jsonl"
+sed '1s/"schema":1/"schema":99/' "$T" >"$out/schema.jsonl"
 rm -f "$out/never.json"
 expect_status 2 "$nvmx" trace export --format perfetto "$out/garbage.jsonl" "$out/never.json"
 expect_err "'$out/never.json' not written"
