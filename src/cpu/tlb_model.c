@@ -31,12 +31,16 @@ static const struct tlbm_desc known[] = {
 };
 
 #define TLBM_MAX_ARRAYS 8
+struct tlbm_way {
+    uint64_t tag;   /* 0 = empty */
+    uint64_t stamp; /* LRU */
+};
 struct tlbm_array {
     uint8_t level, shift;
     bool shared_2m; /* an STLB array of 4K and 2M pages */
     unsigned sets, ways;
-    uint64_t *tag;   /* sets * ways; 0 = empty */
-    uint64_t *stamp; /* LRU */
+    unsigned set_mask; /* sets - 1 when sets is a power of two, else 0 */
+    struct tlbm_way *w; /* sets * ways */
 };
 struct tlb_model {
     unsigned n;
@@ -54,9 +58,9 @@ static bool add_array(struct tlb_model *t, const struct tlbm_desc *d)
     a->shared_2m = d->level == 2 && d->shift == 12;
     a->ways = d->ways ? d->ways : d->entries;
     a->sets = d->entries / a->ways;
-    a->tag = calloc((size_t)a->sets * a->ways, sizeof *a->tag);
-    a->stamp = calloc((size_t)a->sets * a->ways, sizeof *a->stamp);
-    if (!a->tag || !a->stamp)
+    a->set_mask = (a->sets & (a->sets - 1)) == 0 ? a->sets - 1 : 0;
+    a->w = calloc((size_t)a->sets * a->ways, sizeof *a->w);
+    if (!a->w)
         return false;
     t->n++;
     return true;
@@ -67,10 +71,8 @@ void tlb_model_free(struct cpu *c)
     struct tlb_model *t = c->tlbm;
     if (!t)
         return;
-    for (unsigned i = 0; i < t->n; i++) {
-        free(t->a[i].tag);
-        free(t->a[i].stamp);
-    }
+    for (unsigned i = 0; i < t->n; i++)
+        free(t->a[i].w);
     free(t);
     c->tlbm = NULL;
 }
@@ -113,12 +115,17 @@ static uint64_t make_tag(const struct cpu *c, uint64_t lin, unsigned shift)
     return (((lin >> shift) << 2 | (shift == 12 ? 0 : shift == 21 ? 1 : 2)) << 12 | ctx) + 1;
 }
 
+static unsigned set_of(const struct tlbm_array *a, uint64_t page)
+{
+    return a->set_mask || a->sets == 1 ? (unsigned)(page & a->set_mask) : (unsigned)(page % a->sets);
+}
+
 static bool probe(struct tlb_model *t, struct tlbm_array *a, uint64_t tag, uint64_t page)
 {
-    unsigned set = (unsigned)(page % a->sets);
+    struct tlbm_way *way = &a->w[set_of(a, page) * a->ways];
     for (unsigned w = 0; w < a->ways; w++)
-        if (a->tag[set * a->ways + w] == tag) {
-            a->stamp[set * a->ways + w] = ++t->clock;
+        if (way[w].tag == tag) {
+            way[w].stamp = ++t->clock;
             return true;
         }
     return false;
@@ -126,16 +133,16 @@ static bool probe(struct tlb_model *t, struct tlbm_array *a, uint64_t tag, uint6
 
 static void fill(struct tlb_model *t, struct tlbm_array *a, uint64_t tag, uint64_t page)
 {
-    unsigned set = (unsigned)(page % a->sets), victim = 0;
+    struct tlbm_way *way = &a->w[set_of(a, page) * a->ways];
+    unsigned victim = 0;
     for (unsigned w = 0; w < a->ways; w++) {
-        unsigned i = set * a->ways + w;
-        if (a->tag[i] == tag)
+        if (way[w].tag == tag)
             return;
-        if (a->stamp[i] < a->stamp[set * a->ways + victim])
+        if (way[w].stamp < way[victim].stamp)
             victim = w;
     }
-    a->tag[set * a->ways + victim] = tag;
-    a->stamp[set * a->ways + victim] = ++t->clock;
+    way[victim].tag = tag;
+    way[victim].stamp = ++t->clock;
 }
 
 /* The arrays an access of page size shift (or any size, shift = 0) lives in. */
