@@ -187,6 +187,13 @@ if [ -n "$l0image" ]; then
     expect_out '^ *L2  *[1-9]'
     expect_out '^Other events: .*reflect:l1 [1-9]'
 fi
+# Bad traces (used from here on; made before their first use, so that a
+# fresh build directory has them).
+head -n 1 "$T" >"$out/hdr.jsonl"
+{ cat "$out/hdr.jsonl"; echo 'garbage'; } >"$out/garbage.jsonl"
+head -c 100 "$T" >"$out/trunc.jsonl"
+sed '1s/"schema":1/"schema":99/' "$T" >"$out/schema.jsonl"
+mkdir -p "$out/dir"
 rm -f "$out/never.json"
 expect_status 2 "$nvmx" trace export --format perfetto "$out/garbage.jsonl" "$out/never.json"
 expect_err "'$out/never.json' not written"
@@ -268,11 +275,6 @@ expect_status 2 "$nvmx" trace import-ftrace "$out/missing.txt" "$out/kvm-bad.jso
 expect_err "cannot open '$out/missing.txt'"
 
 # ---- bad input: every command names the file and the problem, status 2 ----
-head -n 1 "$T" >"$out/hdr.jsonl"
-{ cat "$out/hdr.jsonl"; echo 'garbage'; } >"$out/garbage.jsonl"
-head -c 100 "$T" >"$out/trunc.jsonl"
-sed '1s/"schema":1/"schema":99/' "$T" >"$out/schema.jsonl"
-mkdir -p "$out/dir"
 for cmd in "stats" "recost --cost default" "export --format perfetto"; do
     x=
     case $cmd in export*) x=$out/x.json ;; esac
