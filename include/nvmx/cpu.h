@@ -261,6 +261,7 @@ struct cpu_nonroot {
     bool ept;
     uint64_t eptp;
     struct ept_caps ept_caps;      /* what the model allows (IA32_VMX_EPT_VPID_CAP) */
+    bool pml;                      /* "enable PML": hooks->pml before EPT A/D updates */
 };
 
 /* An event being delivered (for #DF and for IDT-vectoring information). */

@@ -73,6 +73,8 @@ struct cpu_ept_fault {
     uint64_t qual;        /* violation: the exit qualification */
     uint64_t gpa;         /* guest-physical address of the access */
     uint64_t linear;      /* guest-linear address, when qual bit 7 is set */
+    bool suppress_ve;     /* violation: bit 63 of the entry that decides #VE
+                             (SDM 3C "Convertible EPT Violations") */
 };
 
 struct cpu_hooks {
@@ -112,6 +114,10 @@ struct cpu_hooks {
     /* In non-root operation with "enable EPT": take the VM exit for an EPT
      * violation or misconfiguration; the caller then unwinds. */
     void (*ept_fault)(struct cpu *c, const struct cpu_ept_fault *f);
+    /* In non-root operation with "enable PML": the EPT walk for gpa is about
+     * to set accessed/dirty flags (dirty: the leaf's dirty flag goes from 0
+     * to 1). Logs the address, or takes the log-full VM exit and unwinds. */
+    void (*pml)(struct cpu *c, uint64_t gpa, bool dirty);
 };
 
 /* Services for src/vmx, valid while the CPU runs (inside a hook). */

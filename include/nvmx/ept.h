@@ -96,6 +96,9 @@ struct ept_result {
     uint64_t qualification; /* EPT_VIOLATION: the exit qualification */
     unsigned refs;        /* EPT paging-structure entries read */
     unsigned level;       /* level of the last entry read: 0 = PTE .. 4 = PML5E */
+    uint64_t entry;       /* the last entry read: for a violation, the not-present
+                             entry or the leaf whose bit 63 (suppress #VE)
+                             decides whether it is convertible */
     /* EPT_OK with A/D enabled: the entries whose flags must be set, in walk
      * order (the caller ORs bits into the 8 bytes at hpa). */
     unsigned nad;

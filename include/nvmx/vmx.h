@@ -165,6 +165,8 @@ struct vmx_stats {
     /* VMREAD/VMWRITE in non-root operation that the shadow VMCS satisfied
      * without a VM exit (VMCS shadowing) */
     uint64_t shadow_vmreads, shadow_vmwrites;
+    uint64_t pml_logged; /* guest-physical addresses written to the PML log */
+    uint64_t ve_delivered; /* EPT violations converted to #VE */
 };
 const struct vmx_stats *vmx_get_stats(const struct vmx *v);
 

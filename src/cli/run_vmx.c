@@ -58,10 +58,13 @@ void cli_vmx_report_stats(const struct cpu *c, FILE *f)
             "nvmx: stats: failed VM entries    %llu\n"
             "nvmx: stats: VMfail results       %llu\n"
             "nvmx: stats: shadowed VMREADs     %llu\n"
-            "nvmx: stats: shadowed VMWRITEs    %llu\n",
+            "nvmx: stats: shadowed VMWRITEs    %llu\n"
+            "nvmx: stats: PML entries logged   %llu\n"
+            "nvmx: stats: EPT violations as #VE %llu\n",
             (unsigned long long)s->entries, (unsigned long long)s->entry_failures,
             (unsigned long long)s->vmfails, (unsigned long long)s->shadow_vmreads,
-            (unsigned long long)s->shadow_vmwrites);
+            (unsigned long long)s->shadow_vmwrites, (unsigned long long)s->pml_logged,
+            (unsigned long long)s->ve_delivered);
     for (unsigned r = 0; r <= VMX_EXIT_MAX; r++) {
         if (!s->exits[r])
             continue;

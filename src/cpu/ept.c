@@ -43,6 +43,9 @@ bool cpu_ept_translate(struct cpu *c, uint64_t gpa, const struct ept_access *a, 
     if (c->cost)
         c->cycles += (uint64_t)r.refs * c->cost->cycles[COST_ept_walk];
     if (likely(o == EPT_OK)) {
+        /* SDM 3C "Page-Modification Logging": before the flags are set */
+        if (r.nad && c->nr.pml)
+            c->hooks->pml(c, gpa, (r.ad[r.nad - 1].bits & EPT_D) != 0);
         ept_set_flags(c, &r);
         if (!a->paging_structure && r.page_size < c->xlate_page_size)
             c->xlate_page_size = r.page_size; /* a combined mapping: the smaller page */
@@ -56,6 +59,9 @@ bool cpu_ept_translate(struct cpu *c, uint64_t gpa, const struct ept_access *a, 
         .qual = o == EPT_VIOLATION ? r.qualification : 0,
         .gpa = gpa,
         .linear = a->linear_valid ? lin : 0,
+        /* a guest-physical address beyond MAXPHYADDR reads no entry: nvmx
+         * treats its violation as not convertible */
+        .suppress_ve = r.refs == 0 || (r.entry & EPT_SVE) != 0,
     };
     c->hooks->ept_fault(c, &f);
     cpu_vmexit_unwind(c);

@@ -228,8 +228,12 @@ unsigned cpu_fetch_bytes(struct cpu *c, uint64_t rip, uint8_t *buf, unsigned n)
         unsigned k = 4096 - (unsigned)(a & 4095);
         if (k > n - done)
             k = n - done;
-        for (unsigned i = 0; i < k; i++)
-            buf[done + i] = (uint8_t)cpu_read_phys(c, pa + i, 1);
+        const uint8_t *ram = c->m ? machine_ram_ptr(c->m, pa, k) : NULL;
+        if (ram)
+            memcpy(buf + done, ram, k);
+        else
+            for (unsigned i = 0; i < k; i++)
+                buf[done + i] = (uint8_t)cpu_read_phys(c, pa + i, 1);
         done += k;
     }
     return done;

@@ -173,6 +173,7 @@ enum ept_outcome ept_walk(const struct ept_caps *caps, uint64_t eptp, uint64_t g
         entry[n++] = e;
         r->refs = n;
         r->level = lvl;
+        r->entry = e;
         /* SDM 3C "EPT Violations": "the EPT paging-structure entry is not
          * present (bits 2:0 are all 0)". */
         if (!(e & EPT_RWX)) {

@@ -17,6 +17,7 @@ static const struct cpu_hooks vmx_hooks = {
     .signal = vmx_hook_signal,
     .inactive = vmx_hook_inactive,
     .ept_fault = vmx_hook_ept_fault,
+    .pml = vmx_hook_pml,
 };
 
 /* The processor comes out of reset outside VMX operation with no current

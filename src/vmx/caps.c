@@ -29,7 +29,10 @@
     ((uint32_t)PROC2_DESCRIPTOR_TABLE_EXITING | (uint32_t)PROC2_ENABLE_RDTSCP |                \
      (uint32_t)PROC2_WBINVD_EXITING | (uint32_t)PROC2_PAUSE_LOOP_EXITING |                     \
      (uint32_t)PROC2_ENABLE_INVPCID | (uint32_t)PROC2_VMCS_SHADOWING | (uint32_t)PROC2_ENABLE_EPT |  \
-     (uint32_t)PROC2_ENABLE_VPID | (uint32_t)PROC2_UNRESTRICTED_GUEST)
+     (uint32_t)PROC2_ENABLE_VPID | (uint32_t)PROC2_UNRESTRICTED_GUEST |                        \
+     (uint32_t)PROC2_ENABLE_VM_FUNCTIONS | (uint32_t)PROC2_ENABLE_PML |                        \
+     (uint32_t)PROC2_EPT_VIOLATION_VE)
+#define VMFUNC_IMPL 1ull /* IA32_VMX_VMFUNC: EPTP switching */
 #define EXIT_IMPL                                                                              \
     ((uint32_t)EXIT_SAVE_DEBUG_CONTROLS | (uint32_t)EXIT_HOST_ADDRESS_SPACE_SIZE |             \
      (uint32_t)EXIT_ACK_INTERRUPT_ON_EXIT | (uint32_t)EXIT_SAVE_PAT | (uint32_t)EXIT_LOAD_PAT | \
@@ -463,8 +466,19 @@ bool vmx_caps_validate(const struct vmx_caps *caps, char *err, size_t errlen)
                    (unsigned long long)vmx_vmcs_enum());
     if (!check_ept_vpid_cap(caps, err, errlen))
         return false;
-    if (msr[VMX_MSR_VMFUNC])
-        return bad(err, errlen, "%s sets bit %u, but nvmx does not implement VM functions",
-                   vmx_msr_name(VMX_MSR_VMFUNC), lowest_bit(msr[VMX_MSR_VMFUNC]));
+    /* SDM 3C Appendix A "VM Functions": IA32_VMX_VMFUNC exists with "enable
+     * VM functions" and lists the functions; nvmx has EPTP switching
+     * (function 0), which needs EPT. */
+    uint32_t proc2 = hi32(msr[VMX_MSR_PROCBASED_CTLS2]);
+    if (msr[VMX_MSR_VMFUNC] & ~VMFUNC_IMPL)
+        return bad(err, errlen, "%s sets bit %u; nvmx implements VM function 0 (EPTP "
+                   "switching) only", vmx_msr_name(VMX_MSR_VMFUNC),
+                   lowest_bit(msr[VMX_MSR_VMFUNC] & ~VMFUNC_IMPL));
+    if (msr[VMX_MSR_VMFUNC] && !(proc2 & (uint32_t)PROC2_ENABLE_VM_FUNCTIONS))
+        return bad(err, errlen, "%s must be 0 when IA32_VMX_PROCBASED_CTLS2 does not allow bit "
+                   "13 (ENABLE_VM_FUNCTIONS)", vmx_msr_name(VMX_MSR_VMFUNC));
+    if ((msr[VMX_MSR_VMFUNC] & 1) && !(proc2 & (uint32_t)PROC2_ENABLE_EPT))
+        return bad(err, errlen, "%s bit 0 (EPTP switching) needs \"enable EPT\"",
+                   vmx_msr_name(VMX_MSR_VMFUNC));
     return true;
 }

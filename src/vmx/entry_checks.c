@@ -194,6 +194,13 @@ static enum vmx_insn_err check_exec_controls(struct entry_ck *ck)
         ENTRY_CHECK(ck, why == NULL, ERR_CTL, "EPTP valid for IA32_VMX_EPT_VPID_CAP", "eptp 0x%llx: %s",
                     (unsigned long long)eptp, why ? why : "");
     }
+    enum vmx_insn_err vf = entry_check_vm_functions(ck);
+    if (vf == VMX_INSN_OK)
+        vf = entry_check_pml(ck);
+    if (vf == VMX_INSN_OK)
+        vf = entry_check_ve(ck);
+    if (vf != VMX_INSN_OK)
+        return vf;
     /* "If the 'unrestricted guest' VM-execution control is 1, the 'enable
      * EPT' VM-execution control must also be 1." PML and #VE checks
      * come with those controls (no model advertises them). */

@@ -100,6 +100,12 @@ bool entry_pat_valid(uint64_t pat);
 /* An address of a VMCS-referenced structure of len bytes is within the
  * physical-address width (IA32_VMX_BASIC[48] limits it to 32 bits). */
 bool entry_pa_range_ok(const struct entry_ck *ck, uint64_t pa, uint64_t len);
+/* The checks on the VM-function controls (vmfunc.c). */
+enum vmx_insn_err entry_check_vm_functions(struct entry_ck *ck);
+/* The checks on "enable PML" and the PML address (pml.c). */
+enum vmx_insn_err entry_check_pml(struct entry_ck *ck);
+/* The check on the virtualization-exception information address (ve.c). */
+enum vmx_insn_err entry_check_ve(struct entry_ck *ck);
 unsigned entry_maxphyaddr(const struct cpu *c);
 /* The linear-address width N: CPUID.80000008H:EAX[15:8] (48 without it). */
 unsigned entry_linear_width(const struct cpu *c);

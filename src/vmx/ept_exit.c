@@ -18,6 +18,7 @@ void vmx_ept_enter(struct cpu *c, const struct vmx *v, uint32_t proc2)
     c->nr.ept = proc2 & PROC2_ENABLE_EPT;
     c->nr.eptp = c->nr.ept ? vmcs_get(v, VMCS_ept_pointer) : 0;
     c->nr.ept_caps = vmx_ept_caps(v);
+    c->nr.pml = c->nr.ept && (proc2 & PROC2_ENABLE_PML);
 }
 
 static bool pae_paging(uint64_t cr0, uint64_t cr4, uint64_t efer)
@@ -67,6 +68,7 @@ void vmx_ept_save_pdptes(struct cpu *c, struct vmx *v)
 void vmx_hook_ept_fault(struct cpu *c, const struct cpu_ept_fault *f)
 {
     struct vmx *v = vmx_of(c);
+    vmx_ept_violation_ve(c, v, f); /* a #VE instead, if convertible (ve.c) */
     struct vmx_exit e = {
         .reason = f->misconfig ? VMX_EXIT_ept_misconfig : VMX_EXIT_ept_violation,
         .qual = f->qual,

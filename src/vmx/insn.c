@@ -433,11 +433,7 @@ void vmx_hook_vmx_insn(struct cpu *c, const struct cpu_vmx_insn *vi)
     case VMXOP_VMCALL: do_vmcall(c, v, vi); break;
     case VMXOP_INVEPT: vmx_do_invept(c, v, vi); break;
     case VMXOP_INVVPID: vmx_do_invvpid(c, v, vi); break;
-    case VMXOP_VMFUNC:
-    default:
-        /* VMFUNC exists only with "enable VM functions", which
-         * vmx_caps_validate() does not admit yet: an invalid opcode (SDM 3C
-         * "VMFUNC": #UD "if the processor does not support"). */
-        cpu_raise(c, EXC_UD, false, 0);
+    case VMXOP_VMFUNC: vmx_do_vmfunc(c, v, vi); break;
+    default: cpu_raise(c, EXC_UD, false, 0);
     }
 }

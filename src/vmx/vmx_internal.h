@@ -230,6 +230,11 @@ void vmx_ept_enter(struct cpu *c, const struct vmx *v, uint32_t proc2);
 void vmx_ept_save_pdptes(struct cpu *c, struct vmx *v);
 /* The CPU's ept_fault hook: VM exit 48 or 49. */
 void vmx_hook_ept_fault(struct cpu *c, const struct cpu_ept_fault *f);
+/* Page-modification logging before EPT A/D updates (pml.c) */
+void vmx_hook_pml(struct cpu *c, uint64_t gpa, bool dirty);
+/* EPT-violation #VE (ve.c): raise #VE for a convertible violation (does not
+ * return then); returns if the violation is a VM exit. */
+void vmx_ept_violation_ve(struct cpu *c, struct vmx *v, const struct cpu_ept_fault *f);
 /* Was the instruction being executed an IRET that unblocked NMIs (for the
  * "NMI unblocking due to IRET" bits)? (nonroot_events.c) */
 bool vmx_iret_unblocked_nmis(struct cpu *c);
@@ -241,6 +246,8 @@ bool vmx_iret_unblocked_nmis(struct cpu *c);
 void vmx_tlb_enter(struct cpu *c, const struct vmx *v, uint32_t proc2);
 void vmx_tlb_exit(struct cpu *c, const struct vmx *v);
 void vmx_do_invept(struct cpu *c, struct vmx *v, const struct cpu_vmx_insn *vi);
+/* VMFUNC (vmfunc.c) */
+void vmx_do_vmfunc(struct cpu *c, struct vmx *v, const struct cpu_vmx_insn *vi);
 void vmx_do_invvpid(struct cpu *c, struct vmx *v, const struct cpu_vmx_insn *vi);
 
 /* ---- VMCS shadowing (shadow.c) ---------------------------------------------------- */

@@ -212,13 +212,14 @@ START_TEST(skylake_server_vmx_msrs)
     ck_assert(proc2 & (uint32_t)PROC2_ENABLE_VPID);
     ck_assert(proc2 & (uint32_t)PROC2_UNRESTRICTED_GUEST);
     ck_assert(proc2 & (uint32_t)PROC2_VMCS_SHADOWING); /* as Skylake-SP */
-    ck_assert(!(proc2 & (uint32_t)PROC2_ENABLE_VM_FUNCTIONS));
-    ck_assert(!(proc2 & (uint32_t)PROC2_EPT_VIOLATION_VE));
+    ck_assert(proc2 & (uint32_t)PROC2_ENABLE_VM_FUNCTIONS);
+    ck_assert(proc2 & (uint32_t)PROC2_ENABLE_PML);
+    ck_assert(proc2 & (uint32_t)PROC2_EPT_VIOLATION_VE);
     ck_assert(proc2 & (uint32_t)PROC2_ENABLE_RDTSCP);
     /* the part's IA32_VMX_EPT_VPID_CAP (SDM 3D Appendix A "VPID and EPT
      * Capabilities"): no 5-level walks, no shadow-stack control */
     ck_assert_uint_eq(m[VMX_MSR_EPT_VPID_CAP], 0x00000f0106734141ull);
-    ck_assert_uint_eq(m[VMX_MSR_VMFUNC], 0);
+    ck_assert_uint_eq(m[VMX_MSR_VMFUNC], 1); /* EPTP switching, as the part */
     /* CR4_FIXED1 stays within CPUID: no OSXSAVE, PKE, LA57, OSFXSR */
     ck_assert_uint_eq(m[VMX_MSR_CR4_FIXED1] & ((1u << 18) | (1u << 22) | (1u << 12) | (1u << 9)),
                       0);
@@ -313,8 +314,8 @@ static const struct {
       "IA32_VMX_EPT_VPID_CAP: 'enable EPT' is allowed but the MSR allows no 4-level walk" },
     { "mode_based_ept", "IA32_VMX_PROCBASED_CTLS2", "0x0040000800000000", NULL, true,
       "IA32_VMX_PROCBASED_CTLS2 allows bit 22 (MODE_BASED_EPT_EXECUTE), which nvmx does not implement" },
-    { "pml", "IA32_VMX_PROCBASED_CTLS2", "0x0002000800000000", NULL, true,
-      "IA32_VMX_PROCBASED_CTLS2 allows bit 17 (ENABLE_PML)" },
+    { "pt_conceal", "IA32_VMX_PROCBASED_CTLS2", "0x0008000800000000", NULL, true,
+      "IA32_VMX_PROCBASED_CTLS2 allows bit 19 (CONCEAL_VMX_FROM_PT)" },
     { "tpr_shadow", "IA32_VMX_PROCBASED_CTLS", "0xfff9fffe0401e172", NULL, true,
       "IA32_VMX_PROCBASED_CTLS allows bit 21 (USE_TPR_SHADOW)" },
     { "posted", "IA32_VMX_PINBASED_CTLS", "0x000000bf00000016", NULL, true,
@@ -343,7 +344,10 @@ static const struct {
     { "vmcs_enum", "IA32_VMX_VMCS_ENUM", "0x2e", NULL, true, "IA32_VMX_VMCS_ENUM is 0x2e" },
     { "ept_cap_without_ept", "IA32_VMX_EPT_VPID_CAP", "0x40", NULL, true,
       "IA32_VMX_EPT_VPID_CAP must be 0 when IA32_VMX_PROCBASED_CTLS2 allows neither" },
-    { "vmfunc", "IA32_VMX_VMFUNC", "0x1", NULL, true, "IA32_VMX_VMFUNC sets bit 0" },
+    { "vmfunc", "IA32_VMX_VMFUNC", "0x1", NULL, true,
+      "IA32_VMX_VMFUNC must be 0 when IA32_VMX_PROCBASED_CTLS2 does not allow bit 13" },
+    { "vmfunc_bit1", "IA32_VMX_VMFUNC", "0x2", NULL, true,
+      "IA32_VMX_VMFUNC sets bit 1; nvmx implements VM function 0" },
     { "proc2_without_bit31", "IA32_VMX_PROCBASED_CTLS", "0x7fd9fffe0401e172", NULL, true,
       "IA32_VMX_PROCBASED_CTLS2 must be 0" },
 };
