@@ -404,6 +404,11 @@ struct cpu {
 
     /* Debugging output: one line per instruction when set (CLI owns FILE). */
     void *trace_insns; /* FILE * */
+    /* --log int: called as each exception or interrupt starts its delivery
+     * (cpu_deliver_event), before any state changes; NULL = not logged. */
+    void (*log_event)(void *ctx, const struct cpu *c, int vector, enum cpu_event_type type,
+                      bool has_err, uint32_t err);
+    void *log_ctx;
 
     struct cpu_fpu fpu; /* x87 and SSE state */
 };

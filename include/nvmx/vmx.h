@@ -145,6 +145,8 @@ void vmx_root_save_guest(struct vmx *v);
 /* The nesting level of the guest the hardware runs next, stamped on the
  * vmentry/vmexit events (bare mode: 1). */
 void vmx_set_level(struct vmx *v, int level);
+/* That level (for logs: the level of the code running in non-root operation). */
+int vmx_get_level(const struct vmx *v);
 
 /* ---- trace events (the model: include/nvmx/trace_event.h) ---- */
 

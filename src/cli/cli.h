@@ -113,5 +113,22 @@ bool cli_vmx_setup(struct cpu *c, const struct cpu_model *model, const char *cpu
 /* --stats: VM entries, failures and exits per reason, when VMX is attached. */
 void cli_vmx_report_stats(const struct cpu *c, FILE *f);
 
+/* --log and --log-file (run_log.c) */
+enum { CLI_LOG_INT = 1u << 0, CLI_LOG_CPU_RESET = 1u << 1, CLI_LOG_VMX = 1u << 2 };
+struct cli_log;
+/* "int,cpu_reset,vmx" (any subset) into CLI_LOG_* bits; false with a message. */
+bool cli_log_parse(const char *spec, unsigned *mask, char *err, size_t errlen);
+/* path NULL: stderr; "-": stdout. NULL with a message when it cannot be opened. */
+struct cli_log *cli_log_open(unsigned mask, const char *path, char *err, size_t errlen);
+/* After cli_vmx_setup: the int hook on the CPU, the vmx sink ahead of tw's. */
+void cli_log_attach(struct cli_log *l, struct cpu *c, struct trace_writer *tw);
+/* A fatal end (why: "shutdown", ...): the CPU state and the current VMCS, to
+ * the log with cpu_reset, else to stderr unless quiet. */
+void cli_log_fatal(struct cli_log *l, struct cpu *c, const char *why, bool quiet);
+void cli_dump_cpu(FILE *f, struct cpu *c);
+void cli_dump_vmcs(FILE *f, const struct cpu *c);
+/* False if a write to the log failed. l may be NULL. */
+bool cli_log_close(struct cli_log *l);
+
 
 #endif

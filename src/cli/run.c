@@ -39,6 +39,8 @@ struct run_opts {
     bool stats, quiet, feature_control_locked;
     bool l0;                /* --l0: run IMAGE as L1 under the built-in L0 */
     const char *l0_config;  /* --l0-config */
+    unsigned log;           /* --log: CLI_LOG_* */
+    const char *log_file;   /* --log-file */
 };
 
 void cli_run_usage(FILE *f)
@@ -63,6 +65,10 @@ void cli_run_usage(FILE *f)
           "                        results ('-' = stdout; docs/trace-schema.md); read it\n"
           "                        with `nvmx trace stats FILE`\n"
           "  --trace-insns FILE    one line per retired instruction\n"
+          "  --log ITEMS           log, comma-separated (QEMU's -d): int (each exception\n"
+          "                        or interrupt delivered), cpu_reset (CPU state and VMCS\n"
+          "                        at shutdown), vmx (VM entries, exits, VMfail)\n"
+          "  --log-file FILE       --log output (default stderr; '-' = stdout)\n"
           "  --feature-control-locked\n"
           "                        start with IA32_FEATURE_CONTROL locked and VMX enabled\n"
           "                        outside SMX (0x5), as firmware leaves it; default 0, as\n"
@@ -146,7 +152,7 @@ static bool usage_error(const char *fmt, const char *arg)
 enum { OPT_MEM = 256, OPT_CPU, OPT_COST, OPT_CMDLINE, OPT_MODULE, OPT_MAX_INSNS, OPT_SERIAL,
        OPT_DEBUGCON, OPT_STATS, OPT_TRACE_INSNS, OPT_TRACE, OPT_FEATURE_CONTROL_LOCKED,
        OPT_QUIET, OPT_HELP, OPT_L0, OPT_L0_CONFIG, OPT_KERNEL, OPT_APPEND, OPT_INITRD,
-       OPT_QEMU_M };
+       OPT_QEMU_M, OPT_LOG, OPT_LOG_FILE };
 
 /* Returns false on a usage error; sets *help for --help. */
 static bool parse_opts(int argc, char **argv, struct run_opts *o, bool *help)
@@ -168,6 +174,8 @@ static bool parse_opts(int argc, char **argv, struct run_opts *o, bool *help)
         { "l0", no_argument, NULL, OPT_L0 },
         { "l0-config", required_argument, NULL, OPT_L0_CONFIG },
         { "help", no_argument, NULL, OPT_HELP },
+        { "log", required_argument, NULL, OPT_LOG },
+        { "log-file", required_argument, NULL, OPT_LOG_FILE },
         /* QEMU's -kernel, -append, -initrd, -m (run_alias.c) */
         { "kernel", required_argument, NULL, OPT_KERNEL },
         { "append", required_argument, NULL, OPT_APPEND },
@@ -219,6 +227,11 @@ static bool parse_opts(int argc, char **argv, struct run_opts *o, bool *help)
         case OPT_L0: o->l0 = true; break;
         case OPT_L0_CONFIG: o->l0_config = optarg; break;
         case OPT_HELP: *help = true; return true;
+        case OPT_LOG:
+            if (!cli_log_parse(optarg, &o->log, err, sizeof(err)))
+                return usage_error("%s", err);
+            break;
+        case OPT_LOG_FILE: o->log_file = optarg; break;
         case OPT_KERNEL: o->image = optarg; break;
         case OPT_APPEND: o->cmdline = optarg; break;
         case OPT_INITRD:
@@ -371,6 +384,7 @@ int cli_run(int argc, char **argv)
     struct nested *l0 = NULL;
     FILE *serial = NULL, *debugcon = NULL, *trace_insns = NULL;
     struct trace_writer *tw = NULL;
+    struct cli_log *log = NULL;
     const char *cpu_shown, *cost_shown;
 
     const char *cp = resolve_config(o.cpu, "cpu", "skylake-server.json", cpu_path,
@@ -392,6 +406,13 @@ int cli_run(int argc, char **argv)
     trace_insns = o.trace_insns ? open_out("--trace-insns", o.trace_insns) : NULL;
     if (!serial || (o.debugcon && !debugcon) || (o.trace_insns && !trace_insns))
         goto out;
+    if (o.log || o.log_file) {
+        log = cli_log_open(o.log, o.log_file, err, sizeof(err));
+        if (!log) {
+            fprintf(stderr, "nvmx run: %s\n", err);
+            goto out;
+        }
+    }
     if (o.trace) {
         tw = trace_writer_open(o.trace, err, sizeof(err));
         if (!tw) {
@@ -428,6 +449,7 @@ int cli_run(int argc, char **argv)
         status = CLI_EXIT_BAD_INPUT;
         goto out;
     }
+    cli_log_attach(log, c, tw);
     struct boot_params bp = { o.image, o.cmdline, o.modules, o.nmodules };
     m->ram_size = o.mem; /* the image is told of L1's RAM only */
     bool loaded = machine_load_image(m, c, &bp, err, sizeof(err));
@@ -467,6 +489,10 @@ int cli_run(int argc, char **argv)
     else if (!o.quiet)
         cli_warning_summary(&m->stats, stderr);
     status = finish(why, c, m);
+    /* A fatal end: shutdown (triple fault, VMX abort) or an unexpected stop. */
+    if (status == CLI_EXIT_SHUTDOWN || (status == CLI_EXIT_INTERNAL && why != CPU_STOP_MACHINE))
+        cli_log_fatal(log, c, status == CLI_EXIT_SHUTDOWN ? "shutdown" : "internal error",
+                      o.quiet);
 out:
     /* The trace is flushed and closed on every path, so a run stopped by a
      * limit or an error leaves a complete, readable prefix. */
@@ -477,6 +503,10 @@ out:
         cpu_destroy(c);
     if (tw && !trace_writer_close(tw, err, sizeof(err))) {
         fprintf(stderr, "nvmx run: %s\n", err);
+        status = CLI_EXIT_INTERNAL;
+    }
+    if (!cli_log_close(log)) {
+        fprintf(stderr, "nvmx run: --log-file: a write failed\n");
         status = CLI_EXIT_INTERNAL;
     }
     machine_destroy(m);

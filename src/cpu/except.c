@@ -295,6 +295,8 @@ void cpu_deliver_event(struct cpu *c, int vector, enum cpu_event_type type, bool
         .soft = type == EVT_SW_INT || type == EVT_SW_EXC,
     };
     ev.idt_err = ((uint32_t)ev.vector << 3) | 2 | ev.ext;
+    if (c->log_event)
+        c->log_event(c->log_ctx, c, ev.vector, type, ev.has_err, err);
 
     if (type == EVT_HW_EXC || type == EVT_NMI)
         c->delivering_vector = ev.vector;

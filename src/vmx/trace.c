@@ -21,6 +21,8 @@ void vmx_set_trace(struct vmx *v, vmx_trace_fn fn, void *ctx)
     v->trace_ctx = fn ? ctx : NULL;
 }
 
+int vmx_get_level(const struct vmx *v) { return v->level ? v->level : 1; }
+
 bool vmx_trace_enabled(const struct vmx *v) { return vmx_tracing(v); }
 
 void vmx_trace_emit(struct vmx *v, struct trace_event *ev)

@@ -37,6 +37,11 @@ here=$(dirname "$0")
 "$nvmx" run "$image" --serial "$out/serial.txt" --trace "$T" "$@" >/dev/null 2>"$out/run.txt"
 st=$?
 [ $((st % 2)) -eq 1 ] || { cat "$out/run.txt" >&2; fail "run ended with status $st"; }
+# Bad inputs, used by several sections below (made before the first use).
+head -n 1 "$T" >"$out/hdr.jsonl"
+{ cat "$out/hdr.jsonl"; echo 'garbage'; } >"$out/garbage.jsonl"
+head -c 100 "$T" >"$out/trunc.jsonl"
+sed '1s/"schema":1/"schema":99/' "$T" >"$out/schema.jsonl"
 
 # expect_status WANT CMD... : run CMD, stdout/stderr to $out/o.txt, $out/e.txt
 expect_status() {
@@ -187,13 +192,6 @@ if [ -n "$l0image" ]; then
     expect_out '^ *L2  *[1-9]'
     expect_out '^Other events: .*reflect:l1 [1-9]'
 fi
-# Bad traces (used from here on; made before their first use, so that a
-# fresh build directory has them).
-head -n 1 "$T" >"$out/hdr.jsonl"
-{ cat "$out/hdr.jsonl"; echo 'garbage'; } >"$out/garbage.jsonl"
-head -c 100 "$T" >"$out/trunc.jsonl"
-sed '1s/"schema":1/"schema":99/' "$T" >"$out/schema.jsonl"
-mkdir -p "$out/dir"
 rm -f "$out/never.json"
 expect_status 2 "$nvmx" trace export --format perfetto "$out/garbage.jsonl" "$out/never.json"
 expect_err "'$out/never.json' not written"
@@ -275,6 +273,7 @@ expect_status 2 "$nvmx" trace import-ftrace "$out/missing.txt" "$out/kvm-bad.jso
 expect_err "cannot open '$out/missing.txt'"
 
 # ---- bad input: every command names the file and the problem, status 2 ----
+mkdir -p "$out/dir"
 for cmd in "stats" "recost --cost default" "export --format perfetto"; do
     x=
     case $cmd in export*) x=$out/x.json ;; esac
