@@ -16,6 +16,7 @@ packages=(
   libzstd-dev      # --trace FILE.zst
   check            # unit tests
   chromium         # nvmx report: the render test opens the page headless
+  gdb              # the gdb stub test drives it in batch mode
 )
 
 missing=()

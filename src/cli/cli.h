@@ -20,6 +20,7 @@ enum cli_exit {
     CLI_EXIT_HLT_FOREVER = 6,  /* HLT with interrupts disabled or nothing to wake it */
     CLI_EXIT_INSN_LIMIT = 8,   /* --max-insns reached */
     CLI_EXIT_INTERNAL = 10,    /* nvmx failed (out of memory, unexpected stop) */
+    CLI_EXIT_GDB_KILLED = 12,  /* the debugger killed the run (--gdb) */
 };
 
 int cli_run(int argc, char **argv);
@@ -129,6 +130,18 @@ void cli_dump_cpu(FILE *f, struct cpu *c);
 void cli_dump_vmcs(FILE *f, const struct cpu *c);
 /* False if a write to the log failed. l may be NULL. */
 bool cli_log_close(struct cli_log *l);
+
+/* --gdb, -s, -S (gdbstub.c) */
+struct gdb_stub;
+/* "tcp::PORT" (also tcp:127.0.0.1:PORT, tcp:localhost:PORT) */
+bool cli_gdb_parse(const char *spec, unsigned *port, char *err, size_t errlen);
+/* Listen on 127.0.0.1:port; NULL with a message. */
+struct gdb_stub *cli_gdb_listen(unsigned port, char *err, size_t errlen);
+/* Run the CPU under the debugger's control (wait: -S, stopped before the
+ * first instruction until gdb connects and continues). Returns as cpu_run. */
+enum cpu_stop cli_gdb_run(struct gdb_stub *g, struct cpu *c, uint64_t max_insns, bool wait);
+bool cli_gdb_killed(const struct gdb_stub *g);
+void cli_gdb_close(struct gdb_stub *g);
 
 
 #endif

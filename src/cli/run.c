@@ -41,6 +41,8 @@ struct run_opts {
     const char *l0_config;  /* --l0-config */
     unsigned log;           /* --log: CLI_LOG_* */
     const char *log_file;   /* --log-file */
+    const char *gdb;        /* --gdb tcp::PORT (-s: tcp::1234) */
+    bool gdb_wait;          /* -S */
 };
 
 void cli_run_usage(FILE *f)
@@ -69,6 +71,8 @@ void cli_run_usage(FILE *f)
           "                        or interrupt delivered), cpu_reset (CPU state and VMCS\n"
           "                        at shutdown), vmx (VM entries, exits, VMfail)\n"
           "  --log-file FILE       --log output (default stderr; '-' = stdout)\n"
+          "  --gdb tcp::PORT       gdb remote stub on 127.0.0.1:PORT (-s: tcp::1234)\n"
+          "  -S, --gdb-wait        wait for gdb before the first instruction\n"
           "  --feature-control-locked\n"
           "                        start with IA32_FEATURE_CONTROL locked and VMX enabled\n"
           "                        outside SMX (0x5), as firmware leaves it; default 0, as\n"
@@ -86,7 +90,8 @@ void cli_run_usage(FILE *f)
           "MSR and bit named (exit status 2).\n"
           "\n"
           "Exit status: debug-exit write of v -> (v << 1) | 1; 2 bad input,\n"
-          "4 triple fault/shutdown, 6 unwakeable HLT, 8 instruction limit, 10 internal error.\n",
+          "4 triple fault/shutdown, 6 unwakeable HLT, 8 instruction limit, 10 internal error,\n"
+          "12 killed by the debugger (--gdb).\n",
           f);
 }
 
@@ -152,7 +157,7 @@ static bool usage_error(const char *fmt, const char *arg)
 enum { OPT_MEM = 256, OPT_CPU, OPT_COST, OPT_CMDLINE, OPT_MODULE, OPT_MAX_INSNS, OPT_SERIAL,
        OPT_DEBUGCON, OPT_STATS, OPT_TRACE_INSNS, OPT_TRACE, OPT_FEATURE_CONTROL_LOCKED,
        OPT_QUIET, OPT_HELP, OPT_L0, OPT_L0_CONFIG, OPT_KERNEL, OPT_APPEND, OPT_INITRD,
-       OPT_QEMU_M, OPT_LOG, OPT_LOG_FILE };
+       OPT_QEMU_M, OPT_LOG, OPT_LOG_FILE, OPT_GDB, OPT_GDB_WAIT };
 
 /* Returns false on a usage error; sets *help for --help. */
 static bool parse_opts(int argc, char **argv, struct run_opts *o, bool *help)
@@ -176,6 +181,8 @@ static bool parse_opts(int argc, char **argv, struct run_opts *o, bool *help)
         { "help", no_argument, NULL, OPT_HELP },
         { "log", required_argument, NULL, OPT_LOG },
         { "log-file", required_argument, NULL, OPT_LOG_FILE },
+        { "gdb", required_argument, NULL, OPT_GDB },
+        { "gdb-wait", no_argument, NULL, OPT_GDB_WAIT },
         /* QEMU's -kernel, -append, -initrd, -m (run_alias.c) */
         { "kernel", required_argument, NULL, OPT_KERNEL },
         { "append", required_argument, NULL, OPT_APPEND },
@@ -232,6 +239,14 @@ static bool parse_opts(int argc, char **argv, struct run_opts *o, bool *help)
                 return usage_error("%s", err);
             break;
         case OPT_LOG_FILE: o->log_file = optarg; break;
+        case OPT_GDB: {
+            unsigned port;
+            if (!cli_gdb_parse(optarg, &port, err, sizeof(err)))
+                return usage_error("%s", err);
+            o->gdb = optarg;
+            break;
+        }
+        case OPT_GDB_WAIT: o->gdb_wait = true; break;
         case OPT_KERNEL: o->image = optarg; break;
         case OPT_APPEND: o->cmdline = optarg; break;
         case OPT_INITRD:
@@ -250,6 +265,10 @@ static bool parse_opts(int argc, char **argv, struct run_opts *o, bool *help)
             return usage_error("%s", err);
         }
     }
+    if (o->gdb_wait && !o->gdb)
+        return usage_error("%s", "-S needs --gdb tcp::PORT or -s");
+    if (o->gdb && o->l0)
+        return usage_error("%s", "--gdb with --l0: not supported yet");
     if (optind >= argc && !o->image)
         return usage_error("%s", "no IMAGE given");
     if (o->image && optind < argc)
@@ -385,6 +404,7 @@ int cli_run(int argc, char **argv)
     FILE *serial = NULL, *debugcon = NULL, *trace_insns = NULL;
     struct trace_writer *tw = NULL;
     struct cli_log *log = NULL;
+    struct gdb_stub *gdb = NULL;
     const char *cpu_shown, *cost_shown;
 
     const char *cp = resolve_config(o.cpu, "cpu", "skylake-server.json", cpu_path,
@@ -472,13 +492,25 @@ int cli_run(int argc, char **argv)
         }
     }
 
+    if (o.gdb) {
+        unsigned port = 0;
+        cli_gdb_parse(o.gdb, &port, err, sizeof(err));
+        gdb = cli_gdb_listen(port, err, sizeof(err));
+        if (!gdb) {
+            fprintf(stderr, "nvmx run: %s\n", err);
+            status = CLI_EXIT_BAD_INPUT;
+            goto out;
+        }
+    }
     if (!trace_writer_start(tw, err, sizeof(err))) {
         fprintf(stderr, "nvmx run: %s\n", err);
         status = CLI_EXIT_BAD_INPUT;
         goto out;
     }
     double t0 = host_seconds();
-    enum cpu_stop why = l0 ? nested_run(l0, o.max_insns) : cpu_run(c, o.max_insns);
+    enum cpu_stop why = l0    ? nested_run(l0, o.max_insns)
+                        : gdb ? cli_gdb_run(gdb, c, o.max_insns, o.gdb_wait)
+                              : cpu_run(c, o.max_insns);
     double secs = host_seconds() - t0;
     fflush(serial);
     if (debugcon)
@@ -488,7 +520,12 @@ int cli_run(int argc, char **argv)
         report_stats(c, m, secs);
     else if (!o.quiet)
         cli_warning_summary(&m->stats, stderr);
-    status = finish(why, c, m);
+    if (gdb && cli_gdb_killed(gdb)) {
+        fprintf(stderr, "nvmx: killed by the debugger, RIP 0x%llx\n", (unsigned long long)c->rip);
+        status = CLI_EXIT_GDB_KILLED;
+    } else {
+        status = finish(why, c, m);
+    }
     /* A fatal end: shutdown (triple fault, VMX abort) or an unexpected stop. */
     if (status == CLI_EXIT_SHUTDOWN || (status == CLI_EXIT_INTERNAL && why != CPU_STOP_MACHINE))
         cli_log_fatal(log, c, status == CLI_EXIT_SHUTDOWN ? "shutdown" : "internal error",
@@ -497,6 +534,7 @@ out:
     /* The trace is flushed and closed on every path, so a run stopped by a
      * limit or an error leaves a complete, readable prefix. */
     nested_destroy(l0);
+    cli_gdb_close(gdb);
     if (c && c->vmx)
         vmx_detach(c);
     if (c)

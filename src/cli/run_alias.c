@@ -1,6 +1,6 @@
 /* QEMU's spellings of `nvmx run`'s options, so a QEMU command line carries
  * over: -kernel FILE, -append STR, -initrd "FILE ARGS,FILE ARGS", -m SIZE
- * (and -h). docs/cli.md lists them. */
+ * (and -h), -s and -S (the gdb stub). docs/cli.md lists them. */
 #include "cli.h"
 #include "nvmx/config.h"
 #include "nvmx/machine.h"
@@ -13,6 +13,7 @@ static const struct {
 } aliases[] = {
     { "-kernel", "--kernel" }, { "-append", "--append" }, { "-initrd", "--initrd" },
     { "-m", "--qemu-m" },      { "-h", "--help" },
+    { "-s", "--gdb=tcp::1234" }, { "-S", "--gdb-wait" },
 };
 
 void cli_run_aliases(int argc, char **argv, const struct option *longopts)

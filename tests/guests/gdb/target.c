@@ -1,0 +1,28 @@
+/* Guest for the gdb stub test (tests/guests/gdb/check-gdb.sh): guest_main
+ * calls gdb_target() three times with known arguments; gdb_target adds its
+ * argument to gdb_counter. The test breaks at gdb_target, reads RDI and
+ * gdb_counter, steps, writes memory and lets the guest finish: the guest
+ * checks the value the debugger wrote. */
+#include "report.h"
+
+#include <stdint.h>
+
+volatile uint64_t gdb_counter;
+volatile uint64_t gdb_poke; /* the debugger writes 0x5a5a here */
+
+__attribute__((noinline)) void gdb_target(uint64_t x)
+{
+    gdb_counter += x;
+}
+
+void guest_main(uint32_t mb_magic, uint32_t mb_info)
+{
+    (void)mb_magic;
+    (void)mb_info;
+    gdb_target(0x1111);
+    gdb_target(0x2222);
+    gdb_target(0x3333);
+    check_eq("gdb.counter", gdb_counter, 0x6666);
+    check_eq("gdb.poke", gdb_poke, 0x5a5a);
+    guest_finish();
+}
