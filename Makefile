@@ -1,4 +1,5 @@
-# Thin wrapper around CMake. `make` builds, `make demo` runs the demo guest,
+# Thin wrapper around CMake. `make` builds, `make demo` runs the nested demo
+# (L0 -> turtle -> turtle -> cpuid workload), `make demo-bare` the demo guest,
 # `make test` runs every test in a -Werror build and in an ASan/UBSan build.
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
@@ -6,7 +7,7 @@ JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 DEMO_IMAGE := $(BUILD)/guests/demo/demo.elf
 CMAKE_ARGS ?=
 
-.PHONY: all deps configure build demo test test-werror test-asan bench clean
+.PHONY: all deps configure build demo demo-bare test test-werror test-asan bench clean
 
 all: build
 
@@ -19,19 +20,30 @@ configure: deps
 build: configure
 	cmake --build $(BUILD) -j$(JOBS)
 
-# The demo: the demo guest with run statistics, then the bare-mode
+# The demo: the default nested stack, L0 (--l0) -> turtle L1 -> turtle L2
+# -> cpuid workload L3, traced; the per-level exit table, the exit
+# multiplication, the modelled cycles per L3 exit (scripts/demo-nested.sh).
+TURTLE_DIR  := $(BUILD)/guests/turtle
+CPUID_IMAGE := $(BUILD)/guests/workloads/workload-cpuid.elf
+DEMO_TRACE  := $(BUILD)/demo-trace.jsonl
+demo: configure
+	cmake --build $(BUILD) -j$(JOBS) --target nvmx turtle turtle-32m workload-cpuid
+	@sh scripts/demo-nested.sh $(BUILD)/nvmx $(TURTLE_DIR)/turtle.elf $(TURTLE_DIR)/turtle-32m.elf \
+		$(CPUID_IMAGE) $(DEMO_TRACE)
+
+# The bare demo: the demo guest with run statistics, then the bare-mode
 # hypervisor image with a JSON trace and its per-exit summary. Each guest
 # ends through debug-exit: writing 0 gives exit status 1 (docs/cli.md).
 HV_IMAGE   := $(BUILD)/guests/hypervisor/hypervisor.elf
-DEMO_TRACE := $(BUILD)/demo-trace.jsonl
-demo: configure
+BARE_TRACE := $(BUILD)/demo-bare-trace.jsonl
+demo-bare: configure
 	cmake --build $(BUILD) -j$(JOBS) --target nvmx demo hypervisor
 	@st=0; $(BUILD)/nvmx run $(DEMO_IMAGE) --stats || st=$$?; \
 	if [ $$st -ne 1 ]; then echo "demo: nvmx exit status $$st (see docs/cli.md)"; exit 1; fi
-	@st=0; $(BUILD)/nvmx run $(HV_IMAGE) --feature-control-locked --trace $(DEMO_TRACE) || st=$$?; \
+	@st=0; $(BUILD)/nvmx run $(HV_IMAGE) --feature-control-locked --trace $(BARE_TRACE) || st=$$?; \
 	if [ $$st -ne 1 ]; then echo "demo: nvmx exit status $$st (see docs/cli.md)"; exit 1; fi
-	@echo "demo: trace in $(DEMO_TRACE); summary:"
-	@$(BUILD)/nvmx trace stats $(DEMO_TRACE)
+	@echo "demo: trace in $(BARE_TRACE); summary:"
+	@$(BUILD)/nvmx trace stats $(BARE_TRACE)
 
 test: test-werror test-asan
 

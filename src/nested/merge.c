@@ -179,14 +179,27 @@ static uint64_t merge_fn_tsc_offset(struct nested *n, const char **origin)
     return V12(tsc_offset) + off01;
 }
 
-/* L0's host is 64-bit; the rest of L1's VM-exit controls (what to save,
- * acknowledge interrupt on exit) act on vmcs02's exits, and what they load
- * is applied by L0 on reflection. */
+/* vmcs02's host-state area is L0's (vmcs01's, start_vmcs02), so its
+ * VM-exit controls that load host state are L0's too: a 64-bit host and
+ * none of vmcs12's "load"/"clear" controls. vmcs12's host IA32_EFER, PAT,
+ * ... belong to L1 and L0 applies them when it loads L1's host state on
+ * reflection (load_l1_host_state; KVM's prepare_vmcs02 and
+ * load_vmcs12_host_state split it the same way). Passing vmcs12's "load
+ * IA32_EFER" into vmcs02 made the entry check vmcs01's host IA32_EFER,
+ * which L0 never sets: SDM 3C "Checks on Host Control Registers, MSRs,
+ * and SSP" (with "load IA32_EFER" VM-exit control 1, IA32_EFER.LMA and
+ * LME must each equal the "host address-space size" VM-exit control)
+ * failed with VM-instruction error 8. The rest of L1's VM-exit controls
+ * (what to save, acknowledge interrupt on exit) act on vmcs02's exits. */
+#define EXIT_LOADS_HOST_STATE                                                                  \
+    (EXIT_LOAD_PERF_GLOBAL_CTRL | EXIT_LOAD_PAT | EXIT_LOAD_EFER | EXIT_CLEAR_BNDCFGS |        \
+     EXIT_CLEAR_RTIT_CTL | EXIT_CLEAR_LBR_CTL | EXIT_LOAD_CET_STATE | EXIT_LOAD_PKRS)
+
 static uint64_t merge_fn_vm_exit_controls(struct nested *n, const char **origin)
 {
     (void)n;
-    ORIGIN("vmcs12 | L0: host address-space size");
-    return V12(vm_exit_controls) | EXIT_HOST_ADDRESS_SPACE_SIZE;
+    ORIGIN("vmcs12 without host-state loads | L0: host address-space size");
+    return (V12(vm_exit_controls) & ~(uint64_t)EXIT_LOADS_HOST_STATE) | EXIT_HOST_ADDRESS_SPACE_SIZE;
 }
 
 static void put(struct nested *n, enum vmcs_field f, uint64_t val, const char *origin)
