@@ -26,6 +26,8 @@ struct nested_policy {
                                         model does not allow VMCS shadowing */
     bool ept01; /* run L1 (and L2) over EPT01 with unrestricted guest when the
                    hardware model allows them (docs/nested.md) */
+    bool vpid;  /* run L1 under vpid01 and L2 under vpid02 when the hardware
+                   model has "enable VPID" (docs/nested.md) */
     /* Control bits L0 hides from L1: cleared from the allowed-1 settings of
      * L1's capability MSRs (as KVM's nested_vmx_setup_ctls_msrs leaves
      * them out). */

@@ -119,6 +119,9 @@ void vmx_root_vmxon(struct vmx *v, uint64_t pa);
  * region the host set up (its own memory). */
 void vmx_root_vmclear(struct vmx *v, uint64_t pa);
 void vmx_root_vmptrld(struct vmx *v, uint64_t pa);
+/* INVVPID single-context of vpid (costed as INVVPID): the linear and
+ * combined mappings tagged with vpid are invalidated (SDM 3C "INVVPID"). */
+void vmx_root_invvpid(struct vmx *v, uint16_t vpid);
 /* The capabilities the hardware model was given (vmx_attach). */
 const struct vmx_caps *vmx_get_caps(const struct vmx *v);
 /* The current-VMCS pointer (~0 when none). */

@@ -33,6 +33,19 @@ static uint32_t control_bit(enum nested_ctl_field f, const char *name)
     return 0;
 }
 
+/* An optional boolean key; absent keeps *dst. */
+static bool get_bool(json_t *root, const char *key, bool *dst, const char *path, char *err, size_t errlen)
+{
+    json_t *b = json_object_get(root, key);
+    if (b && !json_is_boolean(b)) {
+        snprintf(err, errlen, "%s: %s must be true or false", path, key);
+        return false;
+    }
+    if (b)
+        *dst = json_is_true(b);
+    return true;
+}
+
 bool cli_l0_load_policy(const char *path, struct nested_policy *p, char *err, size_t errlen)
 {
     json_error_t je;
@@ -50,13 +63,9 @@ bool cli_l0_load_policy(const char *path, struct nested_policy *p, char *err, si
         goto out;
     }
     snprintf(p->name, sizeof p->name, "%s", json_string_value(name));
-    json_t *e1 = json_object_get(root, "ept01");
-    if (e1 && !json_is_boolean(e1)) {
-        snprintf(err, errlen, "%s: ept01 must be true or false", path);
+    if (!get_bool(root, "ept01", &p->ept01, path, err, errlen) ||
+        !get_bool(root, "vpid", &p->vpid, path, err, errlen))
         goto out;
-    }
-    if (e1)
-        p->ept01 = json_is_true(e1);
     json_t *sh = json_object_get(root, "vmcs_shadowing");
     if (sh) {
         const char *s = json_string_value(sh);

@@ -423,6 +423,7 @@ static void enter_l2(struct nested *n, bool launch)
     }
     vmx_root_vmptrld(v, n->page[L0_VMCS02]);
     nested_merge(n, full);
+    nested_vpid_emulated_entry(n, n->vpid02, &n->last_vpid12);
     vmx_set_level(v, 2);
     n->in_l2 = true;
     enum vmx_insn_err err = vmx_root_enter(v, !vmx_root_launched(v));

@@ -166,6 +166,7 @@ static void take_over(struct nested *n)
         nested_shadow_vmcs01(n);
     if (n->ept01)
         nested_ept01_vmcs01(n);
+    nested_vpid_vmcs01(n);
     write_host_state(n);
     l0_set_l1_cr0(n, l1_cr0);
     l0_set_l1_cr4(n, l1_cr4);
@@ -215,6 +216,9 @@ struct nested *nested_create(struct cpu *c, uint64_t l1_mem, const struct nested
     l0_msr_intercepts(n, n->page[L0_MSR_BITMAP01]);
     n->shadowing = nested_shadow_setup(n);
     n->ept01 = nested_ept01_setup(n);
+    nested_vpid_setup(n);
+    n->vpid02 = n->vpid01 + 1;
+    n->last_vpid12 = NESTED_INVALID_PTR;
     nested_caps_filter(vmx_get_caps(n->v), p, &n->caps1);
     n->feature_control = c->feature_control;
     n->v12.ptr = NESTED_INVALID_PTR;

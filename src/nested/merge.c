@@ -22,7 +22,6 @@ static void put(struct nested *n, enum vmcs_field f, uint64_t val, const char *o
         ORIGIN("L0 policy: feature not offered to L1");                                        \
         return 0;                                                                              \
     }
-NOT_OFFERED(virtual_processor_id)
 NOT_OFFERED(posted_intr_notification_vector)
 NOT_OFFERED(eptp_index)
 NOT_OFFERED(virtual_apic_page_addr)
@@ -79,6 +78,14 @@ static uint64_t merge_fn_vm_exit_msr_load_count(struct nested *n, const char **o
     return 0;
 }
 
+/* L2 runs under L0's vpid02 (vpid.c), whatever vmcs12 says: vmcs12's VPID
+ * tags L2's translations in L1's view only. */
+static uint64_t merge_fn_virtual_processor_id(struct nested *n, const char **origin)
+{
+    ORIGIN(n->vpid01 ? "L0: vpid02" : "L0 policy: no VPIDs");
+    return n->vpid01 ? n->vpid02 : 0;
+}
+
 static uint64_t merge_fn_vmcs_link_pointer(struct nested *n, const char **origin)
 {
     (void)n;
@@ -97,8 +104,8 @@ static uint64_t merge_fn_pin_based_vm_exec_control(struct nested *n, const char 
  * MSR access exits anyway. */
 static uint64_t merge_fn_cpu_based_vm_exec_control(struct nested *n, const char **origin)
 {
-    if (n->ept01) {
-        ORIGIN("vmcs12 | L0: activate secondary controls (EPT01)");
+    if (n->ept01 || n->vpid01) {
+        ORIGIN("vmcs12 | L0: activate secondary controls (EPT01, vpid02)");
         return V12(cpu_based_vm_exec_control) | PROC_ACTIVATE_SECONDARY_CONTROLS;
     }
     ORIGIN("vmcs12 (L0's MSR interception through the merged bitmap)");
@@ -111,11 +118,14 @@ static uint64_t merge_fn_secondary_vm_exec_control(struct nested *n, const char 
 {
     uint64_t p2 = (V12(cpu_based_vm_exec_control) & PROC_ACTIVATE_SECONDARY_CONTROLS)
                       ? V12(secondary_vm_exec_control) : 0;
+    if (n->vpid01)
+        p2 |= PROC2_ENABLE_VPID;
     if (n->ept01) {
-        ORIGIN("vmcs12 | L0: enable EPT (EPT01)");
+        ORIGIN(n->vpid01 ? "vmcs12 | L0: enable EPT (EPT01), enable VPID (vpid02)"
+                         : "vmcs12 | L0: enable EPT (EPT01)");
         return p2 | PROC2_ENABLE_EPT;
     }
-    ORIGIN("vmcs12");
+    ORIGIN(n->vpid01 ? "vmcs12 | L0: enable VPID (vpid02)" : "vmcs12");
     return p2;
 }
 

@@ -51,6 +51,9 @@ struct nested {
     bool ept01;               /* L1 and L2 run over EPT01 (ept01.c) */
     uint64_t eptp01;
     uint32_t proc2_01;        /* vmcs01's secondary controls besides shadowing */
+    uint16_t vpid01;          /* L1's VPID (vpid.c); 0: L0 uses no VPIDs */
+    uint16_t vpid02;          /* L2's VPID on vmcs02 */
+    uint64_t last_vpid12;     /* vmcs12's VPID at the last entry on vmcs02 */
 
     /* L1's VMX operation, as L0 emulates it */
     bool vmxon;
@@ -118,6 +121,12 @@ void vmcs12_view_facts(struct nested *n);
 bool nested_ept01_setup(struct nested *n);
 void nested_ept01_vmcs01(struct nested *n);
 void nested_ept01_fault(struct nested *n, uint32_t reason);
+
+/* vpid.c: L0's VPIDs and the invalidations L1's VM entries and exits owe */
+void nested_vpid_setup(struct nested *n);
+void nested_vpid_vmcs01(struct nested *n);
+void nested_vpid_emulated_entry(struct nested *n, uint16_t vpid02, uint64_t *last_vpid12);
+void nested_vpid_emulated_exit(struct nested *n);
 
 /* shadow.c: the "kvm" VMCS-shadowing design */
 bool nested_shadow_setup(struct nested *n);

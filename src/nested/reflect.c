@@ -280,6 +280,7 @@ void nested_entry_fail_to_l1(struct nested *n, uint32_t reason, uint64_t qual)
     if (vmx_root_current(n->v) != n->page[L0_VMCS01])
         vmx_root_vmptrld(n->v, n->page[L0_VMCS01]);
     load_l1_host_state(n, n->c->efer);
+    nested_vpid_emulated_exit(n);
 }
 
 /* Skip an L2 instruction L0 emulated, and re-enter vmcs02. */
@@ -344,6 +345,7 @@ void nested_handle_l2_exit(struct nested *n)
     sync_vmcs12(n, !(reason & VMX_EXIT_REASON_ENTRY_FAILURE));
     vmx_root_vmptrld(v, n->page[L0_VMCS01]);
     load_l1_host_state(n, l2_efer);
+    nested_vpid_emulated_exit(n);
     nested_shadow_load_logged(n); /* the fields the sync changed */
     resume_l1(n);
 }

@@ -109,6 +109,12 @@ void vmx_root_vmptrld(struct vmx *v, uint64_t pa)
     }
 }
 
+void vmx_root_invvpid(struct vmx *v, uint16_t vpid)
+{
+    charge(v, COST_invvpid);
+    cpu_tlb_flush_vpid(v->cpu, vpid);
+}
+
 const struct vmx_caps *vmx_get_caps(const struct vmx *v) { return &v->caps; }
 
 uint64_t vmx_root_current(const struct vmx *v) { return v->current_vmcs; }

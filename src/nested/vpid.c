@@ -1,0 +1,66 @@
+/* L0's own VPIDs: L1 runs under vpid01 and L2 under a vpid02 of its
+ * vmcs02, so that a VM exit of L2 to L0 or of L1 to L0, and L0's entries
+ * back, keep the translations of both (SDM 3C "Virtual Processor
+ * Identifiers (VPIDs)": with "enable VPID" nothing is invalidated by VM
+ * entries and exits). What L1 is owed by its own VM entries and exits is
+ * invalidated here, the way KVM's nested_vmx_transition_tlb_flush() does
+ * it: a vmcs12 without "enable VPID" means that L1's VM entries and VM
+ * exits invalidate the mappings of VPID 0000H, which are L2's (vpid02) and
+ * L1's (vpid01) -- L0 invalidates vpid02 at the emulated VM entry and
+ * vpid01 at the emulated VM exit, each before its owner runs again. A
+ * vmcs12 with "enable VPID" keeps both, and vpid02 is invalidated when the
+ * VPID of the vmcs12 entering on it changes (its translations were
+ * another VPID12's). */
+#include "nested_internal.h"
+
+#define VPID01 1u
+
+void nested_vpid_setup(struct nested *n)
+{
+    const struct vmx_caps *hw = vmx_get_caps(n->v);
+    bool can = (vmx_caps_allowed1(hw, VMX_MSR_PROCBASED_CTLS) & (uint32_t)PROC_ACTIVATE_SECONDARY_CONTROLS) &&
+               (vmx_caps_allowed1(hw, VMX_MSR_PROCBASED_CTLS2) & (uint32_t)PROC2_ENABLE_VPID);
+    n->vpid01 = (can && n->pol.vpid) ? VPID01 : 0;
+}
+
+/* vmcs01's controls for vpid01 (vmcs01 is current). */
+void nested_vpid_vmcs01(struct nested *n)
+{
+    if (!n->vpid01)
+        return;
+    l0_write01(n, VMCS_cpu_based_vm_exec_control,
+               n->f01[VMCS_cpu_based_vm_exec_control] | PROC_ACTIVATE_SECONDARY_CONTROLS);
+    n->proc2_01 |= (uint32_t)PROC2_ENABLE_VPID;
+    l0_write01(n, VMCS_secondary_vm_exec_control, n->proc2_01);
+    l0_write01(n, VMCS_virtual_processor_id, n->vpid01);
+}
+
+static bool vmcs12_has_vpid(const struct nested *n)
+{
+    return (vmcs12_get(n, VMCS_cpu_based_vm_exec_control) & PROC_ACTIVATE_SECONDARY_CONTROLS) &&
+           (vmcs12_get(n, VMCS_secondary_vm_exec_control) & PROC2_ENABLE_VPID);
+}
+
+/* L1's VMLAUNCH/VMRESUME enters L2 on vmcs02 (whose VPID is vpid02). */
+void nested_vpid_emulated_entry(struct nested *n, uint16_t vpid02, uint64_t *last_vpid12)
+{
+    if (!n->vpid01)
+        return;
+    if (!vmcs12_has_vpid(n)) {
+        *last_vpid12 = NESTED_INVALID_PTR;
+        vmx_root_invvpid(n->v, vpid02);
+        return;
+    }
+    uint64_t vpid12 = vmcs12_get(n, VMCS_virtual_processor_id);
+    if (vpid12 != *last_vpid12) {
+        *last_vpid12 = vpid12;
+        vmx_root_invvpid(n->v, vpid02);
+    }
+}
+
+/* An exit of L2 (or a VM-entry failure) delivered to L1. */
+void nested_vpid_emulated_exit(struct nested *n)
+{
+    if (n->vpid01 && !vmcs12_has_vpid(n))
+        vmx_root_invvpid(n->v, n->vpid01);
+}
