@@ -33,7 +33,15 @@ struct nested_policy {
      * them out). */
     uint32_t hide[NESTED_CTL_NFIELDS];
     uint64_t misc_clear; /* IA32_VMX_MISC bits cleared in L1's view */
+    uint64_t ept_vpid_cap_clear; /* IA32_VMX_EPT_VPID_CAP bits cleared */
 };
+
+/* IA32_VMX_MISC bits of Intel PT and SMM (SDM 3D Appendix A "Miscellaneous
+ * Data"): bit 14 PT in VMX operation, bit 15 RDMSR of IA32_SMBASE in SMM,
+ * bit 28 VMXOFF unblocks SMIs. */
+#define VMX_MISC_PT_IN_VMX (1ull << 14)
+#define VMX_MISC_SMBASE_READ (1ull << 15)
+#define VMX_MISC_SMM_VMXOFF_UNBLOCKS_SMI (1ull << 28)
 
 /* The set of VMX features L0 can nest today; a policy may hide more. */
 void nested_policy_default(struct nested_policy *p);

@@ -6,7 +6,10 @@
 
 /* What src/nested can nest today: no TPR shadow or APIC virtualization, no
  * EPT, VPID, unrestricted guest, VM functions, VMCS shadowing, PML or #VE
- * (docs/nested.md). */
+ * (docs/nested.md); and, as KVM's nested_vmx_setup_ctls_msrs leaves them
+ * out, no SMM (entry to SMM, dual-monitor treatment), no Intel PT in VMX
+ * operation (the "conceal VMX from PT" controls, RTIT_CTL load/clear, PT
+ * using guest-physical addresses) and no SGX (ENCLS/ENCLV exiting). */
 void nested_policy_default(struct nested_policy *p)
 {
     memset(p, 0, sizeof *p);
@@ -21,8 +24,17 @@ void nested_policy_default(struct nested_policy *p)
                    PROC2_ENABLE_VPID | PROC2_UNRESTRICTED_GUEST | PROC2_APIC_REGISTER_VIRTUALIZATION |
                    PROC2_VIRTUAL_INTERRUPT_DELIVERY | PROC2_ENABLE_VM_FUNCTIONS | PROC2_VMCS_SHADOWING |
                    PROC2_ENABLE_PML | PROC2_EPT_VIOLATION_VE | PROC2_MODE_BASED_EPT_EXECUTE |
-                   PROC2_SUBPAGE_WRITE_PERMISSIONS | PROC2_USE_TSC_SCALING);
+                   PROC2_SUBPAGE_WRITE_PERMISSIONS | PROC2_USE_TSC_SCALING | PROC2_CONCEAL_VMX_FROM_PT |
+                   PROC2_PT_USES_GUEST_PHYSICAL | PROC2_ENCLS_EXITING | PROC2_ENABLE_ENCLV_EXITING);
+    p->hide[NESTED_CTL_EXIT] = (uint32_t)(EXIT_CONCEAL_VMX_FROM_PT | EXIT_CLEAR_RTIT_CTL);
+    p->hide[NESTED_CTL_ENTRY] = (uint32_t)(ENTRY_ENTRY_TO_SMM | ENTRY_DEACTIVATE_DUAL_MONITOR |
+                                           ENTRY_CONCEAL_VMX_FROM_PT | ENTRY_LOAD_RTIT_CTL);
+    p->misc_clear = VMX_MISC_PT_IN_VMX | VMX_MISC_SMBASE_READ | VMX_MISC_SMM_VMXOFF_UNBLOCKS_SMI;
 }
+
+/* IA32_VMX_MISC and IA32_VMX_BASIC bits of SMM and PT (SDM 3D Appendix A
+ * "Basic VMX Information", "Miscellaneous Data"). */
+#define VMX_BASIC_DUAL_MONITOR (1ull << 49)
 
 static void hide_allowed1(uint64_t *msr, uint32_t hide)
 {
@@ -43,6 +55,8 @@ void nested_caps_filter(const struct vmx_caps *hw, const struct nested_policy *p
     hide_allowed1(&m[VMX_MSR_ENTRY_CTLS], p->hide[NESTED_CTL_ENTRY]);
     hide_allowed1(&m[VMX_MSR_TRUE_ENTRY_CTLS], p->hide[NESTED_CTL_ENTRY]);
     m[VMX_MSR_MISC] &= ~p->misc_clear;
+    /* L0 offers no SMM monitor (KVM reports no dual-monitor treatment). */
+    m[VMX_MSR_BASIC] &= ~VMX_BASIC_DUAL_MONITOR;
     /* Without EPT, VPID or VM functions in L1's controls, their capability
      * MSRs read as 0 ("not supported"). */
     uint32_t proc2 = (uint32_t)(m[VMX_MSR_PROCBASED_CTLS2] >> 32);
@@ -50,6 +64,7 @@ void nested_caps_filter(const struct vmx_caps *hw, const struct nested_policy *p
         m[VMX_MSR_EPT_VPID_CAP] = 0;
     if (!(proc2 & PROC2_ENABLE_VM_FUNCTIONS))
         m[VMX_MSR_VMFUNC] = 0;
+    m[VMX_MSR_EPT_VPID_CAP] &= ~p->ept_vpid_cap_clear;
 }
 
 /* RDMSR of a capability MSR by L1: L1's values; one its capabilities do

@@ -14,13 +14,14 @@ static void set_rax_rdx(struct nested *n, uint64_t val)
     n->c->gpr[2] = val >> 32;
 }
 
-/* SDM 2A "CPUID": L1 sees the CPU model's leaves (L0 hides nothing there
- * yet: CPUID.1:ECX.VMX stays 1, as KVM shows it with nested=1). */
+/* SDM 2A "CPUID": L1 sees the CPU model's leaves less what it could not
+ * use under L0 (cpuid.c); CPUID.1:ECX.VMX stays 1, as KVM shows it with
+ * nested=1. */
 static void do_cpuid(struct nested *n)
 {
     struct cpu *c = n->c;
     uint32_t out[4];
-    cpu_cpuid(c, (uint32_t)c->gpr[0], (uint32_t)c->gpr[1], out);
+    nested_cpuid(n, (uint32_t)c->gpr[0], (uint32_t)c->gpr[1], out);
     c->gpr[0] = out[0];
     c->gpr[3] = out[1];
     c->gpr[1] = out[2];

@@ -167,6 +167,13 @@ static void take_over(struct nested *n)
     if (n->ept01)
         nested_ept01_vmcs01(n);
     nested_vpid_vmcs01(n);
+    if (n->proc2_cpuid) {
+        /* the instructions L1's CPUID reports (cpuid.c) */
+        l0_write01(n, VMCS_cpu_based_vm_exec_control,
+                   n->f01[VMCS_cpu_based_vm_exec_control] | PROC_ACTIVATE_SECONDARY_CONTROLS);
+        n->proc2_01 |= n->proc2_cpuid;
+        l0_write01(n, VMCS_secondary_vm_exec_control, n->proc2_01);
+    }
     write_host_state(n);
     l0_set_l1_cr0(n, l1_cr0);
     l0_set_l1_cr4(n, l1_cr4);
@@ -217,6 +224,7 @@ struct nested *nested_create(struct cpu *c, uint64_t l1_mem, const struct nested
     n->shadowing = nested_shadow_setup(n);
     n->ept01 = nested_ept01_setup(n);
     nested_vpid_setup(n);
+    nested_cpuid_setup(n);
     n->vpid02 = n->vpid01 + 1;
     n->last_vpid12 = NESTED_INVALID_PTR;
     nested_caps_filter(vmx_get_caps(n->v), p, &n->caps1);

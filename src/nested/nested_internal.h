@@ -54,6 +54,8 @@ struct nested {
     uint16_t vpid01;          /* L1's VPID (vpid.c); 0: L0 uses no VPIDs */
     uint16_t vpid02;          /* L2's VPID on vmcs02 */
     uint64_t last_vpid12;     /* vmcs12's VPID at the last entry on vmcs02 */
+    uint32_t cpuid_hide;      /* rows of nested_cpuid.def hidden from L1 (cpuid.c) */
+    uint32_t proc2_cpuid;     /* vmcs01's controls that enable L1's instructions */
 
     /* L1's VMX operation, as L0 emulates it */
     bool vmxon;
@@ -121,6 +123,10 @@ void vmcs12_view_facts(struct nested *n);
 bool nested_ept01_setup(struct nested *n);
 void nested_ept01_vmcs01(struct nested *n);
 void nested_ept01_fault(struct nested *n, uint32_t reason);
+
+/* cpuid.c: L1's CPUID */
+void nested_cpuid_setup(struct nested *n);
+void nested_cpuid(struct nested *n, uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
 
 /* vpid.c: L0's VPIDs and the invalidations L1's VM entries and exits owe */
 void nested_vpid_setup(struct nested *n);

@@ -283,6 +283,17 @@ void nested_entry_fail_to_l1(struct nested *n, uint32_t reason, uint64_t qual)
     nested_vpid_emulated_exit(n);
 }
 
+/* L0's own VM entry of L2 after an exit it handled is no VM entry of L1's
+ * (KVM's nested_vmx_enter_non_root_mode processes vmcs12's VM-entry
+ * MSR-load list only for L1's VMLAUNCH/VMRESUME): vmcs02 takes it off its
+ * list (SDM 3C "VM-Entry Controls for MSRs": count 0 loads nothing); the
+ * next merge puts vmcs12's list back. */
+static void reenter_l2(struct nested *n)
+{
+    if (vmx_root_peek(n->v, VMCS_vm_entry_msr_load_count))
+        vmx_root_vmwrite(n->v, VMCS_vm_entry_msr_load_count, 0);
+}
+
 /* Skip an L2 instruction L0 emulated, and re-enter vmcs02. */
 static void handle_in_l0(struct nested *n, uint32_t basic)
 {
@@ -309,6 +320,7 @@ static void handle_in_l0(struct nested *n, uint32_t basic)
     vmx_root_vmwrite(v, VMCS_guest_rip,
                      vmx_root_vmread(v, VMCS_guest_rip) + vmx_root_vmread(v, VMCS_vm_exit_instruction_len));
 enter:
+    reenter_l2(n);
     vmx_set_level(v, 2);
     if (vmx_root_enter(v, false) != VMX_INSN_OK)
         l0_unsupported(n, "VM entry to L2 on vmcs02 failed after an exit L0 handled");
