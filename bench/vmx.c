@@ -155,9 +155,9 @@ static bool l0_run_once(const char *nvmx, const char *image, const char *policy,
 static bool bench_l0_rows(const char *nvmx, const char *image, unsigned long long loops,
                           unsigned runs, double bare_per_sec)
 {
-    static const char *const policies[] = { "noshadow", "default" };
-    static const char *const designs[] = { "none", "kvm" };
-    for (unsigned p = 0; p < 2; p++) {
+    static const char *const policies[] = { "noshadow", "default", "pkvm" };
+    static const char *const designs[] = { "none", "kvm", "pkvm" };
+    for (unsigned p = 0; p < sizeof policies / sizeof policies[0]; p++) {
         double per_sec[BENCH_MAX_RUNS], cyc = 0;
         for (unsigned r = 0; r < runs; r++)
             if (!l0_run_once(nvmx, image, policies[p], loops, &per_sec[r], &cyc))

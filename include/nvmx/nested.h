@@ -19,6 +19,7 @@ enum nested_ctl_field { NESTED_CTL_PIN, NESTED_CTL_PROC, NESTED_CTL_PROC2, NESTE
 enum nested_shadowing {
     NESTED_SHADOW_NONE, /* every VMREAD/VMWRITE exits to L0 */
     NESTED_SHADOW_KVM,  /* a shadow VMCS in vmcs01's link pointer, KVM's field set */
+    NESTED_SHADOW_PKVM, /* vmcs02 doubles as the shadow VMCS (pKVM) */
 };
 struct nested_policy {
     char name[64];
@@ -32,6 +33,7 @@ struct nested_policy {
      * L1's capability MSRs (as KVM's nested_vmx_setup_ctls_msrs leaves
      * them out). */
     uint32_t hide[NESTED_CTL_NFIELDS];
+    unsigned vmcs02_pool; /* vmcs02s kept, one per vmcs12 (1..8; LRU) */
     uint64_t misc_clear; /* IA32_VMX_MISC bits cleared in L1's view */
     uint64_t ept_vpid_cap_clear; /* IA32_VMX_EPT_VPID_CAP bits cleared */
 };
@@ -42,6 +44,9 @@ struct nested_policy {
 #define VMX_MISC_PT_IN_VMX (1ull << 14)
 #define VMX_MISC_SMBASE_READ (1ull << 15)
 #define VMX_MISC_SMM_VMXOFF_UNBLOCKS_SMI (1ull << 28)
+
+/* The most vmcs02s L0 keeps (docs/nested.md "The vmcs02 pool"). */
+#define NESTED_VMCS02_POOL_MAX 8
 
 /* The set of VMX features L0 can nest today; a policy may hide more. */
 void nested_policy_default(struct nested_policy *p);

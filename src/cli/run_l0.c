@@ -46,6 +46,27 @@ static bool get_bool(json_t *root, const char *key, bool *dst, const char *path,
     return true;
 }
 
+/* An optional list of bit numbers (0..63) of a capability MSR to clear. */
+static bool get_bits(json_t *root, const char *key, uint64_t *dst, const char *path, char *err, size_t errlen)
+{
+    json_t *list = json_object_get(root, key);
+    if (!list)
+        return true;
+    size_t i;
+    json_t *item;
+    if (!json_is_array(list))
+        goto bad;
+    json_array_foreach(list, i, item) {
+        if (!json_is_integer(item) || json_integer_value(item) < 0 || json_integer_value(item) > 63)
+            goto bad;
+        *dst |= 1ull << json_integer_value(item);
+    }
+    return true;
+bad:
+    snprintf(err, errlen, "%s: %s must be an array of bit numbers 0 to 63", path, key);
+    return false;
+}
+
 bool cli_l0_load_policy(const char *path, struct nested_policy *p, char *err, size_t errlen)
 {
     json_error_t je;
@@ -64,8 +85,19 @@ bool cli_l0_load_policy(const char *path, struct nested_policy *p, char *err, si
     }
     snprintf(p->name, sizeof p->name, "%s", json_string_value(name));
     if (!get_bool(root, "ept01", &p->ept01, path, err, errlen) ||
-        !get_bool(root, "vpid", &p->vpid, path, err, errlen))
+        !get_bool(root, "vpid", &p->vpid, path, err, errlen) ||
+        !get_bits(root, "misc_clear", &p->misc_clear, path, err, errlen) ||
+        !get_bits(root, "ept_vpid_cap_clear", &p->ept_vpid_cap_clear, path, err, errlen))
         goto out;
+    json_t *pool = json_object_get(root, "vmcs02_pool");
+    if (pool && (!json_is_integer(pool) || json_integer_value(pool) < 1 ||
+                 json_integer_value(pool) > NESTED_VMCS02_POOL_MAX)) {
+        snprintf(err, errlen, "%s: vmcs02_pool must be an integer from 1 to %d", path,
+                 NESTED_VMCS02_POOL_MAX);
+        goto out;
+    }
+    if (pool)
+        p->vmcs02_pool = (unsigned)json_integer_value(pool);
     json_t *sh = json_object_get(root, "vmcs_shadowing");
     if (sh) {
         const char *s = json_string_value(sh);
@@ -74,11 +106,9 @@ bool cli_l0_load_policy(const char *path, struct nested_policy *p, char *err, si
         } else if (s && !strcmp(s, "kvm")) {
             p->shadowing = NESTED_SHADOW_KVM;
         } else if (s && !strcmp(s, "pkvm")) {
-            snprintf(err, errlen, "%s: vmcs_shadowing \"pkvm\" is not implemented yet (use \"kvm\" "
-                                  "or \"none\")", path);
-            goto out;
+            p->shadowing = NESTED_SHADOW_PKVM;
         } else {
-            snprintf(err, errlen, "%s: vmcs_shadowing must be \"none\" or \"kvm\"", path);
+            snprintf(err, errlen, "%s: vmcs_shadowing must be \"none\", \"kvm\" or \"pkvm\"", path);
             goto out;
         }
     }

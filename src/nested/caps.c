@@ -17,6 +17,7 @@ void nested_policy_default(struct nested_policy *p)
     p->shadowing = NESTED_SHADOW_KVM;
     p->ept01 = true;
     p->vpid = true;
+    p->vmcs02_pool = 4;
     p->hide[NESTED_CTL_PIN] = (uint32_t)PIN_PROCESS_POSTED_INTERRUPTS;
     p->hide[NESTED_CTL_PROC] = (uint32_t)(PROC_USE_TPR_SHADOW | PROC_ACTIVATE_TERTIARY_CONTROLS);
     p->hide[NESTED_CTL_PROC2] =

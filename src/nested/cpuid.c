@@ -18,13 +18,6 @@ static const struct nested_cpuid_bit {
 #undef NESTED_CPUID
 };
 
-static bool proc2_allowed(const struct nested *n, uint32_t ctl)
-{
-    const struct vmx_caps *hw = vmx_get_caps(n->v);
-    return ctl && (vmx_caps_allowed1(hw, VMX_MSR_PROCBASED_CTLS) & (uint32_t)PROC_ACTIVATE_SECONDARY_CONTROLS) &&
-           (vmx_caps_allowed1(hw, VMX_MSR_PROCBASED_CTLS2) & ctl);
-}
-
 /* SDM 2A "CPUID": a leaf above the maximum of its range returns another
  * leaf's data, which no row describes. */
 static bool leaf_in_range(struct nested *n, uint32_t leaf)
@@ -48,7 +41,7 @@ void nested_cpuid_setup(struct nested *n)
         cpu_cpuid(n->c, b->leaf, b->subleaf, out);
         if (b->proc2 != PROC2_NONE && !(out[b->reg] & (1u << b->bit)))
             continue; /* not in the model: nothing to enable */
-        if (proc2_allowed(n, b->proc2))
+        if (l0_proc2_allowed(n, b->proc2))
             n->proc2_cpuid |= b->proc2;
         else
             n->cpuid_hide |= 1u << i;

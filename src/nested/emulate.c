@@ -175,6 +175,7 @@ static void fail(struct emu *e, enum vmx_insn_err err)
     }
     set_flags(n, FL_ZF);
     vmcs12_set(n, VMCS_vm_instruction_error, (uint64_t)err);
+    nested_pkvm_put(n, VMCS_vm_instruction_error);
     e->result = "VMfailValid";
     e->error = (uint32_t)err;
 }
@@ -248,7 +249,9 @@ static void emu_vmxoff(struct emu *e)
     struct nested *n = e->n;
     if (!common_checks(e))
         return;
+    nested_pkvm_detach(n);
     vmcs12_flush(n);
+    nested_vmcs02_drop_all(n);
     n->v12.ptr = NESTED_INVALID_PTR;
     n->vmxon_ptr = NESTED_INVALID_PTR;
     n->vmxon = false;
@@ -267,11 +270,11 @@ static void emu_vmclear(struct emu *e)
     if (addr == n->vmxon_ptr)
         return fail(e, VMX_INSN_ERR_VMCLEAR_VMXON_PTR);
     if (addr == n->v12.ptr) {
+        nested_pkvm_detach(n);
         vmcs12_flush(n);
         n->v12.ptr = NESTED_INVALID_PTR;
     }
-    if (addr == n->vmcs02_of)
-        n->vmcs02_of = NESTED_INVALID_PTR;
+    nested_vmcs02_drop(n, addr);
     vmcs12_clear_region(n, addr);
     succeed(e);
 }
@@ -294,8 +297,10 @@ static void emu_vmptrld(struct emu *e)
     if ((rev & 0x7fffffffu) != revision(n) || ((rev & VMCS_SHADOW_INDICATOR) && !shadowing))
         return fail(e, VMX_INSN_ERR_VMPTRLD_BAD_REVISION);
     if (addr != n->v12.ptr) {
+        nested_pkvm_detach(n);
         vmcs12_flush(n);
         vmcs12_load(n, addr);
+        nested_pkvm_attach(n);
     }
     succeed(e);
 }
@@ -371,6 +376,7 @@ static void emu_vmwrite(struct emu *e)
     if (high)
         val = (vmcs12_get(n, (enum vmcs_field)f) & 0xffffffffull) | ((val & 0xffffffffull) << 32);
     vmcs12_set(n, (enum vmcs_field)f, val);
+    nested_pkvm_put(n, (enum vmcs_field)f);
     succeed(e);
 }
 
@@ -411,19 +417,29 @@ static void trace_emulate(struct emu *e)
     vmx_trace_emit(e->n->v, &ev);
 }
 
-/* Enter L2: vmcs02 is built from vmcs01 and vmcs12 and entered. One vmcs02
- * is reused; a different vmcs12 starts it afresh (VMCLEAR, full merge). */
+/* Enter L2: vmcs02 is built from vmcs01 and vmcs12 and entered. Each
+ * vmcs12 has its vmcs02 in the pool (vmcs02_pool.c); one new to the pool
+ * takes a free or the least recently used slot and starts it afresh
+ * (VMCLEAR, full merge), one already there merges the fields that changed
+ * since its last entry. */
 static void enter_l2(struct nested *n, bool launch)
 {
     struct vmx *v = n->v;
-    bool full = n->vmcs02_of != n->v12.ptr;
-    if (full) {
-        vmx_root_vmclear(v, n->page[L0_VMCS02]);
-        n->vmcs02_of = n->v12.ptr;
+    unsigned k = n->cur02; /* pkvm: the vmcs02 VMPTRLD attached, ordinary */
+    if (!n->pkvm) {
+        bool fresh;
+        uint64_t evicted;
+        k = vmcs02_pool_get(&n->pool, n->v12.ptr, &fresh, &evicted);
+        if (fresh)
+            vmx_root_vmclear(v, l0_vmcs02_page(n, k));
+        n->cur02 = k;
     }
-    vmx_root_vmptrld(v, n->page[L0_VMCS02]);
-    nested_merge(n, full);
-    nested_vpid_emulated_entry(n, n->vpid02, &n->last_vpid12);
+    vmx_root_vmptrld(v, l0_vmcs02_page(n, k));
+    n->vpid02 = n->vpid01 ? (uint16_t)(n->vpid01 + 1 + k) : 0;
+    nested_merge(n, !n->pool.slot[k].started);
+    n->pool.slot[k].started = true;
+    memcpy(n->pool.slot[k].merged, n->v12.f, sizeof n->v12.f);
+    nested_vpid_emulated_entry(n, n->vpid02, &n->pool.slot[k].last_vpid12);
     vmx_set_level(v, 2);
     n->in_l2 = true;
     enum vmx_insn_err err = vmx_root_enter(v, !vmx_root_launched(v));
@@ -454,6 +470,7 @@ static void emu_vmentry(struct emu *e, bool launch)
         return fail(e, VMX_INSN_ERR_VMRESUME_NONLAUNCHED_VMCS);
     struct vmx_vmcs_view vw;
     struct vmx_check_result r;
+    nested_pkvm_pull(n); /* pkvm: the shadowed fields, from vmcs02 */
     vmcs12_view(n, &vw);
     vmx_check_vmcs(&vw, launch, &r);
     if (r.kind == VMX_CHECK_VMFAIL)

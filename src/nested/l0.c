@@ -94,6 +94,7 @@ void l0_skip_insn(struct nested *n)
 void l0_enter_l1(struct nested *n)
 {
     struct vmx *v = n->v;
+    nested_pkvm_settle(n);
     if (vmx_root_current(v) != n->page[L0_VMCS01])
         vmx_root_vmptrld(v, n->page[L0_VMCS01]);
     uint64_t entry = vmx_root_peek(v, VMCS_vm_entry_controls) & ~(uint64_t)ENTRY_IA32E_MODE_GUEST;
@@ -164,6 +165,8 @@ static void take_over(struct nested *n)
     l0_write01(n, VMCS_exception_bitmap, 0);
     if (n->shadowing)
         nested_shadow_vmcs01(n);
+    if (n->pkvm)
+        nested_pkvm_vmcs01(n);
     if (n->ept01)
         nested_ept01_vmcs01(n);
     nested_vpid_vmcs01(n);
@@ -220,20 +223,35 @@ struct nested *nested_create(struct cpu *c, uint64_t l1_mem, const struct nested
     uint32_t rev = (uint32_t)(vmx_get_caps(n->v)->msr[VMX_MSR_BASIC] & 0x7fffffffu);
     for (unsigned i = L0_VMXON; i <= L0_VMCS02; i++)
         cpu_phys_write(c, n->page[i], 4, rev);
+    for (unsigned k = 1; k < VMCS02_POOL_MAX; k++)
+        cpu_phys_write(c, l0_vmcs02_page(n, k), 4, rev);
+    vmcs02_pool_init(&n->pool, p->vmcs02_pool);
     l0_msr_intercepts(n, n->page[L0_MSR_BITMAP01]);
     n->shadowing = nested_shadow_setup(n);
+    n->pkvm = nested_pkvm_setup(n);
     n->ept01 = nested_ept01_setup(n);
     nested_vpid_setup(n);
     nested_cpuid_setup(n);
-    n->vpid02 = n->vpid01 + 1;
-    n->last_vpid12 = NESTED_INVALID_PTR;
     nested_caps_filter(vmx_get_caps(n->v), p, &n->caps1);
     n->feature_control = c->feature_control;
     n->v12.ptr = NESTED_INVALID_PTR;
     n->vmxon_ptr = NESTED_INVALID_PTR;
-    n->vmcs02_of = NESTED_INVALID_PTR;
     vmx_set_native_host(n->v, l0_native_exit, n);
     return n;
+}
+
+void nested_vmcs02_drop(struct nested *n, uint64_t vmcs12)
+{
+    int k = vmcs02_pool_drop(&n->pool, vmcs12);
+    if (k >= 0)
+        vmx_root_vmclear(n->v, l0_vmcs02_page(n, (unsigned)k));
+}
+
+void nested_vmcs02_drop_all(struct nested *n)
+{
+    for (unsigned k = 0; k < n->pool.size; k++)
+        if (n->pool.slot[k].vmcs12 != VMCS02_POOL_FREE)
+            nested_vmcs02_drop(n, n->pool.slot[k].vmcs12);
 }
 
 void nested_destroy(struct nested *n)

@@ -220,7 +220,7 @@ static void put(struct nested *n, enum vmcs_field f, uint64_t val, const char *o
 }
 
 #define MERGE_COPY(f)                                                                          \
-    if (full || n->v12.dirty[VMCS_##f])                                                        \
+    if ((full || n->v12.dirty[VMCS_##f]) && !(n->pkvm && nested_pkvm_shadowed(VMCS_##f)))      \
         put(n, VMCS_##f, V12(f), "vmcs12");
 #define MERGE_OR(f)                                                                            \
     if (full || n->v12.dirty[VMCS_##f])                                                        \

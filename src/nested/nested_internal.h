@@ -8,6 +8,7 @@
 #include "nvmx/nested.h"
 #include "nvmx/vmcs.h"
 #include "nvmx/vmx.h"
+#include "vmcs02_pool.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -18,7 +19,10 @@
 enum l0_page { L0_VMXON, L0_VMCS01, L0_VMCS02, L0_MSR_BITMAP01, L0_MSR_BITMAP02, L0_SHADOW_VMCS,
                L0_VMREAD_BITMAP, L0_VMWRITE_BITMAP, L0_EPT_PML4, L0_EPT_PDPT, L0_EPT_PD, L0_EPT_PT,
                /* EPT01's PDPTs for PML4 entries 1-127 (MAXPHYADDR up to 46) */
-               L0_EPT_PDPT_HIGH, L0_NPAGES = L0_EPT_PDPT_HIGH + 127 };
+               L0_EPT_PDPT_HIGH,
+               /* vmcs02 of pool slots 1.. (slot 0: L0_VMCS02) */
+               L0_VMCS02_MORE = L0_EPT_PDPT_HIGH + 127,
+               L0_NPAGES = L0_VMCS02_MORE + VMCS02_POOL_MAX - 1 };
 
 /* IA32_FEATURE_CONTROL bits (SDM 3C "Enabling and Entering VMX Operation") */
 #define FC_LOCK (1ull << 0)
@@ -48,12 +52,13 @@ struct nested {
     uint64_t page[L0_NPAGES];
     bool took_over;
     bool shadowing;           /* vmcs01 uses the hardware's VMCS shadowing */
+    bool pkvm;                /* ... in the "pkvm" design (pkvm.c) */
+    bool pkvm_ordinary;       /* pkvm: the current vmcs02 is an ordinary VMCS */
     bool ept01;               /* L1 and L2 run over EPT01 (ept01.c) */
     uint64_t eptp01;
     uint32_t proc2_01;        /* vmcs01's secondary controls besides shadowing */
     uint16_t vpid01;          /* L1's VPID (vpid.c); 0: L0 uses no VPIDs */
-    uint16_t vpid02;          /* L2's VPID on vmcs02 */
-    uint64_t last_vpid12;     /* vmcs12's VPID at the last entry on vmcs02 */
+    uint16_t vpid02;          /* L2's VPID on the current vmcs02 */
     uint32_t cpuid_hide;      /* rows of nested_cpuid.def hidden from L1 (cpuid.c) */
     uint32_t proc2_cpuid;     /* vmcs01's controls that enable L1's instructions */
 
@@ -62,7 +67,8 @@ struct nested {
     uint64_t vmxon_ptr;
     struct vmcs12_cache v12;
     uint64_t feature_control; /* IA32_FEATURE_CONTROL as L1 sees it */
-    uint64_t vmcs02_of;       /* vmcs12 whose merge vmcs02 holds */
+    struct vmcs02_pool pool;  /* one vmcs02 per vmcs12 (vmcs02_pool.c) */
+    unsigned cur02;           /* the pool slot of the vmcs02 entered last */
     bool in_l2;               /* vmcs02 is what the hardware ran last */
 
     uint64_t f01[VMCS_NFIELDS]; /* what L0 wrote to vmcs01 */
@@ -75,6 +81,23 @@ struct nested {
     void *trace_ctx;
     struct nested_stats stats;
 };
+
+/* May vmcs0x set secondary control ctl (the hardware model's allowed-1)? */
+static inline bool l0_proc2_allowed(const struct nested *n, uint32_t ctl)
+{
+    const struct vmx_caps *hw = vmx_get_caps(n->v);
+    return ctl && (vmx_caps_allowed1(hw, VMX_MSR_PROCBASED_CTLS) & (uint32_t)PROC_ACTIVATE_SECONDARY_CONTROLS) &&
+           (vmx_caps_allowed1(hw, VMX_MSR_PROCBASED_CTLS2) & ctl) == ctl;
+}
+
+/* The host-physical page of the vmcs02 of pool slot k. */
+static inline uint64_t l0_vmcs02_page(const struct nested *n, unsigned k)
+{
+    return k == 0 ? n->page[L0_VMCS02] : n->page[L0_VMCS02_MORE + k - 1];
+}
+/* L1's VMCLEAR of vmcs12 (or VMXOFF: every vmcs12) frees its vmcs02. */
+void nested_vmcs02_drop(struct nested *n, uint64_t vmcs12);
+void nested_vmcs02_drop_all(struct nested *n);
 
 /* l0.c: entering L1 and L2, stopping on what L0 cannot do */
 void l0_write01(struct nested *n, enum vmcs_field f, uint64_t val);
@@ -140,6 +163,16 @@ void nested_shadow_vmcs01(struct nested *n);
 void nested_shadow_load(struct nested *n);
 void nested_shadow_load_logged(struct nested *n);
 void nested_shadow_store(struct nested *n);
+
+/* pkvm.c: the "pkvm" design (vmcs02 doubles as the shadow VMCS) */
+bool nested_pkvm_shadowed(enum vmcs_field f);
+bool nested_pkvm_setup(struct nested *n);
+void nested_pkvm_vmcs01(struct nested *n);
+void nested_pkvm_attach(struct nested *n);
+void nested_pkvm_detach(struct nested *n);
+void nested_pkvm_pull(struct nested *n);
+void nested_pkvm_settle(struct nested *n);
+void nested_pkvm_put(struct nested *n, enum vmcs_field f);
 
 /* emulate.c: L1's VMX instructions */
 void nested_emulate_vmx(struct nested *n, uint32_t reason);

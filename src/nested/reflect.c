@@ -116,6 +116,7 @@ static void sync_field(struct nested *n, enum vmcs_field f, uint64_t val)
 {
     if (n->v12.f[f] != val) {
         n->v12.f[f] = val;
+        n->pool.slot[n->cur02].merged[f] = val; /* vmcs02 holds it already */
         nested_log(n, f, val, NULL);
     }
 }
@@ -130,6 +131,8 @@ static void sync_vmcs12(struct nested *n, bool guest_state)
         /* guest fields the merge put into vmcs02 (COPY); the others stay
          * as L1 wrote them */
         bool pdpte = f >= VMCS_guest_pdpte0 && f <= VMCS_guest_pdpte3;
+        if (n->pkvm && nested_pkvm_shadowed((enum vmcs_field)f))
+            continue; /* vmcs02 holds it for L1 already */
         bool copy = (type == VMCS_ENC_TYPE_GUEST && guest_state &&
                      vmcs_fields[f].merge == VMCS_MERGE_COPY && !(pdpte && n->ept01)) ||
                     (type == VMCS_ENC_TYPE_RO_DATA && f != VMCS_vm_instruction_error);
@@ -138,8 +141,9 @@ static void sync_vmcs12(struct nested *n, bool guest_state)
     }
     if (guest_state && (vmcs12_get(n, VMCS_vm_exit_controls) & EXIT_SAVE_PREEMPTION_TIMER))
         sync_field(n, VMCS_vmx_preemption_timer_value, vmx_root_vmread(v, VMCS_vmx_preemption_timer_value));
-    sync_field(n, VMCS_vm_entry_intr_info_field,
-               vmcs12_get(n, VMCS_vm_entry_intr_info_field) & ~(uint64_t)VMX_INTR_INFO_VALID);
+    if (!n->pkvm)
+        sync_field(n, VMCS_vm_entry_intr_info_field,
+                   vmcs12_get(n, VMCS_vm_entry_intr_info_field) & ~(uint64_t)VMX_INTR_INFO_VALID);
     if (vmx_trace_enabled(v)) {
         struct trace_event ev = { .type = TRACE_EV_sync, .level = 2,
                                   .sync = { .fields = { n->nlog, n->log } } };
@@ -277,6 +281,11 @@ void nested_entry_fail_to_l1(struct nested *n, uint32_t reason, uint64_t qual)
     vmcs12_set(n, VMCS_exit_qualification, qual);
     vmcs12_set(n, VMCS_vm_exit_intr_info, 0);
     vmcs12_set(n, VMCS_idt_vectoring_info_field, 0);
+    nested_pkvm_put(n, VMCS_vm_exit_reason);
+    nested_pkvm_put(n, VMCS_exit_qualification);
+    nested_pkvm_put(n, VMCS_vm_exit_intr_info);
+    nested_pkvm_put(n, VMCS_idt_vectoring_info_field);
+    nested_pkvm_settle(n);
     if (vmx_root_current(n->v) != n->page[L0_VMCS01])
         vmx_root_vmptrld(n->v, n->page[L0_VMCS01]);
     load_l1_host_state(n, n->c->efer);
@@ -355,6 +364,7 @@ void nested_handle_l2_exit(struct nested *n)
     n->stats.reflected++;
     uint64_t l2_efer = n->c->efer;
     sync_vmcs12(n, !(reason & VMX_EXIT_REASON_ENTRY_FAILURE));
+    nested_pkvm_settle(n);
     vmx_root_vmptrld(v, n->page[L0_VMCS01]);
     load_l1_host_state(n, l2_efer);
     nested_vpid_emulated_exit(n);

@@ -14,9 +14,7 @@
 bool nested_shadow_setup(struct nested *n)
 {
     const struct vmx_caps *hw = vmx_get_caps(n->v);
-    bool can = (vmx_caps_allowed1(hw, VMX_MSR_PROCBASED_CTLS) & (uint32_t)PROC_ACTIVATE_SECONDARY_CONTROLS) &&
-               (vmx_caps_allowed1(hw, VMX_MSR_PROCBASED_CTLS2) & (uint32_t)PROC2_VMCS_SHADOWING);
-    if (n->pol.shadowing != NESTED_SHADOW_KVM || !can)
+    if (n->pol.shadowing != NESTED_SHADOW_KVM || !l0_proc2_allowed(n, (uint32_t)PROC2_VMCS_SHADOWING))
         return false;
     static uint8_t rd[4096], wr[4096];
     vmx_shadow_default_bitmaps(rd, wr);

@@ -19,14 +19,18 @@ uint64_t nested_phys_read_fn(void *ctx, uint64_t pa, unsigned size)
     return l1_phys_read((struct nested *)ctx, pa, size);
 }
 
-/* VMPTRLD: every field is read and marked dirty (the next merge writes it). */
+/* VMPTRLD: every field is read and marked dirty (the next merge writes
+ * it), except, when the vmcs12 has a vmcs02 in the pool, the fields equal
+ * to what that vmcs02 was merged from. */
 void vmcs12_load(struct nested *n, uint64_t pa)
 {
     struct vmcs12_cache *v12 = &n->v12;
+    int k = vmcs02_pool_find(&n->pool, pa);
+    const uint64_t *merged = k >= 0 ? n->pool.slot[k].merged : NULL;
     for (int f = 0; f < VMCS_NFIELDS; f++) {
         uint64_t raw = l1_phys_read(n, pa + vmcs_fields[f].offset, 8);
         v12->f[f] = raw & vmcs_width_mask(vmcs_fields[f].width);
-        v12->dirty[f] = 1;
+        v12->dirty[f] = !merged || merged[f] != v12->f[f];
     }
     v12->launched = l1_phys_read(n, pa + VMCS_LAUNCH_STATE_OFFSET, 4) == 1;
     v12->ptr = pa;

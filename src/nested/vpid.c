@@ -17,10 +17,7 @@
 
 void nested_vpid_setup(struct nested *n)
 {
-    const struct vmx_caps *hw = vmx_get_caps(n->v);
-    bool can = (vmx_caps_allowed1(hw, VMX_MSR_PROCBASED_CTLS) & (uint32_t)PROC_ACTIVATE_SECONDARY_CONTROLS) &&
-               (vmx_caps_allowed1(hw, VMX_MSR_PROCBASED_CTLS2) & (uint32_t)PROC2_ENABLE_VPID);
-    n->vpid01 = (can && n->pol.vpid) ? VPID01 : 0;
+    n->vpid01 = (l0_proc2_allowed(n, (uint32_t)PROC2_ENABLE_VPID) && n->pol.vpid) ? VPID01 : 0;
 }
 
 /* vmcs01's controls for vpid01 (vmcs01 is current). */

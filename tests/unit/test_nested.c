@@ -6,6 +6,9 @@
 #include "nvmx/cpu_hooks.h"
 #include "nvmx/vmcs.h"
 #include "nvmx/vmx.h"
+#include "nested/vmcs02_pool.h"
+
+bool nested_pkvm_shadowed(enum vmcs_field f); /* src/nested/pkvm.c */
 
 #include <check.h>
 #include <stdlib.h>
@@ -216,6 +219,87 @@ START_TEST(merge_origin_fits_area)
 }
 END_TEST
 
+/* ---- the vmcs02 pool (src/nested/vmcs02_pool.c) ---- */
+
+static unsigned pool_get(struct vmcs02_pool *p, uint64_t v12, bool expect_fresh, uint64_t expect_evicted)
+{
+    bool fresh = !expect_fresh;
+    uint64_t evicted = 0;
+    unsigned k = vmcs02_pool_get(p, v12, &fresh, &evicted);
+    ck_assert_msg(fresh == expect_fresh, "vmcs12 %#llx: fresh %d, expected %d", (unsigned long long)v12,
+                  fresh, expect_fresh);
+    ck_assert_msg(evicted == expect_evicted, "vmcs12 %#llx: evicted %#llx, expected %#llx",
+                  (unsigned long long)v12, (unsigned long long)evicted,
+                  (unsigned long long)expect_evicted);
+    ck_assert_msg(k < p->size && p->slot[k].vmcs12 == v12, "vmcs12 %#llx: slot %u", (unsigned long long)v12, k);
+    return k;
+}
+
+/* One slot per vmcs12; a hit keeps its slot; a miss takes a free slot,
+ * else the least recently used one. */
+START_TEST(vmcs02_pool_lru)
+{
+    static struct vmcs02_pool p;
+    const uint64_t FREE = VMCS02_POOL_FREE;
+    vmcs02_pool_init(&p, 4);
+    unsigned a = pool_get(&p, 0xa000, true, FREE);
+    ck_assert_uint_eq(pool_get(&p, 0xa000, false, FREE), a);
+    unsigned b = pool_get(&p, 0xb000, true, FREE);
+    pool_get(&p, 0xc000, true, FREE);
+    pool_get(&p, 0xd000, true, FREE);
+    ck_assert_uint_ne(a, b);
+    pool_get(&p, 0xa000, false, FREE);              /* A used last: B is the LRU */
+    ck_assert_uint_eq(pool_get(&p, 0xe000, true, 0xb000), b);
+    ck_assert_int_eq(vmcs02_pool_find(&p, 0xb000), -1);
+    int c = vmcs02_pool_drop(&p, 0xc000);           /* L1's VMCLEAR of C */
+    ck_assert_int_ge(c, 0);
+    ck_assert_int_eq(vmcs02_pool_drop(&p, 0xc000), -1);
+    ck_assert_uint_eq(pool_get(&p, 0xf000, true, FREE), (unsigned)c); /* the free slot, no eviction */
+    ck_assert_uint_eq(p.hits, 2);
+    ck_assert_uint_eq(p.misses, 6);
+    ck_assert_uint_eq(p.evictions, 1);
+    vmcs02_pool_drop_all(&p);
+    for (unsigned i = 0; i < p.size; i++)
+        ck_assert_uint_eq(p.slot[i].vmcs12, FREE);
+}
+END_TEST
+
+/* A pool of one is nVMX v9's single reused vmcs02: every switch of vmcs12
+ * evicts the other. Sizes are clamped to 1..VMCS02_POOL_MAX. */
+START_TEST(vmcs02_pool_of_one)
+{
+    static struct vmcs02_pool p;
+    vmcs02_pool_init(&p, 0);
+    ck_assert_uint_eq(p.size, 1);
+    pool_get(&p, 0x1000, true, VMCS02_POOL_FREE);
+    pool_get(&p, 0x2000, true, 0x1000);
+    pool_get(&p, 0x1000, true, 0x2000);
+    pool_get(&p, 0x1000, false, VMCS02_POOL_FREE);
+    vmcs02_pool_init(&p, 99);
+    ck_assert_uint_eq(p.size, VMCS02_POOL_MAX);
+}
+END_TEST
+
+
+/* The pkvm design's split (src/nested/pkvm.c): a field the merge computes
+ * (FN, OR), a host-state field, a field without a shadow column and the
+ * PDPTEs (L0's under EPT01) are emulated; the read-only exit-information
+ * fields of the shadow column and its COPY fields are shadowed in vmcs02. */
+START_TEST(pkvm_split)
+{
+    const struct vmcs_field_info *fi = &vmcs_fields[_i];
+    enum vmcs_field f = (enum vmcs_field)_i;
+    unsigned type = VMCS_ENC_TYPE(fi->encoding);
+    bool pdpte = f >= VMCS_guest_pdpte0 && f <= VMCS_guest_pdpte3;
+    bool want = fi->shadow != VMCS_SH_NO && !pdpte &&
+                (type == VMCS_ENC_TYPE_RO_DATA || (fi->merge == VMCS_MERGE_COPY && type != VMCS_ENC_TYPE_HOST));
+    ck_assert_msg(nested_pkvm_shadowed(f) == want, "%s (0x%04x): shadowed %d, expected %d", fi->json,
+                  fi->encoding, nested_pkvm_shadowed(f), want);
+    if (fi->merge == VMCS_MERGE_FN || fi->merge == VMCS_MERGE_OR || type == VMCS_ENC_TYPE_HOST)
+        ck_assert_msg(!nested_pkvm_shadowed(f), "%s: computed by the merge but shadowed", fi->json);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("nested");
@@ -225,6 +309,9 @@ int main(void)
     tcase_add_test(tc, msr_rule);
     tcase_add_test(tc, cr_rule);
     tcase_add_test(tc, exception_rule);
+    tcase_add_test(tc, vmcs02_pool_lru);
+    tcase_add_test(tc, vmcs02_pool_of_one);
+    tcase_add_loop_test(tc, pkvm_split, 0, VMCS_NFIELDS);
     suite_add_tcase(s, tc);
     tc = tcase_create("merge_table");
     tcase_add_loop_test(tc, merge_origin_fits_area, 0, VMCS_NFIELDS);
