@@ -255,6 +255,7 @@ static void emu_vmxoff(struct emu *e)
     n->v12.ptr = NESTED_INVALID_PTR;
     n->vmxon_ptr = NESTED_INVALID_PTR;
     n->vmxon = false;
+    nested_init_release(n); /* no longer blocked */
     succeed(e);
 }
 
@@ -442,6 +443,7 @@ static void enter_l2(struct nested *n, bool launch)
     nested_vpid_emulated_entry(n, n->vpid02, &n->pool.slot[k].last_vpid12);
     vmx_set_level(v, 2);
     n->in_l2 = true;
+    nested_init_release(n);
     enum vmx_insn_err err = vmx_root_enter(v, !vmx_root_launched(v));
     if (err != VMX_INSN_OK) {
         l0_unsupported(n, "VM entry on vmcs02 failed with error %u (%s) after vmcs12 passed the checks",

@@ -4,6 +4,9 @@
  * triple fault that ends L1. */
 #include "nested_internal.h"
 
+#include "nvmx/lapic.h"
+#include "nvmx/machine.h"
+
 /* IA32_FEATURE_CONTROL bits L1 may set (KVM's valid bits without SGX/LMCE):
  * lock, VMX inside SMX, VMX outside SMX. */
 #define FC_VALID (FC_LOCK | (1ull << 1) | FC_VMX_OUTSIDE_SMX)
@@ -90,6 +93,35 @@ static void do_cr(struct nested *n)
     l0_skip_insn(n);
 }
 
+/* SDM 3C "Restrictions on VMX Operation": "INIT signals are blocked
+ * whenever a logical processor is in VMX root operation. They are not
+ * blocked in VMX non-root operation. Instead, INITs cause VM exits." L1 is
+ * in VMX non-root operation of vmcs01, so its INIT exits to L0: once L1 has
+ * executed VMXON (L0's emulation) it is in its VMX root operation, where
+ * the INIT stays pending -- until L1 enters L2, where it causes L2's VM
+ * exit to L1 (nested_init_to_l2), or until L1's VMXOFF unblocks it.
+ * Outside VMX operation an INIT resets the processor (SDM 3A "INIT
+ * Signal"), which L0 does not emulate for L1. */
+static void do_init(struct nested *n)
+{
+    if (!n->vmxon)
+        return l0_unsupported(n, "INIT of L1 outside VMX operation (a reset of L1's processor) is not emulated");
+    n->init_pending = true;
+}
+
+/* An INIT pending for L1 as L1 enters L2 (or leaves VMX operation): the
+ * local APIC asserts it again, and the hardware, in VMX non-root operation
+ * of vmcs02, exits with reason 3 before L2's first instruction, which L0
+ * reflects to L1 (SDM 3C "INIT Signals"). */
+void nested_init_release(struct nested *n)
+{
+    if (!n->init_pending)
+        return;
+    n->init_pending = false;
+    if (n->c->m && n->c->m->lapic)
+        lapic_signal_init(n->c->m->lapic);
+}
+
 void nested_handle_l1_exit(struct nested *n, uint32_t reason)
 {
     switch (reason) {
@@ -97,6 +129,7 @@ void nested_handle_l1_exit(struct nested *n, uint32_t reason)
     case VMX_EXIT_rdmsr: do_msr(n, false); break;
     case VMX_EXIT_wrmsr: do_msr(n, true); break;
     case VMX_EXIT_cr_access: do_cr(n); break;
+    case VMX_EXIT_init_signal: do_init(n); break;
     case VMX_EXIT_ept_violation:
     case VMX_EXIT_ept_misconfig:
         nested_ept01_fault(n, reason);

@@ -70,6 +70,7 @@ struct nested {
     struct vmcs02_pool pool;  /* one vmcs02 per vmcs12 (vmcs02_pool.c) */
     unsigned cur02;           /* the pool slot of the vmcs02 entered last */
     bool in_l2;               /* vmcs02 is what the hardware ran last */
+    bool init_pending;        /* an INIT blocked in L1's VMX root operation */
 
     uint64_t f01[VMCS_NFIELDS]; /* what L0 wrote to vmcs01 */
     bool exit_pending;        /* a VM exit reached the native host */
@@ -179,12 +180,16 @@ void nested_emulate_vmx(struct nested *n, uint32_t reason);
 
 /* exit_l0.c: exits of L1 that are not VMX instructions */
 void nested_handle_l1_exit(struct nested *n, uint32_t reason);
+void nested_init_release(struct nested *n);
 
 /* merge.c: vmcs01 + vmcs12 -> vmcs02 (the current VMCS must be vmcs02) */
 void nested_merge(struct nested *n, bool full);
 
 /* reflect.c: an exit of L2 */
 void nested_handle_l2_exit(struct nested *n);
+/* Before L0 resumes L2 after an exit it handled: the event whose delivery
+ * the exit interrupted is injected again. */
+void nested_reinject_l2(struct nested *n);
 /* An exit for L1 caused by its VMLAUNCH/VMRESUME of vmcs12 (a VM-entry
  * failure, reason with bit 31): loads L1's host state. */
 void nested_entry_fail_to_l1(struct nested *n, uint32_t reason, uint64_t qual);

@@ -292,6 +292,31 @@ void nested_entry_fail_to_l1(struct nested *n, uint32_t reason, uint64_t qual)
     nested_vpid_emulated_exit(n);
 }
 
+/* SDM 3C "Information for VM Exits During Event Delivery": an exit that
+ * interrupted the delivery of an event to L2 leaves the event in the
+ * IDT-vectoring fields. When L0 handles that exit itself and resumes L2,
+ * the event must not be lost: L0 injects it again (KVM's
+ * vmx_complete_interrupts), with its error code and, for software
+ * interrupts and exceptions, the instruction length (SDM 3C "VM-Entry
+ * Controls for Event Injection"). Bit 12 of the IDT-vectoring information
+ * is undefined and not carried over. None of the exits L0 handles today
+ * (RDMSR/WRMSR of the MSRs it intercepts) happens during event delivery;
+ * an EPT02 fill would. */
+void nested_reinject_l2(struct nested *n)
+{
+    struct vmx *v = n->v;
+    uint32_t idt = (uint32_t)vmx_root_vmread(v, VMCS_idt_vectoring_info_field);
+    if (!(idt & VMX_INTR_INFO_VALID))
+        return;
+    unsigned type = (idt & VMX_INTR_INFO_TYPE_MASK) >> VMX_INTR_INFO_TYPE_SHIFT;
+    vmx_root_vmwrite(v, VMCS_vm_entry_intr_info_field, idt & ~(uint32_t)(1u << 12));
+    if (idt & VMX_INTR_INFO_ERROR_CODE)
+        vmx_root_vmwrite(v, VMCS_vm_entry_exception_error_code,
+                         vmx_root_vmread(v, VMCS_idt_vectoring_error_code));
+    if (type == EVT_SW_INT || type == EVT_PRIV_SW_EXC || type == EVT_SW_EXC)
+        vmx_root_vmwrite(v, VMCS_vm_entry_instruction_len, vmx_root_vmread(v, VMCS_vm_exit_instruction_len));
+}
+
 /* L0's own VM entry of L2 after an exit it handled is no VM entry of L1's
  * (KVM's nested_vmx_enter_non_root_mode processes vmcs12's VM-entry
  * MSR-load list only for L1's VMLAUNCH/VMRESUME): vmcs02 takes it off its
@@ -299,6 +324,7 @@ void nested_entry_fail_to_l1(struct nested *n, uint32_t reason, uint64_t qual)
  * next merge puts vmcs12's list back. */
 static void reenter_l2(struct nested *n)
 {
+    nested_reinject_l2(n);
     if (vmx_root_peek(n->v, VMCS_vm_entry_msr_load_count))
         vmx_root_vmwrite(n->v, VMCS_vm_entry_msr_load_count, 0);
 }
