@@ -20,7 +20,7 @@
  * vmcs12 and the reflection rules. */
 #include "nested_internal.h"
 
-bool nested_pkvm_shadowed(enum vmcs_field f)
+static bool shadowed_by_rule(enum vmcs_field f)
 {
     const struct vmcs_field_info *fi = &vmcs_fields[f];
     if (fi->shadow == VMCS_SH_NO)
@@ -31,6 +31,15 @@ bool nested_pkvm_shadowed(enum vmcs_field f)
         return false;
     return VMCS_ENC_TYPE(fi->encoding) == VMCS_ENC_TYPE_RO_DATA ||
            (fi->merge == VMCS_MERGE_COPY && VMCS_ENC_TYPE(fi->encoding) != VMCS_ENC_TYPE_HOST);
+}
+
+/* The split as a table, built once (the merge and the sync ask per field). */
+bool nested_pkvm_shadowed(enum vmcs_field f)
+{
+    static uint8_t table[VMCS_NFIELDS]; /* 0 unknown, 1 emulated, 2 shadowed */
+    if (!table[f])
+        table[f] = shadowed_by_rule(f) ? 2 : 1;
+    return table[f] == 2;
 }
 
 /* VMREAD bitmap: the shadowed fields; VMWRITE bitmap: the shadowed
