@@ -33,6 +33,15 @@ static void ept_set_flags(struct cpu *c, const struct ept_result *r)
     }
 }
 
+bool cpu_ept_peek(struct cpu *c, uint64_t gpa, const struct ept_access *a, uint64_t *hpa)
+{
+    struct ept_result r;
+    if (ept_walk(&c->nr.ept_caps, c->nr.eptp, gpa, a, ept_read_entry, c, &r) != EPT_OK)
+        return false;
+    *hpa = r.hpa;
+    return true;
+}
+
 bool cpu_ept_translate(struct cpu *c, uint64_t gpa, const struct ept_access *a, uint64_t lin,
                        bool nofault, uint64_t *hpa)
 {

@@ -144,12 +144,14 @@ static uint64_t walk_read(struct walk *w, uint64_t pa, unsigned size, bool has_a
 {
     struct cpu *c = w->c;
     uint64_t hpa = pa;
-    if (w->ept && !cpu_ept_translate(c, pa, &ept_pte_read, w->lin, w->acc & ACC_NOFAULT, &hpa)) {
+    bool peek = w->acc & ACC_PEEK;
+    if (w->ept && !(peek ? cpu_ept_peek(c, pa, &ept_pte_read, &hpa)
+                         : cpu_ept_translate(c, pa, &ept_pte_read, w->lin, w->acc & ACC_NOFAULT, &hpa))) {
         w->ept_failed = true;
         return 0;
     }
     uint64_t e = pte_load(c, hpa, size);
-    if (charge && c->cost) {
+    if (charge && !peek && c->cost) {
         c->cycles += c->cost->cycles[COST_page_walk];
         c->stats.walk_refs++;
     }
@@ -340,6 +342,11 @@ static uint32_t error_code_base(const struct walk *w)
  * reads were already writes for EPT. */
 static bool walk_commit(struct walk *w, struct paging_walk_result *r)
 {
+    uint64_t final = w->used[w->nused - 1].val;
+    r->dirty = (final & PTE_D) || (w->acc & ACC_W);
+    r->global = (final & PTE_G) && (w->c->cr4 & CR4_PGE);
+    if (w->acc & ACC_PEEK)
+        return true; /* a look by nvmx sets no flag */
     uint64_t want[4];
     for (unsigned i = 0; i < w->nused; i++) {
         want[i] = w->used[i].has_a ? PTE_A : 0;
@@ -357,15 +364,14 @@ static bool walk_commit(struct walk *w, struct paging_walk_result *r)
     for (unsigned i = 0; i < w->nused; i++)
         if (want[i])
             pte_set_flags(w->c, w->used[i].hpa, w->used[i].size, want[i]);
-    uint64_t final = w->used[w->nused - 1].val;
-    r->dirty = (final & PTE_D) || (w->acc & ACC_W);
-    r->global = (final & PTE_G) && (w->c->cr4 & CR4_PGE);
     return true;
 }
 
 bool paging_walk(struct cpu *c, uint64_t lin, unsigned acc, struct paging_walk_result *r)
 {
     enum paging_mode mode = paging_mode(c);
+    if (acc & ACC_PEEK)
+        acc |= ACC_NOFAULT;
     struct walk w = {
         .c = c,
         .lin = lin,
@@ -424,16 +430,21 @@ bool paging_walk(struct cpu *c, uint64_t lin, unsigned acc, struct paging_walk_r
 bool paging_translate(struct cpu *c, uint64_t lin, unsigned acc, uint64_t *pa, bool *tlb_ok)
 {
     struct paging_walk_result r;
+    if (acc & ACC_PEEK)
+        acc |= ACC_NOFAULT;
     if (likely(paging_walk(c, lin, acc, &r))) {
         /* SDM 3C "Guest-Physical Addresses": under EPT the result of the
          * walk is guest-physical too. */
         if (cpu_ept_active(c)) {
             struct ept_access a = cpu_ept_data_access(acc, r.user, r.writable, r.xd);
-            if (!cpu_ept_translate(c, r.pa, &a, lin, acc & ACC_NOFAULT, &r.pa))
+            if (!((acc & ACC_PEEK) ? cpu_ept_peek(c, r.pa, &a, &r.pa)
+                                   : cpu_ept_translate(c, r.pa, &a, lin, acc & ACC_NOFAULT, &r.pa)))
                 return false;
         }
         *pa = r.pa;
         *tlb_ok = r.tlb_ok;
+        if (acc & ACC_PEEK)
+            return true; /* nothing is cached from a look */
         if (r.page_size < c->xlate_page_size)
             c->xlate_page_size = r.page_size;
         if (r.page_size > 4096 && r.tlb_ok)
