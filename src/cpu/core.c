@@ -2,6 +2,7 @@
  * faults back from handlers (the only non-local exit in src/cpu), and
  * delivers exceptions, NMIs and external interrupts between instructions. */
 #include "block.h"
+#include "psc.h"
 #include "sse.h"
 
 #include "nvmx/cpu_hooks.h"
@@ -26,7 +27,8 @@ struct cpu *cpu_create(struct machine *m, const struct cpu_model *model,
         free(c);
         return NULL;
     }
-    if (!tlb_model_init(c)) {
+    if (!tlb_model_init(c) || !psc_init(c)) {
+        tlb_model_free(c);
         block_cache_free(c);
         free(c);
         return NULL;
@@ -43,6 +45,7 @@ void cpu_destroy(struct cpu *c)
         return;
     block_cache_free(c);
     tlb_model_free(c);
+    psc_free(c);
     free(c);
 }
 

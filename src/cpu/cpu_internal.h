@@ -395,6 +395,8 @@ void tlb_model_free(struct cpu *c);
 /* 1: first-level hit, 2: STLB hit, 0: miss (the walk is charged). */
 unsigned tlb_model_lookup(struct cpu *c, uint64_t lin);
 void tlb_model_fill(struct cpu *c, uint64_t lin, uint64_t page_size);
+/* Drop software-TLB context slot's entries for the page of lin. */
+void tlb_model_drop_page(struct cpu *c, unsigned slot, uint64_t lin);
 
 /* ---- misc ------------------------------------------------------------------ */
 uint64_t cpu_tsc(const struct cpu *c);
