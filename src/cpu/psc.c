@@ -5,7 +5,7 @@
  * still reads every entry from memory (paging.c, ept.c), but the references
  * a cached upper level spares are not charged. Each cache is fully
  * associative with LRU replacement, sized by the CPU model's
- * "paging_structure_caches" (docs/cost-model.md says where the numbers come
+ * "paging_structure_caches" (docs/ept.md says where the numbers come
  * from). Linear (and combined) entries are tagged with the software TLB's
  * context and its flush generation, so every flush of a context drops them;
  * EPT entries are tagged with the EP4TA and dropped by INVEPT. */
