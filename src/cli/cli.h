@@ -113,6 +113,8 @@ bool cli_vmx_setup(struct cpu *c, const struct cpu_model *model, const char *cpu
                    const struct cli_vmx_opts *o, char *err, size_t errlen);
 /* --stats: VM entries, failures and exits per reason, when VMX is attached. */
 void cli_vmx_report_stats(const struct cpu *c, FILE *f);
+/* --stats: the modelled paging-structure caches' hits and misses (stats_psc.c). */
+void cli_psc_report_stats(const struct cpu *c, FILE *f);
 
 /* --log and --log-file (run_log.c) */
 enum { CLI_LOG_INT = 1u << 0, CLI_LOG_CPU_RESET = 1u << 1, CLI_LOG_VMX = 1u << 2 };

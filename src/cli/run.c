@@ -309,14 +309,16 @@ static void report_stats(const struct cpu *c, const struct machine *m, double se
             "nvmx: stats: blocks decoded        %llu\n"
             "nvmx: stats: TLB misses            %llu\n"
             "nvmx: stats: EPT walks/references  %llu/%llu\n"
-            "nvmx: stats: modelled TLB L1/STLB hits, misses, walk references %llu/%llu %llu %llu\n"
-            "nvmx: stats: unbacked reads/writes %llu/%llu\n"
-            "nvmx: stats: unclaimed port in/out %llu/%llu\n",
+            "nvmx: stats: modelled TLB L1/STLB hits, misses, walk references %llu/%llu %llu %llu\n",
             (unsigned long long)c->stats.insns, (unsigned long long)c->cycles, secs, mips,
             (unsigned long long)c->stats.blocks_decoded, (unsigned long long)c->stats.tlb_misses,
             (unsigned long long)c->stats.ept_walks, (unsigned long long)c->stats.ept_refs,
             (unsigned long long)c->stats.tlbm_l1_hits, (unsigned long long)c->stats.tlbm_l2_hits,
-            (unsigned long long)c->stats.tlbm_misses, (unsigned long long)c->stats.tlbm_walk_refs,
+            (unsigned long long)c->stats.tlbm_misses, (unsigned long long)c->stats.tlbm_walk_refs);
+    cli_psc_report_stats(c, stderr);
+    fprintf(stderr,
+            "nvmx: stats: unbacked reads/writes %llu/%llu\n"
+            "nvmx: stats: unclaimed port in/out %llu/%llu\n",
             (unsigned long long)m->stats.unbacked_reads,
             (unsigned long long)m->stats.unbacked_writes,
             (unsigned long long)m->stats.unclaimed_port_reads,

@@ -219,21 +219,20 @@ unsigned cpu_fetch_bytes(struct cpu *c, uint64_t rip, uint8_t *buf, unsigned n)
             a &= 0xffffffffull;
         uint64_t pa = a;
         bool tlb_ok;
-        if ((c->cr0 & CR0_PG) && !paging_translate(c, a, ACC_X | ACC_NOFAULT, &pa, &tlb_ok))
+        if ((c->cr0 & CR0_PG) && !paging_translate(c, a, ACC_X | ACC_PEEK, &pa, &tlb_ok))
             break;
         if (!(c->cr0 & CR0_PG) && cpu_ept_active(c) &&
-            !cpu_ept_translate_unpaged(c, a, ACC_X | ACC_NOFAULT, &pa))
+            !cpu_ept_translate_unpaged(c, a, ACC_X | ACC_PEEK, &pa))
             break;
         /* one translation per page: the bytes up to its end follow pa */
         unsigned k = 4096 - (unsigned)(a & 4095);
         if (k > n - done)
             k = n - done;
+        /* a device's registers are not read: a read may change them */
         const uint8_t *ram = c->m ? machine_ram_ptr(c->m, pa, k) : NULL;
-        if (ram)
-            memcpy(buf + done, ram, k);
-        else
-            for (unsigned i = 0; i < k; i++)
-                buf[done + i] = (uint8_t)cpu_read_phys(c, pa + i, 1);
+        if (!ram)
+            break;
+        memcpy(buf + done, ram, k);
         done += k;
     }
     return done;
