@@ -34,6 +34,9 @@ struct nested_policy {
     /* IA32_VMX_EPT_VPID_CAP bits L1 may see (of the hardware model's):
      * nested EPT and VPID (docs/nested.md) */
     uint64_t ept_vpid_cap;
+    /* Pages of L0's EPT02 pool L0 uses (0: all of it; at least 4, one
+     * root's path to a leaf) */
+    unsigned ept02_pool_pages;
 };
 
 /* The set of VMX features L0 can nest today; a policy may hide more. */

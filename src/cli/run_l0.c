@@ -95,6 +95,15 @@ bool cli_l0_load_policy(const char *path, struct nested_policy *p, char *err, si
     json_t *cap = json_object_get(root, "ept_vpid_cap");
     if (cap && !load_ept_vpid_cap(path, cap, &p->ept_vpid_cap, err, errlen))
         goto out;
+    json_t *pool = json_object_get(root, "ept02_pool_pages");
+    if (pool && (!json_is_integer(pool) || json_integer_value(pool) < 4 ||
+                 json_integer_value(pool) > (NESTED_L0_AREA_SIZE - 1024 * 1024) / 4096)) {
+        snprintf(err, errlen, "%s: ept02_pool_pages must be an integer from 4 to %d", path,
+                 (NESTED_L0_AREA_SIZE - 1024 * 1024) / 4096);
+        goto out;
+    }
+    if (pool)
+        p->ept02_pool_pages = (unsigned)json_integer_value(pool);
     json_t *sh = json_object_get(root, "vmcs_shadowing");
     if (sh) {
         const char *s = json_string_value(sh);

@@ -83,11 +83,19 @@ static void zero_page(struct nested *n, uint64_t pa)
         cpu_phys_write(n->c, pa + o, 8, 0);
 }
 
+/* The pages in use: the policy may keep the pool smaller (to study
+ * recycling). */
+static unsigned pool_pages(const struct nested *n)
+{
+    unsigned p = n->pol.ept02_pool_pages;
+    return p >= 4 && p < EPT02_POOL_PAGES ? p : EPT02_POOL_PAGES;
+}
+
 static void pool_init(struct nested *n)
 {
     if (!n->ept02.ready) {
         memset(n->ept02.owner, 0, sizeof n->ept02.owner);
-        n->ept02.free_pages = EPT02_POOL_PAGES;
+        n->ept02.free_pages = pool_pages(n);
         n->ept02.ready = true;
     }
 }
@@ -99,13 +107,14 @@ static bool page_alloc(struct nested *n, unsigned r, uint64_t *pa)
     pool_init(n);
     if (!e->free_pages)
         return false;
-    for (unsigned k = 0; k < EPT02_POOL_PAGES; k++) {
-        unsigned i = (e->cursor + k) % EPT02_POOL_PAGES;
+    unsigned np = pool_pages(n);
+    for (unsigned k = 0; k < np; k++) {
+        unsigned i = (e->cursor + k) % np;
         if (e->owner[i])
             continue;
         e->owner[i] = (uint8_t)(r + 1);
         e->free_pages--;
-        e->cursor = (i + 1) % EPT02_POOL_PAGES;
+        e->cursor = (i + 1) % np;
         *pa = pool_pa(n, i);
         zero_page(n, *pa);
         return true;
@@ -263,37 +272,6 @@ static void zap_leaf(struct nested *n, unsigned r, uint64_t gpa2)
     cpu_phys_write(n->c, table + 8 * ((gpa2 >> 12) & 511), 8, 0);
 }
 
-/* The access of vmcs02's EPT violation, from its exit qualification (SDM 3C
- * Table "Exit Qualification for EPT Violations"): the same access walks
- * EPT12, so L1 gets the qualification its tables give. */
-static struct ept_access access_of(uint64_t q)
-{
-    bool linear = q & EPT_QUAL_LINEAR_VALID;
-    return (struct ept_access){
-        .type = (unsigned)(q & (EPT_ACCESS_READ | EPT_ACCESS_WRITE | EPT_ACCESS_FETCH)),
-        .linear_valid = linear,
-        .paging_structure = linear && !(q & EPT_QUAL_TRANSLATION),
-        .linear_user = q & EPT_QUAL_LINEAR_USER,
-        .linear_writable = q & EPT_QUAL_LINEAR_WRITABLE,
-        .linear_xd = q & EPT_QUAL_LINEAR_XD,
-        .nmi_unblocking = q & EPT_QUAL_NMI_UNBLOCKING,
-    };
-}
-
-/* SDM 3C "Accessed and Dirty Flags for EPT": with A/D in EPTP12, a write
- * must set the dirty flag of L1's leaf, which only L0 can do: an EPT02 leaf
- * filled by an access that did not write grants no write, so the first
- * write exits to L0 and sets it (KVM write-protects clean guest PTEs the
- * same way). A paging-structure access is a write there. */
-static uint64_t leaf_for(const struct ept02_fill *f, uint64_t eptp12, const struct ept_access *a)
-{
-    bool ad = eptp12 & EPTP_AD;
-    bool wrote = (a->type & EPT_ACCESS_WRITE) || (ad && a->paging_structure);
-    if (ad && !wrote)
-        return f->entry & ~EPT_W;
-    return f->entry;
-}
-
 /* Re-enter L2 after a fill. An event whose delivery the violation
  * interrupted is injected again (SDM 3C "Information for VM Exits During
  * Event Delivery"; KVM's vmx_complete_interrupts), and an IRET that
@@ -336,7 +314,7 @@ enum ept02_exit nested_ept02_exit(struct nested *n, uint32_t basic, const char *
         return EPT02_EXIT_STOP;
     }
     uint64_t qual = vmx_root_vmread(v, VMCS_exit_qualification);
-    struct ept_access acc = access_of(qual);
+    struct ept_access acc = ept02_access_of_qual(qual);
     const struct vmx_caps *hw = vmx_get_caps(v);
     struct ept_caps caps12 = { n->caps1.msr[VMX_MSR_EPT_VPID_CAP], n->maxphyaddr };
     struct ept_caps caps01 = { hw->msr[VMX_MSR_EPT_VPID_CAP], n->maxphyaddr };
@@ -352,8 +330,21 @@ enum ept02_exit nested_ept02_exit(struct nested *n, uint32_t basic, const char *
         /* EPT12's accessed/dirty flags, in L1's memory */
         for (unsigned i = 0; i < f.nad; i++)
             cpu_phys_write(n->c, f.ad[i].hpa, 8, cpu_phys_read(n->c, f.ad[i].hpa, 8) | f.ad[i].bits);
-        uint64_t leaf = leaf_for(&f, eptp12, &acc), old = 0;
+        uint64_t leaf = ept02_leaf_for_access(&f, eptp12, &acc), old = 0;
         if (!insert(n, (unsigned)r, gpa2, leaf, &old)) {
+            /* Twice at the same instruction of L2 with none retired
+             * between: the pool cannot hold what that instruction needs
+             * at once (a policy's small pool); refilling would go round
+             * for ever. */
+            uint64_t rip = vmx_root_peek(v, VMCS_guest_rip);
+            if (n->ept02.exhausted_at == n->c->stats.insns + 1 && n->ept02.exhausted_rip == rip) {
+                l0_unsupported(n, "the EPT02 pool (%u pages, policy ept02_pool_pages) cannot hold "
+                                  "the EPT02 tables one instruction of L2 needs",
+                               pool_pages(n));
+                return EPT02_EXIT_STOP;
+            }
+            n->ept02.exhausted_at = n->c->stats.insns + 1;
+            n->ept02.exhausted_rip = rip;
             pool_exhausted(n, (unsigned)r);
             insert(n, (unsigned)r, gpa2, leaf, &old); /* 3 pages at most: the pool has them */
         }

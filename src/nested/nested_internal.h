@@ -43,6 +43,8 @@ struct nested_ept02 {
     /* a fill that changes nothing twice in a row is an L0 bug, not a loop */
     uint64_t last_fill_gpa, last_fill_entry;
     unsigned same_fills;
+    uint64_t exhausted_at; /* instructions retired + 1 at the last exhaustion */
+    uint64_t exhausted_rip; /* and L2's RIP then */
 };
 
 /* VPID02 (ept02.c): L1's VPIDs for L2 (vpid12) map to VPIDs of L0's,
