@@ -13,7 +13,8 @@
  * join this list when L0 intercepts them.) */
 static bool nested_l0_wants_exit(struct nested *n, uint32_t basic, bool l1_wants)
 {
-    /* EPT01's violations and misconfigurations: L1 gives L2 no EPT */
+    /* EPT01's violations and misconfigurations: L1 gives L2 no EPT (with
+     * EPT in vmcs12, nested_ept02_exit() decided before) */
     if (n->ept01 && (basic == VMX_EXIT_ept_violation || basic == VMX_EXIT_ept_misconfig))
         return true;
     return (basic == VMX_EXIT_rdmsr || basic == VMX_EXIT_wrmsr) && !l1_wants;
@@ -131,7 +132,8 @@ static void sync_vmcs12(struct nested *n, bool guest_state)
          * as L1 wrote them */
         bool pdpte = f >= VMCS_guest_pdpte0 && f <= VMCS_guest_pdpte3;
         bool copy = (type == VMCS_ENC_TYPE_GUEST && guest_state &&
-                     vmcs_fields[f].merge == VMCS_MERGE_COPY && !(pdpte && n->ept01)) ||
+                     vmcs_fields[f].merge == VMCS_MERGE_COPY &&
+                     !(pdpte && n->ept01 && !nested_ept12_on(n))) ||
                     (type == VMCS_ENC_TYPE_RO_DATA && f != VMCS_vm_instruction_error);
         if (copy)
             sync_field(n, (enum vmcs_field)f, vmx_root_vmread(v, (enum vmcs_field)f));
@@ -319,8 +321,31 @@ void nested_handle_l2_exit(struct nested *n)
     uint32_t reason = (uint32_t)vmx_root_vmread(v, VMCS_vm_exit_reason);
     uint32_t basic = reason & 0xffff;
     const char *rule = "";
-    bool l1 = nested_l1_wants_exit(n, reason, &rule);
-    bool l0 = !(reason & VMX_EXIT_REASON_ENTRY_FAILURE) && nested_l0_wants_exit(n, basic, l1);
+    bool l1, l0;
+    if (!(reason & VMX_EXIT_REASON_ENTRY_FAILURE) && n->ept01 && nested_ept12_on(n) &&
+        (basic == VMX_EXIT_ept_violation || basic == VMX_EXIT_ept_misconfig)) {
+        /* nested EPT (ept02.c): an EPT02 fill, or L1's EPT12 fault */
+        uint64_t qual = vmx_root_peek(v, VMCS_exit_qualification);
+        enum ept02_exit how = nested_ept02_exit(n, basic, &rule);
+        if (how == EPT02_EXIT_STOP)
+            return;
+        l1 = how == EPT02_EXIT_REFLECT;
+        if (l1)
+            reason = basic = (uint32_t)vmx_root_vmread(v, VMCS_vm_exit_reason);
+        if (vmx_trace_enabled(v)) {
+            struct trace_event ev = {
+                .type = TRACE_EV_reflect, .level = 2,
+                .reflect = { .reason = reason, .qual = vmx_root_peek(v, VMCS_exit_qualification),
+                             .decision = l1 ? "l1" : "l0", .rule = rule },
+            };
+            vmx_trace_emit(v, &ev);
+        }
+        if (!l1)
+            return nested_ept02_resume(n, qual);
+        goto reflect;
+    }
+    l1 = nested_l1_wants_exit(n, reason, &rule);
+    l0 = !(reason & VMX_EXIT_REASON_ENTRY_FAILURE) && nested_l0_wants_exit(n, basic, l1);
     if (vmx_trace_enabled(v)) {
         struct trace_event ev = {
             .type = TRACE_EV_reflect,
@@ -339,6 +364,7 @@ void nested_handle_l2_exit(struct nested *n)
     }
     if (l0)
         return handle_in_l0(n, basic);
+reflect:
     n->stats.reflected++;
     uint64_t l2_efer = n->c->efer;
     sync_vmcs12(n, !(reason & VMX_EXIT_REASON_ENTRY_FAILURE));

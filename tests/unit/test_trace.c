@@ -213,7 +213,7 @@ static const struct {
     { "\n", "t.jsonl:2: empty line" },
     { "{\"cycles\":1}\n", "t.jsonl:2: missing key \"event\"" },
     { "{\"event\":7}\n", "t.jsonl:2: \"event\" must be a string" },
-    { "{\"event\":\"nested_ept\",\"level\":\"2\"}\n", "t.jsonl:2: warning: unknown event \"nested_ept\"" },
+    { "{\"event\":\"future_event\",\"level\":\"2\"}\n", "t.jsonl:2: warning: unknown event \"future_event\"" },
     { "{\"event\":\"vmfail\",\"cycles\":1,\"insns\":1,\"level\":1,\"vmcs\":\"0x0\","
       "\"insn\":\"vmptrld\",\"error_name\":\"x\",\"error_text\":\"x\"}\n",
       "t.jsonl:2: vmfail: missing key \"error\"" },
