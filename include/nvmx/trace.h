@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define TRACE_SCHEMA_VERSION 1
+#define TRACE_SCHEMA_VERSION 2
 
 /* ---- writer (src/trace/writer.c) ---------------------------------------- */
 

@@ -66,6 +66,7 @@ struct nested {
     /* fields written by the running merge or sync, for the trace */
     struct trace_vmcs_write log[2 * VMCS_NFIELDS];
     unsigned nlog;
+    bool log_unchanged;       /* the merge logs writes that kept the value */
     vmx_trace_fn trace_fn;
     void *trace_ctx;
     struct nested_stats stats;
