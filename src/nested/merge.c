@@ -207,9 +207,13 @@ static uint64_t merge_fn_vm_exit_controls(struct nested *n, const char **origin)
  * they had (docs/trace-schema.md, merge). */
 static void put(struct nested *n, enum vmcs_field f, uint64_t val, const char *origin)
 {
+    n->stats.merge_fields++;
+    if (!n->merge_traced) {
+        vmx_root_vmwrite(n->v, f, val);
+        return;
+    }
     uint64_t old = vmx_root_peek(n->v, f);
     vmx_root_vmwrite(n->v, f, val);
-    n->stats.merge_fields++;
     uint64_t now = vmx_root_peek(n->v, f);
     if (n->log_unchanged || now != old)
         nested_log(n, f, now, origin);
@@ -261,6 +265,7 @@ void nested_merge(struct nested *n, bool full)
     n->stats.merges++;
     n->nlog = 0;
     n->log_unchanged = full;
+    n->merge_traced = vmx_trace_enabled(n->v);
     if (full)
         start_vmcs02(n);
 #define VMCS_FIELD(name, enc, w, s, m) MERGE_##m(name)
@@ -268,6 +273,6 @@ void nested_merge(struct nested *n, bool full)
 #undef VMCS_FIELD
     merge_pdptes(n);
     memset(n->v12.dirty, 0, sizeof n->v12.dirty);
-    if (vmx_trace_enabled(n->v))
+    if (n->merge_traced)
         trace_merge(n, full, n->stats.merge_fields - written0, cycles0);
 }
