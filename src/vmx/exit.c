@@ -428,6 +428,9 @@ void vmx_vm_exit(struct cpu *c, struct vmx *v, const struct vmx_exit *e)
         ev.vmexit.guest_rip = code->rip = e->rip_is_next ? c->next_rip : c->rip;
         code->code_size = c->code_size;
         code->nbytes = (uint8_t)cpu_fetch_bytes(c, code->rip, code->bytes, sizeof code->bytes);
+        /* RDMSR/WRMSR exits: the MSR is ECX, which no exit field holds (SDM
+         * 3C "Instructions That Cause VM Exits Conditionally"). */
+        ev.vmexit.msr = (uint32_t)c->gpr[1];
     }
     record_exit_info(c, v, e, &ev);
     if (!failure)

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The merge event of schema 2 (docs/trace-schema.md): "written" counts the
+"""The merge event of schema 3 (docs/trace-schema.md): "written" counts the
 vmcs02 fields a merge wrote, "fields" lists the writes that changed vmcs02
 (every write of a full merge).
 
@@ -38,8 +38,8 @@ def main():
     prev_written = None
     with open(trace) as f:
         header = json.loads(f.readline())
-        if header.get("schema") != 2:
-            fail("header schema %r, expected 2" % header.get("schema"))
+        if header.get("schema") != 3:
+            fail("header schema %r, expected 3" % header.get("schema"))
         for n, line in enumerate(f, 2):
             ev = json.loads(line)
             if ev["event"] == "vmexit" and ev["level"] == 2:

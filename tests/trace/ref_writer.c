@@ -1,7 +1,7 @@
 /* The reference writer: the writer nvmx had before the one in src/trace,
  * which built a jansson object per line and disassembled every exit (schema
- * 1; since schema 2 a merge also has "written"). It is linked in place of
- * src/trace/writer.c into nvmx-ref-writer
+ * 1; with schema 2's "msr" key and schema 3's merge "written"). It is linked
+ * in place of src/trace/writer.c into nvmx-ref-writer
  * (tests/trace/CMakeLists.txt) so that tests/trace/check-same-bytes.sh can
  * show that the same run gives the same trace bytes with both. Only the
  * event fields changed their place (struct trace_event). */
@@ -231,6 +231,8 @@ static json_t *vmexit_line(struct trace_writer *w, const struct trace_event *ev)
     add_common(o, ev);
     add_reason(o, x->reason);
     json_object_set_new(o, "qual", hex(x->qual));
+    if ((x->reason & 0xffff) == VMX_EXIT_rdmsr || (x->reason & 0xffff) == VMX_EXIT_wrmsr)
+        json_object_set_new(o, "msr", hex(x->msr));
     json_object_set_new(o, "guest_rip", hex(x->guest_rip));
     if (x->guest_linear)
         json_object_set_new(o, "guest_linear", hex(x->guest_linear));

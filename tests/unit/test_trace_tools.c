@@ -208,7 +208,7 @@ static const struct {
       "             ?:wrmsr          1    50.00%     0.00%           -           -           -\n"
       "\nTotal Samples:2, Total cycles:350.\n"
       "(RDMSR/WRMSR exits only; all VM exits: 4)\n"
-      "note: 1 MSR exit without the MSR number: this trace does not record ECX (schema " SCHEMA " has "
+      "note: 1 MSR exit without the MSR number: this trace does not record ECX (schema 1 has "
       "no \"msr\" key), shown as '?'\n"
       "VM entries: 3 (0 launch, 3 resume), failed entries: 0, vmfails: 0\n"
       "Other events: nested_ept 1\n" },
