@@ -214,7 +214,9 @@ static void put(struct nested *n, enum vmcs_field f, uint64_t val, const char *o
     }
     uint64_t old = vmx_root_peek(n->v, f);
     vmx_root_vmwrite(n->v, f, val);
-    uint64_t now = vmx_root_peek(n->v, f);
+    if (!n->log_unchanged && val == old)
+        return; /* the field held the value already */
+    uint64_t now = vmx_root_peek(n->v, f); /* as stored: the field's width */
     if (n->log_unchanged || now != old)
         nested_log(n, f, now, origin);
 }

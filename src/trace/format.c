@@ -222,8 +222,11 @@ struct trace_fmt {
     struct lit *keys;                    /* one per row of trace_rows */
     struct lit head[TRACE_EV_COUNT];     /* {"event":NAME then the first common key */
     struct lit field[VMCS_NFIELDS];      /* {"field":NAME,"value": */
-    /* the disassembly of the event being formatted (CODE, then DISASM) */
+    /* the last disassembly: of this event's CODE for its DISASM, and of
+     * the same instruction in the next exit (an exit loop's usual case) */
     const struct trace_code *dis_code;
+    struct trace_code dis_last;
+    bool dis_valid;
     struct trace_disasm_result dis;
     struct str_slot slot[STR_SLOTS];
 };
@@ -403,10 +406,19 @@ void trace_fmt_free(struct trace_fmt *f)
 /* The event's instruction disassembled (once for its CODE and DISASM keys). */
 static struct trace_disasm_result event_disasm(struct trace_fmt *f, const struct trace_code *code)
 {
-    if (f->dis_code != code) {
+    if (f->dis_code == code)
+        return f->dis;
+    const struct trace_code *l = &f->dis_last;
+    unsigned n = code->nbytes < TRACE_CODE_MAX ? code->nbytes : TRACE_CODE_MAX;
+    /* Nothing else used the disassembly cache since: its slot (and the
+     * text it points at) still holds the last instruction. */
+    if (!f->dis_valid || l->rip != code->rip || l->code_size != code->code_size ||
+        l->nbytes != code->nbytes || memcmp(l->bytes, code->bytes, n)) {
         f->dis = trace_disasm(f->disasm, code);
-        f->dis_code = code;
+        f->dis_last = *code;
+        f->dis_valid = true;
     }
+    f->dis_code = code;
     return f->dis;
 }
 
