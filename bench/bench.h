@@ -53,6 +53,8 @@ bool bench_trace(const char *nvmx, const char *image, unsigned long long loops, 
  * (NUL-terminated, at most 1 MiB kept). Returns the wait status, or -1 if
  * it could not start. */
 int bench_run_capture(const char *const argv[], char **out);
+/* The same, and the child's user + system CPU seconds (all its threads). */
+int bench_run_capture_cpu(const char *const argv[], char **out, double *cpu_seconds);
 /* From `nvmx run --stats` output: "VM exits REASON N (C cycles exit to
  * entry)". */
 bool bench_parse_exits(const char *out, const char *reason, unsigned long long *exits,

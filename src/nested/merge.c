@@ -228,11 +228,23 @@ static uint64_t merge_fn_vm_exit_controls(struct nested *n, const char **origin)
     return (V12(vm_exit_controls) & ~(uint64_t)EXIT_LOADS_HOST_STATE) | EXIT_HOST_ADDRESS_SPACE_SIZE;
 }
 
+/* The trace lists the writes that changed vmcs02 (every write of a full
+ * merge): a merge rewrites its FN fields each time, mostly with the value
+ * they had (docs/trace-schema.md, merge). */
 static void put(struct nested *n, enum vmcs_field f, uint64_t val, const char *origin)
 {
-    vmx_root_vmwrite(n->v, f, val);
     n->stats.merge_fields++;
-    nested_log(n, f, vmx_root_peek(n->v, f), origin);
+    if (!n->merge_traced) {
+        vmx_root_vmwrite(n->v, f, val);
+        return;
+    }
+    uint64_t old = vmx_root_peek(n->v, f);
+    vmx_root_vmwrite(n->v, f, val);
+    if (!n->log_unchanged && val == old)
+        return; /* the field held the value already */
+    uint64_t now = vmx_root_peek(n->v, f); /* as stored: the field's width */
+    if (n->log_unchanged || now != old)
+        nested_log(n, f, now, origin);
 }
 
 #define MERGE_COPY(f)                                                                          \
@@ -257,15 +269,17 @@ static void start_vmcs02(struct nested *n)
             put(n, (enum vmcs_field)f, n->f01[f], "vmcs01 (L0's host state)");
 }
 
-/* One merge event: every field written, its value and origin, and the
- * modelled cycles of the VMWRITEs (and bitmap copy) it took. */
-static void trace_merge(struct nested *n, bool full, uint64_t cycles0)
+/* One merge event: how many fields it wrote, those whose value changed
+ * (all of them in a full merge) with their origin, and the modelled cycles
+ * of the VMWRITEs (and bitmap copy) it took. */
+static void trace_merge(struct nested *n, bool full, uint64_t written, uint64_t cycles0)
 {
     struct trace_event ev = {
         .type = TRACE_EV_merge,
         .level = 2,
         .merge = {
             .full = full,
+            .written = (uint32_t)written,
             .fields = { n->nlog, n->log },
             .cost = (uint32_t)(n->c->cycles - cycles0),
         },
@@ -275,9 +289,11 @@ static void trace_merge(struct nested *n, bool full, uint64_t cycles0)
 
 void nested_merge(struct nested *n, bool full)
 {
-    uint64_t cycles0 = n->c->cycles;
+    uint64_t cycles0 = n->c->cycles, written0 = n->stats.merge_fields;
     n->stats.merges++;
     n->nlog = 0;
+    n->log_unchanged = full;
+    n->merge_traced = vmx_trace_enabled(n->v);
     if (full)
         start_vmcs02(n);
 #define VMCS_FIELD(name, enc, w, s, m) MERGE_##m(name)
@@ -285,6 +301,6 @@ void nested_merge(struct nested *n, bool full)
 #undef VMCS_FIELD
     merge_pdptes(n);
     memset(n->v12.dirty, 0, sizeof n->v12.dirty);
-    if (vmx_trace_enabled(n->v))
-        trace_merge(n, full, cycles0);
+    if (n->merge_traced)
+        trace_merge(n, full, n->stats.merge_fields - written0, cycles0);
 }

@@ -106,6 +106,8 @@ struct nested {
     /* fields written by the running merge or sync, for the trace */
     struct trace_vmcs_write log[2 * VMCS_NFIELDS];
     unsigned nlog;
+    bool merge_traced;        /* the running merge logs its writes */
+    bool log_unchanged;       /* ... and those that kept the value */
     vmx_trace_fn trace_fn;
     void *trace_ctx;
     struct nested_stats stats;

@@ -11,8 +11,13 @@
 
 #include "harness.h"
 
+/* The header's schema number, as the writer prints it. */
+#define SCHEMA_STR_(v) #v
+#define SCHEMA_STR(v) SCHEMA_STR_(v)
+#define SCHEMA SCHEMA_STR(TRACE_SCHEMA_VERSION)
+
 static const char hdr[] =
-    "{\"event\":\"header\",\"schema\":1,\"nvmx\":\"0.1.0\",\"image\":\"k\",\"config\":{}}\n";
+    "{\"event\":\"header\",\"schema\":" SCHEMA ",\"nvmx\":\"0.1.0\",\"image\":\"k\",\"config\":{}}\n";
 
 struct seen {
     unsigned headers, records, unknown;
@@ -355,9 +360,9 @@ END_TEST
  * leaves out exactly that key. */
 START_TEST(diff_headers_and_dotted_ignore)
 {
-    static const char a[] = "{\"event\":\"header\",\"schema\":1,\"nvmx\":\"0.1.0\",\"image\":\"k\","
+    static const char a[] = "{\"event\":\"header\",\"schema\":" SCHEMA ",\"nvmx\":\"0.1.0\",\"image\":\"k\","
                             "\"config\":{\"cost\":{\"name\":\"x\",\"file\":\"a.json\"}}}\n";
-    static const char b[] = "{\"event\":\"header\",\"schema\":1,\"nvmx\":\"0.1.0\",\"image\":\"k\","
+    static const char b[] = "{\"event\":\"header\",\"schema\":" SCHEMA ",\"nvmx\":\"0.1.0\",\"image\":\"k\","
                             "\"config\":{\"cost\":{\"name\":\"x\",\"file\":\"b.json\"}}}\n";
     char *out, *diags;
     ck_assert_int_eq(diff_text(a, b, NULL, &out, &diags), TRACE_DIFF_DIFFER);
