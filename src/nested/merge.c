@@ -237,7 +237,7 @@ static void trace_merge(struct nested *n, bool full, uint64_t cycles0)
 {
     struct trace_event ev = {
         .type = TRACE_EV_merge,
-        .level = 2,
+        .level = n->lv.running,
         .merge = {
             .full = full,
             .fields = { n->nlog, n->log },
