@@ -30,7 +30,7 @@ enum trace_field_type {
 
 enum trace_presence {
     TRACE_P_REQ, TRACE_P_NZ, TRACE_P_FAILED, TRACE_P_FAIL_EXIT, TRACE_P_FAIL_VMFAIL,
-    TRACE_P_VMFAIL_VALID,
+    TRACE_P_VMFAIL_VALID, TRACE_P_MSR_EXIT,
 };
 
 #define TRACE_TEXT_MAX 192

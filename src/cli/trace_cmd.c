@@ -37,8 +37,8 @@ static void stats_usage(FILE *f)
           "\n"
           "  --by KEY      reason (default), level, vmcs (current-VMCS pointer),\n"
           "                port (I/O-instruction exits: port:PIN|POUT, from the exit\n"
-          "                qualification), msr (RDMSR/WRMSR exits: msr:rdmsr|wrmsr; schema 1\n"
-          "                traces do not record ECX, so the MSR shows as '?'), or\n"
+          "                qualification), msr (RDMSR/WRMSR exits: msr:rdmsr|wrmsr, from the\n"
+          "                \"msr\" key; schema 1 traces lack it: '?'), or\n"
           "                level,KEY (one row per level and KEY)\n"
           "  --sort        count (default: most samples first) or time (most cycles)\n"
           "  --format      table (default), json, csv\n",

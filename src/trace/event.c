@@ -141,6 +141,9 @@ bool trace_row_present(const struct trace_row *r, const struct trace_event *ev)
     case TRACE_P_VMFAIL_VALID:
         return ev->type == TRACE_EV_emulate && ev->emulate.result &&
                !strcmp(ev->emulate.result, "VMfailValid");
+    case TRACE_P_MSR_EXIT:
+        return ev->type == TRACE_EV_vmexit && ((ev->vmexit.reason & 0xffff) == VMX_EXIT_rdmsr ||
+                                               (ev->vmexit.reason & 0xffff) == VMX_EXIT_wrmsr);
     }
     return true;
 }

@@ -183,8 +183,8 @@ static bool exit_key(struct trace_groups *g, const struct trace_record *r, uint6
             return false;
         /* The MSR is ECX at the exit (SDM 3C "Instructions That Cause VM
          * Exits Conditionally"); the exit qualification does not hold it,
-         * and schema 1 does not record ECX: an "msr" key is used when a
-         * writer provides one. */
+         * and schema 1 does not record ECX: schema 2 writes it as the
+         * "msr" key of RDMSR/WRMSR exits. */
         *info = r->reason == VMX_EXIT_wrmsr;
         json_t *m = r->json ? json_object_get((json_t *)r->json, "msr") : NULL;
         if (m && json_is_string(m) && trace_parse_hex(json_string_value(m), key))
@@ -401,9 +401,8 @@ static void print_table(const struct trace_groups *g, const uint32_t *order, FIL
                 (unsigned long long)g->all_exits);
     if (g->msr_key_missing)
         fprintf(out, "note: %llu MSR exit%s without the MSR number: this trace does not "
-                     "record ECX (schema %d has no \"msr\" key), shown as '?'\n",
-                (unsigned long long)g->msr_key_missing, g->msr_key_missing == 1 ? "" : "s",
-                TRACE_SCHEMA_VERSION);
+                     "record ECX (schema 1 has no \"msr\" key), shown as '?'\n",
+                (unsigned long long)g->msr_key_missing, g->msr_key_missing == 1 ? "" : "s");
     fprintf(out, "VM entries: %llu (%llu launch, %llu resume), failed entries: %llu, "
                  "vmfails: %llu\n",
             (unsigned long long)g->entries, (unsigned long long)g->launches,

@@ -125,9 +125,9 @@ static bool read_header(struct reader *rd, json_t *o)
 {
     uint64_t schema;
     bool ok = get_uint(rd, o, "header", "schema", UINT32_MAX, &schema);
-    if (ok && schema != TRACE_SCHEMA_VERSION) {
-        diag(rd, false, "header: schema %llu is not supported (this nvmx reads schema %d)",
-             (unsigned long long)schema, TRACE_SCHEMA_VERSION);
+    if (ok && (schema < TRACE_SCHEMA_OLDEST || schema > TRACE_SCHEMA_VERSION)) {
+        diag(rd, false, "header: schema %llu is not supported (this nvmx reads schema %d-%d)",
+             (unsigned long long)schema, TRACE_SCHEMA_OLDEST, TRACE_SCHEMA_VERSION);
         ok = false;
     }
     ok &= check_string(rd, o, "header", "nvmx", true, false);

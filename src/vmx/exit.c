@@ -271,6 +271,7 @@ static void load_host_control(struct cpu *c, struct vmx *v, bool host64)
     /* "DR7 is set to 400H. The IA32_DEBUGCTL MSR is cleared to 00000000H." */
     c->dr[7] = DR7_INIT;
     c->debugctl = 0;
+    cpu_debug_regs_changed(c);
 
     uint64_t nat = host64 ? ~0ull : 0xffffffffull;
     c->sysenter_cs = (uint32_t)vmcs_get(v, VMCS_host_ia32_sysenter_cs);
@@ -428,6 +429,9 @@ void vmx_vm_exit(struct cpu *c, struct vmx *v, const struct vmx_exit *e)
         ev.vmexit.guest_rip = code->rip = e->rip_is_next ? c->next_rip : c->rip;
         code->code_size = c->code_size;
         code->nbytes = (uint8_t)cpu_fetch_bytes(c, code->rip, code->bytes, sizeof code->bytes);
+        /* RDMSR/WRMSR exits: the MSR is ECX, which no exit field holds (SDM
+         * 3C "Instructions That Cause VM Exits Conditionally"). */
+        ev.vmexit.msr = (uint32_t)c->gpr[1];
     }
     record_exit_info(c, v, e, &ev);
     if (!failure)

@@ -1,4 +1,4 @@
-/* The reference writer of schema 1: the writer nvmx had before the one in
+/* The reference writer of schema 1 (with schema 2's "msr" key): the writer nvmx had before the one in
  * src/trace, which built a jansson object per line and disassembled every
  * exit. It is linked in place of src/trace/writer.c into nvmx-ref-writer
  * (tests/trace/CMakeLists.txt) so that tests/trace/check-same-bytes.sh can
@@ -230,6 +230,8 @@ static json_t *vmexit_line(struct trace_writer *w, const struct trace_event *ev)
     add_common(o, ev);
     add_reason(o, x->reason);
     json_object_set_new(o, "qual", hex(x->qual));
+    if ((x->reason & 0xffff) == VMX_EXIT_rdmsr || (x->reason & 0xffff) == VMX_EXIT_wrmsr)
+        json_object_set_new(o, "msr", hex(x->msr));
     json_object_set_new(o, "guest_rip", hex(x->guest_rip));
     if (x->guest_linear)
         json_object_set_new(o, "guest_linear", hex(x->guest_linear));

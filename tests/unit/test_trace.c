@@ -75,7 +75,7 @@ START_TEST(header_line_is_exact)
            : "null";
     char want[2048];
     snprintf(want, sizeof(want),
-             "{\"event\":\"header\",\"schema\":1,\"nvmx\":\"1.2.3\",\"image\":\"k.elf\","
+             "{\"event\":\"header\",\"schema\":2,\"nvmx\":\"1.2.3\",\"image\":\"k.elf\","
              "\"config\":{\"cpu\":{\"name\":\"skylake-server\",\"file\":"
              "\"cpu/skylake-server.json\"},\"cost\":{\"name\":\"c\",\"file\":\"x/c.json\"},"
              "\"mem\":1048576,\"max_insns\":5,\"cmdline\":null,"
@@ -100,6 +100,21 @@ static const struct {
       "\"insn_len\":2,\"insn_info\":\"0x0\",\"insn_bytes\":\"0f a2\",\"insn\":\"cpuid\","
       "\"intr_info\":\"0x0\",\"intr_error\":\"0x0\",\"idt_info\":\"0x0\",\"idt_error\":\"0x0\","
       "\"cost\":450}" },
+    /* RDMSR and WRMSR exits carry the MSR (ECX), MSR 0 included */
+    { { .type = TRACE_EV_vmexit, .cycles = 60, .insns = 6, .vmcs = 0x3000, .level = 1,
+        .vmexit = { .cost = 450, .reason = VMX_EXIT_rdmsr, .msr = 0xc0000080, .guest_rip = 0x10,
+                    .insn_len = 2 } },
+      "{\"event\":\"vmexit\",\"cycles\":60,\"insns\":6,\"level\":1,\"vmcs\":\"0x3000\","
+      "\"reason\":31,\"reason_name\":\"rdmsr\",\"qual\":\"0x0\",\"msr\":\"0xc0000080\","
+      "\"guest_rip\":\"0x10\",\"insn_len\":2,\"insn_info\":\"0x0\",\"intr_info\":\"0x0\","
+      "\"intr_error\":\"0x0\",\"idt_info\":\"0x0\",\"idt_error\":\"0x0\",\"cost\":450}" },
+    { { .type = TRACE_EV_vmexit, .cycles = 61, .insns = 7, .vmcs = 0x3000, .level = 1,
+        .vmexit = { .cost = 450, .reason = VMX_EXIT_wrmsr, .msr = 0, .guest_rip = 0x12,
+                    .insn_len = 2 } },
+      "{\"event\":\"vmexit\",\"cycles\":61,\"insns\":7,\"level\":1,\"vmcs\":\"0x3000\","
+      "\"reason\":32,\"reason_name\":\"wrmsr\",\"qual\":\"0x0\",\"msr\":\"0x0\","
+      "\"guest_rip\":\"0x12\",\"insn_len\":2,\"insn_info\":\"0x0\",\"intr_info\":\"0x0\","
+      "\"intr_error\":\"0x0\",\"idt_info\":\"0x0\",\"idt_error\":\"0x0\",\"cost\":450}" },
     /* #PF through the exception bitmap during delivery of INT 0x80, 32-bit code */
     { { .type = TRACE_EV_vmexit, .cycles = 7, .insns = 1, .vmcs = 0x3000, .level = 1,
         .vmexit = { .cost = 450, .reason = VMX_EXIT_exception_nmi, .qual = 0xdeadb000,
@@ -257,10 +272,15 @@ START_TEST(first_line_must_be_header)
     ck_assert(!read_text("", &diags, &res, NULL));
     ck_assert_str_eq(diags, "t.jsonl: empty trace (no header line)\n");
     free(diags);
-    ck_assert(!read_text("{\"event\":\"header\",\"schema\":2,\"nvmx\":null,\"image\":null,"
+    ck_assert(!read_text("{\"event\":\"header\",\"schema\":3,\"nvmx\":null,\"image\":null,"
                          "\"config\":{}}\n", &diags, &res, NULL));
-    ck_assert_str_eq(diags, "t.jsonl:1: header: schema 2 is not supported (this nvmx reads "
-                            "schema 1)\n");
+    ck_assert_str_eq(diags, "t.jsonl:1: header: schema 3 is not supported (this nvmx reads "
+                            "schema 1-2)\n");
+    free(diags);
+    ck_assert(!read_text("{\"event\":\"header\",\"schema\":0,\"nvmx\":null,\"image\":null,"
+                         "\"config\":{}}\n", &diags, &res, NULL));
+    ck_assert_str_eq(diags, "t.jsonl:1: header: schema 0 is not supported (this nvmx reads "
+                            "schema 1-2)\n");
     free(diags);
 }
 END_TEST
@@ -283,8 +303,10 @@ START_TEST(written_events_read_back)
     ck_assert_msg(ok, "diagnostics: %s", diags);
     ck_assert_str_eq(diags, "");
     ck_assert_uint_eq(res.records, N_EVENT_LINES);
-    ck_assert_uint_eq(st.exits, 2);
+    ck_assert_uint_eq(st.exits, 4);
     ck_assert_uint_eq(st.exit[VMX_EXIT_cpuid].samples, 1);
+    ck_assert_uint_eq(st.exit[VMX_EXIT_rdmsr].samples, 1);
+    ck_assert_uint_eq(st.exit[VMX_EXIT_wrmsr].samples, 1);
     ck_assert_uint_eq(st.exit[VMX_EXIT_exception_nmi].samples, 1);
     ck_assert_uint_eq(st.entries, 1);
     ck_assert_uint_eq(st.failed_entries, 2);
