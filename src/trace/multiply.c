@@ -93,7 +93,7 @@ void trace_multiply_print(const struct trace_multiply *m, FILE *out)
                      "again:\n",
                 (unsigned long long)m->episodes[n], n, n);
         for (int k = 1; k <= n; k++) {
-            char label[8];
+            char label[16];
             snprintf(label, sizeof(label), "L%d", k);
             fprintf(out, "%8s %10.2f exits\n", label, (double)m->sum[n][k] / e);
             total += (double)m->sum[n][k] / e;
