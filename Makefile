@@ -1,7 +1,7 @@
 # Thin wrapper around CMake. `make` builds, `make demo` runs the nested demo
 # (L0 -> turtle -> turtle -> cpuid workload), `make demo-bare` the demo guest,
 # `make test` runs every test in a -Werror build and in an ASan/UBSan build
-# except the long ones (`make test-long`: the depth-5 stack).
+# except the long ones (`make test-long`: the depth-4 and depth-5 stacks).
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
@@ -58,7 +58,7 @@ test-asan: deps
 	cmake --build $(BUILD_ASAN) -j$(JOBS)
 	cd $(BUILD_ASAN) && ctest --output-on-failure -j$(JOBS) -LE long
 
-# The long tests (ctest label `long`: the depth-5 stack), in the -Werror
+# The long tests (ctest label `long`: the depth-4 and depth-5 stacks), in the -Werror
 # build only; `make test` leaves them out.
 test-long: build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS) -L long
