@@ -517,8 +517,8 @@ static void enter_l2(struct nested *n, bool launch)
         n->vmcs02_of = n->v12.ptr;
     }
     vmx_root_vmptrld(v, n->page[L0_VMCS02]);
+    vmx_set_level(v, nested_levels_enter(n));
     nested_merge(n, full);
-    vmx_set_level(v, 2);
     n->in_l2 = true;
     enum vmx_insn_err err = vmx_root_enter(v, !vmx_root_launched(v));
     if (err != VMX_INSN_OK) {

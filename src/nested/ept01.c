@@ -93,7 +93,7 @@ void nested_ept01_vmcs01(struct nested *n)
 void nested_ept01_fault(struct nested *n, uint32_t reason)
 {
     l0_unsupported(n, "L%d %s at guest-physical address 0x%llx (L0's memory, or beyond what "
-                      "EPT01 maps)", n->in_l2 ? 2 : 1,
+                      "EPT01 maps)", n->in_l2 ? n->lv.running : 1,
                    reason == VMX_EXIT_ept_violation ? "EPT violation" : "EPT misconfiguration",
                    (unsigned long long)vmx_root_vmread(n->v, VMCS_guest_physical_address));
 }

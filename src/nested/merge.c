@@ -276,7 +276,7 @@ static void trace_merge(struct nested *n, bool full, uint64_t written, uint64_t 
 {
     struct trace_event ev = {
         .type = TRACE_EV_merge,
-        .level = 2,
+        .level = n->lv.running,
         .merge = {
             .full = full,
             .written = (uint32_t)written,

@@ -74,6 +74,20 @@ struct vmcs12_cache {
     bool launched;
 };
 
+/* The deepest level the trace names (its `level` key is 0-63). */
+#define NESTED_MAX_LEVELS 63
+
+/* Level inference (levels.c): the level of the guest on vmcs02, and per
+ * hypervisor level j the last exit delivered to Lj (origin: the level of
+ * the guest that exited, 0 if none yet). */
+struct nested_levels {
+    int running;
+    struct {
+        uint8_t origin;
+        uint16_t reason;
+    } last[NESTED_MAX_LEVELS];
+};
+
 struct nested {
     struct cpu *c;
     struct vmx *v;
@@ -99,6 +113,7 @@ struct nested {
     struct nested_ept02 ept02;
     struct nested_vpid02 vpid02;
     bool in_l2;               /* vmcs02 is what the hardware ran last */
+    struct nested_levels lv;  /* the level vmcs02 runs (levels.c) */
 
     uint64_t f01[VMCS_NFIELDS]; /* what L0 wrote to vmcs01 */
     bool exit_pending;        /* a VM exit reached the native host */
@@ -195,6 +210,12 @@ void nested_handle_l1_exit(struct nested *n, uint32_t reason);
 
 /* merge.c: vmcs01 + vmcs12 -> vmcs02 (the current VMCS must be vmcs02) */
 void nested_merge(struct nested *n, bool full);
+
+/* levels.c: the level of vmcs02's guest. An exit of it reflected to L1
+ * (its full reason); L1 enters vmcs02: the level that runs, also kept in
+ * n->lv.running. */
+void nested_levels_reflect(struct nested *n, uint32_t reason);
+int nested_levels_enter(struct nested *n);
 
 /* reflect.c: an exit of L2 */
 void nested_handle_l2_exit(struct nested *n);

@@ -143,7 +143,7 @@ static void sync_vmcs12(struct nested *n, bool guest_state)
     sync_field(n, VMCS_vm_entry_intr_info_field,
                vmcs12_get(n, VMCS_vm_entry_intr_info_field) & ~(uint64_t)VMX_INTR_INFO_VALID);
     if (vmx_trace_enabled(v)) {
-        struct trace_event ev = { .type = TRACE_EV_sync, .level = 2,
+        struct trace_event ev = { .type = TRACE_EV_sync, .level = n->lv.running,
                                   .sync = { .fields = { n->nlog, n->log } } };
         vmx_trace_emit(v, &ev);
     }
@@ -310,7 +310,7 @@ static void handle_in_l0(struct nested *n, uint32_t basic)
     vmx_root_vmwrite(v, VMCS_guest_rip,
                      vmx_root_vmread(v, VMCS_guest_rip) + vmx_root_vmread(v, VMCS_vm_exit_instruction_len));
 enter:
-    vmx_set_level(v, 2);
+    vmx_set_level(v, n->lv.running);
     if (vmx_root_enter(v, false) != VMX_INSN_OK)
         l0_unsupported(n, "VM entry to L2 on vmcs02 failed after an exit L0 handled");
 }
@@ -349,7 +349,7 @@ void nested_handle_l2_exit(struct nested *n)
     if (vmx_trace_enabled(v)) {
         struct trace_event ev = {
             .type = TRACE_EV_reflect,
-            .level = 2,
+            .level = n->lv.running,
             .reflect = {
                 .reason = reason,
                 .qual = vmx_root_peek(v, VMCS_exit_qualification),
@@ -366,6 +366,7 @@ void nested_handle_l2_exit(struct nested *n)
         return handle_in_l0(n, basic);
 reflect:
     n->stats.reflected++;
+    nested_levels_reflect(n, reason);
     uint64_t l2_efer = n->c->efer;
     sync_vmcs12(n, !(reason & VMX_EXIT_REASON_ENTRY_FAILURE));
     vmx_root_vmptrld(v, n->page[L0_VMCS01]);
