@@ -8,9 +8,9 @@
  * exits invalidate the mappings of VPID 0000H, which are L2's (vpid02) and
  * L1's (vpid01) -- L0 invalidates vpid02 at the emulated VM entry and
  * vpid01 at the emulated VM exit, each before its owner runs again. A
- * vmcs12 with "enable VPID" keeps both, and vpid02 is invalidated when the
- * VPID of the vmcs12 entering on it changes (its translations were
- * another VPID12's). */
+ * vmcs12 with "enable VPID" keeps both: L2 then runs under the VPID02 that
+ * ept02.c maps its VPID12 to (VPID02_FIRST and up; L0's own VPIDs are
+ * below). */
 #include "nested_internal.h"
 
 #define VPID01 1u
@@ -43,21 +43,16 @@ void nested_vpid_emulated_entry(struct nested *n, uint16_t vpid02, uint64_t *las
 {
     if (!n->vpid01)
         return;
-    if (!vmcs12_has_vpid(n)) {
-        *last_vpid12 = NESTED_INVALID_PTR;
-        vmx_root_invvpid(n->v, vpid02);
-        return;
-    }
-    uint64_t vpid12 = vmcs12_get(n, VMCS_virtual_processor_id);
-    if (vpid12 != *last_vpid12) {
-        *last_vpid12 = vpid12;
-        vmx_root_invvpid(n->v, vpid02);
-    }
+    /* with VPID in vmcs12, L2 runs under the VPID02 of its VPID12
+     * (ept02.c nested_vpid02), kept across transitions */
+    *last_vpid12 = NESTED_INVALID_PTR;
+    if (!vmcs12_has_vpid(n))
+        vmx_root_invvpid(n->v, VMX_INVVPID_CONTEXT, vpid02, 0);
 }
 
 /* An exit of L2 (or a VM-entry failure) delivered to L1. */
 void nested_vpid_emulated_exit(struct nested *n)
 {
     if (n->vpid01 && !vmcs12_has_vpid(n))
-        vmx_root_invvpid(n->v, n->vpid01);
+        vmx_root_invvpid(n->v, VMX_INVVPID_CONTEXT, n->vpid01, 0);
 }
