@@ -38,7 +38,7 @@ run() {
         echo "$out" >&2
         return 1
     fi
-    cyc=$(echo "$out" | tr -d '\r' | sed -n "s/^workload cpuid: $n iterations, [0-9]* TSC ticks, \([0-9]*\) per iteration/\1/p")
+    cyc=$(echo "$out" | tr -d '\r' | sed -n "s/^workload cpuid: $n iterations, *[0-9]* TSC ticks, *\([0-9]*\) per iteration/\1/p")
     [ -n "$cyc" ] || { echo "nvmx-bench: L$d: no timing line" >&2; return 1; }
     echo "$((t1 - t0)) $cyc"
 }

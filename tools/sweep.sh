@@ -102,7 +102,7 @@ for d in $(echo "$depths" | tr , ' '); do
                 elif grep -q 'unsupported' "$out/$name.out"; then
                     status=unsupported
                 fi
-                cyc=$(sed -n 's/^workload [a-z_]*: [0-9]* iterations, [0-9]* TSC ticks, \([0-9]*\) per iteration.*/\1/p' "$out/$name.out" | tr -d '\r')
+                cyc=$(sed -n 's/^workload [a-z_]*: [0-9]* iterations, *[0-9]* TSC ticks, *\([0-9]*\) per iteration.*/\1/p' "$out/$name.out" | tr -d '\r')
                 mul=-
                 if [ $status = PASS ]; then
                     mul=$("$nvmx" trace stats --by level "$out/$name.jsonl.zst" 2>/dev/null |

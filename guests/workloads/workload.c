@@ -38,6 +38,9 @@ uint64_t wl_start(const char *name, uint32_t mb_magic, uint32_t mb_info, uint64_
 void wl_timing(const char *name, uint64_t n, uint64_t ticks)
 {
     annotate_level();
-    con_printf("workload %s: %lu iterations, %lu TSC ticks, %lu per iteration\n", name, n, ticks,
+    /* Fixed-width figures: the line has the same length (the same number of
+     * output exits) whatever the counts, so differences of two runs of
+     * different counts cancel it exactly (scripts/demo-nested.sh). */
+    con_printf("workload %s: %lu iterations, %14lu TSC ticks, %10lu per iteration\n", name, n, ticks,
                n ? ticks / n : 0);
 }

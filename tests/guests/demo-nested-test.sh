@@ -25,10 +25,20 @@ for n in 10 20; do
     grep -E '(exits from|exit multiplication:|modelled cycles per L3)' "$dir/out-$n.txt" >"$dir/figures-$n.txt"
 done
 cat "$dir/figures-20.txt"
+# The exit counts must be equal. The modelled cycles may differ by a few
+# parts per 10^4: the workload converts its larger TSC totals to decimal
+# with more digits (more instructions, no more exits).
 if ! cmp -s "$dir/figures-10.txt" "$dir/figures-20.txt"; then
-    diff "$dir/figures-10.txt" "$dir/figures-20.txt"
-    echo "FAIL: the per-L3-exit figures depend on the iteration count"
-    exit 1
+    grep -v 'modelled cycles' "$dir/figures-10.txt" >"$dir/exits-10.txt"
+    grep -v 'modelled cycles' "$dir/figures-20.txt" >"$dir/exits-20.txt"
+    c10=$(sed -n 's/.*modelled cycles per L3 exit: //p' "$dir/figures-10.txt")
+    c20=$(sed -n 's/.*modelled cycles per L3 exit: //p' "$dir/figures-20.txt")
+    if ! cmp -s "$dir/exits-10.txt" "$dir/exits-20.txt" ||
+       ! awk -v a="$c10" -v b="$c20" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(a > 0 && d * 10000 <= 5 * a) }'; then
+        diff "$dir/figures-10.txt" "$dir/figures-20.txt"
+        echo "FAIL: the per-L3-exit figures depend on the iteration count"
+        exit 1
+    fi
 fi
 # at least one exit from each level per L3 exit: L3's CPUID exits to L0
 # (level 2) and is reflected to L1, whose handling exits to L0 (level 1)
