@@ -154,6 +154,10 @@ enum cpu_stop {
     CPU_STOP_NONE = 0,     /* still running (internal) */
     CPU_STOP_MACHINE,      /* a device asked to stop (debug-exit): see machine */
     CPU_STOP_SHUTDOWN,     /* triple fault / shutdown */
+    CPU_STOP_VMX_ABORT,    /* a VMX abort: the logical processor is in the
+                              shutdown state (SDM 3C "VMX Aborts");
+                              vmx_last_abort() / nested_last_abort() say
+                              which */
     CPU_STOP_HLT_FOREVER,  /* HLT with nothing that can wake it */
     CPU_STOP_INSN_LIMIT,   /* --max-insns reached */
     CPU_STOP_HOST,         /* a VM exit to a native host (include/nvmx/vmx.h

@@ -60,6 +60,11 @@ struct trace_groups {
     } other_events[TRACE_MAX_OTHER_EVENTS];
     unsigned nother_events;
     uint64_t other_events_dropped;
+    /* The run's `end` event (schema 2), when the trace has one. */
+    bool has_end;
+    char end_cause[24], end_signal[12];
+    uint32_t end_status, end_abort;
+    uint64_t end_cycles;
     bool oom;
 };
 

@@ -21,11 +21,43 @@ enum cli_exit {
     CLI_EXIT_INSN_LIMIT = 8,   /* --max-insns reached */
     CLI_EXIT_INTERNAL = 10,    /* nvmx failed (out of memory, unexpected stop) */
     CLI_EXIT_GDB_KILLED = 12,  /* the debugger killed the run (--gdb) */
+    CLI_EXIT_VMX_ABORT = 14,   /* a VMX abort (SDM 3C "VMX Aborts") */
+    CLI_EXIT_SIGNAL = 16,      /* SIGINT or SIGTERM stopped the run */
 };
 
 int cli_run(int argc, char **argv);
 void cli_usage(FILE *f);
 void cli_run_usage(FILE *f);
+
+/* The end of a run (run_end.c): what stopped it, and the outputs' names
+ * (out_path[enum machine_output]) for the message of a failed write. */
+struct machine;
+struct nested;
+struct cli_run_end_ctx {
+    enum cpu_stop why;
+    const struct cpu *c;
+    const struct machine *m;
+    const struct nested *l0;   /* --l0, else NULL */
+    bool gdb_killed;
+    const char *signal;        /* "SIGINT" / "SIGTERM" that stopped it, or NULL */
+    const char *out_path[4];
+};
+/* What the trace's `end` event says (docs/trace-schema.md). */
+struct cli_end {
+    const char *cause;  /* "debug_exit", "shutdown", "vmx_abort", ... */
+    int status;         /* the exit status */
+    uint32_t abort;     /* vmx_abort: the VMX-abort indicator */
+    const char *signal; /* signal: its name */
+};
+/* Print the closing line on stderr; returns the exit status. */
+int cli_run_finish(const struct cli_run_end_ctx *x, struct cli_end *e);
+/* The `end` event, unless the trace already failed. */
+struct trace_writer;
+void cli_run_end_trace(struct trace_writer *tw, const struct cpu *c, const struct cli_end *e);
+/* SIGINT/SIGTERM stop m's run (run_signal.c); release restores the old
+ * handlers and returns the name of the signal caught, or NULL. */
+void cli_signals_catch(struct machine *m);
+const char *cli_signals_release(void);
 
 /* For nvmx replay (run_record.c): fill h's run_args (argv after "run", as
  * given), image_sha256 and module_sha256. The storage lasts until the next

@@ -170,11 +170,15 @@ expect_err "^nvmx trace recost: --cost: .*badcost.json"
 
 # ---- export --------------------------------------------------------------
 # One slice per successful entry, one instant per exit, failed entry and
-# VMfail; the JSON checked against the trace-event format.
+# VMfail, and one for the run's end; the JSON checked against the
+# trace-event format.
 "$nvmx" trace stats --format json "$T" >"$out/stats.json" || fail "stats --format json"
 slices=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["entries"])' "$out/stats.json")
 instants=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); \
-print(d["vm_exits"]+d["failed_entries"]+d["vmfails"])' "$out/stats.json")
+print(d["vm_exits"]+d["failed_entries"]+d["vmfails"]+(d["end"] is not None))' "$out/stats.json")
+python3 -c 'import json,sys; e=json.load(open(sys.argv[1]))["end"]; \
+assert e["cause"] == "debug_exit" and e["status"] % 2 == 1, e' "$out/stats.json" ||
+    fail "stats --format json: the run's end is not the guest's debug-exit"
 expect_status 0 "$nvmx" trace export --format perfetto "$T" "$out/a.perfetto.json"
 python3 "$here/check-trace-events.py" "$out/a.perfetto.json" --expect-slices "$slices" \
     --expect-instants "$instants" --expect-tracks L1 || fail "export: not trace-event JSON"
