@@ -4,9 +4,10 @@
 
 #include "nvmx/cpu.h"
 
-/* The physical address of lin as a data read at the current CPL would find
- * it, without faulting or charging cycles; false when it is not mapped (or
- * EPT is in use). */
+/* The host-physical address of linear address lin through the current
+ * paging and, in VMX non-root operation with EPT, through EPT; a read-only
+ * walk with no side effect (no fault, VM exit, accessed/dirty flag, cycle
+ * or statistic). Rights are not checked. False when lin is not mapped. */
 bool cpu_debug_translate(struct cpu *c, uint64_t lin, uint64_t *pa);
 
 #endif
