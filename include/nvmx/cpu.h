@@ -120,7 +120,35 @@ struct dtr {
 #define DR6_B0_B3 0xfull
 #define DR6_BD (1ull << 13)
 #define DR6_BS (1ull << 14)
+#define DR6_BT (1ull << 15)
 #define DR7_GD (1ull << 13)
+/* Ln and Gn of breakpoint n, its R/Wn and LENn fields (include/nvmx/dr7.def) */
+#define DR7_LG(n) (3ull << (2 * (n)))
+#define DR7_RW_OF(dr7, n) ((unsigned)((dr7) >> (16 + 4 * (n))) & 3u)
+#define DR7_LEN_OF(dr7, n) ((unsigned)((dr7) >> (18 + 4 * (n))) & 3u)
+
+enum dr7_rw {
+#define DR7_RW(name, enc, what) DR7_RW_##name = (enc),
+#include "nvmx/dr7.def"
+#undef DR7_RW
+};
+
+/* The breakpoints DR7 arms, derived from DR0-DR3 and DR7 by
+ * cpu_debug_regs_changed() (src/cpu/breakpoint.c). Masks have bit n for
+ * DRn; addr[n] is DRn with the low bits LENn masks cleared. */
+struct cpu_breakpoints {
+    uint8_t insn;        /* R/W = 00, enabled */
+    uint8_t data;        /* R/W = 01 or 11, enabled */
+    uint8_t write_only;  /* of data: R/W = 01 */
+    uint8_t io;          /* R/W = 10, enabled (they fire only with CR4.DE) */
+    uint8_t len[4];      /* bytes */
+    uint64_t addr[4];
+    /* DR6 bits (B0-B3, BS) of the debug traps recognised and not yet
+     * delivered: set during an instruction by data and I/O breakpoints,
+     * delivered at the next instruction boundary (held over one more
+     * instruction after MOV SS / POP SS). */
+    uint64_t hits;
+};
 
 /* Exception vectors (SDM 3A "Exception and Interrupt Vectors") */
 enum {
@@ -322,6 +350,7 @@ struct cpu {
     uint64_t xcr0;
     uint64_t dr[8];
     uint64_t debugctl; /* IA32_DEBUGCTL: DEBUGCTL_IMPLEMENTED bits only */
+    struct cpu_breakpoints bp; /* derived from dr[0..3], dr[7] */
 
     /* MSRs without a better home (SDM 4 "Model-Specific Registers") */
     uint64_t star, lstar, cstar, sfmask;
@@ -430,6 +459,10 @@ enum cpu_stop cpu_run(struct cpu *c, uint64_t max_insns);
  * long mode with the given CR3 and a flat GDT at gdt_base (ELF64). */
 void cpu_set_flat_protected(struct cpu *c);
 void cpu_set_long_mode(struct cpu *c, uint64_t cr3, uint64_t gdt_base);
+
+/* After DR0-DR3 or DR7 changed (MOV DR, VM entry and exit loading DR7):
+ * re-arm the breakpoints (src/cpu/breakpoint.c). */
+void cpu_debug_regs_changed(struct cpu *c);
 
 /* Raise an external interrupt / NMI line (devices such as the LAPIC). */
 void cpu_raise_extint(struct cpu *c, int vector);

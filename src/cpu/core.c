@@ -2,6 +2,7 @@
  * faults back from handlers (the only non-local exit in src/cpu), and
  * delivers exceptions, NMIs and external interrupts between instructions. */
 #include "block.h"
+#include "breakpoint.h"
 #include "sse.h"
 
 #include "nvmx/cpu_hooks.h"
@@ -83,6 +84,8 @@ void cpu_power_on_reset(struct cpu *c)
     c->dr[6] = 0xffff0ff0ull;
     c->dr[7] = 0x400;
     c->debugctl = 0;
+    c->bp.hits = 0;
+    cpu_debug_regs_changed(c);
     c->star = c->lstar = c->cstar = c->sfmask = c->kernel_gs_base = c->tsc_aux = 0;
     c->apic_base = 0xfee00000ull | (1u << 11) | (1u << 8); /* enabled, BSP */
     c->pat = 0x0007040600070406ull;
@@ -192,6 +195,7 @@ static void handle_fault(struct cpu *c)
     }
     c->cur_insn = NULL;
     c->end_block = false;
+    c->bp.hits = 0; /* the instruction did not complete: no trap follows it */
 
     int vec = c->fault_vector;
     bool has_err = c->fault_has_error;
@@ -397,7 +401,7 @@ static inline bool needs_attention(const struct cpu *c, const struct lapic *l, u
 {
     /* VMX non-root operation runs here too, but not while it single-steps
      * (MTF); trace_insns never enters the hot loop. */
-    return c->halted | c->nmi_pending | (c->intr_shadow != 0) |
+    return c->halted | c->nmi_pending | (c->intr_shadow != 0) | ((c->bp.insn | c->bp.hits) != 0) |
            (c->vmx_nonroot & c->nr.single_step) | (c->stop != CPU_STOP_NONE) | c->m->stop |
            (c->stats.insns + BLOCK_MAX_INSNS > limit) | (c->extint_pending >= 0) |
            ((c->rflags & (FL_TF | FL_RF)) != 0) ||
@@ -460,6 +464,56 @@ static void trace_one(struct cpu *c, const struct block *b)
  * INT n, IRET, SYSCALL/SYSENTER and their returns) as taken when it did not
  * fall through to the next instruction (a jump to the next instruction
  * counts as not taken). */
+/* SDM 3B "Debug Exceptions": a trap-class #DB after the instruction (single
+ * step, data and I/O breakpoints) with DR6 bits bits. In non-root
+ * operation the hook sees it first (exception bitmap, or an MTF VM exit
+ * that leaves it pending); a #DB that exits leaves DR6 alone (SDM 3C "Exit
+ * Qualification for Debug Exceptions"). B0-B3 are replaced, the other DR6
+ * bits are never cleared by the processor ("Debug Status Register"). */
+static void deliver_db_trap(struct cpu *c, uint64_t bits)
+{
+    c->fault_dr6 = bits;
+    if (c->vmx_nonroot && c->hooks->event(c, EXC_DB, EVT_HW_EXC, false, 0)) {
+        c->fault_dr6 = 0;
+        return;
+    }
+    c->dr[6] = (c->dr[6] & ~DR6_B0_B3) | bits;
+    c->fault_dr6 = 0;
+    cpu_deliver_event(c, EXC_DB, EVT_HW_EXC, false, 0, c->rip);
+}
+
+/* The linear address of the instruction at rip. */
+static inline uint64_t insn_linear(const struct cpu *c, uint64_t rip)
+{
+    uint64_t lin = c->seg[SEG_CS].base + rip;
+    return c->mode == MODE_LONG64 ? lin : lin & 0xffffffffull;
+}
+
+/* SDM 3B "Instruction-Breakpoint Exception Condition": a fault before the
+ * instruction at an armed DRn executes, unless RFLAGS.RF = 1; it ranks
+ * above the faults of fetching the instruction (SDM 3A "Priority Among
+ * Concurrent Events"). The handler sees RF as it was (clear): the
+ * processor does not set RF in the saved image for this fault. */
+static __attribute__((noinline)) void check_insn_breakpoint(struct cpu *c)
+{
+    uint64_t bits = bp_insn_at(c, insn_linear(c, c->rip));
+    if (bits) {
+        c->fault_dr6 = bits;
+        cpu_fault(c, EXC_DB);
+    }
+}
+
+/* How many of b's first max instructions run before one with an armed
+ * instruction breakpoint (the first one has been checked). */
+static unsigned insns_before_breakpoint(const struct cpu *c, const struct block *b, unsigned max)
+{
+    unsigned n = b->n < max ? b->n : max;
+    for (unsigned i = 1; i < n; i++)
+        if (bp_insn_at(c, insn_linear(c, c->rip + b->insns[i].off)))
+            return i;
+    return max;
+}
+
 static bool branch_taken(const struct insn *in, uint64_t rip_after, uint64_t fallthrough)
 {
     switch (in->cost_class) {
@@ -500,6 +554,17 @@ enum cpu_stop cpu_run(struct cpu *c, uint64_t max_insns)
         /* Non-root: MTF, the preemption timer and the windows rank above
          * NMIs and external interrupts (SDM 3C "VM Exits Caused by Events",
          * SDM 3A "Priority Among Concurrent Events"). */
+        /* Debug traps of the previous instruction rank above the
+         * between-instruction VM exits (an MTF VM exit takes them as
+         * pending debug exceptions, nonroot_events.c) and NMIs; MOV SS and
+         * POP SS hold them over the next instruction (SDM 3A "Masking
+         * Exceptions and Interrupts When Switching Stacks"). */
+        if (unlikely(c->bp.hits) && !(c->intr_shadow & 2)) {
+            uint64_t bits = c->bp.hits;
+            c->bp.hits = 0;
+            deliver_db_trap(c, bits);
+            continue;
+        }
         if (unlikely(c->vmx_nonroot) && c->hooks->pending(c))
             continue;
         if (unlikely(c->nmi_pending || pending_extint(c) >= 0))
@@ -523,9 +588,13 @@ enum cpu_stop cpu_run(struct cpu *c, uint64_t max_insns)
                 c->cycles = t;
             continue;
         }
+        if (unlikely(c->bp.insn) && !(c->rflags & FL_RF))
+            check_insn_breakpoint(c);
         const struct block *b = block_lookup(c);
         uint64_t left = limit - c->stats.insns;
         unsigned max = left < BLOCK_MAX_INSNS ? (unsigned)left : BLOCK_MAX_INSNS;
+        if (unlikely(c->bp.insn))
+            max = insns_before_breakpoint(c, b, max);
         bool single = c->intr_shadow || (c->rflags & (FL_TF | FL_RF)) || c->trace_insns ||
                       c->nr.single_step;
         if (unlikely(single)) {
@@ -545,20 +614,22 @@ enum cpu_stop cpu_run(struct cpu *c, uint64_t max_insns)
              * completes, except by IRET, which loads it. */
             if (rf && b->insns[0].handler != op_iret)
                 c->rflags &= ~FL_RF;
-            if (tf && c->stop == CPU_STOP_NONE && c->vmx_nonroot == nonroot) {
-                /* SDM 3A "Single-Step Exception Condition": a trap after
-                 * the instruction, DR6.BS set. In non-root operation the
-                 * hook sees it first (exception bitmap, or an MTF VM exit
-                 * that leaves it pending); a #DB that exits leaves DR6
-                 * alone (SDM 3C "Exit Qualification for Debug
-                 * Exceptions"). A VM entry or exit by the instruction
-                 * ends the single step. */
-                c->fault_dr6 = DR6_BS;
-                if (!(c->vmx_nonroot && c->hooks->event(c, EXC_DB, EVT_HW_EXC, false, 0))) {
-                    c->dr[6] |= DR6_BS;
-                    cpu_deliver_event(c, EXC_DB, EVT_HW_EXC, false, 0, c->rip);
-                }
+            /* SDM 3A "Single-Step Exception Condition": a trap after the
+             * instruction, DR6.BS set, with any data or I/O breakpoint
+             * hits of the same instruction. A VM entry or exit by the
+             * instruction ends the single step. After MOV SS / POP SS
+             * the traps wait for the next instruction (SDM 3A "Masking
+             * Exceptions and Interrupts When Switching Stacks"). */
+            if (c->stop != CPU_STOP_NONE || c->vmx_nonroot != nonroot) {
+                c->bp.hits = 0;
+                continue;
             }
+            uint64_t bits = c->bp.hits | (tf ? DR6_BS : 0);
+            c->bp.hits = 0;
+            if (bits && c->intr_shadow == 2 && shadow != 2)
+                c->bp.hits = bits;
+            else if (bits)
+                deliver_db_trap(c, bits);
             continue;
         }
         run_block_max(c, b, max);

@@ -2,7 +2,7 @@
  * of paging_translate(), and physical access to RAM or MMIO. Writes to pages
  * that hold predecoded code go the slow way so the block cache stays
  * coherent (self-modifying code). */
-#include "cpu_internal.h"
+#include "breakpoint.h"
 
 static inline unsigned tlb_index(uint64_t lin) { return (unsigned)(lin >> 12) & (TLB_SIZE - 1); }
 static inline uint64_t tlb_tag(uint64_t lin) { return (lin >> 12) + 1; }
@@ -81,6 +81,10 @@ static bool translate(struct cpu *c, uint64_t lin, unsigned acc, uint64_t *pa)
     uint8_t *host = machine_ram_ptr(c->m, pfn << 12, 4096);
     if (!tlb_ok || !host)
         return true;
+    /* A page with an armed data breakpoint is never cached for data, so
+     * that every access to it is matched (read_lin_slow, write_lin_slow). */
+    if (unlikely(c->bp.data) && !(acc & ACC_X) && bp_page_armed(c, lin))
+        return true;
     int u = acc_user(c, acc);
     unsigned i = tlb_index(lin);
     struct tlb_entry *e;
@@ -137,13 +141,9 @@ void cpu_phys_written(struct cpu *c, uint64_t pa, uint64_t len)
 
 /* ---- linear --------------------------------------------------------------- */
 
-static uint64_t read_lin_slow(struct cpu *c, uint64_t lin, unsigned size, unsigned acc)
+static uint64_t read_lin_split(struct cpu *c, uint64_t lin, unsigned size, unsigned acc)
 {
     uint64_t pa;
-    if (((lin & 0xfff) + size) <= 0x1000) {
-        translate(c, lin, acc, &pa);
-        return cpu_read_phys(c, pa, size);
-    }
     /* Split access: translate both pages before touching either. */
     unsigned n1 = 0x1000 - (unsigned)(lin & 0xfff);
     uint64_t pa2;
@@ -157,12 +157,40 @@ static uint64_t read_lin_slow(struct cpu *c, uint64_t lin, unsigned size, unsign
     return v;
 }
 
+/* SDM 3B "Debug Exceptions": data breakpoints are traps, recorded once the
+ * access has completed. */
+static uint64_t read_lin_slow(struct cpu *c, uint64_t lin, unsigned size, unsigned acc)
+{
+    uint64_t pa, v;
+    if (((lin & 0xfff) + size) <= 0x1000) {
+        translate(c, lin, acc, &pa);
+        v = cpu_read_phys(c, pa, size);
+    } else {
+        v = read_lin_split(c, lin, size, acc);
+    }
+    if (unlikely(c->bp.data))
+        bp_data_access(c, lin, size, false);
+    return v;
+}
+
 uint64_t cpu_read_lin(struct cpu *c, uint64_t lin, unsigned size, unsigned acc)
 {
     const struct tlb_entry *e = &c->tlb_r[acc_user(c, acc)][tlb_index(lin)];
     if (likely(e->tag == tlb_tag(lin) && ((lin & 0xfff) + size) <= 0x1000))
         return host_load((const uint8_t *)(lin + e->addend), size);
     return read_lin_slow(c, lin, size, acc & ~ACC_W);
+}
+
+static void write_lin_split(struct cpu *c, uint64_t lin, unsigned size, uint64_t val,
+                            unsigned acc)
+{
+    uint64_t pa;
+    unsigned n1 = 0x1000 - (unsigned)(lin & 0xfff);
+    uint64_t pa2;
+    translate(c, lin, acc, &pa);
+    translate(c, lin + n1, acc, &pa2);
+    for (unsigned i = 0; i < size; i++)
+        cpu_write_phys(c, i < n1 ? pa + i : pa2 + (i - n1), 1, (val >> (8 * i)) & 0xff);
 }
 
 static void write_lin_slow(struct cpu *c, uint64_t lin, unsigned size, uint64_t val,
@@ -172,14 +200,11 @@ static void write_lin_slow(struct cpu *c, uint64_t lin, unsigned size, uint64_t 
     if (((lin & 0xfff) + size) <= 0x1000) {
         translate(c, lin, acc, &pa);
         cpu_write_phys(c, pa, size, val);
-        return;
+    } else {
+        write_lin_split(c, lin, size, val, acc);
     }
-    unsigned n1 = 0x1000 - (unsigned)(lin & 0xfff);
-    uint64_t pa2;
-    translate(c, lin, acc, &pa);
-    translate(c, lin + n1, acc, &pa2);
-    for (unsigned i = 0; i < size; i++)
-        cpu_write_phys(c, i < n1 ? pa + i : pa2 + (i - n1), 1, (val >> (8 * i)) & 0xff);
+    if (unlikely(c->bp.data))
+        bp_data_access(c, lin, size, true);
 }
 
 void cpu_write_lin(struct cpu *c, uint64_t lin, unsigned size, uint64_t val, unsigned acc)

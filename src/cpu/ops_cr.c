@@ -345,6 +345,7 @@ void op_mov_dr_r(struct cpu *c, const struct insn *in)
         c->dr[dr] = v;
         break;
     }
+    cpu_debug_regs_changed(c);
     c->end_block = true;
 }
 

@@ -2,6 +2,7 @@
  * (SDM 1 "I/O Privilege Level", "I/O Permission Bit Map"; SDM 2A "IN",
  * "INS/INSB/INSW/INSD", SDM 2B "OUT", "OUTS/OUTSB/OUTSW/OUTSD"). Ports go to
  * machine_io_in/machine_io_out. Virtual-8086 mode is not supported. */
+#include "breakpoint.h"
 #include "opcodes_gen.h"
 
 #include "nvmx/cpu_hooks.h"
@@ -95,6 +96,8 @@ void op_in(struct cpu *c, const struct insn *in)
     io_intercept(c, in, port, size, true, false);
     uint32_t v = machine_io_in(c->m, port, size);
     reg_write(c, 0, size, false, v);
+    if (unlikely(c->bp.io))
+        bp_io_access(c, port, size);
     c->end_block = true;
 }
 
@@ -107,6 +110,8 @@ void op_out(struct cpu *c, const struct insn *in)
     io_check(c, port, size);
     io_intercept(c, in, port, size, false, false);
     machine_io_out(c->m, port, size, (uint32_t)reg_read(c, 0, size, false));
+    if (unlikely(c->bp.io))
+        bp_io_access(c, port, size);
     c->end_block = true;
 }
 
@@ -136,6 +141,7 @@ static void io_string(struct cpu *c, const struct insn *in, bool is_in)
 
     io_check(c, port, size);
     io_intercept(c, in, port, size, is_in, true);
+    uint64_t hits_before = c->bp.hits;
     for (unsigned n = 0;; n++) {
         if (rep && str_reg(c, in, 1) == 0)
             break;
@@ -155,9 +161,21 @@ static void io_string(struct cpu *c, const struct insn *in, bool is_in)
             machine_io_out(c->m, port, size, (uint32_t)v);
         }
         str_set(c, in, ptr, off + step);
+        if (rep)
+            str_set(c, in, 1, str_reg(c, in, 1) - 1);
+        /* SDM 3B "Debug Exceptions": a repeated INS/OUTS that hits an I/O
+         * breakpoint traps after the first iteration (or the one that
+         * hit a data breakpoint), RIP at the instruction while
+         * iterations remain. */
+        if (unlikely(c->bp.io))
+            bp_io_access(c, port, size);
         if (!rep)
             break;
-        str_set(c, in, 1, str_reg(c, in, 1) - 1);
+        if (unlikely(c->bp.hits != hits_before)) {
+            if (str_reg(c, in, 1) != 0)
+                c->next_rip = c->rip;
+            break;
+        }
     }
     c->end_block = true;
 }

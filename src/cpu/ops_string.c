@@ -87,6 +87,18 @@ static inline void str_again(struct cpu *c)
     c->end_block = true;
 }
 
+/* SDM 3B "Debug Exceptions": a data breakpoint in a repeated string
+ * instruction traps after the iteration that hit, RIP at the instruction
+ * while iterations remain. True when the REP must stop here. */
+static inline bool str_bp_stop(struct cpu *c, const struct str_ctx *s, uint64_t hits_before)
+{
+    if (likely(c->bp.hits == hits_before))
+        return false;
+    if ((c->gpr[1] & s->am) != 0)
+        str_again(c);
+    return true;
+}
+
 /* REP for the instructions without a termination condition (F2 acts as F3
  * on MOVS/STOS/LODS). */
 #define STR_REP_PLAIN(name)                                                                \
@@ -98,6 +110,7 @@ static inline void str_again(struct cpu *c)
             name##_once(c, &s);                                                            \
             return;                                                                        \
         }                                                                                  \
+        uint64_t hits = c->bp.hits;                                                        \
         for (unsigned n = 0; (c->gpr[1] & s.am) != 0; n++) {                              \
             if (n == STR_CHUNK) {                                                          \
                 str_again(c);                                                              \
@@ -105,6 +118,8 @@ static inline void str_again(struct cpu *c)
             }                                                                              \
             name##_once(c, &s);                                                            \
             areg_add(c, &s, 1, (uint64_t)-1);                                              \
+            if (str_bp_stop(c, &s, hits))                                                  \
+                return;                                                                    \
         }                                                                                  \
     }
 
@@ -124,6 +139,7 @@ STR_REP_PLAIN(lods)
             return;                                                                        \
         }                                                                                  \
         bool want_zf = (in->pfx & PFX_REP) != 0;                                           \
+        uint64_t hits = c->bp.hits;                                                        \
         for (unsigned n = 0; (c->gpr[1] & s.am) != 0; n++) {                              \
             if (n == STR_CHUNK) {                                                          \
                 str_again(c);                                                              \
@@ -132,6 +148,8 @@ STR_REP_PLAIN(lods)
             name##_once(c, &s);                                                            \
             areg_add(c, &s, 1, (uint64_t)-1);                                              \
             if (flags_cond(c, 4) != want_zf)                                               \
+                return;                                                                    \
+            if (str_bp_stop(c, &s, hits))                                                  \
                 return;                                                                    \
         }                                                                                  \
     }

@@ -104,6 +104,7 @@ static void load_regs(struct entry_ck *ck)
     if (ck->entry_ctls & ENTRY_LOAD_DEBUG_CONTROLS) {
         c->dr[7] = (vmcs_get(v, VMCS_guest_dr7) & ~0xd000ull) | 0x400;
         c->debugctl = vmcs_get(v, VMCS_guest_ia32_debugctl);
+        cpu_debug_regs_changed(c);
     }
     /* "The following MSRs are loaded from fields in the guest-state area:
      * IA32_SYSENTER_CS, IA32_SYSENTER_ESP, IA32_SYSENTER_EIP" */

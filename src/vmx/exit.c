@@ -256,6 +256,7 @@ static void load_host_control(struct cpu *c, struct vmx *v, bool host64)
     /* "DR7 is set to 400H. The IA32_DEBUGCTL MSR is cleared to 00000000H." */
     c->dr[7] = DR7_INIT;
     c->debugctl = 0;
+    cpu_debug_regs_changed(c);
 
     uint64_t nat = host64 ? ~0ull : 0xffffffffull;
     c->sysenter_cs = (uint32_t)vmcs_get(v, VMCS_host_ia32_sysenter_cs);
