@@ -351,6 +351,15 @@ struct cpu {
     uint64_t dr[8];
     uint64_t debugctl; /* IA32_DEBUGCTL: DEBUGCTL_IMPLEMENTED bits only */
     struct cpu_breakpoints bp; /* derived from dr[0..3], dr[7] */
+    /* The debugger's watchpoints (include/nvmx/cpu_debug.h): not
+     * architectural, invisible to the guest. */
+    struct cpu_watch {
+        uint8_t armed;          /* slots in use */
+        uint8_t read, write;    /* slots that watch reads / writes */
+        uint8_t hits;           /* slots hit since cpu_debug_watch_hits */
+        uint8_t len[4];
+        uint64_t addr[4];
+    } watch;
 
     /* MSRs without a better home (SDM 4 "Model-Specific Registers") */
     uint64_t star, lstar, cstar, sfmask;

@@ -165,13 +165,19 @@ bool cli_log_close(struct cli_log *l);
 
 /* --gdb, -s, -S (gdbstub.c) */
 struct gdb_stub;
-/* "tcp::PORT" (also tcp:127.0.0.1:PORT, tcp:localhost:PORT) */
-bool cli_gdb_parse(const char *spec, unsigned *port, char *err, size_t errlen);
-/* Listen on 127.0.0.1:port; NULL with a message. */
-struct gdb_stub *cli_gdb_listen(unsigned port, char *err, size_t errlen);
-/* Run the CPU under the debugger's control (wait: -S, stopped before the
- * first instruction until gdb connects and continues). Returns as cpu_run. */
-enum cpu_stop cli_gdb_run(struct gdb_stub *g, struct cpu *c, uint64_t max_insns, bool wait);
+/* "tcp::PORT" (also tcp:127.0.0.1:PORT, tcp:localhost:PORT), optionally
+ * ",arch=auto|i8086|i386|x86-64" */
+bool cli_gdb_parse(const char *spec, char *err, size_t errlen);
+/* Listen on 127.0.0.1:PORT of spec; NULL with a message. */
+struct gdb_stub *cli_gdb_listen(const char *spec, char *err, size_t errlen);
+/* How the CPU runs: cpu_run, or nested_run under --l0 (max_insns 0: no
+ * limit). */
+typedef enum cpu_stop (*cli_run_fn)(void *ctx, uint64_t max_insns);
+/* Run the CPU under the debugger's control through run(run_ctx, n) (wait:
+ * -S, stopped before the first instruction until gdb connects and
+ * continues). Returns as run does. */
+enum cpu_stop cli_gdb_run(struct gdb_stub *g, struct cpu *c, cli_run_fn run, void *run_ctx,
+                          uint64_t max_insns, bool wait);
 bool cli_gdb_killed(const struct gdb_stub *g);
 void cli_gdb_close(struct gdb_stub *g);
 

@@ -71,7 +71,10 @@ void cli_run_usage(FILE *f)
           "                        or interrupt delivered), cpu_reset (CPU state and VMCS\n"
           "                        at shutdown), vmx (VM entries, exits, VMfail)\n"
           "  --log-file FILE       --log output (default stderr; '-' = stdout)\n"
-          "  --gdb tcp::PORT       gdb remote stub on 127.0.0.1:PORT (-s: tcp::1234)\n"
+          "  --gdb tcp::PORT[,arch=A]\n"
+          "                        gdb remote stub on 127.0.0.1:PORT (-s: tcp::1234); A:\n"
+          "                        auto (by the CPU's mode when gdb connects), i8086,\n"
+          "                        i386, x86-64\n"
           "  -S, --gdb-wait        wait for gdb before the first instruction\n"
           "  --feature-control-locked\n"
           "                        start with IA32_FEATURE_CONTROL locked and VMX enabled\n"
@@ -240,13 +243,11 @@ static bool parse_opts(int argc, char **argv, struct run_opts *o, bool *help)
                 return usage_error("%s", err);
             break;
         case OPT_LOG_FILE: o->log_file = optarg; break;
-        case OPT_GDB: {
-            unsigned port;
-            if (!cli_gdb_parse(optarg, &port, err, sizeof(err)))
+        case OPT_GDB:
+            if (!cli_gdb_parse(optarg, err, sizeof(err)))
                 return usage_error("%s", err);
             o->gdb = optarg;
             break;
-        }
         case OPT_GDB_WAIT: o->gdb_wait = true; break;
         case OPT_KERNEL: o->image = optarg; break;
         case OPT_APPEND: o->cmdline = optarg; break;
@@ -268,8 +269,6 @@ static bool parse_opts(int argc, char **argv, struct run_opts *o, bool *help)
     }
     if (o->gdb_wait && !o->gdb)
         return usage_error("%s", "-S needs --gdb tcp::PORT or -s");
-    if (o->gdb && o->l0)
-        return usage_error("%s", "--gdb with --l0: not supported yet");
     if (optind >= argc && !o->image)
         return usage_error("%s", "no IMAGE given");
     if (o->image && optind < argc)
@@ -323,6 +322,13 @@ static void report_stats(const struct cpu *c, const struct machine *m, double se
             (unsigned long long)m->stats.unclaimed_port_reads,
             (unsigned long long)m->stats.unclaimed_port_writes);
     cli_vmx_report_stats(c, stderr);
+}
+
+/* cli_run_fn for the gdb stub */
+static enum cpu_stop run_cpu(void *ctx, uint64_t max_insns) { return cpu_run(ctx, max_insns); }
+static enum cpu_stop run_nested(void *ctx, uint64_t max_insns)
+{
+    return nested_run(ctx, max_insns);
 }
 
 static bool write_trace_header(struct trace_writer *tw, const struct run_opts *o,
@@ -459,9 +465,7 @@ int cli_run(int argc, char **argv)
     }
 
     if (o.gdb) {
-        unsigned port = 0;
-        cli_gdb_parse(o.gdb, &port, err, sizeof(err));
-        gdb = cli_gdb_listen(port, err, sizeof(err));
+        gdb = cli_gdb_listen(o.gdb, err, sizeof(err));
         if (!gdb) {
             fprintf(stderr, "nvmx run: %s\n", err);
             status = CLI_EXIT_BAD_INPUT;
@@ -475,9 +479,10 @@ int cli_run(int argc, char **argv)
     }
     double t0 = host_seconds();
     cli_signals_catch(m);
-    enum cpu_stop why = l0    ? nested_run(l0, o.max_insns)
-                        : gdb ? cli_gdb_run(gdb, c, o.max_insns, o.gdb_wait)
-                              : cpu_run(c, o.max_insns);
+    enum cpu_stop why = gdb  ? cli_gdb_run(gdb, c, l0 ? run_nested : run_cpu,
+                                           l0 ? (void *)l0 : (void *)c, o.max_insns, o.gdb_wait)
+                        : l0 ? nested_run(l0, o.max_insns)
+                             : cpu_run(c, o.max_insns);
     const char *signal = cli_signals_release();
     double secs = host_seconds() - t0;
     /* A write that failed only now (a small output to a full disk) counts
