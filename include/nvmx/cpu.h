@@ -410,7 +410,15 @@ struct cpu {
     struct tlb_entry (*tlb_r)[TLB_SIZE];
     struct tlb_entry (*tlb_w)[TLB_SIZE];
     struct tlb_entry (*tlb_x)[TLB_SIZE];
-    struct tlb_entry *tlb_rd, *tlb_wr; /* tlb_r/tlb_w for the CPL (cpu_update_mode) */
+    struct tlb_entry *tlb_rd, *tlb_wr; /* tlb_r/tlb_w for the CPL (cpu_alignment_update),
+                                          or tlb_none while alignment checking is on */
+    /* SDM 3A "Interrupt 17 -- Alignment Check Exception (#AC)": CR0.AM,
+     * RFLAGS.AC and CPL 3 all hold (cpu_alignment_update). The CPL-3 data
+     * accesses then miss the always-empty tlb_none and take the slow path,
+     * which checks their alignment; with it off the fast paths are as
+     * before. */
+    bool ac_active;
+    struct tlb_entry tlb_none[TLB_SIZE];
     struct tlb_set tlb_sets[TLB_CONTEXTS];
     struct tlb_context tlb_ctx[TLB_CONTEXTS];
     unsigned tlb_cur;                  /* index of the current context */
@@ -476,6 +484,10 @@ void cpu_debug_regs_changed(struct cpu *c);
 /* Raise an external interrupt / NMI line (devices such as the LAPIC). */
 void cpu_raise_extint(struct cpu *c, int vector);
 void cpu_raise_nmi(struct cpu *c);
+
+/* After CR0.AM, RFLAGS.AC or the CPL may have changed (cpu_update_mode and
+ * cpu_set_rflags call it): alignment checking on or off. */
+void cpu_alignment_update(struct cpu *c);
 
 /* Full RFLAGS with the lazy flags folded in. */
 uint64_t cpu_get_rflags(struct cpu *c);

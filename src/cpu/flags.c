@@ -166,6 +166,7 @@ void cpu_set_rflags(struct cpu *c, uint64_t v)
 {
     c->rflags = (v | FL_FIXED1) & FL_SUPPORTED;
     c->lf.op = LF_NONE;
+    cpu_alignment_update(c); /* RFLAGS.AC */
 }
 
 /* ---- undefined flags (docs/undefined-flags.md) ------------------------------ */

@@ -44,6 +44,43 @@ static inline int acc_user(const struct cpu *c, unsigned acc)
     return !(acc & ACC_SYS) && c->cpl == 3;
 }
 
+/* The data TLB half an access uses: the CPL's (tlb_rd/tlb_wr, empty while
+ * alignment checking is on), or the supervisor one for implicit
+ * supervisor accesses. */
+static inline const struct tlb_entry *tlb_rd_for(const struct cpu *c, unsigned acc)
+{
+    return (acc & ACC_SYS) ? c->tlb_r[0] : c->tlb_rd;
+}
+static inline const struct tlb_entry *tlb_wr_for(const struct cpu *c, unsigned acc)
+{
+    return (acc & ACC_SYS) ? c->tlb_w[0] : c->tlb_wr;
+}
+
+void cpu_alignment_update(struct cpu *c)
+{
+    int u = c->cpl == 3;
+    c->ac_active = u && (c->cr0 & CR0_AM) && (c->rflags & FL_AC);
+    c->tlb_rd = c->ac_active ? c->tlb_none : c->tlb_r[u];
+    c->tlb_wr = c->ac_active ? c->tlb_none : c->tlb_w[u];
+}
+
+/* SDM 3A "Interrupt 17 -- Alignment Check Exception (#AC)": a CPL-3 data
+ * reference of 2, 4 or 8 bytes at an address not a multiple of its size is
+ * #AC(0) (SDM 3A Table "Alignment Requirements by Data Type": word 2,
+ * doubleword 4, quadword 8; a far pointer's offset and selector are
+ * checked one by one, which gives its 2 (m16:16), 4 (m16:32) and 8
+ * (m16:64) requirement). Implicit supervisor accesses (ACC_SYS:
+ * descriptor tables, the TSS, event-delivery stacks at CPL 0) are exempt.
+ * Returns the user TLB entry that may serve the access once checked. */
+static const struct tlb_entry *alignment_check(struct cpu *c, uint64_t lin, unsigned size,
+                                               const struct tlb_entry *half)
+{
+    if ((size == 2 || size == 4 || size == 8) && (lin & (size - 1)))
+        cpu_fault_err(c, EXC_AC, 0);
+    const struct tlb_entry *e = &half[tlb_index(lin)];
+    return e->tag == tlb_tag(lin) && ((lin & 0xfff) + size) <= 0x1000 ? e : NULL;
+}
+
 /* Translate one access that lies within a page. Returns false only with
  * ACC_NOFAULT. Fills the TLB for RAM pages when paging allows it. */
 static bool translate(struct cpu *c, uint64_t lin, unsigned acc, uint64_t *pa)
@@ -162,6 +199,11 @@ static uint64_t read_lin_split(struct cpu *c, uint64_t lin, unsigned size, unsig
 static uint64_t read_lin_slow(struct cpu *c, uint64_t lin, unsigned size, unsigned acc)
 {
     uint64_t pa, v;
+    if (unlikely(c->ac_active) && !(acc & ACC_SYS)) {
+        const struct tlb_entry *e = alignment_check(c, lin, size, c->tlb_r[1]);
+        if (e)
+            return host_load((const uint8_t *)(lin + e->addend), size);
+    }
     if (((lin & 0xfff) + size) <= 0x1000) {
         translate(c, lin, acc, &pa);
         v = cpu_read_phys(c, pa, size);
@@ -175,7 +217,7 @@ static uint64_t read_lin_slow(struct cpu *c, uint64_t lin, unsigned size, unsign
 
 uint64_t cpu_read_lin(struct cpu *c, uint64_t lin, unsigned size, unsigned acc)
 {
-    const struct tlb_entry *e = &c->tlb_r[acc_user(c, acc)][tlb_index(lin)];
+    const struct tlb_entry *e = &tlb_rd_for(c, acc)[tlb_index(lin)];
     if (likely(e->tag == tlb_tag(lin) && ((lin & 0xfff) + size) <= 0x1000))
         return host_load((const uint8_t *)(lin + e->addend), size);
     return read_lin_slow(c, lin, size, acc & ~ACC_W);
@@ -197,6 +239,13 @@ static void write_lin_slow(struct cpu *c, uint64_t lin, unsigned size, uint64_t 
                            unsigned acc)
 {
     uint64_t pa;
+    if (unlikely(c->ac_active) && !(acc & ACC_SYS)) {
+        const struct tlb_entry *e = alignment_check(c, lin, size, c->tlb_w[1]);
+        if (e) {
+            host_store((uint8_t *)(lin + e->addend), size, val);
+            return;
+        }
+    }
     if (((lin & 0xfff) + size) <= 0x1000) {
         translate(c, lin, acc, &pa);
         cpu_write_phys(c, pa, size, val);
@@ -209,7 +258,7 @@ static void write_lin_slow(struct cpu *c, uint64_t lin, unsigned size, uint64_t 
 
 void cpu_write_lin(struct cpu *c, uint64_t lin, unsigned size, uint64_t val, unsigned acc)
 {
-    const struct tlb_entry *e = &c->tlb_w[acc_user(c, acc)][tlb_index(lin)];
+    const struct tlb_entry *e = &tlb_wr_for(c, acc)[tlb_index(lin)];
     if (likely(e->tag == tlb_tag(lin) && ((lin & 0xfff) + size) <= 0x1000)) {
         host_store((uint8_t *)(lin + e->addend), size, val);
         return;
@@ -316,7 +365,7 @@ static inline uint64_t seg_lin(struct cpu *c, int seg, uint64_t off, unsigned si
 uint64_t cpu_read(struct cpu *c, int seg, uint64_t off, unsigned size)
 {
     uint64_t lin = seg_lin(c, seg, off, size, ACC_R);
-    const struct tlb_entry *e = &c->tlb_r[c->cpl == 3][tlb_index(lin)];
+    const struct tlb_entry *e = &c->tlb_rd[tlb_index(lin)];
     if (likely(e->tag == tlb_tag(lin) && ((lin & 0xfff) + size) <= 0x1000))
         return host_load((const uint8_t *)(lin + e->addend), size);
     return read_lin_slow(c, lin, size, ACC_R);
@@ -325,7 +374,7 @@ uint64_t cpu_read(struct cpu *c, int seg, uint64_t off, unsigned size)
 void cpu_write(struct cpu *c, int seg, uint64_t off, unsigned size, uint64_t val)
 {
     uint64_t lin = seg_lin(c, seg, off, size, ACC_W);
-    const struct tlb_entry *e = &c->tlb_w[c->cpl == 3][tlb_index(lin)];
+    const struct tlb_entry *e = &c->tlb_wr[tlb_index(lin)];
     if (likely(e->tag == tlb_tag(lin) && ((lin & 0xfff) + size) <= 0x1000)) {
         host_store((uint8_t *)(lin + e->addend), size, val);
         return;

@@ -52,6 +52,5 @@ void cpu_update_mode(struct cpu *c)
     update_mode(c);
     c->recheck = true; /* block links are made for one code size and CPL */
     /* The TLB halves the specialised memory paths use at this CPL. */
-    c->tlb_rd = c->tlb_r[c->cpl == 3];
-    c->tlb_wr = c->tlb_w[c->cpl == 3];
+    cpu_alignment_update(c);
 }

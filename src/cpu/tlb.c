@@ -20,8 +20,7 @@ static void point_at(struct cpu *c, unsigned k)
     c->tlb_r = s->r;
     c->tlb_w = s->w;
     c->tlb_x = s->x;
-    c->tlb_rd = c->tlb_r[c->cpl == 3];
-    c->tlb_wr = c->tlb_w[c->cpl == 3];
+    cpu_alignment_update(c);
 }
 
 /* Anything that caches lin -> block (the jump cache, block links) is tagged
