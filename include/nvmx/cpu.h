@@ -109,12 +109,13 @@ struct dtr {
 #define EFER_LMA (1ull << 10)
 #define EFER_NXE (1ull << 11)
 
-/* IA32_DEBUGCTL (SDM 3B "IA32_DEBUGCTL MSR"). The CPU has BTF only (it
- * records no last-branch or branch-trace records and has no performance
- * monitoring), so every other bit is reserved: WRMSR setting one is #GP(0). */
+/* IA32_DEBUGCTL (SDM 3B "IA32_DEBUGCTL MSR"). The CPU has BTF, and LBR when
+ * the model has an LBR stack (cpu_debugctl_valid()); it has no branch trace
+ * store or performance monitoring, so every other bit is reserved: WRMSR
+ * setting one is #GP(0). */
 #define DEBUGCTL_LBR (1ull << 0)
 #define DEBUGCTL_BTF (1ull << 1)
-#define DEBUGCTL_IMPLEMENTED DEBUGCTL_BTF
+#define DEBUGCTL_IMPLEMENTED DEBUGCTL_BTF /* on every model */
 
 /* DR6 / DR7 (SDM 3B "Debug Registers") */
 #define DR6_B0_B3 0xfull
@@ -196,6 +197,16 @@ enum cpu_stop {
                               last_exception / last_error say which */
 };
 
+/* The last-branch-record stack (SDM 3B "Last Branch Recording Filtering",
+ * "LBR Stack"): the model's depth of FROM/TO (and LBR_INFO) entries, the
+ * top-of-stack index, LBR_SELECT and the last exception record. */
+#define CPU_LBR_MAX 32
+struct cpu_lbr {
+    uint64_t from[CPU_LBR_MAX], to[CPU_LBR_MAX], info[CPU_LBR_MAX];
+    uint64_t tos, select, ler_from, ler_to;
+    uint64_t last_cycles; /* modelled cycles at the last record (LBR_INFO.CYC_CNT) */
+};
+
 /* One CPUID leaf from the CPU-model config. */
 struct cpuid_leaf {
     uint32_t leaf, subleaf;
@@ -210,6 +221,8 @@ struct cpu_model {
     struct cpuid_leaf leaves[CPU_MODEL_MAX_LEAVES];
     uint64_t vmx_msrs[32]; /* filled by the VMX issue; indexed by enum in vmx.h */
     bool has_vmx_msrs;
+    unsigned lbr_depth; /* last-branch-record stack entries; 0: no LBR (DEBUGCTL.LBR #GP) */
+    bool lbr_info;      /* MSR_LBR_INFO_n exist */
 };
 
 /* Cost classes: one per instruction class, written once in cost_classes.def. */
@@ -351,6 +364,7 @@ struct cpu {
     uint64_t dr[8];
     uint64_t debugctl; /* IA32_DEBUGCTL: DEBUGCTL_IMPLEMENTED bits only */
     struct cpu_breakpoints bp; /* derived from dr[0..3], dr[7] */
+    struct cpu_lbr lbr;        /* last branch records (src/cpu/lbr.c) */
     /* The debugger's watchpoints (include/nvmx/cpu_debug.h): not
      * architectural, invisible to the guest. */
     struct cpu_watch {
@@ -476,6 +490,10 @@ enum cpu_stop cpu_run(struct cpu *c, uint64_t max_insns);
  * long mode with the given CR3 and a flat GDT at gdt_base (ELF64). */
 void cpu_set_flat_protected(struct cpu *c);
 void cpu_set_long_mode(struct cpu *c, uint64_t cr3, uint64_t gdt_base);
+
+/* The IA32_DEBUGCTL bits this CPU model implements (WRMSR and the VM-entry
+ * check accept these). */
+uint64_t cpu_debugctl_valid(const struct cpu *c);
 
 /* After DR0-DR3 or DR7 changed (MOV DR, VM entry and exit loading DR7):
  * re-arm the breakpoints (src/cpu/breakpoint.c). */

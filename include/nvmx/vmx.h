@@ -55,6 +55,7 @@ struct vmx_vmcs_view {
     bool lma;                    /* IA32_EFER.LMA of the processor at VM entry */
     uint64_t efer;               /* IA32_EFER (for messages) */
     bool rtm;                    /* CPUID.(EAX=7,ECX=0):EBX.RTM[bit 11] */
+    bool lbr;                    /* the model has IA32_DEBUGCTL.LBR (an LBR stack) */
     vmx_phys_read_fn phys_read;  /* memory the checks read (VMCS link pointer) */
     void *ctx;
 };

@@ -3,6 +3,7 @@
  * delivers exceptions, NMIs and external interrupts between instructions. */
 #include "block.h"
 #include "breakpoint.h"
+#include "lbr.h"
 #include "sse.h"
 
 #include "nvmx/cpu_hooks.h"
@@ -84,6 +85,7 @@ void cpu_power_on_reset(struct cpu *c)
     c->dr[6] = 0xffff0ff0ull;
     c->dr[7] = 0x400;
     c->debugctl = 0;
+    memset(&c->lbr, 0, sizeof c->lbr);
     c->bp.hits = 0;
     cpu_debug_regs_changed(c);
     c->star = c->lstar = c->cstar = c->sfmask = c->kernel_gs_base = c->tsc_aux = 0;
@@ -401,7 +403,7 @@ static inline bool needs_attention(const struct cpu *c, const struct lapic *l, u
 {
     /* VMX non-root operation runs here too, but not while it single-steps
      * (MTF); trace_insns never enters the hot loop. */
-    return c->halted | c->nmi_pending | (c->intr_shadow != 0) | ((c->bp.insn | c->bp.hits) != 0) |
+    return c->halted | c->nmi_pending | (c->intr_shadow != 0) | ((c->bp.insn | c->bp.hits | (c->debugctl & DEBUGCTL_LBR)) != 0) |
            (c->vmx_nonroot & c->nr.single_step) | (c->stop != CPU_STOP_NONE) | c->m->stop |
            (c->stats.insns + BLOCK_MAX_INSNS > limit) | (c->extint_pending >= 0) |
            ((c->rflags & (FL_TF | FL_RF)) != 0) ||
@@ -482,13 +484,6 @@ static void deliver_db_trap(struct cpu *c, uint64_t bits)
     cpu_deliver_event(c, EXC_DB, EVT_HW_EXC, false, 0, c->rip);
 }
 
-/* The linear address of the instruction at rip. */
-static inline uint64_t insn_linear(const struct cpu *c, uint64_t rip)
-{
-    uint64_t lin = c->seg[SEG_CS].base + rip;
-    return c->mode == MODE_LONG64 ? lin : lin & 0xffffffffull;
-}
-
 /* SDM 3B "Instruction-Breakpoint Exception Condition": a fault before the
  * instruction at an armed DRn executes, unless RFLAGS.RF = 1; it ranks
  * above the faults of fetching the instruction (SDM 3A "Priority Among
@@ -496,7 +491,7 @@ static inline uint64_t insn_linear(const struct cpu *c, uint64_t rip)
  * processor does not set RF in the saved image for this fault. */
 static __attribute__((noinline)) void check_insn_breakpoint(struct cpu *c)
 {
-    uint64_t bits = bp_insn_at(c, insn_linear(c, c->rip));
+    uint64_t bits = bp_insn_at(c, cpu_insn_linear(c, c->rip));
     if (bits) {
         c->fault_dr6 = bits;
         cpu_fault(c, EXC_DB);
@@ -509,7 +504,7 @@ static unsigned insns_before_breakpoint(const struct cpu *c, const struct block 
 {
     unsigned n = b->n < max ? b->n : max;
     for (unsigned i = 1; i < n; i++)
-        if (bp_insn_at(c, insn_linear(c, c->rip + b->insns[i].off)))
+        if (bp_insn_at(c, cpu_insn_linear(c, c->rip + b->insns[i].off)))
             return i;
     return max;
 }
@@ -596,7 +591,7 @@ enum cpu_stop cpu_run(struct cpu *c, uint64_t max_insns)
         if (unlikely(c->bp.insn))
             max = insns_before_breakpoint(c, b, max);
         bool single = c->intr_shadow || (c->rflags & (FL_TF | FL_RF)) || c->trace_insns ||
-                      c->nr.single_step;
+                      c->nr.single_step || (c->debugctl & DEBUGCTL_LBR);
         if (unlikely(single)) {
             bool tf = (c->rflags & FL_TF) != 0;
             uint8_t shadow = c->intr_shadow;
@@ -605,7 +600,14 @@ enum cpu_stop cpu_run(struct cpu *c, uint64_t max_insns)
             bool rf = (c->rflags & FL_RF) != 0;
             bool nonroot = c->vmx_nonroot;
             uint64_t fallthrough = c->rip + b->insns[0].len;
+            uint64_t from = cpu_insn_linear(c, c->rip);
             run_block_max(c, b, 1);
+            /* Taken branches go to the LBR stack; INT n and the other
+             * events are recorded by their delivery (except.c). */
+            if (unlikely(c->debugctl & DEBUGCTL_LBR) && c->vmx_nonroot == nonroot &&
+                b->insns[0].cost_class != COST_interrupt &&
+                branch_taken(&b->insns[0], c->rip, fallthrough))
+                lbr_record(c, from, cpu_insn_linear(c, c->rip), lbr_kind(&b->insns[0]));
             if (tf && (c->debugctl & DEBUGCTL_BTF))
                 tf = branch_taken(&b->insns[0], c->rip, fallthrough);
             if (shadow && c->intr_shadow == shadow)

@@ -150,6 +150,14 @@ enum exc_class cpu_exception_class(int vector);
  * 0 = handle second serially, 1 = #DF, 2 = shutdown (first was #DF). */
 int cpu_double_fault_result(int first, int second);
 
+/* The linear address of the instruction at rip (CS.base + rip; 32 bits
+ * outside 64-bit mode). */
+static inline uint64_t cpu_insn_linear(const struct cpu *c, uint64_t rip)
+{
+    uint64_t lin = c->seg[SEG_CS].base + rip;
+    return c->mode == MODE_LONG64 ? lin : lin & 0xffffffffull;
+}
+
 /* ---- modes ---------------------------------------------------------------- */
 void cpu_update_mode(struct cpu *c);
 static inline bool cpu_is_64(const struct cpu *c) { return c->mode == MODE_LONG64; }

@@ -3,6 +3,7 @@
  * change, and the double-fault combination rules. Task gates are refused
  * (docs/exceptions.md). */
 #include "except.h"
+#include "lbr.h"
 #include "seg.h"
 
 bool cpu_exception_has_error(int vector)
@@ -280,6 +281,26 @@ static void deliver_prot(struct cpu *c, const struct event *ev, const struct gat
     enter_handler(c, g, g->sel, cd, new_cpl);
 }
 
+/* SDM 3B "Monitoring Branches, Exceptions, and Interrupts": a debug
+ * exception clears IA32_DEBUGCTL.LBR (the records stay) and BTF ("Single-
+ * Stepping on Branches") and is not recorded; any other event is recorded
+ * as a far branch from the instruction at which it was taken (RIP when
+ * delivery began) to the handler, after the last branch before it is
+ * copied to MSR_LER_FROM_LIP/TO_LIP ("Last Exception Records"). */
+static void branch_records(struct cpu *c, const struct event *ev, uint64_t from)
+{
+    if (ev->vector == EXC_DB && (ev->type == EVT_HW_EXC || ev->type == EVT_PRIV_SW_EXC)) {
+        c->debugctl &= ~(DEBUGCTL_LBR | DEBUGCTL_BTF);
+        return;
+    }
+    if (!(c->debugctl & DEBUGCTL_LBR))
+        return;
+    unsigned t = (unsigned)c->lbr.tos;
+    c->lbr.ler_from = c->lbr.from[t];
+    c->lbr.ler_to = c->lbr.to[t];
+    lbr_record(c, from, cpu_insn_linear(c, c->rip), LBR_SEL_FAR_BRANCH);
+}
+
 void cpu_deliver_event(struct cpu *c, int vector, enum cpu_event_type type, bool has_err,
                        uint32_t err, uint64_t return_rip)
 {
@@ -297,6 +318,7 @@ void cpu_deliver_event(struct cpu *c, int vector, enum cpu_event_type type, bool
     ev.idt_err = ((uint32_t)ev.vector << 3) | 2 | ev.ext;
     if (c->log_event)
         c->log_event(c->log_ctx, c, ev.vector, type, ev.has_err, err);
+    uint64_t from = cpu_insn_linear(c, c->rip);
 
     if (type == EVT_HW_EXC || type == EVT_NMI)
         c->delivering_vector = ev.vector;
@@ -326,4 +348,6 @@ void cpu_deliver_event(struct cpu *c, int vector, enum cpu_event_type type, bool
     c->end_block = true;
     c->halted = false;
     cpu_update_mode(c);
+    if (unlikely(c->debugctl & (DEBUGCTL_LBR | DEBUGCTL_BTF)))
+        branch_records(c, &ev, from);
 }

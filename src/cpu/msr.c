@@ -2,6 +2,7 @@
  * small functions for the MSRs whose writes have rules beyond reserved bits
  * (SDM 4 "Model-Specific Registers"; SDM 2B "WRMSR"). Returning false means
  * the caller raises #GP(0). */
+#include "lbr.h"
 #include "paging.h"
 
 #include "nvmx/cpu_hooks.h"
@@ -89,9 +90,28 @@ static bool msr_wr_IA32_TSC_DEADLINE(struct cpu *c, uint64_t val)
 }
 
 /* MSRs outside msrs.def: the x2APIC range and VMX's capability MSRs. */
+static bool msr_rd_IA32_DEBUGCTL(struct cpu *c, uint64_t *val)
+{
+    *val = c->debugctl;
+    return true;
+}
+
+/* SDM 3B "IA32_DEBUGCTL MSR": bits the model lacks are reserved. Setting
+ * LBR changes how the run loop steps (src/cpu/lbr.c). */
+static bool msr_wr_IA32_DEBUGCTL(struct cpu *c, uint64_t val)
+{
+    if (val & ~cpu_debugctl_valid(c))
+        return false;
+    c->debugctl = val;
+    c->end_block = true;
+    return true;
+}
+
 static bool msr_rd_other(struct cpu *c, uint32_t index, uint64_t *val)
 {
     bool ok = false;
+    if (lbr_msr(c, index))
+        return lbr_rdmsr(c, index, val);
     if (index >= 0x800 && index <= 0x8ff)
         return c->m && c->m->lapic && lapic_rdmsr(c->m->lapic, index, c->cycles, val);
     if (c->hooks && c->hooks->rdmsr && c->hooks->rdmsr(c, index, val, &ok))
@@ -102,6 +122,8 @@ static bool msr_rd_other(struct cpu *c, uint32_t index, uint64_t *val)
 static bool msr_wr_other(struct cpu *c, uint32_t index, uint64_t val)
 {
     bool ok = false;
+    if (lbr_msr(c, index))
+        return lbr_wrmsr(c, index, val);
     if (index >= 0x800 && index <= 0x8ff) {
         if (!c->m || !c->m->lapic ||
             !lapic_wrmsr(c->m->lapic, index, c->cycles, c->tsc_offset, val))

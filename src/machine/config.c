@@ -356,6 +356,42 @@ static bool check_vmx(const char *path, const struct cpu_model *cm, char *err, s
     return true;
 }
 
+/* "lbr": {"depth": N, "info": bool}: the last-branch-record stack (SDM 3B
+ * "Last Branch, Interrupt, and Exception Recording"): depth 4, 8, 16 or 32
+ * (MSR_LASTBRANCH_n_FROM_IP/TO_IP at 680H/6C0H + n), and whether the model
+ * has the MSR_LBR_INFO_n MSRs (DC0H + n, Skylake and later). */
+static bool parse_lbr(const char *path, json_t *obj, struct cpu_model *cm, char *err, size_t errlen)
+{
+    if (!json_is_object(obj))
+        return machine_errorf(err, errlen, "%s: lbr: expected an object, got %s", path, json_kind(obj));
+    const char *k;
+    json_t *v;
+    json_object_foreach(obj, k, v) {
+        if (is_note_key(k)) {
+            if (!check_note(path, "lbr.", k, v, err, errlen))
+                return false;
+        } else if (!strcmp(k, "depth")) {
+            uint32_t d;
+            if (!get_u32(path, "lbr.depth", v, &d, err, errlen))
+                return false;
+            if (d != 4 && d != 8 && d != 16 && d != 32)
+                return machine_errorf(err, errlen, "%s: lbr.depth: %u is not 4, 8, 16 or 32", path, d);
+            cm->lbr_depth = d;
+        } else if (!strcmp(k, "info")) {
+            if (!json_is_boolean(v))
+                return machine_errorf(err, errlen, "%s: lbr.info: expected true or false, got %s", path,
+                                      json_kind(v));
+            cm->lbr_info = json_is_true(v);
+        } else {
+            return machine_errorf(err, errlen, "%s: lbr.%s: unknown key (expected depth, info, comment)",
+                                  path, k);
+        }
+    }
+    if (!cm->lbr_depth)
+        return machine_errorf(err, errlen, "%s: lbr.depth: missing", path);
+    return true;
+}
+
 bool config_load_cpu_model(const char *path, struct cpu_model *cm, char *err, size_t errlen)
 {
     memset(cm, 0, sizeof(*cm));
@@ -375,9 +411,11 @@ bool config_load_cpu_model(const char *path, struct cpu_model *cm, char *err, si
             ok = check_note(path, "", k, v, err, errlen);
         else if (!strcmp(k, "vmx_msrs"))
             ok = parse_vmx_msrs(path, v, cm, err, errlen);
+        else if (!strcmp(k, "lbr"))
+            ok = parse_lbr(path, v, cm, err, errlen);
         else if (strcmp(k, "name") && strcmp(k, "leaves"))
             ok = machine_errorf(err, errlen, "%s: %s: unknown key (expected name, description, comment, "
-                                   "leaves, vmx_msrs)", path, k);
+                                   "leaves, vmx_msrs, lbr)", path, k);
     }
     if (ok)
         ok = parse_leaves(path, leaves, cm, err, errlen) &&

@@ -88,6 +88,7 @@ void vmcs12_view(struct nested *n, struct vmx_vmcs_view *vw)
         .lma = (c->efer & EFER_LMA) != 0,
         .efer = c->efer,
         .rtm = n->rtm,
+        .lbr = (cpu_debugctl_valid(c) & DEBUGCTL_LBR) != 0,
         .phys_read = nested_phys_read_fn,
         .ctx = n,
     };

@@ -240,6 +240,7 @@ void entry_view_current(struct vmx *v, struct vmx_vmcs_view *vw)
         .lma = v->native_fn || (c->efer & EFER_LMA) != 0,
         .efer = v->native_fn ? (c->efer | EFER_LME | EFER_LMA) : c->efer,
         .rtm = v->rtm,
+        .lbr = (cpu_debugctl_valid(c) & DEBUGCTL_LBR) != 0,
         .phys_read = vmx_view_phys_read,
         .ctx = c,
     };

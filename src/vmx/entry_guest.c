@@ -12,8 +12,9 @@
 /* IA32_DEBUGCTL: the bits reserved on this CPU -- every bit but those it
  * implements (include/nvmx/cpu.h; SDM 3C "Checks on Guest Control
  * Registers, Debug Registers, and MSRs", SDM 3B "IA32_DEBUGCTL MSR"): the
- * value must be one WRMSR would accept, since VM entry loads it. */
-#define DEBUGCTL_RESERVED (~DEBUGCTL_IMPLEMENTED)
+ * value must be one WRMSR would accept, since VM entry loads it. LBR
+ * exists when the model has an LBR stack (the view's lbr). */
+#define DEBUGCTL_RESERVED(vw) (~(DEBUGCTL_IMPLEMENTED | ((vw)->lbr ? DEBUGCTL_LBR : 0)))
 /* RFLAGS bits 63:22, 15, 5 and 3 are reserved; bit 1 must be 1. */
 #define RFLAGS_RESERVED (~0x3fffffull | (1ull << 15) | (1ull << 5) | (1ull << 3))
 /* Pending debug exceptions: B3-B0 (3:0), enabled breakpoint (12), BS (14),
@@ -92,7 +93,7 @@ static enum vmx_entry_qual check_guest_regs(struct entry_ck *ck)
      * the IA32_DEBUGCTL MSR must be 0 in the field for that register." */
     if (ck->entry_ctls & ENTRY_LOAD_DEBUG_CONTROLS) {
         uint64_t d = vmcs_get(v, VMCS_guest_ia32_debugctl);
-        GUEST_CHECK(ck, (d & DEBUGCTL_RESERVED) == 0, Q0, "guest IA32_DEBUGCTL reserved bits 0",
+        GUEST_CHECK(ck, (d & DEBUGCTL_RESERVED(ck->vw)) == 0, Q0, "guest IA32_DEBUGCTL reserved bits 0",
                     "guest_ia32_debugctl 0x%llx", (unsigned long long)d);
     }
     /* "If the 'IA-32e mode guest' VM-entry control is 1, bit 31 in the CR0

@@ -126,6 +126,21 @@ START_TEST(skylake_server_features)
 }
 END_TEST
 
+/* Skylake's LBR stack: 32 entries with LBR_INFO; the reduced model has none. */
+START_TEST(lbr_stacks)
+{
+    static struct cpu_model cm;
+    char err[512];
+    ck_assert_msg(config_load_cpu_model(config_path("cpu/skylake-server.json"), &cm, err,
+                                        sizeof(err)), "%s", err);
+    ck_assert_uint_eq(cm.lbr_depth, 32);
+    ck_assert(cm.lbr_info);
+    ck_assert_msg(config_load_cpu_model(config_path("cpu/reduced.json"), &cm, err, sizeof(err)),
+                  "%s", err);
+    ck_assert_uint_eq(cm.lbr_depth, 0);
+}
+END_TEST
+
 START_TEST(skylake_server_identity)
 {
     static struct cpu_model cm;
@@ -442,6 +457,15 @@ static const struct {
       "{\"leaf\": 1, \"edx\": 1}]}", "CPUID.01H:EDX.FPU[bit 0] is set" },
     { "avx2_not_built", "{\"name\": \"x\", \"leaves\": [{\"leaf\": 0, \"eax\": 7}, "
       "{\"leaf\": 7, \"ebx\": 32}]}", "CPUID.07H:EBX.AVX2[bit 5] is set" },
+    /* the LBR stack: SDM 3B gives depths 4, 8, 16 and 32 */
+    { "lbr_depth_12", "{\"name\": \"x\", \"leaves\": [], \"lbr\": {\"depth\": 12}}",
+      "lbr.depth: 12 is not 4, 8, 16 or 32" },
+    { "lbr_no_depth", "{\"name\": \"x\", \"leaves\": [], \"lbr\": {\"info\": true}}",
+      "lbr.depth: missing" },
+    { "lbr_info_type", "{\"name\": \"x\", \"leaves\": [], \"lbr\": {\"depth\": 4, \"info\": 1}}",
+      "lbr.info: expected true or false" },
+    { "lbr_unknown", "{\"name\": \"x\", \"leaves\": [], \"lbr\": {\"depth\": 4, \"tos\": 1}}",
+      "lbr.tos: unknown key" },
 };
 
 START_TEST(cpu_model_errors)
@@ -584,6 +608,7 @@ static Suite *config_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_loop_test(tc, skylake_server_features, 0, N(sky_features));
     tcase_add_test(tc, skylake_server_identity);
+    tcase_add_test(tc, lbr_stacks);
     tcase_add_test(tc, reduced_model_is_smaller);
     tcase_add_test(tc, skylake_server_vmx_msrs);
     tcase_add_test(tc, reduced_vmx_msrs);

@@ -71,7 +71,7 @@ extern const uint8_t movss_mem_after[];
 /* What the #DB hook saw, one record per #DB. */
 #define MAX_DB 8
 struct db_record {
-    uint64_t rip, rflags, dr6, dr7, rax, rcx, rdi;
+    uint64_t rip, rflags, dr6, dr7, rax, rcx, rdi, debugctl;
 };
 static volatile struct db_record db[MAX_DB];
 static volatile unsigned ndb;
@@ -80,8 +80,8 @@ static volatile bool set_rf; /* resume an instruction breakpoint with RF */
 static bool db_hook(struct exc_frame *f)
 {
     if (ndb < MAX_DB)
-        db[ndb] = (struct db_record){ f->rip, f->rflags, read_dr6(), read_dr7(), f->rax, f->rcx,
-                                      f->rdi };
+        db[ndb] = (struct db_record){ f->rip,          f->rflags, read_dr6(), read_dr7(), f->rax,
+                                      f->rcx,          f->rdi,    rdmsr(MSR_DEBUGCTL) };
     ndb++;
     if (set_rf)
         f->rflags |= FL_RF;
@@ -367,6 +367,86 @@ static void test_single_step(void)
     check_one_db("dbg.movss_data_bp_held", movss_mem_after, DR6_FIXED1 | 2);
 }
 
+/* SDM 3B "Last Branch, Interrupt, and Exception Recording" (Skylake):
+ * the LBR stack records taken branches, LBR_SELECT filters them, an
+ * exception copies the last branch to the LER MSRs, a #DB clears LBR and
+ * BTF. Skipped on a model without LBR (DEBUGCTL.LBR #GP). */
+#define MSR_LBR_SELECT 0x1c8u
+#define MSR_LBR_TOS 0x1c9u
+#define MSR_LER_FROM 0x1ddu
+#define MSR_LER_TO 0x1deu
+#define MSR_LBR_FROM(n) (0x680u + (n))
+#define MSR_LBR_TO(n) (0x6c0u + (n))
+#define MSR_LBR_INFO(n) (0xdc0u + (n))
+#define LBR_DEPTH 32u
+void lbr_seq(void), lbr_exc(void *);
+extern const uint8_t lbr_jmp[], lbr_jmp_to[], lbr_call[], lbr_fn[], lbr_after_call[];
+extern const uint8_t lbr_exc_jmp[], lbr_exc_ud[];
+
+static void lbr_on_fn(void *arg) { (void)arg; wrmsr(MSR_DEBUGCTL, 1); }
+static void wr_fn(void *arg)
+{
+    const uint64_t *mv = arg;
+    wrmsr((uint32_t)mv[0], mv[1]);
+}
+
+static bool lbr_has(unsigned back, const void *from, const void *to)
+{
+    unsigned t = (unsigned)((rdmsr(MSR_LBR_TOS) + LBR_DEPTH - back) % LBR_DEPTH);
+    return rdmsr(MSR_LBR_FROM(t)) == (uint64_t)from && rdmsr(MSR_LBR_TO(t)) == (uint64_t)to;
+}
+
+static void test_lbr(void)
+{
+    if (exc_run(lbr_on_fn, 0) == VEC_GP) {
+        report_skip("dbg.lbr", "IA32_DEBUGCTL.LBR is not implemented by this model");
+        return;
+    }
+    wrmsr(MSR_DEBUGCTL, 0);
+    wrmsr(MSR_LBR_SELECT, 0);
+    lbr_seq();
+    check_true("dbg.lbr.ret", lbr_has(0, lbr_fn, lbr_after_call), "RET record at TOS");
+    check_true("dbg.lbr.call", lbr_has(1, lbr_call, lbr_fn), "CALL record at TOS - 1");
+    check_true("dbg.lbr.jmp", lbr_has(2, lbr_jmp, lbr_jmp_to), "JMP record at TOS - 2");
+    check_eq("dbg.lbr.info_reserved_zero", rdmsr(MSR_LBR_INFO(rdmsr(MSR_LBR_TOS))) >> 16, 0);
+
+    uint64_t tos = rdmsr(MSR_LBR_TOS);
+    wrmsr(MSR_LBR_SELECT, 1u << 5); /* NEAR_RET filtered */
+    lbr_seq();
+    check_eq("dbg.lbr_select_near_ret.tos", rdmsr(MSR_LBR_TOS), (tos + 2) % LBR_DEPTH);
+    check_true("dbg.lbr_select_near_ret.call_at_tos", lbr_has(0, lbr_call, lbr_fn),
+               "CALL record at TOS");
+    tos = rdmsr(MSR_LBR_TOS);
+    wrmsr(MSR_LBR_SELECT, 1u << 0); /* CPL_EQ_0: nothing at ring 0 */
+    lbr_seq();
+    check_eq("dbg.lbr_select_cpl_eq_0", rdmsr(MSR_LBR_TOS), tos);
+    wrmsr(MSR_LBR_SELECT, 0);
+
+    /* "Last Exception Records" */
+    check_eq("dbg.lbr_exception.vector", (uint64_t)exc_run(lbr_exc, 0), VEC_UD);
+    wrmsr(MSR_DEBUGCTL, 0);
+    check_eq("dbg.lbr_exception.ler_from", rdmsr(MSR_LER_FROM), (uint64_t)lbr_exc_jmp);
+    check_eq("dbg.lbr_exception.ler_to", rdmsr(MSR_LER_TO), (uint64_t)lbr_exc_ud);
+
+    /* a #DB (INT1) clears LBR and BTF */
+    db_reset();
+    wrmsr(MSR_DEBUGCTL, 3);
+    __asm__ volatile(".byte 0xf1" ::: "memory");
+    check_eq("dbg.db_clears_lbr_btf", db[0].debugctl, 0);
+    check_eq("dbg.db_clears_lbr_btf.after", rdmsr(MSR_DEBUGCTL), 0);
+
+    static const uint64_t bad[][2] = {
+        { MSR_LBR_SELECT, 1u << 9 },  { MSR_LBR_TOS, LBR_DEPTH },
+        { MSR_LBR_FROM(0), 1ull << 63 }, { MSR_LBR_INFO(0), 1ull << 20 },
+        { MSR_LBR_FROM(LBR_DEPTH), 0 },
+    };
+    static const char *const bad_names[] = { "dbg.lbr_select_callstack_gp", "dbg.lbr_tos_depth_gp",
+                                             "dbg.lbr_from_noncanonical_gp",
+                                             "dbg.lbr_info_reserved_gp", "dbg.lbr_from_32_gp" };
+    for (unsigned i = 0; i < 5; i++)
+        check_eq(bad_names[i], (uint64_t)exc_run(wr_fn, (void *)bad[i]), VEC_GP);
+}
+
 /* SDM 3B "IA32_DEBUGCTL MSR": bits the model does not implement #GP. */
 static void debugctl_bad_fn(void *arg) { (void)arg; wrmsr(MSR_DEBUGCTL, 1ull << 6); }
 
@@ -391,5 +471,6 @@ void guest_main(uint32_t mb_magic, uint32_t mb_info)
     test_general_detect();
     test_single_step();
     test_debugctl();
+    test_lbr();
     guest_finish();
 }

@@ -123,4 +123,40 @@ movss_mem_nop:
 movss_mem_after:
     ret
 
+/* lbr_seq(): IA32_DEBUGCTL.LBR on, a JMP, a CALL and its RET, LBR off:
+ * three records (lbr_jmp -> lbr_jmp_to, lbr_call -> lbr_fn, lbr_fn ->
+ * lbr_after_call). */
+    .globl lbr_seq, lbr_jmp, lbr_jmp_to, lbr_call, lbr_fn, lbr_after_call
+lbr_seq:
+    movl $0x1d9, %ecx
+    movl $1, %eax
+    xorl %edx, %edx
+    wrmsr
+lbr_jmp:
+    jmp lbr_jmp_to
+    nop
+lbr_jmp_to:
+lbr_call:
+    call lbr_fn
+lbr_after_call:
+    xorl %eax, %eax
+    wrmsr
+    ret
+lbr_fn:
+    ret
+
+/* lbr_exc(): LBR on, a JMP to a UD2: the #UD's last exception record is
+ * the JMP (lbr_exc_jmp -> lbr_exc_ud). */
+    .globl lbr_exc, lbr_exc_jmp, lbr_exc_ud
+lbr_exc:
+    movl $0x1d9, %ecx
+    movl $1, %eax
+    xorl %edx, %edx
+    wrmsr
+lbr_exc_jmp:
+    jmp lbr_exc_ud
+    nop
+lbr_exc_ud:
+    ud2
+
     .section .note.GNU-stack, "", @progbits
