@@ -466,7 +466,7 @@ static bool align(struct differ *d, struct side *a, struct side *b, bool *differ
                 d->keys_len = 0;
                 d->keys[0] = 0;
                 equal(d, at(a, 0)->json, at(b, 0)->json, "", true);
-                snprintf(d->h.keys, sizeof(d->h.keys), "%s", d->keys);
+                snprintf(d->h.keys, sizeof(d->h.keys), "%.250s", d->keys);
                 memcpy(d->keys, saved, sizeof(saved));
                 d->keys_len = keep;
             }
