@@ -183,6 +183,10 @@ enum cpu_stop {
     CPU_STOP_NONE = 0,     /* still running (internal) */
     CPU_STOP_MACHINE,      /* a device asked to stop (debug-exit): see machine */
     CPU_STOP_SHUTDOWN,     /* triple fault / shutdown */
+    CPU_STOP_VMX_ABORT,    /* a VMX abort: the logical processor is in the
+                              shutdown state (SDM 3C "VMX Aborts");
+                              vmx_last_abort() / nested_last_abort() say
+                              which */
     CPU_STOP_HLT_FOREVER,  /* HLT with nothing that can wake it */
     CPU_STOP_INSN_LIMIT,   /* --max-insns reached */
     CPU_STOP_HOST,         /* a VM exit to a native host (include/nvmx/vmx.h
@@ -376,6 +380,15 @@ struct cpu {
     uint64_t debugctl; /* IA32_DEBUGCTL: DEBUGCTL_IMPLEMENTED bits only */
     struct cpu_breakpoints bp; /* derived from dr[0..3], dr[7] */
     struct cpu_lbr lbr;        /* last branch records (src/cpu/lbr.c) */
+    /* The debugger's watchpoints (include/nvmx/cpu_debug.h): not
+     * architectural, invisible to the guest. */
+    struct cpu_watch {
+        uint8_t armed;          /* slots in use */
+        uint8_t read, write;    /* slots that watch reads / writes */
+        uint8_t hits;           /* slots hit since cpu_debug_watch_hits */
+        uint8_t len[4];
+        uint64_t addr[4];
+    } watch;
 
     /* MSRs without a better home (SDM 4 "Model-Specific Registers") */
     uint64_t star, lstar, cstar, sfmask;

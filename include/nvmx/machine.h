@@ -14,7 +14,17 @@ struct lapic;
 enum machine_stop {
     MACHINE_RUNNING = 0,
     MACHINE_DEBUG_EXIT, /* guest wrote to the debug-exit port: exit_code valid */
-    MACHINE_HOST_ERROR, /* the host could not go on (a --trace write failed) */
+    MACHINE_HOST_ERROR, /* the host could not go on (an output write failed:
+                           --trace, or out_failed below) */
+    MACHINE_HOST_STOP,  /* the host asked the run to stop (SIGINT, SIGTERM) */
+};
+
+/* The outputs a device or the CPU writes for the host. */
+enum machine_output {
+    MACHINE_OUT_NONE = 0,
+    MACHINE_OUT_SERIAL,      /* serial_out */
+    MACHINE_OUT_DEBUGCON,    /* debugcon_out */
+    MACHINE_OUT_TRACE_INSNS, /* the CPU's --trace-insns file */
 };
 
 typedef uint32_t (*port_read_fn)(void *ctx, uint16_t port, unsigned size);
@@ -63,6 +73,10 @@ struct machine {
 
     FILE *serial_out;   /* COM1 transmit; NULL = discard */
     FILE *debugcon_out; /* port 0xe9; NULL = discard */
+    /* The first output whose write failed (a full disk), and its errno:
+     * the run stops at the next block boundary (MACHINE_HOST_ERROR). */
+    enum machine_output out_failed;
+    int out_errno;
 
     struct machine_stats stats;
     struct cpu *cpu;
@@ -77,6 +91,9 @@ struct machine {
  * standard devices (UART 0x3f8, debugcon 0xe9, debug-exit 0xf4, fw_cfg). */
 struct machine *machine_create(uint64_t mem_size);
 void machine_destroy(struct machine *m);
+/* An output write to f failed (ferror(f) is set): remember the first one
+ * and stop the run. True when f is fine. */
+bool machine_output_ok(struct machine *m, FILE *f, enum machine_output which);
 
 bool machine_add_ports(struct machine *m, uint16_t first, uint16_t last, port_read_fn r,
                        port_write_fn w, void *ctx);

@@ -88,5 +88,10 @@ struct nested_stats {
     uint64_t ept02_drops;   /* EPT02 roots dropped (INVEPT, LRU, pool exhausted) */
 };
 const struct nested_stats *nested_get_stats(const struct nested *n);
+/* After nested_run: L1's VMX abort (its indicator, 0 when none; the exit
+ * reason in *exit_reason), and whether L0 stopped on something it cannot
+ * emulate. */
+uint32_t nested_last_abort(const struct nested *n, uint32_t *exit_reason);
+bool nested_stopped_unsupported(const struct nested *n);
 
 #endif

@@ -80,6 +80,11 @@ struct trace_groups {
     } other_events[TRACE_MAX_OTHER_EVENTS];
     unsigned nother_events;
     uint64_t other_events_dropped;
+    /* The run's `end` event (schema 2), when the trace has one. */
+    bool has_end;
+    char end_cause[24], end_signal[12];
+    uint32_t end_status, end_abort;
+    uint64_t end_cycles;
     bool oom;
 };
 
@@ -109,15 +114,21 @@ struct trace_diff_opts {
     const char *ignore[TRACE_DIFF_MAX_IGNORE];
     unsigned nignore;
     unsigned context; /* equal events shown before the first divergence */
+    unsigned window;  /* events searched ahead on each side to get in step
+                         again after a divergence (0: positional, none) */
 };
 
 enum trace_diff_result { TRACE_DIFF_SAME = 0, TRACE_DIFF_DIFFER = 1, TRACE_DIFF_BAD_INPUT = 2 };
 
-/* Walk traces A and B in step, line by line (the header, then the events in
- * order), and report on out: the header keys that differ, the first event
- * that differs with its context and the differing keys, and the counts and
- * exit cycles per level and exit reason of both with their deltas.
- * Diagnostics of malformed input go to diag. */
+/* Walk traces A and B in step (the header, then the events aligned: events
+ * in step are the same event, level and reason/kind/instruction/cause;
+ * after a divergence both are searched o->window events ahead for where
+ * they are in step again) and report on out: the header keys that differ,
+ * the first event that differs with its context and the differing keys,
+ * each divergence (events only in A, only in B, with other values) and
+ * where the traces are in step again, and the counts and exit cycles per
+ * level and exit reason of both with their deltas. Diagnostics of
+ * malformed input go to diag. */
 enum trace_diff_result trace_diff(FILE *a, const char *aname, FILE *b, const char *bname,
                                   const struct trace_diff_opts *o, FILE *out, FILE *diag);
 

@@ -156,6 +156,19 @@ void vmx_set_level(struct vmx *v, int level);
 /* That level (for logs: the level of the code running in non-root operation). */
 int vmx_get_level(const struct vmx *v);
 
+/* SDM 3C "Loading MSRs", for VM entries and VM exits alike: the rules on
+ * the first 8 bytes of an MSR-load entry (the index: not IA32_FS_BASE,
+ * IA32_GS_BASE, an x2APIC MSR or an SMM-only MSR; bits 63:32 zero). NULL
+ * when they hold, else the rule in words; a WRMSR of the entry's value at
+ * CPL 0 must also succeed. */
+const char *vmx_msr_load_entry_problem(uint64_t head);
+
+/* After a run that stopped with CPU_STOP_VMX_ABORT: the VMX-abort
+ * indicator (enum vmx_abort; 0 when none happened) and, in *exit_reason
+ * (may be NULL), the exit reason of the VM exit that aborted. v may be
+ * NULL (no VMX). */
+uint32_t vmx_last_abort(const struct vmx *v, uint32_t *exit_reason);
+
 /* ---- trace events (the model: include/nvmx/trace_event.h) ---- */
 
 typedef void (*vmx_trace_fn)(void *ctx, const struct trace_event *ev);

@@ -32,6 +32,13 @@ enum vmx_control {
 #undef VMX_CONTROL
 };
 
+/* VMX-abort indicators (SDM 3C "VMX Aborts") */
+enum vmx_abort {
+#define VMX_ABORT(n, num, text) VMX_ABORT_##n = (num),
+#include "nvmx/vmx_aborts.def"
+#undef VMX_ABORT
+};
+
 enum vmx_msr {
 #define VMX_MSR(n, idx, json) VMX_MSR_##n,
 #include "nvmx/vmx_msrs.def"
@@ -45,6 +52,8 @@ const char *vmx_exit_reason_name(unsigned reason);
 const char *vmx_insn_err_name(unsigned err);
 const char *vmx_insn_err_text(unsigned err);
 const char *vmx_msr_name(enum vmx_msr m);
+/* The SDM's words for a VMX-abort indicator. */
+const char *vmx_abort_text(unsigned indicator);
 
 /* VM-entry interruption-information / VM-exit interruption-information and
  * IDT-vectoring information layout (SDM 3C "VM-Entry Controls for Event

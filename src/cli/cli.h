@@ -22,11 +22,43 @@ enum cli_exit {
     CLI_EXIT_INSN_LIMIT = 8,   /* --max-insns reached */
     CLI_EXIT_INTERNAL = 10,    /* nvmx failed (out of memory, unexpected stop) */
     CLI_EXIT_GDB_KILLED = 12,  /* the debugger killed the run (--gdb) */
+    CLI_EXIT_VMX_ABORT = 14,   /* a VMX abort (SDM 3C "VMX Aborts") */
+    CLI_EXIT_SIGNAL = 16,      /* SIGINT or SIGTERM stopped the run */
 };
 
 int cli_run(int argc, char **argv);
 void cli_usage(FILE *f);
 void cli_run_usage(FILE *f);
+
+/* The end of a run (run_end.c): what stopped it, and the outputs' names
+ * (out_path[enum machine_output]) for the message of a failed write. */
+struct machine;
+struct nested;
+struct cli_run_end_ctx {
+    enum cpu_stop why;
+    const struct cpu *c;
+    const struct machine *m;
+    const struct nested *l0;   /* --l0, else NULL */
+    bool gdb_killed;
+    const char *signal;        /* "SIGINT" / "SIGTERM" that stopped it, or NULL */
+    const char *out_path[4];
+};
+/* What the trace's `end` event says (docs/trace-schema.md). */
+struct cli_end {
+    const char *cause;  /* "debug_exit", "shutdown", "vmx_abort", ... */
+    int status;         /* the exit status */
+    uint32_t abort;     /* vmx_abort: the VMX-abort indicator */
+    const char *signal; /* signal: its name */
+};
+/* Print the closing line on stderr; returns the exit status. */
+int cli_run_finish(const struct cli_run_end_ctx *x, struct cli_end *e);
+/* The `end` event, unless the trace already failed. */
+struct trace_writer;
+void cli_run_end_trace(struct trace_writer *tw, const struct cpu *c, const struct cli_end *e);
+/* SIGINT/SIGTERM stop m's run (run_signal.c); release restores the old
+ * handlers and returns the name of the signal caught, or NULL. */
+void cli_signals_catch(struct machine *m);
+const char *cli_signals_release(void);
 
 /* For nvmx replay (run_record.c): fill h's run_args (argv after "run", as
  * given), image_sha256 and module_sha256. The storage lasts until the next
@@ -136,13 +168,19 @@ bool cli_log_close(struct cli_log *l);
 
 /* --gdb, -s, -S (gdbstub.c) */
 struct gdb_stub;
-/* "tcp::PORT" (also tcp:127.0.0.1:PORT, tcp:localhost:PORT) */
-bool cli_gdb_parse(const char *spec, unsigned *port, char *err, size_t errlen);
-/* Listen on 127.0.0.1:port; NULL with a message. */
-struct gdb_stub *cli_gdb_listen(unsigned port, char *err, size_t errlen);
-/* Run the CPU under the debugger's control (wait: -S, stopped before the
- * first instruction until gdb connects and continues). Returns as cpu_run. */
-enum cpu_stop cli_gdb_run(struct gdb_stub *g, struct cpu *c, uint64_t max_insns, bool wait);
+/* "tcp::PORT" (also tcp:127.0.0.1:PORT, tcp:localhost:PORT), optionally
+ * ",arch=auto|i8086|i386|x86-64" */
+bool cli_gdb_parse(const char *spec, char *err, size_t errlen);
+/* Listen on 127.0.0.1:PORT of spec; NULL with a message. */
+struct gdb_stub *cli_gdb_listen(const char *spec, char *err, size_t errlen);
+/* How the CPU runs: cpu_run, or nested_run under --l0 (max_insns 0: no
+ * limit). */
+typedef enum cpu_stop (*cli_run_fn)(void *ctx, uint64_t max_insns);
+/* Run the CPU under the debugger's control through run(run_ctx, n) (wait:
+ * -S, stopped before the first instruction until gdb connects and
+ * continues). Returns as run does. */
+enum cpu_stop cli_gdb_run(struct gdb_stub *g, struct cpu *c, cli_run_fn run, void *run_ctx,
+                          uint64_t max_insns, bool wait);
 bool cli_gdb_killed(const struct gdb_stub *g);
 void cli_gdb_close(struct gdb_stub *g);
 

@@ -1,11 +1,14 @@
 /* `nvmx run --gdb tcp::PORT` (-s, -S): a GDB remote-serial-protocol stub on
  * 127.0.0.1 (docs/cli.md "Debugging with gdb"). The run is driven from here:
  * while the debugger has breakpoints, watchpoints or a step outstanding, the
- * CPU runs one instruction at a time (cpu_run(c, 1)), so that no block of the
- * block cache runs past an armed address; otherwise it runs in slices and
- * the socket is polled for Ctrl-C between them. The interpreter itself has
- * no debugger code. */
+ * CPU runs one instruction at a time, so that no block of the block cache
+ * runs past an armed address; otherwise it runs in slices and the socket is
+ * polled for Ctrl-C between them. The CPU runs through the run function it
+ * is given: cpu_run, or nested_run under --l0. Watchpoints are the CPU's
+ * debugger watchpoints (include/nvmx/cpu_debug.h); the registers and the
+ * target descriptions are gdb_regs.c's. */
 #include "cli.h"
+#include "gdb.h"
 #include "nvmx/cpu_debug.h"
 #include "nvmx/cpu_hooks.h"
 #include "nvmx/machine.h"
@@ -32,35 +35,56 @@ struct gdb_point {
     enum gdb_point_kind kind;
     uint64_t addr;
     unsigned len;
-    uint8_t old[8]; /* watchpoints: the bytes last seen */
-    bool old_ok;
+    unsigned slot; /* watchpoints: the CPU's debugger watchpoint */
 };
 
 struct gdb_stub {
     int lfd, fd;
     struct cpu *c;
+    enum cpu_stop (*run)(void *ctx, uint64_t max_insns);
+    void *run_ctx;
+    enum gdb_arch arch;               /* --gdb ...,arch= */
+    const struct gdb_layout *layout;  /* chosen when gdb first asks */
     struct gdb_point pt[GDB_MAX_POINTS];
-    unsigned npoints;
+    unsigned npoints, nwatch;
     char in[GDB_PKT_MAX + 8];
+    char xml[8192];
     bool no_ack;
     bool killed;
 };
 
 /* ---- the connection ------------------------------------------------------- */
 
-bool cli_gdb_parse(const char *spec, unsigned *port, char *err, size_t errlen)
+/* QEMU's tcp::PORT (or tcp:127.0.0.1:PORT / tcp:localhost:PORT), and
+ * ",arch=auto|i8086|i386|x86-64" for the target description. */
+static bool gdb_parse(const char *spec, unsigned *port, enum gdb_arch *arch, char *err,
+                      size_t errlen)
 {
-    /* QEMU's tcp::PORT (or tcp:127.0.0.1:PORT / tcp:localhost:PORT) */
     const char *p = NULL;
+    char portbuf[16] = "";
+    *arch = GDB_ARCH_AUTO;
     if (!strncmp(spec, "tcp::", 5))
         p = spec + 5;
     else if (!strncmp(spec, "tcp:127.0.0.1:", 14))
         p = spec + 14;
     else if (!strncmp(spec, "tcp:localhost:", 14))
         p = spec + 14;
+    const char *comma = p ? strchr(p, ',') : NULL;
+    if (comma) {
+        if (strncmp(comma, ",arch=", 6) || !gdb_arch_parse(comma + 6, arch)) {
+            snprintf(err, errlen, "--gdb: '%s': expected ,arch=auto, i8086, i386 or x86-64",
+                     comma);
+            return false;
+        }
+    }
+    if (p) {
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        if (n < sizeof(portbuf))
+            memcpy(portbuf, p, n), portbuf[n] = 0;
+    }
     char *end;
-    unsigned long v = p && *p ? strtoul(p, &end, 10) : 0;
-    if (!p || !*p || *end || v == 0 || v > 65535) {
+    unsigned long v = portbuf[0] ? strtoul(portbuf, &end, 10) : 0;
+    if (!p || !portbuf[0] || *end || v == 0 || v > 65535) {
         snprintf(err, errlen,
                  "--gdb: '%s' is not tcp::PORT (port 1-65535; the stub listens on 127.0.0.1 "
                  "only)",
@@ -71,8 +95,19 @@ bool cli_gdb_parse(const char *spec, unsigned *port, char *err, size_t errlen)
     return true;
 }
 
-struct gdb_stub *cli_gdb_listen(unsigned port, char *err, size_t errlen)
+bool cli_gdb_parse(const char *spec, char *err, size_t errlen)
 {
+    unsigned port;
+    enum gdb_arch arch;
+    return gdb_parse(spec, &port, &arch, err, errlen);
+}
+
+struct gdb_stub *cli_gdb_listen(const char *spec, char *err, size_t errlen)
+{
+    unsigned port;
+    enum gdb_arch arch;
+    if (!gdb_parse(spec, &port, &arch, err, errlen))
+        return NULL;
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     if (fd < 0) {
         snprintf(err, errlen, "--gdb: socket: %s", strerror(errno));
@@ -96,6 +131,7 @@ struct gdb_stub *cli_gdb_listen(unsigned port, char *err, size_t errlen)
     }
     g->lfd = fd;
     g->fd = -1;
+    g->arch = arch;
     return g;
 }
 
@@ -116,6 +152,7 @@ static bool gdb_accept(struct gdb_stub *g)
     fprintf(stderr, "nvmx: gdb: waiting for a connection on 127.0.0.1\n");
     g->fd = accept(g->lfd, NULL, NULL);
     g->no_ack = false;
+    g->layout = NULL;
     return g->fd >= 0;
 }
 
@@ -194,150 +231,6 @@ static int get_packet(struct gdb_stub *g)
     }
 }
 
-/* ---- registers (gdb's i386:x86-64 layout, target.xml below) ---------------- */
-
-/* gdb's amd64 order of the general registers, as indices of c->gpr */
-static const unsigned gdb_gpr[16] = { 0, 3, 1, 2, 6, 7, 5, 4, 8, 9, 10, 11, 12, 13, 14, 15 };
-static const unsigned gdb_seg[6] = { SEG_CS, SEG_SS, SEG_DS, SEG_ES, SEG_FS, SEG_GS };
-
-static const char target_xml[] =
-    "<?xml version=\"1.0\"?><!DOCTYPE target SYSTEM \"gdb-target.dtd\">"
-    "<target><architecture>i386:x86-64</architecture>"
-    "<feature name=\"org.gnu.gdb.i386.core\">"
-    "<reg name=\"rax\" bitsize=\"64\" type=\"int64\" regnum=\"0\"/>"
-    "<reg name=\"rbx\" bitsize=\"64\" type=\"int64\"/>"
-    "<reg name=\"rcx\" bitsize=\"64\" type=\"int64\"/>"
-    "<reg name=\"rdx\" bitsize=\"64\" type=\"int64\"/>"
-    "<reg name=\"rsi\" bitsize=\"64\" type=\"int64\"/>"
-    "<reg name=\"rdi\" bitsize=\"64\" type=\"int64\"/>"
-    "<reg name=\"rbp\" bitsize=\"64\" type=\"data_ptr\"/>"
-    "<reg name=\"rsp\" bitsize=\"64\" type=\"data_ptr\"/>"
-    "<reg name=\"r8\" bitsize=\"64\" type=\"int64\"/>"
-    "<reg name=\"r9\" bitsize=\"64\" type=\"int64\"/>"
-    "<reg name=\"r10\" bitsize=\"64\" type=\"int64\"/>"
-    "<reg name=\"r11\" bitsize=\"64\" type=\"int64\"/>"
-    "<reg name=\"r12\" bitsize=\"64\" type=\"int64\"/>"
-    "<reg name=\"r13\" bitsize=\"64\" type=\"int64\"/>"
-    "<reg name=\"r14\" bitsize=\"64\" type=\"int64\"/>"
-    "<reg name=\"r15\" bitsize=\"64\" type=\"int64\"/>"
-    "<reg name=\"rip\" bitsize=\"64\" type=\"code_ptr\"/>"
-    "<reg name=\"eflags\" bitsize=\"32\" type=\"int32\"/>"
-    "<reg name=\"cs\" bitsize=\"32\" type=\"int32\"/>"
-    "<reg name=\"ss\" bitsize=\"32\" type=\"int32\"/>"
-    "<reg name=\"ds\" bitsize=\"32\" type=\"int32\"/>"
-    "<reg name=\"es\" bitsize=\"32\" type=\"int32\"/>"
-    "<reg name=\"fs\" bitsize=\"32\" type=\"int32\"/>"
-    "<reg name=\"gs\" bitsize=\"32\" type=\"int32\"/>"
-    "<reg name=\"st0\" bitsize=\"80\" type=\"i387_ext\"/>"
-    "<reg name=\"st1\" bitsize=\"80\" type=\"i387_ext\"/>"
-    "<reg name=\"st2\" bitsize=\"80\" type=\"i387_ext\"/>"
-    "<reg name=\"st3\" bitsize=\"80\" type=\"i387_ext\"/>"
-    "<reg name=\"st4\" bitsize=\"80\" type=\"i387_ext\"/>"
-    "<reg name=\"st5\" bitsize=\"80\" type=\"i387_ext\"/>"
-    "<reg name=\"st6\" bitsize=\"80\" type=\"i387_ext\"/>"
-    "<reg name=\"st7\" bitsize=\"80\" type=\"i387_ext\"/>"
-    "<reg name=\"fctrl\" bitsize=\"32\" type=\"int\" group=\"float\"/>"
-    "<reg name=\"fstat\" bitsize=\"32\" type=\"int\" group=\"float\"/>"
-    "<reg name=\"ftag\" bitsize=\"32\" type=\"int\" group=\"float\"/>"
-    "<reg name=\"fiseg\" bitsize=\"32\" type=\"int\" group=\"float\"/>"
-    "<reg name=\"fioff\" bitsize=\"32\" type=\"int\" group=\"float\"/>"
-    "<reg name=\"foseg\" bitsize=\"32\" type=\"int\" group=\"float\"/>"
-    "<reg name=\"fooff\" bitsize=\"32\" type=\"int\" group=\"float\"/>"
-    "<reg name=\"fop\" bitsize=\"32\" type=\"int\" group=\"float\"/>"
-    "</feature><feature name=\"org.gnu.gdb.i386.sse\">"
-    "<vector id=\"v2u64\" type=\"uint64\" count=\"2\"/>"
-    "<reg name=\"xmm0\" bitsize=\"128\" type=\"v2u64\" regnum=\"40\"/>"
-    "<reg name=\"xmm1\" bitsize=\"128\" type=\"v2u64\"/>"
-    "<reg name=\"xmm2\" bitsize=\"128\" type=\"v2u64\"/>"
-    "<reg name=\"xmm3\" bitsize=\"128\" type=\"v2u64\"/>"
-    "<reg name=\"xmm4\" bitsize=\"128\" type=\"v2u64\"/>"
-    "<reg name=\"xmm5\" bitsize=\"128\" type=\"v2u64\"/>"
-    "<reg name=\"xmm6\" bitsize=\"128\" type=\"v2u64\"/>"
-    "<reg name=\"xmm7\" bitsize=\"128\" type=\"v2u64\"/>"
-    "<reg name=\"xmm8\" bitsize=\"128\" type=\"v2u64\"/>"
-    "<reg name=\"xmm9\" bitsize=\"128\" type=\"v2u64\"/>"
-    "<reg name=\"xmm10\" bitsize=\"128\" type=\"v2u64\"/>"
-    "<reg name=\"xmm11\" bitsize=\"128\" type=\"v2u64\"/>"
-    "<reg name=\"xmm12\" bitsize=\"128\" type=\"v2u64\"/>"
-    "<reg name=\"xmm13\" bitsize=\"128\" type=\"v2u64\"/>"
-    "<reg name=\"xmm14\" bitsize=\"128\" type=\"v2u64\"/>"
-    "<reg name=\"xmm15\" bitsize=\"128\" type=\"v2u64\"/>"
-    "<reg name=\"mxcsr\" bitsize=\"32\" type=\"int\" group=\"vector\"/>"
-    "</feature><feature name=\"org.gnu.gdb.i386.segments\">"
-    "<reg name=\"fs_base\" bitsize=\"64\" type=\"int\" regnum=\"57\"/>"
-    "<reg name=\"gs_base\" bitsize=\"64\" type=\"int\"/>"
-    "</feature><feature name=\"org.nvmx.system\">"
-    "<reg name=\"cr0\" bitsize=\"64\" type=\"int\" regnum=\"59\" group=\"system\"/>"
-    "<reg name=\"cr2\" bitsize=\"64\" type=\"int\" group=\"system\"/>"
-    "<reg name=\"cr3\" bitsize=\"64\" type=\"int\" group=\"system\"/>"
-    "<reg name=\"cr4\" bitsize=\"64\" type=\"int\" group=\"system\"/>"
-    "<reg name=\"cr8\" bitsize=\"64\" type=\"int\" group=\"system\"/>"
-    "<reg name=\"efer\" bitsize=\"64\" type=\"int\" group=\"system\"/>"
-    "</feature></target>";
-
-#define GDB_NREGS 65
-
-/* Register n as bytes (little-endian); returns its size, 0 if none. */
-static unsigned reg_get(struct cpu *c, unsigned n, uint8_t *out)
-{
-    uint64_t v = 0;
-    unsigned size = 8;
-    if (n < 16) {
-        v = c->gpr[gdb_gpr[n]];
-    } else if (n == 16) {
-        v = c->rip;
-    } else if (n == 17) {
-        v = cpu_get_rflags(c), size = 4;
-    } else if (n < 24) {
-        v = c->seg[gdb_seg[n - 18]].sel, size = 4;
-    } else if (n < 32) {
-        /* ST(i) is physical register (TOP + i) mod 8 */
-        unsigned top = (c->fpu.fsw >> 11) & 7;
-        const struct x87_reg *r = &c->fpu.st[(top + n - 24) & 7];
-        memcpy(out, &r->signif, 8);
-        memcpy(out + 8, &r->sexp, 2);
-        return 10;
-    } else if (n < 40) {
-        const uint64_t x[8] = { c->fpu.fcw, c->fpu.fsw, c->fpu.ftw, c->fpu.fcs,
-                                c->fpu.fip, c->fpu.fds, c->fpu.fdp, c->fpu.fop };
-        v = x[n - 32], size = 4;
-    } else if (n < 56) {
-        memcpy(out, c->fpu.xmm[n - 40].b, 16);
-        return 16;
-    } else if (n == 56) {
-        v = c->fpu.mxcsr, size = 4;
-    } else if (n == 57 || n == 58) {
-        v = c->seg[n == 57 ? SEG_FS : SEG_GS].base;
-    } else if (n < GDB_NREGS) {
-        const uint64_t x[6] = { c->cr0, c->cr2, c->cr3, c->cr4, c->cr8, c->efer };
-        v = x[n - 59];
-    } else {
-        return 0;
-    }
-    for (unsigned i = 0; i < size; i++)
-        out[i] = (uint8_t)(v >> (8 * i));
-    return size;
-}
-
-/* Writes: the general registers, RIP and RFLAGS only (the rest are read-only
- * here: a selector or CR write needs the architectural checks of a load). */
-static bool reg_set(struct cpu *c, unsigned n, const uint8_t *in, unsigned len)
-{
-    uint64_t v = 0;
-    for (unsigned i = 0; i < len && i < 8; i++)
-        v |= (uint64_t)in[i] << (8 * i);
-    if (n < 16 && len == 8)
-        c->gpr[gdb_gpr[n]] = v;
-    else if (n == 16 && len == 8)
-        c->rip = v;
-    else if (n == 17 && len == 4)
-        cpu_set_rflags(c, v);
-    else
-        return false;
-    c->recheck = true;
-    return true;
-}
-
 static void hex_bytes(char *out, const uint8_t *b, unsigned n)
 {
     for (unsigned i = 0; i < n; i++)
@@ -401,15 +294,34 @@ static bool mem_write(struct cpu *c, uint64_t addr, const uint8_t *in, unsigned 
 
 /* ---- breakpoints and watchpoints ------------------------------------------ */
 
+/* Watchpoints use the CPU's debugger watchpoints, one slot each. */
+static unsigned watch_kinds(enum gdb_point_kind k)
+{
+    return k == GP_WRITE ? CPU_WATCH_WRITE
+           : k == GP_READ ? CPU_WATCH_READ
+                          : CPU_WATCH_READ | CPU_WATCH_WRITE;
+}
+
 static bool point_add(struct gdb_stub *g, enum gdb_point_kind k, uint64_t addr, unsigned len)
 {
+    unsigned slot = 0;
+    if (k >= GP_WRITE) {
+        bool used[CPU_DEBUG_WATCHES] = { false };
+        for (unsigned i = 0; i < GDB_MAX_POINTS; i++)
+            if (g->pt[i].used && g->pt[i].kind >= GP_WRITE)
+                used[g->pt[i].slot] = true;
+        while (slot < CPU_DEBUG_WATCHES && used[slot])
+            slot++;
+        if (slot == CPU_DEBUG_WATCHES)
+            return false; /* as many as a processor has debug registers */
+    }
     for (unsigned i = 0; i < GDB_MAX_POINTS; i++) {
         struct gdb_point *p = &g->pt[i];
         if (p->used)
             continue;
-        *p = (struct gdb_point){ .used = true, .kind = k, .addr = addr, .len = len };
-        if (k == GP_WRITE)
-            p->old_ok = len <= 8 && mem_read(g->c, addr, p->old, len, false);
+        *p = (struct gdb_point){ .used = true, .kind = k, .addr = addr, .len = len, .slot = slot };
+        if (k >= GP_WRITE)
+            cpu_debug_watch_set(g->c, slot, addr, len, watch_kinds(k));
         g->npoints++;
         return true;
     }
@@ -421,6 +333,8 @@ static bool point_remove(struct gdb_stub *g, enum gdb_point_kind k, uint64_t add
     for (unsigned i = 0; i < GDB_MAX_POINTS; i++) {
         struct gdb_point *p = &g->pt[i];
         if (p->used && p->kind == k && p->addr == addr) {
+            if (k >= GP_WRITE)
+                cpu_debug_watch_set(g->c, p->slot, 0, 0, 0);
             p->used = false;
             g->npoints--;
             return true;
@@ -441,25 +355,31 @@ static bool at_breakpoint(const struct gdb_stub *g)
     return false;
 }
 
-/* A write watchpoint whose bytes changed: its address (the new bytes are
- * remembered). */
-static bool watch_hit(struct gdb_stub *g, uint64_t *addr)
+/* The watchpoint the last instruction hit: gdb's stop reason for it
+ * ("watch:ADDR;", "rwatch:", "awatch:"), or false. */
+static bool watch_hit(struct gdb_stub *g, char *reason, size_t size)
 {
-    for (unsigned i = 0; i < GDB_MAX_POINTS; i++) {
-        struct gdb_point *p = &g->pt[i];
-        uint8_t now[8];
-        if (!p->used || p->kind != GP_WRITE || !p->old_ok)
+    unsigned hits = cpu_debug_watch_hits(g->c);
+    for (unsigned i = 0; hits && i < GDB_MAX_POINTS; i++) {
+        const struct gdb_point *p = &g->pt[i];
+        if (!p->used || p->kind < GP_WRITE || !((hits >> p->slot) & 1))
             continue;
-        if (mem_read(g->c, p->addr, now, p->len, false) && memcmp(now, p->old, p->len)) {
-            memcpy(p->old, now, p->len);
-            *addr = p->addr;
-            return true;
-        }
+        static const char *const name[] = { [GP_WRITE] = "watch", [GP_READ] = "rwatch",
+                                             [GP_ACCESS] = "awatch" };
+        snprintf(reason, size, "%s:%" PRIx64 ";", name[p->kind], p->addr);
+        return true;
     }
     return false;
 }
 
 /* ---- the command loop ------------------------------------------------------ */
+
+static const struct gdb_layout *layout(struct gdb_stub *g)
+{
+    if (!g->layout)
+        g->layout = gdb_layout_for(g->arch, g->c);
+    return g->layout;
+}
 
 static int current_level(const struct cpu *c)
 {
@@ -484,9 +404,10 @@ static void monitor(struct gdb_stub *g, const char *hexcmd)
     struct cpu *c = g->c;
     unsigned long long a, len = 16;
     if (!strcmp(cmd, "level")) {
-        snprintf(out, sizeof(out), "level %d (%s), CPL %u, %u-bit code\n", current_level(c),
+        snprintf(out, sizeof(out), "level %d (%s), CPL %u, %u-bit code, gdb registers %s\n",
+                 current_level(c),
                  c->vmx_nonroot ? "VMX non-root operation" : "not in VMX non-root operation",
-                 c->cpl, c->code_size * 8u);
+                 c->cpl, c->code_size * 8u, gdb_layout_arch(layout(g)));
     } else if (sscanf(cmd, "xp %llx %llu", &a, &len) >= 1) {
         uint8_t b[64];
         if (len > sizeof(b))
@@ -519,7 +440,9 @@ static void xfer_features(struct gdb_stub *g, const char *args)
         put_packet(g, "E00");
         return;
     }
-    size_t total = sizeof(target_xml) - 1;
+    size_t total = gdb_target_xml(layout(g), g->xml, sizeof(g->xml));
+    if (total >= sizeof(g->xml))
+        total = sizeof(g->xml) - 1;
     if (off >= total) {
         put_packet(g, "l");
         return;
@@ -529,7 +452,7 @@ static void xfer_features(struct gdb_stub *g, const char *args)
         n = GDB_PKT_MAX - 2;
     char buf[GDB_PKT_MAX];
     buf[0] = off + n < total ? 'm' : 'l';
-    memcpy(buf + 1, target_xml + off, n);
+    memcpy(buf + 1, g->xml + off, n);
     buf[1 + n] = 0;
     put_packet(g, buf);
 }
@@ -547,8 +470,8 @@ static enum gdb_action handle(struct gdb_stub *g)
     case '?': stop_reply(g, NULL); return GA_NONE;
     case 'g': {
         size_t k = 0;
-        for (unsigned n = 0; n < GDB_NREGS; n++) {
-            unsigned sz = reg_get(c, n, b);
+        for (unsigned n = 0; n < gdb_layout_nregs(layout(g)); n++) {
+            unsigned sz = gdb_reg_get(layout(g), c, n, b);
             hex_bytes(buf + k, b, sz);
             k += 2 * sz;
         }
@@ -557,20 +480,21 @@ static enum gdb_action handle(struct gdb_stub *g)
         return GA_NONE;
     }
     case 'G': {
-        /* only the general registers, RIP and RFLAGS are taken */
+        /* only the general registers, the instruction pointer and the
+         * flags are taken */
         const char *s = p + 1;
-        for (unsigned n = 0; n < 18; n++) {
-            unsigned sz = n == 17 ? 4 : 8;
+        for (unsigned n = 0; n < gdb_layout_nregs(layout(g)); n++) {
+            unsigned sz = gdb_reg_size(layout(g), n);
             if (strlen(s) < 2 * sz || !unhex(s, b, sz))
                 break;
-            reg_set(c, n, b, sz);
+            gdb_reg_set(layout(g), c, n, b, sz);
             s += 2 * sz;
         }
         put_packet(g, "OK");
         return GA_NONE;
     }
     case 'p': {
-        unsigned sz = reg_get(c, (unsigned)strtoul(p + 1, NULL, 16), b);
+        unsigned sz = gdb_reg_get(layout(g), c, (unsigned)strtoul(p + 1, NULL, 16), b);
         if (!sz) {
             put_packet(g, "E00");
             return GA_NONE;
@@ -583,7 +507,8 @@ static enum gdb_action handle(struct gdb_stub *g)
         char *eq = strchr(p, '=');
         unsigned n = (unsigned)strtoul(p + 1, NULL, 16);
         unsigned len = eq ? (unsigned)strlen(eq + 1) / 2 : 0;
-        bool ok = eq && len <= 16 && unhex(eq + 1, b, len) && reg_set(c, n, b, len);
+        bool ok = eq && len <= 16 && unhex(eq + 1, b, len) &&
+                  gdb_reg_set(layout(g), c, n, b, len);
         put_packet(g, ok ? "OK" : "E01");
         return GA_NONE;
     }
@@ -612,7 +537,7 @@ static enum gdb_action handle(struct gdb_stub *g)
             put_packet(g, "E01");
             return GA_NONE;
         }
-        if (kind == GP_READ || kind == GP_ACCESS || (kind == GP_WRITE && (l == 0 || l > 8))) {
+        if (kind >= GP_WRITE && (l == 0 || l > 8)) {
             put_packet(g, ""); /* not supported: gdb says so */
             return GA_NONE;
         }
@@ -698,13 +623,22 @@ static void report_end(struct gdb_stub *g, enum cpu_stop why)
     put_packet(g, buf);
 }
 
-enum cpu_stop cli_gdb_run(struct gdb_stub *g, struct cpu *c, uint64_t max_insns, bool wait)
+/* Run on without the debugger: to the limit, or without one. */
+static enum cpu_stop run_rest(struct gdb_stub *g, uint64_t limit)
+{
+    return g->run(g->run_ctx, limit == UINT64_MAX ? 0 : limit - g->c->stats.insns);
+}
+
+enum cpu_stop cli_gdb_run(struct gdb_stub *g, struct cpu *c, cli_run_fn run, void *run_ctx,
+                          uint64_t max_insns, bool wait)
 {
     g->c = c;
+    g->run = run;
+    g->run_ctx = run_ctx;
     uint64_t limit = max_insns ? c->stats.insns + max_insns : UINT64_MAX;
     bool stopped = wait;
     if (wait && !gdb_accept(g))
-        return cpu_run(c, max_insns);
+        return run_rest(g, limit);
     enum gdb_action act = GA_NONE;
     for (;;) {
         if (stopped) {
@@ -713,7 +647,7 @@ enum cpu_stop cli_gdb_run(struct gdb_stub *g, struct cpu *c, uint64_t max_insns,
                 /* the debugger went away: run on without it */
                 close(g->fd);
                 g->fd = -1;
-                return cpu_run(c, limit == UINT64_MAX ? 0 : limit - c->stats.insns);
+                return run_rest(g, limit);
             }
             if (g->in[0] == 0x03)
                 continue;
@@ -727,7 +661,7 @@ enum cpu_stop cli_gdb_run(struct gdb_stub *g, struct cpu *c, uint64_t max_insns,
             if (act == GA_DETACH) {
                 close(g->fd);
                 g->fd = -1;
-                return cpu_run(c, limit == UINT64_MAX ? 0 : limit - c->stats.insns);
+                return run_rest(g, limit);
             }
             stopped = false;
             /* continuing from a breakpoint steps over it first */
@@ -738,6 +672,7 @@ enum cpu_stop cli_gdb_run(struct gdb_stub *g, struct cpu *c, uint64_t max_insns,
             if (poll(&pf, 1, 0) > 0) {
                 g->fd = accept(g->lfd, NULL, NULL);
                 g->no_ack = false;
+                g->layout = NULL;
                 stopped = g->fd >= 0;
                 continue;
             }
@@ -747,7 +682,7 @@ enum cpu_stop cli_gdb_run(struct gdb_stub *g, struct cpu *c, uint64_t max_insns,
         bool careful = act == GA_STEP || g->npoints;
         uint64_t left = limit - c->stats.insns;
         uint64_t n = careful ? 1 : left < GDB_SLICE ? left : GDB_SLICE;
-        enum cpu_stop why = cpu_run(c, n);
+        enum cpu_stop why = g->run(g->run_ctx, n);
         if (why != CPU_STOP_INSN_LIMIT) {
             if (g->fd >= 0)
                 report_end(g, why);
@@ -755,10 +690,8 @@ enum cpu_stop cli_gdb_run(struct gdb_stub *g, struct cpu *c, uint64_t max_insns,
         }
         if (g->fd < 0)
             continue;
-        uint64_t wa;
         char extra[64];
-        if (careful && watch_hit(g, &wa)) {
-            snprintf(extra, sizeof(extra), "watch:%" PRIx64 ";", wa);
+        if (careful && watch_hit(g, extra, sizeof(extra))) {
             stop_reply(g, extra);
             stopped = true;
         } else if (act == GA_STEP) {

@@ -205,7 +205,7 @@ int cli_replay(int argc, char **argv)
         { NULL, 0, NULL, 0 },
     };
     const char *image = NULL, *out = NULL;
-    struct trace_diff_opts dopt = { .context = 3 };
+    struct trace_diff_opts dopt = { .context = 3, .window = 256 };
     dopt.ignore[dopt.nignore++] = "nvmx";
     int opt;
     cli_getopt_reset();

@@ -74,7 +74,10 @@ void cli_run_usage(FILE *f)
           "                        or interrupt delivered), cpu_reset (CPU state and VMCS\n"
           "                        at shutdown), vmx (VM entries, exits, VMfail)\n"
           "  --log-file FILE       --log output (default stderr; '-' = stdout)\n"
-          "  --gdb tcp::PORT       gdb remote stub on 127.0.0.1:PORT (-s: tcp::1234)\n"
+          "  --gdb tcp::PORT[,arch=A]\n"
+          "                        gdb remote stub on 127.0.0.1:PORT (-s: tcp::1234); A:\n"
+          "                        auto (by the CPU's mode when gdb connects), i8086,\n"
+          "                        i386, x86-64\n"
           "  -S, --gdb-wait        wait for gdb before the first instruction\n"
           "  --feature-control-locked\n"
           "                        start with IA32_FEATURE_CONTROL locked and VMX enabled\n"
@@ -98,8 +101,9 @@ void cli_run_usage(FILE *f)
           "MSR and bit named (exit status 2).\n"
           "\n"
           "Exit status: debug-exit write of v -> (v << 1) | 1; 2 bad input,\n"
-          "4 triple fault/shutdown, 6 unwakeable HLT, 8 instruction limit, 10 internal error,\n"
-          "12 killed by the debugger (--gdb).\n",
+          "4 triple fault/shutdown, 6 unwakeable HLT, 8 instruction limit, 10 internal error\n"
+          "or an output write failed, 12 killed by the debugger (--gdb), 14 VMX abort,\n"
+          "16 stopped by SIGINT/SIGTERM.\n",
           f);
 }
 
@@ -296,13 +300,11 @@ static bool parse_opts(int argc, char **argv, struct run_opts *o, bool *help)
                 return usage_error("%s", err);
             break;
         case OPT_LOG_FILE: o->log_file = optarg; break;
-        case OPT_GDB: {
-            unsigned port;
-            if (!cli_gdb_parse(optarg, &port, err, sizeof(err)))
+        case OPT_GDB:
+            if (!cli_gdb_parse(optarg, err, sizeof(err)))
                 return usage_error("%s", err);
             o->gdb = optarg;
             break;
-        }
         case OPT_GDB_WAIT: o->gdb_wait = true; break;
         case OPT_STACK: o->stack = optarg; break;
         case OPT_IMAGES: o->images = optarg; break;
@@ -327,12 +329,9 @@ static bool parse_opts(int argc, char **argv, struct run_opts *o, bool *help)
     if (o->gdb_wait && !o->gdb)
         return usage_error("%s", "-S needs --gdb tcp::PORT or -s");
     if (o->stack)
-        return apply_stack(o, argc - optind) &&
-               (!o->gdb || !o->l0 || usage_error("%s", "--gdb with --l0: not supported yet"));
+        return apply_stack(o, argc - optind);
     if (o->images)
         return usage_error("%s", "--images goes with --stack");
-    if (o->gdb && o->l0)
-        return usage_error("%s", "--gdb with --l0: not supported yet");
     if (optind >= argc && !o->image)
         return usage_error("%s", "no IMAGE given");
     if (o->image && optind < argc)
@@ -390,39 +389,11 @@ static void report_stats(const struct cpu *c, const struct machine *m, double se
     cli_vmx_report_stats(c, stderr);
 }
 
-/* One line on stderr saying why the run ended; returns the exit status. */
-static int finish(enum cpu_stop why, const struct cpu *c, const struct machine *m)
+/* cli_run_fn for the gdb stub */
+static enum cpu_stop run_cpu(void *ctx, uint64_t max_insns) { return cpu_run(ctx, max_insns); }
+static enum cpu_stop run_nested(void *ctx, uint64_t max_insns)
 {
-    unsigned long long rip = (unsigned long long)c->rip;
-    switch (why) {
-    case CPU_STOP_MACHINE:
-        if (m->stop == MACHINE_DEBUG_EXIT) {
-            int status = (int)(((m->exit_code << 1) | 1) & 0xff);
-            fprintf(stderr, "nvmx: debug-exit: guest wrote 0x%x (exit status %d), RIP 0x%llx\n",
-                    m->exit_code, status, rip);
-            return status;
-        }
-        if (m->stop == MACHINE_HOST_ERROR) {
-            fprintf(stderr, "nvmx: run stopped at RIP 0x%llx: its output cannot be written\n",
-                    rip);
-            return CLI_EXIT_INTERNAL;
-        }
-        break;
-    case CPU_STOP_SHUTDOWN:
-        fprintf(stderr, "nvmx: shutdown (triple fault), RIP 0x%llx\n", rip);
-        return CLI_EXIT_SHUTDOWN;
-    case CPU_STOP_HLT_FOREVER:
-        fprintf(stderr, "nvmx: HLT with nothing that can wake the CPU, RIP 0x%llx\n", rip);
-        return CLI_EXIT_HLT_FOREVER;
-    case CPU_STOP_INSN_LIMIT:
-        fprintf(stderr, "nvmx: instruction limit reached (%llu retired), RIP 0x%llx\n",
-                (unsigned long long)c->stats.insns, rip);
-        return CLI_EXIT_INSN_LIMIT;
-    default: break;
-    }
-    fprintf(stderr, "nvmx: internal error: unexpected stop reason %d, RIP 0x%llx\n", (int)why,
-            rip);
-    return CLI_EXIT_INTERNAL;
+    return nested_run(ctx, max_insns);
 }
 
 static bool write_trace_header(struct trace_writer *tw, const struct run_opts *o,
@@ -559,9 +530,7 @@ int cli_run(int argc, char **argv)
     }
 
     if (o.gdb) {
-        unsigned port = 0;
-        cli_gdb_parse(o.gdb, &port, err, sizeof(err));
-        gdb = cli_gdb_listen(port, err, sizeof(err));
+        gdb = cli_gdb_listen(o.gdb, err, sizeof(err));
         if (!gdb) {
             fprintf(stderr, "nvmx run: %s\n", err);
             status = CLI_EXIT_BAD_INPUT;
@@ -574,28 +543,44 @@ int cli_run(int argc, char **argv)
         goto out;
     }
     double t0 = host_seconds();
-    enum cpu_stop why = l0    ? nested_run(l0, o.max_insns)
-                        : gdb ? cli_gdb_run(gdb, c, o.max_insns, o.gdb_wait)
-                              : cpu_run(c, o.max_insns);
+    cli_signals_catch(m);
+    enum cpu_stop why = gdb  ? cli_gdb_run(gdb, c, l0 ? run_nested : run_cpu,
+                                           l0 ? (void *)l0 : (void *)c, o.max_insns, o.gdb_wait)
+                        : l0 ? nested_run(l0, o.max_insns)
+                             : cpu_run(c, o.max_insns);
+    const char *signal = cli_signals_release();
     double secs = host_seconds() - t0;
+    /* A write that failed only now (a small output to a full disk) counts
+     * as one that failed during the run. */
     fflush(serial);
-    if (debugcon)
+    machine_output_ok(m, serial, MACHINE_OUT_SERIAL);
+    if (debugcon) {
         fflush(debugcon);
+        machine_output_ok(m, debugcon, MACHINE_OUT_DEBUGCON);
+    }
+    if (trace_insns) {
+        fflush(trace_insns);
+        machine_output_ok(m, trace_insns, MACHINE_OUT_TRACE_INSNS);
+    }
     trace_writer_flush(tw);
     if (o.stats)
         report_stats(c, m, secs);
     else if (!o.quiet)
         cli_warning_summary(&m->stats, stderr);
-    if (gdb && cli_gdb_killed(gdb)) {
-        fprintf(stderr, "nvmx: killed by the debugger, RIP 0x%llx\n", (unsigned long long)c->rip);
-        status = CLI_EXIT_GDB_KILLED;
-    } else {
-        status = finish(why, c, m);
-    }
-    /* A fatal end: shutdown (triple fault, VMX abort) or an unexpected stop. */
-    if (status == CLI_EXIT_SHUTDOWN || (status == CLI_EXIT_INTERNAL && why != CPU_STOP_MACHINE))
-        cli_log_fatal(log, c, status == CLI_EXIT_SHUTDOWN ? "shutdown" : "internal error",
-                      o.quiet);
+    struct cli_run_end_ctx end_ctx = {
+        .why = why, .c = c, .m = m, .l0 = l0, .gdb_killed = gdb && cli_gdb_killed(gdb),
+        .signal = signal,
+        .out_path = { [MACHINE_OUT_SERIAL] = o.serial ? o.serial : "-",
+                      [MACHINE_OUT_DEBUGCON] = o.debugcon,
+                      [MACHINE_OUT_TRACE_INSNS] = o.trace_insns },
+    };
+    struct cli_end end;
+    status = cli_run_finish(&end_ctx, &end);
+    cli_run_end_trace(tw, c, &end);
+    /* A fatal end: shutdown (triple fault), VMX abort or an unexpected stop. */
+    if (status == CLI_EXIT_SHUTDOWN || status == CLI_EXIT_VMX_ABORT ||
+        (status == CLI_EXIT_INTERNAL && why != CPU_STOP_MACHINE))
+        cli_log_fatal(log, c, end.cause, o.quiet);
 out:
     /* The trace is flushed and closed on every path, so a run stopped by a
      * limit or an error leaves a complete, readable prefix. */

@@ -8,18 +8,22 @@
 
 static void diff_usage(FILE *f)
 {
-    fputs("usage: nvmx trace diff [--ignore KEY]... [--context N] A B\n"
+    fputs("usage: nvmx trace diff [--ignore KEY]... [--context N] [--window N] A B\n"
           "\n"
-          "Compare two traces line by line: the header keys that differ, the first\n"
+          "Compare two traces event by event: the header keys that differ, the first\n"
           "event that differs (with the N equal events before it and the keys that\n"
-          "differ), then the events, VM exits, entries, failures and last cycle stamp\n"
-          "of both, and the VM exits and exit cycles per level and exit reason with\n"
-          "their deltas (B minus A).\n"
+          "differ), then each divergence -- events only in A, only in B, or with\n"
+          "other values -- and where the traces are in step again (the same event,\n"
+          "level and reason, entry kind, instruction or end cause), then the events,\n"
+          "VM exits, entries, failures and last cycle stamp of both, and the VM exits\n"
+          "and exit cycles per level and exit reason with their deltas (B minus A).\n"
           "\n"
           "  --ignore KEY  leave KEY out of the comparison: a bare name (cycles, cost,\n"
           "                image, nvmx) at any depth, a dotted path (config.cost.file)\n"
           "                at that place only; repeatable, or comma-separated\n"
           "  --context N   equal events shown before the divergence (default 3)\n"
+          "  --window N    events searched ahead on each side to get in step again\n"
+          "                after a divergence (default 256; 0: none, the rest is counted)\n"
           "\n"
           "Exit status: 0 the same, 1 they differ, 2 usage error or a bad trace.\n",
           f);
@@ -27,14 +31,15 @@ static void diff_usage(FILE *f)
 
 int cli_trace_diff(int argc, char **argv)
 {
-    enum { OPT_IGNORE = 256, OPT_CONTEXT, OPT_HELP };
+    enum { OPT_IGNORE = 256, OPT_CONTEXT, OPT_WINDOW, OPT_HELP };
     static const struct option opts[] = {
         { "ignore", required_argument, NULL, OPT_IGNORE },
         { "context", required_argument, NULL, OPT_CONTEXT },
+        { "window", required_argument, NULL, OPT_WINDOW },
         { "help", no_argument, NULL, OPT_HELP },
         { NULL, 0, NULL, 0 },
     };
-    struct trace_diff_opts o = { .context = 3 };
+    struct trace_diff_opts o = { .context = 3, .window = 256 };
     int opt;
     char *end;
     cli_getopt_reset();
@@ -59,6 +64,16 @@ int cli_trace_diff(int argc, char **argv)
                 return CLI_EXIT_BAD_INPUT;
             }
             o.context = (unsigned)v;
+            break;
+        }
+        case OPT_WINDOW: {
+            unsigned long v = strtoul(optarg, &end, 10);
+            if (*optarg < '0' || *optarg > '9' || *end || v > 100000) {
+                fprintf(stderr, "nvmx trace diff: --window '%s': expected 0 to 100000\n",
+                        optarg);
+                return CLI_EXIT_BAD_INPUT;
+            }
+            o.window = (unsigned)v;
             break;
         }
         case 'h':

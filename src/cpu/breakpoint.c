@@ -4,6 +4,7 @@
  * (core.c) raises instruction-breakpoint faults and delivers the traps
  * recorded here. */
 #include "breakpoint.h"
+#include "nvmx/cpu_debug.h"
 
 static const uint8_t len_bytes[4] = {
 #define DR7_LEN(enc, bytes) [enc] = (bytes),
@@ -83,6 +84,8 @@ void cpu_debug_regs_changed(struct cpu *c)
         c->recheck = true;
 }
 
+static void watch_access(struct cpu *c, uint64_t lin, unsigned size, bool write);
+
 void bp_data_access(struct cpu *c, uint64_t lin, unsigned size, bool write)
 {
     unsigned mask = write ? c->bp.data : (unsigned)(c->bp.data & ~c->bp.write_only);
@@ -91,6 +94,55 @@ void bp_data_access(struct cpu *c, uint64_t lin, unsigned size, bool write)
         c->bp.hits |= bits;
         c->end_block = true; /* the trap follows this instruction */
     }
+    if (unlikely(c->watch.armed))
+        watch_access(c, lin, size, write);
+}
+
+/* ---- the debugger's watchpoints (include/nvmx/cpu_debug.h) ---------------- */
+
+/* Recorded as the traps are, on the same accesses; never delivered. */
+static void watch_access(struct cpu *c, uint64_t lin, unsigned size, bool write)
+{
+    uint64_t last = lin + size - 1;
+    unsigned kinds = write ? c->watch.write : c->watch.read;
+    for (unsigned n = 0; n < CPU_DEBUG_WATCHES; n++)
+        if (((kinds >> n) & 1) && lin <= c->watch.addr[n] + c->watch.len[n] - 1 &&
+            c->watch.addr[n] <= last) {
+            c->watch.hits |= (uint8_t)(1u << n);
+            c->end_block = true;
+        }
+}
+
+void cpu_debug_watch_set(struct cpu *c, unsigned slot, uint64_t lin, unsigned len,
+                         unsigned kinds)
+{
+    if (slot >= CPU_DEBUG_WATCHES)
+        return;
+    uint8_t bit = (uint8_t)(1u << slot);
+    c->watch.armed &= (uint8_t)~bit;
+    c->watch.read &= (uint8_t)~bit;
+    c->watch.write &= (uint8_t)~bit;
+    c->watch.hits &= (uint8_t)~bit;
+    if (!kinds || !len)
+        return;
+    c->watch.addr[slot] = lin;
+    c->watch.len[slot] = (uint8_t)(len > 8 ? 8 : len);
+    c->watch.armed |= bit;
+    if (kinds & CPU_WATCH_READ)
+        c->watch.read |= bit;
+    if (kinds & CPU_WATCH_WRITE)
+        c->watch.write |= bit;
+    /* the watched pages leave the software TLB, as for a data breakpoint */
+    forget_page(c, lin);
+    forget_page(c, lin + c->watch.len[slot] - 1);
+    c->recheck = true;
+}
+
+unsigned cpu_debug_watch_hits(struct cpu *c)
+{
+    unsigned hits = c->watch.hits;
+    c->watch.hits = 0;
+    return hits;
 }
 
 /* SDM 3B "Debug Control Register (DR7)": R/W = 10 breaks on I/O reads or

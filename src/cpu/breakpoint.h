@@ -13,12 +13,17 @@ void bp_arm(struct cpu_breakpoints *bp, const uint64_t dr[8]);
  * bits (SDM 3B "Breakpoint Field Recognition"). */
 uint64_t bp_match(const struct cpu_breakpoints *bp, unsigned mask, uint64_t addr, unsigned size);
 
-/* Does a data breakpoint lie on the 4-KByte linear page of lin? Such a page
- * stays out of the software TLB, so every access to it takes the slow path. */
+/* Does a data breakpoint or a debugger watchpoint lie on the 4-KByte linear
+ * page of lin? Such a page stays out of the software TLB, so every access
+ * to it takes the slow path. */
 static inline bool bp_page_armed(const struct cpu *c, uint64_t lin)
 {
     for (unsigned m = c->bp.data, n = 0; m; m >>= 1, n++)
         if ((m & 1) && (c->bp.addr[n] >> 12) == (lin >> 12))
+            return true;
+    for (unsigned m = c->watch.armed, n = 0; m; m >>= 1, n++)
+        if ((m & 1) && ((c->watch.addr[n] >> 12) == (lin >> 12) ||
+                        ((c->watch.addr[n] + c->watch.len[n] - 1) >> 12) == (lin >> 12)))
             return true;
     return false;
 }

@@ -124,7 +124,7 @@ static bool translate(struct cpu *c, uint64_t lin, unsigned acc, uint64_t *pa)
         return true;
     /* A page with an armed data breakpoint is never cached for data, so
      * that every access to it is matched (read_lin_slow, write_lin_slow). */
-    if (unlikely(c->bp.data) && !(acc & ACC_X) && bp_page_armed(c, lin))
+    if (unlikely(c->bp.data | c->watch.armed) && !(acc & ACC_X) && bp_page_armed(c, lin))
         return true;
     int u = acc_user(c, acc);
     unsigned i = tlb_index(lin);
@@ -214,7 +214,7 @@ static uint64_t read_lin_slow(struct cpu *c, uint64_t lin, unsigned size, unsign
     } else {
         v = read_lin_split(c, lin, size, acc);
     }
-    if (unlikely(c->bp.data))
+    if (unlikely(c->bp.data | c->watch.armed))
         bp_data_access(c, lin, size, false);
     return v;
 }
@@ -256,7 +256,7 @@ static void write_lin_slow(struct cpu *c, uint64_t lin, unsigned size, uint64_t 
     } else {
         write_lin_split(c, lin, size, val, acc);
     }
-    if (unlikely(c->bp.data))
+    if (unlikely(c->bp.data | c->watch.armed))
         bp_data_access(c, lin, size, true);
 }
 

@@ -36,4 +36,6 @@ void cpu_trace_insn(struct cpu *c, const struct insn *in)
         cs_free(ci, 1);
     }
     fprintf(f, " %s\n", text);
+    if (c->m)
+        machine_output_ok(c->m, f, MACHINE_OUT_TRACE_INSNS);
 }

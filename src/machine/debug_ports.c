@@ -12,8 +12,10 @@ static uint32_t debugcon_read(void *ctx, uint16_t port, unsigned size)
 static void debugcon_write(void *ctx, uint16_t port, unsigned size, uint32_t val)
 {
     struct machine *m = ctx;
-    if (m->debugcon_out)
+    if (m->debugcon_out) {
         fputc((int)(val & 0xff), m->debugcon_out);
+        machine_output_ok(m, m->debugcon_out, MACHINE_OUT_DEBUGCON);
+    }
 }
 
 static void debug_exit_write(void *ctx, uint16_t port, unsigned size, uint32_t val)

@@ -7,6 +7,7 @@
 #include "nvmx/cpu.h"
 #include "nvmx/lapic.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +51,18 @@ struct machine *machine_create(uint64_t mem_size)
 fail:
     machine_destroy(m);
     return NULL;
+}
+
+bool machine_output_ok(struct machine *m, FILE *f, enum machine_output which)
+{
+    if (!ferror(f))
+        return true;
+    if (!m->out_failed) {
+        m->out_failed = which;
+        m->out_errno = errno ? errno : EIO;
+    }
+    m->stop = MACHINE_HOST_ERROR;
+    return false;
 }
 
 void machine_destroy(struct machine *m)

@@ -79,6 +79,7 @@ static void uart_write(void *ctx, uint16_t port, unsigned size, uint32_t val)
             fputc(v, u->m->serial_out);
             if (v == '\n')
                 fflush(u->m->serial_out);
+            machine_output_ok(u->m, u->m->serial_out, MACHINE_OUT_SERIAL);
         }
         u->thr_int_pending = true; /* the byte left at once: THR is empty again */
         break;

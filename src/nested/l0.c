@@ -15,6 +15,7 @@ void l0_unsupported(struct nested *n, const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fputc('\n', stderr);
+    n->unsupported = true;
     n->stop = CPU_STOP_SHUTDOWN;
 }
 
@@ -271,6 +272,15 @@ void nested_set_trace(struct nested *n, vmx_trace_fn fn, void *ctx)
 }
 
 const struct nested_stats *nested_get_stats(const struct nested *n) { return &n->stats; }
+
+uint32_t nested_last_abort(const struct nested *n, uint32_t *exit_reason)
+{
+    if (exit_reason)
+        *exit_reason = n ? n->abort_exit_reason : 0;
+    return n ? n->abort : 0;
+}
+
+bool nested_stopped_unsupported(const struct nested *n) { return n && n->unsupported; }
 
 static bool is_vmx_insn_exit(uint32_t basic)
 {

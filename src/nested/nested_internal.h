@@ -130,6 +130,8 @@ struct nested {
     uint64_t f01[VMCS_NFIELDS]; /* what L0 wrote to vmcs01 */
     bool exit_pending;        /* a VM exit reached the native host */
     enum cpu_stop stop;       /* set by a handler to end nested_run() */
+    bool unsupported;         /* l0_unsupported() stopped the run */
+    uint32_t abort, abort_exit_reason; /* L1's VMX abort (vmx_abort_l1) */
     /* fields written by the running merge or sync, for the trace */
     struct trace_vmcs_write log[2 * VMCS_NFIELDS];
     unsigned nlog;

@@ -248,7 +248,9 @@ static void load_l1_host_state(struct nested *n, uint64_t cur_efer)
 static void vmx_abort_l1(struct nested *n, uint32_t why)
 {
     l1_phys_write(n, n->v12.ptr + VMCS_ABORT_OFFSET, 4, why);
-    n->stop = CPU_STOP_SHUTDOWN;
+    n->abort = why;
+    n->abort_exit_reason = (uint32_t)vmcs12_get(n, VMCS_vm_exit_reason);
+    n->stop = CPU_STOP_VMX_ABORT;
 }
 
 /* SDM 3C "Loading MSRs" for L1's VM-exit MSR-load list, once L1's state is
@@ -259,11 +261,10 @@ static void load_l1_host_msrs(struct nested *n)
     uint64_t addr = vmcs12_get(n, VMCS_vmexit_msr_load_addr);
     for (uint32_t i = 0; i < count; i++) {
         uint64_t e = addr + 16ull * i;
-        uint32_t msr = (uint32_t)l1_phys_read(n, e, 4);
-        uint32_t rsvd = (uint32_t)l1_phys_read(n, e + 4, 4);
+        uint64_t head = l1_phys_read(n, e, 8);
         uint64_t val = l1_phys_read(n, e + 8, 8);
-        if (rsvd || !cpu_msr_write(n->c, msr, val))
-            return vmx_abort_l1(n, 4);
+        if (vmx_msr_load_entry_problem(head) || !cpu_msr_write(n->c, (uint32_t)head, val))
+            return vmx_abort_l1(n, VMX_ABORT_LOAD_HOST_MSR);
     }
 }
 

@@ -148,6 +148,14 @@ static bool on_record(void *ctx, const struct trace_record *r)
         instant(x, lv, r->cycles, name, "vmfail", r);
         break;
     }
+    case TRACE_EV_end: {
+        /* the run's end: its cause on the level that was running */
+        json_t *cause = json_object_get((json_t *)r->json, "cause");
+        snprintf(name, sizeof(name), "end: %s",
+                 json_is_string(cause) ? json_string_value(cause) : "?");
+        instant(x, lv, r->cycles, name, "end", r);
+        break;
+    }
     default: instant(x, lv, r->cycles, r->event ? r->event : "?", "other", r); break;
     }
     return !ferror(x->out);

@@ -228,6 +228,30 @@ static void count_other_event(struct trace_groups *g, const char *name)
     g->other_events[g->nother_events++].count = 1;
 }
 
+static const char *json_str(const struct trace_record *r, const char *key)
+{
+    json_t *v = r->json ? json_object_get((json_t *)r->json, key) : NULL;
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+static uint32_t json_u32(const struct trace_record *r, const char *key)
+{
+    json_t *v = r->json ? json_object_get((json_t *)r->json, key) : NULL;
+    return json_is_integer(v) ? (uint32_t)json_integer_value(v) : 0;
+}
+
+/* The run's end (the reader checked the keys' types). */
+static void note_end(struct trace_groups *g, const struct trace_record *r)
+{
+    const char *cause = json_str(r, "cause"), *sig = json_str(r, "signal");
+    g->has_end = true;
+    snprintf(g->end_cause, sizeof(g->end_cause), "%s", cause ? cause : "?");
+    snprintf(g->end_signal, sizeof(g->end_signal), "%s", sig ? sig : "");
+    g->end_status = json_u32(r, "status");
+    g->end_abort = json_u32(r, "abort");
+    g->end_cycles = r->cycles;
+}
+
 bool trace_groups_add(void *ctx, const struct trace_record *r)
 {
     struct trace_groups *g = ctx;
@@ -273,6 +297,7 @@ bool trace_groups_add(void *ctx, const struct trace_record *r)
                 close_exit(g, l, r->cycles + r->cost);
         break;
     case TRACE_EV_vmfail: g->vmfails++; break;
+    case TRACE_EV_end: note_end(g, r); break;
     case TRACE_EV_COUNT: count_other_event(g, r->event); break;
     default: {
         /* Nesting events by name; a reflect also by who handled the exit
@@ -408,6 +433,15 @@ static void print_table(const struct trace_groups *g, const uint32_t *order, FIL
             (unsigned long long)g->entries, (unsigned long long)g->launches,
             (unsigned long long)g->resumes, (unsigned long long)g->failed_entries,
             (unsigned long long)g->vmfails);
+    if (g->has_end) {
+        fprintf(out, "Run end: %s", g->end_cause);
+        if (g->end_abort)
+            fprintf(out, " (VMX abort %u)", (unsigned)g->end_abort);
+        if (g->end_signal[0])
+            fprintf(out, " (%s)", g->end_signal);
+        fprintf(out, ", exit status %u, at cycle %llu\n", (unsigned)g->end_status,
+                (unsigned long long)g->end_cycles);
+    }
     if (g->nother_events) {
         fprintf(out, "Other events:");
         for (unsigned i = 0; i < g->nother_events; i++)
@@ -479,6 +513,18 @@ static void print_json(const struct trace_groups *g, const uint32_t *order, enum
         json_object_set_new(other, g->other_events[i].name,
                             json_integer((json_int_t)g->other_events[i].count));
     json_object_set_new(o, "other_events", other);
+    json_t *end = json_null();
+    if (g->has_end) {
+        end = json_object();
+        json_object_set_new(end, "cause", json_string(g->end_cause));
+        json_object_set_new(end, "status", json_integer(g->end_status));
+        json_object_set_new(end, "cycles", json_integer((json_int_t)g->end_cycles));
+        if (g->end_abort)
+            json_object_set_new(end, "abort", json_integer(g->end_abort));
+        if (g->end_signal[0])
+            json_object_set_new(end, "signal", json_string(g->end_signal));
+    }
+    json_object_set_new(o, "end", end);
     if (g->mul)
         json_object_set_new(o, "multiplication", trace_multiply_json(g->mul));
     json_dumpf(o, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));

@@ -161,9 +161,10 @@ void entry_load_guest(struct entry_ck *ck)
     c->halted = v->activity != VMX_ACTIVITY_ACTIVE;
 }
 
-/* SDM 3C "Loading MSRs": one entry of the VM-entry MSR-load area, 16 bytes:
- * MSR index in bits 31:0, reserved bits 63:32, data in bits 127:64. */
-static const char *msr_entry_problem(struct cpu *c, uint64_t lo, uint64_t data)
+/* SDM 3C "Loading MSRs" (the same rules for VM entries and VM exits): one
+ * entry of an MSR-load area, 16 bytes: MSR index in bits 31:0, reserved
+ * bits 63:32, data in bits 127:64. The rules on bits 63:0. */
+const char *vmx_msr_load_entry_problem(uint64_t lo)
 {
     uint32_t index = (uint32_t)lo;
     /* "The value of bits 31:0 is either C0000100H (the IA32_FS_BASE MSR) or
@@ -183,6 +184,15 @@ static const char *msr_entry_problem(struct cpu *c, uint64_t lo, uint64_t data)
     /* "Bits 63:32 are not all 0." */
     if (lo >> 32)
         return "MSR-load entry reserved bits 63:32 are 0";
+    return NULL;
+}
+
+static const char *msr_entry_problem(struct cpu *c, uint64_t lo, uint64_t data)
+{
+    const char *problem = vmx_msr_load_entry_problem(lo);
+    if (problem)
+        return problem;
+    uint32_t index = (uint32_t)lo;
     /* "An attempt to write bits 127:64 to the MSR indexed by bits 31:0 of the
      * entry would cause a general-protection exception if executed via
      * WRMSR with CPL = 0." */

@@ -8,22 +8,9 @@
 
 #include <stdio.h>
 
-/* VMX-abort indicators (SDM 3C "VMX Aborts") */
-enum vmx_abort {
-    VMX_ABORT_SAVE_GUEST_MSR = 1,
-    VMX_ABORT_HOST_PDPTE = 2,
-    VMX_ABORT_VMCS_CORRUPT = 3,
-    VMX_ABORT_LOAD_HOST_MSR = 4,
-    VMX_ABORT_MACHINE_CHECK = 5,
-    VMX_ABORT_LEGACY_HOST = 6,
-};
-
 #define VMX_MISC_PREEMPTION_RATE 0x1fu /* IA32_VMX_MISC[4:0] */
 #define VMX_MSR_ENTRY_SIZE 16          /* SDM 3C "VM-Exit Controls for MSRs" */
 #define MSR_IA32_SMBASE 0x9eu
-#define MSR_IA32_SMM_MONITOR_CTL 0x9bu
-#define MSR_IA32_FS_BASE 0xc0000100u
-#define MSR_IA32_GS_BASE 0xc0000101u
 #define DR7_INIT 0x400ull
 
 static bool exit_is_failure(const struct vmx_exit *e)
@@ -218,9 +205,7 @@ static bool load_host_msrs(struct cpu *c, struct vmx *v)
         uint64_t head = cpu_phys_read(c, addr, 8);
         uint32_t msr = (uint32_t)head;
         uint64_t val = cpu_phys_read(c, addr + 8, 8);
-        if ((head >> 32) || (msr >> 8) == 0x8 || msr == MSR_IA32_FS_BASE ||
-            msr == MSR_IA32_GS_BASE || msr == MSR_IA32_SMM_MONITOR_CTL ||
-            !cpu_msr_write(c, msr, val))
+        if (vmx_msr_load_entry_problem(head) || !cpu_msr_write(c, msr, val))
             return false;
     }
     return true;
@@ -228,23 +213,23 @@ static bool load_host_msrs(struct cpu *c, struct vmx *v)
 
 /* ---- SDM 3C "VMX Aborts" ------------------------------------------------------- */
 
+/* The indicator goes to bytes 4-7 of the VMCS region and the logical
+ * processor enters the shutdown state; the run ends there and says why
+ * (vmx_last_abort). */
 static void vmx_abort(struct cpu *c, struct vmx *v, enum vmx_abort why)
 {
-    static const char *const text[] = {
-        [VMX_ABORT_SAVE_GUEST_MSR] = "saving guest MSRs failed",
-        [VMX_ABORT_HOST_PDPTE] = "host PDPTE has a reserved bit set",
-        [VMX_ABORT_VMCS_CORRUPT] = "current VMCS corrupted",
-        [VMX_ABORT_LOAD_HOST_MSR] = "loading host MSRs failed",
-        [VMX_ABORT_MACHINE_CHECK] = "machine-check event during VM exit",
-        [VMX_ABORT_LEGACY_HOST] = "VM exit to a host without 64-bit support",
-    };
-
     if (v->current_vmcs != VMX_INVALID_PTR)
         cpu_phys_write(c, v->current_vmcs + VMCS_ABORT_OFFSET, 4, why);
-    if (!(c->m && c->m->quiet))
-        fprintf(stderr, "nvmx: VMX abort %u (%s) at VM exit, reason %u: processor shut down\n",
-                (unsigned)why, text[why], (unsigned)vmcs_get(v, VMCS_vm_exit_reason));
-    c->stop = CPU_STOP_SHUTDOWN;
+    v->abort = why;
+    v->abort_exit_reason = (uint32_t)vmcs_get(v, VMCS_vm_exit_reason);
+    c->stop = CPU_STOP_VMX_ABORT;
+}
+
+uint32_t vmx_last_abort(const struct vmx *v, uint32_t *exit_reason)
+{
+    if (exit_reason)
+        *exit_reason = v ? v->abort_exit_reason : 0;
+    return v ? v->abort : 0;
 }
 
 /* ---- SDM 3C "Loading Host State" ----------------------------------------------- */

@@ -1,4 +1,5 @@
-/* Names of exit reasons, VM-instruction errors and capability MSRs, from the
+/* Names of exit reasons, VM-instruction errors, VMX-abort indicators and
+ * capability MSRs, from the
  * same .def lists as the enums. */
 #include "nvmx/vmx_arch.h"
 
@@ -44,4 +45,14 @@ const char *vmx_msr_name(enum vmx_msr m)
 #undef VMX_MSR
     };
     return (unsigned)m < VMX_MSR_COUNT ? names[m] : "unknown";
+}
+
+const char *vmx_abort_text(unsigned indicator)
+{
+    switch (indicator) {
+#define VMX_ABORT(n, num, text) case num: return text;
+#include "nvmx/vmx_aborts.def"
+#undef VMX_ABORT
+    default: return "unknown VMX-abort indicator";
+    }
 }

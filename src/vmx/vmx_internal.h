@@ -80,6 +80,9 @@ struct vmx {
     bool rtm;
     int level;                  /* nesting level of the guest the hardware
                                    runs, for trace events (bare mode: 1) */
+    uint32_t abort;             /* the VMX-abort indicator that stopped the
+                                   processor (enum vmx_abort), 0: none */
+    uint32_t abort_exit_reason; /* the exit reason of that VM exit */
 
     /* Reporting */
     vmx_trace_fn trace_fn;

@@ -125,6 +125,21 @@ expect_out '^L1    cpuid  *1  *1  *+0  *[0-9]*  *[0-9]*  *+80$'
 expect_out '^traces differ$'
 expect_status 0 "$nvmx" trace diff --ignore cycles,cost,args --ignore config.cost.file "$T" "$out/c.jsonl"
 expect_out '^traces are the same$'
+# Under another cost model every event is in step, differing in timing only.
+expect_status 1 "$nvmx" trace diff "$T" "$out/c.jsonl"
+expect_out '^in step: [0-9]* the same, [1-9][0-9]* other timing (cycles, insns, cost) only, 0 other values; 0 only in A, 0 only in B; 0 divergences$'
+# Resynchronisation: B lacks a VM exit and its entry (trace lines 30 and
+# 31; the events after them keep their stamps). The divergence is those two
+# events only in A; the traces are in step again after them.
+sed '30,31d' "$T" >"$out/d.jsonl"
+expect_status 1 "$nvmx" trace diff "$T" "$out/d.jsonl"
+expect_out '^@@ divergence 1 at '
+expect_out "^  = 2 only in A, 0 only in B, 0 with other values; in step again at $T:[0-9]*, $out/d.jsonl:[0-9]*\$"
+expect_out '^in step: [0-9]* the same, [0-9]* other timing (cycles, insns, cost) only, 0 other values; 2 only in A, 0 only in B; 1 divergence$'
+expect_status 1 "$nvmx" trace diff --window 0 "$T" "$out/d.jsonl"
+expect_out '^  not in step again within 0 events: the rest is not aligned$'
+expect_status 2 "$nvmx" trace diff --window -1 "$T" "$T"
+expect_err "^nvmx trace diff: --window '-1': expected 0 to 100000"
 expect_status 2 "$nvmx" trace diff "$T"
 expect_err 'expected two traces A B'
 expect_status 2 "$nvmx" trace diff --context x "$T" "$T"
@@ -170,11 +185,15 @@ expect_err "^nvmx trace recost: --cost: .*badcost.json"
 
 # ---- export --------------------------------------------------------------
 # One slice per successful entry, one instant per exit, failed entry and
-# VMfail; the JSON checked against the trace-event format.
+# VMfail, and one for the run's end; the JSON checked against the
+# trace-event format.
 "$nvmx" trace stats --format json "$T" >"$out/stats.json" || fail "stats --format json"
 slices=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["entries"])' "$out/stats.json")
 instants=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); \
-print(d["vm_exits"]+d["failed_entries"]+d["vmfails"])' "$out/stats.json")
+print(d["vm_exits"]+d["failed_entries"]+d["vmfails"]+(d["end"] is not None))' "$out/stats.json")
+python3 -c 'import json,sys; e=json.load(open(sys.argv[1]))["end"]; \
+assert e["cause"] == "debug_exit" and e["status"] % 2 == 1, e' "$out/stats.json" ||
+    fail "stats --format json: the run's end is not the guest's debug-exit"
 expect_status 0 "$nvmx" trace export --format perfetto "$T" "$out/a.perfetto.json"
 python3 "$here/check-trace-events.py" "$out/a.perfetto.json" --expect-slices "$slices" \
     --expect-instants "$instants" --expect-tracks L1 || fail "export: not trace-event JSON"

@@ -1,6 +1,6 @@
 /* The reference writer: the writer nvmx had before the one in src/trace,
  * which built a jansson object per line and disassembled every exit (schema
- * 1; with schema 2's "msr" key and schema 3's merge "written"). It is linked
+ * 1; with schema 2's "msr" key and schema 3's merge "written" and `end`). It is linked
  * in place of src/trace/writer.c into nvmx-ref-writer
  * (tests/trace/CMakeLists.txt) so that tests/trace/check-same-bytes.sh can
  * show that the same run gives the same trace bytes with both. Only the
@@ -331,6 +331,21 @@ static json_t *sync_line(const struct trace_event *ev)
     return o;
 }
 
+/* schema 2: the run's end (src/cli/run_end.c) */
+static json_t *end_line(const struct trace_event *ev)
+{
+    json_t *o = json_object();
+    add_common(o, ev);
+    json_object_set_new(o, "cause", json_string(ev->end.cause ? ev->end.cause : ""));
+    json_object_set_new(o, "status", json_integer(ev->end.status));
+    json_object_set_new(o, "rip", hex(ev->end.rip));
+    if (ev->end.abort)
+        json_object_set_new(o, "abort", json_integer(ev->end.abort));
+    if (ev->end.signal)
+        json_object_set_new(o, "signal", json_string(ev->end.signal));
+    return o;
+}
+
 void trace_write_event(void *ctx, const struct trace_event *ev)
 {
     struct trace_writer *w = ctx;
@@ -342,6 +357,7 @@ void trace_write_event(void *ctx, const struct trace_event *ev)
     case TRACE_EV_reflect: write_line(w, reflect_line(ev)); break;
     case TRACE_EV_merge: write_line(w, merge_line(ev)); break;
     case TRACE_EV_sync: write_line(w, sync_line(ev)); break;
+    case TRACE_EV_end: write_line(w, end_line(ev)); break;
     default: break;
     }
 }

@@ -3,6 +3,8 @@
  * which returns the #PF error code instead of raising it. */
 #include "cpu/paging.h"
 #include "harness.h"
+#include "nvmx/cpu_debug.h"
+#include "nvmx/ept.h"
 
 #include <check.h>
 #include <stdlib.h>
@@ -784,6 +786,101 @@ START_TEST(invpcid_is_undefined_without_cpuid_bit)
 }
 END_TEST
 
+/* ---- the debugger's walk (src/cpu/debug.c) ------------------------------ */
+
+/* The page's entries and the cycle count and statistics before a debug
+ * walk, to show it changed none of them. */
+struct debug_snapshot {
+    uint8_t tables[0x4000], ept[0x3000];
+    uint64_t cycles;
+    struct cpu_stats st;
+};
+
+static void debug_snap(struct debug_snapshot *s, uint64_t tables, uint64_t ept)
+{
+    memcpy(s->tables, m->ram + tables, sizeof s->tables);
+    memcpy(s->ept, m->ram + ept, sizeof s->ept);
+    s->cycles = c->cycles;
+    s->st = c->stats;
+}
+
+static void debug_unchanged(const struct debug_snapshot *s, uint64_t tables, uint64_t ept,
+                            const char *what)
+{
+    ck_assert_msg(!memcmp(s->tables, m->ram + tables, sizeof s->tables),
+                  "%s: the walk changed a paging-structure entry", what);
+    ck_assert_msg(!memcmp(s->ept, m->ram + ept, sizeof s->ept),
+                  "%s: the walk changed an EPT entry", what);
+    ck_assert_msg(c->cycles == s->cycles, "%s: the walk charged %llu cycles", what,
+                  (unsigned long long)(c->cycles - s->cycles));
+    ck_assert_msg(!memcmp(&s->st, &c->stats, sizeof s->st), "%s: the walk counted", what);
+}
+
+/* The same translation as paging_walk, without setting an accessed flag or
+ * charging anything; a not-present entry is "not mapped". */
+START_TEST(debug_translate_is_the_walk_without_side_effects)
+{
+    const struct xlate_case *t = &xlate_cases[_i];
+    build(t->mode, t->leaf);
+    struct debug_snapshot snap;
+    debug_snap(&snap, TABLES, 0x400000);
+    uint64_t pa = 0;
+    ck_assert_msg(cpu_debug_translate(c, lin, &pa), "%s leaf %u: not mapped",
+                  mode_name(t->mode), t->leaf);
+    ck_assert_msg(pa == expect_pa, "%s leaf %u: pa 0x%llx, expected 0x%llx", mode_name(t->mode),
+                  t->leaf, (unsigned long long)pa, (unsigned long long)expect_pa);
+    debug_unchanged(&snap, TABLES, 0x400000, mode_name(t->mode));
+    ent_write(t->leaf, ent_read(t->leaf) & ~P);
+    ck_assert_msg(!cpu_debug_translate(c, lin, &pa), "%s leaf %u: a not-present leaf mapped",
+                  mode_name(t->mode), t->leaf);
+}
+END_TEST
+
+/* Under EPT every guest-physical address of the walk (each table, then the
+ * page) goes through EPT: here EPT swaps each pair of 2-MByte pages of the
+ * first 16 MiB (GPA x -> HPA x ^ 2 MiB), with accessed/dirty flags enabled,
+ * and the guest's tables live at their host-physical place only. SDM 3C
+ * "EPT Translation Mechanism". */
+START_TEST(debug_translate_goes_through_ept)
+{
+    const struct xlate_case *t = &xlate_cases[_i];
+    const uint64_t swap = 0x200000, ept = 0x400000;
+    build(t->mode, t->leaf);
+    memcpy(m->ram + (TABLES ^ swap), m->ram + TABLES, 0x4000);
+    memset(m->ram + TABLES, 0, 0x4000);
+    memset(m->ram + ept, 0, 0x3000);
+    cpu_write_phys(c, ept, 8, (ept + 0x1000) | EPT_RWX);
+    cpu_write_phys(c, ept + 0x1000, 8, (ept + 0x2000) | EPT_RWX);
+    for (uint64_t i = 0; i < 8; i++)
+        cpu_write_phys(c, ept + 0x2000 + 8 * i, 8,
+                       ((i << 21) ^ swap) | EPT_RWX | EPT_PS | ((uint64_t)EPT_MT_WB << EPT_MT_SHIFT));
+    c->vmx_nonroot = true;
+    c->nr.ept = true;
+    c->nr.eptp = ept | (3ull << EPTP_WALK_SHIFT) | EPT_MT_WB | EPTP_AD;
+    c->nr.ept_caps = (struct ept_caps){
+        .cap = EPT_CAP_BIT(WALK_LENGTH_4) | EPT_CAP_BIT(PDE_2M) | EPT_CAP_BIT(PDPTE_1G) |
+               EPT_CAP_BIT(MEMTYPE_WB) | EPT_CAP_BIT(ACCESSED_DIRTY),
+        .maxphyaddr = 39 };
+    struct debug_snapshot snap;
+    debug_snap(&snap, TABLES ^ swap, ept);
+    uint64_t pa = 0;
+    bool mapped = cpu_debug_translate(c, lin, &pa);
+    if (expect_pa >= (16u << 20)) {
+        /* the 1-GByte page at 2 GiB: no EPT entry maps it */
+        ck_assert_msg(!mapped, "%s leaf %u: mapped outside EPT", mode_name(t->mode), t->leaf);
+    } else {
+        ck_assert_msg(mapped, "%s leaf %u: not mapped", mode_name(t->mode), t->leaf);
+        ck_assert_msg(pa == (expect_pa ^ swap), "%s leaf %u: hpa 0x%llx, expected 0x%llx",
+                      mode_name(t->mode), t->leaf, (unsigned long long)pa,
+                      (unsigned long long)(expect_pa ^ swap));
+    }
+    debug_unchanged(&snap, TABLES ^ swap, ept, mode_name(t->mode));
+    /* an EPT entry not present: the same address is not mapped */
+    cpu_write_phys(c, ept + 0x2000 + 8 * ((TABLES >> 21) & 7), 8, 0);
+    ck_assert(!cpu_debug_translate(c, lin, &pa));
+}
+END_TEST
+
 static Suite *paging_suite(void)
 {
     Suite *s = suite_create("paging");
@@ -795,6 +892,12 @@ static Suite *paging_suite(void)
     tcase_add_test(tc, paging_off_is_identity_below_4g);
     tcase_add_test(tc, pse_off_ignores_pde_ps);
     tcase_add_test(tc, pse36_high_address_bits);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("debug_translate");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_loop_test(tc, debug_translate_is_the_walk_without_side_effects, 0, nx);
+    tcase_add_loop_test(tc, debug_translate_goes_through_ept, 0, nx);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("accessed_dirty");

@@ -280,13 +280,15 @@ END_TEST
 
 /* ---- diff ------------------------------------------------------------------ */
 
+static unsigned diff_window = 256; /* trace diff's default --window */
+
 static enum trace_diff_result diff_text(const char *a, const char *b, const char *ignore,
                                         char **out, char **diags)
 {
     FILE *fa = fmemopen((void *)a, strlen(a), "r"), *fb = fmemopen((void *)b, strlen(b), "r");
     size_t l1, l2;
     FILE *o = open_memstream(out, &l1), *d = open_memstream(diags, &l2);
-    struct trace_diff_opts opts = { .context = 1 };
+    struct trace_diff_opts opts = { .context = 1, .window = diff_window };
     if (ignore)
         opts.ignore[opts.nignore++] = ignore;
     enum trace_diff_result r = trace_diff(fa, "a.jsonl", fb, "b.jsonl", &opts, o, d);
@@ -351,6 +353,91 @@ START_TEST(diff_reports_the_shorter_trace)
     ck_assert_msg(strstr(out, "- a.jsonl ends after 8 events\n+ b.jsonl:10 {\"event\":\"future_event\""),
                   "%s", out);
     ck_assert_msg(strstr(out, "events:          A 8, B 9 (+1)\n"), "%s", out);
+    free(out);
+    free(diags);
+}
+END_TEST
+
+/* Resynchronisation. A: an I/O exit, a CPUID exit and a HLT exit, each
+ * re-entered. B: the same with a VMCALL exit and its entry inserted after
+ * the first entry, every later stamp 1000 cycles on. */
+static const char resync_a[] =
+    EXIT(1100, 1, "0x1000", 30, "0x3f80000", "") ENTRY(2000, 1, "0x1000")
+    EXIT(2600, 1, "0x1000", 10, "0x0", "") ENTRY(3000, 1, "0x1000")
+    EXIT(4100, 1, "0x1000", 12, "0x0", "") ENTRY(4300, 1, "0x1000");
+static const char resync_b[] =
+    EXIT(1100, 1, "0x1000", 30, "0x3f80000", "") ENTRY(2000, 1, "0x1000")
+    EXIT(2300, 1, "0x1000", 18, "0x0", "") ENTRY(2500, 1, "0x1000")
+    EXIT(3600, 1, "0x1000", 10, "0x0", "") ENTRY(4000, 1, "0x1000")
+    EXIT(5100, 1, "0x1000", 12, "0x0", "") ENTRY(5300, 1, "0x1000");
+
+/* The first divergence is B's VMCALL exit (event 3); B's two extra events
+ * are "only in B"; from A:4 / B:6 on the events are in step again, their
+ * stamps shifted (not a divergence of their own). */
+START_TEST(diff_gets_in_step_again_after_extra_events)
+{
+    char a[8192], b[8192], *out, *diags;
+    snprintf(a, sizeof(a), "%s%s", hdr, resync_a);
+    snprintf(b, sizeof(b), "%s%s", hdr, resync_b);
+    ck_assert_int_eq(diff_text(a, b, NULL, &out, &diags), TRACE_DIFF_DIFFER);
+    ck_assert_msg(strstr(out, "first divergence at event 3:\n"), "%s", out);
+    ck_assert_msg(strstr(out, "\n@@ divergence 1 at a.jsonl:4, b.jsonl:4\n"
+                              "  + b.jsonl:4 {\"event\":\"vmexit\",\"cycles\":2300,"), "%s", out);
+    ck_assert_msg(strstr(out, "\n  + b.jsonl:5 {\"event\":\"vmentry\",\"cycles\":2500,"), "%s", out);
+    ck_assert_msg(strstr(out, "\n  = 0 only in A, 2 only in B, 0 with other values; in step again "
+                              "at a.jsonl:4, b.jsonl:6\n"), "%s", out);
+    ck_assert_msg(strstr(out, "\nin step: 2 the same, 4 other timing (cycles, insns, cost) only, 0 other "
+                              "values; 0 only in A, 2 only in B; 1 divergence\n"), "%s", out);
+    ck_assert_msg(strstr(out, "events:          A 6, B 8 (+2)\n"), "%s", out);
+    free(out);
+    free(diags);
+    /* the other way round: the same two events only in A */
+    ck_assert_int_eq(diff_text(b, a, NULL, &out, &diags), TRACE_DIFF_DIFFER);
+    ck_assert_msg(strstr(out, "\n  = 2 only in A, 0 only in B, 0 with other values; in step again "
+                              "at b.jsonl:6, a.jsonl:4\n") ||
+                  strstr(out, "\n  = 2 only in A, 0 only in B, 0 with other values; in step again "
+                              "at a.jsonl:6, b.jsonl:4\n"), "%s", out);
+    free(out);
+    free(diags);
+}
+END_TEST
+
+/* The same event with another exit qualification: in step, one event with
+ * other values, the key named; the traces differ. */
+START_TEST(diff_counts_events_with_other_values)
+{
+    char a[8192], b[8192], *out, *diags;
+    snprintf(a, sizeof(a), "%s%s", hdr, resync_a);
+    snprintf(b, sizeof(b), "%s%s", hdr, resync_a);
+    char *q = strstr(strstr(b, "\"reason\":10"), "\"qual\":\"0x0\"");
+    ck_assert_ptr_nonnull(q);
+    q[10] = '5';
+    ck_assert_int_eq(diff_text(a, b, NULL, &out, &diags), TRACE_DIFF_DIFFER);
+    ck_assert_msg(strstr(out, "\n@@ divergence 1 at a.jsonl:4, b.jsonl:4\n  = 0 only in A, 0 only "
+                              "in B, 1 with other values (first: qual (A \"0x0\", B \"0x5\")); in "
+                              "step again at a.jsonl:5, b.jsonl:5\n"), "%s", out);
+    ck_assert_msg(strstr(out, "\nin step: 5 the same, 0 other timing (cycles, insns, cost) only, 1 other "
+                              "values; 0 only in A, 0 only in B; 1 divergence\n"), "%s", out);
+    free(out);
+    free(diags);
+}
+END_TEST
+
+/* A window too small to find B's events in step again: the rest is
+ * counted, not aligned (A's 4 events from the divergence only in A, B's 6
+ * only in B). */
+START_TEST(diff_window_bounds_the_search)
+{
+    char a[8192], b[8192], *out, *diags;
+    snprintf(a, sizeof(a), "%s%s", hdr, resync_a);
+    snprintf(b, sizeof(b), "%s%s", hdr, resync_b);
+    diff_window = 1;
+    ck_assert_int_eq(diff_text(a, b, NULL, &out, &diags), TRACE_DIFF_DIFFER);
+    diff_window = 256;
+    ck_assert_msg(strstr(out, "\n  not in step again within 1 events: the rest is not aligned\n"),
+                  "%s", out);
+    ck_assert_msg(strstr(out, "\n  = 4 only in A, 6 only in B, 0 with other values; to the end\n"),
+                  "%s", out);
     free(out);
     free(diags);
 }
@@ -471,6 +558,9 @@ static Suite *tools_suite(void)
     tcase_add_test(d, diff_same_traces_are_the_same);
     tcase_add_test(d, diff_names_first_divergence_and_deltas);
     tcase_add_test(d, diff_reports_the_shorter_trace);
+    tcase_add_test(d, diff_gets_in_step_again_after_extra_events);
+    tcase_add_test(d, diff_counts_events_with_other_values);
+    tcase_add_test(d, diff_window_bounds_the_search);
     tcase_add_test(d, diff_headers_and_dotted_ignore);
     tcase_add_test(d, diff_bad_input_is_status_2);
     suite_add_tcase(s, d);

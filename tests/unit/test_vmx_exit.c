@@ -641,8 +641,11 @@ START_TEST(msr_load_failure_is_vmx_abort)
     vset(VMCS_vmexit_msr_load_addr, MSR_LOAD);
     vset(VMCS_vm_exit_msr_load_count, 1);
     enum cpu_stop s = RUN(CPUID);
-    ck_assert_int_eq(s, CPU_STOP_SHUTDOWN);
+    ck_assert_int_eq(s, CPU_STOP_VMX_ABORT);
     ck_assert_uint_eq(cpu_read_phys(c, VMCS_REGION + VMCS_ABORT_OFFSET, 4), 4);
+    uint32_t reason = 0;
+    ck_assert_uint_eq(vmx_last_abort(c->vmx, &reason), VMX_ABORT_LOAD_HOST_MSR);
+    ck_assert_uint_eq(reason, VMX_EXIT_cpuid);
 }
 END_TEST
 
