@@ -104,7 +104,8 @@ static bool operand_linear(struct emu *e, unsigned size, uint64_t *lin)
     return true;
 }
 
-/* Access through L1's paging; a #PF goes to L1 with CR2 set (L0 sets CR2
+/* Access through L1's paging to L1-physical memory (l1_phys_read/write:
+ * L0's area is not L1's); a #PF goes to L1 with CR2 set (L0 sets CR2
  * itself: event injection does not, SDM 3C "Event Injection"). */
 static bool access(struct emu *e, uint64_t lin, unsigned size, bool write, uint64_t *pa_out)
 {
@@ -129,7 +130,7 @@ static bool read_mem(struct emu *e, unsigned size, uint64_t *val)
         return false;
     uint64_t v = 0;
     for (unsigned k = 0; k < size; k++)
-        v |= (uint64_t)cpu_phys_read(e->n->c, pa[k], 1) << (8 * k);
+        v |= l1_phys_read(e->n, pa[k], 1) << (8 * k);
     *val = v;
     e->operand = v;
     e->has_operand = true;
@@ -142,7 +143,7 @@ static bool write_mem(struct emu *e, unsigned size, uint64_t val)
     if (!operand_linear(e, size, &lin) || !access(e, lin, size, true, pa))
         return false;
     for (unsigned k = 0; k < size; k++)
-        cpu_phys_write(e->n->c, pa[k], 1, (val >> (8 * k)) & 0xff);
+        l1_phys_write(e->n, pa[k], 1, (val >> (8 * k)) & 0xff);
     return true;
 }
 
@@ -423,7 +424,7 @@ static bool read_desc(struct emu *e, uint64_t d[2])
             return false;
         d[h] = 0;
         for (unsigned k = 0; k < 8; k++)
-            d[h] |= (uint64_t)cpu_phys_read(e->n->c, pa[k], 1) << (8 * k);
+            d[h] |= l1_phys_read(e->n, pa[k], 1) << (8 * k);
     }
     return true;
 }

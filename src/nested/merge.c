@@ -183,7 +183,9 @@ static uint64_t merge_fn_msr_bitmap(struct nested *n, const char **origin)
     uint64_t dst = n->page[L0_MSR_BITMAP02];
     if (V12(cpu_based_vm_exec_control) & PROC_USE_MSR_BITMAPS) {
         uint64_t src = V12(msr_bitmap);
-        const uint8_t *s = cpu_phys_ram(n->c, src, 4096);
+        /* L1-physical: its bytes are host RAM unless they are L0's area */
+        bool l0_area = n->ept01 && src + 4096 > n->l1_mem && src < n->l1_mem + NESTED_L0_AREA_SIZE;
+        const uint8_t *s = l0_area ? NULL : cpu_phys_ram(n->c, src, 4096);
         uint8_t *d = cpu_phys_ram(n->c, dst, 4096);
         if (s && d) {
             memcpy(d, s, 4096);
