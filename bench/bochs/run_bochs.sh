@@ -2,9 +2,12 @@
 # Boot a bench-vmx or bench-ept ISO (mkiso.sh) under Bochs, headless, and print the host
 # wall time from the start of Bochs to the guest's closing report line:
 #   run_bochs.sh IMAGE.iso WORKDIR [TIMEOUT_SECONDS]
+# Environment: BOCHS_MEGS (memory, default 128), BOCHS_IPS, BOCHS_PASS,
+# BOCHS_STOP (below).
 # Prints "seconds=S cpu_seconds=C exits=E" on stdout (C: Bochs' user+system
 # CPU time up to that line); exit status 0 only when the guest
-# reported "PASS: bench_vmx_loop" (bench_ept_loop) and no failure.
+# reported "PASS: bench_vmx_loop" (bench_ept_loop; BOCHS_PASS overrides the
+# pattern) and no failure.
 #
 # Debian's Bochs 2.7 has no "nogui" display library and is built with the
 # internal debugger, so Bochs runs with the curses "term" display inside a
@@ -41,7 +44,7 @@ rm -f serial.txt bochs.log term.log
 # run as fast as the host allows, and time0 fixes the CMOS clock.
 cat >bochsrc <<'RC'
 display_library: term
-megs: 128
+megs: BENCH_MEGS
 cpu: model=corei7_skylake_x, count=1, ips=BENCH_IPS, reset_on_triple_fault=0
 clock: sync=none, time0=1
 romimage: file=$BXSHARE/BIOS-bochs-latest
@@ -56,7 +59,8 @@ error: action=report
 info: action=report
 debug: action=ignore
 RC
-sed -i -e "s|BENCH_ISO|$iso|" -e "s|BENCH_IPS|${BOCHS_IPS:-100000000}|" bochsrc
+sed -i -e "s|BENCH_ISO|$iso|" -e "s|BENCH_IPS|${BOCHS_IPS:-100000000}|" \
+    -e "s|BENCH_MEGS|${BOCHS_MEGS:-128}|" bochsrc
 echo c >debugger.rc
 
 start=$(date +%s.%N)
@@ -103,6 +107,13 @@ while :; do
         cpu=$(bochs_cpu_seconds)
         break
     fi
+    # BOCHS_STOP: a line that means the guest will not report (it ended
+    # through the debug-exit port, which Bochs does not have).
+    if [ -n "${BOCHS_STOP:-}" ] && grep -Eq "$BOCHS_STOP" serial.txt 2>/dev/null; then
+        echo "$0: the guest stopped:" >&2
+        tr -d '\r' <serial.txt >&2
+        exit 1
+    fi
     if ! kill -0 "$spid" 2>/dev/null; then
         echo "$0: Bochs stopped before the guest's report line; see $work/bochs.log" >&2
         exit 1
@@ -117,7 +128,9 @@ stop_bochs
 trap - EXIT
 
 tr -d '\r' <serial.txt >serial.clean
-if ! grep -Eq '^PASS: bench_(vmx|ept)_loop' serial.clean || ! grep -Eq '^[0-9]+ passed, 0 failed' serial.clean; then
+# BOCHS_PASS: the line that must be there (an extended regular expression).
+if ! grep -Eq "${BOCHS_PASS:-^PASS: bench_(vmx|ept)_loop}" serial.clean ||
+    ! grep -Eq '^[0-9]+ passed, 0 failed' serial.clean; then
     echo "$0: the guest did not pass under Bochs:" >&2
     cat serial.clean >&2
     exit 1

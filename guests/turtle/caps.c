@@ -14,8 +14,9 @@ struct vcaps vcaps;
 /* Primary processor-based: all but the TPR shadow (no virtual-APIC page). */
 #define PROC_OFFERED (~(uint32_t)PROC_TPR_SHADOW)
 /* Secondary: descriptor-table exiting, RDTSCP, WBINVD exiting, PAUSE-loop
- * exiting, RDRAND exiting, INVPCID, RDSEED exiting. Not EPT, VPID,
- * unrestricted guest, APIC virtualization, VMCS shadowing, PML, VMFUNC. */
+ * exiting, RDRAND exiting, INVPCID, RDSEED exiting; EPT, VPID and
+ * unrestricted guest as offered_ept_vpid() says. Not APIC virtualization,
+ * VMCS shadowing, PML, VMFUNC. */
 #define PROC2_OFFERED ((1u << 2) | (1u << 3) | (1u << 6) | (1u << 10) | (1u << 11) | (1u << 12) | \
                        (1u << 16))
 /* VM-exit: save debug controls, host address-space size, acknowledge
@@ -24,6 +25,50 @@ struct vcaps vcaps;
                       (1u << 21))
 /* VM-entry: load debug controls, IA-32e mode guest, load PAT, load EFER. */
 #define ENTRY_OFFERED ((1u << 2) | (1u << 9) | (1u << 14) | (1u << 15))
+
+/* IA32_VMX_EPT_VPID_CAP bits the turtle emulates (SDM 3C Appendix A "VPID
+ * and EPT Capabilities"). Without EPT01 vmcs02 runs on EPT12 itself, so
+ * every EPT feature of the processor works. With EPT01 it runs on EPT02
+ * (nested_ept.c): a 4-level table of 4-KByte leaves without accessed and
+ * dirty flags, so not the 5-level walk nor EPT A/D flags. VPIDs of the
+ * guest are used as they are in vmcs02 (the turtle's own guest runs with
+ * VPID 0), and INVVPID goes to the processor: every INVVPID type the
+ * processor has. */
+#define EPT_BITS_DIRECT                                                                    \
+    (EPT_CAP_EXEC_ONLY | EPT_CAP_WALK4 | EPT_CAP_WALK5 | EPT_CAP_UC | EPT_CAP_WB | EPT_CAP_2M | \
+     EPT_CAP_1G | EPT_CAP_INVEPT | EPT_CAP_AD | EPT_CAP_ADV_EXIT_INFO | EPT_CAP_INVEPT_SINGLE |  \
+     EPT_CAP_INVEPT_ALL)
+#define EPT_BITS_SHADOW (EPT_BITS_DIRECT & ~(EPT_CAP_WALK5 | EPT_CAP_AD))
+#define VPID_BITS                                                                          \
+    (EPT_CAP_INVVPID | EPT_CAP_INVVPID_ADDR | EPT_CAP_INVVPID_SINGLE | EPT_CAP_INVVPID_ALL | \
+     EPT_CAP_INVVPID_SINGLE_GLOBALS)
+
+/* The secondary controls among EPT (1), VPID (5) and unrestricted guest
+ * (7) that the turtle offers, and the capability bits that go with them:
+ * EPT when the processor has EPT with INVEPT, a 4-level walk and a memory
+ * type for it; unrestricted guest with EPT; VPID when it has INVVPID. */
+static uint32_t offered_ept_vpid(uint64_t *cap)
+{
+    uint64_t pcap = vmx_caps.ept_vpid;
+    uint32_t offered = 0;
+
+    *cap = 0;
+    if (!(vmx_caps.proc >> 63))
+        return 0;
+    if (vmx_proc2_allowed(PROC2_EPT) && (pcap & EPT_CAP_INVEPT) && (pcap & EPT_CAP_WALK4) &&
+        (pcap & (EPT_CAP_UC | EPT_CAP_WB)) && (pcap & (EPT_CAP_INVEPT_SINGLE | EPT_CAP_INVEPT_ALL))) {
+        offered |= PROC2_EPT;
+        *cap |= pcap & (gmap.ept ? EPT_BITS_SHADOW : EPT_BITS_DIRECT);
+        if (vmx_proc2_allowed(PROC2_UNRESTRICTED))
+            offered |= PROC2_UNRESTRICTED;
+    }
+    if (vmx_proc2_allowed(PROC2_VPID) && (pcap & EPT_CAP_INVVPID) &&
+        (pcap & (VPID_BITS & ~EPT_CAP_INVVPID))) {
+        offered |= PROC2_VPID;
+        *cap |= pcap & VPID_BITS;
+    }
+    return offered;
+}
 
 /* Allowed-1 settings (bits 63:32) keep only offered controls; the
  * default-1 settings (allowed-0, bits 31:0) stay as they are. */
@@ -52,7 +97,10 @@ void caps_init(void)
     c->proc = filter(rdmsr(MSR_VMX_PROCBASED_CTLS), PROC_OFFERED);
     c->exit = filter(rdmsr(MSR_VMX_EXIT_CTLS), EXIT_OFFERED);
     c->entry = filter(rdmsr(MSR_VMX_ENTRY_CTLS), ENTRY_OFFERED);
-    c->proc2 = (c->proc >> 63) ? filter(rdmsr(MSR_VMX_PROCBASED_CTLS2), PROC2_OFFERED) : 0;
+    uint32_t ept_vpid = offered_ept_vpid(&c->ept_vpid);
+    c->proc2 = (c->proc >> 63)
+                   ? filter(rdmsr(MSR_VMX_PROCBASED_CTLS2), PROC2_OFFERED | ept_vpid)
+                   : 0;
     if (!(c->proc2 >> 32))
         c->proc &= ~((uint64_t)PROC_SECONDARY << 32);
     c->true_pin = true_ctls ? filter(rdmsr(MSR_VMX_TRUE_PINBASED_CTLS), PIN_OFFERED) : c->pin;
@@ -102,9 +150,16 @@ bool caps_msr(uint32_t msr, uint64_t *v)
              : msr == MSR_VMX_TRUE_EXIT_CTLS      ? c->true_exit
                                                   : c->true_entry;
         return true;
+    case MSR_VMX_EPT_VPID_CAP:
+        /* It exists when EPT or VPID may be 1 (SDM 3C Appendix A "VPID and
+         * EPT Capabilities"). */
+        if (!(c->proc >> 63) || !(c->proc2 & ((uint64_t)(PROC2_EPT | PROC2_VPID) << 32)))
+            return false;
+        *v = c->ept_vpid;
+        return true;
     default:
-        /* EPT_VPID_CAP and VMFUNC exist only with EPT/VPID or VM
-         * functions, which the turtle does not offer. */
+        /* VMFUNC exists only with VM functions, which the turtle does not
+         * offer. */
         return false;
     }
 }

@@ -4,8 +4,9 @@
  * local APIC page is mapped 1:1 (uncached) so that the guest keeps the
  * machine's APIC. The guest cannot reach anything else: an access outside
  * its map is an EPT violation, which ends the run (docs/guests.md). Its
- * guest, if it runs one, gets the same map in vmcs02: the turtle offers
- * no EPT, so the guest's guest-physical addresses are the guest's own. */
+ * guest, if it runs one without EPT in its vmcs12, gets the same map in
+ * vmcs02 (the guest's guest-physical addresses are the guest's own); with
+ * EPT in its vmcs12, the shadow EPT02 of nested_ept.c. */
 #include "turtle.h"
 
 #include "ept.h"
@@ -43,8 +44,8 @@ void ept01_enable(void)
     vmwrite(EPT_POINTER_FIELD, eptp01);
 }
 
-/* vmcs02 gets the same EPT (the guest's guest uses the guest's physical
- * addresses); not unrestricted guest, which the turtle does not offer. */
+/* vmcs02 runs with EPT (EPT01 or EPT02) whatever vmcs12 says, and with
+ * unrestricted guest when vmcs12 has it (offered with EPT only). */
 uint64_t ept01_proc2_for_vmcs02(uint64_t proc2_12)
 {
     return proc2_12 | PROC2_EPT;

@@ -94,6 +94,7 @@ void guest_main(uint32_t mb_magic, uint32_t mb_info)
     }
     load_guest(mb_magic, mb_info, &gb);
     caps_init();
+    nested_ept_init();
     /* The guest finds IA32_FEATURE_CONTROL as firmware leaves it: locked,
      * VMX outside SMX enabled (when VMX is offered). */
     vcpu_init(topts.nested ? (FC_LOCK | FC_VMX_OUTSIDE_SMX) : 0);

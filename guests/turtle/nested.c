@@ -6,7 +6,8 @@
  * turtle's exit stub). Without EPT the guest's physical addresses are the
  * machine's, so vmcs12's bitmap and MSR-list addresses are used as they
  * are, and vmcs02 asks for no exit that vmcs12 does not: every exit of
- * vmcs02 is reflected (vmcs12 asked for it). The turtle then writes the
+ * vmcs02 is reflected (vmcs12 asked for it) but the EPT violations that
+ * fill the shadow EPT02 (nested_ept.c). The turtle then writes the
  * exit information and the guest state into vmcs12 and loads the guest's
  * host state from vmcs12 into vmcs01 (SDM 3C "Loading Host State"). */
 #include "turtle.h"
@@ -52,6 +53,8 @@ static bool controls_ok(void)
         !ctl_ok(vcaps.true_entry, v12(ENTRY_CONTROLS)))
         return false;
     if ((proc & PROC_SECONDARY) && !ctl_ok(vcaps.proc2, v12(PROC2_CONTROLS)))
+        return false;
+    if (!nested_ept_controls_ok())
         return false;
     /* With EPT the guest's bitmaps and MSR lists must lie in its memory:
      * the turtle refuses others (docs/guests.md). */
@@ -241,14 +244,15 @@ static void write_field02(unsigned i, bool fresh)
         if (enc == EXIT_CONTROLS) {
             /* the turtle's own host state: 64-bit, its EFER */
             vmwrite(enc, vmcs12[i] | EXIT_HOST_64 | EXIT_LOAD_EFER);
-        } else if (gmap.ept && (enc == PROC_CONTROLS || enc == PROC2_CONTROLS)) {
-            /* EPT01 for the guest's guest too: secondary controls on */
+        } else if (gmap.ept &&
+                   (enc == PROC_CONTROLS || enc == PROC2_CONTROLS || enc == EPT_POINTER)) {
+            /* EPT for the guest's guest: EPT02 when vmcs12 enables EPT
+             * (nested_ept.c), else EPT01; secondary controls on */
             uint64_t proc = v12(PROC_CONTROLS);
             vmwrite(PROC_CONTROLS, proc | PROC_SECONDARY);
             vmwrite(PROC2_CONTROLS,
                     ept01_proc2_for_vmcs02((proc & PROC_SECONDARY) ? v12(PROC2_CONTROLS) : 0));
-        } else if (gmap.ept && enc == 0x201a) { /* EPT pointer */
-            vmwrite(enc, ept01_eptp());
+            vmwrite(EPT_POINTER, nested_ept12() ? nested_ept_eptp02() : ept01_eptp());
         } else if (gmap.ept && (enc == IO_BITMAP_A || enc == IO_BITMAP_B || enc == MSR_BITMAP ||
                                 enc == EXIT_MSR_STORE_ADDR || enc == EXIT_MSR_LOAD_ADDR ||
                                 enc == ENTRY_MSR_LOAD_ADDR)) {
@@ -351,11 +355,18 @@ void nested_entry_vmfail(int result)
 bool nested_exit(regs_t *r, uint32_t reason)
 {
     uint64_t ptr = vcpu.vmcs12_ptr;
+    struct nested_ept_reflect ept = {0};
+    bool ept_exit = reason == EXIT_EPT_VIOLATION || reason == EXIT_EPT_MISCONFIG;
 
-    vcpu.in_l3 = false;
-    if ((reason & 0xffff) == 48 || (reason & 0xffff) == 49)
+    /* EPT exits: with EPT01 and without EPT in vmcs12 vmcs02 runs on EPT01,
+     * and the access is outside the guest's memory; with EPT in vmcs12 it
+     * runs on EPT02 (nested_ept.c). Without EPT01 they are the guest's. */
+    if (ept_exit && gmap.ept && !nested_ept12())
         turtle_fatal("the guest's guest accessed guest-physical %#lx, outside the guest's %lu MiB",
                      vmread(GUEST_PHYS_ADDR), gmap.size >> 20);
+    if (ept_exit && gmap.ept && nested_ept_exit(reason, &ept))
+        return true; /* filled: vmcs02 resumes */
+    vcpu.in_l3 = false;
     if (!(reason & EXIT_REASON_ENTRY_FAIL)) {
         /* The entry succeeded: the VMCS is launched (SDM 3C "VMLAUNCH"),
          * and the exit saves the guest state (SDM 3C "Saving Guest
@@ -380,6 +391,13 @@ bool nested_exit(regs_t *r, uint32_t reason)
         if (vmcs_enc_type(enc) == VMCS_TYPE_RO_DATA && enc != VM_INSN_ERROR &&
             vmcs12_index(enc) == (int)i)
             vmcs12[i] = vmread(enc);
+    }
+    if (ept.reason) {
+        /* the guest's EPT violation or misconfiguration, from EPT12 */
+        v12_set(EXIT_REASON, ept.reason);
+        v12_set(EXIT_QUAL, ept.qual);
+        if (ept.reason == EXIT_EPT_MISCONFIG)
+            v12_set(GUEST_LINEAR, 0);
     }
     v12_set(ENTRY_INTR_INFO, v12(ENTRY_INTR_INFO) & ~(uint64_t)INTR_VALID);
     if (vmptrld((uint64_t)vmcs01_region) != VMX_OK)

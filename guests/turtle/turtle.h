@@ -169,6 +169,25 @@ void ept01_enable(void);
 uint64_t ept01_proc2_for_vmcs02(uint64_t proc2_12);
 uint64_t ept01_eptp(void);
 
+/* ---- nested_ept.c: EPT offered to the guest (ept02.c: its shadow) ---- */
+void nested_ept_init(void);
+bool nested_ept12(void);              /* vmcs12 enables EPT */
+bool nested_ept_controls_ok(void);    /* EPTP12, unrestricted guest (ept=1) */
+bool nested_ept_eptp12_ok(uint64_t eptp12); /* the EPTP checks of VM entry */
+uint64_t nested_ept_eptp02(void);     /* vmcs02's EPTP for EPTP12 (ept=1) */
+void nested_ept_invalidate(void);     /* the guest's INVEPT (ept=1) */
+struct nested_ept_reflect {
+    uint32_t reason;
+    uint64_t qual;
+};
+/* An EPT violation/misconfiguration of vmcs02 running on EPT02: true if
+ * handled (vmcs02 resumes), else *out is the exit the guest gets. */
+bool nested_ept_exit(uint32_t reason, struct nested_ept_reflect *out);
+
+/* ---- inv.c: the guest's INVEPT and INVVPID ---- */
+void inv_invept(regs_t *r);
+void inv_invvpid(regs_t *r);
+
 /* ---- caps.c: the VMX capabilities the turtle offers ---- */
 void caps_init(void);
 bool caps_msr(uint32_t msr, uint64_t *v);
@@ -176,6 +195,7 @@ struct vcaps {
     uint64_t basic, misc, pin, proc, proc2, exit, entry;
     uint64_t true_pin, true_proc, true_exit, true_entry;
     uint64_t cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1, vmcs_enum;
+    uint64_t ept_vpid; /* IA32_VMX_EPT_VPID_CAP, 0 when neither EPT nor VPID is offered */
 };
 extern struct vcaps vcaps;
 

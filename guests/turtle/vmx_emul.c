@@ -1,6 +1,7 @@
 /* VMX for the direct guest: VMXON, VMXOFF, VMCLEAR, VMPTRLD, VMPTRST,
- * VMREAD, VMWRITE, VMCALL in VMX root operation, and the checks of
- * VMLAUNCH/VMRESUME before nested.c takes over. The instructions exit
+ * VMREAD, VMWRITE, VMCALL in VMX root operation, INVEPT and INVVPID
+ * (inv.c), and the checks of VMLAUNCH/VMRESUME before nested.c takes
+ * over. The instructions exit
  * unconditionally in VMX non-root operation (SDM 3C "Instructions That
  * Cause VM Exits Unconditionally"); the turtle then does what the SDM's
  * pseudocode in SDM 3C "VMX Instruction Reference" does, with the guest's
@@ -263,8 +264,18 @@ bool vmx_emul_exit(regs_t *r, uint32_t reason)
 {
     /* Common checks of every VMX instruction: #UD outside VMX operation
      * (VMXON: with CR4.VMXE = 0), #GP(0) at CPL > 0. */
-    if (!(vcpu.cr4 & CR4_VMXE) || !topts.nested || reason == 50 || reason == 53) {
-        inject_ud(); /* INVEPT/INVVPID: EPT and VPID are not offered */
+    if (!(vcpu.cr4 & CR4_VMXE) || !topts.nested) {
+        inject_ud();
+        return true;
+    }
+    /* INVEPT and INVVPID exist where EPT / VPID are offered (SDM 3C
+     * "INVEPT", "INVVPID": #UD "if the processor does not support EPT /
+     * VPID" -- the capabilities the guest reads are caps.c's). */
+    if ((reason == EXIT_INVEPT &&
+         (!(vcaps.proc2 & ((uint64_t)PROC2_EPT << 32)) || !(vcaps.ept_vpid & EPT_CAP_INVEPT))) ||
+        (reason == EXIT_INVVPID &&
+         (!(vcaps.proc2 & ((uint64_t)PROC2_VPID << 32)) || !(vcaps.ept_vpid & EPT_CAP_INVVPID)))) {
+        inject_ud();
         return true;
     }
     if (reason == EXIT_VMXON) {
@@ -291,6 +302,8 @@ bool vmx_emul_exit(regs_t *r, uint32_t reason)
          * treatment, VMfail(VMCALL executed in VMX root operation). */
         vm_fail(VMXERR_VMCALL_IN_ROOT);
         break;
+    case EXIT_INVEPT: inv_invept(r); break;
+    case EXIT_INVVPID: inv_invvpid(r); break;
     case EXIT_VMLAUNCH:
     case EXIT_VMRESUME:
         return nested_enter(r, reason == EXIT_VMLAUNCH);
