@@ -482,6 +482,10 @@ struct cpu {
     void (*log_event)(void *ctx, const struct cpu *c, int vector, enum cpu_event_type type,
                       bool has_err, uint32_t err);
     void *log_ctx;
+    /* The annotation instruction (include/nvmx/annotate.h) executed: called
+     * from its handler, at its RIP; NULL = a plain NOP. */
+    void (*annotate)(void *ctx, const struct cpu *c);
+    void *annotate_ctx;
 
     struct cpu_fpu fpu; /* x87 and SSE state */
 };
