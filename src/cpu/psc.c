@@ -3,10 +3,11 @@
  * the guest-physical entries under EPT). Like the modelled TLB
  * (tlb_model.c) they decide what a walk costs and nothing else: the walk
  * still reads every entry from memory (paging.c, ept.c), but the references
- * a cached upper level spares are not charged. Each cache is fully
- * associative with LRU replacement, sized by the CPU model's
- * "paging_structure_caches" (docs/ept.md says where the numbers come
- * from). Linear (and combined) entries are tagged with the software TLB's
+ * a cached upper level spares are not charged. Each cache is sized by the
+ * CPU model's "paging_structure_caches" (docs/ept.md says where the numbers
+ * come from) and is PSC_WAYS-way set-associative (fully associative up to
+ * PSC_WAYS entries) with LRU replacement in a set: how the real caches are
+ * organised is not published, and small sets keep a lookup short. Linear (and combined) entries are tagged with the software TLB's
  * context and its flush generation, so every flush of a context drops them;
  * EPT entries are tagged with the EP4TA and dropped by INVEPT. */
 #include "psc.h"
@@ -14,14 +15,25 @@
 #include <stdlib.h>
 
 struct psc_entry {
-    uint64_t key;   /* address bits above the level's reach, and the paging mode */
-    uint64_t ctx;   /* context slot and generation, or EP4TA */
+    uint64_t key;   /* address bits above the level's reach, the paging mode, the context slot */
+    uint64_t ctx;   /* the context's generations, or EP4TA */
     uint64_t stamp; /* LRU; 0: empty */
 };
+#define PSC_WAYS 4
+
 struct psc {
     struct psc_entry *e[PSC_NCACHES];
-    unsigned n[PSC_NCACHES];
+    unsigned n[PSC_NCACHES];    /* entries: sets * ways */
+    unsigned ways[PSC_NCACHES]; /* PSC_WAYS, or n when smaller */
+    unsigned sets[PSC_NCACHES];
     uint64_t clock;
+    /* Per software-TLB context: bumped by INVLPG and its relatives, which
+     * drop every linear entry of the context (the entries then never
+     * match again and are the first LRU victims). */
+    uint32_t gen[TLB_CONTEXTS];
+    /* The slot the last missing probe of each cache found for a fill (the
+     * empty or least recently used one), valid until that cache changes. */
+    struct psc_entry *victim[PSC_NCACHES];
 };
 
 static const struct {
@@ -51,7 +63,10 @@ bool psc_init(struct cpu *c)
         return false;
     c->psc = p;
     for (unsigned i = 0; i < PSC_NCACHES; i++) {
-        p->n[i] = c->model->psc_entries[i];
+        unsigned n = c->model->psc_entries[i];
+        p->ways[i] = n < PSC_WAYS ? n : PSC_WAYS;
+        p->sets[i] = p->ways[i] ? n / p->ways[i] : 0;
+        p->n[i] = p->sets[i] * p->ways[i]; /* a remainder of fewer than PSC_WAYS entries is not used */
         if (p->n[i] && !(p->e[i] = calloc(p->n[i], sizeof *p->e[i]))) {
             psc_free(c);
             return false;
@@ -71,49 +86,70 @@ void psc_free(struct cpu *c)
     c->psc = NULL;
 }
 
-static bool probe(struct psc *p, unsigned i, uint64_t key, uint64_t ctx)
+/* Find key/ctx in cache i (a hit refreshes its LRU stamp); on a miss,
+ * remember where a fill of it would go. */
+/* The first way of key's set in cache i: the set is chosen by the address
+ * bits above the key's mode bits. */
+static inline struct psc_entry *set_of(const struct psc *p, unsigned i, uint64_t key)
 {
-    for (unsigned k = 0; k < p->n[i]; k++) {
-        struct psc_entry *e = &p->e[i][k];
-        if (e->stamp && e->key == key && e->ctx == ctx) {
-            e->stamp = ++p->clock;
-            return true;
-        }
-    }
-    return false;
+    unsigned sets = p->sets[i];
+    unsigned set = (sets & (sets - 1)) == 0 ? (unsigned)(key >> 2) & (sets - 1)
+                                            : (unsigned)((key >> 2) % sets);
+    return p->e[i] + set * p->ways[i];
 }
 
-static void fill(struct psc *p, unsigned i, uint64_t key, uint64_t ctx)
+static inline struct psc_entry *find(struct psc *p, unsigned i, uint64_t key, uint64_t ctx)
 {
-    struct psc_entry *victim = NULL;
-    for (unsigned k = 0; k < p->n[i]; k++) {
-        struct psc_entry *e = &p->e[i][k];
-        if (e->stamp && e->key == key && e->ctx == ctx) {
-            e->stamp = ++p->clock;
-            return;
-        }
-        if (!victim || e->stamp < victim->stamp)
+    struct psc_entry *e = set_of(p, i, key), *end = e + p->ways[i], *victim = e;
+    for (; e < end; e++) {
+        if (e->key == key && e->ctx == ctx && e->stamp)
+            return e;
+        if (e->stamp < victim->stamp)
             victim = e;
     }
-    if (victim)
-        *victim = (struct psc_entry){ .key = key, .ctx = ctx, .stamp = ++p->clock };
+    p->victim[i] = victim;
+    return NULL;
 }
 
-/* Drop the entries of cache i that match: key (unless any_key) and ctx. */
-static void drop(struct psc *p, unsigned i, bool any_key, uint64_t key, uint64_t ctx)
+static inline bool probe(struct psc *p, unsigned i, uint64_t key, uint64_t ctx)
 {
-    for (unsigned k = 0; k < p->n[i]; k++) {
-        struct psc_entry *e = &p->e[i][k];
-        if (e->stamp && e->ctx == ctx && (any_key || e->key == key))
-            e->stamp = 0;
+    struct psc_entry *e = find(p, i, key, ctx);
+    if (e)
+        e->stamp = ++p->clock;
+    return e != NULL;
+}
+
+/* Fill after a miss: the slot the missing probe chose, or a search when
+ * the cache was not probed for it (or changed since). */
+static inline void fill(struct psc *p, unsigned i, uint64_t key, uint64_t ctx)
+{
+    struct psc_entry *e = p->victim[i];
+    if (!e) {
+        e = find(p, i, key, ctx);
+        if (!e)
+            e = p->victim[i];
     }
+    *e = (struct psc_entry){ .key = key, .ctx = ctx, .stamp = ++p->clock };
+    p->victim[i] = NULL;
+}
+
+/* Drop key/ctx from cache i. */
+static void drop(struct psc *p, unsigned i, uint64_t key, uint64_t ctx)
+{
+    if (!p->n[i])
+        return;
+    struct psc_entry *e = set_of(p, i, key), *end = e + p->ways[i];
+    for (; e < end; e++)
+        if (e->key == key && e->ctx == ctx)
+            e->stamp = 0;
+    p->victim[i] = NULL;
 }
 
 /* ---- linear and combined entries ---------------------------------------------------- */
 
 static uint64_t linear_ctx(const struct cpu *c, unsigned slot)
 {
-    return (uint64_t)slot << 32 | c->tlb_ctx[slot].gen;
+    return (uint64_t)c->tlb_ctx[slot].gen << 32 | c->psc->gen[slot];
 }
 
 /* SDM 3A "Caches for Paging Structures": a PML4-cache entry is referenced
@@ -121,7 +157,8 @@ static uint64_t linear_ctx(const struct cpu *c, unsigned slot)
  * PDE-cache entry by bits 47:21 (4-level paging), 31:21 (PAE paging) or
  * 31:22 (32-bit paging). The paging mode is part of the key. Only 4-level
  * paging has PML4 and PDPTE caches. */
-static bool linear_key(enum paging_mode mode, unsigned level, uint64_t lin, uint64_t *key)
+static bool linear_key(unsigned slot, enum paging_mode mode, unsigned level, uint64_t lin,
+                       uint64_t *key)
 {
     unsigned lo;
     uint64_t bits;
@@ -134,7 +171,7 @@ static bool linear_key(enum paging_mode mode, unsigned level, uint64_t lin, uint
     } else {
         return false;
     }
-    *key = bits << 2 | (uint64_t)mode;
+    *key = (uint64_t)slot << 56 | bits << 2 | (uint64_t)mode;
     return true;
 }
 
@@ -152,7 +189,7 @@ unsigned psc_linear_lookup(struct cpu *c, enum paging_mode mode, uint64_t lin)
     uint64_t ctx = linear_ctx(c, c->tlb_cur), key;
     /* the deepest cached level first: a PDE-cache hit spares the most */
     for (int i = PSC_NCACHES - 1; i >= 0; i--) {
-        if (caches[i].ept || !p->n[i] || !linear_key(mode, caches[i].level, lin, &key))
+        if (caches[i].ept || !p->n[i] || !linear_key(c->tlb_cur, mode, caches[i].level, lin, &key))
             continue;
         if (probe(p, (unsigned)i, key, ctx)) {
             c->stats.psc_hits[i]++;
@@ -169,7 +206,7 @@ void psc_linear_fill(struct cpu *c, enum paging_mode mode, uint64_t lin, unsigne
     struct psc *p = c->psc;
     uint64_t ctx = linear_ctx(c, c->tlb_cur), key;
     for (unsigned i = 0; i < PSC_NCACHES; i++) {
-        if (caches[i].ept || !p->n[i] || !linear_key(mode, caches[i].level, lin, &key))
+        if (caches[i].ept || !p->n[i] || !linear_key(c->tlb_cur, mode, caches[i].level, lin, &key))
             continue;
         /* SDM 3A "Caches for Paging Structures": an entry is created only
          * from a present entry that references another paging structure
@@ -185,16 +222,17 @@ void psc_linear_drop(struct cpu *c, enum paging_mode mode, uint64_t lin)
     struct psc *p = c->psc;
     uint64_t ctx = linear_ctx(c, c->tlb_cur), key;
     for (unsigned i = 0; i < PSC_NCACHES; i++)
-        if (!caches[i].ept && linear_key(mode, caches[i].level, lin, &key))
-            drop(p, i, false, key, ctx);
+        if (!caches[i].ept && linear_key(c->tlb_cur, mode, caches[i].level, lin, &key))
+            drop(p, i, key, ctx);
 }
 
 void psc_linear_drop_context(struct cpu *c, unsigned slot)
 {
     struct psc *p = c->psc;
+    p->gen[slot]++;
     for (unsigned i = 0; i < PSC_NCACHES; i++)
         if (!caches[i].ept)
-            drop(p, i, true, 0, linear_ctx(c, slot));
+            p->victim[i] = NULL;
 }
 
 /* ---- guest-physical (EPT) entries ------------------------------------------------------ */
@@ -206,7 +244,7 @@ static uint64_t ept_ctx(const struct cpu *c) { return c->nr.eptp & 0x000ffffffff
  * 47:21 select the EPT PML4E, PDPTE and PDE. */
 static uint64_t ept_key(unsigned level, uint64_t gpa)
 {
-    return (gpa & 0xffffffffffffull) >> (39 - 9 * level);
+    return ((gpa & 0xffffffffffffull) >> (39 - 9 * level)) << 2; /* bits 1:0 as in a linear key */
 }
 
 unsigned psc_ept_lookup(struct cpu *c, uint64_t gpa)
@@ -238,7 +276,7 @@ void psc_ept_drop(struct cpu *c, uint64_t gpa)
     struct psc *p = c->psc;
     for (unsigned i = 0; i < PSC_NCACHES; i++)
         if (caches[i].ept)
-            drop(p, i, false, ept_key(caches[i].level, gpa), ept_ctx(c));
+            drop(p, i, ept_key(caches[i].level, gpa), ept_ctx(c));
 }
 
 void psc_ept_drop_ep4ta(struct cpu *c, bool all, uint64_t ep4ta)
@@ -250,5 +288,6 @@ void psc_ept_drop_ep4ta(struct cpu *c, bool all, uint64_t ep4ta)
         for (unsigned k = 0; k < p->n[i]; k++)
             if (all || p->e[i][k].ctx == (ep4ta & 0x000ffffffffff000ull))
                 p->e[i][k].stamp = 0;
+        p->victim[i] = NULL;
     }
 }
