@@ -21,6 +21,13 @@ struct bench_loop {
     size_t len;
     unsigned count_off; /* offset of the imm32 iteration count */
     unsigned end_off;   /* offset of the UD2 that ends the loop */
+    struct bench_debug {
+        /* nvmx only, set before the loop (Unicorn 2 runs the same code
+         * without it): a breakpoint (dr7 0: none), and RFLAGS.TF with a
+         * #DB handler that is one IRETQ */
+        uint64_t dr0, dr7;
+        bool tf;
+    } dbg;
 };
 extern const struct bench_loop bench_loops[];
 extern const unsigned bench_nloops;
@@ -35,7 +42,8 @@ struct bench_result {
 /* Each engine runs code (already patched) from BENCH_CODE until the UD2 at
  * BENCH_CODE + end_off. All GPRs start at 0 except RSP (stack top) and RSI
  * (the data buffer). */
-bool bench_nvmx(const uint8_t *code, size_t len, unsigned end_off, struct bench_result *r);
+bool bench_nvmx(const uint8_t *code, size_t len, unsigned end_off,
+                const struct bench_debug *dbg, struct bench_result *r);
 bool bench_unicorn(const uint8_t *code, size_t len, unsigned end_off, bool hooked,
                    struct bench_result *r);
 
@@ -53,6 +61,8 @@ bool bench_trace(const char *nvmx, const char *image, unsigned long long loops, 
  * (NUL-terminated, at most 1 MiB kept). Returns the wait status, or -1 if
  * it could not start. */
 int bench_run_capture(const char *const argv[], char **out);
+/* The same, and the child's user + system CPU seconds (all its threads). */
+int bench_run_capture_cpu(const char *const argv[], char **out, double *cpu_seconds);
 /* From `nvmx run --stats` output: "VM exits REASON N (C cycles exit to
  * entry)". */
 bool bench_parse_exits(const char *out, const char *reason, unsigned long long *exits,

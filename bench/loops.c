@@ -99,12 +99,51 @@ static const uint8_t sse_memcpy[] = {
     0x0f, 0x0b,                         /* ud2                                */
 };
 
+/* loads and stores of bytes 0-7 of every 16 over the 64 KiB buffer at RSI
+ * (with mem_watch's data breakpoint on byte 12 of its second page, which
+ * is never touched): 7 per iteration */
+static const uint8_t mem_lo[] = {
+    0xb9, 0x40, 0x78, 0x7d, 0x01,       /* mov ecx, 25000000          */
+    0x31, 0xd2,                         /* xor edx, edx               */
+    0x48, 0x8b, 0x04, 0x16,             /* 1: mov rax, [rsi + rdx]    */
+    0x48, 0x01, 0xc8,                   /* add rax, rcx               */
+    0x48, 0x89, 0x04, 0x16,             /* mov [rsi + rdx], rax       */
+    0x83, 0xc2, 0x10,                   /* add edx, 16                */
+    0x81, 0xe2, 0xf0, 0xff, 0x00, 0x00, /* and edx, 0xfff0            */
+    0xff, 0xc9,                         /* dec ecx                    */
+    0x75, 0xe8,                         /* jnz 1b                     */
+    0x0f, 0x0b,                         /* ud2                        */
+};
+
+/* a short counted loop, 3 per iteration, single-stepped in nvmx (step_tf:
+ * RFLAGS.TF, a #DB after each instruction to an IRETQ) */
+static const uint8_t step[] = {
+    0xb9, 0x40, 0x42, 0x0f, 0x00,       /* mov ecx, 1000000           */
+    0x48, 0x83, 0xc0, 0x01,             /* 1: add rax, 1              */
+    0xff, 0xc9,                         /* dec ecx                    */
+    0x75, 0xf8,                         /* jnz 1b                     */
+    0x0f, 0x0b,                         /* ud2                        */
+};
+
+/* Breakpoints armed in nvmx only (DR0 and DR7 before the loop; Unicorn 2
+ * runs the same code without them): an instruction breakpoint where the
+ * loop never goes (every block then takes the run loop's careful path), and
+ * a data read/write breakpoint on an untouched byte of a page the loop
+ * uses (that page's accesses take the slow path). */
+#define BENCH_DR7_L0_EXEC 0x401ull
+#define BENCH_DR7_G0_RW 0x30402ull
+
 const struct bench_loop bench_loops[] = {
-    {"alu", alu, sizeof alu, 1, sizeof alu - 2},
-    {"mem", mem, sizeof mem, 1, sizeof mem - 2},
-    {"callret", callret, sizeof callret, 1, 14},
-    {"branchy", branchy, sizeof branchy, 1, sizeof branchy - 2},
-    {"smc", smc, sizeof smc, 2, sizeof smc - 2},
-    {"sse_memcpy", sse_memcpy, sizeof sse_memcpy, 1, sizeof sse_memcpy - 2},
+    {"alu", alu, sizeof alu, 1, sizeof alu - 2, {0}},
+    {"mem", mem, sizeof mem, 1, sizeof mem - 2, {0}},
+    {"callret", callret, sizeof callret, 1, 14, {0}},
+    {"branchy", branchy, sizeof branchy, 1, sizeof branchy - 2, {0}},
+    {"smc", smc, sizeof smc, 2, sizeof smc - 2, {0}},
+    {"sse_memcpy", sse_memcpy, sizeof sse_memcpy, 1, sizeof sse_memcpy - 2, {0}},
+    {"alu_insn_bp", alu, sizeof alu, 1, sizeof alu - 2, {BENCH_CODE + 0x8000, BENCH_DR7_L0_EXEC, false}},
+    {"mem_lo", mem_lo, sizeof mem_lo, 1, sizeof mem_lo - 2, {0}},
+    {"mem_watch", mem_lo, sizeof mem_lo, 1, sizeof mem_lo - 2,
+     {BENCH_DATA + 0x100c, BENCH_DR7_G0_RW, false}},
+    {"step_tf", step, sizeof step, 1, sizeof step - 2, {0, 0, true}},
 };
 const unsigned bench_nloops = sizeof bench_loops / sizeof bench_loops[0];

@@ -120,7 +120,7 @@ int main(int argc, char **argv)
         double s_nv[BENCH_MAX_RUNS], s_uc[BENCH_MAX_RUNS], s_uh[BENCH_MAX_RUNS];
         bool ok_nv = true, ok_uc = true, ok_uh = true;
         for (long r = 0; r < runs; r++) {
-            ok_nv = bench_nvmx(code, l->len, l->end_off, &nv) && ok_nv;
+            ok_nv = bench_nvmx(code, l->len, l->end_off, &l->dbg, &nv) && ok_nv;
             ok_uc = bench_unicorn(code, l->len, l->end_off, false, &uc) && ok_uc;
             ok_uh = bench_unicorn(code, l->len, l->end_off, true, &uh) && ok_uh;
             s_nv[r] = nv.seconds;

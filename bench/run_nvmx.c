@@ -33,7 +33,26 @@ static double now(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-bool bench_nvmx(const uint8_t *code, size_t len, unsigned end_off, struct bench_result *r)
+/* TF: an IDT whose #DB gate (64-bit interrupt gate, SDM 3A "64-Bit Mode
+ * IDT") leads to an IRETQ, which returns with TF set again. */
+#define BENCH_IDT 0xa000ull
+#define BENCH_DB_HANDLER 0xb000ull
+static void single_step_setup(struct cpu *c, uint8_t *ram)
+{
+    uint64_t lo = (BENCH_DB_HANDLER & 0xffff) | (0x08ull << 16) | (0x8eull << 40) |
+                  ((BENCH_DB_HANDLER >> 16 & 0xffff) << 48);
+    uint64_t hi = BENCH_DB_HANDLER >> 32;
+    memcpy(ram + BENCH_IDT + 16, &lo, 8);
+    memcpy(ram + BENCH_IDT + 24, &hi, 8);
+    ram[BENCH_DB_HANDLER] = 0x48; /* iretq */
+    ram[BENCH_DB_HANDLER + 1] = 0xcf;
+    cpu_phys_written(c, BENCH_DB_HANDLER, 2);
+    c->idtr = (struct dtr){ BENCH_IDT, 0xfff };
+    c->rflags |= FL_TF;
+}
+
+bool bench_nvmx(const uint8_t *code, size_t len, unsigned end_off,
+                const struct bench_debug *dbg, struct bench_result *r)
 {
     static struct cpu_model model;
     static struct cost_model cost;
@@ -63,6 +82,13 @@ bool bench_nvmx(const uint8_t *code, size_t len, unsigned end_off, struct bench_
     c->gpr[4] = BENCH_STACK + BENCH_STACK_SIZE;
     c->gpr[6] = BENCH_DATA;
     c->stop_on_exception = true;
+    if (dbg->dr7) {
+        c->dr[0] = dbg->dr0;
+        c->dr[7] = dbg->dr7;
+        cpu_debug_regs_changed(c);
+    }
+    if (dbg->tf)
+        single_step_setup(c, m->ram);
     uint64_t i0 = c->stats.insns;
     double t0 = now();
     enum cpu_stop s = cpu_run(c, 0);

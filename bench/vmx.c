@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -25,6 +26,11 @@ static double now_seconds(void)
 }
 
 int bench_run_capture(const char *const argv[], char **out)
+{
+    return bench_run_capture_cpu(argv, out, NULL);
+}
+
+int bench_run_capture_cpu(const char *const argv[], char **out, double *cpu_seconds)
 {
     int fd[2];
     if (pipe(fd) != 0)
@@ -70,9 +76,13 @@ int bench_run_capture(const char *const argv[], char **out)
         buf[len] = '\0';
     *out = buf;
     int status;
-    while (waitpid(pid, &status, 0) < 0)
+    struct rusage ru;
+    while (wait4(pid, &status, 0, &ru) < 0)
         if (errno != EINTR)
             return -1;
+    if (cpu_seconds)
+        *cpu_seconds = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+                       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
     return status;
 }
 

@@ -6,9 +6,12 @@
 #
 # usage: demo-nested.sh NVMX TURTLE INNER-TURTLE WORKLOAD TRACE [N]
 #
-# L0 sees two levels: L1 (the outer turtle, on vmcs01) and whatever L1
-# runs on vmcs02 (the inner turtle or, merged by the outer turtle, the
-# workload), traced as level 2. The per-L3-exit figures are the
+# This is the stack of configs/stack/depth3.json (`nvmx run --stack`),
+# with the iteration count set here. L0 runs L1 (the outer turtle) on
+# vmcs01 and whatever L1 enters on vmcs02 -- the inner turtle (L2) or the
+# workload (L3), merged by the outer turtle -- and infers which from the
+# exits it reflects (docs/nested.md "Levels"); the turtles and the workload
+# confirm their levels (level=N). The per-L3-exit figures are the
 # difference between a run of 2N CPUID iterations and a run of N, divided
 # by N: boot, output and teardown cancel out, every figure is modelled
 # (no host clock), so the same build gives the same numbers.
@@ -22,8 +25,8 @@ half=${trace%.jsonl}-half.jsonl
 
 run() { # count trace
     st=0
-    "$nvmx" run "$turtle" --l0 --module "$inner" --module "$workload,count=$1" \
-        --trace "$2" >"$2.serial" 2>&1 || st=$?
+    "$nvmx" run "$turtle" --l0 --cmdline level=1 --module "$inner,level=2" \
+        --module "$workload,count=$1 level=3" --trace "$2" >"$2.serial" 2>&1 || st=$?
     # debug-exit 0 is exit status 1, the workload's PASS (docs/cli.md)
     if [ $st -ne 1 ] || grep -q '^FAIL' "$2.serial"; then
         cat "$2.serial"
@@ -38,7 +41,7 @@ cat "$trace.serial"
 run "$n" "$half"
 
 echo
-echo "VM exits per level (L0's view: level 2 is what L1 runs on vmcs02, the inner turtle and L3):"
+echo "VM exits per level (then the exit multiplication over all of L3's exits, output included):"
 "$nvmx" trace stats --by level "$trace" || exit 1
 
 # exits and cycles stamp of the last event, per level, of one trace
@@ -58,12 +61,12 @@ echo "$full|$part" | awk -v n="$n" -F'|' '
     {
         parse($1, A); parse($2, B)
         total = 0
-        for (l = 1; l <= 2; l++) {
+        for (l = 1; l <= 3; l++) {
             d = (A["L" l] - B["L" l]) / n
             total += d
             printf "  exits from level %d to L0: %.2f\n", l, d
         }
-        printf "  exit multiplication: 1 L3 exit -> %.2f exits to L0\n", total
+        printf "  exit multiplication: 1 L3 CPUID exit -> %.2f exits to L0\n", total
         printf "  modelled cycles per L3 exit: %.0f\n", (A["end"] - B["end"]) / n
     }'
 echo "demo: trace in $trace ($(wc -l <"$trace") lines); try: $nvmx trace stats --by level,reason $trace"

@@ -6,6 +6,8 @@
  *   ept=0|1     give the guest its own memory through EPT (default 0)
  *   mem=SIZE    that memory's size, a multiple of 2 MiB (default 64M)
  *   verbose     a line on the console for each VMX event of the guest
+ *   level=N     the turtle's nesting level: it executes nvmx's annotation
+ *               instruction with N at start and on each exit it handles
  * (docs/guests.md). */
 #include "turtle.h"
 
@@ -17,6 +19,7 @@
 #include "console.h"
 #include "report.h"
 #include "x86.h"
+#include "nvmx/annotate.h"
 
 struct turtle_opts topts = {.nested = true, .shadow = true};
 uint8_t vmcs01_region[4096] __attribute__((aligned(4096)));
@@ -49,6 +52,8 @@ void turtle_log(const char *fmt, ...)
 
 static bool turtle_exit_handler(regs_t *r)
 {
+    if (topts.annotate)
+        nvmx_annotate(NVMX_ANNOTATE_LEVEL, topts.level, 0);
     uint32_t reason = (uint32_t)vmread(EXIT_REASON);
     if (vcpu.in_l3)
         return nested_exit(r, reason);
@@ -76,6 +81,12 @@ void guest_main(uint32_t mb_magic, uint32_t mb_info)
     topts.mem = cmdline_u64(cmd, "mem", 64ull << 20, &ok);
     if (!ok || !topts.mem || (topts.mem & ((2ull << 20) - 1)) || topts.mem > (1ull << 32))
         turtle_fatal("mem= takes a multiple of 2 MiB up to 4G");
+    topts.annotate = cmdline_has(cmd, "level");
+    topts.level = cmdline_u64(cmd, "level", 0, &ok);
+    if (!ok || topts.level > 63)
+        turtle_fatal("level= takes a level 0-63");
+    if (topts.annotate)
+        nvmx_annotate(NVMX_ANNOTATE_LEVEL, topts.level, 0);
 
     if (!vmx_supported())
         turtle_fatal("unsupported: the processor has no VMX (CPUID.1:ECX[5] = 0)");

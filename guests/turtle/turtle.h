@@ -33,6 +33,8 @@ struct turtle_opts {
     bool shadow;  /* use VMCS shadowing when the processor has it */
     bool ept;     /* give the guest its own memory through EPT */
     uint64_t mem; /* its size (ept=1) */
+    bool annotate; /* level= given: annotate the level (nvmx/annotate.h) */
+    uint64_t level;
 };
 extern struct turtle_opts topts;
 

@@ -210,6 +210,15 @@ struct cpuid_leaf {
     uint32_t eax, ebx, ecx, edx;
 };
 
+/* The modelled paging-structure caches (include/nvmx/psc_caches.def). */
+enum psc_cache {
+#define PSC_CACHE(name, kind, level, label) PSC_##name,
+#include "nvmx/psc_caches.def"
+#undef PSC_CACHE
+    PSC_NCACHES
+};
+#define PSC_MAX_ENTRIES 1024
+
 #define CPU_MODEL_MAX_LEAVES 64
 struct cpu_model {
     char name[64];
@@ -217,6 +226,9 @@ struct cpu_model {
     struct cpuid_leaf leaves[CPU_MODEL_MAX_LEAVES];
     uint64_t vmx_msrs[32]; /* filled by the VMX issue; indexed by enum in vmx.h */
     bool has_vmx_msrs;
+    /* "paging_structure_caches": entries of each modelled cache (0: the
+     * model has none of that kind); all 0 without the key. */
+    uint16_t psc_entries[PSC_NCACHES];
     unsigned lbr_depth; /* last-branch-record stack entries; 0: no LBR (DEBUGCTL.LBR #GP) */
     bool lbr_info;      /* MSR_LBR_INFO_n exist */
 };
@@ -286,6 +298,9 @@ struct cpu_stats {
      * misses: first-level and STLB hits, misses, and the guest and EPT
      * references of the walks those misses charged. */
     uint64_t tlbm_l1_hits, tlbm_l2_hits, tlbm_misses, tlbm_walk_refs;
+    /* The modelled paging-structure caches (src/cpu/psc.c): lookups that
+     * hit and missed, per cache. */
+    uint64_t psc_hits[PSC_NCACHES], psc_misses[PSC_NCACHES];
 };
 
 /* Non-root operation parameters the CPU applies itself, loaded by src/vmx on
@@ -425,6 +440,13 @@ struct cpu {
     unsigned tlb_cur;                  /* index of the current context */
     struct tlb_model *tlbm;            /* modelled TLB for cycles, or NULL (tlb_model.c) */
     uint64_t xlate_page_size;          /* page size of the translation in progress */
+    struct psc *psc;                   /* modelled paging-structure caches, or NULL (psc.c) */
+    /* The translation in progress is one the modelled TLB missed (or there
+     * is none): the paging-structure caches decide what its walk costs. */
+    bool xlate_psc;
+    /* The reference in progress is one a paging-structure cache spares:
+     * its EPT walk is not charged either. */
+    bool xlate_free;
     uint64_t tlb_clock;                /* LRU clock of the contexts */
     bool tlb_has_large; /* the current context caches a 2M/4M/1G translation in 4K pieces */
     uint32_t tlb_gen;   /* bumped by every flush: tags derived caches */
@@ -460,6 +482,10 @@ struct cpu {
     void (*log_event)(void *ctx, const struct cpu *c, int vector, enum cpu_event_type type,
                       bool has_err, uint32_t err);
     void *log_ctx;
+    /* The annotation instruction (include/nvmx/annotate.h) executed: called
+     * from its handler, at its RIP; NULL = a plain NOP. */
+    void (*annotate)(void *ctx, const struct cpu *c);
+    void *annotate_ctx;
 
     struct cpu_fpu fpu; /* x87 and SSE state */
 };

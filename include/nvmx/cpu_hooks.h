@@ -158,8 +158,11 @@ bool cpu_delivering_event(const struct cpu *c, int *vector, enum cpu_event_type 
 int cpu_ack_extint(struct cpu *c);
 /* The vector cpu_ack_extint() would return, without acknowledging it. */
 int cpu_peek_extint(const struct cpu *c);
-/* Copy up to n bytes of code at CS:rip (through paging, no faults, no A-bit
- * updates beyond what a fetch would do); returns how many were readable. */
+/* Copy up to n bytes of code at CS:rip through paging and EPT as a look by
+ * nvmx (trace, disassembly), which changes nothing: no fault or VM exit, no
+ * accessed/dirty flag, no PML entry, no cycles, no TLB fill. Stops at the
+ * first byte that is not fetchable or not in RAM; returns how many were
+ * copied. */
 unsigned cpu_fetch_bytes(struct cpu *c, uint64_t rip, uint8_t *buf, unsigned n);
 /* Is the instruction at CS:rip an IRET (for "NMI unblocking due to IRET")? */
 bool cpu_insn_is_iret(struct cpu *c, uint64_t rip);

@@ -3,7 +3,7 @@
  * hypervisor's (L1's) EPT. Pure, like ept_walk(): L1's EPT12 tables live at
  * L1 guest-physical addresses and are read through EPT01; the caller passes
  * a reader of host-physical memory and applies the EPT12 accessed/dirty
- * updates the result lists. Not yet used by src/nested (docs/nested.md). */
+ * updates the result lists. src/nested/ept02.c uses it (docs/nested.md). */
 #ifndef NVMX_EPT_COMPOSE_H
 #define NVMX_EPT_COMPOSE_H
 
@@ -40,5 +40,16 @@ enum ept02_outcome ept02_compose(const struct ept_caps *caps12, uint64_t eptp12,
                                  const struct ept_caps *caps01, uint64_t eptp01, uint64_t gpa2,
                                  const struct ept_access *acc, ept_read_fn read, void *ctx,
                                  struct ept02_fill *f);
+
+/* The access an EPT violation's exit qualification describes (an L0 gets
+ * it from its EPT02's violation and composes the same access). */
+struct ept_access ept02_access_of_qual(uint64_t qual);
+
+/* The EPT02 leaf to install for access a after ept02_compose() gave
+ * EPT02_OK: f->entry, without write permission when EPTP12 enables A/D and
+ * the access did not write (the first write must come back to set EPT12's
+ * dirty flag). */
+uint64_t ept02_leaf_for_access(const struct ept02_fill *f, uint64_t eptp12,
+                               const struct ept_access *a);
 
 #endif

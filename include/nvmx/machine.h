@@ -32,6 +32,11 @@ struct port_range {
     void *ctx;
 };
 
+struct machine;
+/* Map the local APIC's xAPIC page at base (decode) or nowhere (!decode);
+ * false when base overlaps another MMIO range (the page stays put). */
+bool machine_lapic_map(struct machine *m, uint64_t base, bool decode);
+
 struct mmio_range {
     uint64_t first, last;
     mmio_read_fn read;

@@ -31,13 +31,20 @@ struct nested_policy {
      * them out). */
     uint32_t hide[NESTED_CTL_NFIELDS];
     uint64_t misc_clear; /* IA32_VMX_MISC bits cleared in L1's view */
+    /* IA32_VMX_EPT_VPID_CAP bits L1 may see (of the hardware model's):
+     * nested EPT and VPID (docs/nested.md) */
+    uint64_t ept_vpid_cap;
+    /* Pages of L0's EPT02 pool L0 uses (0: all of it; at least 4, one
+     * root's path to a leaf) */
+    unsigned ept02_pool_pages;
 };
 
 /* The set of VMX features L0 can nest today; a policy may hide more. */
 void nested_policy_default(struct nested_policy *p);
 
-/* Bytes of host-physical memory L0 keeps for itself above L1's RAM. */
-#define NESTED_L0_AREA_SIZE (1024 * 1024)
+/* Bytes of host-physical memory L0 keeps for itself above L1's RAM: 1 MiB
+ * of structures and 7 MiB of shadow EPT02 tables (docs/nested.md). */
+#define NESTED_L0_AREA_SIZE (8 * 1024 * 1024)
 
 struct nested;
 /* Create L0 for the CPU c (which has VMX: c->vmx) and L1's RAM of l1_mem
@@ -61,6 +68,9 @@ struct nested_stats {
     uint64_t l0_handled;    /* L2 exits L0 handled itself */
     uint64_t merges;        /* vmcs02 merges */
     uint64_t merge_fields;  /* fields written by them */
+    uint64_t ept02_fills;   /* EPT02 leaves L0 wrote on L2's EPT violations */
+    uint64_t ept12_faults;  /* EPT violations/misconfigurations of EPT12 reflected */
+    uint64_t ept02_drops;   /* EPT02 roots dropped (INVEPT, LRU, pool exhausted) */
 };
 const struct nested_stats *nested_get_stats(const struct nested *n);
 

@@ -13,7 +13,7 @@
 
 /* The schema this nvmx writes, and the oldest one its reader takes
  * (docs/trace-schema.md, "Versions"). */
-#define TRACE_SCHEMA_VERSION 2
+#define TRACE_SCHEMA_VERSION 3
 #define TRACE_SCHEMA_OLDEST 1
 
 /* ---- writer (src/trace/writer.c) ---------------------------------------- */

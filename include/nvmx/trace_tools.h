@@ -41,7 +41,27 @@ struct trace_group {
     struct trace_exit_stat st;
 };
 
+/* The exit multiplication and level annotations (src/trace/multiply.c),
+ * kept with --by level. */
+struct trace_multiply {
+    int deepest;                   /* deepest level with a VM exit so far */
+    bool open[TRACE_MAX_LEVELS];   /* an episode of that level in progress */
+    uint64_t start[TRACE_MAX_LEVELS];
+    uint64_t cur[TRACE_MAX_LEVELS][TRACE_MAX_LEVELS]; /* [n][k]: exits at k so far */
+    uint64_t sum[TRACE_MAX_LEVELS][TRACE_MAX_LEVELS]; /* over finished episodes */
+    uint64_t episodes[TRACE_MAX_LEVELS], cycles[TRACE_MAX_LEVELS];
+    uint64_t annotations, disagree; /* level annotations; those that disagree */
+    unsigned bad_line;              /* the first that disagrees */
+    uint64_t bad_claim;
+    int bad_level;
+};
+struct trace_multiply *trace_multiply_new(void);
+void trace_multiply_free(struct trace_multiply *m);
+void trace_multiply_add(struct trace_multiply *m, const struct trace_record *r);
+void trace_multiply_print(const struct trace_multiply *m, FILE *out);
+
 struct trace_groups {
+    struct trace_multiply *mul; /* with by_level */
     enum trace_group_key by;
     bool by_level;
     struct trace_group *rows;

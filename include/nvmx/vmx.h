@@ -143,6 +143,13 @@ bool vmx_root_launched(const struct vmx *v);
  * VMCS as a VM exit would (SDM 3C "Saving Guest State"), including
  * IA32_EFER and IA32_PAT: for a host that takes over a running processor. */
 void vmx_root_save_guest(struct vmx *v);
+/* INVEPT (single-context for eptp, or all-context) and INVVPID (one
+ * linear address of a VPID, one VPID, or every VPID but 0000H) of a native
+ * host: the invalidations of SDM 3C "INVEPT", "INVVPID" (costed; no
+ * operand checks, no RFLAGS). */
+enum vmx_invvpid_kind { VMX_INVVPID_ADDRESS, VMX_INVVPID_CONTEXT, VMX_INVVPID_ALL_BUT_0 };
+void vmx_root_invept(struct vmx *v, bool all_contexts, uint64_t eptp);
+void vmx_root_invvpid(struct vmx *v, enum vmx_invvpid_kind kind, uint16_t vpid, uint64_t lin);
 /* The nesting level of the guest the hardware runs next, stamped on the
  * vmentry/vmexit events (bare mode: 1). */
 void vmx_set_level(struct vmx *v, int level);

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 /* Process exit statuses (docs/cli.md). A debug-exit write of v exits with
@@ -113,6 +114,8 @@ bool cli_vmx_setup(struct cpu *c, const struct cpu_model *model, const char *cpu
                    const struct cli_vmx_opts *o, char *err, size_t errlen);
 /* --stats: VM entries, failures and exits per reason, when VMX is attached. */
 void cli_vmx_report_stats(const struct cpu *c, FILE *f);
+/* --stats: the modelled paging-structure caches' hits and misses (stats_psc.c). */
+void cli_psc_report_stats(const struct cpu *c, FILE *f);
 
 /* --log and --log-file (run_log.c) */
 enum { CLI_LOG_INT = 1u << 0, CLI_LOG_CPU_RESET = 1u << 1, CLI_LOG_VMX = 1u << 2 };
@@ -143,5 +146,29 @@ enum cpu_stop cli_gdb_run(struct gdb_stub *g, struct cpu *c, uint64_t max_insns,
 bool cli_gdb_killed(const struct gdb_stub *g);
 void cli_gdb_close(struct gdb_stub *g);
 
+
+/* `nvmx run --stack FILE` (stack.c, docs/stacks.md): the levels of a stack
+ * description, outermost first. image[0] is the run's image and cmdline[0]
+ * its command line; image[i] for i > 0 is module i-1, cmdline[i] its
+ * string. Strings live until the next cli_stack_load(). */
+#define CLI_STACK_MAX_LEVELS 16
+#define CLI_STACK_MAX_LEVEL 63
+struct cli_stack {
+    const char *description;
+    bool l0;                /* run level 1 under the built-in L0 */
+    const char *l0_config;  /* as --l0-config, or NULL (the default policy) */
+    const char *cpu, *cost; /* as --cpu/--cost, or NULL */
+    uint64_t mem;           /* 0: not given */
+    bool feature_control_locked;
+    unsigned nlevels;
+    int first_level;        /* the level of image[0]: 1 under L0, 0 bare */
+    const char *image[CLI_STACK_MAX_LEVELS];
+    const char *cmdline[CLI_STACK_MAX_LEVELS];
+};
+/* Load FILE; images are found relative to images_override when not NULL,
+ * else to the file's "images" key (relative to the file) or the file's
+ * directory. False with "FILE: KEY: problem" in err. */
+bool cli_stack_load(const char *file, const char *images_override, struct cli_stack *st,
+                    char *err, size_t errlen);
 
 #endif

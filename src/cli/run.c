@@ -43,6 +43,9 @@ struct run_opts {
     const char *log_file;   /* --log-file */
     const char *gdb;        /* --gdb tcp::PORT (-s: tcp::1234) */
     bool gdb_wait;          /* -S */
+    const char *stack;      /* --stack FILE (stack.c) */
+    const char *images;     /* --images DIR */
+    bool mem_set;
 };
 
 void cli_run_usage(FILE *f)
@@ -81,6 +84,11 @@ void cli_run_usage(FILE *f)
           "                        built-in L0, which emulates VMX for it (docs/nested.md)\n"
           "  --l0-config FILE      L0 policy (default l0/default.json in the config\n"
           "                        directory; a bare NAME means l0/NAME.json there)\n"
+          "  --stack FILE          run the stack FILE describes (configs/stack, docs/stacks.md):\n"
+          "                        the image and command line of each level, L0's policy;\n"
+          "                        without --trace the trace goes to NAME.jsonl.zst (NAME:\n"
+          "                        FILE's name without .json) in the current directory\n"
+          "  --images DIR          with --stack: find its images in DIR\n"
           "  --quiet               no warnings about unclaimed ports / unbacked memory\n"
           "  --help                this text\n"
           "\n"
@@ -154,10 +162,56 @@ static bool usage_error(const char *fmt, const char *arg)
     return false;
 }
 
+/* --stack FILE: the stack gives the image, the command lines, the modules
+ * and L0; the other options still apply (the command line's --mem, --cpu
+ * and --cost win over the file's). */
+static bool apply_stack(struct run_opts *o, int nargs)
+{
+    static struct cli_stack st;
+    static char trace[4096];
+    char err[512];
+    if (nargs > 0 || o->image || o->nmodules || o->cmdline || o->l0 || o->l0_config)
+        return usage_error("--stack %s gives the images, command lines and L0: no IMAGE, "
+                           "--module, --cmdline, --l0 or --l0-config with it", o->stack);
+    if (!cli_stack_load(o->stack, o->images, &st, err, sizeof(err))) {
+        fprintf(stderr, "nvmx run: %s\n", err);
+        return false;
+    }
+    o->image = st.image[0];
+    o->cmdline = st.cmdline[0];
+    for (unsigned i = 1; i < st.nlevels; i++)
+        o->modules[o->nmodules++] = (struct boot_module){ st.image[i], st.cmdline[i] };
+    o->l0 = st.l0;
+    o->l0_config = st.l0_config;
+    o->feature_control_locked |= st.feature_control_locked;
+    if (!o->cpu)
+        o->cpu = st.cpu;
+    if (!o->cost)
+        o->cost = st.cost;
+    if (st.mem && !o->mem_set) {
+        if (st.mem < CLI_MIN_MEM || st.mem > CLI_MAX_MEM || (st.mem & 0xfff))
+            return usage_error("%s: mem: must be a multiple of 4K from 2M to 64G", o->stack);
+        o->mem = st.mem;
+    }
+    if (!o->trace) {
+        const char *base = strrchr(o->stack, '/');
+        base = base ? base + 1 : o->stack;
+        size_t n = strlen(base);
+        if (n > 5 && !strcmp(base + n - 5, ".json"))
+            n -= 5;
+        snprintf(trace, sizeof(trace), "%.*s.jsonl.zst", (int)n, base);
+        o->trace = trace;
+    }
+    fprintf(stderr, "nvmx: stack %s: levels %d-%d%s; trace in %s\n", o->stack,
+            st.first_level, st.first_level + (int)st.nlevels - 1,
+            st.l0 ? " under the built-in L0" : " bare", o->trace);
+    return true;
+}
+
 enum { OPT_MEM = 256, OPT_CPU, OPT_COST, OPT_CMDLINE, OPT_MODULE, OPT_MAX_INSNS, OPT_SERIAL,
        OPT_DEBUGCON, OPT_STATS, OPT_TRACE_INSNS, OPT_TRACE, OPT_FEATURE_CONTROL_LOCKED,
        OPT_QUIET, OPT_HELP, OPT_L0, OPT_L0_CONFIG, OPT_KERNEL, OPT_APPEND, OPT_INITRD,
-       OPT_QEMU_M, OPT_LOG, OPT_LOG_FILE, OPT_GDB, OPT_GDB_WAIT };
+       OPT_QEMU_M, OPT_LOG, OPT_LOG_FILE, OPT_GDB, OPT_GDB_WAIT, OPT_STACK, OPT_IMAGES };
 
 /* Returns false on a usage error; sets *help for --help. */
 static bool parse_opts(int argc, char **argv, struct run_opts *o, bool *help)
@@ -183,6 +237,8 @@ static bool parse_opts(int argc, char **argv, struct run_opts *o, bool *help)
         { "log-file", required_argument, NULL, OPT_LOG_FILE },
         { "gdb", required_argument, NULL, OPT_GDB },
         { "gdb-wait", no_argument, NULL, OPT_GDB_WAIT },
+        { "stack", required_argument, NULL, OPT_STACK },
+        { "images", required_argument, NULL, OPT_IMAGES },
         /* QEMU's -kernel, -append, -initrd, -m (run_alias.c) */
         { "kernel", required_argument, NULL, OPT_KERNEL },
         { "append", required_argument, NULL, OPT_APPEND },
@@ -205,6 +261,7 @@ static bool parse_opts(int argc, char **argv, struct run_opts *o, bool *help)
             if (o->mem < CLI_MIN_MEM || o->mem > CLI_MAX_MEM || (o->mem & 0xfff))
                 return usage_error("--mem: '%s' must be a multiple of 4K from 2M to 64G",
                                    optarg);
+            o->mem_set = true;
             break;
         case OPT_CPU: o->cpu = optarg; break;
         case OPT_COST: o->cost = optarg; break;
@@ -247,6 +304,8 @@ static bool parse_opts(int argc, char **argv, struct run_opts *o, bool *help)
             break;
         }
         case OPT_GDB_WAIT: o->gdb_wait = true; break;
+        case OPT_STACK: o->stack = optarg; break;
+        case OPT_IMAGES: o->images = optarg; break;
         case OPT_KERNEL: o->image = optarg; break;
         case OPT_APPEND: o->cmdline = optarg; break;
         case OPT_INITRD:
@@ -267,6 +326,11 @@ static bool parse_opts(int argc, char **argv, struct run_opts *o, bool *help)
     }
     if (o->gdb_wait && !o->gdb)
         return usage_error("%s", "-S needs --gdb tcp::PORT or -s");
+    if (o->stack)
+        return apply_stack(o, argc - optind) &&
+               (!o->gdb || !o->l0 || usage_error("%s", "--gdb with --l0: not supported yet"));
+    if (o->images)
+        return usage_error("%s", "--images goes with --stack");
     if (o->gdb && o->l0)
         return usage_error("%s", "--gdb with --l0: not supported yet");
     if (optind >= argc && !o->image)
@@ -309,14 +373,16 @@ static void report_stats(const struct cpu *c, const struct machine *m, double se
             "nvmx: stats: blocks decoded        %llu\n"
             "nvmx: stats: TLB misses            %llu\n"
             "nvmx: stats: EPT walks/references  %llu/%llu\n"
-            "nvmx: stats: modelled TLB L1/STLB hits, misses, walk references %llu/%llu %llu %llu\n"
-            "nvmx: stats: unbacked reads/writes %llu/%llu\n"
-            "nvmx: stats: unclaimed port in/out %llu/%llu\n",
+            "nvmx: stats: modelled TLB L1/STLB hits, misses, walk references %llu/%llu %llu %llu\n",
             (unsigned long long)c->stats.insns, (unsigned long long)c->cycles, secs, mips,
             (unsigned long long)c->stats.blocks_decoded, (unsigned long long)c->stats.tlb_misses,
             (unsigned long long)c->stats.ept_walks, (unsigned long long)c->stats.ept_refs,
             (unsigned long long)c->stats.tlbm_l1_hits, (unsigned long long)c->stats.tlbm_l2_hits,
-            (unsigned long long)c->stats.tlbm_misses, (unsigned long long)c->stats.tlbm_walk_refs,
+            (unsigned long long)c->stats.tlbm_misses, (unsigned long long)c->stats.tlbm_walk_refs);
+    cli_psc_report_stats(c, stderr);
+    fprintf(stderr,
+            "nvmx: stats: unbacked reads/writes %llu/%llu\n"
+            "nvmx: stats: unclaimed port in/out %llu/%llu\n",
             (unsigned long long)m->stats.unbacked_reads,
             (unsigned long long)m->stats.unbacked_writes,
             (unsigned long long)m->stats.unclaimed_port_reads,

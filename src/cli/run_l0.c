@@ -33,6 +33,41 @@ static uint32_t control_bit(enum nested_ctl_field f, const char *name)
     return 0;
 }
 
+/* "ept_vpid_cap": the IA32_VMX_EPT_VPID_CAP bits L1 may see, by the names
+ * of ept_caps.def. */
+static bool load_ept_vpid_cap(const char *path, json_t *list, uint64_t *cap, char *err,
+                              size_t errlen)
+{
+    static const struct {
+        const char *name;
+        unsigned bit;
+    } all[] = {
+#define EPT_CAP(n, b, impl) { #n, (b) },
+#include "nvmx/ept_caps.def"
+#undef EPT_CAP
+    };
+    if (!json_is_array(list)) {
+        snprintf(err, errlen, "%s: ept_vpid_cap must be an array of ept_caps.def names", path);
+        return false;
+    }
+    *cap = 0;
+    size_t i;
+    json_t *item;
+    json_array_foreach(list, i, item) {
+        const char *s = json_string_value(item);
+        size_t k = 0;
+        while (k < sizeof all / sizeof all[0] && !(s && !strcmp(all[k].name, s)))
+            k++;
+        if (k == sizeof all / sizeof all[0]) {
+            snprintf(err, errlen, "%s: ept_vpid_cap: '%s' is not a capability of ept_caps.def",
+                     path, s ? s : "(not a string)");
+            return false;
+        }
+        *cap |= 1ull << all[k].bit;
+    }
+    return true;
+}
+
 bool cli_l0_load_policy(const char *path, struct nested_policy *p, char *err, size_t errlen)
 {
     json_error_t je;
@@ -57,6 +92,18 @@ bool cli_l0_load_policy(const char *path, struct nested_policy *p, char *err, si
     }
     if (e1)
         p->ept01 = json_is_true(e1);
+    json_t *cap = json_object_get(root, "ept_vpid_cap");
+    if (cap && !load_ept_vpid_cap(path, cap, &p->ept_vpid_cap, err, errlen))
+        goto out;
+    json_t *pool = json_object_get(root, "ept02_pool_pages");
+    if (pool && (!json_is_integer(pool) || json_integer_value(pool) < 4 ||
+                 json_integer_value(pool) > (NESTED_L0_AREA_SIZE - 1024 * 1024) / 4096)) {
+        snprintf(err, errlen, "%s: ept02_pool_pages must be an integer from 4 to %d", path,
+                 (NESTED_L0_AREA_SIZE - 1024 * 1024) / 4096);
+        goto out;
+    }
+    if (pool)
+        p->ept02_pool_pages = (unsigned)json_integer_value(pool);
     json_t *sh = json_object_get(root, "vmcs_shadowing");
     if (sh) {
         const char *s = json_string_value(sh);

@@ -4,6 +4,7 @@
 #include "block.h"
 #include "breakpoint.h"
 #include "lbr.h"
+#include "psc.h"
 #include "sse.h"
 
 #include "nvmx/cpu_hooks.h"
@@ -28,7 +29,8 @@ struct cpu *cpu_create(struct machine *m, const struct cpu_model *model,
         free(c);
         return NULL;
     }
-    if (!tlb_model_init(c)) {
+    if (!tlb_model_init(c) || !psc_init(c)) {
+        tlb_model_free(c);
         block_cache_free(c);
         free(c);
         return NULL;
@@ -45,6 +47,7 @@ void cpu_destroy(struct cpu *c)
         return;
     block_cache_free(c);
     tlb_model_free(c);
+    psc_free(c);
     free(c);
 }
 

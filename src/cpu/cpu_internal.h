@@ -171,6 +171,11 @@ static inline bool cpu_long_active(const struct cpu *c) { return (c->efer & EFER
 #define ACC_X 0x2
 #define ACC_SYS 0x4  /* implicit supervisor access (GDT, IDT, TSS...) */
 #define ACC_NOFAULT 0x8 /* probe: return false instead of faulting */
+/* A look by nvmx itself (trace, debugger), not by the processor: implies
+ * ACC_NOFAULT, and leaves no trace in the machine -- no accessed or dirty
+ * flag set (guest paging or EPT), no PML entry, no cycles or statistics,
+ * nothing cached, no VM exit. */
+#define ACC_PEEK 0x10
 
 /* Segmented access: segmentation checks (limit, type, canonical) then paging.
  * size is 1, 2, 4 or 8. Faults unwind. */
@@ -213,6 +218,9 @@ static inline bool cpu_ept_active(const struct cpu *c)
  * nofault, else takes the VM exit (no return). */
 bool cpu_ept_translate(struct cpu *c, uint64_t gpa, const struct ept_access *a, uint64_t lin,
                        bool nofault, uint64_t *hpa);
+/* The same for an ACC_PEEK look: the walk only (no flag set, no PML entry,
+ * no cycles, no exit); false where the access would not succeed. */
+bool cpu_ept_peek(struct cpu *c, uint64_t gpa, const struct ept_access *a, uint64_t *hpa);
 /* The EPT access for the translation of a linear address (not a paging-
  * structure access) with access flags acc (ACC_*), and the linear
  * address's rights for the advanced VM-exit information. */
@@ -234,6 +242,8 @@ static inline struct ept_access cpu_ept_data_access(unsigned acc, bool user, boo
 static inline bool cpu_ept_translate_unpaged(struct cpu *c, uint64_t lin, unsigned acc, uint64_t *pa)
 {
     struct ept_access a = cpu_ept_data_access(acc, true, true, false);
+    if (acc & ACC_PEEK)
+        return cpu_ept_peek(c, *pa, &a, pa);
     return cpu_ept_translate(c, *pa, &a, lin, acc & ACC_NOFAULT, pa);
 }
 
@@ -393,6 +403,8 @@ void tlb_model_free(struct cpu *c);
 /* 1: first-level hit, 2: STLB hit, 0: miss (the walk is charged). */
 unsigned tlb_model_lookup(struct cpu *c, uint64_t lin);
 void tlb_model_fill(struct cpu *c, uint64_t lin, uint64_t page_size);
+/* Drop software-TLB context slot's entries for the page of lin. */
+void tlb_model_drop_page(struct cpu *c, unsigned slot, uint64_t lin);
 
 /* ---- misc ------------------------------------------------------------------ */
 uint64_t cpu_tsc(const struct cpu *c);

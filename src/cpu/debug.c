@@ -1,8 +1,7 @@
 /* For a debugger (the gdb stub): the physical address of a linear address
- * through the current paging, without a fault, a VM exit, modelled cycles or
- * a change to the TLB statistics. Accessed flags of the paging structures
- * may be set, as a read by the processor would set them. The access is a
- * data read at the current CPL. */
+ * through the current paging, as an ACC_PEEK look that changes nothing: no
+ * fault, no VM exit, no accessed flag, no cycles or statistics. The access
+ * is a data read at the current CPL. */
 #include "nvmx/cpu_debug.h"
 #include "paging.h"
 
@@ -14,12 +13,8 @@ bool cpu_debug_translate(struct cpu *c, uint64_t lin, uint64_t *pa)
     }
     if (c->nr.ept)
         return false; /* guest-physical: not translated for the debugger */
-    uint64_t cycles = c->cycles;
-    struct cpu_stats st = c->stats;
     struct paging_walk_result r;
-    bool ok = paging_walk(c, lin, ACC_R | ACC_NOFAULT, &r);
-    c->cycles = cycles;
-    c->stats = st;
+    bool ok = paging_walk(c, lin, ACC_R | ACC_PEEK, &r);
     if (ok)
         *pa = r.pa;
     return ok;

@@ -5,7 +5,7 @@
  * the EPT walker (src/ept). Each entry it reads is charged as one memory
  * reference; its accessed/dirty updates are applied here; a violation or a
  * misconfiguration becomes a VM exit through the ept_fault hook. */
-#include "cpu_internal.h"
+#include "psc.h"
 
 #include "nvmx/cpu_hooks.h"
 
@@ -33,16 +33,38 @@ static void ept_set_flags(struct cpu *c, const struct ept_result *r)
     }
 }
 
+bool cpu_ept_peek(struct cpu *c, uint64_t gpa, const struct ept_access *a, uint64_t *hpa)
+{
+    struct ept_result r;
+    if (ept_walk(&c->nr.ept_caps, c->nr.eptp, gpa, a, ept_read_entry, c, &r) != EPT_OK)
+        return false;
+    *hpa = r.hpa;
+    return true;
+}
+
 bool cpu_ept_translate(struct cpu *c, uint64_t gpa, const struct ept_access *a, uint64_t lin,
                        bool nofault, uint64_t *hpa)
 {
     struct ept_result r;
+    /* SDM 3C "Caching Translation Information": a walk the modelled TLB
+     * missed may start below a cached EPT PML4E, PDPTE or PDE of the
+     * current EP4TA; a reference a combined paging-structure-cache entry
+     * spares (c->xlate_free) is not walked at all. For cycles only: the
+     * walker always reads every entry. */
+    bool modelled = c->xlate_psc && c->psc && !c->xlate_free;
+    unsigned spared = modelled ? psc_ept_lookup(c, gpa) : 0;
     enum ept_outcome o = ept_walk(&c->nr.ept_caps, c->nr.eptp, gpa, a, ept_read_entry, c, &r);
-    c->stats.ept_walks++;
-    c->stats.ept_refs += r.refs;
-    if (c->cost)
-        c->cycles += (uint64_t)r.refs * c->cost->cycles[COST_ept_walk];
+    if (!c->xlate_free) {
+        /* the leaf entry is always read */
+        unsigned refs = r.refs - (spared < r.refs ? spared : (r.refs ? r.refs - 1 : 0));
+        c->stats.ept_walks++;
+        c->stats.ept_refs += refs;
+        if (c->cost)
+            c->cycles += (uint64_t)refs * c->cost->cycles[COST_ept_walk];
+    }
     if (likely(o == EPT_OK)) {
+        if (modelled && r.refs > 1)
+            psc_ept_fill(c, gpa, spared, r.refs - 1); /* the entries above the leaf */
         /* SDM 3C "Page-Modification Logging": before the flags are set */
         if (r.nad && c->nr.pml)
             c->hooks->pml(c, gpa, (r.ad[r.nad - 1].bits & EPT_D) != 0);
@@ -54,6 +76,16 @@ bool cpu_ept_translate(struct cpu *c, uint64_t gpa, const struct ept_access *a, 
     }
     if (nofault)
         return false;
+    /* SDM 3C "Operations that Invalidate Cached Mappings": an EPT violation
+     * or misconfiguration invalidates the guest-physical mappings that
+     * would be used for gpa and the combined mappings for its linear
+     * address. */
+    if (c->psc) {
+        psc_ept_drop(c, gpa);
+        if (a->linear_valid)
+            psc_linear_drop(c, paging_mode(c), lin);
+    }
+    c->xlate_psc = c->xlate_free = false; /* the VM exit unwinds past translate() */
     struct cpu_ept_fault f = {
         .misconfig = o == EPT_MISCONFIG,
         .qual = o == EPT_VIOLATION ? r.qualification : 0,

@@ -91,14 +91,18 @@ static bool translate(struct cpu *c, uint64_t lin, unsigned acc, uint64_t *pa)
     uint64_t cycles = c->cycles, refs = c->stats.walk_refs + c->stats.ept_refs;
     unsigned hit = c->tlbm ? tlb_model_lookup(c, lin) : 0;
     c->xlate_page_size = UINT64_MAX;
+    /* a walk the modelled TLB missed: the paging-structure caches apply */
+    c->xlate_psc = c->psc && !hit;
+    bool ok = true;
     if (c->cr0 & CR0_PG) {
-        if (!paging_translate(c, lin, acc, pa, &tlb_ok))
-            return false;
+        ok = paging_translate(c, lin, acc, pa, &tlb_ok);
     } else {
         *pa = cpu_long_active(c) ? lin : (lin & 0xffffffffull);
-        if (cpu_ept_active(c) && !cpu_ept_translate_unpaged(c, lin, acc, pa))
-            return false;
+        ok = !cpu_ept_active(c) || cpu_ept_translate_unpaged(c, lin, acc, pa);
     }
+    c->xlate_psc = false;
+    if (!ok)
+        return false;
     c->stats.tlb_misses++;
     if (c->tlbm && hit) {
         c->cycles = cycles + (hit == 2 ? c->cost->cycles[COST_tlb_miss] : 0);

@@ -55,6 +55,10 @@ static bool msr_wr_IA32_APIC_BASE(struct cpu *c, uint64_t val)
         return false;
     if ((val & APIC_BASE_EXTD) && !(val & APIC_BASE_EN))
         return false;
+    /* disabled -> x2APIC directly is invalid too (Figure "Local x2APIC
+     * State Transitions"): it goes through xAPIC mode */
+    if (!(c->apic_base & APIC_BASE_EN) && (val & APIC_BASE_EXTD))
+        return false;
     /* x2APIC mode cannot be left directly for xAPIC mode (SDM 3A "x2APIC
      * State Transitions": x2APIC -> xAPIC is invalid, #GP). */
     if ((c->apic_base & APIC_BASE_EXTD) && (val & APIC_BASE_EN) && !(val & APIC_BASE_EXTD))
@@ -67,6 +71,9 @@ static bool msr_wr_IA32_APIC_BASE(struct cpu *c, uint64_t val)
         if (x2 && !l->x2apic) /* logical ID derived from the x2APIC ID */
             l->ldr = ((l->id >> 4) << 16) | (1u << (l->id & 0xf));
         l->x2apic = x2;
+        machine_lapic_map(c->m, val & phys_addr_mask(c) & ~0xfffull,
+                          (val & APIC_BASE_EN) && !x2);
+        c->recheck = true;
     }
     return true;
 }

@@ -6,6 +6,7 @@
 #include "paging.h"
 
 #include "nvmx/cpu_hooks.h"
+#include "nvmx/lapic.h"
 #include "nvmx/vmx_arch.h"
 
 #define CR0_DEFINED (CR0_PE | CR0_MP | CR0_EM | CR0_TS | CR0_ET | CR0_NE | CR0_WP | CR0_AM | \
@@ -216,13 +217,23 @@ static void cr4_write(struct cpu *c, uint64_t val)
 }
 
 /* CR8 is the TPR (SDM 3A "Task Priority in IA-32e Mode"): bits 63:4 are
- * reserved. */
+ * reserved; a write sets TPR[7:4] to CR8[3:0] and TPR[3:0] to 0, a read
+ * gives TPR[7:4]. Without a local APIC CR8 is plain storage. */
 static void cr8_write(struct cpu *c, uint64_t val)
 {
     if (val & ~0xfull)
         cpu_fault_err(c, EXC_GP, 0);
     c->cr8 = val;
+    if (c->m && c->m->lapic)
+        c->m->lapic->tpr = (uint32_t)val << 4;
     c->end_block = true; /* a lower TPR may unmask a pending interrupt */
+}
+
+static uint64_t cr8_read(const struct cpu *c)
+{
+    if (c->m && c->m->lapic)
+        return (c->m->lapic->tpr >> 4) & 0xf;
+    return c->cr8 & 0xf;
 }
 
 /* CR1, CR5-CR7 and CR9-CR15 do not exist: #UD (checked before privilege,
@@ -249,7 +260,7 @@ void op_mov_r_cr(struct cpu *c, const struct insn *in)
     case 2: v = c->cr2; break;
     case 3: v = c->cr3; break;
     case 4: v = cr4_guest_view(c); break;
-    case 8: v = c->cr8 & 0xf; break;
+    case 8: v = cr8_read(c); break;
     }
     reg_write(c, in->rm & 15, cr_opsize(c), true, v);
 }

@@ -108,7 +108,7 @@ void gp_shift(struct cpu *c, const struct insn *in, unsigned op);
     X(bound) X(bt) X(bts) X(btr) X(btc) X(bsf) X(bsr) X(tzcnt) X(lzcnt) X(popcnt) X(setcc)          \
     X(cmovcc) X(jcc) X(jmp) X(jmp_ind) X(call) X(call_ind) X(ret) X(ret_imm) X(loop)       \
     X(loope) X(loopne) X(jrcxz) X(push) X(pop) X(pusha) X(popa) X(enter) X(leave) X(cbw)   \
-    X(cwd) X(lahf) X(sahf) X(clc) X(stc) X(cmc) X(cld) X(std) X(nop) X(pause) X(xlat)      \
+    X(cwd) X(lahf) X(sahf) X(clc) X(stc) X(cmc) X(cld) X(std) X(nop) X(nop_ev) X(pause) X(xlat)\
     X(aaa) X(aas) X(daa) X(das) X(aam) X(aad) X(movs) X(stos) X(lods) X(cmps) X(scas)
 
 #define GP_DECLARE(n) void op_##n(struct cpu *c, const struct insn *in);

@@ -3,6 +3,7 @@
  * SETcc, CMOVcc, CBW/CWD, LAHF/SAHF, flag-bit instructions, XLAT, NOP, the
  * BCD adjustments and BOUND (SDM 2 instruction pages of the same names). */
 #include "ops_gp.h"
+#include "nvmx/annotate.h"
 
 void op_mov(struct cpu *c, const struct insn *in)
 {
@@ -246,6 +247,15 @@ void op_cmc(struct cpu *c, const struct insn *in)
 void op_cld(struct cpu *c, const struct insn *in) { c->rflags &= ~FL_DF; }
 void op_std(struct cpu *c, const struct insn *in) { c->rflags |= FL_DF; }
 void op_nop(struct cpu *c, const struct insn *in) {}
+/* 0F 1F /0 NOP Ev. The form [rAX + disp32] with the displacement "nvmx"
+ * is nvmx's annotation instruction (include/nvmx/annotate.h): still a NOP,
+ * whose registers go to whoever listens (the trace). */
+void op_nop_ev(struct cpu *c, const struct insn *in)
+{
+    if (c->annotate && in->mod == 2 && in->reg == 0 && in->base == 0 && in->index == REG_NONE &&
+        in->addrsize >= 4 && (uint32_t)in->disp == NVMX_ANNOTATE_DISP)
+        c->annotate(c->annotate_ctx, c);
+}
 /* PAUSE is a NOP to the interpreter; in VMX non-root operation it may exit
  * ("PAUSE exiting", "PAUSE-loop exiting": src/cpu/ops_sys.c). */
 void op_pause(struct cpu *c, const struct insn *in)

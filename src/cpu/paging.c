@@ -1,7 +1,7 @@
 /* Linear-address translation (SDM 3A "Paging"): the 32-bit, PAE and 4-level
  * page walks, access rights (U/S, R/W with CR0.WP, XD, SMEP, SMAP), the
  * reserved-bit checks, the accessed/dirty updates and the #PF error code. */
-#include "paging.h"
+#include "psc.h"
 
 /* Paging-structure entry flags (SDM 3A "Hierarchical Paging Structures:
  * An Overview" and the entry-format tables). */
@@ -123,6 +123,9 @@ struct walk {
         bool has_a; /* PAE PDPTEs have no accessed flag */
     } used[4];
     unsigned nused;
+    /* the first references a paging-structure cache spares (psc.c): read
+     * from memory for their contents, not charged */
+    unsigned spared;
     bool user, writable, xd;
 };
 
@@ -136,17 +139,27 @@ static const struct ept_access ept_pte_write = {
     .type = EPT_ACCESS_WRITE, .linear_valid = true, .paging_structure = true,
 };
 
-/* Read one entry (charged as one memory reference of the walk) and record
- * it. Under EPT, a failed translation of the entry's address (ACC_NOFAULT
+/* Read one entry (charged as one memory reference of the walk, with its
+ * EPT walk, unless a paging-structure cache spares it) and record it.
+ * Under EPT, a failed translation of the entry's address (ACC_NOFAULT
  * only: otherwise the VM exit does not return) reads as not present and
  * sets w->ept_failed. */
-static uint64_t walk_read(struct walk *w, uint64_t pa, unsigned size, bool has_a, bool charge)
+static uint64_t walk_read(struct walk *w, uint64_t pa, unsigned size, bool has_a)
 {
     struct cpu *c = w->c;
     uint64_t hpa = pa;
-    if (w->ept && !cpu_ept_translate(c, pa, &ept_pte_read, w->lin, w->acc & ACC_NOFAULT, &hpa)) {
-        w->ept_failed = true;
-        return 0;
+    bool peek = w->acc & ACC_PEEK;
+    bool charge = !peek && w->nused >= w->spared;
+    if (w->ept) {
+        bool free_before = c->xlate_free;
+        c->xlate_free = free_before || !charge;
+        bool ok = peek ? cpu_ept_peek(c, pa, &ept_pte_read, &hpa)
+                       : cpu_ept_translate(c, pa, &ept_pte_read, w->lin, w->acc & ACC_NOFAULT, &hpa);
+        c->xlate_free = free_before;
+        if (!ok) {
+            w->ept_failed = true;
+            return 0;
+        }
     }
     uint64_t e = pte_load(c, hpa, size);
     if (charge && c->cost) {
@@ -192,7 +205,7 @@ static enum step walk_4level(struct walk *w, uint64_t lin, struct paging_walk_re
     uint64_t table = w->c->cr3 & w->addr_mask;
 
     for (unsigned lvl = 0; lvl < 4; lvl++) {
-        uint64_t e = walk_read(w, table + (((lin >> shift[lvl]) & 511) << 3), 8, true, true);
+        uint64_t e = walk_read(w, table + (((lin >> shift[lvl]) & 511) << 3), 8, true);
         uint64_t rsvd = rsvd_all;
         bool leaf = lvl == 3;
         if (lvl == 0) {
@@ -237,7 +250,7 @@ static enum step walk_pae(struct walk *w, uint64_t lin, struct paging_walk_resul
     if (s != STEP_NEXT)
         return s;
 
-    uint64_t pde = walk_read(w, (pdpte & w->addr_mask) + ((lin >> 21) & 511) * 8, 8, true, true);
+    uint64_t pde = walk_read(w, (pdpte & w->addr_mask) + ((lin >> 21) & 511) * 8, 8, true);
     bool large = pde & PTE_PS;
     s = walk_check(pde, rsvd_all | (large ? bit_range(20, 13) : 0), large);
     if (s == STEP_NOT_PRESENT || s == STEP_RSVD)
@@ -249,7 +262,7 @@ static enum step walk_pae(struct walk *w, uint64_t lin, struct paging_walk_resul
         return STEP_LEAF;
     }
 
-    uint64_t pte = walk_read(w, (pde & w->addr_mask) + ((lin >> 12) & 511) * 8, 8, true, true);
+    uint64_t pte = walk_read(w, (pde & w->addr_mask) + ((lin >> 12) & 511) * 8, 8, true);
     s = walk_check(pte, rsvd_all, true);
     if (s != STEP_LEAF)
         return s;
@@ -263,8 +276,7 @@ static enum step walk_pae(struct walk *w, uint64_t lin, struct paging_walk_resul
  * physical-address bits M-1:32 in PDE bits (M-20):13, M = min(MAXPHYADDR, 40). */
 static enum step walk_32bit(struct walk *w, uint64_t lin, struct paging_walk_result *r)
 {
-    uint64_t pde = walk_read(w, (w->c->cr3 & 0xfffff000u) + ((lin >> 22) & 1023) * 4, 4, true,
-                             true);
+    uint64_t pde = walk_read(w, (w->c->cr3 & 0xfffff000u) + ((lin >> 22) & 1023) * 4, 4, true);
     bool large = (pde & PTE_PS) && (w->c->cr4 & CR4_PSE);
     unsigned m = w->maxphy < 40 ? w->maxphy : 40;
     enum step s = walk_check(pde, large ? bit_range(21, m - 19) : 0, large);
@@ -278,7 +290,7 @@ static enum step walk_32bit(struct walk *w, uint64_t lin, struct paging_walk_res
         return STEP_LEAF;
     }
 
-    uint64_t pte = walk_read(w, (pde & 0xfffff000u) + ((lin >> 12) & 1023) * 4, 4, true, true);
+    uint64_t pte = walk_read(w, (pde & 0xfffff000u) + ((lin >> 12) & 1023) * 4, 4, true);
     s = walk_check(pte, 0, true);
     if (s != STEP_LEAF)
         return s;
@@ -340,6 +352,11 @@ static uint32_t error_code_base(const struct walk *w)
  * reads were already writes for EPT. */
 static bool walk_commit(struct walk *w, struct paging_walk_result *r)
 {
+    uint64_t final = w->used[w->nused - 1].val;
+    r->dirty = (final & PTE_D) || (w->acc & ACC_W);
+    r->global = (final & PTE_G) && (w->c->cr4 & CR4_PGE);
+    if (w->acc & ACC_PEEK)
+        return true; /* a look by nvmx sets no flag */
     uint64_t want[4];
     for (unsigned i = 0; i < w->nused; i++) {
         want[i] = w->used[i].has_a ? PTE_A : 0;
@@ -357,15 +374,14 @@ static bool walk_commit(struct walk *w, struct paging_walk_result *r)
     for (unsigned i = 0; i < w->nused; i++)
         if (want[i])
             pte_set_flags(w->c, w->used[i].hpa, w->used[i].size, want[i]);
-    uint64_t final = w->used[w->nused - 1].val;
-    r->dirty = (final & PTE_D) || (w->acc & ACC_W);
-    r->global = (final & PTE_G) && (w->c->cr4 & CR4_PGE);
     return true;
 }
 
 bool paging_walk(struct cpu *c, uint64_t lin, unsigned acc, struct paging_walk_result *r)
 {
     enum paging_mode mode = paging_mode(c);
+    if (acc & ACC_PEEK)
+        acc |= ACC_NOFAULT;
     struct walk w = {
         .c = c,
         .lin = lin,
@@ -380,6 +396,12 @@ bool paging_walk(struct cpu *c, uint64_t lin, unsigned acc, struct paging_walk_r
     w.addr_mask = bit_range(w.maxphy - 1, 12);
     memset(r, 0, sizeof *r);
     r->tlb_ok = true;
+    /* SDM 3A "Using the Paging-Structure Caches to Translate Linear
+     * Addresses": a walk the modelled TLB missed starts below the deepest
+     * cached level (for cycles: the walk still reads every entry). */
+    bool modelled = c->xlate_psc && c->psc && !(acc & ACC_PEEK) && mode != PAGING_NONE;
+    if (modelled)
+        w.spared = psc_linear_lookup(c, mode, lin);
 
     enum step s;
     switch (mode) {
@@ -418,22 +440,29 @@ bool paging_walk(struct cpu *c, uint64_t lin, unsigned acc, struct paging_walk_r
         r->ept_abort = true;
         return false;
     }
+    if (modelled)
+        psc_linear_fill(c, mode, lin, w.spared, w.nused - 1); /* the upper entries read */
     return true;
 }
 
 bool paging_translate(struct cpu *c, uint64_t lin, unsigned acc, uint64_t *pa, bool *tlb_ok)
 {
     struct paging_walk_result r;
+    if (acc & ACC_PEEK)
+        acc |= ACC_NOFAULT;
     if (likely(paging_walk(c, lin, acc, &r))) {
         /* SDM 3C "Guest-Physical Addresses": under EPT the result of the
          * walk is guest-physical too. */
         if (cpu_ept_active(c)) {
             struct ept_access a = cpu_ept_data_access(acc, r.user, r.writable, r.xd);
-            if (!cpu_ept_translate(c, r.pa, &a, lin, acc & ACC_NOFAULT, &r.pa))
+            if (!((acc & ACC_PEEK) ? cpu_ept_peek(c, r.pa, &a, &r.pa)
+                                   : cpu_ept_translate(c, r.pa, &a, lin, acc & ACC_NOFAULT, &r.pa)))
                 return false;
         }
         *pa = r.pa;
         *tlb_ok = r.tlb_ok;
+        if (acc & ACC_PEEK)
+            return true; /* nothing is cached from a look */
         if (r.page_size < c->xlate_page_size)
             c->xlate_page_size = r.page_size;
         if (r.page_size > 4096 && r.tlb_ok)
@@ -442,6 +471,12 @@ bool paging_translate(struct cpu *c, uint64_t lin, unsigned acc, uint64_t *pa, b
     }
     if ((acc & ACC_NOFAULT) || r.ept_abort)
         return false;
+    /* SDM 3A "Invalidation of TLBs and Paging-Structure Caches": a page
+     * fault invalidates the paging-structure-cache entries that would be
+     * used for the faulting linear address. */
+    if (c->psc)
+        psc_linear_drop(c, paging_mode(c), lin);
+    c->xlate_psc = false; /* the fault unwinds past translate() */
     /* SDM 3A "Interrupt 14 -- Page-Fault Exception": CR2 gets the linear
      * address (the core's cpu_fault_pf() writes it). */
     cpu_fault_pf(c, lin, r.error_code);

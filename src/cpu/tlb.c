@@ -9,7 +9,7 @@
  * the SDM says translations survive, so every invalidation the SDM
  * requires clears at least the mappings it names. PCIDs are not tagged: a
  * MOV to CR3 flushes the current context, which the PCID rules allow. */
-#include "cpu_internal.h"
+#include "psc.h"
 
 static void point_at(struct cpu *c, unsigned k)
 {
@@ -56,6 +56,8 @@ void cpu_tlb_reset(struct cpu *c)
     c->stats.tlb_flushes++;
     point_at(c, 0);
     mappings_changed(c);
+    if (c->psc)
+        psc_ept_drop_ep4ta(c, true, 0); /* the linear entries died with the generations */
 }
 
 /* MOV to CR3, INVLPG, INVPCID and the CR0/CR4 paging bits act on the
@@ -142,11 +144,21 @@ void cpu_tlb_invalidate_vpid_lazily(struct cpu *c, uint16_t vpid)
             c->tlb_ctx[k].stale = true;
 }
 void cpu_tlb_flush_vpids_but_0(struct cpu *c) { flush_matching(c, match_not_vpid0, 0); }
+/* INVEPT also invalidates the guest-physical mappings: the modelled EPT
+ * paging-structure caches (SDM 3C "INVEPT -- Invalidate Translations
+ * Derived from EPT"). */
 void cpu_tlb_flush_ept(struct cpu *c, uint64_t ep4ta)
 {
     flush_matching(c, match_ep4ta, ep4ta & 0x000ffffffffff000ull);
+    if (c->psc)
+        psc_ept_drop_ep4ta(c, false, ep4ta);
 }
-void cpu_tlb_flush_all_ept(struct cpu *c) { flush_matching(c, match_ept, 0); }
+void cpu_tlb_flush_all_ept(struct cpu *c)
+{
+    flush_matching(c, match_ept, 0);
+    if (c->psc)
+        psc_ept_drop_ep4ta(c, true, 0);
+}
 
 void cpu_tlb_flush_vpid_page(struct cpu *c, uint16_t vpid, uint64_t lin)
 {
@@ -164,6 +176,14 @@ void cpu_tlb_flush_vpid_page(struct cpu *c, uint16_t vpid, uint64_t lin)
             clear_set(c, k);
             continue;
         }
+        /* SDM 3A "Operations that Invalidate TLBs and Paging-Structure
+         * Caches": INVLPG (and INVPCID and INVVPID of one address)
+         * invalidate every paging-structure-cache entry of the PCID and
+         * the modelled TLB's entries of the page */
+        if (c->psc)
+            psc_linear_drop_context(c, k);
+        if (c->tlbm)
+            tlb_model_drop_page(c, k, lin);
         struct tlb_set *s = &c->tlb_sets[k];
         for (int u = 0; u < 2; u++) {
             if (s->r[u][i].tag == tag)

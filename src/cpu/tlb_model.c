@@ -109,10 +109,15 @@ bool tlb_model_init(struct cpu *c)
 }
 
 /* Tag: context slot and its flush generation, page number, page size. */
+static uint64_t slot_tag(const struct cpu *c, unsigned slot, uint64_t lin, unsigned shift)
+{
+    uint64_t ctx = ((uint64_t)slot << 8) | (c->tlb_ctx[slot].gen & 0xff);
+    return (((lin >> shift) << 2 | (shift == 12 ? 0 : shift == 21 ? 1 : 2)) << 12 | ctx) + 1;
+}
+
 static uint64_t make_tag(const struct cpu *c, uint64_t lin, unsigned shift)
 {
-    uint64_t ctx = ((uint64_t)c->tlb_cur << 8) | (c->tlb_ctx[c->tlb_cur].gen & 0xff);
-    return (((lin >> shift) << 2 | (shift == 12 ? 0 : shift == 21 ? 1 : 2)) << 12 | ctx) + 1;
+    return slot_tag(c, c->tlb_cur, lin, shift);
 }
 
 static unsigned set_of(const struct tlbm_array *a, uint64_t page)
@@ -175,4 +180,23 @@ void tlb_model_fill(struct cpu *c, uint64_t lin, uint64_t page_size)
     for (unsigned i = 0; i < t->n; i++)
         if (array_holds(&t->a[i], shift))
             fill(t, &t->a[i], make_tag(c, lin, shift), lin >> shift);
+}
+
+/* INVLPG and its relatives: the entries of context slot that translate
+ * lin, whatever their page size. */
+void tlb_model_drop_page(struct cpu *c, unsigned slot, uint64_t lin)
+{
+    struct tlb_model *t = c->tlbm;
+    static const unsigned shifts[3] = { 12, 21, 30 };
+    for (unsigned i = 0; i < t->n; i++)
+        for (unsigned s = 0; s < 3; s++) {
+            struct tlbm_array *a = &t->a[i];
+            if (!array_holds(a, shifts[s]))
+                continue;
+            uint64_t tag = slot_tag(c, slot, lin, shifts[s]);
+            struct tlbm_way *way = &a->w[set_of(a, lin >> shifts[s]) * a->ways];
+            for (unsigned w = 0; w < a->ways; w++)
+                if (way[w].tag == tag)
+                    way[w].tag = 0;
+        }
 }

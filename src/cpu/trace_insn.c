@@ -3,6 +3,8 @@
  * Capstone disassembles; nvmx's own decode gave the length. */
 #include "cpu_internal.h"
 
+#include "nvmx/cpu_hooks.h"
+
 #include <capstone/capstone.h>
 #include <stdio.h>
 
@@ -12,10 +14,8 @@ void cpu_trace_insn(struct cpu *c, const struct insn *in)
 {
     FILE *f = c->trace_insns;
     uint8_t buf[16] = {0};
-    uint64_t lin = c->seg[SEG_CS].base + c->rip;
-    if (c->mode != MODE_LONG64)
-        lin &= 0xffffffffull;
-    unsigned n = cpu_fetch_code(c, lin, buf, in->len);
+    /* a look that changes nothing: tracing must not change the run */
+    unsigned n = cpu_fetch_bytes(c, c->rip, buf, in->len);
     fprintf(f, "%llu %04x:%016llx ", (unsigned long long)c->cycles,
             (unsigned)c->seg[SEG_CS].sel, (unsigned long long)c->rip);
     for (unsigned i = 0; i < 15; i++)

@@ -104,3 +104,33 @@ enum ept02_outcome ept02_compose(const struct ept_caps *caps12, uint64_t eptp12,
                (r12.ipat ? EPT_IPAT : 0);
     return f->outcome = EPT02_OK;
 }
+
+/* SDM 3C Table "Exit Qualification for EPT Violations", read backwards:
+ * bits 2:0 the access, bit 7 a guest-linear address, bit 8 its
+ * translation (else a paging-structure access), bits 11:9 the linear
+ * address's rights, bit 12 NMI unblocking by IRET. */
+struct ept_access ept02_access_of_qual(uint64_t q)
+{
+    bool linear = q & EPT_QUAL_LINEAR_VALID;
+    return (struct ept_access){
+        .type = (unsigned)(q & (EPT_ACCESS_READ | EPT_ACCESS_WRITE | EPT_ACCESS_FETCH)),
+        .linear_valid = linear,
+        .paging_structure = linear && !(q & EPT_QUAL_TRANSLATION),
+        .linear_user = q & EPT_QUAL_LINEAR_USER,
+        .linear_writable = q & EPT_QUAL_LINEAR_WRITABLE,
+        .linear_xd = q & EPT_QUAL_LINEAR_XD,
+        .nmi_unblocking = q & EPT_QUAL_NMI_UNBLOCKING,
+    };
+}
+
+/* SDM 3C "Accessed and Dirty Flags for EPT": with A/D in EPTP12 a write
+ * sets the dirty flag of L1's leaf, which only the composing L0 can do, so
+ * a leaf filled by an access that does not write grants no write: the
+ * first write faults and is composed again (KVM write-protects clean guest
+ * entries the same way). With A/D, paging-structure accesses are writes. */
+uint64_t ept02_leaf_for_access(const struct ept02_fill *f, uint64_t eptp12, const struct ept_access *a)
+{
+    bool ad = eptp12 & EPTP_AD;
+    bool wrote = (a->type & EPT_ACCESS_WRITE) || (ad && a->paging_structure);
+    return ad && !wrote ? f->entry & ~EPT_W : f->entry;
+}

@@ -356,6 +356,43 @@ static bool check_vmx(const char *path, const struct cpu_model *cm, char *err, s
     return true;
 }
 
+/* "paging_structure_caches": the entries of each modelled cache of
+ * include/nvmx/psc_caches.def (src/cpu/psc.c), by name; a cache not given
+ * has 0 entries (the model has none). Model parameters for cycles only. */
+static bool parse_psc(const char *path, json_t *obj, struct cpu_model *cm, char *err, size_t errlen)
+{
+    static const char *const names[PSC_NCACHES] = {
+#define PSC_CACHE(n, kind, level, label) [PSC_##n] = #n,
+#include "nvmx/psc_caches.def"
+#undef PSC_CACHE
+    };
+    if (!json_is_object(obj))
+        return machine_errorf(err, errlen, "%s: paging_structure_caches: expected an object, got %s",
+                              path, json_kind(obj));
+    const char *k;
+    json_t *v;
+    json_object_foreach(obj, k, v) {
+        if (is_note_key(k)) {
+            if (!check_note(path, "paging_structure_caches.", k, v, err, errlen))
+                return false;
+            continue;
+        }
+        int i = -1;
+        for (int j = 0; j < PSC_NCACHES; j++)
+            if (!strcmp(names[j], k))
+                i = j;
+        if (i < 0)
+            return machine_errorf(err, errlen, "%s: paging_structure_caches.%s: unknown cache (the names "
+                                  "are listed in include/nvmx/psc_caches.def)", path, k);
+        if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+            json_integer_value(v) > PSC_MAX_ENTRIES)
+            return machine_errorf(err, errlen, "%s: paging_structure_caches.%s: expected entries 0 to %d",
+                                  path, k, PSC_MAX_ENTRIES);
+        cm->psc_entries[i] = (uint16_t)json_integer_value(v);
+    }
+    return true;
+}
+
 /* "lbr": {"depth": N, "info": bool}: the last-branch-record stack (SDM 3B
  * "Last Branch, Interrupt, and Exception Recording"): depth 4, 8, 16 or 32
  * (MSR_LASTBRANCH_n_FROM_IP/TO_IP at 680H/6C0H + n), and whether the model
@@ -411,11 +448,13 @@ bool config_load_cpu_model(const char *path, struct cpu_model *cm, char *err, si
             ok = check_note(path, "", k, v, err, errlen);
         else if (!strcmp(k, "vmx_msrs"))
             ok = parse_vmx_msrs(path, v, cm, err, errlen);
+        else if (!strcmp(k, "paging_structure_caches"))
+            ok = parse_psc(path, v, cm, err, errlen);
         else if (!strcmp(k, "lbr"))
             ok = parse_lbr(path, v, cm, err, errlen);
         else if (strcmp(k, "name") && strcmp(k, "leaves"))
             ok = machine_errorf(err, errlen, "%s: %s: unknown key (expected name, description, comment, "
-                                   "leaves, vmx_msrs, lbr)", path, k);
+                                   "leaves, vmx_msrs, paging_structure_caches, lbr)", path, k);
     }
     if (ok)
         ok = parse_leaves(path, leaves, cm, err, errlen) &&

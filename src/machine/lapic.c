@@ -377,7 +377,16 @@ bool lapic_wrmsr(struct lapic *l, uint32_t msr, uint64_t now, uint64_t tsc_offse
             return false; /* non-zero write: #GP */
         break;
     case LAPIC_ICR_LO:
+        /* SDM 3A "ICR Operation in x2APIC Mode": bits 31:20, 17:16 and 13
+         * are reserved */
+        if (val & 0xfff32000ull)
+            return false;
         l->icr_hi = (uint32_t)(val >> 32);
+        break;
+    case LAPIC_SELF_IPI:
+        /* SDM 3A "SELF IPI Register": bits 31:8 are reserved */
+        if (val & ~0xffull)
+            return false;
         break;
     default:
         if (val >> 32)

@@ -114,6 +114,30 @@ bool lapic_attach(struct machine *m)
                             lapic_mmio_write, m);
 }
 
+/* SDM 3A "Relocating the Local APIC Registers", "Local APIC Status and
+ * Location": the xAPIC page follows IA32_APIC_BASE; a disabled APIC, or
+ * one in x2APIC mode, decodes no MMIO page (the range becomes empty). */
+bool machine_lapic_map(struct machine *m, uint64_t base, bool decode)
+{
+    struct mmio_range *r = NULL;
+    for (unsigned i = 0; i < m->nmmio; i++)
+        if (m->mmio[i].read == lapic_mmio_read)
+            r = &m->mmio[i];
+    if (!r)
+        return false;
+    if (!decode) {
+        r->first = 1;
+        r->last = 0;
+        return true;
+    }
+    for (unsigned i = 0; i < m->nmmio; i++)
+        if (&m->mmio[i] != r && base <= m->mmio[i].last && m->mmio[i].first <= base + 0xfff)
+            return false; /* over another device: left where it was */
+    r->first = base;
+    r->last = base + 0xfff;
+    return true;
+}
+
 bool machine_errorf(char *err, size_t errlen, const char *fmt, ...)
 {
     va_list ap;

@@ -4,9 +4,24 @@
  * L1 sees (SDM 3C Appendix A "VMX Capability Reporting Facility"). */
 #include "nested_internal.h"
 
+#include "nvmx/ept.h"
+
+/* KVM's nested EPT and VPID capabilities (nested_vmx_setup_ctls_msrs):
+ * 4- and 5-level walks, WB, INVEPT and execute-only as the hardware has
+ * them, then single- and all-context INVEPT, 2M and 1G pages and A/D; for
+ * VPID, INVVPID of every type. nvmx's L0 never offers a bit the hardware
+ * model lacks (nested_caps_filter). */
+#define KVM_EPT_VPID_CAP                                                                       \
+    (EPT_CAP_BIT(WALK_LENGTH_4) | EPT_CAP_BIT(WALK_LENGTH_5) | EPT_CAP_BIT(MEMTYPE_WB) |      \
+     EPT_CAP_BIT(INVEPT) | EPT_CAP_BIT(EXECUTE_ONLY) | EPT_CAP_BIT(INVEPT_SINGLE_CONTEXT) |     \
+     EPT_CAP_BIT(INVEPT_ALL_CONTEXT) | EPT_CAP_BIT(PDE_2M) | EPT_CAP_BIT(PDPTE_1G) |            \
+     EPT_CAP_BIT(ACCESSED_DIRTY) | EPT_CAP_BIT(INVVPID) |                                       \
+     EPT_CAP_BIT(INVVPID_INDIVIDUAL_ADDRESS) | EPT_CAP_BIT(INVVPID_SINGLE_CONTEXT) |            \
+     EPT_CAP_BIT(INVVPID_ALL_CONTEXT) | EPT_CAP_BIT(INVVPID_SINGLE_CONTEXT_RETAINING_GLOBALS))
+
 /* What src/nested can nest today: no TPR shadow or APIC virtualization, no
- * EPT, VPID, unrestricted guest, VM functions, VMCS shadowing, PML or #VE
- * (docs/nested.md). */
+ * VM functions, VMCS shadowing, PML or #VE; EPT (nested EPT, ept02.c), VPID
+ * and unrestricted guest are offered (docs/nested.md). */
 void nested_policy_default(struct nested_policy *p)
 {
     memset(p, 0, sizeof *p);
@@ -15,9 +30,10 @@ void nested_policy_default(struct nested_policy *p)
     p->ept01 = true;
     p->hide[NESTED_CTL_PIN] = (uint32_t)PIN_PROCESS_POSTED_INTERRUPTS;
     p->hide[NESTED_CTL_PROC] = (uint32_t)(PROC_USE_TPR_SHADOW | PROC_ACTIVATE_TERTIARY_CONTROLS);
+    p->ept_vpid_cap = KVM_EPT_VPID_CAP;
     p->hide[NESTED_CTL_PROC2] =
-        (uint32_t)(PROC2_VIRTUALIZE_APIC_ACCESSES | PROC2_ENABLE_EPT | PROC2_VIRTUALIZE_X2APIC_MODE |
-                   PROC2_ENABLE_VPID | PROC2_UNRESTRICTED_GUEST | PROC2_APIC_REGISTER_VIRTUALIZATION |
+        (uint32_t)(PROC2_VIRTUALIZE_APIC_ACCESSES | PROC2_VIRTUALIZE_X2APIC_MODE |
+                   PROC2_APIC_REGISTER_VIRTUALIZATION |
                    PROC2_VIRTUAL_INTERRUPT_DELIVERY | PROC2_ENABLE_VM_FUNCTIONS | PROC2_VMCS_SHADOWING |
                    PROC2_ENABLE_PML | PROC2_EPT_VIOLATION_VE | PROC2_MODE_BASED_EPT_EXECUTE |
                    PROC2_SUBPAGE_WRITE_PERMISSIONS | PROC2_USE_TSC_SCALING);
@@ -42,13 +58,29 @@ void nested_caps_filter(const struct vmx_caps *hw, const struct nested_policy *p
     hide_allowed1(&m[VMX_MSR_ENTRY_CTLS], p->hide[NESTED_CTL_ENTRY]);
     hide_allowed1(&m[VMX_MSR_TRUE_ENTRY_CTLS], p->hide[NESTED_CTL_ENTRY]);
     m[VMX_MSR_MISC] &= ~p->misc_clear;
-    /* Without EPT, VPID or VM functions in L1's controls, their capability
-     * MSRs read as 0 ("not supported"). */
+    m[VMX_MSR_EPT_VPID_CAP] &= p->ept_vpid_cap;
+    /* SDM 3C Appendix A "VPID and EPT Capabilities": the EPT bits (31:0)
+     * mean something only with "enable EPT", the VPID bits (63:32) with
+     * "enable VPID"; without either control the MSR reads as 0 ("not
+     * supported"), as without VM functions IA32_VMX_VMFUNC. */
     uint32_t proc2 = (uint32_t)(m[VMX_MSR_PROCBASED_CTLS2] >> 32);
-    if (!(proc2 & (PROC2_ENABLE_EPT | PROC2_ENABLE_VPID)))
-        m[VMX_MSR_EPT_VPID_CAP] = 0;
+    if (!(proc2 & PROC2_ENABLE_EPT))
+        m[VMX_MSR_EPT_VPID_CAP] &= ~0xffffffffull;
+    if (!(proc2 & PROC2_ENABLE_VPID))
+        m[VMX_MSR_EPT_VPID_CAP] &= 0xffffffffull;
     if (!(proc2 & PROC2_ENABLE_VM_FUNCTIONS))
         m[VMX_MSR_VMFUNC] = 0;
+}
+
+/* Nested EPT needs EPT01 (ept02.c composes EPT12 with it): without it,
+ * L1 sees neither EPT nor unrestricted guest (which needs EPT). */
+void nested_caps_no_ept(struct vmx_caps *l1)
+{
+    uint32_t off = (uint32_t)(PROC2_ENABLE_EPT | PROC2_UNRESTRICTED_GUEST);
+    hide_allowed1(&l1->msr[VMX_MSR_PROCBASED_CTLS2], off);
+    l1->msr[VMX_MSR_EPT_VPID_CAP] &= ~0xffffffffull;
+    if (!(l1->msr[VMX_MSR_PROCBASED_CTLS2] >> 32 & PROC2_ENABLE_VPID))
+        l1->msr[VMX_MSR_EPT_VPID_CAP] = 0;
 }
 
 /* RDMSR of a capability MSR by L1: L1's values; one its capabilities do

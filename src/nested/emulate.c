@@ -6,6 +6,8 @@
  * mode); L0 applies the rest with L1's view of CR4.VMXE and VMX operation. */
 #include "nested_internal.h"
 
+#include "nvmx/ept.h"
+
 /* VM-exit instruction-information field (SDM 3C "Format of the VM-Exit
  * Instruction-Information Field as Used for VMCLEAR, VMPTRLD, VMPTRST,
  * VMXON, XRSTORS, and XSAVES" and "... for VMREAD and VMWRITE") */
@@ -374,6 +376,99 @@ static void emu_vmwrite(struct emu *e)
     succeed(e);
 }
 
+/* ---- INVEPT / INVVPID (SDM 3C "INVEPT -- Invalidate Translations Derived
+ * from EPT", "INVVPID -- Invalidate Translations Based on VPID") ---- */
+
+static bool offers(const struct nested *n, uint32_t proc2, uint64_t cap)
+{
+    return (vmx_caps_allowed1(&n->caps1, VMX_MSR_PROCBASED_CTLS) &
+            (uint32_t)PROC_ACTIVATE_SECONDARY_CONTROLS) &&
+           (vmx_caps_allowed1(&n->caps1, VMX_MSR_PROCBASED_CTLS2) & proc2) &&
+           (n->caps1.msr[VMX_MSR_EPT_VPID_CAP] & cap);
+}
+
+/* "#UD if the processor does not support" the instruction (L1's
+ * capabilities) or outside VMX operation, "#GP(0) if CPL > 0", then the
+ * type from the register operand (64 bits in 64-bit mode, else 32). The
+ * hardware checked the mode and the memory operand before the exit. */
+static bool inv_prologue(struct emu *e, bool supported, uint64_t *type)
+{
+    if (!supported)
+        return fault(e, EXC_UD, false, 0), false;
+    if (!common_checks(e))
+        return false;
+    *type = gpr(e->n, II_REG2(e->info));
+    if (!long64(e->n))
+        *type = (uint32_t)*type;
+    e->operand = *type;
+    e->has_operand = true;
+    return true;
+}
+
+/* The 128-bit descriptor (memory operand): two 8-byte reads. */
+static bool read_desc(struct emu *e, uint64_t d[2])
+{
+    uint64_t lin, pa[8];
+    if (!operand_linear(e, 16, &lin))
+        return false;
+    for (unsigned h = 0; h < 2; h++) {
+        if (!access(e, lin + 8 * h, 8, false, pa))
+            return false;
+        d[h] = 0;
+        for (unsigned k = 0; k < 8; k++)
+            d[h] |= (uint64_t)cpu_phys_read(e->n->c, pa[k], 1) << (8 * k);
+    }
+    return true;
+}
+
+static void emu_invept(struct emu *e)
+{
+    struct nested *n = e->n;
+    uint64_t cap = n->caps1.msr[VMX_MSR_EPT_VPID_CAP], type, d[2];
+    if (!inv_prologue(e, offers(n, (uint32_t)PROC2_ENABLE_EPT, EPT_CAP_BIT(INVEPT)), &type))
+        return;
+    /* "IF IA32_VMX_EPT_VPID_CAP MSR indicates that processor does not
+     * support INVEPT_TYPE THEN VMfail(Invalid operand to INVEPT/INVVPID)" */
+    bool single = type == 1 && (cap & EPT_CAP_BIT(INVEPT_SINGLE_CONTEXT));
+    bool all = type == 2 && (cap & EPT_CAP_BIT(INVEPT_ALL_CONTEXT));
+    if (!single && !all)
+        return fail(e, VMX_INSN_ERR_INVALID_INVEPT_INVVPID_OPERAND);
+    if (!read_desc(e, d))
+        return;
+    /* single-context: "IF VM entry with the 'enable EPT' VM execution
+     * control set to 1 would fail due to the EPTP value THEN VMfail" */
+    struct ept_caps caps12 = { cap, n->maxphyaddr };
+    if (single && ept_eptp_check(&caps12, d[0]))
+        return fail(e, VMX_INSN_ERR_INVALID_INVEPT_INVVPID_OPERAND);
+    nested_ept02_invept(n, all, d[0]);
+    succeed(e);
+}
+
+static bool canonical48(uint64_t a) { return (uint64_t)((int64_t)(a << 16) >> 16) == a; }
+
+static void emu_invvpid(struct emu *e)
+{
+    struct nested *n = e->n;
+    uint64_t cap = n->caps1.msr[VMX_MSR_EPT_VPID_CAP], type, d[2];
+    if (!inv_prologue(e, offers(n, (uint32_t)PROC2_ENABLE_VPID, EPT_CAP_BIT(INVVPID)), &type))
+        return;
+    /* types 0-3 are IA32_VMX_EPT_VPID_CAP bits 40-43 */
+    if (type > 3 || !(cap & (1ull << (EPT_CAP_INVVPID_INDIVIDUAL_ADDRESS + type))))
+        return fail(e, VMX_INSN_ERR_INVALID_INVEPT_INVVPID_OPERAND);
+    if (!read_desc(e, d))
+        return;
+    /* "IF INVVPID_DESC[63:16] != 0 THEN VMfail"; VPID 0 is invalid but for
+     * all-context; an individual address must be canonical */
+    uint16_t vpid = (uint16_t)d[0];
+    if (d[0] >> 16 || (type != 2 && vpid == 0) || (type == 0 && !canonical48(d[1])))
+        return fail(e, VMX_INSN_ERR_INVALID_INVEPT_INVVPID_OPERAND);
+    static const enum vmx_invvpid_kind kinds[4] = { VMX_INVVPID_ADDRESS, VMX_INVVPID_CONTEXT,
+                                                    VMX_INVVPID_ALL_BUT_0, VMX_INVVPID_CONTEXT };
+    /* type 3 keeps global translations: invalidating them too is allowed */
+    nested_vpid02_invvpid(n, kinds[type], vpid, d[1]);
+    succeed(e);
+}
+
 static const char *insn_name(uint32_t reason)
 {
     switch (reason) {
@@ -422,8 +517,8 @@ static void enter_l2(struct nested *n, bool launch)
         n->vmcs02_of = n->v12.ptr;
     }
     vmx_root_vmptrld(v, n->page[L0_VMCS02]);
+    vmx_set_level(v, nested_levels_enter(n));
     nested_merge(n, full);
-    vmx_set_level(v, 2);
     n->in_l2 = true;
     enum vmx_insn_err err = vmx_root_enter(v, !vmx_root_launched(v));
     if (err != VMX_INSN_OK) {
@@ -484,9 +579,9 @@ static void emu_vmcall(struct emu *e)
     fail(e, VMX_INSN_ERR_VMCALL_IN_ROOT);
 }
 
-/* INVEPT, INVVPID and VMFUNC are not offered to L1 (caps.c): they are
- * invalid opcodes for it (SDM 3C "INVEPT", "INVVPID", "VMFUNC": #UD "if the
- * processor does not support"), as for the hardware model. */
+/* VMFUNC is not offered to L1 (caps.c): an invalid opcode for it (SDM 3C
+ * "VMFUNC": #UD "if the processor does not support"), as for the hardware
+ * model. */
 void nested_emulate_vmx(struct nested *n, uint32_t reason)
 {
     struct emu e = {
@@ -509,6 +604,8 @@ void nested_emulate_vmx(struct nested *n, uint32_t reason)
     case VMX_EXIT_vmcall: emu_vmcall(&e); break;
     case VMX_EXIT_vmread: emu_vmread(&e); break;
     case VMX_EXIT_vmwrite: emu_vmwrite(&e); break;
+    case VMX_EXIT_invept: emu_invept(&e); break;
+    case VMX_EXIT_invvpid: emu_invvpid(&e); break;
     case VMX_EXIT_vmlaunch:
     case VMX_EXIT_vmresume:
         emu_vmentry(&e, reason == VMX_EXIT_vmlaunch);

@@ -8,7 +8,9 @@
  * where there is no memory: to L1 they are what they are without L0,
  * addresses above its RAM that read all-ones. SDM 3C "EPT
  * Translation Mechanism": 1-GByte leaves, 2-MByte leaves in the GByte of
- * L0's area and 4-KByte leaves in its 2 MBytes, write-back, no A/D. */
+ * L0's area (those of the area's later 2-MByte pages, the EPT02 pool, to
+ * the unbacked alias) and 4-KByte leaves in the 2 MBytes where it starts,
+ * write-back, no A/D. */
 #include "nested_internal.h"
 
 #define EPT01_RWX 7ull
@@ -37,7 +39,7 @@ bool nested_ept01_setup(struct nested *n)
         !(vmx_caps_allowed1(hw, VMX_MSR_PROCBASED_CTLS) & (uint32_t)PROC_ACTIVATE_SECONDARY_CONTROLS) ||
         (vmx_caps_allowed1(hw, VMX_MSR_PROCBASED_CTLS2) & need2) != need2 ||
         (hw->msr[VMX_MSR_EPT_VPID_CAP] & need_ept) != need_ept ||
-        (n->l1_mem & 0x1fffffull) + area > 0x200000ull || n->l1_mem + area >= EPT01_ALIAS ||
+        (n->l1_mem >> 30) != ((n->l1_mem + area - 1) >> 30) || n->l1_mem + area >= EPT01_ALIAS ||
         n->maxphyaddr <= 38)
         return false;
     uint64_t giga = n->l1_mem >> 30, two_m = (n->l1_mem >> 21) & 511;
@@ -58,10 +60,13 @@ bool nested_ept01_setup(struct nested *n)
         put(n, L0_EPT_PDPT, i,
             i == giga ? (n->page[L0_EPT_PD] | EPT01_RWX)
                       : ((uint64_t)i << 30) | EPT01_RWX | EPT01_MT_WB | EPT01_LARGE);
-    for (unsigned i = 0; i < 512; i++)
+    for (unsigned i = 0; i < 512; i++) {
+        uint64_t pa = (giga << 30) | ((uint64_t)i << 21);
+        bool l0 = pa >= n->l1_mem && pa < n->l1_mem + area; /* the EPT02 pool */
         put(n, L0_EPT_PD, i,
             i == two_m ? (n->page[L0_EPT_PT] | EPT01_RWX)
-                       : (giga << 30) | ((uint64_t)i << 21) | EPT01_RWX | EPT01_MT_WB | EPT01_LARGE);
+                       : (l0 ? pa + EPT01_ALIAS : pa) | EPT01_RWX | EPT01_MT_WB | EPT01_LARGE);
+    }
     uint64_t base = n->l1_mem & ~0x1fffffull;
     for (unsigned i = 0; i < 512; i++) {
         uint64_t pa = base + 4096ull * i;
@@ -88,7 +93,7 @@ void nested_ept01_vmcs01(struct nested *n)
 void nested_ept01_fault(struct nested *n, uint32_t reason)
 {
     l0_unsupported(n, "L%d %s at guest-physical address 0x%llx (L0's memory, or beyond what "
-                      "EPT01 maps)", n->in_l2 ? 2 : 1,
+                      "EPT01 maps)", n->in_l2 ? n->lv.running : 1,
                    reason == VMX_EXIT_ept_violation ? "EPT violation" : "EPT misconfiguration",
                    (unsigned long long)vmx_root_vmread(n->v, VMCS_guest_physical_address));
 }

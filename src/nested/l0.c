@@ -216,6 +216,8 @@ struct nested *nested_create(struct cpu *c, uint64_t l1_mem, const struct nested
     n->shadowing = nested_shadow_setup(n);
     n->ept01 = nested_ept01_setup(n);
     nested_caps_filter(vmx_get_caps(n->v), p, &n->caps1);
+    if (!n->ept01)
+        nested_caps_no_ept(&n->caps1);
     n->feature_control = c->feature_control;
     n->v12.ptr = NESTED_INVALID_PTR;
     n->vmxon_ptr = NESTED_INVALID_PTR;

@@ -22,7 +22,6 @@ static void put(struct nested *n, enum vmcs_field f, uint64_t val, const char *o
         ORIGIN("L0 policy: feature not offered to L1");                                        \
         return 0;                                                                              \
     }
-NOT_OFFERED(virtual_processor_id)
 NOT_OFFERED(posted_intr_notification_vector)
 NOT_OFFERED(eptp_index)
 NOT_OFFERED(virtual_apic_page_addr)
@@ -119,8 +118,26 @@ static uint64_t merge_fn_secondary_vm_exec_control(struct nested *n, const char 
     return p2;
 }
 
+/* SDM 3C "VPID": vmcs12's VPID for L2 is L1's name; vmcs02 runs with the
+ * VPID02 L0 maps it to (ept02.c), so L2's translations stay tagged apart
+ * from L1's and from other vpid12s'. */
+static uint64_t merge_fn_virtual_processor_id(struct nested *n, const char **origin)
+{
+    if (!nested_vpid12_on(n)) {
+        ORIGIN("vmcs12 enables no VPID");
+        return 0;
+    }
+    ORIGIN("L0: the VPID02 of vmcs12's VPID");
+    return nested_vpid02(n, (uint16_t)V12(virtual_processor_id));
+}
+
+/* With EPT in vmcs12, L2 runs on the shadow EPT02 of EPTP12 (ept02.c). */
 static uint64_t merge_fn_ept_pointer(struct nested *n, const char **origin)
 {
+    if (n->ept01 && nested_ept12_on(n)) {
+        ORIGIN("L0: shadow EPT02 of vmcs12's EPTP");
+        return nested_ept02_eptp(n, V12(ept_pointer));
+    }
     if (n->ept01) {
         ORIGIN("L0: EPT01 (vmcs12 gives L2 no EPT)");
         return n->eptp01;
@@ -131,13 +148,22 @@ static uint64_t merge_fn_ept_pointer(struct nested *n, const char **origin)
 
 /* With EPT, VM entry takes a PAE guest's PDPTEs from the VMCS (SDM 3C
  * "Loading Guest State"); without it, from CR3. vmcs12 has no EPT, so L0
- * reads them where L2's CR3 points, as the hardware would have. */
+ * reads them where L2's CR3 points, as the hardware would have. With EPT
+ * in vmcs12, vmcs12's own PDPTE fields are copied, as the hardware uses
+ * them. */
 static void merge_pdptes(struct nested *n)
 {
     uint64_t cr0 = V12(guest_cr0), cr4 = V12(guest_cr4);
     if (!n->ept01 || !(cr0 & CR0_PG) || !(cr4 & CR4_PAE) ||
         (V12(vm_entry_controls) & ENTRY_IA32E_MODE_GUEST))
         return;
+    if (nested_ept12_on(n)) {
+        for (unsigned i = 0; i < 4; i++) {
+            enum vmcs_field f = (enum vmcs_field)(VMCS_guest_pdpte0 + i);
+            put(n, f, vmcs12_get(n, f), "vmcs12 (EPT: L2's PAE PDPTEs from the VMCS)");
+        }
+        return;
+    }
     uint64_t base = V12(guest_cr3) & 0xffffffe0ull;
     for (unsigned i = 0; i < 4; i++)
         put(n, (enum vmcs_field)(VMCS_guest_pdpte0 + i), l1_phys_read(n, base + 8ull * i, 8),
@@ -202,11 +228,23 @@ static uint64_t merge_fn_vm_exit_controls(struct nested *n, const char **origin)
     return (V12(vm_exit_controls) & ~(uint64_t)EXIT_LOADS_HOST_STATE) | EXIT_HOST_ADDRESS_SPACE_SIZE;
 }
 
+/* The trace lists the writes that changed vmcs02 (every write of a full
+ * merge): a merge rewrites its FN fields each time, mostly with the value
+ * they had (docs/trace-schema.md, merge). */
 static void put(struct nested *n, enum vmcs_field f, uint64_t val, const char *origin)
 {
-    vmx_root_vmwrite(n->v, f, val);
     n->stats.merge_fields++;
-    nested_log(n, f, vmx_root_peek(n->v, f), origin);
+    if (!n->merge_traced) {
+        vmx_root_vmwrite(n->v, f, val);
+        return;
+    }
+    uint64_t old = vmx_root_peek(n->v, f);
+    vmx_root_vmwrite(n->v, f, val);
+    if (!n->log_unchanged && val == old)
+        return; /* the field held the value already */
+    uint64_t now = vmx_root_peek(n->v, f); /* as stored: the field's width */
+    if (n->log_unchanged || now != old)
+        nested_log(n, f, now, origin);
 }
 
 #define MERGE_COPY(f)                                                                          \
@@ -231,15 +269,17 @@ static void start_vmcs02(struct nested *n)
             put(n, (enum vmcs_field)f, n->f01[f], "vmcs01 (L0's host state)");
 }
 
-/* One merge event: every field written, its value and origin, and the
- * modelled cycles of the VMWRITEs (and bitmap copy) it took. */
-static void trace_merge(struct nested *n, bool full, uint64_t cycles0)
+/* One merge event: how many fields it wrote, those whose value changed
+ * (all of them in a full merge) with their origin, and the modelled cycles
+ * of the VMWRITEs (and bitmap copy) it took. */
+static void trace_merge(struct nested *n, bool full, uint64_t written, uint64_t cycles0)
 {
     struct trace_event ev = {
         .type = TRACE_EV_merge,
-        .level = 2,
+        .level = n->lv.running,
         .merge = {
             .full = full,
+            .written = (uint32_t)written,
             .fields = { n->nlog, n->log },
             .cost = (uint32_t)(n->c->cycles - cycles0),
         },
@@ -249,9 +289,11 @@ static void trace_merge(struct nested *n, bool full, uint64_t cycles0)
 
 void nested_merge(struct nested *n, bool full)
 {
-    uint64_t cycles0 = n->c->cycles;
+    uint64_t cycles0 = n->c->cycles, written0 = n->stats.merge_fields;
     n->stats.merges++;
     n->nlog = 0;
+    n->log_unchanged = full;
+    n->merge_traced = vmx_trace_enabled(n->v);
     if (full)
         start_vmcs02(n);
 #define VMCS_FIELD(name, enc, w, s, m) MERGE_##m(name)
@@ -259,6 +301,6 @@ void nested_merge(struct nested *n, bool full)
 #undef VMCS_FIELD
     merge_pdptes(n);
     memset(n->v12.dirty, 0, sizeof n->v12.dirty);
-    if (vmx_trace_enabled(n->v))
-        trace_merge(n, full, cycles0);
+    if (n->merge_traced)
+        trace_merge(n, full, n->stats.merge_fields - written0, cycles0);
 }

@@ -13,12 +13,50 @@
 #include <string.h>
 
 #define NESTED_INVALID_PTR (~0ull)
+#define L0_FIXED_SIZE (1024ull * 1024)
 
-/* L0's area (host-physical, above L1's RAM): one 4-KiB page each. */
+/* L0's area (host-physical, above L1's RAM, NESTED_L0_AREA_SIZE bytes):
+ * its first MiB holds one 4-KiB page each of these; the rest is the pool
+ * of shadow EPT02 tables (ept02.c). */
 enum l0_page { L0_VMXON, L0_VMCS01, L0_VMCS02, L0_MSR_BITMAP01, L0_MSR_BITMAP02, L0_SHADOW_VMCS,
                L0_VMREAD_BITMAP, L0_VMWRITE_BITMAP, L0_EPT_PML4, L0_EPT_PDPT, L0_EPT_PD, L0_EPT_PT,
                /* EPT01's PDPTs for PML4 entries 1-127 (MAXPHYADDR up to 46) */
                L0_EPT_PDPT_HIGH, L0_NPAGES = L0_EPT_PDPT_HIGH + 127 };
+
+/* Shadow EPT02 (ept02.c): up to EPT02_ROOTS roots, one per EPTP12 in
+ * LRU order (KVM keeps the current root and 3 previous ones), with their
+ * tables from a pool of EPT02_POOL_PAGES pages. */
+#define EPT02_ROOTS 4
+#define EPT02_POOL_PAGES ((unsigned)((NESTED_L0_AREA_SIZE - L0_FIXED_SIZE) / 4096))
+struct ept02_root {
+    bool used;
+    uint64_t eptp12;   /* L1's EPTP (the key) */
+    uint64_t pml4;     /* host-physical address of the EPT02 PML4 */
+    uint64_t last_use; /* LRU clock */
+};
+struct nested_ept02 {
+    struct ept02_root root[EPT02_ROOTS];
+    uint8_t owner[EPT02_POOL_PAGES]; /* 0: free, else root index + 1 */
+    bool ready;
+    unsigned free_pages, cursor;
+    uint64_t clock;
+    /* a fill that changes nothing twice in a row is an L0 bug, not a loop */
+    uint64_t last_fill_gpa, last_fill_entry;
+    unsigned same_fills;
+    uint64_t exhausted_at; /* instructions retired + 1 at the last exhaustion */
+    uint64_t exhausted_rip; /* and L2's RIP then */
+};
+
+/* VPID02 (ept02.c): L1's VPIDs for L2 (vpid12) map to VPIDs of L0's,
+ * VPID02_FIRST + slot, in LRU order; L0 keeps VPIDs below VPID02_FIRST
+ * for its own use. */
+#define VPID02_SLOTS 8
+#define VPID02_FIRST 16
+struct nested_vpid02 {
+    uint16_t vpid12[VPID02_SLOTS]; /* 0: slot free */
+    uint64_t last_use[VPID02_SLOTS];
+    uint64_t clock;
+};
 
 /* IA32_FEATURE_CONTROL bits (SDM 3C "Enabling and Entering VMX Operation") */
 #define FC_LOCK (1ull << 0)
@@ -34,6 +72,20 @@ struct vmcs12_cache {
     uint64_t f[VMCS_NFIELDS];
     uint8_t dirty[VMCS_NFIELDS];
     bool launched;
+};
+
+/* The deepest level the trace names (its `level` key is 0-63). */
+#define NESTED_MAX_LEVELS 63
+
+/* Level inference (levels.c): the level of the guest on vmcs02, and per
+ * hypervisor level j the last exit delivered to Lj (origin: the level of
+ * the guest that exited, 0 if none yet). */
+struct nested_levels {
+    int running;
+    struct {
+        uint8_t origin;
+        uint16_t reason;
+    } last[NESTED_MAX_LEVELS];
 };
 
 struct nested {
@@ -58,7 +110,10 @@ struct nested {
     struct vmcs12_cache v12;
     uint64_t feature_control; /* IA32_FEATURE_CONTROL as L1 sees it */
     uint64_t vmcs02_of;       /* vmcs12 whose merge vmcs02 holds */
+    struct nested_ept02 ept02;
+    struct nested_vpid02 vpid02;
     bool in_l2;               /* vmcs02 is what the hardware ran last */
+    struct nested_levels lv;  /* the level vmcs02 runs (levels.c) */
 
     uint64_t f01[VMCS_NFIELDS]; /* what L0 wrote to vmcs01 */
     bool exit_pending;        /* a VM exit reached the native host */
@@ -66,6 +121,8 @@ struct nested {
     /* fields written by the running merge or sync, for the trace */
     struct trace_vmcs_write log[2 * VMCS_NFIELDS];
     unsigned nlog;
+    bool merge_traced;        /* the running merge logs its writes */
+    bool log_unchanged;       /* ... and those that kept the value */
     vmx_trace_fn trace_fn;
     void *trace_ctx;
     struct nested_stats stats;
@@ -99,6 +156,7 @@ static inline void nested_log(struct nested *n, enum vmcs_field f, uint64_t val,
 void nested_caps_filter(const struct vmx_caps *hw, const struct nested_policy *p,
                         struct vmx_caps *l1);
 bool nested_caps_rdmsr(const struct nested *n, uint32_t msr, uint64_t *val);
+void nested_caps_no_ept(struct vmx_caps *l1);
 
 /* vmcs12.c: L1 memory and the vmcs12 cache */
 uint64_t l1_phys_read(struct nested *n, uint64_t pa, unsigned size);
@@ -119,6 +177,24 @@ bool nested_ept01_setup(struct nested *n);
 void nested_ept01_vmcs01(struct nested *n);
 void nested_ept01_fault(struct nested *n, uint32_t reason);
 
+/* ept02.c: nested EPT and VPID for L2 */
+bool nested_ept12_on(const struct nested *n); /* vmcs12 enables EPT */
+bool nested_vpid12_on(const struct nested *n); /* vmcs12 enables VPID */
+uint64_t nested_ept02_eptp(struct nested *n, uint64_t eptp12);
+/* An EPT violation or misconfiguration of vmcs02 while vmcs12 enables EPT:
+ * fill EPT02 (RESUME: the caller resumes L2 with nested_ept02_resume()), or
+ * rewrite vmcs02's exit information into what L1's EPT12 gives (REFLECT
+ * it to L1), or stop on what L0 cannot do (STOP); *rule says which, in
+ * words. */
+enum ept02_exit { EPT02_EXIT_RESUME, EPT02_EXIT_REFLECT, EPT02_EXIT_STOP };
+enum ept02_exit nested_ept02_exit(struct nested *n, uint32_t basic, const char **rule);
+/* Re-enter L2 after a fill (qual: the violation's exit qualification). */
+void nested_ept02_resume(struct nested *n, uint64_t qual);
+void nested_ept02_invept(struct nested *n, bool all, uint64_t eptp12);
+uint16_t nested_vpid02(struct nested *n, uint16_t vpid12);
+void nested_vpid02_invvpid(struct nested *n, enum vmx_invvpid_kind kind, uint16_t vpid12,
+                           uint64_t lin);
+
 /* shadow.c: the "kvm" VMCS-shadowing design */
 bool nested_shadow_setup(struct nested *n);
 void nested_shadow_vmcs01(struct nested *n);
@@ -134,6 +210,12 @@ void nested_handle_l1_exit(struct nested *n, uint32_t reason);
 
 /* merge.c: vmcs01 + vmcs12 -> vmcs02 (the current VMCS must be vmcs02) */
 void nested_merge(struct nested *n, bool full);
+
+/* levels.c: the level of vmcs02's guest. An exit of it reflected to L1
+ * (its full reason); L1 enters vmcs02: the level that runs, also kept in
+ * n->lv.running. */
+void nested_levels_reflect(struct nested *n, uint32_t reason);
+int nested_levels_enter(struct nested *n);
 
 /* reflect.c: an exit of L2 */
 void nested_handle_l2_exit(struct nested *n);

@@ -13,7 +13,8 @@
  * join this list when L0 intercepts them.) */
 static bool nested_l0_wants_exit(struct nested *n, uint32_t basic, bool l1_wants)
 {
-    /* EPT01's violations and misconfigurations: L1 gives L2 no EPT */
+    /* EPT01's violations and misconfigurations: L1 gives L2 no EPT (with
+     * EPT in vmcs12, nested_ept02_exit() decided before) */
     if (n->ept01 && (basic == VMX_EXIT_ept_violation || basic == VMX_EXIT_ept_misconfig))
         return true;
     return (basic == VMX_EXIT_rdmsr || basic == VMX_EXIT_wrmsr) && !l1_wants;
@@ -131,7 +132,8 @@ static void sync_vmcs12(struct nested *n, bool guest_state)
          * as L1 wrote them */
         bool pdpte = f >= VMCS_guest_pdpte0 && f <= VMCS_guest_pdpte3;
         bool copy = (type == VMCS_ENC_TYPE_GUEST && guest_state &&
-                     vmcs_fields[f].merge == VMCS_MERGE_COPY && !(pdpte && n->ept01)) ||
+                     vmcs_fields[f].merge == VMCS_MERGE_COPY &&
+                     !(pdpte && n->ept01 && !nested_ept12_on(n))) ||
                     (type == VMCS_ENC_TYPE_RO_DATA && f != VMCS_vm_instruction_error);
         if (copy)
             sync_field(n, (enum vmcs_field)f, vmx_root_vmread(v, (enum vmcs_field)f));
@@ -141,7 +143,7 @@ static void sync_vmcs12(struct nested *n, bool guest_state)
     sync_field(n, VMCS_vm_entry_intr_info_field,
                vmcs12_get(n, VMCS_vm_entry_intr_info_field) & ~(uint64_t)VMX_INTR_INFO_VALID);
     if (vmx_trace_enabled(v)) {
-        struct trace_event ev = { .type = TRACE_EV_sync, .level = 2,
+        struct trace_event ev = { .type = TRACE_EV_sync, .level = n->lv.running,
                                   .sync = { .fields = { n->nlog, n->log } } };
         vmx_trace_emit(v, &ev);
     }
@@ -308,7 +310,7 @@ static void handle_in_l0(struct nested *n, uint32_t basic)
     vmx_root_vmwrite(v, VMCS_guest_rip,
                      vmx_root_vmread(v, VMCS_guest_rip) + vmx_root_vmread(v, VMCS_vm_exit_instruction_len));
 enter:
-    vmx_set_level(v, 2);
+    vmx_set_level(v, n->lv.running);
     if (vmx_root_enter(v, false) != VMX_INSN_OK)
         l0_unsupported(n, "VM entry to L2 on vmcs02 failed after an exit L0 handled");
 }
@@ -319,12 +321,35 @@ void nested_handle_l2_exit(struct nested *n)
     uint32_t reason = (uint32_t)vmx_root_vmread(v, VMCS_vm_exit_reason);
     uint32_t basic = reason & 0xffff;
     const char *rule = "";
-    bool l1 = nested_l1_wants_exit(n, reason, &rule);
-    bool l0 = !(reason & VMX_EXIT_REASON_ENTRY_FAILURE) && nested_l0_wants_exit(n, basic, l1);
+    bool l1, l0;
+    if (!(reason & VMX_EXIT_REASON_ENTRY_FAILURE) && n->ept01 && nested_ept12_on(n) &&
+        (basic == VMX_EXIT_ept_violation || basic == VMX_EXIT_ept_misconfig)) {
+        /* nested EPT (ept02.c): an EPT02 fill, or L1's EPT12 fault */
+        uint64_t qual = vmx_root_peek(v, VMCS_exit_qualification);
+        enum ept02_exit how = nested_ept02_exit(n, basic, &rule);
+        if (how == EPT02_EXIT_STOP)
+            return;
+        l1 = how == EPT02_EXIT_REFLECT;
+        if (l1)
+            reason = basic = (uint32_t)vmx_root_vmread(v, VMCS_vm_exit_reason);
+        if (vmx_trace_enabled(v)) {
+            struct trace_event ev = {
+                .type = TRACE_EV_reflect, .level = 2,
+                .reflect = { .reason = reason, .qual = vmx_root_peek(v, VMCS_exit_qualification),
+                             .decision = l1 ? "l1" : "l0", .rule = rule },
+            };
+            vmx_trace_emit(v, &ev);
+        }
+        if (!l1)
+            return nested_ept02_resume(n, qual);
+        goto reflect;
+    }
+    l1 = nested_l1_wants_exit(n, reason, &rule);
+    l0 = !(reason & VMX_EXIT_REASON_ENTRY_FAILURE) && nested_l0_wants_exit(n, basic, l1);
     if (vmx_trace_enabled(v)) {
         struct trace_event ev = {
             .type = TRACE_EV_reflect,
-            .level = 2,
+            .level = n->lv.running,
             .reflect = {
                 .reason = reason,
                 .qual = vmx_root_peek(v, VMCS_exit_qualification),
@@ -339,7 +364,9 @@ void nested_handle_l2_exit(struct nested *n)
     }
     if (l0)
         return handle_in_l0(n, basic);
+reflect:
     n->stats.reflected++;
+    nested_levels_reflect(n, reason);
     uint64_t l2_efer = n->c->efer;
     sync_vmcs12(n, !(reason & VMX_EXIT_REASON_ENTRY_FAILURE));
     vmx_root_vmptrld(v, n->page[L0_VMCS01]);

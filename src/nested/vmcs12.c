@@ -4,14 +4,24 @@
  * cached_vmcs12). Without EPT01, L1-physical addresses are host-physical. */
 #include "nested_internal.h"
 
+/* With EPT01, L0's area is not L1's memory: L1-physical addresses there
+ * read all-ones and writes are dropped, as EPT01 gives them to L1. */
+static bool in_l0_area(const struct nested *n, uint64_t pa, unsigned size)
+{
+    return n->ept01 && pa + size > n->l1_mem && pa < n->l1_mem + NESTED_L0_AREA_SIZE;
+}
+
 uint64_t l1_phys_read(struct nested *n, uint64_t pa, unsigned size)
 {
+    if (in_l0_area(n, pa, size))
+        return size >= 8 ? ~0ull : (1ull << (8 * size)) - 1;
     return cpu_phys_read(n->c, pa, size);
 }
 
 void l1_phys_write(struct nested *n, uint64_t pa, unsigned size, uint64_t val)
 {
-    cpu_phys_write(n->c, pa, size, val);
+    if (!in_l0_area(n, pa, size))
+        cpu_phys_write(n->c, pa, size, val);
 }
 
 uint64_t nested_phys_read_fn(void *ctx, uint64_t pa, unsigned size)

@@ -133,7 +133,8 @@ bool trace_row_present(const struct trace_row *r, const struct trace_event *ev)
     bool failed = ev->type == TRACE_EV_vmentry && !ev->vmentry.ok;
     bool fail_exit = failed && (ev->vmentry.reason & VMX_EXIT_REASON_ENTRY_FAILURE);
     switch (r->presence) {
-    case TRACE_P_REQ: return true;
+    case TRACE_P_REQ:
+    case TRACE_P_SINCE3: return true;
     case TRACE_P_NZ: return row_nonzero(r, ev);
     case TRACE_P_FAILED: return failed;
     case TRACE_P_FAIL_EXIT: return fail_exit;

@@ -48,17 +48,31 @@ static inline void put(struct trace_buf *b, const char *s, size_t n)
     b->len += n;
 }
 
+/* Decimal, two digits per division. */
 static void put_u64(struct trace_buf *b, uint64_t v)
 {
+    static const char pairs[] = "00010203040506070809101112131415161718192021222324"
+                                "25262728293031323334353637383940414243444546474849"
+                                "50515253545556575859606162636465666768697071727374"
+                                "75767778798081828384858687888990919293949596979899";
     char tmp[20];
     int i = 20;
     if (!room(b, 20))
         return;
-    do {
-        tmp[--i] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    put(b, tmp + i, (size_t)(20 - i));
+    while (v >= 100) {
+        unsigned r = (unsigned)(v % 100);
+        v /= 100;
+        i -= 2;
+        memcpy(tmp + i, pairs + 2 * r, 2);
+    }
+    if (v >= 10) {
+        i -= 2;
+        memcpy(tmp + i, pairs + 2 * v, 2);
+    } else {
+        tmp[--i] = (char)('0' + v);
+    }
+    memcpy(b->p + b->len, tmp + i, (size_t)(20 - i));
+    b->len += (size_t)(20 - i);
 }
 
 /* JSON integers are signed 64-bit, as json_integer() wrote them. */
@@ -180,13 +194,17 @@ static void put_str_or_null(struct trace_buf *b, const char *s)
         put(b, "null", 4);
 }
 
-/* The formatter's memory: the disassembly cache, each row's key as JSON
- * (,"key":), and the escaped text of static strings by address (a STR key
- * points at static storage: include/nvmx/trace_events.def), so a string
- * that recurs in every event is escaped once. Bounded: fixed tables. */
+/* The formatter's memory: the disassembly cache; the JSON text between
+ * values -- each row's key (,"key":), each event's start with its first
+ * key ({"event":"vmexit","cycles":), each VMCS field's start in a WRITES
+ * list ({"field":"guest_rip","value":) -- padded to a fixed size so that
+ * one constant-size copy writes it; and the escaped text of static strings
+ * by address (a STR key points at static storage:
+ * include/nvmx/trace_events.def), so a string that recurs in every event is
+ * escaped once. Bounded: fixed tables. */
 #define STR_SLOTS 1024 /* power of two */
 #define STR_SLOT_MAX 120
-#define KEY_MAX 40
+#define LIT_MAX 64     /* a literal's room: copied whole, kept in part */
 
 struct str_slot {
     const char *ptr;
@@ -194,16 +212,44 @@ struct str_slot {
     char esc[STR_SLOT_MAX];
 };
 
-struct key_json {
-    uint8_t len; /* 0: too long, written by put_key */
-    char s[KEY_MAX];
+struct lit {
+    uint8_t len; /* 0: too long for LIT_MAX (written piece by piece) */
+    char s[LIT_MAX];
 };
 
 struct trace_fmt {
     struct trace_disasm *disasm;
-    struct key_json *keys; /* one per row of trace_rows */
+    struct lit *keys;                    /* one per row of trace_rows */
+    struct lit head[TRACE_EV_COUNT];     /* {"event":NAME then the first common key */
+    struct lit field[VMCS_NFIELDS];      /* {"field":NAME,"value": */
+    /* the last disassembly: of this event's CODE for its DISASM, and of
+     * the same instruction in the next exit (an exit loop's usual case) */
+    const struct trace_code *dis_code;
+    struct trace_code dis_last;
+    bool dis_valid;
+    struct trace_disasm_result dis;
     struct str_slot slot[STR_SLOTS];
 };
+
+/* Copy a literal: LIT_MAX bytes, of which len count. */
+static inline bool put_lit(struct trace_buf *b, const struct lit *l)
+{
+    if (!l->len || !trace_buf_reserve(b, LIT_MAX + PIECE_MAX))
+        return false;
+    memcpy(b->p + b->len, l->s, LIT_MAX);
+    b->len += l->len;
+    return true;
+}
+
+static void lit_set(struct lit *l, const char *text)
+{
+    size_t n = strlen(text);
+    memset(l, 0, sizeof(*l));
+    if (n && n < LIT_MAX) {
+        memcpy(l->s, text, n);
+        l->len = (uint8_t)n;
+    }
+}
 
 /* ,"key": */
 static void put_key(struct trace_buf *b, const char *key, bool first)
@@ -247,10 +293,12 @@ static void put_writes(struct trace_buf *b, struct trace_fmt *fm, const struct t
         const struct trace_vmcs_write *f = &log->w[i];
         if (i)
             put_char(b, ',');
-        put_char(b, '{');
-        put_key(b, "field", true);
-        put_static(b, fm, f->field < VMCS_NFIELDS ? vmcs_fields[f->field].json : "?");
-        put_key(b, "value", false);
+        if (f->field >= VMCS_NFIELDS || !put_lit(b, &fm->field[f->field])) {
+            put_char(b, '{');
+            put_key(b, "field", true);
+            put_static(b, fm, f->field < VMCS_NFIELDS ? vmcs_fields[f->field].json : "?");
+            put_key(b, "value", false);
+        }
         put_hex(b, f->value);
         if (origin) {
             put_key(b, "origin", false);
@@ -289,12 +337,9 @@ static void put_static_or_null(struct trace_buf *b, struct trace_fmt *f, const c
 }
 
 /* The key of row i, with its comma. */
-static void put_row_key(struct trace_buf *b, struct trace_fmt *f, unsigned i)
+static inline void put_row_key(struct trace_buf *b, struct trace_fmt *f, unsigned i)
 {
-    const struct key_json *k = &f->keys[i];
-    if (k->len && trace_buf_reserve(b, k->len + PIECE_MAX))
-        put(b, k->s, k->len);
-    else
+    if (!put_lit(b, &f->keys[i]))
         put_key(b, trace_rows[i].key, false);
 }
 
@@ -309,10 +354,41 @@ struct trace_fmt *trace_fmt_new(void)
         trace_fmt_free(f);
         return NULL;
     }
+    /* The literals are built with the slow primitives, so they hold the
+     * same bytes (escapes included) as the pieces they stand for. */
+    struct trace_buf t = { 0 };
     for (unsigned i = 0; i < trace_nrows; i++) {
-        int n = snprintf(f->keys[i].s, KEY_MAX, ",\"%s\":", trace_rows[i].key);
-        f->keys[i].len = n > 0 && n < KEY_MAX ? (uint8_t)n : 0;
+        t.len = 0;
+        put_key(&t, trace_rows[i].key, false);
+        if (!t.oom && trace_buf_reserve(&t, 1)) {
+            t.p[t.len] = '\0';
+            lit_set(&f->keys[i], t.p);
+        }
     }
+    for (unsigned e = 0; e < TRACE_EV_COUNT; e++) {
+        t.len = 0;
+        put_char(&t, '{');
+        put_key(&t, "event", true);
+        put_str(&t, trace_event_name((enum trace_event_type)e));
+        if (trace_nrows && trace_rows[0].kind == TRACE_ROW_COMMON)
+            put_key(&t, trace_rows[0].key, false);
+        if (!t.oom && trace_buf_reserve(&t, 1)) {
+            t.p[t.len] = '\0';
+            lit_set(&f->head[e], t.p);
+        }
+    }
+    for (unsigned i = 0; i < VMCS_NFIELDS; i++) {
+        t.len = 0;
+        put_char(&t, '{');
+        put_key(&t, "field", true);
+        put_str(&t, vmcs_fields[i].json);
+        put_key(&t, "value", false);
+        if (!t.oom && trace_buf_reserve(&t, 1)) {
+            t.p[t.len] = '\0';
+            lit_set(&f->field[i], t.p);
+        }
+    }
+    trace_buf_free(&t);
     return f;
 }
 
@@ -327,10 +403,28 @@ void trace_fmt_free(struct trace_fmt *f)
 
 #define VAL(T) (*(const T *)(const void *)p)
 
+/* The event's instruction disassembled (once for its CODE and DISASM keys). */
+static struct trace_disasm_result event_disasm(struct trace_fmt *f, const struct trace_code *code)
+{
+    if (f->dis_code == code)
+        return f->dis;
+    const struct trace_code *l = &f->dis_last;
+    unsigned n = code->nbytes < TRACE_CODE_MAX ? code->nbytes : TRACE_CODE_MAX;
+    /* Nothing else used the disassembly cache since: its slot (and the
+     * text it points at) still holds the last instruction. */
+    if (!f->dis_valid || l->rip != code->rip || l->code_size != code->code_size ||
+        l->nbytes != code->nbytes || memcmp(l->bytes, code->bytes, n)) {
+        f->dis = trace_disasm(f->disasm, code);
+        f->dis_last = *code;
+        f->dis_valid = true;
+    }
+    f->dis_code = code;
+    return f->dis;
+}
+
 static void put_value(struct trace_buf *b, const struct trace_row *r, const struct trace_event *ev,
                       struct trace_fmt *f)
 {
-    struct trace_disasm *d = f->disasm;
     const char *p = (const char *)ev + r->offset;
     switch (r->type) {
     case TRACE_T_INT: put_int(b, (int64_t)VAL(uint64_t)); break;
@@ -365,13 +459,11 @@ static void put_value(struct trace_buf *b, const struct trace_row *r, const stru
     case TRACE_T_ERROR_TEXT: put_static(b, f, vmx_insn_err_text(VAL(uint32_t))); break;
     case TRACE_T_CODE: {
         const struct trace_code *code = (const struct trace_code *)(const void *)p;
-        struct trace_disasm_result dr = trace_disasm(d, code);
-        put_bytes(b, code->bytes, dr.size);
+        put_bytes(b, code->bytes, event_disasm(f, code).size);
         break;
     }
     case TRACE_T_DISASM: {
-        struct trace_disasm_result dr = trace_disasm(d, (const struct trace_code *)(const void *)p);
-        put_str_or_null(b, dr.text);
+        put_str_or_null(b, event_disasm(f, (const struct trace_code *)(const void *)p).text);
         break;
     }
     }
@@ -381,17 +473,24 @@ void trace_format_event(struct trace_buf *b, const struct trace_event *ev, struc
 {
     if ((unsigned)ev->type >= TRACE_EV_COUNT || !trace_buf_reserve(b, 1))
         return;
-    b->p[b->len++] = '{';
-    put_key(b, "event", true);
-    put_static(b, f, trace_event_name(ev->type));
-    for (unsigned i = 0; i < trace_nrows && trace_rows[i].kind == TRACE_ROW_COMMON; i++) {
+    f->dis_code = NULL;
+    unsigned i = 0;
+    if (put_lit(b, &f->head[ev->type])) {
+        put_value(b, &trace_rows[0], ev, f); /* the head ends with the first common key */
+        i = 1;
+    } else {
+        b->p[b->len++] = '{';
+        put_key(b, "event", true);
+        put_static(b, f, trace_event_name(ev->type));
+    }
+    for (; i < trace_nrows && trace_rows[i].kind == TRACE_ROW_COMMON; i++) {
         put_row_key(b, f, i);
         put_value(b, &trace_rows[i], ev, f);
     }
-    for (unsigned i = trace_event_row[ev->type] + 1;
+    for (i = trace_event_row[ev->type] + 1;
          i < trace_nrows && trace_rows[i].kind == TRACE_ROW_FIELD; i++) {
         const struct trace_row *r = &trace_rows[i];
-        if (!trace_row_present(r, ev))
+        if (r->presence != TRACE_P_REQ && !trace_row_present(r, ev))
             continue;
         put_row_key(b, f, i);
         put_value(b, r, ev, f);

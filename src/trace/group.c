@@ -6,6 +6,7 @@
  * This is the definition of `nvmx run --stats` too (docs/cli.md).
  * Memory is bounded by TRACE_MAX_GROUPS rows, whatever the trace's length. */
 #include "nvmx/trace_tools.h"
+#include "trace_internal.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -65,12 +66,16 @@ void trace_groups_init(struct trace_groups *g, enum trace_group_key by, bool by_
     g->by = by;
     g->by_level = by_level;
     g->other_row = NO_ROW;
+    if (by_level && !(g->mul = trace_multiply_new()))
+        g->oom = true;
 }
 
 void trace_groups_free(struct trace_groups *g)
 {
     free(g->rows);
     free(g->index);
+    trace_multiply_free(g->mul);
+    g->mul = NULL;
     g->rows = NULL;
     g->index = NULL;
 }
@@ -227,6 +232,8 @@ bool trace_groups_add(void *ctx, const struct trace_record *r)
 {
     struct trace_groups *g = ctx;
     int lv = r->level >= 0 && r->level < TRACE_MAX_LEVELS ? r->level : 0;
+    if (g->mul)
+        trace_multiply_add(g->mul, r);
     switch (r->type) {
     case TRACE_EV_vmexit: {
         g->all_exits++;
@@ -410,6 +417,8 @@ static void print_table(const struct trace_groups *g, const uint32_t *order, FIL
             fprintf(out, ", more %llu", (unsigned long long)g->other_events_dropped);
         fputc('\n', out);
     }
+    if (g->mul)
+        trace_multiply_print(g->mul, out);
 }
 
 /* One row as a JSON object (also the fields of a CSV line). */
@@ -470,6 +479,8 @@ static void print_json(const struct trace_groups *g, const uint32_t *order, enum
         json_object_set_new(other, g->other_events[i].name,
                             json_integer((json_int_t)g->other_events[i].count));
     json_object_set_new(o, "other_events", other);
+    if (g->mul)
+        json_object_set_new(o, "multiplication", trace_multiply_json(g->mul));
     json_dumpf(o, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
     fputc('\n', out);
     json_decref(o);

@@ -107,8 +107,12 @@ static bool on_record(void *ctx, const struct trace_record *r)
     case TRACE_EV_vmfail: rp->vmfails++; break;
     default:
         if (r->event && !strcmp(r->event, "merge") && r->json) {
-            json_t *f = json_object_get((json_t *)r->json, "fields");
-            size_t n = json_array_size(f);
+            /* the fields written: "written" (schema 3, where "fields"
+             * lists the changed ones), or every entry of "fields" before */
+            json_t *w = json_object_get((json_t *)r->json, "written");
+            json_int_t n = json_is_integer(w) ? json_integer_value(w)
+                                              : (json_int_t)json_array_size(
+                                                    json_object_get((json_t *)r->json, "fields"));
             rp->merges[n < MERGE_BINS - 1 ? n : MERGE_BINS - 1]++;
             rp->nmerges++;
             rp->merges_full += json_is_true(json_object_get((json_t *)r->json, "full"));

@@ -53,4 +53,9 @@ void trace_format_header(struct trace_buf *b, const struct trace_header *h);
  * f). NULL with a message when that stream cannot be made. */
 FILE *trace_open_input(FILE *f, const char *name, char *err, size_t errlen);
 
+/* multiply.c: the exit multiplication and annotations as a JSON object
+ * (a jansson json_t *, new reference) for `trace stats --format json`. */
+struct trace_multiply;
+void *trace_multiply_json(const struct trace_multiply *m);
+
 #endif

@@ -155,3 +155,26 @@ void vmx_root_save_guest(struct vmx *v)
     vmcs_set(v, VMCS_guest_ia32_efer, c->efer);
     vmcs_set(v, VMCS_guest_ia32_pat, c->pat);
 }
+
+/* INVEPT / INVVPID of a native host (SDM 3C "INVEPT -- Invalidate
+ * Translations Derived from EPT", "INVVPID -- Invalidate Translations Based
+ * on VPID"): the invalidation alone, costed as the instruction. The host
+ * passes operands it knows to be valid. */
+void vmx_root_invept(struct vmx *v, bool all_contexts, uint64_t eptp)
+{
+    charge(v, COST_invept);
+    if (all_contexts)
+        cpu_tlb_flush_all_ept(v->cpu);
+    else
+        cpu_tlb_flush_ept(v->cpu, eptp);
+}
+
+void vmx_root_invvpid(struct vmx *v, enum vmx_invvpid_kind kind, uint16_t vpid, uint64_t lin)
+{
+    charge(v, COST_invvpid);
+    switch (kind) {
+    case VMX_INVVPID_ADDRESS: cpu_tlb_flush_vpid_page(v->cpu, vpid, lin); break;
+    case VMX_INVVPID_CONTEXT: cpu_tlb_flush_vpid(v->cpu, vpid); break;
+    case VMX_INVVPID_ALL_BUT_0: cpu_tlb_flush_vpids_but_0(v->cpu); break;
+    }
+}

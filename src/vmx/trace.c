@@ -15,10 +15,29 @@ void vmx_emit(struct vmx *v, struct trace_event *ev)
         v->trace_fn(v->trace_ctx, ev);
 }
 
+/* The annotation instruction: its payload registers, at the level of the
+ * code that executed it (root operation is level 0: the bare hypervisor;
+ * under --l0 guest code is never in root operation). */
+static void annotate_event(void *ctx, const struct cpu *c)
+{
+    struct vmx *v = ctx;
+    struct trace_event ev = {
+        .type = TRACE_EV_annotate,
+        .cycles = c->cycles,
+        .insns = c->stats.insns,
+        .level = c->vmx_nonroot ? vmx_get_level(v) : 0,
+        .vmcs = v->current_vmcs,
+        .annotate = { .rip = c->rip, .rax = c->gpr[0], .rbx = c->gpr[3], .rcx = c->gpr[1] },
+    };
+    v->trace_fn(v->trace_ctx, &ev);
+}
+
 void vmx_set_trace(struct vmx *v, vmx_trace_fn fn, void *ctx)
 {
     v->trace_fn = fn;
     v->trace_ctx = fn ? ctx : NULL;
+    v->cpu->annotate = fn ? annotate_event : NULL;
+    v->cpu->annotate_ctx = fn ? v : NULL;
 }
 
 int vmx_get_level(const struct vmx *v) { return v->level ? v->level : 1; }

@@ -17,11 +17,12 @@ for n in 10 20; do
         exit 1
     }
     for want in "2 passed, 0 failed" "Total Samples" "exits from level 1 to L0" \
-                "exits from level 2 to L0" "exit multiplication: 1 L3 exit ->" \
+                "exits from level 2 to L0" "exits from level 3 to L0" \
+                "exit multiplication: 1 L3 CPUID exit ->" "Level annotations: [0-9]*, 0 disagree" \
                 "modelled cycles per L3 exit:" "demo: trace in"; do
         grep -q "$want" "$dir/out-$n.txt" || { cat "$dir/out-$n.txt"; echo "FAIL: no '$want'"; exit 1; }
     done
-    grep -E '(exits from|exit multiplication|cycles per L3)' "$dir/out-$n.txt" >"$dir/figures-$n.txt"
+    grep -E '(exits from|exit multiplication:|modelled cycles per L3)' "$dir/out-$n.txt" >"$dir/figures-$n.txt"
 done
 cat "$dir/figures-20.txt"
 if ! cmp -s "$dir/figures-10.txt" "$dir/figures-20.txt"; then

@@ -16,7 +16,7 @@ import tempfile
 
 SLACK_KB = 8 * 1024
 
-HEADER = ('{"event":"header","schema":1,"nvmx":"0","image":"x","config":{}}\n')
+HEADER = ('{"event":"header","schema":2,"nvmx":"0","image":"x","config":{}}\n')
 EXIT = ('{"event":"vmexit","cycles":%d,"insns":%d,"level":1,"vmcs":"0x1000","reason":%d,'
         '"reason_name":"x","qual":"0x%x","guest_rip":"0x401000","insn_len":2,'
         '"insn_info":"0x0","intr_info":"0x0","intr_error":"0x0","idt_info":"0x0",'

@@ -87,7 +87,7 @@ PY
     fi
 done
 if [ -z "$chromium" ]; then
-    printf '{"event":"header","schema":1}\ngarbage\n' >"$out/bad.jsonl"
+    printf '{"event":"header","schema":2}\ngarbage\n' >"$out/bad.jsonl"
     rm -f "$out/bad.html"
     "$nvmx" report --html "$out/bad.html" "$out/bad.jsonl" 2>"$out/err.txt" && fail "bad trace accepted"
     grep -q "^$out/bad.jsonl:2: bad JSON" "$out/err.txt" || fail "no FILE:LINE: $(cat "$out/err.txt")"

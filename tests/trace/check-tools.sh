@@ -185,17 +185,17 @@ python3 "$here/check-trace-events.py" "$out/a.perfetto.json" --expect-slices "$s
     echo '{"event":"vmentry","cycles":100,"insns":1,"level":1,"vmcs":"0x1000","kind":"launch","ok":true,"cost":30}'
     echo '{"event":"vmentry","cycles":300,"insns":5,"level":2,"vmcs":"0x2000","kind":"launch","ok":true,"cost":30}'
     echo '{"event":"vmexit","cycles":500,"insns":9,"level":2,"vmcs":"0x2000","reason":10,"reason_name":"cpuid","qual":"0x0","guest_rip":"0x0","insn_len":2,"insn_info":"0x0","intr_info":"0x0","intr_error":"0x0","idt_info":"0x0","idt_error":"0x0","cost":20}'
-    echo '{"event":"nested_ept","cycles":520,"insns":9,"level":2,"vmcs":"0x2000"}'
+    echo '{"event":"future_event","cycles":520,"insns":9,"level":2,"vmcs":"0x2000"}'
     echo '{"event":"vmentry","cycles":700,"insns":12,"level":2,"vmcs":"0x2000","kind":"resume","ok":true,"cost":30}'
 } >"$out/nested.jsonl"
 expect_status 0 "$nvmx" trace export --format perfetto "$out/nested.jsonl" "$out/nested.json"
-expect_err 'unknown event "nested_ept"'
+expect_err 'unknown event "future_event"'
 python3 "$here/check-trace-events.py" "$out/nested.json" --expect-slices 3 --expect-instants 2 \
     --expect-tracks L1,L2 || fail "export of a nested trace"
 python3 -c 'import json,sys; e=json.load(open(sys.argv[1]))["traceEvents"]; \
 x=[v for v in e if v["ph"]=="X" and v["tid"]==2][0]; \
 assert (x["ts"], x["dur"]) == (0.33, 0.15), x; \
-r=[v for v in e if v["name"]=="nested_ept"][0]; assert r["tid"]==2 and r["ts"]==0.52, r' \
+r=[v for v in e if v["name"]=="future_event"][0]; assert r["tid"]==2 and r["ts"]==0.52, r' \
     "$out/nested.json" || fail "nested export: slice or instant at the wrong time"
 # A real nested run (--l0): tracks L1 and L2, stats per level, the nesting
 # events counted.

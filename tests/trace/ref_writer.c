@@ -1,6 +1,7 @@
-/* The reference writer of schema 1 (with schema 2's "msr" key): the writer nvmx had before the one in
- * src/trace, which built a jansson object per line and disassembled every
- * exit. It is linked in place of src/trace/writer.c into nvmx-ref-writer
+/* The reference writer: the writer nvmx had before the one in src/trace,
+ * which built a jansson object per line and disassembled every exit (schema
+ * 1; with schema 2's "msr" key and schema 3's merge "written"). It is linked
+ * in place of src/trace/writer.c into nvmx-ref-writer
  * (tests/trace/CMakeLists.txt) so that tests/trace/check-same-bytes.sh can
  * show that the same run gives the same trace bytes with both. Only the
  * event fields changed their place (struct trace_event). */
@@ -316,6 +317,7 @@ static json_t *merge_line(const struct trace_event *ev)
     json_t *o = json_object();
     add_common(o, ev);
     json_object_set_new(o, "full", json_boolean(ev->merge.full));
+    json_object_set_new(o, "written", json_integer(ev->merge.written));
     json_object_set_new(o, "fields", fields_array(&ev->merge.fields, true));
     json_object_set_new(o, "cost", json_integer(ev->merge.cost));
     return o;

@@ -450,6 +450,17 @@ static const struct {
       "above the maximum extended leaf" },
     { "comment_type", "{\"name\": \"x\", \"leaves\": [], \"comment\": 1}",
       "comment: expected a string" },
+    /* "paging_structure_caches": names from include/nvmx/psc_caches.def */
+    { "psc_type", "{\"name\": \"x\", \"leaves\": [], \"paging_structure_caches\": 4}",
+      "paging_structure_caches: expected an object" },
+    { "psc_unknown", "{\"name\": \"x\", \"leaves\": [], \"paging_structure_caches\": {\"pte\": 4}}",
+      "paging_structure_caches.pte: unknown cache" },
+    { "psc_negative", "{\"name\": \"x\", \"leaves\": [], \"paging_structure_caches\": {\"pde\": -1}}",
+      "paging_structure_caches.pde: expected entries 0 to 1024" },
+    { "psc_too_big", "{\"name\": \"x\", \"leaves\": [], \"paging_structure_caches\": {\"ept_pde\": 1025}}",
+      "paging_structure_caches.ept_pde: expected entries 0 to 1024" },
+    { "psc_string", "{\"name\": \"x\", \"leaves\": [], \"paging_structure_caches\": {\"pml4e\": \"2\"}}",
+      "paging_structure_caches.pml4e: expected entries" },
     /* include/nvmx/cpu_vector_features.def: only what is built */
     { "sse_not_built", "{\"name\": \"x\", \"leaves\": [{\"leaf\": 0, \"eax\": 1}, "
       "{\"leaf\": 1, \"edx\": \"0x02000000\"}]}", "CPUID.01H:EDX.SSE[bit 25] is set" },

@@ -223,6 +223,119 @@ START_TEST(l1_violation_linear_bits)
 }
 END_TEST
 
+/* ---- an L0's use of it: reflect and fill (src/nested/ept02.c) ---- */
+
+/* L1 bare would walk EPT12 itself: its tables at L1 guest-physical =
+ * host-physical addresses (here read at L1_BASE, the same bytes). */
+static uint64_t read_l1(void *ctx, uint64_t gpa1)
+{
+    (void)ctx;
+    return mem_read(NULL, L1_BASE + gpa1);
+}
+
+/* An EPT02 in host memory below L1's, beside EPT01: 4 table pages. */
+#define P02_PML4 0x10000ull
+#define EPTP02 (P02_PML4 | WALK4 | EPT_MT_WB)
+static void ept02_empty(void)
+{
+    memset(h(P02_PML4), 0, 4 * 4096);
+}
+
+static void ept02_put(uint64_t gpa2, uint64_t leaf)
+{
+    *h(P02_PML4) = (P02_PML4 + 0x1000) | EPT_RWX;
+    *h(P02_PML4 + 0x1000) = (P02_PML4 + 0x2000) | EPT_RWX;
+    *h(P02_PML4 + 0x2000) = (P02_PML4 + 0x3000) | EPT_RWX;
+    *h(P02_PML4 + 0x3000 + 8 * ((gpa2 >> 12) & 511)) = leaf;
+}
+
+/* i: access type (4) x linear kind (3) x NMI unblocking (2) x EPTP12 A/D
+ * (2) x EPT12 leaf (3). The hardware's violation on an empty EPT02 gives a
+ * qualification; the access read back from it, composed, must give L1
+ * exactly what L1 walking EPT12 bare gets: the same outcome, and for a
+ * violation the same qualification (SDM 3C "EPT Violations", Table "Exit
+ * Qualification for EPT Violations"). */
+START_TEST(reflected_qualification_is_bare)
+{
+    static const unsigned types[4] = { EPT_ACCESS_READ, EPT_ACCESS_WRITE, EPT_ACCESS_FETCH,
+                                       EPT_ACCESS_READ | EPT_ACCESS_WRITE };
+    static const unsigned leaves[3] = { 0, EPT_R, EPT_R | EPT_X };
+    unsigned k = (unsigned)_i;
+    unsigned type = types[k % 4], linear = (k / 4) % 3;
+    bool nmi = (k / 12) % 2, ad = (k / 24) % 2;
+    unsigned p12 = leaves[(k / 48) % 3];
+    build(p12, EPT_RWX, WB);
+    ept02_empty();
+    struct ept_access acc = { .type = type, .linear_valid = linear != 0,
+                              .paging_structure = linear == 2, .linear_user = true,
+                              .linear_xd = true, .nmi_unblocking = nmi };
+    struct ept_result r02, bare;
+    ck_assert_int_eq(ept_walk(&caps, EPTP02, GPA2, &acc, mem_read, NULL, &r02), EPT_VIOLATION);
+    struct ept_access back = ept02_access_of_qual(r02.qualification);
+    uint64_t eptp12 = EPTP12 | (ad ? EPTP_AD : 0);
+    struct ept02_fill f;
+    enum ept02_outcome o = ept02_compose(&caps, eptp12, &caps, EPTP01, GPA2, &back, mem_read, NULL, &f);
+    enum ept_outcome ob = ept_walk(&caps, eptp12, GPA2, &acc, read_l1, NULL, &bare);
+    if (ob == EPT_VIOLATION) {
+        ck_assert_msg(o == EPT02_L1_VIOLATION, "case %u: outcome %d, bare violation", k, o);
+        ck_assert_msg(f.qualification == bare.qualification,
+                      "case %u: qualification 0x%llx, bare 0x%llx", k,
+                      (unsigned long long)f.qualification, (unsigned long long)bare.qualification);
+    } else {
+        ck_assert_msg(ob == EPT_OK && o == EPT02_OK, "case %u: outcome %d, bare %d", k, o, ob);
+        ck_assert_uint_eq(f.l1_gpa, bare.hpa);
+    }
+}
+END_TEST
+
+/* i = perms12 + 8 * perms01 + 64 * access: after the fill, the hardware's
+ * walk of EPT02 lets exactly what both EPT12 and EPT01 allow through, to
+ * the host-physical address EPT01 gives -- the resumed access completes,
+ * and no other one is granted. */
+START_TEST(filled_leaf_grants_the_intersection)
+{
+    unsigned p12 = (unsigned)_i % 8, p01 = ((unsigned)_i / 8) % 8;
+    unsigned type = access_types[_i / 64];
+    build(p12, p01, WB);
+    struct ept_access acc = { .type = type };
+    struct ept02_fill f;
+    if (ept02_compose(&caps, EPTP12, &caps, EPTP01, GPA2, &acc, mem_read, NULL, &f) != EPT02_OK)
+        return;
+    ept02_empty();
+    ept02_put(GPA2, ept02_leaf_for_access(&f, EPTP12, &acc));
+    for (unsigned t = 0; t < 3; t++) {
+        struct ept_access a = { .type = access_types[t] };
+        struct ept_result r;
+        enum ept_outcome o = ept_walk(&caps, EPTP02, GPA2, &a, mem_read, NULL, &r);
+        bool allowed = (p12 & p01 & needed(access_types[t])) != 0;
+        ck_assert_msg(o == (allowed ? EPT_OK : EPT_VIOLATION), "access %u: outcome %d", t, o);
+        if (allowed)
+            ck_assert_uint_eq(r.hpa, L1_BASE + GPA1 + (GPA2 & 0xfff));
+    }
+}
+END_TEST
+
+/* With A/D in EPTP12 a read fills a leaf without write, so the first write
+ * comes back and sets EPT12's dirty flag; a write, or a paging-structure
+ * access (a write with A/D), fills it writable. Without A/D, no change. */
+START_TEST(clean_leaf_is_write_protected)
+{
+    build(EPT_RWX, EPT_RWX, WB);
+    struct ept02_fill f;
+    struct ept_access rd = { .type = EPT_ACCESS_READ }, wr = { .type = EPT_ACCESS_WRITE },
+                      ps = { .type = EPT_ACCESS_READ, .linear_valid = true, .paging_structure = true };
+    ck_assert_int_eq(ept02_compose(&caps, EPTP12 | EPTP_AD, &caps, EPTP01, GPA2, &rd, mem_read, NULL, &f),
+                     EPT02_OK);
+    ck_assert_uint_eq(ept02_leaf_for_access(&f, EPTP12 | EPTP_AD, &rd) & EPT_RWX, EPT_R | EPT_X);
+    ck_assert_uint_eq(ept02_leaf_for_access(&f, EPTP12, &rd) & EPT_RWX, EPT_RWX);
+    ck_assert_uint_eq(ept02_leaf_for_access(&f, EPTP12 | EPTP_AD, &ps) & EPT_RWX, EPT_RWX);
+    ck_assert_int_eq(ept02_compose(&caps, EPTP12 | EPTP_AD, &caps, EPTP01, GPA2, &wr, mem_read, NULL, &f),
+                     EPT02_OK);
+    ck_assert_uint_eq(ept02_leaf_for_access(&f, EPTP12 | EPTP_AD, &wr) & EPT_RWX, EPT_RWX);
+    ck_assert_uint_eq(f.ad[f.nad - 1].bits & EPT_D, EPT_D);
+}
+END_TEST
+
 static Suite *compose_suite(void)
 {
     Suite *s = suite_create("ept_compose");
@@ -238,6 +351,12 @@ static Suite *compose_suite(void)
     tcase_add_test(tc, large_ept12_leaf);
     tcase_add_loop_test(tc, ept12_accessed_dirty, 0, 2);
     tcase_add_test(tc, l1_violation_linear_bits);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("fill_reflect");
+    tcase_add_checked_fixture(tc, setup, NULL);
+    tcase_add_loop_test(tc, reflected_qualification_is_bare, 0, 4 * 3 * 2 * 2 * 3);
+    tcase_add_loop_test(tc, filled_leaf_grants_the_intersection, 0, 8 * 8 * 3);
+    tcase_add_test(tc, clean_leaf_is_write_protected);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -150,6 +150,10 @@ START_TEST(x2apic_msr_rules)
     ck_assert(!lapic_rdmsr(&l, 0x80b, 0, &v));     /* EOI is write-only */
     ck_assert(!lapic_rdmsr(&l, 0x80e, 0, &v));     /* no DFR in x2APIC mode */
     ck_assert(!lapic_wrmsr(&l, 0x808, 0, 0, 1ull << 32));
+    ck_assert(!lapic_wrmsr(&l, 0x83f, 0, 0, 0x177)); /* SELF IPI bits 31:8 */
+    ck_assert(!lapic_wrmsr(&l, 0x830, 0, 0, (1u << 13) | 0x40)); /* ICR reserved bit 13 */
+    ck_assert(!lapic_wrmsr(&l, 0x830, 0, 0, (1u << 16) | 0x40)); /* ICR bits 17:16 */
+    ck_assert(!lapic_wrmsr(&l, 0x830, 0, 0, (1u << 20) | 0x40)); /* ICR bits 31:20 */
     ck_assert(lapic_wrmsr(&l, 0x83f, 0, 0, 0x77)); /* SELF IPI */
     ck_assert_int_eq(lapic_pending_vector(&l), 0x77);
 }

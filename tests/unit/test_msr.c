@@ -246,6 +246,64 @@ START_TEST(efer_lme_with_paging_off)
 }
 END_TEST
 
+/* SDM 3A "x2APIC State Transitions" (Figure "Local x2APIC State
+ * Transitions"): disabled -> xAPIC -> x2APIC -> disabled are valid;
+ * disabled -> x2APIC and x2APIC -> xAPIC are #GP. */
+#define APIC_EN (1ull << 11)
+#define APIC_EXTD (1ull << 10)
+#define APIC_BSP (1ull << 8)
+START_TEST(apic_base_transitions)
+{
+    uint64_t base = 0xfee00000ull | APIC_BSP;
+    ck_assert(wrmsr(IA32_APIC_BASE, base | APIC_EN | APIC_EXTD));   /* xAPIC -> x2APIC */
+    ck_assert(!wrmsr(IA32_APIC_BASE, base | APIC_EN));              /* x2APIC -> xAPIC */
+    ck_assert(wrmsr(IA32_APIC_BASE, base));                         /* x2APIC -> disabled */
+    ck_assert(!wrmsr(IA32_APIC_BASE, base | APIC_EN | APIC_EXTD));  /* disabled -> x2APIC */
+    ck_assert(wrmsr(IA32_APIC_BASE, base | APIC_EN));               /* disabled -> xAPIC */
+    ck_assert_uint_eq(rdmsr(IA32_APIC_BASE), base | APIC_EN);
+}
+END_TEST
+
+/* SDM 3A "Relocating the Local APIC Registers" and "Local APIC Status and
+ * Location": the xAPIC page follows the base; disabled or in x2APIC mode
+ * the APIC decodes no page (reads give all-ones, the unbacked value). The
+ * version register (offset 30H) identifies the page. */
+START_TEST(apic_mmio_follows_base_and_mode)
+{
+    uint64_t ver = cpu_read_phys(c, 0xfee00030ull, 4);
+    ck_assert_uint_ne(ver, 0xffffffffull);
+    ck_assert(wrmsr(IA32_APIC_BASE, 0xfed00000ull | APIC_BSP | APIC_EN));
+    ck_assert_uint_eq(cpu_read_phys(c, 0xfed00030ull, 4), ver);
+    ck_assert_uint_eq(cpu_read_phys(c, 0xfee00030ull, 4), 0xffffffffull);
+    ck_assert(wrmsr(IA32_APIC_BASE, 0xfed00000ull | APIC_BSP | APIC_EN | APIC_EXTD));
+    ck_assert_uint_eq(cpu_read_phys(c, 0xfed00030ull, 4), 0xffffffffull);
+    ck_assert(wrmsr(IA32_APIC_BASE, 0xfee00000ull | APIC_BSP));
+    ck_assert_uint_eq(cpu_read_phys(c, 0xfee00030ull, 4), 0xffffffffull);
+    ck_assert(wrmsr(IA32_APIC_BASE, 0xfee00000ull | APIC_BSP | APIC_EN));
+    ck_assert_uint_eq(cpu_read_phys(c, 0xfee00030ull, 4), ver);
+}
+END_TEST
+
+/* SDM 3A "Task Priority in IA-32e Mode": CR8[3:0] is TPR[7:4]; a CR8 write
+ * clears TPR[3:0]. MOV CR8, RAX = 44 0F 22 C0; MOV RAX, CR8 = 44 0F 20 C0. */
+START_TEST(cr8_is_the_tpr)
+{
+    static const uint8_t wr[] = { 0x44, 0x0f, 0x22, 0xc0, 0xf4 };
+    static const uint8_t rd[] = { 0x44, 0x0f, 0x20, 0xc0, 0xf4 };
+    cpu_write_phys(c, 0xfee00080ull, 4, 0x3c); /* TPR */
+    th_load(c, CODE, rd, sizeof rd);
+    th_start_at(c, CODE);
+    c->gpr[0] = 0x55;
+    cpu_run(c, 2);
+    ck_assert_uint_eq(c->gpr[0], 0x3);
+    th_load(c, CODE, wr, sizeof wr);
+    th_start_at(c, CODE);
+    c->gpr[0] = 0x9;
+    cpu_run(c, 2);
+    ck_assert_uint_eq(cpu_read_phys(c, 0xfee00080ull, 4), 0x90);
+}
+END_TEST
+
 /* SDM 3C "Enabling and Entering VMX Operation": locked means #GP. */
 START_TEST(feature_control_lock)
 {
@@ -316,6 +374,9 @@ static Suite *msr_suite(void)
     tcase_add_test(tc, efer_nxe_needs_cpuid);
     tcase_add_test(tc, efer_lme_with_paging_off);
     tcase_add_test(tc, feature_control_lock);
+    tcase_add_test(tc, apic_base_transitions);
+    tcase_add_test(tc, apic_mmio_follows_base_and_mode);
+    tcase_add_test(tc, cr8_is_the_tpr);
     tcase_add_test(tc, tsc_write_sets_counter);
     tcase_add_test(tc, misc_enable_limits_cpuid);
     tcase_add_test(tc, zero_msrs);

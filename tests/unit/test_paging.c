@@ -285,6 +285,31 @@ START_TEST(faulting_walk_leaves_accessed_flags_clear)
 }
 END_TEST
 
+/* A look by nvmx (ACC_PEEK: trace, debugger) translates like a walk but
+ * sets no accessed or dirty flag and charges nothing. */
+START_TEST(peek_sets_no_flag_and_charges_nothing)
+{
+    const struct xlate_case *t = &xlate_cases[_i];
+    build(t->mode, t->leaf);
+    uint64_t cycles = c->cycles, refs = c->stats.walk_refs;
+    uint64_t pa = 0;
+    bool tlb_ok;
+    ck_assert(paging_translate(c, lin, W | ACC_PEEK, &pa, &tlb_ok));
+    ck_assert_uint_eq(pa, expect_pa);
+    struct paging_walk_result r;
+    ck_assert(paging_walk(c, lin, X | ACC_PEEK, &r));
+    ck_assert_uint_eq(r.pa, expect_pa);
+    for (unsigned l = 0; l < nent; l++)
+        ck_assert_msg(!(ent_read(l) & (A | D)), "%s leaf %u: entry %u = 0x%llx after a peek",
+                      mode_name(t->mode), t->leaf, l, (unsigned long long)ent_read(l));
+    ck_assert_uint_eq(c->cycles, cycles);
+    ck_assert_uint_eq(c->stats.walk_refs, refs);
+    /* a peek at a page that is not present fails without a fault */
+    ent_write(nent - 1, ent_read(nent - 1) & ~P);
+    ck_assert(!paging_translate(c, lin, ACC_R | ACC_PEEK, &pa, &tlb_ok));
+}
+END_TEST
+
 /* ---- access rights and error codes -------------------------------------- */
 
 struct pf_case {
@@ -777,6 +802,7 @@ static Suite *paging_suite(void)
     tcase_add_loop_test(tc, read_sets_accessed_on_every_level_and_no_dirty, 0, nx);
     tcase_add_loop_test(tc, write_sets_dirty_only_in_the_final_entry, 0, nx);
     tcase_add_loop_test(tc, faulting_walk_leaves_accessed_flags_clear, 0, nx);
+    tcase_add_loop_test(tc, peek_sets_no_flag_and_charges_nothing, 0, nx);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("access_rights");

@@ -11,8 +11,13 @@
 
 #include "harness.h"
 
+/* The header's schema number, as the writer prints it. */
+#define SCHEMA_STR_(v) #v
+#define SCHEMA_STR(v) SCHEMA_STR_(v)
+#define SCHEMA SCHEMA_STR(TRACE_SCHEMA_VERSION)
+
 static const char hdr[] =
-    "{\"event\":\"header\",\"schema\":1,\"nvmx\":\"0.1.0\",\"image\":\"k\",\"config\":{}}\n";
+    "{\"event\":\"header\",\"schema\":" SCHEMA ",\"nvmx\":\"0.1.0\",\"image\":\"k\",\"config\":{}}\n";
 
 struct seen {
     unsigned headers, records, unknown;
@@ -62,14 +67,14 @@ START_TEST(unknown_events_pass_through_with_one_warning)
 {
     char text[1024], *diags;
     snprintf(text, sizeof(text),
-             "%s{\"event\":\"nested_ept\",\"cycles\":70,\"insns\":3,\"level\":2,\"vmcs\":\"0x5000\"}\n"
-             "{\"event\":\"nested_ept\",\"cycles\":90,\"insns\":4,\"level\":3,\"vmcs\":\"0x5000\"}\n"
+             "%s{\"event\":\"future_event\",\"cycles\":70,\"insns\":3,\"level\":2,\"vmcs\":\"0x5000\"}\n"
+             "{\"event\":\"future_event\",\"cycles\":90,\"insns\":4,\"level\":3,\"vmcs\":\"0x5000\"}\n"
              "{\"event\":\"shadow_fill\",\"cycles\":95,\"level\":2}\n",
              hdr);
     struct seen s;
     struct trace_read_result res;
     ck_assert_msg(read_all(text, &s, &diags, &res), "refused: %s", diags);
-    ck_assert_str_eq(diags, "t.jsonl:2: warning: unknown event \"nested_ept\" (a newer schema?): "
+    ck_assert_str_eq(diags, "t.jsonl:2: warning: unknown event \"future_event\" (a newer schema?): "
                             "passed through\n"
                             "t.jsonl:4: warning: unknown event \"shadow_fill\" (a newer schema?): "
                             "passed through\n");
@@ -87,12 +92,12 @@ END_TEST
 START_TEST(unknown_event_with_bad_level_is_an_error)
 {
     char text[512], *diags;
-    snprintf(text, sizeof(text), "%s{\"event\":\"nested_ept\",\"level\":99}\n", hdr);
+    snprintf(text, sizeof(text), "%s{\"event\":\"future_event\",\"level\":99}\n", hdr);
     struct seen s;
     struct trace_read_result res;
     ck_assert(!read_all(text, &s, &diags, &res));
     ck_assert_uint_eq(res.errors, 1);
-    ck_assert_msg(strstr(diags, "t.jsonl:2: nested_ept: \"level\" is 99, above 63"), "got %s", diags);
+    ck_assert_msg(strstr(diags, "t.jsonl:2: future_event: \"level\" is 99, above 63"), "got %s", diags);
     ck_assert_uint_eq(s.records, 0);
     free(diags);
 }
@@ -135,7 +140,7 @@ static const char grouped_trace[] =
     EXIT(4100, 2, "0x2000", 31, "0x0", "\"msr\":\"0x10\",") ENTRY(4300, 2, "0x2000")
     /* WRMSR with no MSR recorded; never re-entered */
     EXIT(5100, 2, "0x2000", 32, "0x0", "")
-    "{\"event\":\"nested_ept\",\"cycles\":5200,\"level\":2}\n";
+    "{\"event\":\"future_event\",\"cycles\":5200,\"level\":2}\n";
 
 static char *group_text(const char *by, enum trace_sort sort, enum trace_out_format fmt)
 {
@@ -195,7 +200,7 @@ static const struct {
       "               wrmsr          1    25.00%     0.00%           -           -           -\n"
       "\nTotal Samples:4, Total cycles:1950.\n"
       "VM entries: 3 (0 launch, 3 resume), failed entries: 0, vmfails: 0\n"
-      "Other events: nested_ept 1\n" },
+      "Other events: future_event 1\n" },
     { "msr", TRACE_SORT_COUNT, TRACE_FMT_TABLE,
       "Analyze events for all VMs, all VCPUs:\n\n"
       "          MSR Access    Samples  Samples%     Time%  Min cycles  Max cycles  Avg cycles\n\n"
@@ -206,7 +211,7 @@ static const struct {
       "note: 1 MSR exit without the MSR number: this trace does not record ECX (schema 1 has "
       "no \"msr\" key), shown as '?'\n"
       "VM entries: 3 (0 launch, 3 resume), failed entries: 0, vmfails: 0\n"
-      "Other events: nested_ept 1\n" },
+      "Other events: future_event 1\n" },
 };
 #define N_GROUP_CASES ((int)(sizeof(group_cases) / sizeof(group_cases[0])))
 
@@ -235,7 +240,7 @@ START_TEST(stats_json_is_valid_and_totals_match)
     ck_assert_int_eq(json_integer_value(json_object_get(first, "level")), 1);
     ck_assert_int_eq(json_integer_value(json_object_get(first, "reason")), 30);
     ck_assert_int_eq(json_integer_value(
-                         json_object_get(json_object_get(o, "other_events"), "nested_ept")), 1);
+                         json_object_get(json_object_get(o, "other_events"), "future_event")), 1);
     json_decref(o);
     free(out);
 }
@@ -340,10 +345,10 @@ START_TEST(diff_reports_the_shorter_trace)
 {
     char a[8192], b[8192], *out, *diags;
     snprintf(a, sizeof(a), "%s%s", hdr, grouped_trace);
-    snprintf(b, sizeof(b), "%s%s{\"event\":\"nested_ept\",\"cycles\":6000,\"level\":2}\n", hdr,
+    snprintf(b, sizeof(b), "%s%s{\"event\":\"future_event\",\"cycles\":6000,\"level\":2}\n", hdr,
              grouped_trace);
     ck_assert_int_eq(diff_text(a, b, NULL, &out, &diags), TRACE_DIFF_DIFFER);
-    ck_assert_msg(strstr(out, "- a.jsonl ends after 8 events\n+ b.jsonl:10 {\"event\":\"nested_ept\""),
+    ck_assert_msg(strstr(out, "- a.jsonl ends after 8 events\n+ b.jsonl:10 {\"event\":\"future_event\""),
                   "%s", out);
     ck_assert_msg(strstr(out, "events:          A 8, B 9 (+1)\n"), "%s", out);
     free(out);
@@ -355,9 +360,9 @@ END_TEST
  * leaves out exactly that key. */
 START_TEST(diff_headers_and_dotted_ignore)
 {
-    static const char a[] = "{\"event\":\"header\",\"schema\":1,\"nvmx\":\"0.1.0\",\"image\":\"k\","
+    static const char a[] = "{\"event\":\"header\",\"schema\":" SCHEMA ",\"nvmx\":\"0.1.0\",\"image\":\"k\","
                             "\"config\":{\"cost\":{\"name\":\"x\",\"file\":\"a.json\"}}}\n";
-    static const char b[] = "{\"event\":\"header\",\"schema\":1,\"nvmx\":\"0.1.0\",\"image\":\"k\","
+    static const char b[] = "{\"event\":\"header\",\"schema\":" SCHEMA ",\"nvmx\":\"0.1.0\",\"image\":\"k\","
                             "\"config\":{\"cost\":{\"name\":\"x\",\"file\":\"b.json\"}}}\n";
     char *out, *diags;
     ck_assert_int_eq(diff_text(a, b, NULL, &out, &diags), TRACE_DIFF_DIFFER);
