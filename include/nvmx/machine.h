@@ -136,4 +136,9 @@ struct boot_params {
 bool machine_load_image(struct machine *m, struct cpu *c, const struct boot_params *bp,
                         char *err, size_t errlen);
 
+/* Format a host-side error message (a file, a key, the problem) into err
+ * and return false, for the loaders' and the config parser's error paths. */
+bool machine_errorf(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 #endif

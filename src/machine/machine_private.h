@@ -28,9 +28,5 @@ bool machine_warn_first(struct machine *m, enum warn_kind kind, uint64_t key);
 
 bool lapic_attach(struct machine *m);
 
-/* Format a host-side error message (a file, a key, the problem) into err
- * and return false, for the loaders' and the config parser's error paths. */
-bool machine_errorf(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -1,7 +1,9 @@
 /* machine_load_image(): load through loader_prepare(), then give the CPU the
  * entry state of the image's boot protocol and tell it which physical ranges
- * changed (its block cache must not keep stale code). */
-#include "loader.h"
+ * changed (its block cache must not keep stale code). It lives in src/cpu:
+ * src/machine loads bytes into RAM and includes no CPU header; setting the
+ * CPU state the boot protocol gives is the CPU's part. */
+#include "machine/loader.h"
 #include "nvmx/cpu.h"
 
 #include <string.h>

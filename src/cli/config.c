@@ -1,7 +1,7 @@
 /* JSON configuration loaders: CPU models (CPUID leaves, VMX capability MSRs)
  * and cost models (cycles per cost class). Every problem is reported with the file, the key
  * path (e.g. "leaves[3].ebx") and what is wrong; nothing is guessed. */
-#include "machine_private.h"
+#include "nvmx/machine.h"
 #include "nvmx/config.h"
 #include "nvmx/vmx_arch.h"
 
