@@ -18,12 +18,13 @@
 #                       [--shadow LIST] [--ept LIST] [--workloads LIST] [--count N]
 #                       [--shard I/N] [--header]
 #   LIST is comma-separated: depths 1-6 (default 1,2,3), shadow designs
-#   kvm,pkvm,none (default kvm,none), ept on,off (default both), workloads
-#   cpuid,vmcall,io,msr,... (default cpuid). Defaults: build/nvmx,
+#   kvm,pkvm,none,kvm-l0 (default kvm,none), ept on,off (default both),
+#   workloads cpuid,vmcall,io,msr,... (default cpuid). Defaults: build/nvmx,
 #   build/guests, sweep-out.
 #   A design names L0's VMCS shadowing for L1 (configs/l0 "vmcs_shadowing");
 #   with kvm and pkvm every turtle also uses VMCS shadowing for its guest
-#   and offers it (turtle shadow=1), with none neither (shadow=0).
+#   and offers it (turtle shadow=1), with none neither (shadow=0); kvm-l0
+#   is L0's kvm design with turtles that do not (shadow=0).
 set -u
 nvmx=build/nvmx images=build/guests out=sweep-out
 depths=1,2,3 shadows=kvm,none epts=on,off workloads=cpuid count=20
@@ -63,8 +64,8 @@ stack() {
     d=$1 sh=$2 ept=$3 w=$4 f=$5
     pol=$out/l0-$sh-$ept.json
     printf '{ "name": "sweep-%s-%s", "hide": {}, "vmcs_shadowing": "%s", "ept01": %s }\n' \
-        "$sh" "$ept" "$sh" "$([ "$ept" = on ] && echo true || echo false)" >"$pol"
-    t=$([ "$sh" = none ] && echo false || echo true)
+        "$sh" "$ept" "${sh%-l0}" "$([ "$ept" = on ] && echo true || echo false)" >"$pol"
+    case "$sh" in none | *-l0) t=false ;; *) t=true ;; esac
     {
         printf '{ "description": "sweep: depth %s, %s, EPT01 %s, %s",\n' "$d" "$sh" "$ept" "$w"
         printf '  "l0": "%s", "images": "%s",\n  "levels": [\n' "$(basename "$pol")" "$images"
@@ -90,7 +91,7 @@ cpu() {
 }
 
 if [ $header -eq 1 ]; then
-    printf '%-5s %-6s %-5s %-8s %6s %-11s %14s %12s %9s %8s\n' depth shadow ept01 workload count \
+    printf '%-5s %-6s %-5s %-8s %6s %-11s %14s %13s %9s %8s\n' depth shadow ept01 workload count \
         status cycles/iter exits/Ln-exit host-s cpu-s
 fi
 k=0
@@ -101,7 +102,7 @@ for d in $(echo "$depths" | tr , ' '); do
                 k=$((k + 1))
                 [ $(((k - 1) % sn)) -eq "$si" ] || continue
                 case "$d" in [1-6]) ;; *) echo "sweep.sh: depth $d: 1 to 6 (one turtle image per level: turtle.elf ... turtle-4m.elf)" >&2; exit 2 ;; esac
-                case "$sh" in kvm|pkvm|none) ;; *) echo "sweep.sh: shadow design '$sh': kvm, pkvm or none" >&2; exit 2 ;; esac
+                case "$sh" in kvm|pkvm|none|kvm-l0) ;; *) echo "sweep.sh: shadow design '$sh': kvm, pkvm, none or kvm-l0" >&2; exit 2 ;; esac
                 name=d$d-$sh-$ept-$w
                 f=$out/$name.json
                 case "$images" in /*) ;; *) images=$(cd "$images" 2>/dev/null && pwd) || {
@@ -128,7 +129,7 @@ for d in $(echo "$depths" | tr , ' '); do
                         sed -n 's/^ *total *\([0-9.]*\) exits to L0.*/\1/p')
                 fi
                 rm -f "$out/$name.jsonl.zst"
-                printf '%-5s %-6s %-5s %-8s %6s %-11s %14s %12s %9s %8s\n' "$d" "$sh" "$ept" "$w" "$count" \
+                printf '%-5s %-6s %-5s %-8s %6s %-11s %14s %13s %9s %8s\n' "$d" "$sh" "$ept" "$w" "$count" \
                     "$status" "${cyc:--}" "${mul:--}" \
                     "$(awk -v ns=$((t1 - t0)) 'BEGIN { printf "%.1f", ns / 1e9 }')" \
                     "$(awk -v a="$(cat "$out/.c0")" -v b="$(cat "$out/.c1")" 'BEGIN { printf "%.1f", b - a }')"
