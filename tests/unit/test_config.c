@@ -468,6 +468,27 @@ static const struct {
       "{\"leaf\": 1, \"edx\": 1}]}", "CPUID.01H:EDX.FPU[bit 0] is set" },
     { "avx2_not_built", "{\"name\": \"x\", \"leaves\": [{\"leaf\": 0, \"eax\": 7}, "
       "{\"leaf\": 7, \"ebx\": 32}]}", "CPUID.07H:EBX.AVX2[bit 5] is set" },
+    /* leaf 0DH: include/nvmx/xsave_components.def, xsave_features.def */
+#define XS_L01 "{\"leaf\": 0, \"eax\": 13}, {\"leaf\": 1, \"ecx\": \"0x04000000\"}, "
+#define XS_D(sub, eax, ebx, ecx, edx)                                                          \
+    "{\"leaf\": 13, \"subleaf\": " #sub ", \"eax\": " #eax ", \"ebx\": " #ebx              \
+    ", \"ecx\": " #ecx ", \"edx\": " #edx "}"
+    { "xsave_avx", "{\"name\": \"x\", \"leaves\": [" XS_L01 XS_D(0, 7, 576, 832, 0) ", "
+      XS_D(1, 0, 576, 0, 0) "]}", "bit 2] enumerates state component AVX" },
+    { "xsave_no_sse", "{\"name\": \"x\", \"leaves\": [" XS_L01 XS_D(0, 1, 576, 576, 0) "]}",
+      "does not enumerate x87 and SSE state" },
+    { "xsave_xfd", "{\"name\": \"x\", \"leaves\": [" XS_L01 XS_D(0, 3, 576, 576, 0) ", "
+      XS_D(1, 16, 576, 0, 0) "]}", "CPUID.(EAX=0DH,ECX=1):EAX.XFD[bit 4] is set" },
+    { "xsave_pt", "{\"name\": \"x\", \"leaves\": [" XS_L01 XS_D(0, 3, 576, 576, 0) ", "
+      XS_D(1, 8, 576, 256, 0) "]}", "bit 8] enumerates state component PT" },
+    { "xsave_size", "{\"name\": \"x\", \"leaves\": [" XS_L01 XS_D(0, 3, 512, 576, 0) ", "
+      XS_D(1, 0, 576, 0, 0) "]}", "EBX = 512 and ECX = 576, but nvmx's XSAVE area takes 576" },
+    { "xsave_compacted_size", "{\"name\": \"x\", \"leaves\": [" XS_L01
+      XS_D(0, 3, 576, 576, 0) ", " XS_D(1, 2, 600, 0, 0) "]}", "CPUID.(EAX=0DH,ECX=1):EBX = 600" },
+    { "xsave_leaf_without_flag", "{\"name\": \"x\", \"leaves\": [{\"leaf\": 0, \"eax\": 13}, "
+      XS_D(0, 3, 576, 576, 0) "]}", "but CPUID.01H:ECX.XSAVE[bit 26] is clear" },
+#undef XS_D
+#undef XS_L01
     /* the LBR stack: SDM 3B gives depths 4, 8, 16 and 32 */
     { "lbr_depth_12", "{\"name\": \"x\", \"leaves\": [], \"lbr\": {\"depth\": 12}}",
       "lbr.depth: 12 is not 4, 8, 16 or 32" },
