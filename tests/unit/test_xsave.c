@@ -9,7 +9,9 @@
 #include "cpu/sse.h"
 #include "harness.h"
 
+#include <capstone/capstone.h>
 #include <check.h>
+#include <ctype.h>
 #include <stdlib.h>
 
 #define RAM_SIZE (8u << 20)
@@ -651,6 +653,68 @@ START_TEST(xsave_no_partial_write)
 }
 END_TEST
 
+/* ---- decoding ---------------------------------------------------------------------- */
+
+/* Every row of src/cpu/opcodes_xsave.txt against Capstone on length and
+ * mnemonic: memory ModRM forms with SIB and displacements, REX (REX.W
+ * selects the ...64 forms), in 64- and 32-bit code. */
+START_TEST(capstone_crosscheck)
+{
+    static const uint8_t ops[][2] = { { 0xae, 4 }, { 0xae, 5 }, { 0xae, 6 },
+                                      { 0xc7, 3 }, { 0xc7, 4 }, { 0xc7, 5 } };
+    static const unsigned modes[] = { 8, 4 };
+    uint64_t rng = 0x243f6a8885a308d3ull;
+    unsigned compared = 0;
+    for (unsigned mi = 0; mi < 2; mi++) {
+        unsigned mode = modes[mi];
+        csh h;
+        ck_assert_int_eq(cs_open(CS_ARCH_X86, mode == 8 ? CS_MODE_64 : CS_MODE_32, &h), CS_ERR_OK);
+        for (unsigned i = 0; i < 3000; i++) {
+            rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+            uint8_t b[24];
+            unsigned n = 0;
+            if (mode == 8 && (rng & 1))
+                b[n++] = (uint8_t)(0x40 | ((rng >> 1) & 15));
+            const uint8_t *op = ops[(rng >> 8) % 6];
+            b[n++] = 0x0f;
+            b[n++] = op[0];
+            unsigned mod = (unsigned)(rng >> 16) % 3, rm = (unsigned)(rng >> 20) & 7;
+            b[n++] = (uint8_t)(mod << 6 | op[1] << 3 | rm);
+            for (unsigned k = 0; k < 12; k++)
+                b[n++] = (uint8_t)(rng >> (24 + 3 * k));
+            struct insn in;
+            unsigned len = cpu_decode_bytes(b, n, mode, &in);
+            ck_assert_uint_ne(len, 0);
+            cs_insn *ci;
+            size_t cnt = cs_disasm(h, b, n, 0x1000, 1, &ci);
+            ck_assert_uint_eq(cnt, 1);
+            char ours[32];
+            const char *name = cpu_opid_name(in.id);
+            for (unsigned k = 0; k < sizeof ours; k++)
+                if (!(ours[k] = (char)tolower((unsigned char)name[k])))
+                    break;
+            ck_assert_msg(ci[0].size == len, "length %u, Capstone %u (%s)", len, ci[0].size,
+                          ci[0].mnemonic);
+            ck_assert_msg(!strcmp(ours, ci[0].mnemonic), "%s, Capstone %s", ours, ci[0].mnemonic);
+            cs_free(ci, cnt);
+            compared++;
+        }
+        static const uint8_t xcr[][3] = { { 0x0f, 0x01, 0xd0 }, { 0x0f, 0x01, 0xd1 } };
+        for (unsigned k = 0; k < 2; k++) {
+            struct insn in;
+            cs_insn *ci;
+            ck_assert_uint_eq(cpu_decode_bytes(xcr[k], 3, mode, &in), 3);
+            ck_assert_uint_eq(cs_disasm(h, xcr[k], 3, 0x1000, 1, &ci), 1);
+            ck_assert_str_eq(ci[0].mnemonic, k ? "xsetbv" : "xgetbv");
+            ck_assert_str_eq(cpu_opid_name(in.id), k ? "XSETBV" : "XGETBV");
+            cs_free(ci, 1);
+        }
+        cs_close(&h);
+    }
+    ck_assert_uint_eq(compared, 6000);
+}
+END_TEST
+
 static Suite *xsave_suite(void)
 {
     Suite *s = suite_create("xsave");
@@ -682,6 +746,10 @@ static Suite *xsave_suite(void)
     tcase_add_test(tc, xrstor_compacted_init);
     tcase_add_loop_test(tc, xrstor_gp_rules, 0, sizeof hdr_cases / sizeof hdr_cases[0]);
     tcase_add_test(tc, xsaves_xrstors);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("decode");
+    tcase_add_test(tc, capstone_crosscheck);
     suite_add_tcase(s, tc);
     return s;
 }
