@@ -355,6 +355,8 @@ struct cpu_fpu {
     uint16_t fcs, fds;
     struct x87_reg st[8]; /* physical registers R0-R7 */
     uint32_t features;  /* FPU_F_* the model advertises (set at reset) */
+    uint8_t xinuse_loaded; /* components XRSTOR/XRSTORS loaded from memory: in use
+                              (src/cpu/xsave.c cpu_xinuse) */
 };
 
 struct block_cache; /* src/cpu/block.c */

@@ -42,17 +42,23 @@ static bool x87_in_init(const struct cpu_fpu *f)
     return true;
 }
 
-/* XINUSE (SDM 1 "Processor Tracking of XSAVE-Managed State"): nvmx tracks
- * it exactly, XINUSE[i] = 0 if and only if component i is in its initial
- * configuration, which the SDM allows (XINUSE[i] = 1 only says "may not
- * be"). The SSE component counts MXCSR != 1F80H as in use, so XSAVEC and
- * XSAVES save SSE state whenever MXCSR differs from 1F80H, as the SDM
- * requires of them (SDM 1 "Operation of XSAVEC"), and XSTATE_BV[1]
- * says so. All sixteen XMM registers count, in every mode. */
+/* XINUSE (SDM 1 "Processor Tracking of XSAVE-Managed State"): XINUSE[i] =
+ * 0 only while component i is in its initial configuration. nvmx computes
+ * it from the registers (so an instruction that leaves a component in its
+ * initial configuration clears the bit, which the SDM allows: XINUSE[i] =
+ * 1 only says "may not be"), ORed with the components the last XRSTOR or
+ * XRSTORS loaded from memory, which the SDM says are tracked as in use
+ * whatever was loaded (SDM 1 "XRSTOR and the Init and Modified
+ * Optimizations"). The SSE component counts MXCSR != 1F80H as in use, so
+ * XSAVEC and XSAVES save SSE state whenever MXCSR differs from 1F80H, as
+ * the SDM requires of them (SDM 1 "Operation of XSAVEC"), and
+ * XSTATE_BV[1] says so. All sixteen XMM registers count, in every mode. */
 uint64_t cpu_xinuse(const struct cpu *c)
 {
     const struct cpu_fpu *f = &c->fpu;
-    uint64_t in_use = x87_in_init(f) ? 0 : XFEATURE_X87;
+    uint64_t in_use = f->xinuse_loaded;
+    if (!x87_in_init(f))
+        in_use |= XFEATURE_X87;
     if (f->mxcsr != MXCSR_DEFAULT)
         return in_use | XFEATURE_SSE;
     for (unsigned i = 0; i < 16; i++)
@@ -262,6 +268,7 @@ static void xrstor_common(struct cpu *c, const struct insn *in, enum xs_form f)
     }
     if (n.mxcsr & ~MXCSR_MASK_VALUE)
         cpu_fault_err(c, EXC_GP, 0);
+    n.xinuse_loaded = (uint8_t)((n.xinuse_loaded & ~rfbm) | (rfbm & xstate_bv));
     c->fpu = n;
 }
 

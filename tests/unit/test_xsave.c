@@ -569,6 +569,32 @@ START_TEST(xrstor_compacted_init)
 }
 END_TEST
 
+/* SDM 1 "XRSTOR and the Init and Modified Optimizations": a component
+ * XRSTOR loads from memory is tracked as in use, even when what it loads
+ * is the initial configuration; one it initializes need not be. */
+START_TEST(xrstor_tracks_xinuse)
+{
+    c->xcr0 = 3;
+    memset(m->ram + AREA, 0, 1024);
+    wr(AREA, 2, 0x037f);
+    wr(AREA + 24, 4, MXCSR_DEFAULT);
+    wr(AREA + 512, 8, 3); /* the initial configuration, loaded */
+    c->gpr[1] = AREA;
+    set_edx_eax(3);
+    run_insn(INSN(0x48, 0x0f, 0xae, 0x29));
+    c->gpr[1] = 1;
+    run_insn(XGETBV);
+    ck_assert_uint_eq(c->gpr[0], 3);
+    wr(AREA + 512, 8, 0); /* initialized */
+    c->gpr[1] = AREA;
+    set_edx_eax(3);
+    run_insn(INSN(0x48, 0x0f, 0xae, 0x29));
+    c->gpr[1] = 1;
+    run_insn(XGETBV);
+    ck_assert_uint_eq(c->gpr[0], 0);
+}
+END_TEST
+
 /* The restore forms' #GP(0) rules; the state is unchanged after each. */
 static const struct hdr_case {
     const char *what;
@@ -744,6 +770,7 @@ static Suite *xsave_suite(void)
     tcase_add_test(tc, xrstor_round_trip);
     tcase_add_test(tc, xrstor_standard_init);
     tcase_add_test(tc, xrstor_compacted_init);
+    tcase_add_test(tc, xrstor_tracks_xinuse);
     tcase_add_loop_test(tc, xrstor_gp_rules, 0, sizeof hdr_cases / sizeof hdr_cases[0]);
     tcase_add_test(tc, xsaves_xrstors);
     suite_add_tcase(s, tc);
