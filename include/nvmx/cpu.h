@@ -355,6 +355,8 @@ struct cpu_fpu {
     uint16_t fcs, fds;
     struct x87_reg st[8]; /* physical registers R0-R7 */
     uint32_t features;  /* FPU_F_* the model advertises (set at reset) */
+    uint8_t xinuse_loaded; /* components XRSTOR/XRSTORS loaded from memory: in use
+                              (src/cpu/xsave.c cpu_xinuse) */
 };
 
 struct block_cache; /* src/cpu/block.c */
@@ -376,6 +378,7 @@ struct cpu {
     uint64_t pdpte[4]; /* PAE PDPTE registers, loaded with CR3 (SDM 3A "PDPTE Registers") */
     uint64_t efer;
     uint64_t xcr0;
+    uint64_t xss;      /* IA32_XSS (src/cpu/xsave_xcr.c) */
     uint64_t dr[8];
     uint64_t debugctl; /* IA32_DEBUGCTL: DEBUGCTL_IMPLEMENTED bits only */
     struct cpu_breakpoints bp; /* derived from dr[0..3], dr[7] */
@@ -571,5 +574,20 @@ bool cpu_tlb_holds(const struct cpu *c, uint16_t vpid, bool ept, uint64_t eptp, 
  * (and write, if write) would, without faulting, so that the TLB holds it.
  * Sets accessed/dirty bits as those accesses would. */
 void cpu_tlb_prefill(struct cpu *c, uint64_t lin, bool write);
+
+/* The XSAVE feature set (src/cpu/xsave_xcr.c). XSETBV's write of an
+ * extended control register: false (#GP(0) for the caller) for an index
+ * other than 0 or a value XCR0 may not take (SDM 2C "XSETBV"). L0 uses it
+ * for L1's XSETBV exits. */
+bool cpu_set_xcr(struct cpu *c, uint32_t index, uint64_t val);
+/* A model's leaf (first row that matches leaf and, if it has one,
+ * subleaf), or NULL (src/cpu/cpuid.c). */
+const struct cpuid_leaf *cpu_model_leaf(const struct cpu_model *m, uint32_t leaf,
+                                        uint32_t subleaf);
+/* Model validation of leaf 0DH: only implemented state components and
+ * extensions (include/nvmx/xsave_components.def, xsave_features.def),
+ * consistent with CPUID.01H:ECX.XSAVE, sizes of nvmx's layout. false with
+ * a message in why. */
+bool cpu_model_check_xsave(const struct cpu_model *m, char *why, size_t len);
 
 #endif
