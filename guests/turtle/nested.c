@@ -18,20 +18,8 @@
 #define EFER_LME_BIT (1ull << 8)
 #define EFER_LMA_BIT (1ull << 10)
 
-static uint64_t vmcs02_for = ~0ull; /* the vmcs12 vmcs02 was built for */
-static bool vmcs02_launched;
 static uint64_t host01[VMCS12_NFIELDS]; /* vmcs01's host-state fields */
 static bool host01_saved;
-
-void nested_forget(uint64_t pa)
-{
-    if (pa != ~0ull && pa != vmcs02_for)
-        return;
-    if (vmcs02_for != ~0ull)
-        vmclear((uint64_t)vmcs02_region); /* vmcs01 stays current */
-    vmcs02_for = ~0ull;
-    vmcs02_launched = false;
-}
 
 /* ---- checks the turtle makes itself ---- */
 
@@ -296,8 +284,8 @@ static void write_vmcs02(bool fresh)
 
 bool nested_enter(regs_t *r, bool launch)
 {
-    uint64_t ptr = vcpu.vmcs12_ptr;
-    bool fresh = false;
+    uint64_t ptr = vcpu.vmcs12_ptr, vmcs02;
+    bool fresh, launched02;
 
     /* SDM 3C "VMLAUNCH/VMRESUME -- Launch/Resume Virtual Machine" */
     shadow_pull();
@@ -335,21 +323,18 @@ bool nested_enter(regs_t *r, bool launch)
     if (!host01_saved)
         save_host01();
     host01[vmcs12_index(HOST_RSP)] = vmread(HOST_RSP);
-    if (vmcs02_for != ptr) {
-        nested_forget(~0ull);
-        vmx_region_init(vmcs02_region, VMX_BASIC_REVISION(vmx_caps.basic));
-        if (vmclear((uint64_t)vmcs02_region) != VMX_OK)
-            turtle_fatal("VMCLEAR of vmcs02 failed");
-        vmcs02_for = ptr;
-        fresh = true;
-    }
-    if (vmptrld((uint64_t)vmcs02_region) != VMX_OK)
+    vmcs02 = vmcs02_enter(ptr, &fresh, &launched02);
+    if (vmptrld(vmcs02) != VMX_OK)
         turtle_fatal("VMPTRLD of vmcs02 failed");
     write_vmcs02(fresh);
     if (fresh)
         vmwrite(HOST_RSP, host01[vmcs12_index(HOST_RSP)]);
+    /* EPT02 holds the translations of one EPTP12 at a time: another
+     * vmcs02's entry may have emptied it since this one was written. */
+    if (gmap.ept && nested_ept12())
+        vmwrite(EPT_POINTER, nested_ept_eptp02());
     vcpu.in_l3 = true;
-    r->launched = vmcs02_launched;
+    r->launched = launched02;
     return true;
 }
 
@@ -389,7 +374,7 @@ bool nested_exit(regs_t *r, uint32_t reason)
          * and the exit saves the guest state (SDM 3C "Saving Guest
          * State"); VM exits store IA32_EFER.LMA into the "IA-32e mode
          * guest" control (IA32_VMX_MISC[5]). */
-        vmcs02_launched = true;
+        vmcs02_mark_launched();
         vmcs12_set_launch_state(ptr, 1);
         for (unsigned i = 0; i < VMCS12_NFIELDS; i++) {
             uint32_t enc = vmcs12_encoding[i];

@@ -107,6 +107,7 @@ static void drop_current(void)
 {
     if (vcpu.vmcs12_ptr != ~0ull) {
         shadow_pull();
+        vmcs02_save_dirty(vcpu.vmcs12_ptr);
         vmcs12_flush(vcpu.vmcs12_ptr);
     }
     vcpu.vmcs12_ptr = ~0ull;
@@ -174,6 +175,7 @@ static void emul_vmptrld(regs_t *r)
     if (pa != vcpu.vmcs12_ptr) {
         drop_current();
         vmcs12_load(pa);
+        vmcs02_restore_dirty(pa);
         vcpu.vmcs12_ptr = pa;
         shadow_push();
         shadow_link(true);
