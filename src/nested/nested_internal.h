@@ -86,6 +86,8 @@ struct vmcs12_cache {
  * the guest that exited, 0 if none yet). */
 struct nested_levels {
     int running;
+    uint64_t exited12; /* the vmcs12 of the last exit reflected to L1 */
+    bool exited_pending; /* ... and L1 has not entered a guest since */
     struct {
         uint8_t origin;
         uint16_t reason;
