@@ -86,12 +86,12 @@ struct vmcs12_cache {
  * the guest that exited, 0 if none yet). */
 struct nested_levels {
     int running;
-    uint64_t exited12; /* the vmcs12 of the last exit reflected to L1 */
-    bool exited_pending; /* ... and L1 has not entered a guest since */
     struct {
         uint8_t origin;
         uint16_t reason;
+        uint64_t vmcs12; /* the vmcs12 L1 ran the exited guest on */
     } last[NESTED_MAX_LEVELS];
+    uint64_t ran_on[NESTED_MAX_LEVELS + 1]; /* per level, the vmcs12 it last ran on */
 };
 
 struct nested {
