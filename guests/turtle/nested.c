@@ -21,6 +21,57 @@
 static uint64_t host01[VMCS12_NFIELDS]; /* vmcs01's host-state fields */
 static bool host01_saved;
 
+/* The guest-state fields of the segment registers (but CS and SS access
+ * rights, which give the CPL), descriptor tables and SYSENTER MSRs: an
+ * exit of the guest's guest seldom changes them and a guest hypervisor
+ * seldom reads them, so an exit leaves them in vmcs02 and the cache takes
+ * them only when something reads it (KVM: sync_vmcs02_to_vmcs12_rare).
+ * Each is a VMREAD the turtle's own hypervisor would otherwise emulate on
+ * every reflected exit. */
+static uint64_t rare_pending[(VMCS12_NFIELDS + 63) / 64];
+static uint64_t rare_vmcs02; /* the vmcs02 that holds them */
+
+static bool rare_field(uint32_t enc)
+{
+    if (enc >= GUEST_ES_AR && enc <= GUEST_TR_AR)
+        return enc != GUEST_CS_AR && enc != GUEST_SS_AR;
+    return (enc >= GUEST_ES_SEL && enc <= GUEST_TR_SEL) ||
+           (enc >= GUEST_ES_LIMIT && enc <= GUEST_IDTR_LIMIT) ||
+           (enc >= GUEST_ES_BASE && enc <= GUEST_IDTR_BASE) || enc == GUEST_SYSENTER_CS ||
+           enc == GUEST_SYSENTER_ESP || enc == GUEST_SYSENTER_EIP;
+}
+
+bool nested_rare_pending(unsigned i)
+{
+    return (rare_pending[i / 64] >> (i % 64)) & 1;
+}
+
+void nested_rare_written(unsigned i)
+{
+    rare_pending[i / 64] &= ~(1ull << (i % 64));
+}
+
+/* vmcs01 is current, and stays so. */
+void nested_sync_rare(void)
+{
+    bool any = false;
+    for (unsigned w = 0; w < (VMCS12_NFIELDS + 63) / 64; w++)
+        any |= rare_pending[w] != 0;
+    if (!any)
+        return;
+    if (vmptrld(rare_vmcs02) != VMX_OK)
+        turtle_fatal("VMPTRLD of vmcs02 failed");
+    for (unsigned w = 0; w < (VMCS12_NFIELDS + 63) / 64; w++) {
+        for (uint64_t bits = rare_pending[w]; bits; bits &= bits - 1) {
+            unsigned i = w * 64 + (unsigned)__builtin_ctzll(bits);
+            vmcs12[i] = vmread(vmcs12_encoding[i]);
+        }
+        rare_pending[w] = 0;
+    }
+    if (vmptrld((uint64_t)vmcs01_region) != VMX_OK)
+        turtle_fatal("VMPTRLD of vmcs01 failed");
+}
+
 /* ---- checks the turtle makes itself ---- */
 
 static bool ctl_ok(uint64_t cap, uint64_t v)
@@ -376,10 +427,15 @@ bool nested_exit(regs_t *r, uint32_t reason)
          * guest" control (IA32_VMX_MISC[5]). */
         vmcs02_mark_launched();
         vmcs12_set_launch_state(ptr, 1);
+        rare_vmcs02 = vmcs02_current();
         for (unsigned i = 0; i < VMCS12_NFIELDS; i++) {
             uint32_t enc = vmcs12_encoding[i];
-            if (vmcs_enc_type(enc) == VMCS_TYPE_GUEST && enc != VMCS_LINK_PTR &&
-                vmcs12_index(enc) == (int)i)
+            if (vmcs_enc_type(enc) != VMCS_TYPE_GUEST || enc == VMCS_LINK_PTR ||
+                vmcs12_index(enc) != (int)i)
+                continue;
+            if (rare_field(enc))
+                rare_pending[i / 64] |= 1ull << (i % 64);
+            else
                 vmcs12[i] = vmread(enc);
         }
         v12_set(ENTRY_CONTROLS,

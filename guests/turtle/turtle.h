@@ -165,6 +165,13 @@ bool nested_exit(regs_t *r, uint32_t reason);
  * result. */
 void nested_entry_vmfail(int result);
 
+/* The seldom-read guest-state fields an exit left in vmcs02 (nested.c):
+ * whether field i is one, the guest wrote field i, take them all into the
+ * cache (vmcs01 current). */
+bool nested_rare_pending(unsigned i);
+void nested_rare_written(unsigned i);
+void nested_sync_rare(void);
+
 /* ---- vmcs02.c: a vmcs02 per vmcs12 ---- */
 /* vmcs12 at pa is cleared (~0: all, VMXOFF): forget its vmcs02. */
 void nested_forget(uint64_t pa);
@@ -172,6 +179,7 @@ void nested_forget(uint64_t pa);
  * *launched: its launch state). */
 uint64_t vmcs02_enter(uint64_t ptr, bool *fresh, bool *launched);
 void vmcs02_mark_launched(void);
+uint64_t vmcs02_current(void); /* the region nested_enter() made current */
 /* The vmcs12 at pa stops / starts being current: keep / restore the cache's
  * dirty bits against its vmcs02. */
 void vmcs02_save_dirty(uint64_t pa);

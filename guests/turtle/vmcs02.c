@@ -84,6 +84,11 @@ uint64_t vmcs02_enter(uint64_t ptr, bool *fresh, bool *launched)
     return (uint64_t)regions[i];
 }
 
+uint64_t vmcs02_current(void)
+{
+    return current >= 0 ? (uint64_t)regions[current] : 0;
+}
+
 void vmcs02_mark_launched(void)
 {
     if (current >= 0)
