@@ -89,7 +89,9 @@ struct nested_levels {
     struct {
         uint8_t origin;
         uint16_t reason;
+        uint64_t vmcs12; /* the vmcs12 L1 ran the exited guest on */
     } last[NESTED_MAX_LEVELS];
+    uint64_t ran_on[NESTED_MAX_LEVELS + 1]; /* per level, the vmcs12 it last ran on */
 };
 
 struct nested {
