@@ -138,9 +138,10 @@ static void simd_mem(struct gctx *g, struct enc *e, const struct simd_form *f, u
     g->mem_align = 0;
 }
 
-/* An MMX register in ModRM.reg / ModRM.rm. */
-static void mm_reg(struct enc *e, unsigned r) { enc_reg(e, r & 7); }
-static void mm_rm(struct enc *e, unsigned r) { enc_rm_reg(e, r & 7); }
+/* An MMX register in ModRM.reg / ModRM.rm; r of 8-15 sets REX.R / REX.B,
+ * which do not extend MMX register numbers (SDM 2A "REX Prefixes"). */
+static void mm_reg(struct enc *e, unsigned r) { enc_reg(e, r); }
+static void mm_rm(struct enc *e, unsigned r) { enc_rm_reg(e, r); }
 
 /* Byte values the string compares find interesting: many equal bytes, a
  * few zero terminators, range bounds. */
@@ -185,26 +186,26 @@ static bool gen_form(struct gctx *g, const struct simd_form *f)
     case K_NONE:
         break;
     case K_PQ: case K_PQ_I:
-        mm_reg(&e, g_below(g, 8));
+        mm_reg(&e, g_below(g, 16));
         if (g_chance(g, 2))
-            mm_rm(&e, g_below(g, 8));
+            mm_rm(&e, g_below(g, 16));
         else
             simd_mem(g, &e, f, f->size);
         if (f->kind == K_PQ_I)
             enc_imm(&e, 1, f->op == 0x0f ? g_below(g, 20) : dt_rand(g->r) & 0xff);
         break;
     case K_N_I:
-        g_vec_shift_imm(g, &e, f->digit, 8);
+        g_vec_shift_imm(g, &e, f->digit, 16);
         break;
     case K_PE: case K_EP:
         return g_vec_movd(g, &e, 8, f->kind == K_EP);
     case K_MP:
-        mm_reg(&e, g_below(g, 8));
+        mm_reg(&e, g_below(g, 16));
         simd_mem(g, &e, f, 8);
         break;
     case K_MASKQ: /* DS:rDI, rDI a data address (the string registers) */
-        mm_reg(&e, g_below(g, 8));
-        mm_rm(&e, g_below(g, 8));
+        mm_reg(&e, g_below(g, 16));
+        mm_rm(&e, g_below(g, 16));
         break;
     case K_GN: case K_GN_I:
         if (!g_vec_to_gpr(g, &e, 8, f->kind == K_GN_I))
@@ -216,10 +217,10 @@ static bool gen_form(struct gctx *g, const struct simd_form *f)
         break;
     case K_VN:
         enc_reg(&e, g_below(g, 16));
-        mm_rm(&e, g_below(g, 8));
+        mm_rm(&e, g_below(g, 16));
         break;
     case K_PU:
-        mm_reg(&e, g_below(g, 8));
+        mm_reg(&e, g_below(g, 16));
         enc_rm_reg(&e, g_below(g, 16));
         break;
     case K_STR:

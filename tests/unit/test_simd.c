@@ -181,6 +181,22 @@ START_TEST(osfxsr_rules)
 }
 END_TEST
 
+/* SDM 2A "REX Prefixes": REX.R and REX.B do not extend MMX register
+ * numbers. pabsb mm1, mm3 with REX.RB (45 0F 38 1C CB); paddb mm0, mm1
+ * with REX.B (41 0F FC C1). */
+START_TEST(mmx_rex_ignored)
+{
+    static const uint8_t code[] = { 0x45, 0x0f, 0x38, 0x1c, 0xcb, 0x41, 0x0f, 0xfc, 0xc1 };
+    load(code, sizeof code);
+    c->fpu.st[0].signif = 0x0101010101010101ull;
+    c->fpu.st[1].signif = 0;
+    c->fpu.st[3].signif = 0x80ff7f0201fe0381ull;
+    th_expect_end(c, CODE + sizeof code);
+    ck_assert_uint_eq(c->fpu.st[1].signif, 0x80017f020102037full);
+    ck_assert_uint_eq(c->fpu.st[0].signif, 0x8102800302030480ull);
+}
+END_TEST
+
 /* ---- CPUID gating ------------------------------------------------------------ */
 
 /* Each form is #UD when the model clears its flag; CRC32 and POPCNT ignore
@@ -355,6 +371,7 @@ static Suite *simd_suite(void)
     tcase_add_test(tc, mmx_x87_aliasing);
     tcase_add_loop_test(tc, osfxsr_rules, 0, sizeof osfxsr_cases / sizeof osfxsr_cases[0]);
     tcase_add_test(tc, maskmovq);
+    tcase_add_test(tc, mmx_rex_ignored);
     suite_add_tcase(s, tc);
     tc = tcase_create("gating");
     tcase_add_checked_fixture(tc, setup, teardown);
