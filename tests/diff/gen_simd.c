@@ -189,8 +189,8 @@ static bool gen_form(struct gctx *g, const struct simd_form *f)
         mm_reg(&e, g_below(g, 16));
         if (g_chance(g, 2))
             mm_rm(&e, g_below(g, 16));
-        else
-            simd_mem(g, &e, f, f->size);
+        else /* PUNPCKL* mm, m32: Unicorn 2.0.1 reads 8 bytes, so 8 are mapped */
+            simd_mem(g, &e, f, f->size < 8 ? 8 : f->size);
         if (f->kind == K_PQ_I)
             enc_imm(&e, 1, f->op == 0x0f ? g_below(g, 20) : dt_rand(g->r) & 0xff);
         break;

@@ -197,6 +197,25 @@ START_TEST(mmx_rex_ignored)
 }
 END_TEST
 
+/* SDM 2B "PUNPCKLBW/PUNPCKLWD/PUNPCKLDQ": the MMX forms read m32. With the
+ * operand in the last 4 bytes of the mapping (4 x 2 MiB) there is no #PF;
+ * an m64 operand there faults (the 8-byte paddb). */
+START_TEST(punpckl_mm_reads_m32)
+{
+    static const uint8_t code[] = { 0x0f, 0x60, 0x08 }; /* punpcklbw mm1, [rax] */
+    load(code, sizeof code);
+    c->gpr[0] = (4ull << 21) - 4;
+    memcpy(m->ram + (4ull << 21) - 4, "\x11\x22\x33\x44", 4);
+    c->fpu.st[1].signif = 0x0807060504030201ull;
+    th_expect_end(c, CODE + sizeof code);
+    ck_assert_uint_eq(c->fpu.st[1].signif, 0x4404330322021101ull);
+    static const uint8_t code8[] = { 0x0f, 0xfc, 0x08 }; /* paddb mm1, [rax] */
+    load(code8, sizeof code8);
+    th_start_at(c, CODE);
+    th_expect_fault(c, CODE, EXC_PF, true, 0);
+}
+END_TEST
+
 /* ---- CPUID gating ------------------------------------------------------------ */
 
 /* Each form is #UD when the model clears its flag; CRC32 and POPCNT ignore
@@ -372,6 +391,7 @@ static Suite *simd_suite(void)
     tcase_add_loop_test(tc, osfxsr_rules, 0, sizeof osfxsr_cases / sizeof osfxsr_cases[0]);
     tcase_add_test(tc, maskmovq);
     tcase_add_test(tc, mmx_rex_ignored);
+    tcase_add_test(tc, punpckl_mm_reads_m32);
     suite_add_tcase(s, tc);
     tc = tcase_create("gating");
     tcase_add_checked_fixture(tc, setup, teardown);
