@@ -13,6 +13,7 @@ enum dt_cond {
     DT_COND_RIPREL_IMM,     /* RIP-relative operand followed by an immediate */
     DT_COND_NO66,           /* no 66 prefix (the MMX form of an SSSE3 instruction) */
     DT_COND_SAMEREG,        /* register source that is the destination register */
+    DT_COND_MMX_REXRB,      /* no 66, REX.R, or REX.B with a register r/m: an MMX register with a REX bit */
     DT_COND_EQUAL_ORDERED,  /* imm8[3:2] = 11B (last byte): "equal ordered" aggregation */
 };
 enum dt_action { DT_ACT_FLAGS, DT_ACT_SKIP, DT_ACT_X87TAGS };
@@ -94,6 +95,9 @@ static bool cond_holds(enum dt_cond c, const struct dt_insn *in)
         uint8_t m = modrm_of(&s);
         return (m >> 6) == 3 && (((m >> 3) & 7) | ((s.rex & 4) << 1)) == ((m & 7) | ((s.rex & 1) << 3));
     }
+    case DT_COND_MMX_REXRB:
+        return memchr(in->bytes, 0x66, (size_t)(s.op - in->bytes)) == NULL &&
+               ((s.rex & 4) || ((s.rex & 1) && (modrm_of(&s) >> 6) == 3));
     case DT_COND_EQUAL_ORDERED:
         return (in->bytes[in->len - 1] & 0x0c) == 0x0c;
     case DT_COND_NO66:
