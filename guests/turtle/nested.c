@@ -21,24 +21,34 @@
 static uint64_t host01[VMCS12_NFIELDS]; /* vmcs01's host-state fields */
 static bool host01_saved;
 
-/* The guest-state fields of the segment registers (but CS and SS access
- * rights, which give the CPL), descriptor tables and SYSENTER MSRs: an
- * exit of the guest's guest seldom changes them and a guest hypervisor
- * seldom reads them, so an exit leaves them in vmcs02 and the cache takes
- * them only when something reads it (KVM: sync_vmcs02_to_vmcs12_rare).
- * Each is a VMREAD the turtle's own hypervisor would otherwise emulate on
- * every reflected exit. */
+/* The guest-state fields a guest hypervisor reads on most exits (RIP,
+ * RSP, RFLAGS, interruptibility and activity state, CS/SS access rights
+ * for the mode and CPL, CR0/CR3/CR4: those of the turtle's own exit handler
+ * and its shadow VMCS) are copied into the cache at every exit of vmcs02.
+ * The others -- segment registers, descriptor tables, SYSENTER, debug
+ * state, EFER/PAT, PDPTEs, ... -- an exit seldom changes and a guest
+ * hypervisor seldom reads: they stay in vmcs02 until the guest reads one
+ * or the cache is written back (KVM: sync_vmcs02_to_vmcs12_rare). Each is
+ * a VMREAD per reflected exit that the turtle's own hypervisor would
+ * otherwise emulate. */
 static uint64_t rare_pending[(VMCS12_NFIELDS + 63) / 64];
 static uint64_t rare_vmcs02; /* the vmcs02 that holds them */
 
 static bool rare_field(uint32_t enc)
 {
-    if (enc >= GUEST_ES_AR && enc <= GUEST_TR_AR)
-        return enc != GUEST_CS_AR && enc != GUEST_SS_AR;
-    return (enc >= GUEST_ES_SEL && enc <= GUEST_TR_SEL) ||
-           (enc >= GUEST_ES_LIMIT && enc <= GUEST_IDTR_LIMIT) ||
-           (enc >= GUEST_ES_BASE && enc <= GUEST_IDTR_BASE) || enc == GUEST_SYSENTER_CS ||
-           enc == GUEST_SYSENTER_ESP || enc == GUEST_SYSENTER_EIP;
+    switch (enc) {
+    case GUEST_RIP:
+    case GUEST_RSP:
+    case GUEST_RFLAGS:
+    case GUEST_INTERRUPTIBILITY:
+    case GUEST_ACTIVITY:
+    case GUEST_CS_AR:
+    case GUEST_SS_AR:
+    case GUEST_CR0:
+    case GUEST_CR3:
+    case GUEST_CR4: return false;
+    default: return true;
+    }
 }
 
 bool nested_rare_pending(unsigned i)
