@@ -2,7 +2,7 @@
  * (SDM 2A "FXSAVE", Tables "Non-64-Bit-Mode Layout of FXSAVE and FXRSTOR
  * Memory Region" and "Layout of the 64-Bit Mode FXSAVE64 Map"), and
  * LDMXCSR/STMXCSR. */
-#include "cpu/sse.h"
+#include "cpu/sse_fp.h"
 #include "opcodes_gen.h"
 
 void cpu_fpu_reset(struct cpu *c)
@@ -24,6 +24,10 @@ void cpu_fpu_reset(struct cpu *c)
             f->features |= FPU_F_SSE;
         if (cpu_cpuid_feature(c, 1, CPUID_EDX, 26))
             f->features |= FPU_F_SSE2;
+        if (cpu_cpuid_feature(c, 1, CPUID_ECX, 0))
+            f->features |= FPU_F_SSE3;
+        if (cpu_cpuid_feature(c, 1, CPUID_ECX, 19))
+            f->features |= FPU_F_SSE4_1;
     }
 }
 

@@ -46,7 +46,8 @@ static void set_model(void)
     model.leaves[model.nleaves++] = (struct cpuid_leaf){ .leaf = 0, .eax = 7 };
     /* FPU, FXSR, SSE, SSE2 (CPUID.01H:EDX bits 0, 24, 25, 26): the SSE cases */
     model.leaves[model.nleaves++] =
-        (struct cpuid_leaf){ .leaf = 1, .edx = 1u | 1u << 24 | 1u << 25 | 1u << 26 };
+        (struct cpuid_leaf){ .leaf = 1, .edx = 1u | 1u << 24 | 1u << 25 | 1u << 26,
+                             .ecx = 1u | 1u << 19 }; /* SSE3, SSE4.1 */
     model.leaves[model.nleaves++] =
         (struct cpuid_leaf){ .leaf = 7, .has_subleaf = true, .subleaf = 0, .ebx = 1u << 3 };
     model.leaves[model.nleaves++] = (struct cpuid_leaf){ .leaf = 0x80000000u, .eax = 0x80000001u };
