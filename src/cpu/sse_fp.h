@@ -45,7 +45,7 @@ enum ssefp_op {
 
 /* CPUID.01H:ECX features of this part (c->fpu.features, fxsave.c). */
 #define FPU_F_SSE3 0x10u   /* ECX[0] */
-#define FPU_F_SSE4_1 0x20u /* ECX[19] */
+#define FPU_F_SSE4_1 0x0400u /* ECX[19]; the same value as sse.h may define */
 
 /* The host MXCSR an operation runs under: the guest's RC and DAZ, every
  * exception masked (the guest's unmasked exceptions are decided from the
