@@ -240,6 +240,31 @@ START_TEST(gating)
 }
 END_TEST
 
+/* SDM 2A "Opcode Column in the Instruction Summary Table" and the opcode
+ * maps: prefix forms no instruction defines are #UD, with CR0.TS = 1 too. */
+static const struct ud_case {
+    const char *what;
+    uint8_t code[4];
+} ud_cases[] = {
+    {"66 0F 52 (no RSQRTPD)", {0x66, 0x0f, 0x52, 0xc1}},
+    {"F2 0F 53 (no RCPSD)", {0xf2, 0x0f, 0x53, 0xc1}},
+    {"F2 0F 5B", {0xf2, 0x0f, 0x5b, 0xc1}},
+    {"0F E6 without prefix", {0x0f, 0xe6, 0xc1, 0x90}},
+    {"0F 7C without prefix (HADD)", {0x0f, 0x7c, 0xc1, 0x90}},
+    {"F3 0F D0 (ADDSUB)", {0xf3, 0x0f, 0xd0, 0xc1}},
+    {"F2 0F F0 register form (LDDQU)", {0xf2, 0x0f, 0xf0, 0xc1}},
+    {"F3 0F 2E (UCOMISS)", {0xf3, 0x0f, 0x2e, 0xc1}},
+    {"F2 0F 16", {0xf2, 0x0f, 0x16, 0xc1}},
+};
+
+START_TEST(undefined_prefix_forms)
+{
+    th_load(c, CODE, ud_cases[_i].code, 4);
+    c->cr0 |= CR0_TS;
+    th_expect_fault(c, CODE, EXC_UD, false, 0);
+}
+END_TEST
+
 static Suite *sse_fp_suite(void)
 {
     Suite *s = suite_create("sse_fp");
@@ -248,6 +273,7 @@ static Suite *sse_fp_suite(void)
     tcase_add_loop_test(tc, mxcsr_rules, 0, sizeof fp_cases / sizeof fp_cases[0]);
     tcase_add_test(tc, alignment);
     tcase_add_test(tc, gating);
+    tcase_add_loop_test(tc, undefined_prefix_forms, 0, sizeof ud_cases / sizeof ud_cases[0]);
     suite_add_tcase(s, tc);
     return s;
 }
