@@ -17,9 +17,19 @@ static inline unsigned fmt_size(enum ssefp_fmt fmt)
     return fmt == SSEFP_S ? 4 : 8;
 }
 
+typedef void (*ssefp_packed_fn)(union xmm_reg *, const union xmm_reg *, uint32_t, uint32_t *);
+static const ssefp_packed_fn packed_fns[SSEFP_SQRT + 1][2] = {
+    [SSEFP_ADD] = {ssefp_hp_addps, ssefp_hp_addpd}, [SSEFP_SUB] = {ssefp_hp_subps, ssefp_hp_subpd},
+    [SSEFP_MUL] = {ssefp_hp_mulps, ssefp_hp_mulpd}, [SSEFP_DIV] = {ssefp_hp_divps, ssefp_hp_divpd},
+    [SSEFP_MIN] = {ssefp_hp_minps, ssefp_hp_minpd}, [SSEFP_MAX] = {ssefp_hp_maxps, ssefp_hp_maxpd},
+    [SSEFP_SQRT] = {ssefp_hp_sqrtps, ssefp_hp_sqrtpd},
+};
+
 /* V <- V op W, element by element: every element of a packed form (a
  * 16-byte memory operand must be aligned), the low one of a scalar form
- * (the others keep their value; the memory operand is one element). */
+ * (the others keep their value; the memory operand is one element). A
+ * packed form whose guest masks overflow and underflow is one host
+ * instruction: the same elements and the OR of their flags. */
 static void fp_binary(struct cpu *c, const struct insn *in, enum ssefp_op op, enum ssefp_fmt fmt,
                       bool packed)
 {
@@ -28,6 +38,10 @@ static void fp_binary(struct cpu *c, const struct insn *in, enum ssefp_op op, en
     sse_read_w(c, in, &s, packed ? 16 : fmt_size(fmt), packed);
     unsigned n = packed ? 16 / fmt_size(fmt) : 1;
     uint32_t fl = 0, mx = c->fpu.mxcsr;
+    if (packed && !(ssefp_unmasked(mx) & (MXCSR_OE | MXCSR_UE))) {
+        packed_fns[op][fmt](&d, &s, ssefp_host_mxcsr(mx), &fl);
+        n = 0;
+    }
     for (unsigned i = 0; i < n; i++) {
         uint32_t f;
         ssefp_set(&d, fmt, i, ssefp_elem(mx, op, fmt, ssefp_get(&d, fmt, i), ssefp_get(&s, fmt, i), &f));

@@ -11,6 +11,8 @@
 
 #include <stdint.h>
 
+#include "nvmx/cpu.h" /* union xmm_reg */
+
 #if !defined(__x86_64__)
 #error "SSE floating point runs on the host's SSE unit: an x86-64 host is required (docs/fpu.md)"
 #endif
@@ -67,6 +69,40 @@ SSEFP_HOST2(ssefp_h_cmpsd4, "cmpsd $4,")
 SSEFP_HOST2(ssefp_h_cmpsd5, "cmpsd $5,")
 SSEFP_HOST2(ssefp_h_cmpsd6, "cmpsd $6,")
 SSEFP_HOST2(ssefp_h_cmpsd7, "cmpsd $7,")
+
+/* x <- x OP y on all 128 bits (the packed forms): the same element results
+ * and the OR of the element flags, for a guest that masks overflow and
+ * underflow (ssefp_elem's corrections are for unmasked ones). */
+#define SSEFP_HOSTP(fn, insn)                                                                \
+    static inline void fn(union xmm_reg *d, const union xmm_reg *s, uint32_t mx, uint32_t *fl) \
+    {                                                                                        \
+        ssefp_hv x = {(long long)d->q[0], (long long)d->q[1]};                               \
+        ssefp_hv y = {(long long)s->q[0], (long long)s->q[1]};                               \
+        uint32_t save = 0, out = 0;                                                          \
+        __asm__ volatile("stmxcsr %[save]\n\t"                                               \
+                         "ldmxcsr %[mx]\n\t" insn " %[y], %[x]\n\t"                          \
+                         "stmxcsr %[out]\n\t"                                                \
+                         "ldmxcsr %[save]"                                                   \
+                         : [x] "+x"(x), [save] "+m"(save), [out] "+m"(out)                   \
+                         : [y] "x"(y), [mx] "m"(mx));                                        \
+        *fl = out & 0x3fu;                                                                   \
+        d->q[0] = (uint64_t)x[0];                                                            \
+        d->q[1] = (uint64_t)x[1];                                                            \
+    }
+SSEFP_HOSTP(ssefp_hp_addps, "addps")
+SSEFP_HOSTP(ssefp_hp_addpd, "addpd")
+SSEFP_HOSTP(ssefp_hp_subps, "subps")
+SSEFP_HOSTP(ssefp_hp_subpd, "subpd")
+SSEFP_HOSTP(ssefp_hp_mulps, "mulps")
+SSEFP_HOSTP(ssefp_hp_mulpd, "mulpd")
+SSEFP_HOSTP(ssefp_hp_divps, "divps")
+SSEFP_HOSTP(ssefp_hp_divpd, "divpd")
+SSEFP_HOSTP(ssefp_hp_minps, "minps")
+SSEFP_HOSTP(ssefp_hp_minpd, "minpd")
+SSEFP_HOSTP(ssefp_hp_maxps, "maxps")
+SSEFP_HOSTP(ssefp_hp_maxpd, "maxpd")
+SSEFP_HOSTP(ssefp_hp_sqrtps, "sqrtps")
+SSEFP_HOSTP(ssefp_hp_sqrtpd, "sqrtpd")
 
 /* Integer -> floating point: x <- convert(g), g a 32- or 64-bit GPR. */
 #define SSEFP_HOST_I2F(fn, insn)                                                             \
