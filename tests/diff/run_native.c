@@ -30,7 +30,7 @@ _Static_assert(__builtin_offsetof(struct native_regs, xmm) == 152, "asm offsets"
 
 uint64_t dt_native_target __attribute__((used));
 void dt_native_enter(const struct native_regs *r) __attribute__((noreturn));
-__asm__(".text\n"
+__asm__(".pushsection .text\n"
         ".type dt_native_enter, @function\n"
         "dt_native_enter:\n"
         "  movq 136(%rdi), %rax\n"
@@ -52,7 +52,8 @@ __asm__(".text\n"
         "  movq 112(%rdi), %r14\n  movq 120(%rdi), %r15\n"
         "  movq 32(%rdi), %rsp\n  movq 56(%rdi), %rdi\n"
         "  jmp *dt_native_target(%rip)\n"
-        ".size dt_native_enter, .-dt_native_enter\n");
+        ".size dt_native_enter, .-dt_native_enter\n"
+        ".popsection\n");
 
 static sigjmp_buf jb;
 static struct dt_result *cur;
