@@ -43,9 +43,8 @@ enum ssefp_op {
     SSEFP_CVT_D2S, /* double -> single (CVTSD2SS, CVTPD2PS) */
 };
 
-/* CPUID.01H:ECX features of this part (c->fpu.features, fxsave.c). */
+/* CPUID.01H:ECX.SSE3 (c->fpu.features, fxsave.c); SSE4.1 is FPU_F_SSE4_1 of sse.h. */
 #define FPU_F_SSE3 0x10u   /* ECX[0] */
-#define FPU_F_SSE4_1 0x0400u /* ECX[19]; the same value as sse.h may define */
 
 /* The host MXCSR an operation runs under: the guest's RC and DAZ, every
  * exception masked (the guest's unmasked exceptions are decided from the

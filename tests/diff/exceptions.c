@@ -19,8 +19,11 @@ enum dt_cond {
     DT_COND_IMM8_GT7,       /* the last byte (imm8) is above 7 */
     DT_COND_MEM,            /* a memory operand (ModRM.mod != 3) */
     DT_COND_DP_SUM,         /* DPPS/DPPD summing two or more products (imm8[7:4]) */
+    DT_COND_NO66,           /* no 66 prefix (the MMX form of an SSSE3 instruction) */
+    DT_COND_SAMEREG,        /* register source that is the destination register */
+    DT_COND_EQUAL_ORDERED,  /* imm8[3:2] = 11B (last byte): "equal ordered" aggregation */
 };
-enum dt_action { DT_ACT_FLAGS, DT_ACT_SKIP, DT_ACT_MXCSR, DT_ACT_NANS };
+enum dt_action { DT_ACT_FLAGS, DT_ACT_SKIP, DT_ACT_MXCSR, DT_ACT_NANS, DT_ACT_X87TAGS };
 
 struct dt_exception {
     const char *mnem;
@@ -71,8 +74,13 @@ static struct shape insn_shape(const struct dt_insn *in)
     return s;
 }
 
-/* ModRM byte of a one- or two-byte-opcode instruction. */
-static uint8_t modrm_of(const struct shape *s) { return s->op[0] == 0x0f ? s->op[2] : s->op[1]; }
+/* ModRM byte of a one-, two- or three-byte-opcode instruction. */
+static uint8_t modrm_of(const struct shape *s)
+{
+    if (s->op[0] != 0x0f)
+        return s->op[1];
+    return s->op[1] == 0x38 || s->op[1] == 0x3a ? s->op[3] : s->op[2];
+}
 
 static bool cond_holds(enum dt_cond c, const struct dt_case *k, const struct dt_insn *in)
 {
@@ -108,6 +116,14 @@ static bool cond_holds(enum dt_cond c, const struct dt_case *k, const struct dt_
         unsigned imm = in->len ? in->bytes[in->len - 1] : 0;
         return __builtin_popcount((imm >> 4) & (strcmp(in->mnem, "DPPD") ? 15u : 3u)) >= 2;
     }
+    case DT_COND_SAMEREG: {
+        uint8_t m = modrm_of(&s);
+        return (m >> 6) == 3 && (((m >> 3) & 7) | ((s.rex & 4) << 1)) == ((m & 7) | ((s.rex & 1) << 3));
+    }
+    case DT_COND_EQUAL_ORDERED:
+        return (in->bytes[in->len - 1] & 0x0c) == 0x0c;
+    case DT_COND_NO66:
+        return memchr(in->bytes, 0x66, (size_t)(s.op - in->bytes)) == NULL;
     }
     return false;
 }
@@ -145,6 +161,15 @@ bool dt_exception_nans(const struct dt_case *k)
     for (unsigned n = 0; n < k->n; n++)
         for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
             if (match(i, k, &k->insn[n], DT_ACT_NANS))
+                return true;
+    return false;
+}
+
+bool dt_exception_x87_tags(const struct dt_case *k)
+{
+    for (unsigned n = 0; n < k->n; n++)
+        for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
+            if (match(i, k, &k->insn[n], DT_ACT_X87TAGS))
                 return true;
     return false;
 }

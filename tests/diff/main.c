@@ -11,7 +11,7 @@
 static void usage(FILE *f)
 {
     fprintf(f, "usage: nvmx-difftest --seed S --count N [--verbose] [--only MNEMONIC[,...]]\n"
-               "                     [--case K] [--list] [--isa gp|sse|ssefp]\n"
+               "                     [--case K] [--list] [--isa gp|sse|simd|ssefp]\n"
                "                     [--oracle unicorn|native]\n");
 }
 
@@ -39,9 +39,13 @@ int main(int argc, char **argv)
             i++, single = true;
         else if (!strcmp(a, "--only") && val)
             only = val, i++;
-        else if (!strcmp(a, "--isa") && val && (!strcmp(val, "gp") || !strcmp(val, "sse") ||
-                                                 !strcmp(val, "ssefp")))
-            dt_isa = !strcmp(val, "sse") ? DT_ISA_SSE : !strcmp(val, "ssefp") ? DT_ISA_SSEFP : DT_ISA_GP,
+        else if (!strcmp(a, "--isa") && val &&
+                 (!strcmp(val, "gp") || !strcmp(val, "sse") || !strcmp(val, "simd") ||
+                  !strcmp(val, "ssefp")))
+            dt_isa = !strcmp(val, "sse")     ? DT_ISA_SSE
+                     : !strcmp(val, "simd")  ? DT_ISA_SIMD
+                     : !strcmp(val, "ssefp") ? DT_ISA_SSEFP
+                                             : DT_ISA_GP,
             i++;
         else if (!strcmp(a, "--oracle") && val && (!strcmp(val, "unicorn") || !strcmp(val, "native")))
             native = !strcmp(val, "native"), i++;

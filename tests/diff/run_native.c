@@ -150,6 +150,11 @@ void dt_native_run(const struct dt_case *k, struct dt_result *r)
     if (!sigsetjmp(jb, 1))
         dt_native_enter(&nr);
     __asm__ volatile("ldmxcsr %0" : : "m"(host_mxcsr));
+    /* The ssefp cases do not touch the x87/MMX registers: the host's are
+     * not loaded, and the case's are the result. */
+    memcpy(r->st.mm, k->init.mm, sizeof r->st.mm);
+    r->st.fp_top = k->init.fp_top;
+    r->st.fp_empty = k->init.fp_empty;
     memcpy(r->st.data, (void *)DT_DATA_BASE, DT_DATA_SIZE);
     memcpy(r->st.stack, (void *)DT_STACK_BASE, DT_STACK_SIZE);
 }
