@@ -19,7 +19,7 @@
 
 static uint64_t phys_addr_mask(const struct cpu *c)
 {
-    return (1ull << paging_maxphyaddr(c)) - 1;
+    return (1ull << cpu_maxphyaddr(c)) - 1;
 }
 
 static bool msr_rd_IA32_TIME_STAMP_COUNTER(struct cpu *c, uint64_t *val)
