@@ -48,6 +48,10 @@ enum lapic_reg {
 #define LAPIC_TIMER_PERIODIC 1u
 #define LAPIC_TIMER_TSC_DEADLINE 2u
 #define LAPIC_SVR_ENABLE (1u << 8)
+/* SDM 3A "Spurious-Interrupt Vector Register": vector, APIC software
+ * enable, focus processor checking; bit 12 (EOI-broadcast suppression) is
+ * reserved, the version register not enumerating it (bit 24 = 0). */
+#define LAPIC_SVR_WRITABLE 0x3ffu
 
 struct lapic {
     uint32_t id;

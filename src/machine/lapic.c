@@ -326,7 +326,7 @@ bool lapic_write(struct lapic *l, unsigned off, uint64_t now, uint64_t tsc_offse
     case LAPIC_LDR: if (!l->x2apic) l->ldr = v & 0xff000000u; break;
     case LAPIC_DFR: if (!l->x2apic) l->dfr = v | 0x0fffffffu; break;
     case LAPIC_SVR:
-        l->svr = v & 0x11ffu;
+        l->svr = v & LAPIC_SVR_WRITABLE;
         if (!(l->svr & LAPIC_SVR_ENABLE)) {
             l->lvt_timer |= LAPIC_LVT_MASKED;
             l->lvt_thermal |= LAPIC_LVT_MASKED;
@@ -411,6 +411,31 @@ bool lapic_rdmsr(struct lapic *l, uint32_t msr, uint64_t now, uint64_t *val)
     return true;
 }
 
+/* SDM 3A "Reserved Bit Checking" (x2APIC): a WRMSR that sets a reserved bit
+ * of these registers is #GP(0); the reserved bits are those of Table
+ * "Local APIC Register Address Map Supported by x2APIC" and the figures it
+ * names: TPR bits 31:8, the SVR beyond vector, APIC enable and focus
+ * processor checking (EOI-broadcast suppression is not enumerated), each
+ * LVT entry beyond its fields ("Local Vector Table (LVT)"; the read-only
+ * delivery status and remote IRR bits are ignored, not reserved), the
+ * divide configuration beyond bits 3 and 1:0. 0 for the others. */
+static uint32_t x2apic_reserved(unsigned off)
+{
+    switch (off) {
+    case LAPIC_TPR: return 0xffffff00u;
+    case LAPIC_SVR: return ~(uint32_t)LAPIC_SVR_WRITABLE;
+    case LAPIC_LVT_TIMER: return ~0x710ffu;
+    case LAPIC_LVT_CMCI:
+    case LAPIC_LVT_THERMAL:
+    case LAPIC_LVT_PERF: return ~0x117ffu;
+    case LAPIC_LVT_LINT0:
+    case LAPIC_LVT_LINT1: return ~0x1f7ffu;
+    case LAPIC_LVT_ERROR: return ~0x110ffu;
+    case LAPIC_TIMER_DCR: return ~0xbu;
+    default: return 0;
+    }
+}
+
 bool lapic_wrmsr(struct lapic *l, uint32_t msr, uint64_t now, uint64_t tsc_offset, uint64_t val)
 {
     if (!l->x2apic || msr < 0x800 || msr > 0x8ff)
@@ -438,8 +463,8 @@ bool lapic_wrmsr(struct lapic *l, uint32_t msr, uint64_t now, uint64_t tsc_offse
             return false;
         break;
     default:
-        if (val >> 32)
-            return false; /* reserved bits 63:32 */
+        if (val >> 32 || ((uint32_t)val & x2apic_reserved(off)))
+            return false; /* reserved bits 63:32 and the register's own */
         break;
     }
     if ((off >= LAPIC_ISR0 && off < LAPIC_IRR0 + 0x80))

@@ -556,6 +556,37 @@ START_TEST(lapic_timer_tsc_deadline_disarms)
 }
 END_TEST
 
+/* SDM 3A "Reserved Bit Checking" (x2APIC): WRMSR setting a reserved bit of
+ * the register is #GP(0); the same value without it is accepted. */
+static const struct { uint32_t msr; uint64_t bad, good; } x2apic_rsvd_cases[] = {
+    { 0x808, 0x100, 0xff },                 /* TPR bits 31:8 */
+    { 0x80f, 0x1000 | 0x1ff, 0x3ff },       /* SVR: EOI suppression not enumerated */
+    { 0x832, 0x80000 | 0x30, 0x20030 },     /* LVT timer bit 19; periodic is fine */
+    { 0x835, 0x20000 | 0x700, 0x700 },      /* LINT0 bit 17 */
+    { 0x836, 0x800 | 0x400, 0x1a400 },      /* LINT1 bit 11 */
+    { 0x837, 0x100 | 0x33, 0x10033 },       /* LVT error: no delivery mode */
+    { 0x834, 0x800, 0x10000 },              /* LVT perf bit 11 */
+    { 0x833, 0x20000, 0x10000 },            /* LVT thermal bit 17 */
+    { 0x82f, 0x20000, 0x10000 },            /* LVT CMCI bit 17 */
+    { 0x83e, 0x4, 0xb },                    /* DCR bit 2 */
+    { 0x83f, 0x100, 0x40 },                 /* SELF IPI bits 31:8 */
+    { 0x830, 1ull << 13 | 0x40, 0x40040 },  /* ICR bit 13 */
+    { 0x838, 1ull << 32, 0xffffffffu },     /* initial count: bits 63:32 */
+};
+
+START_TEST(x2apic_reserved_bits_gp)
+{
+    struct lapic *l = m->lapic;
+    apic_enable();
+    l->x2apic = true;
+    uint32_t msr = x2apic_rsvd_cases[_i].msr;
+    ck_assert_msg(!lapic_wrmsr(l, msr, 0, 0, x2apic_rsvd_cases[_i].bad),
+                  "MSR 0x%x: 0x%llx accepted", msr, (unsigned long long)x2apic_rsvd_cases[_i].bad);
+    ck_assert_msg(lapic_wrmsr(l, msr, 0, 0, x2apic_rsvd_cases[_i].good),
+                  "MSR 0x%x: 0x%llx refused", msr, (unsigned long long)x2apic_rsvd_cases[_i].good);
+}
+END_TEST
+
 static Suite *platform_suite(void)
 {
     Suite *s = suite_create("platform");
@@ -607,6 +638,8 @@ static Suite *platform_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, lapic_timer_mode_change_keeps_count);
     tcase_add_test(tc, lapic_timer_tsc_deadline_disarms);
+    tcase_add_loop_test(tc, x2apic_reserved_bits_gp, 0,
+                        sizeof x2apic_rsvd_cases / sizeof x2apic_rsvd_cases[0]);
     suite_add_tcase(s, tc);
     return s;
 }
