@@ -587,6 +587,61 @@ START_TEST(x2apic_reserved_bits_gp)
 }
 END_TEST
 
+/* Guest nonsense never crashes nvmx: a fixed pseudo-random stream of port
+ * and MMIO accesses of every size over every device this file covers,
+ * interleaved with interrupt acknowledges and EOIs, leaves the machine
+ * answering (run under ASan/UBSan in the sanitizer build). */
+static uint64_t rng_state = 0x243f6a8885a308d3ull;
+static uint64_t rng(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+
+START_TEST(devices_survive_random_programming)
+{
+    static const uint16_t ports[] = { 0x20, 0x21, 0xa0, 0xa1, 0x4d0, 0x4d1, 0xcf8, 0xcf9, 0xcfa,
+                                      0xcfb, 0xcfc, 0xcfd, 0xcfe, 0xcff, 0xe0, 0xe3, 0xe4, 0xe8,
+                                      0xeb, 0x2000, 0x2005, 0x200e, 0x2017, 0xc000, 0xc07f,
+                                      0xc0ff };
+    static const uint64_t mmio[] = { IOAPIC, IOAPIC + 0x10, IOAPIC + 0x40, 0xfebff000u,
+                                     0xfebff800u, 0xfebffffcu, 0xff000000u, 0xff00fff9u,
+                                     0xff00ffffu, 0xfee000b0u, 0xfee00350u };
+    static const unsigned sizes[] = { 1, 2, 4, 8 };
+    for (unsigned i = 0; i < 200000; i++) {
+        uint64_t r = rng();
+        unsigned size = sizes[(r >> 8) & 3];
+        uint64_t v = rng();
+        if (r & 1) {
+            uint16_t port = (uint16_t)(ports[(r >> 16) % (sizeof ports / sizeof ports[0])] +
+                                       ((r >> 40) & 3));
+            if (size == 8)
+                size = 4;
+            if (r & 2)
+                machine_io_out(m, port, size, (uint32_t)v);
+            else
+                (void)machine_io_in(m, port, size);
+        } else {
+            uint64_t pa = mmio[(r >> 16) % (sizeof mmio / sizeof mmio[0])] + ((r >> 40) & 7);
+            if (r & 2)
+                machine_mmio_write(m, pa, size, v);
+            else
+                (void)machine_mmio_read(m, pa, size);
+        }
+        if ((r >> 48) % 7 == 0)
+            (void)machine_intr_ack(m);
+        if ((r >> 52) % 11 == 0)
+            lapic_write(m->lapic, LAPIC_EOI, 0, 0, 0);
+    }
+    /* still answering: the host bridge and the pc-testdev register */
+    ck_assert_uint_eq(cfg_read(0, 0, 0, 0x00, 4), 0x12378086u);
+    machine_io_out(m, 0xe0, 4, 0x5a5a5a5au);
+    ck_assert_uint_eq(machine_io_in(m, 0xe0, 4), 0x5a5a5a5au);
+}
+END_TEST
+
 static Suite *platform_suite(void)
 {
     Suite *s = suite_create("platform");
@@ -611,6 +666,7 @@ static Suite *platform_suite(void)
     tcase_add_test(tc, pc_testdev_io_register);
     tcase_add_test(tc, pc_testdev_iomem);
     tcase_add_test(tc, device_names_checked);
+    tcase_add_test(tc, devices_survive_random_programming);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("ioapic");
