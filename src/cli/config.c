@@ -299,7 +299,8 @@ static uint64_t model_cr4_bits(const struct cpu_model *cm)
 }
 
 /* A model is checked as a whole: every bit it sets in the feature-flag
- * registers must be a flag nvmx implements, by the two lists
+ * registers (leaves 01H, 06H, 07H, 80000001H, 80000007H, 80000008H:EBX;
+ * leaf 0DH has rules of its own) must be a flag nvmx implements, by the two lists
  * include/nvmx/cpu_features.def and cpu_vector_features.def (issue 13's
  * engineers flip the vector flags there). A bit listed in neither is
  * reserved or unknown to nvmx; a bit listed in both counts as implemented
@@ -326,8 +327,9 @@ static bool check_features(const char *path, const struct cpu_model *cm, char *e
                            size_t errlen)
 {
     static const struct { uint32_t leaf; uint8_t reg; } regs[] = {
-        { 1, R_ECX }, { 1, R_EDX }, { 7, R_EBX }, { 7, R_ECX }, { 7, R_EDX },
-        { 0x80000001u, R_ECX }, { 0x80000001u, R_EDX }, { 0x80000007u, R_EDX },
+        { 1, R_ECX }, { 1, R_EDX }, { 6, R_EAX }, { 6, R_ECX }, { 7, R_EBX }, { 7, R_ECX },
+        { 7, R_EDX }, { 0x80000001u, R_ECX }, { 0x80000001u, R_EDX }, { 0x80000007u, R_EDX },
+        { 0x80000008u, R_EBX },
     };
     const unsigned n = sizeof feature_flags / sizeof feature_flags[0];
     for (unsigned r = 0; r < sizeof regs / sizeof regs[0]; r++) {

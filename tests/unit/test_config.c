@@ -653,25 +653,26 @@ static const unsigned n_cpu_features = 0
 
 static const char *flags_model(const struct feature *only)
 {
-    static char json[1024];
-    static const uint32_t leaves[] = { 1, 7, 0x80000001u, 0x80000007u };
-    uint32_t r[4][4] = { { 0 } };
+    static char json[2048];
+    static const uint32_t leaves[] = { 1, 6, 7, 0x80000001u, 0x80000007u, 0x80000008u };
+    enum { NL = sizeof leaves / sizeof leaves[0] };
+    uint32_t r[NL][4] = { { 0 } };
+    r[NL - 1][EAX] = 0x302e; /* 46 physical, 48 linear address bits */
     for (unsigned i = 0; i < N(all_flags); i++) {
         const struct feature *f = &all_flags[i];
         if (f->leaf == 1 && f->reg == ECX && f->bit == 5)
             continue; /* VMX needs the capability MSRs: vmx_model_json's tests */
         if (only ? f == only : f->want)
-            for (unsigned l = 0; l < 4; l++)
+            for (unsigned l = 0; l < NL; l++)
                 if (leaves[l] == f->leaf)
                     r[l][f->reg] |= 1u << f->bit;
     }
     int n = snprintf(json, sizeof json, "{\"name\": \"flags\", \"leaves\": [{\"leaf\": 0, \"eax\": 7}");
-    for (unsigned l = 0; l < 4; l++)
+    for (unsigned l = 0; l < NL; l++)
         n += snprintf(json + n, sizeof json - (size_t)n,
                       ", {\"leaf\": %u, \"eax\": %u, \"ebx\": %u, \"ecx\": %u, \"edx\": %u}",
                       leaves[l], r[l][0], r[l][1], r[l][2], r[l][3]);
-    snprintf(json + n, sizeof json - (size_t)n,
-             ", {\"leaf\": \"0x80000008\", \"eax\": \"0x302e\"}]}");
+    snprintf(json + n, sizeof json - (size_t)n, "]}");
     return json;
 }
 
