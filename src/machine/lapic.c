@@ -49,10 +49,13 @@ int lapic_pending_vector(const struct lapic *l)
 }
 
 /* SDM 3A "Local Vector Table": LINT0 with delivery mode ExtINT (111b),
- * unmasked, passes the 8259's INTR to the processor. */
+ * unmasked, passes the 8259's INTR to the processor. SDM 3A "Enabling or
+ * Disabling the Local APIC": with IA32_APIC_BASE.EN clear the processor is
+ * as one without a local APIC, whose LINT0 pin is INTR itself. */
 bool lapic_extint_pending(const struct lapic *l)
 {
-    return l->lint0_pin && !(l->lvt_lint0 & LAPIC_LVT_MASKED) && ((l->lvt_lint0 >> 8) & 7) == 7;
+    return l->lint0_pin && (l->globally_disabled || (!(l->lvt_lint0 & LAPIC_LVT_MASKED) &&
+                                                     ((l->lvt_lint0 >> 8) & 7) == 7));
 }
 
 static void update_any(struct lapic *l)
@@ -63,6 +66,12 @@ static void update_any(struct lapic *l)
 void lapic_set_lint0(struct lapic *l, bool level)
 {
     l->lint0_pin = level;
+    update_any(l);
+}
+
+void lapic_set_global_enable(struct lapic *l, bool enabled)
+{
+    l->globally_disabled = !enabled;
     update_any(l);
 }
 
@@ -100,11 +109,12 @@ void lapic_init_reset(struct lapic *l)
     uint32_t id = l->id;
     bool x2apic = l->x2apic, init = l->init_pending, sipi = l->sipi_pending;
     uint8_t vec = l->sipi_vector;
-    bool lint0 = l->lint0_pin;
+    bool lint0 = l->lint0_pin, disabled = l->globally_disabled;
     void (*eoi)(void *, uint8_t) = l->eoi_broadcast;
     void *eoi_ctx = l->eoi_ctx;
     lapic_reset(l, id);
     l->lint0_pin = lint0;
+    l->globally_disabled = disabled;
     l->eoi_broadcast = eoi;
     l->eoi_ctx = eoi_ctx;
     l->x2apic = x2apic;

@@ -474,6 +474,21 @@ START_TEST(pic_auto_eoi_and_lint0_mask)
 }
 END_TEST
 
+/* SDM 3A "Enabling or Disabling the Local APIC": with IA32_APIC_BASE.EN
+ * clear LINT0 is INTR, whatever the LVT says. */
+START_TEST(pic_reaches_intr_with_apic_globally_disabled)
+{
+    pic_init(0x01);
+    lapic_write(m->lapic, LAPIC_LVT_LINT0, 0, 0, LAPIC_LVT_MASKED);
+    machine_irq_set(m, 4, true);
+    ck_assert_int_eq(machine_intr_peek(m), -1);
+    lapic_set_global_enable(m->lapic, false);
+    ck_assert(lapic_has_irr(m->lapic));
+    ck_assert_int_eq(machine_intr_ack(m), 0x24);
+    lapic_set_global_enable(m->lapic, true);
+}
+END_TEST
+
 START_TEST(pic_elcr_level_and_poll)
 {
     pic_init(0x01);
@@ -687,6 +702,7 @@ static Suite *platform_suite(void)
     tcase_add_test(tc, pic_cascade_and_spurious);
     tcase_add_test(tc, pic_auto_eoi_and_lint0_mask);
     tcase_add_test(tc, pic_elcr_level_and_poll);
+    tcase_add_test(tc, pic_reaches_intr_with_apic_globally_disabled);
     tcase_add_test(tc, pic_rotation);
     suite_add_tcase(s, tc);
 

@@ -216,6 +216,15 @@ static void test_pic(void)
     *apic(APIC_LVT_LINT0) = 7u << 8;
     __asm__ volatile("nop");
     check_eq("pic.lint0_unmasked_delivers", pic_hits, 2);
+    /* SDM 3A "Enabling or Disabling the Local APIC": with IA32_APIC_BASE.EN
+     * clear the processor is one without a local APIC: LINT0 is INTR */
+    *apic(APIC_LVT_LINT0) = MASKED | 7u << 8;
+    uint64_t base = rdmsr(MSR_APIC_BASE);
+    wrmsr(MSR_APIC_BASE, base & ~(1ull << 11));
+    set_irq_line(3, 1);
+    check_eq("pic.intr_with_apic_globally_disabled", pic_hits, 3);
+    wrmsr(MSR_APIC_BASE, base);
+    *apic(APIC_LVT_LINT0) = MASKED;
     outb(0x21, 0xff);
 }
 
