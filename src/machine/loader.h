@@ -113,6 +113,10 @@ bool loader_layout(struct machine *m, const struct image_file *f, struct boot_en
                    char *err, size_t errlen);
 void loader_elf64_structures(struct machine *m, struct boot_entry *be);
 
+/* The MultiProcessor Specification 1.4 tables at 0xF0000, unless the image
+ * is there (loader_mptable.c). */
+void loader_mp_tables(struct machine *m, struct boot_entry *be);
+
 /* Multiboot information structure, command line, modules (loader_bootinfo.c). */
 bool loader_boot_info(struct machine *m, const struct boot_params *bp, struct boot_entry *be,
                       char *err, size_t errlen);

@@ -161,6 +161,8 @@ bool loader_prepare(struct machine *m, const struct boot_params *bp, struct boot
     if (ok && be->kind == BOOT_ELF64)
         loader_elf64_structures(m, be);
     if (ok)
+        loader_mp_tables(m, be);
+    if (ok)
         ok = loader_boot_info(m, bp, be, err, errlen);
     loader_free_file(&f);
     return ok;

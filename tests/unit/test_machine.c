@@ -736,6 +736,78 @@ START_TEST(elf64_low_image_moves_boot_data)
 }
 END_TEST
 
+static uint8_t sum8(const uint8_t *p, size_t n)
+{
+    uint8_t s = 0;
+    for (size_t i = 0; i < n; i++)
+        s = (uint8_t)(s + p[i]);
+    return s;
+}
+
+/* MultiProcessor Specification 1.4: floating pointer at 0xF0000 with a
+ * zero checksum pointing at a "PCMP" table whose entries name the
+ * processor, the buses, the I/O APIC, the ISA interrupts and LINT0/LINT1. */
+START_TEST(mp_tables_describe_the_platform)
+{
+    char err[512];
+    struct boot_entry be;
+    struct seg sg = { 0x100000, 0x100000, 0x100, 0x100, 0x33 };
+    size_t n = build_elf(img, sizeof(img), 2, 0x100000, &sg, 1, NULL);
+    const char *path = write_file("mp.elf", img, n);
+    ck_assert_msg(prepare(path, &be, err, sizeof(err)), "%s", err);
+    const uint8_t *f = m->ram + 0xf0000;
+    ck_assert_mem_eq(f, "_MP_", 4);
+    ck_assert_uint_eq(f[8], 1);
+    ck_assert_uint_eq(f[9], 4);
+    ck_assert_uint_eq(sum8(f, 16), 0);
+    ck_assert_uint_eq(f[11], 0); /* a configuration table follows, no default */
+    ck_assert_uint_eq(f[12] & 0x80, 0); /* virtual-wire mode */
+    const uint8_t *t = m->ram + ld_le32(f + 4);
+    ck_assert_mem_eq(t, "PCMP", 4);
+    uint16_t len = ld_le16(t + 4), count = ld_le16(t + 34);
+    ck_assert_uint_eq(sum8(t, len), 0);
+    ck_assert_uint_eq(ld_le32(t + 36), 0xfee00000u);
+    unsigned kinds[5] = { 0 }, isa_irqs = 0;
+    const uint8_t *e = t + 44;
+    for (unsigned i = 0; i < count; i++) {
+        ck_assert_uint_le(e[0], 4);
+        kinds[e[0]]++;
+        if (e[0] == 2) {
+            ck_assert_uint_eq(e[1], 1); /* I/O APIC ID */
+            ck_assert_uint_eq(ld_le32(e + 4), 0xfec00000u);
+        }
+        if (e[0] == 3) {
+            ck_assert_uint_eq(e[4], 1);    /* the ISA bus */
+            ck_assert_uint_eq(e[5], e[7]); /* ISA IRQ n -> INTIN n */
+            isa_irqs |= 1u << e[5];
+        }
+        if (e[0] == 4)
+            ck_assert_uint_eq(e[1], e[7] == 0 ? 3 : 1); /* LINT0 ExtINT, LINT1 NMI */
+        e += e[0] == 0 ? 20 : 8;
+    }
+    ck_assert_uint_eq((uint64_t)(e - t), len);
+    ck_assert_uint_eq(kinds[0], 1);
+    ck_assert_uint_eq(kinds[1], 2);
+    ck_assert_uint_eq(kinds[2], 1);
+    ck_assert_uint_eq(kinds[4], 2);
+    ck_assert_uint_eq(isa_irqs, 0xfffbu); /* every ISA IRQ but the cascade */
+}
+END_TEST
+
+/* An image over 0xF0000 keeps its bytes: no tables there. */
+START_TEST(mp_tables_yield_to_the_image)
+{
+    char err[512];
+    struct boot_entry be;
+    struct seg sg = { 0xf0000, 0xf0000, 0x40, 0x40, 0x66 };
+    size_t n = build_elf(img, sizeof(img), 2, 0xf0000, &sg, 1, NULL);
+    const char *path = write_file("bios.elf", img, n);
+    ck_assert_msg(prepare(path, &be, err, sizeof(err)), "%s", err);
+    ck_assert_uint_eq(m->ram[0xf0000], 0x66);
+    ck_assert_uint_eq(m->ram[0xf003f], 0x66);
+}
+END_TEST
+
 static Suite *machine_suite(void)
 {
     Suite *s = suite_create("machine");
@@ -778,6 +850,8 @@ static Suite *machine_suite(void)
     tcase_add_loop_test(tc, multiboot_low_image_moves_boot_data, 0,
                         sizeof(low_cases) / sizeof(low_cases[0]));
     tcase_add_test(tc, elf64_low_image_moves_boot_data);
+    tcase_add_test(tc, mp_tables_describe_the_platform);
+    tcase_add_test(tc, mp_tables_yield_to_the_image);
     suite_add_tcase(s, tc);
     return s;
 }

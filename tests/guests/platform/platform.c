@@ -9,6 +9,7 @@
 #include "console.h"
 #include "exc.h"
 #include "report.h"
+#include "rtstring.h"
 #include "x86.h"
 
 #define MSR_APIC_BASE 0x1b
@@ -149,7 +150,43 @@ static void test_ioapic_registers(void)
     check_eq("ioapic.arbitration_follows_id", ioapic_read(2), 0x0f000000u);
     ioapic_write(2, 0);
     check_eq("ioapic.arbitration_read_only", ioapic_read(2), 0x0f000000u);
-    ioapic_write(0, 0);
+    ioapic_write(0, id);
+}
+
+/* MultiProcessor Specification 1.4 "Finding the MP Floating Pointer
+ * Structure": a 16-byte aligned "_MP_" in 0xF0000-0xFFFFF with a zero
+ * checksum, whose table names the I/O APIC the hardware has. */
+static uint8_t sum8(const uint8_t *p, unsigned n)
+{
+    uint8_t s = 0;
+    while (n--)
+        s = (uint8_t)(s + *p++);
+    return s;
+}
+
+static void test_mptable(void)
+{
+    const uint8_t *f = 0;
+    for (uint64_t a = 0xf0000; a < 0x100000 && !f; a += 16)
+        if (!memcmp((const void *)a, "_MP_", 4) && !sum8((const uint8_t *)a, 16))
+            f = (const uint8_t *)a;
+    if (!check_true("mptable.floating_pointer", f != 0, "_MP_ in 0xF0000-0xFFFFF"))
+        return;
+    const uint8_t *t = (const uint8_t *)(uint64_t)(*(const uint32_t *)(f + 4));
+    uint16_t len = *(const uint16_t *)(t + 4), count = *(const uint16_t *)(t + 34);
+    check_true("mptable.table", !memcmp(t, "PCMP", 4) && !sum8(t, len), "PCMP, zero checksum");
+    int ioapic_id = -1;
+    uint32_t ioapic_addr = 0;
+    const uint8_t *e = t + 44;
+    for (unsigned i = 0; i < count && e < t + len; i++) {
+        if (e[0] == 2) {
+            ioapic_id = e[1];
+            ioapic_addr = *(const uint32_t *)(e + 4);
+        }
+        e += e[0] == 0 ? 20 : 8;
+    }
+    check_eq("mptable.ioapic_address", ioapic_addr, 0xfec00000u);
+    check_eq("mptable.ioapic_id_matches", (uint64_t)ioapic_id, ioapic_read(0) >> 24);
 }
 
 static void test_ioapic_delivery(void)
@@ -270,6 +307,7 @@ void guest_main(uint32_t mb_magic, uint32_t mb_info)
 
     test_pci();
     test_pc_testdev();
+    test_mptable();
     test_ioapic_registers();
     test_ioapic_delivery();
     test_pic();
