@@ -446,6 +446,22 @@ static uint32_t x2apic_reserved(unsigned off)
     }
 }
 
+/* SDM 3A Table "Local APIC Register Address Map Supported by x2APIC": the
+ * registers WRMSR may write; the rest of 800H-8FFH is read-only or
+ * reserved, and WRMSR to it is #GP(0). */
+static bool x2apic_writable(unsigned off)
+{
+    switch (off) {
+    case LAPIC_TPR: case LAPIC_EOI: case LAPIC_SVR: case LAPIC_ESR: case LAPIC_LVT_CMCI:
+    case LAPIC_ICR_LO: case LAPIC_LVT_TIMER: case LAPIC_LVT_THERMAL: case LAPIC_LVT_PERF:
+    case LAPIC_LVT_LINT0: case LAPIC_LVT_LINT1: case LAPIC_LVT_ERROR: case LAPIC_TIMER_ICR:
+    case LAPIC_TIMER_DCR: case LAPIC_SELF_IPI:
+        return true;
+    default:
+        return false;
+    }
+}
+
 bool lapic_wrmsr(struct lapic *l, uint32_t msr, uint64_t now, uint64_t tsc_offset, uint64_t val)
 {
     if (!l->x2apic || msr < 0x800 || msr > 0x8ff)
@@ -477,7 +493,7 @@ bool lapic_wrmsr(struct lapic *l, uint32_t msr, uint64_t now, uint64_t tsc_offse
             return false; /* reserved bits 63:32 and the register's own */
         break;
     }
-    if ((off >= LAPIC_ISR0 && off < LAPIC_IRR0 + 0x80))
-        return false; /* ISR/TMR/IRR are read-only */
+    if (!x2apic_writable(off))
+        return false; /* read-only (ISR, TMR, IRR) or reserved: #GP */
     return lapic_write(l, off, now, tsc_offset, (uint32_t)val);
 }

@@ -657,6 +657,27 @@ START_TEST(devices_survive_random_programming)
 }
 END_TEST
 
+/* x2APIC MSRs that are no writable register (reserved addresses, and the
+ * read-only ones): WRMSR is #GP(0) whatever the value; RDMSR of reserved
+ * addresses too. */
+static const uint32_t x2apic_no_write[] = { 0x800, 0x801, 0x803, 0x804, 0x807, 0x809, 0x80a,
+                                            0x80c, 0x80d, 0x80e, 0x810, 0x818, 0x820, 0x829,
+                                            0x82e, 0x831, 0x839, 0x83d, 0x840, 0x8ff };
+
+START_TEST(x2apic_reserved_and_read_only_registers_gp)
+{
+    struct lapic *l = m->lapic;
+    apic_enable();
+    l->x2apic = true;
+    uint32_t msr = x2apic_no_write[_i];
+    ck_assert_msg(!lapic_wrmsr(l, msr, 0, 0, 0), "WRMSR 0x%x accepted", msr);
+    uint64_t v;
+    bool readable = msr == 0x803 || msr == 0x80a || msr == 0x80d || msr == 0x810 ||
+                    msr == 0x818 || msr == 0x820 || msr == 0x839;
+    ck_assert_msg(lapic_rdmsr(l, msr, 0, &v) == readable, "RDMSR 0x%x", msr);
+}
+END_TEST
+
 static Suite *platform_suite(void)
 {
     Suite *s = suite_create("platform");
@@ -710,6 +731,8 @@ static Suite *platform_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, lapic_timer_mode_change_keeps_count);
     tcase_add_test(tc, lapic_timer_tsc_deadline_disarms);
+    tcase_add_loop_test(tc, x2apic_reserved_and_read_only_registers_gp, 0,
+                        sizeof x2apic_no_write / sizeof x2apic_no_write[0]);
     tcase_add_loop_test(tc, x2apic_reserved_bits_gp, 0,
                         sizeof x2apic_rsvd_cases / sizeof x2apic_rsvd_cases[0]);
     suite_add_tcase(s, tc);
