@@ -292,6 +292,63 @@ static void test_apic_timer_mode_change(void)
     *apic(APIC_TIMER_ICR) = 0;
 }
 
+/* ---- x2APIC MSRs ------------------------------------------------------------ */
+
+static uint32_t wr_msr;
+static uint64_t wr_val;
+static void do_wrmsr(void *arg)
+{
+    (void)arg;
+    wrmsr(wr_msr, wr_val);
+}
+
+/* #GP(0) (13) or -1 (none) from WRMSR */
+static int try_wrmsr(uint32_t msr, uint64_t val)
+{
+    wr_msr = msr;
+    wr_val = val;
+    int v = exc_run(do_wrmsr, 0);
+    return v == 13 && exc_last.f.error == 0 ? 13 : v;
+}
+
+/* SDM 3A "Reserved Bit Checking", Table "Local APIC Register Address Map
+ * Supported by x2APIC" */
+static void test_x2apic_msrs(void)
+{
+    if (!((cpuid(1, 0).ecx >> 21) & 1)) {
+        report_skip("x2apic.*", "CPUID.01H:ECX.x2APIC is 0");
+        return;
+    }
+    wrmsr(MSR_APIC_BASE, rdmsr(MSR_APIC_BASE) | (1u << 10) | (1u << 11));
+    static const struct { const char *name; uint32_t msr; uint64_t val; int expect; } cases[] = {
+        { "x2apic.tpr_bits_31_8_gp", 0x808, 0x100, 13 },
+        { "x2apic.tpr_ok", 0x808, 0x20, -1 },
+        { "x2apic.svr_bit_12_gp", 0x80f, 0x11ff, 13 },
+        { "x2apic.svr_ok", 0x80f, 0x1ff, -1 },
+        { "x2apic.lvt_timer_bit_19_gp", 0x832, 0x80000 | MASKED, 13 },
+        { "x2apic.lint0_bit_17_gp", 0x835, 0x20000 | MASKED, 13 },
+        { "x2apic.dcr_bit_2_gp", 0x83e, 0x4, 13 },
+        { "x2apic.self_ipi_bits_31_8_gp", 0x83f, 0x176, 13 },
+        { "x2apic.icr_bit_13_gp", 0x830, (1u << 13) | (1u << 18) | 0x76, 13 },
+        { "x2apic.bits_63_32_gp", 0x808, 1ull << 32, 13 },
+        { "x2apic.eoi_nonzero_gp", 0x80b, 1, 13 },
+        { "x2apic.ppr_read_only_gp", 0x80a, 0, 13 },
+        { "x2apic.isr_read_only_gp", 0x810, 0, 13 },
+        { "x2apic.current_count_read_only_gp", 0x839, 0, 13 },
+        { "x2apic.reserved_800_gp", 0x800, 0, 13 },
+        { "x2apic.reserved_83a_gp", 0x83a, 0, 13 },
+        { "x2apic.icr_high_absent_gp", 0x831, 0, 13 },
+    };
+    for (unsigned i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        check_eq(cases[i].name, (uint64_t)try_wrmsr(cases[i].msr, cases[i].val),
+                 (uint64_t)cases[i].expect);
+    wrmsr(0x808, 0);
+    unsigned before = hits[0x76];
+    wrmsr(0x83f, 0x76); /* SELF IPI */
+    __asm__ volatile("nop");
+    check_eq("x2apic.self_ipi_delivered", hits[0x76], before + 1);
+}
+
 void guest_main(uint32_t mb_magic, uint32_t mb_info)
 {
     (void)mb_magic;
@@ -312,5 +369,6 @@ void guest_main(uint32_t mb_magic, uint32_t mb_info)
     test_ioapic_delivery();
     test_pic();
     test_apic_timer_mode_change();
+    test_x2apic_msrs();
     guest_finish();
 }
