@@ -660,8 +660,8 @@ static const char *flags_model(const struct feature *only)
     r[NL - 1][EAX] = 0x302e; /* 46 physical, 48 linear address bits */
     for (unsigned i = 0; i < N(all_flags); i++) {
         const struct feature *f = &all_flags[i];
-        if (f->leaf == 1 && f->reg == ECX && f->bit == 5)
-            continue; /* VMX needs the capability MSRs: vmx_model_json's tests */
+        if (!only && f->leaf == 1 && f->reg == ECX && (f->bit == 5 || f->bit == 26))
+            continue; /* VMX needs the capability MSRs, XSAVE leaf 0DH: their own tests */
         if (only ? f == only : f->want)
             for (unsigned l = 0; l < NL; l++)
                 if (leaves[l] == f->leaf)
@@ -690,19 +690,16 @@ START_TEST(each_unimplemented_flag_refused)
     static struct cpu_model cm;
     char err[512] = "", want[64];
     const struct feature *f = &all_flags[_i];
-    if (f->leaf == 1 && f->reg == ECX && f->bit == 5)
-        return; /* VMX: with its capability MSRs, above */
-    const char *path = write_tmp("flag.json", flags_model(f));
     bool implemented = false;
     for (unsigned i = 0; i < N(all_flags); i++)
         implemented |= all_flags[i].want && all_flags[i].leaf == f->leaf &&
                        all_flags[i].reg == f->reg && all_flags[i].bit == f->bit;
-    bool ok = config_load_cpu_model(path, &cm, err, sizeof err);
-    ck_assert_msg(ok == implemented, "%s: loaded %d, implemented %d (%s)", f->name, ok,
-                  implemented, err);
+    if (implemented)
+        return; /* every_implemented_flag_loads */
+    const char *path = write_tmp("flag.json", flags_model(f));
+    ck_assert_msg(!config_load_cpu_model(path, &cm, err, sizeof err), "%s: loaded", f->name);
     snprintf(want, sizeof want, ".%s[bit %u] is set", f->name, f->bit);
-    if (!implemented)
-        ck_assert_msg(strstr(err, want) != NULL, "%s: expected '%s' in '%s'", f->name, want, err);
+    ck_assert_msg(strstr(err, want) != NULL, "%s: expected '%s' in '%s'", f->name, want, err);
 }
 END_TEST
 
