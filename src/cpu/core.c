@@ -96,6 +96,7 @@ void cpu_power_on_reset(struct cpu *c)
     c->cr2 = c->cr3 = c->cr4 = c->cr8 = 0;
     c->efer = 0;
     c->xcr0 = 1;
+    c->xss = 0;
     cpu_fpu_reset(c);
     memset(c->dr, 0, sizeof c->dr);
     c->dr[6] = 0xffff0ff0ull;
