@@ -535,6 +535,11 @@ uint64_t cpu_debugctl_valid(const struct cpu *c);
  * re-arm the breakpoints (src/cpu/breakpoint.c). */
 void cpu_debug_regs_changed(struct cpu *c);
 
+/* MAXPHYADDR and the linear-address width, CPUID.80000008H:EAX[7:0] and
+ * [15:8] of the model (39 and 48 without one): the only source of both. */
+unsigned cpu_maxphyaddr(const struct cpu *c);
+unsigned cpu_linear_width(const struct cpu *c);
+
 /* Raise an external interrupt / NMI line (devices such as the LAPIC). */
 void cpu_raise_extint(struct cpu *c, int vector);
 void cpu_raise_nmi(struct cpu *c);
