@@ -262,6 +262,7 @@ struct lazy_flags {
 };
 
 #define TLB_SIZE 256
+#define TLB_FILL_LOG 64
 struct tlb_entry {
     uint64_t tag;   /* linear page number + 1 (0 = invalid) */
     intptr_t addend; /* host pointer = linear address + addend */
@@ -285,6 +286,11 @@ struct tlb_context {
     bool has_large; /* tlb_has_large while not current */
     bool stale;     /* invalidated: cleared when next switched to */
     uint32_t gen;   /* bumped by every flush (tags the modelled TLB) */
+    /* The entries of the set filled since it was last cleared (index into
+     * the set's entries, r/w/x x supervisor/user x TLB_SIZE), so that a
+     * flush clears those only; nfill > TLB_FILL_LOG: too many, clear all. */
+    uint16_t nfill;
+    uint16_t fill[TLB_FILL_LOG];
 };
 #define TLB_CONTEXTS 4
 
@@ -454,6 +460,7 @@ struct cpu {
     struct tlb_model *tlbm;            /* modelled TLB for cycles, or NULL (tlb_model.c) */
     uint64_t xlate_page_size;          /* page size of the translation in progress */
     struct psc *psc;                   /* modelled paging-structure caches, or NULL (psc.c) */
+    struct ept_walk_cache *ept_wc;     /* EPT walks kept for the host's speed (ept.c) */
     /* The translation in progress is one the modelled TLB missed (or there
      * is none): the paging-structure caches decide what its walk costs. */
     bool xlate_psc;

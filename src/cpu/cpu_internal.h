@@ -395,6 +395,10 @@ static inline void cpu_intercept(struct cpu *c, const struct cpu_intercept *q)
  * (src/cpu/ops_sys.c). */
 void cpu_pause_intercept(struct cpu *c, const struct insn *in);
 
+/* The software TLB (tlb.c): translate() filled entry e of the current set
+ * (logged, so that a flush clears only what was filled). */
+void cpu_tlb_filled(struct cpu *c, const struct tlb_entry *e);
+
 /* ---- modelled TLB (src/cpu/tlb_model.c) ---------------------------------------- */
 /* From the model's CPUID leaf 2 descriptors; no modelled TLB (c->tlbm NULL)
  * without TLB descriptors. False when memory runs out. */

@@ -140,6 +140,7 @@ static bool translate(struct cpu *c, uint64_t lin, unsigned acc, uint64_t *pa)
     }
     e->tag = tlb_tag(lin);
     e->addend = (intptr_t)host - (intptr_t)(lin & ~0xfffull);
+    cpu_tlb_filled(c, e);
     return true;
 }
 

@@ -31,9 +31,43 @@ static void mappings_changed(struct cpu *c)
     c->recheck = true;
 }
 
+/* A set seen as one array of its r, w and x entries (the fill log's index). */
+_Static_assert(sizeof(struct tlb_set) == 6 * TLB_SIZE * sizeof(struct tlb_entry),
+               "a tlb_set is its entries");
+_Static_assert(6 * TLB_SIZE <= UINT16_MAX, "fill-log indices fit 16 bits");
+static struct tlb_entry *set_entries(struct cpu *c, unsigned k)
+{
+    return (struct tlb_entry *)(void *)&c->tlb_sets[k];
+}
+
+/* Log an entry of the current set that translate() filled. */
+void cpu_tlb_filled(struct cpu *c, const struct tlb_entry *e)
+{
+    struct tlb_context *x = &c->tlb_ctx[c->tlb_cur];
+    if (x->nfill > TLB_FILL_LOG)
+        return;
+    if (x->nfill < TLB_FILL_LOG)
+        x->fill[x->nfill] = (uint16_t)(e - set_entries(c, c->tlb_cur));
+    x->nfill++;
+}
+
+/* Invalidate every entry of set k: those the fill log names, or all when
+ * it overflowed (entries are only ever filled by translate()). */
+static void clear_entries(struct cpu *c, unsigned k)
+{
+    struct tlb_context *x = &c->tlb_ctx[k];
+    struct tlb_entry *all = set_entries(c, k);
+    if (x->nfill > TLB_FILL_LOG)
+        memset(&c->tlb_sets[k], 0, sizeof c->tlb_sets[k]);
+    else
+        for (unsigned j = 0; j < x->nfill; j++)
+            all[x->fill[j]].tag = 0;
+    x->nfill = 0;
+}
+
 static void clear_set(struct cpu *c, unsigned k)
 {
-    memset(&c->tlb_sets[k], 0, sizeof c->tlb_sets[k]);
+    clear_entries(c, k);
     c->tlb_ctx[k].has_large = false;
     c->tlb_ctx[k].stale = false;
     c->tlb_ctx[k].gen++; /* the modelled TLB's entries of the context die too */

@@ -122,24 +122,52 @@ static void sync_field(struct nested *n, enum vmcs_field f, uint64_t val)
     }
 }
 
+/* The fields a sync may copy, in field order: guest fields the merge put
+ * into vmcs02 (COPY; the others stay as L1 wrote them), the PAE PDPTEs
+ * among them, and the read-only data fields but the VM-instruction error. */
+enum sync_kind { SYNC_GUEST = 1, SYNC_PDPTE, SYNC_RO_DATA };
+static struct {
+    uint16_t field;
+    uint8_t kind;
+} sync_list[VMCS_NFIELDS];
+static unsigned sync_count;
+
+static void build_sync_list(void)
+{
+    unsigned k = 0;
+    for (int f = 0; f < VMCS_NFIELDS; f++) {
+        unsigned type = VMCS_ENC_TYPE(vmcs_fields[f].encoding);
+        uint8_t kind = 0;
+        if (type == VMCS_ENC_TYPE_GUEST && vmcs_fields[f].merge == VMCS_MERGE_COPY)
+            kind = f >= VMCS_guest_pdpte0 && f <= VMCS_guest_pdpte3 ? SYNC_PDPTE : SYNC_GUEST;
+        else if (type == VMCS_ENC_TYPE_RO_DATA && f != VMCS_vm_instruction_error)
+            kind = SYNC_RO_DATA;
+        if (kind) {
+            sync_list[k].field = (uint16_t)f;
+            sync_list[k].kind = kind;
+            k++;
+        }
+    }
+    sync_count = k;
+}
+
 /* Traced as one sync event with the fields whose value changed. */
 static void sync_vmcs12(struct nested *n, bool guest_state)
 {
     struct vmx *v = n->v;
     n->nlog = 0;
-    for (int f = 0; f < VMCS_NFIELDS; f++) {
-        unsigned type = VMCS_ENC_TYPE(vmcs_fields[f].encoding);
-        /* guest fields the merge put into vmcs02 (COPY); the others stay
-         * as L1 wrote them */
-        bool pdpte = f >= VMCS_guest_pdpte0 && f <= VMCS_guest_pdpte3;
-        if (n->pkvm && nested_pkvm_shadowed((enum vmcs_field)f))
+    if (!sync_count)
+        build_sync_list();
+    /* PDPTEs: vmcs02's are L0's under EPT01 unless vmcs12 enables EPT */
+    bool pdptes = guest_state && !(n->ept01 && !nested_ept12_on(n));
+    for (unsigned i = 0; i < sync_count; i++) {
+        enum vmcs_field f = (enum vmcs_field)sync_list[i].field;
+        enum sync_kind kind = (enum sync_kind)sync_list[i].kind;
+        if ((kind == SYNC_GUEST && !guest_state) || (kind == SYNC_PDPTE && !pdptes))
+            continue;
+        if (n->pkvm && nested_pkvm_shadowed(f))
             continue; /* vmcs02 holds it for L1 already */
-        bool copy = (type == VMCS_ENC_TYPE_GUEST && guest_state &&
-                     vmcs_fields[f].merge == VMCS_MERGE_COPY &&
-                     !(pdpte && n->ept01 && !nested_ept12_on(n))) ||
-                    (type == VMCS_ENC_TYPE_RO_DATA && f != VMCS_vm_instruction_error);
-        if (copy)
-            sync_field(n, (enum vmcs_field)f, vmx_root_vmread(v, (enum vmcs_field)f));
+        sync_field(n, f, vmx_root_vmread(v, f));
     }
     if (guest_state && (vmcs12_get(n, VMCS_vm_exit_controls) & EXIT_SAVE_PREEMPTION_TIMER))
         sync_field(n, VMCS_vmx_preemption_timer_value, vmx_root_vmread(v, VMCS_vmx_preemption_timer_value));
