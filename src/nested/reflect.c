@@ -17,6 +17,9 @@ static bool nested_l0_wants_exit(struct nested *n, uint32_t basic, bool l1_wants
      * EPT in vmcs12, nested_ept02_exit() decided before) */
     if (n->ept01 && (basic == VMX_EXIT_ept_violation || basic == VMX_EXIT_ept_misconfig))
         return true;
+    /* L2's VMREAD/VMWRITE that vmcs12's VMCS shadowing satisfies (shadow12.c) */
+    if ((basic == VMX_EXIT_vmread || basic == VMX_EXIT_vmwrite) && !l1_wants)
+        return true;
     return (basic == VMX_EXIT_rdmsr || basic == VMX_EXIT_wrmsr) && !l1_wants;
 }
 
@@ -70,6 +73,8 @@ static bool nested_l1_wants_exit(struct nested *n, uint32_t reason, const char *
         *rule = "VM-entry failure of L1's VM entry";
         return true;
     }
+    if ((basic == VMX_EXIT_vmread || basic == VMX_EXIT_vmwrite) && nested_shadow12_on(n))
+        return nested_shadow12_l1_wants(n, basic == VMX_EXIT_vmwrite, rule);
     if (vmx_exit_rule_known(basic)) {
         struct cpu_intercept q;
         intercept_of(n, basic, &q);
@@ -370,6 +375,12 @@ static void handle_in_l0(struct nested *n, uint32_t basic)
     uint32_t msr = (uint32_t)c->gpr[1];
     uint64_t val;
     n->stats.l0_handled++;
+    if (basic == VMX_EXIT_vmread || basic == VMX_EXIT_vmwrite) {
+        nested_emulate_l2_vmrw(n, basic);
+        if (n->unsupported)
+            return;
+        goto enter;
+    }
     if (basic == VMX_EXIT_rdmsr && msr == MSR_IA32_FEATURE_CONTROL) {
         val = n->feature_control;
     } else if (basic == VMX_EXIT_rdmsr && nested_caps_rdmsr(n, msr, &val)) {
@@ -431,7 +442,7 @@ void nested_handle_l2_exit(struct nested *n)
                 .reason = reason,
                 .qual = vmx_root_peek(v, VMCS_exit_qualification),
                 .decision = l0 ? "l0" : "l1",
-                .rule = !l0 ? rule
+                .rule = !l0 || basic == VMX_EXIT_vmread || basic == VMX_EXIT_vmwrite ? rule
                         : (basic == VMX_EXIT_ept_violation || basic == VMX_EXIT_ept_misconfig)
                             ? "EPT01 (L0's): vmcs12 gives L2 no EPT"
                             : "L0 intercepts this MSR for L1's view; vmcs12 lets it through",
