@@ -11,6 +11,9 @@
  * MOV to CR3 flushes the current context, which the PCID rules allow. */
 #include "psc.h"
 
+_Static_assert(sizeof(struct tlb_set) / sizeof(struct tlb_entry) <= UINT16_MAX,
+               "a fill-log index is 16 bits");
+
 static void point_at(struct cpu *c, unsigned k)
 {
     struct tlb_set *s = &c->tlb_sets[k];
@@ -31,43 +34,20 @@ static void mappings_changed(struct cpu *c)
     c->recheck = true;
 }
 
-/* A set seen as one array of its r, w and x entries (the fill log's index). */
-_Static_assert(sizeof(struct tlb_set) == 6 * TLB_SIZE * sizeof(struct tlb_entry),
-               "a tlb_set is its entries");
-_Static_assert(6 * TLB_SIZE <= UINT16_MAX, "fill-log indices fit 16 bits");
-static struct tlb_entry *set_entries(struct cpu *c, unsigned k)
-{
-    return (struct tlb_entry *)(void *)&c->tlb_sets[k];
-}
-
-/* Log an entry of the current set that translate() filled. */
-void cpu_tlb_filled(struct cpu *c, const struct tlb_entry *e)
-{
-    struct tlb_context *x = &c->tlb_ctx[c->tlb_cur];
-    if (x->nfill > TLB_FILL_LOG)
-        return;
-    if (x->nfill < TLB_FILL_LOG)
-        x->fill[x->nfill] = (uint16_t)(e - set_entries(c, c->tlb_cur));
-    x->nfill++;
-}
-
-/* Invalidate every entry of set k: those the fill log names, or all when
- * it overflowed (entries are only ever filled by translate()). */
-static void clear_entries(struct cpu *c, unsigned k)
-{
-    struct tlb_context *x = &c->tlb_ctx[k];
-    struct tlb_entry *all = set_entries(c, k);
-    if (x->nfill > TLB_FILL_LOG)
-        memset(&c->tlb_sets[k], 0, sizeof c->tlb_sets[k]);
-    else
-        for (unsigned j = 0; j < x->nfill; j++)
-            all[x->fill[j]].tag = 0;
-    x->nfill = 0;
-}
-
+/* Clear set k: the entries its fill log names, or all of them when the log
+ * overflowed. A flush per VM transition (no VPID) then costs a few stores
+ * instead of clearing the whole set. */
 static void clear_set(struct cpu *c, unsigned k)
 {
-    clear_entries(c, k);
+    struct tlb_context *x = &c->tlb_ctx[k];
+    if (x->nfilled > TLB_FILL_LOG) {
+        memset(&c->tlb_sets[k], 0, sizeof c->tlb_sets[k]);
+    } else {
+        struct tlb_entry *all = &c->tlb_sets[k].r[0][0];
+        for (unsigned n = 0; n < x->nfilled; n++)
+            all[x->filled[n]].tag = 0;
+    }
+    x->nfilled = 0;
     c->tlb_ctx[k].has_large = false;
     c->tlb_ctx[k].stale = false;
     c->tlb_ctx[k].gen++; /* the modelled TLB's entries of the context die too */

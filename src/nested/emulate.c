@@ -36,6 +36,7 @@ struct emu {
      * (shadow12.c): the VMCS it accesses is the one vmcs12's VMCS link
      * pointer references, its registers and RFLAGS are vmcs02's */
     bool l2;
+    uint64_t pf_linear; /* the linear address of a #PF */
     /* for the emulate trace event */
     const char *result;
     uint32_t error;
@@ -68,7 +69,7 @@ static void fault(struct emu *e, int vector, bool has_err, uint32_t err)
     static const char *const names[32] = { [EXC_UD] = "#UD", [EXC_GP] = "#GP", [EXC_SS] = "#SS",
                                             [EXC_PF] = "#PF" };
     if (e->l2)
-        nested_inject_l2(e->n, vector, has_err, err);
+        nested_inject_l2(e->n, vector, has_err, err, e->pf_linear);
     else
         l0_inject_l1(e->n, vector, has_err, err);
     e->faulted = true;
@@ -137,7 +138,9 @@ static bool access(struct emu *e, uint64_t lin, unsigned size, bool write, uint6
             return false;
         }
         if (!ok) {
-            n->c->cr2 = lin + k;
+            e->pf_linear = lin + k;
+            if (!e->l2)
+                n->c->cr2 = lin + k; /* for L2: if it is delivered (nested_inject_l2) */
             fault(e, EXC_PF, true, pfec);
             return false;
         }

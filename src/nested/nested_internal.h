@@ -118,6 +118,14 @@ struct nested {
     /* L1's VMX operation, as L0 emulates it */
     bool vmxon;
     uint64_t vmxon_ptr;
+    /* An exception of an L2 instruction L0 performed that vmcs12's
+     * exception bitmap intercepts: the VM exit to reflect (shadow12.c) */
+    struct {
+        bool pending;
+        uint32_t intr_info, error;
+        uint64_t qual;
+        const char *rule;
+    } l2_exception;
     struct vmcs12_cache v12;
     uint64_t feature_control; /* IA32_FEATURE_CONTROL as L1 sees it */
     struct vmcs02_pool pool;  /* one vmcs02 per vmcs12 (vmcs02_pool.c) */
@@ -273,7 +281,7 @@ bool nested_shadow12_on(struct nested *n); /* vmcs12 enables VMCS shadowing */
 bool nested_shadow12_l1_wants(struct nested *n, bool write, const char **rule);
 uint64_t nested_shadow12_read(struct nested *n, uint64_t vmcs, enum vmcs_field f);
 void nested_shadow12_write(struct nested *n, uint64_t vmcs, enum vmcs_field f, uint64_t val);
-void nested_inject_l2(struct nested *n, int vector, bool has_err, uint32_t err);
+void nested_inject_l2(struct nested *n, int vector, bool has_err, uint32_t err, uint64_t pf_linear);
 
 /* exit_l0.c: exits of L1 that are not VMX instructions */
 void nested_handle_l1_exit(struct nested *n, uint32_t reason);

@@ -51,6 +51,11 @@ static void intercept_of(struct nested *n, uint32_t basic, struct cpu_intercept 
         q->msr = (uint32_t)n->c->gpr[1];
         q->write = basic == VMX_EXIT_wrmsr;
         break;
+    case VMX_EXIT_xsaves:
+    case VMX_EXIT_xrstors:
+        /* SDM 3C "XSAVES"/"XRSTORS" exiting: EDX:EAX AND IA32_XSS */
+        q->value = ((n->c->gpr[2] << 32) | (uint32_t)n->c->gpr[0]) & n->c->xss;
+        break;
     default:
         break;
     }
@@ -365,6 +370,53 @@ static void reenter_l2(struct nested *n)
         vmx_root_vmwrite(n->v, VMCS_vm_entry_msr_load_count, 0);
 }
 
+/* The exit of vmcs02 (reason) to L1: sync, L1's host state, vmcs01. */
+static void reflect_to_l1(struct nested *n, uint32_t reason)
+{
+    struct vmx *v = n->v;
+    n->stats.reflected++;
+    nested_levels_reflect(n, reason);
+    uint64_t l2_efer = n->c->efer;
+    sync_vmcs12(n, !(reason & VMX_EXIT_REASON_ENTRY_FAILURE));
+    nested_pkvm_settle(n);
+    vmx_root_vmptrld(v, n->page[L0_VMCS01]);
+    load_l1_host_state(n, l2_efer);
+    nested_vpid_emulated_exit(n);
+    nested_shadow_load_logged(n); /* the fields the sync changed */
+    resume_l1(n);
+}
+
+/* The exception exit of an L2 instruction L0 performed (shadow12.c),
+ * written into vmcs02 over its VMREAD/VMWRITE exit as the hardware writes
+ * an exception exit (src/vmx's exception_event: no IDT-vectoring
+ * information, instruction length or information, guest addresses 0;
+ * the error code only with one), then reflected. */
+static void reflect_l2_exception(struct nested *n)
+{
+    struct vmx *v = n->v;
+    n->l2_exception.pending = false;
+    vmx_root_vmwrite(v, VMCS_vm_exit_reason, VMX_EXIT_exception_nmi);
+    vmx_root_vmwrite(v, VMCS_exit_qualification, n->l2_exception.qual);
+    vmx_root_vmwrite(v, VMCS_guest_linear_address, 0);
+    vmx_root_vmwrite(v, VMCS_guest_physical_address, 0);
+    vmx_root_vmwrite(v, VMCS_vm_exit_intr_info, n->l2_exception.intr_info);
+    if (n->l2_exception.intr_info & VMX_INTR_INFO_ERROR_CODE)
+        vmx_root_vmwrite(v, VMCS_vm_exit_intr_error_code, n->l2_exception.error);
+    vmx_root_vmwrite(v, VMCS_idt_vectoring_info_field, 0);
+    vmx_root_vmwrite(v, VMCS_vm_exit_instruction_len, 0);
+    vmx_root_vmwrite(v, VMCS_vmx_instruction_info, 0);
+    if (vmx_trace_enabled(v)) {
+        struct trace_event ev = {
+            .type = TRACE_EV_reflect,
+            .level = n->lv.running,
+            .reflect = { .reason = VMX_EXIT_exception_nmi, .qual = n->l2_exception.qual,
+                         .decision = "l1", .rule = n->l2_exception.rule },
+        };
+        vmx_trace_emit(v, &ev);
+    }
+    reflect_to_l1(n, VMX_EXIT_exception_nmi);
+}
+
 /* Skip an L2 instruction L0 emulated, and re-enter vmcs02. */
 static void handle_in_l0(struct nested *n, uint32_t basic)
 {
@@ -379,6 +431,8 @@ static void handle_in_l0(struct nested *n, uint32_t basic)
         nested_emulate_l2_vmrw(n, basic);
         if (n->unsupported)
             return;
+        if (n->l2_exception.pending)
+            return reflect_l2_exception(n);
         goto enter;
     }
     if (basic == VMX_EXIT_rdmsr && msr == MSR_IA32_FEATURE_CONTROL) {
@@ -453,14 +507,5 @@ void nested_handle_l2_exit(struct nested *n)
     if (l0)
         return handle_in_l0(n, basic);
 reflect:
-    n->stats.reflected++;
-    nested_levels_reflect(n, reason);
-    uint64_t l2_efer = n->c->efer;
-    sync_vmcs12(n, !(reason & VMX_EXIT_REASON_ENTRY_FAILURE));
-    nested_pkvm_settle(n);
-    vmx_root_vmptrld(v, n->page[L0_VMCS01]);
-    load_l1_host_state(n, l2_efer);
-    nested_vpid_emulated_exit(n);
-    nested_shadow_load_logged(n); /* the fields the sync changed */
-    resume_l1(n);
+    reflect_to_l1(n, reason);
 }

@@ -53,21 +53,30 @@ void nested_shadow12_write(struct nested *n, uint64_t vmcs, enum vmcs_field f, u
     l1_phys_write(n, vmcs + vmcs_fields[f].offset, 8, val & vmcs_width_mask(vmcs_fields[f].width));
 }
 
-/* A fault of L2's instruction (SDM 3C "Event Injection"): injected into L2
- * through vmcs02 unless vmcs12's exception bitmap turns it into an exit
- * to L1, which L0 does not synthesize: it stops with unsupported. */
-void nested_inject_l2(struct nested *n, int vector, bool has_err, uint32_t err)
+/* A fault of L2's instruction (a hardware exception): when vmcs12's
+ * exception bitmap (and #PF error-code mask/match) intercepts it, the VM
+ * exit to L1 the hardware takes instead (SDM 3C "Exception Bitmap"; for a
+ * #PF the qualification is the linear address and CR2 is not loaded,
+ * SDM 3C "Exit Qualification for ... Page-Fault Exceptions"), which
+ * reflect.c writes and reflects; else delivered to L2 through vmcs02's
+ * event injection, #PF with CR2 (SDM 3C "Event Injection"). */
+void nested_inject_l2(struct nested *n, int vector, bool has_err, uint32_t err, uint64_t pf_linear)
 {
     struct vmx_vmcs_view vw;
     const char *rule = "";
-    vmcs12_view(n, &vw);
-    if (vmx_exception_rule_applies(&vw, vector, err, &rule)) {
-        l0_unsupported(n, "exception %d of an L2 instruction L0 performed, which L1 intercepts (%s)",
-                       vector, rule);
-        return;
-    }
     uint32_t info = VMX_INTR_INFO_VALID | (uint32_t)vector | (3u << VMX_INTR_INFO_TYPE_SHIFT) |
                     (has_err ? VMX_INTR_INFO_ERROR_CODE : 0);
+    vmcs12_view(n, &vw);
+    if (vmx_exception_rule_applies(&vw, vector, err, &rule)) {
+        n->l2_exception.pending = true;
+        n->l2_exception.intr_info = info;
+        n->l2_exception.error = has_err ? err : 0;
+        n->l2_exception.qual = vector == EXC_PF ? pf_linear : 0;
+        n->l2_exception.rule = rule;
+        return;
+    }
+    if (vector == EXC_PF)
+        n->c->cr2 = pf_linear;
     vmx_root_vmwrite(n->v, VMCS_vm_entry_intr_info_field, info);
     vmx_root_vmwrite(n->v, VMCS_vm_entry_exception_error_code, err);
 }
