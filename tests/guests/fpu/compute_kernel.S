@@ -8,11 +8,16 @@
  *   compute_kernel_sse_fp:   SSE/SSE2 floating point (MXCSR 1F80H, the
  *                            final MXCSR stored too).
  *   compute_kernel_x87:      x87 arithmetic after FNINIT (FSW stored too).
- * Position-independent (RIP-relative constants); only XMM0-15, RAX, RCX,
- * RDX, R8-R11 and the x87 stack, which the ABI lets a callee use. */
+ * Position-independent: the constants sit in .text with the code, so the
+ * bytes from compute_kernels_start to compute_kernels_end run anywhere
+ * (native.compute_inproc copies them into nvmx's RAM). Only XMM0-15, RCX,
+ * R8 and the x87 stack, which the ABI lets a callee use. */
 
-    .section .rodata
-    .balign 16
+    .text
+    .code64
+    .globl compute_kernels_start, compute_kernels_end
+    .balign 64
+compute_kernels_start:
 seeds:
     .quad 0x9e3779b97f4a7c15, 0xbf58476d1ce4e5b9
     .quad 0x94d049bb133111eb, 0x2545f4914f6cdd1d
@@ -31,9 +36,6 @@ x87_k:
     .balign 16
 abs_mask_pd:
     .quad 0x7fffffffffffffff, 0x7fffffffffffffff
-
-    .text
-    .code64
 
     .globl compute_kernel_sse2_int
 compute_kernel_sse2_int:
@@ -194,5 +196,6 @@ compute_kernel_x87:
     fnstsw  4090(%rdi)
     movl    $0, 4092(%rdi)
     ret
+compute_kernels_end:
 
     .section .note.GNU-stack, "", @progbits
