@@ -354,6 +354,38 @@ START_TEST(xsave_32bit_layout)
 }
 END_TEST
 
+/* SDM 1 "SSE State": outside 64-bit mode (here compatibility mode) XSAVE
+ * does not write bytes 288-415 (XMM8-15) and XRSTOR neither loads nor
+ * initializes XMM8-15. */
+START_TEST(xsave_compatibility_mode)
+{
+    c->xcr0 = 3;
+    fill_state();
+    c->seg[SEG_CS].ar = 0x9b | AR_DB | AR_G; /* 32-bit code: L = 0 */
+    c->seg[SEG_CS].limit = 0xffffffff;
+    c->seg[SEG_DS] = (struct seg_reg){ .sel = 0x10, .limit = 0xffffffff,
+                                       .ar = 0x93 | AR_DB | AR_G };
+    cpu_update_mode(c);
+    memset(m->ram + AREA, 0xcc, 1024);
+    wr(AREA + 512, 8, 0);
+    c->gpr[1] = AREA;
+    set_edx_eax(3);
+    run_insn(INSN(0x0f, 0xae, 0x21)); /* xsave [ecx] */
+    ck_assert_uint_eq(rd(AREA + 272, 8), c->fpu.xmm[7].q[0]);
+    ck_assert_uint_eq(rd(AREA + 288, 8), 0xccccccccccccccccull);
+    ck_assert_uint_eq(rd(AREA + 408, 8), 0xccccccccccccccccull);
+    ck_assert_uint_eq(rd(AREA + 512, 8), 3);
+    /* XSTATE_BV[1] = 0: XMM0-7 initialized, XMM8-15 kept */
+    wr(AREA + 512, 8, 1);
+    wr(AREA + 520, 8, 0);
+    wr(AREA + 528, 8, 0);
+    wr(AREA + 24, 4, MXCSR_DEFAULT);
+    run_insn(INSN(0x0f, 0xae, 0x29)); /* xrstor [ecx] */
+    ck_assert_uint_eq(c->fpu.xmm[7].q[0] | c->fpu.xmm[7].q[1], 0);
+    ck_assert_uint_eq(c->fpu.xmm[8].q[0], 0x0909090909090909ull);
+}
+END_TEST
+
 /* SDM 1 "Operation of XSAVEC": XSTATE_BV = RFBM AND XINUSE, XCOMP_BV =
  * RFBM | bit 63; a component not in use is not written; the rest of the
  * header is not written. */
@@ -758,6 +790,7 @@ static Suite *xsave_suite(void)
     tcase_add_test(tc, xsave_layout);
     tcase_add_test(tc, xsave_rfbm);
     tcase_add_test(tc, xsave_32bit_layout);
+    tcase_add_test(tc, xsave_compatibility_mode);
     tcase_add_test(tc, xsavec_compacted);
     tcase_add_test(tc, xsaveopt_init_optimization);
     tcase_add_loop_test(tc, common_faults, 0, sizeof forms / sizeof forms[0]);
