@@ -353,7 +353,20 @@ static bool nm_handler(struct exc_frame *f)
     return true;
 }
 
-static void lazy_switch(const char *what, bool xs)
+/* The new task's first FPU/SSE instruction: FWAIT (CR0.MP = 1), or, where
+ * CPUID enumerates them, an SSE2 move or an x87 FNOP that changes nothing
+ * the checks look at. */
+enum trigger { T_FWAIT, T_SSE2, T_X87 };
+static void first_insn(enum trigger t)
+{
+    switch (t) {
+    case T_FWAIT: __asm__ volatile("fwait"); break;
+    case T_SSE2: __asm__ volatile("movdqa %%xmm0, %%xmm0" ::: "memory"); break;
+    case T_X87: __asm__ volatile("fnop"); break;
+    }
+}
+
+static void lazy_switch(const char *what, bool xs, enum trigger t)
 {
     char n[96];
     use_xsave = xs;
@@ -373,7 +386,7 @@ static void lazy_switch(const char *what, bool xs)
     nm_count = 0;
     exc_set_hook(VEC_NM, nm_handler);
     write_cr0(read_cr0() | CR0_MP | CR0_TS); /* the switch to B */
-    __asm__ volatile("fwait");                /* B's first FPU instruction */
+    first_insn(t);                            /* B's first FPU instruction */
     exc_set_hook(VEC_NM, 0);
     fmt_snprintf(n, sizeof n, "%s.one_nm", what);
     check_eq(n, nm_count, 1);
@@ -391,7 +404,7 @@ static void lazy_switch(const char *what, bool xs)
     fmt_snprintf(n, sizeof n, "%s.live_b.mxcsr", what);
     check_eq(n, get(out, 24, 4), 0x1f80);
     /* no second #NM while TS stays clear */
-    __asm__ volatile("fwait");
+    first_insn(t);
     fmt_snprintf(n, sizeof n, "%s.no_second_nm", what);
     check_eq(n, nm_count, 1);
 }
@@ -407,7 +420,15 @@ void guest_main(uint32_t mb_magic, uint32_t mb_info)
     }
     write_cr4(read_cr4() | CR4_OSFXSR);
     test_fxsave_layout();
-    lazy_switch("lazy_fxsave", false);
+    lazy_switch("lazy_fxsave", false, T_FWAIT);
+    if ((r.edx >> 26) & 1)
+        lazy_switch("lazy_fxsave_sse2", false, T_SSE2);
+    else
+        report_skip("lazy_fxsave_sse2", "CPUID.01H:EDX.SSE2[bit 26] is 0");
+    if (r.edx & 1)
+        lazy_switch("lazy_fxsave_x87", false, T_X87);
+    else
+        report_skip("lazy_fxsave_x87", "CPUID.01H:EDX.FPU[bit 0] is 0");
     have_xsave = (r.ecx >> 26) & 1;
     if (!have_xsave) {
         report_skip("xsave", "CPUID.01H:ECX.XSAVE[bit 26] is 0");
@@ -420,6 +441,6 @@ void guest_main(uint32_t mb_magic, uint32_t mb_info)
     test_xrstor_init();
     test_faults();
     test_cpl3();
-    lazy_switch("lazy_xsave", true);
+    lazy_switch("lazy_xsave", true, T_FWAIT);
     guest_finish();
 }
