@@ -688,6 +688,10 @@ START_TEST(xsaves_xrstors)
     c->cpl = 3;
     fault_insn(INSN(0x48, 0x0f, 0xc7, 0x29), EXC_GP, true);
     fault_insn(INSN(0x48, 0x0f, 0xc7, 0x19), EXC_GP, true);
+    /* #NM (a fault of decoding) comes before the CPL #GP (of executing) */
+    c->cr0 |= CR0_TS;
+    fault_insn(INSN(0x48, 0x0f, 0xc7, 0x29), EXC_NM, false);
+    fault_insn(INSN(0x48, 0x0f, 0xc7, 0x19), EXC_NM, false);
 }
 END_TEST
 
