@@ -307,6 +307,33 @@ static void test_faults(void)
     __asm__ volatile("clts");
 }
 
+/* SDM 2C "XSAVES", "XRSTORS" at CPL 0 (as L1 under --l0 this needs
+ * "enable XSAVES/XRSTORS" in vmcs01, which L0 sets when CPUID shows
+ * XSAVES): the compacted format, and back. */
+static void test_xsaves(void)
+{
+    struct cpuid_regs r = cpuid(0xd, 1);
+    if (!((r.eax >> 3) & 1)) {
+        report_skip("xsaves", "CPUID.(EAX=0DH,ECX=1):EAX.XSAVES[bit 3] is 0");
+        return;
+    }
+    check_eq("ia32_xss.reset_value", rdmsr(0xda0), 0);
+    make_image(img);
+    fxrstor64(img);
+    fill(out, 0);
+    __asm__ volatile("xsaves64 (%0)" : : "r"(out), "a"(3), "d"(0) : "memory");
+    check_legacy("xsaves64", out, img, true, true);
+    check_eq("xsaves64.xstate_bv", get(out, 512, 8), 3);
+    check_eq("xsaves64.xcomp_bv", get(out, 520, 8), 0x8000000000000003ull);
+    fill(area_a, 0);
+    put(area_a, 24, 4, 0x1f80);
+    fxrstor64(area_a);
+    __asm__ volatile("xrstors64 (%0)" : : "r"(out), "a"(3), "d"(0) : "memory");
+    fill(area_a, 0xcc);
+    fxsave64(area_a);
+    check_legacy("xrstors64", area_a, img, true, true);
+}
+
 /* CPL 3: XSETBV and XSAVES/XRSTORS are #GP(0); XGETBV and XSAVE run. */
 void u_xsetbv(uint64_t), u_xgetbv(uint64_t), u_xsaves(uint64_t), u_xsave(uint64_t);
 extern const uint8_t u_xsetbv_rip[], u_xsaves_rip[];
@@ -440,6 +467,7 @@ void guest_main(uint32_t mb_magic, uint32_t mb_info)
     test_xsavec();
     test_xrstor_init();
     test_faults();
+    test_xsaves();
     test_cpl3();
     lazy_switch("lazy_xsave", true, T_FWAIT);
     guest_finish();
