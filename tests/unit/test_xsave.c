@@ -669,6 +669,25 @@ START_TEST(xrstor_gp_rules)
 }
 END_TEST
 
+/* An XRSTOR whose header is on an unmapped page faults (#PF) with the
+ * registers as they were, though the legacy region was readable. */
+START_TEST(xrstor_fault_changes_nothing)
+{
+    c->xcr0 = 3;
+    fill_state();
+    struct cpu_fpu before = c->fpu;
+    uint64_t area = 0x800000 - 512;
+    memset(m->ram + area, 0, 512);
+    c->gpr[1] = area;
+    set_edx_eax(3);
+    th_load(c, CODE, (const uint8_t[]){ 0x48, 0x0f, 0xae, 0x29, 0xeb, 0xfe }, 6);
+    th_start_at(c, CODE);
+    ck_assert_int_eq(cpu_run(c, TH_RUN_LIMIT), CPU_STOP_EXCEPTION);
+    ck_assert_int_eq(c->last_exception, EXC_PF);
+    ck_assert(!memcmp(&c->fpu, &before, sizeof before));
+}
+END_TEST
+
 /* SDM 2C "XSAVES", "XRSTORS": #GP(0) at CPL > 0; XSAVES writes the
  * compacted format, and XRSTORS restores it. */
 START_TEST(xsaves_xrstors)
@@ -810,6 +829,7 @@ static Suite *xsave_suite(void)
     tcase_add_test(tc, xrstor_tracks_xinuse);
     tcase_add_loop_test(tc, xrstor_gp_rules, 0, sizeof hdr_cases / sizeof hdr_cases[0]);
     tcase_add_test(tc, xsaves_xrstors);
+    tcase_add_test(tc, xrstor_fault_changes_nothing);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("decode");
