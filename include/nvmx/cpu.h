@@ -262,6 +262,7 @@ struct lazy_flags {
 };
 
 #define TLB_SIZE 256
+#define TLB_FILL_LOG 64
 struct tlb_entry {
     uint64_t tag;   /* linear page number + 1 (0 = invalid) */
     intptr_t addend; /* host pointer = linear address + addend */
@@ -285,6 +286,12 @@ struct tlb_context {
     bool has_large; /* tlb_has_large while not current */
     bool stale;     /* invalidated: cleared when next switched to */
     uint32_t gen;   /* bumped by every flush (tags the modelled TLB) */
+    /* The entries filled since the set was last cleared, as indexes into
+     * the set's entries taken as one array, so that a flush clears those
+     * alone; fills beyond TLB_FILL_LOG make the next flush clear the whole
+     * set (src/cpu/tlb.c). */
+    uint16_t filled[TLB_FILL_LOG];
+    uint16_t nfilled; /* TLB_FILL_LOG + 1: overflowed */
 };
 #define TLB_CONTEXTS 4
 

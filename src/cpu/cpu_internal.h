@@ -46,6 +46,7 @@ enum opk {
     OPK_REL,   /* relative branch target: in->imm is the sign-extended disp */
     OPK_FAR,   /* far pointer immediate: in->imm offset, in->imm2 selector */
     OPK_XMM,   /* XMM register in ModRM.reg (V*); W and U operands are OPK_RM */
+    OPK_MMX,   /* MMX register in ModRM.reg (P*); Q and N operands are OPK_RM */
 };
 
 /* in->pfx bits */

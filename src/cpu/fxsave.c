@@ -24,6 +24,7 @@ void cpu_fpu_reset(struct cpu *c)
             f->features |= FPU_F_SSE;
         if (cpu_cpuid_feature(c, 1, CPUID_EDX, 26))
             f->features |= FPU_F_SSE2;
+        cpu_simd_features(c);
     }
 }
 

@@ -194,10 +194,7 @@ int cpu_ack_extint(struct cpu *c)
     }
     if (!c->m || !c->m->lapic)
         return -1;
-    v = lapic_pending_vector(c->m->lapic);
-    if (v >= 0)
-        lapic_ack(c->m->lapic, v);
-    return v;
+    return machine_intr_ack(c->m);
 }
 
 int cpu_peek_extint(const struct cpu *c)
@@ -206,7 +203,7 @@ int cpu_peek_extint(const struct cpu *c)
         return c->extint_pending;
     if (!c->m || !c->m->lapic)
         return -1;
-    return lapic_pending_vector(c->m->lapic);
+    return machine_intr_peek(c->m);
 }
 
 unsigned cpu_fetch_bytes(struct cpu *c, uint64_t rip, uint8_t *buf, unsigned n)
