@@ -15,6 +15,8 @@
 
 void cpu_trace_insn(struct cpu *c, const struct insn *in);
 void op_iret(struct cpu *c, const struct insn *in);
+void op_syscall(struct cpu *c, const struct insn *in);
+void op_sysret(struct cpu *c, const struct insn *in);
 
 struct cpu *cpu_create(struct machine *m, const struct cpu_model *model,
                        const struct cost_model *cost)
@@ -613,6 +615,9 @@ enum cpu_stop cpu_run(struct cpu *c, uint64_t max_insns)
                 lbr_record(c, from, cpu_insn_linear(c, c->rip), lbr_kind(&b->insns[0]));
             if (tf && (c->debugctl & DEBUGCTL_BTF))
                 tf = branch_taken(&b->insns[0], c->rip, fallthrough);
+            /* SYSCALL/SYSRET trap on the TF they load (ops_xfer.c) */
+            if (b->insns[0].handler == op_syscall || b->insns[0].handler == op_sysret)
+                tf = false;
             if (shadow && c->intr_shadow == shadow)
                 c->intr_shadow = 0;
             /* SDM 3A "EFLAGS Register": RF is cleared when an instruction

@@ -71,11 +71,15 @@ struct event {
     bool soft;        /* INT n, INT3, INTO: the gate DPL is checked */
 };
 
-/* The RFLAGS image to push: RF = 1 for fault-class hardware exceptions. */
+/* The RFLAGS image to push: RF = 1 for fault-class hardware exceptions,
+ * and for any event taken while a REP string instruction is suspended
+ * between iterations (ops_string.c). */
 static uint64_t pushed_rflags(struct cpu *c, const struct event *ev)
 {
     uint64_t fl = cpu_get_rflags(c);
     if (ev->type == EVT_HW_EXC && cpu_exception_is_fault(ev->vector))
+        fl |= FL_RF;
+    if (unlikely(c->rep_suspended) && ev->return_rip == c->rip)
         fl |= FL_RF;
     return fl;
 }

@@ -530,6 +530,18 @@ done:
 
 /* ---- SYSCALL / SYSRET ------------------------------------------------------ */
 
+/* SYSCALL and SYSRET decide their single-step trap on the RFLAGS they load,
+ * not on the RFLAGS they started with: SYSCALL whose IA32_FMASK clears TF
+ * does not trap in the kernel, SYSRET that loads TF = 1 from R11 traps
+ * before the first user instruction, SYSRET that loads TF = 0 does not
+ * trap (as Intel processors do; the run loop ignores the old TF for them,
+ * core.c). */
+static void syscall_single_step(struct cpu *c)
+{
+    if (c->rflags & FL_TF)
+        c->bp.hits |= DR6_BS;
+}
+
 /* SDM 2B "SYSCALL -- Fast System Call": 64-bit mode only, EFER.SCE. */
 void op_syscall(struct cpu *c, const struct insn *in)
 {
@@ -546,6 +558,7 @@ void op_syscall(struct cpu *c, const struct insn *in)
     c->next_rip = c->lstar;
     c->end_block = true;
     cpu_update_mode(c);
+    syscall_single_step(c);
 }
 
 /* SDM 2B "SYSRET -- Return From Fast System Call". */
@@ -566,6 +579,7 @@ void op_sysret(struct cpu *c, const struct insn *in)
     c->next_rip = ip;
     c->end_block = true;
     cpu_update_mode(c);
+    syscall_single_step(c);
 }
 
 /* ---- SYSENTER / SYSEXIT ---------------------------------------------------- */
