@@ -631,7 +631,10 @@ enum cpu_stop cpu_run(struct cpu *c, uint64_t max_insns)
              * the traps wait for the next instruction (SDM 3A "Masking
              * Exceptions and Interrupts When Switching Stacks"). */
             if (c->stop != CPU_STOP_NONE || c->vmx_nonroot != nonroot) {
-                c->bp.hits = 0;
+                /* VM entry leaves the guest's held traps (pending debug
+                 * exceptions under MOV SS blocking, src/vmx/entry.c) */
+                if (!c->vmx_nonroot || c->stop != CPU_STOP_NONE)
+                    c->bp.hits = 0;
                 continue;
             }
             uint64_t bits = c->bp.hits | (tf ? DR6_BS : 0);
