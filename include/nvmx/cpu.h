@@ -269,10 +269,16 @@ struct tlb_entry {
 /* One software-TLB context: the mappings of one (VPID, EPTP) pair, for
  * data reads, data writes and fetches, at supervisor [0] and user [1] level
  * (src/cpu/tlb.c). */
+#define TLB_FILL_LOG 96
 struct tlb_set {
     struct tlb_entry r[2][TLB_SIZE];
     struct tlb_entry w[2][TLB_SIZE];
     struct tlb_entry x[2][TLB_SIZE];
+    /* the entries filled since the set was last cleared (index into the
+     * arrays above taken as one), so that a flush clears only them; more
+     * than TLB_FILL_LOG fills: the whole set */
+    uint16_t nfilled;
+    uint16_t filled[TLB_FILL_LOG];
 };
 /* What a context caches for (SDM 3C "Caching Translation Information":
  * linear mappings are tagged by VPID, combined mappings also by the

@@ -380,6 +380,28 @@ static inline void run_block(struct cpu *c, const struct block *b)
     c->cur_insn = NULL;
 }
 
+/* Execute b's first instruction alone, through its reference handler
+ * (cpu_exec_generic's contract for one instruction): what single-stepping
+ * runs, without copying the block or undoing a fused pair. The reference
+ * handler of a specialised or fused instruction performs exactly that one
+ * instruction. */
+static void run_one(struct cpu *c, const struct block *b)
+{
+    const struct insn *in = &b->insns[0];
+    c->block_rip = c->rip;
+    c->cur_insn = in;
+    if (!(in->flags & IF_PURE))
+        c->recheck = true;
+    c->next_rip = c->rip + in->len;
+    in->handler(c, in);
+    c->rip = c->next_rip;
+    c->recheck |= c->end_block;
+    c->end_block = false;
+    c->stats.insns++;
+    c->cycles += in->cum_cycles;
+    c->cur_insn = NULL;
+}
+
 /* Execute at most max instructions of b: a copy cut after max, with its
  * own end marker, runs instead. */
 static void run_block_max(struct cpu *c, const struct block *b, unsigned max)
@@ -605,8 +627,11 @@ enum cpu_stop cpu_run(struct cpu *c, uint64_t max_insns)
             bool rf = (c->rflags & FL_RF) != 0;
             bool nonroot = c->vmx_nonroot;
             uint64_t fallthrough = c->rip + b->insns[0].len;
-            uint64_t from = cpu_insn_linear(c, c->rip);
-            run_block_max(c, b, 1);
+            uint64_t from = unlikely(c->debugctl & DEBUGCTL_LBR) ? cpu_insn_linear(c, c->rip) : 0;
+            if (likely(b->n > 0))
+                run_one(c, b);
+            else
+                run_block_max(c, b, 1);
             /* Taken branches go to the LBR stack; INT n and the other
              * events are recorded by their delivery (except.c). */
             if (unlikely(c->debugctl & DEBUGCTL_LBR) && c->vmx_nonroot == nonroot &&

@@ -189,6 +189,9 @@ uint64_t cpu_seg_linear(struct cpu *c, int seg, uint64_t off, unsigned size, uns
 
 /* Linear access (paging only). */
 uint64_t cpu_read_lin(struct cpu *c, uint64_t lin, unsigned size, unsigned acc);
+/* The software TLB filled entry e of the current set (src/cpu/tlb.c logs
+ * it, so that a flush clears only what was filled). */
+void tlb_note_fill(struct cpu *c, const struct tlb_entry *e);
 void cpu_write_lin(struct cpu *c, uint64_t lin, unsigned size, uint64_t val, unsigned acc);
 /* Code fetch of up to 15 bytes; returns bytes fetched before a fault would
  * occur when acc has ACC_NOFAULT. */

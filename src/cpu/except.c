@@ -320,7 +320,7 @@ void cpu_deliver_event(struct cpu *c, int vector, enum cpu_event_type type, bool
     ev.idt_err = ((uint32_t)ev.vector << 3) | 2 | ev.ext;
     if (c->log_event)
         c->log_event(c->log_ctx, c, ev.vector, type, ev.has_err, err);
-    uint64_t from = cpu_insn_linear(c, c->rip);
+    uint64_t from = unlikely(c->debugctl & DEBUGCTL_LBR) ? cpu_insn_linear(c, c->rip) : 0;
 
     if (type == EVT_HW_EXC || type == EVT_NMI)
         c->delivering_vector = ev.vector;

@@ -138,6 +138,8 @@ static bool translate(struct cpu *c, uint64_t lin, unsigned acc, uint64_t *pa)
     } else {
         e = &c->tlb_r[u][i];
     }
+    if (e->tag == 0)
+        tlb_note_fill(c, e);
     e->tag = tlb_tag(lin);
     e->addend = (intptr_t)host - (intptr_t)(lin & ~0xfffull);
     return true;

@@ -491,6 +491,7 @@ void op_iret(struct cpu *c, const struct insn *in)
         seg_load_real(c, SEG_CS, sel);
         set_sp(c, &st, after);
         cpu_set_rflags(c, iret_rflags(old, fl, size, 0, true));
+        cpu_update_mode(c);
         goto done;
     }
     if ((fl & FL_VM) && c->cpl == 0 && !cpu_long_active(c) && size == 4)
@@ -521,11 +522,12 @@ void op_iret(struct cpu *c, const struct insn *in)
         cpu_set_rflags(c, iret_rflags(old, fl, size, cpl, false));
     }
 done:
+    /* (the protected-mode paths updated the mode in load_cs; RFLAGS.VM,
+     * the only flag the mode depends on, is never set) */
     c->next_rip = ip;
     /* SDM 3A "NMI Handling While Processing an NMI": IRET unblocks NMIs. */
     c->nmi_blocked = false;
     c->end_block = true;
-    cpu_update_mode(c);
 }
 
 /* ---- SYSCALL / SYSRET ------------------------------------------------------ */

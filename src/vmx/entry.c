@@ -99,14 +99,19 @@ static void enter_nonroot(struct entry_ck *ck)
      * at rate proportional to that of the timestamp counter (TSC).
      * Specifically, the timer counts down by 1 every time bit X in the TSC
      * changes due to a TSC increment", X = IA32_VMX_MISC[4:0]. The timer
-     * starts at the value of its VMCS field when VM entry completes. */
+     * starts at the value of its VMCS field when VM entry completes: after
+     * the VMLAUNCH/VMRESUME's own cycles (its vm_entry cost, charged when
+     * the instruction retires), so that a small value still lets the guest
+     * run (a timer that expired during the entry would stop the guest
+     * before every instruction). */
     v->preemption_active = ck->pin & PIN_ACTIVATE_PREEMPTION_TIMER;
     if (v->preemption_active) {
         unsigned rate = v->caps.msr[VMX_MSR_MISC] & VMX_MISC_PREEMPTION_RATE;
-        uint64_t tsc = c->cycles + c->tsc_offset;
+        uint64_t done = c->cycles + (c->cost ? c->cost->cycles[COST_vm_entry] : 0);
+        uint64_t tsc = done + c->tsc_offset;
         uint64_t value = vmcs_get(v, VMCS_vmx_preemption_timer_value);
         uint64_t expiry_tsc = ((tsc >> rate) + value) << rate;
-        v->preemption_deadline = expiry_tsc > tsc ? c->cycles + (expiry_tsc - tsc) : c->cycles;
+        v->preemption_deadline = expiry_tsc > tsc ? done + (expiry_tsc - tsc) : c->cycles;
     }
     v->mtf_pending = false;
     v->entry_cycles = c->cycles;
