@@ -11,6 +11,9 @@
  * MOV to CR3 flushes the current context, which the PCID rules allow. */
 #include "psc.h"
 
+_Static_assert(sizeof(struct tlb_set) / sizeof(struct tlb_entry) <= UINT16_MAX,
+               "a fill-log index is 16 bits");
+
 static void point_at(struct cpu *c, unsigned k)
 {
     struct tlb_set *s = &c->tlb_sets[k];
@@ -31,29 +34,20 @@ static void mappings_changed(struct cpu *c)
     c->recheck = true;
 }
 
-/* A fill of entry e of the current set: logged for clear_set. */
-void tlb_note_fill(struct cpu *c, const struct tlb_entry *e)
-{
-    struct tlb_set *s = &c->tlb_sets[c->tlb_cur];
-    if (s->nfilled < TLB_FILL_LOG)
-        s->filled[s->nfilled] = (uint16_t)(((uintptr_t)e - (uintptr_t)s) / sizeof *e);
-    if (s->nfilled <= TLB_FILL_LOG)
-        s->nfilled++;
-}
-
-/* Empty set k: the logged entries, or all of them after more fills than
- * the log holds (VM entries and exits without VPIDs flush the set each
- * time; most of them find a handful of entries). */
+/* Clear set k: the entries its fill log names, or all of them when the log
+ * overflowed. A flush per VM transition (no VPID) then costs a few stores
+ * instead of clearing the whole set. */
 static void clear_set(struct cpu *c, unsigned k)
 {
-    struct tlb_set *s = &c->tlb_sets[k];
-    if (s->nfilled <= TLB_FILL_LOG) {
-        for (unsigned i = 0; i < s->nfilled; i++)
-            ((struct tlb_entry *)((char *)s + s->filled[i] * sizeof(struct tlb_entry)))->tag = 0;
-        s->nfilled = 0;
+    struct tlb_context *x = &c->tlb_ctx[k];
+    if (x->nfilled > TLB_FILL_LOG) {
+        memset(&c->tlb_sets[k], 0, sizeof c->tlb_sets[k]);
     } else {
-        memset(s, 0, sizeof *s);
+        struct tlb_entry *all = &c->tlb_sets[k].r[0][0];
+        for (unsigned n = 0; n < x->nfilled; n++)
+            all[x->filled[n]].tag = 0;
     }
+    x->nfilled = 0;
     c->tlb_ctx[k].has_large = false;
     c->tlb_ctx[k].stale = false;
     c->tlb_ctx[k].gen++; /* the modelled TLB's entries of the context die too */
