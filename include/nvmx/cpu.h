@@ -422,6 +422,8 @@ struct cpu {
                             interruptibility bits) */
     bool vmx_nonroot;    /* in VMX non-root operation */
     bool nmi_blocked;
+    bool rep_suspended;  /* a REP string instruction at RIP stopped after an
+                            iteration other than its last (ops_string.c) */
     int extint_pending;  /* -1 or vector */
 
     /* Exception bookkeeping for #DF / shutdown (SDM 3A Table "Conditions for
