@@ -21,9 +21,12 @@
 #define DT_PT_BASE 0x10000ull
 #define DT_RAM_SIZE 0x400000ull
 
-#define DT_MAX_INSNS 8
+#define DT_MAX_INSNS 24 /* room for the x87 cases */
+#define DT_PLAN_INSNS 8 /* general-purpose and SSE cases: 1..8 instructions */
 #define DT_LOOP_LIMIT 64 /* instruction limit for cases with backward jumps */
 #define DT_TRACE_MAX 512
+/* --isa x87: offset in the data area of the control word the case loads */
+#define DT_X87_CW_OFF 1024
 
 enum { R_RAX, R_RCX, R_RDX, R_RBX, R_RSP, R_RBP, R_RSI, R_RDI };
 
@@ -69,6 +72,8 @@ struct dt_state {
     uint64_t gpr[16];
     uint64_t xmm[16][2]; /* low quadword first */
     uint32_t mxcsr;
+    uint8_t st[8][10];   /* x87 R0-R7 (physical registers), 80 bits each */
+    uint16_t fcw, fsw, ftw; /* x87 control, status and full tag words */
     uint64_t rip;
     uint64_t rflags;
     uint8_t data[DT_DATA_SIZE];
@@ -85,6 +90,7 @@ struct dt_case {
     uint64_t end_addr;     /* address of the UD2 terminator */
     uint64_t fs_base, gs_base;
     bool has_backward;     /* run with DT_LOOP_LIMIT instructions */
+    uint16_t x87_fsw_mask; /* --isa x87: the FSW bits compared */
     struct dt_state init;
 };
 
@@ -101,7 +107,7 @@ struct dt_result {
 };
 
 /* gen.c: which instruction set the cases draw from (--isa) */
-enum { DT_ISA_GP = 0, DT_ISA_SSE = 1 };
+enum { DT_ISA_GP = 0, DT_ISA_SSE = 1, DT_ISA_X87 = 2 };
 extern int dt_isa;
 struct dt_rng {
     uint64_t s;
@@ -129,6 +135,8 @@ void dt_decode_fini(void);
  * mnemonic; otherwise writes the reason into why. */
 bool dt_decode_check(const uint8_t *bytes, unsigned avail, uint64_t addr, char *why,
                      size_t whylen);
+/* The x87 encoding sweep (--isa x87): returns the disagreements. */
+unsigned dt_decode_sweep_x87(FILE *f, unsigned *checked, unsigned *undefined);
 /* Capstone text of one instruction ("add rax, rbx"), or "(bad)". */
 void dt_disasm(const uint8_t *bytes, unsigned avail, uint64_t addr, char *out, size_t outlen);
 

@@ -11,6 +11,7 @@ enum dt_cond {
     DT_COND_OPSIZE32,       /* operand size 4 */
     DT_COND_OPSIZE16,       /* 66 prefix without REX.W */
     DT_COND_RIPREL_IMM,     /* RIP-relative operand followed by an immediate */
+    DT_COND_X87_RC_DIRECTED, /* x87 case whose FCW rounds other than to nearest */
 };
 enum dt_action { DT_ACT_FLAGS, DT_ACT_SKIP };
 
@@ -66,7 +67,15 @@ static struct shape insn_shape(const struct dt_insn *in)
 /* ModRM byte of a one- or two-byte-opcode instruction. */
 static uint8_t modrm_of(const struct shape *s) { return s->op[0] == 0x0f ? s->op[2] : s->op[1]; }
 
-static bool cond_holds(enum dt_cond c, const struct dt_insn *in)
+/* The x87 case's control word (gen_x87.c writes it for its FLDCW). */
+static uint16_t x87_case_fcw(const struct dt_case *k)
+{
+    uint16_t cw;
+    memcpy(&cw, &k->init.data[DT_X87_CW_OFF], 2);
+    return cw;
+}
+
+static bool cond_holds(enum dt_cond c, const struct dt_case *k, const struct dt_insn *in)
 {
     struct shape s = insn_shape(in);
     switch (c) {
@@ -82,14 +91,16 @@ static bool cond_holds(enum dt_cond c, const struct dt_insn *in)
         return s.opsize == 2;
     case DT_COND_RIPREL_IMM:
         return in->rip_pos >= 0 && in->rip_pos + 4 < in->len;
+    case DT_COND_X87_RC_DIRECTED:
+        return dt_isa == DT_ISA_X87 && (x87_case_fcw(k) & 0xc00) != 0;
     }
     return false;
 }
 
-static bool match(size_t i, const struct dt_insn *in, enum dt_action a)
+static bool match(size_t i, const struct dt_case *k, const struct dt_insn *in, enum dt_action a)
 {
     return table[i].action == a && !strcmp(table[i].mnem, in->mnem) &&
-           cond_holds(table[i].cond, in);
+           cond_holds(table[i].cond, k, in);
 }
 
 uint32_t dt_exception_flags(const struct dt_case *k, const struct dt_insn *in,
@@ -97,7 +108,7 @@ uint32_t dt_exception_flags(const struct dt_case *k, const struct dt_insn *in,
 {
     uint32_t f = 0;
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
-        if (match(i, in, DT_ACT_FLAGS))
+        if (match(i, k, in, DT_ACT_FLAGS))
             f |= table[i].flags;
     return f;
 }
@@ -106,7 +117,7 @@ const char *dt_exception_skip(const struct dt_case *k)
 {
     for (unsigned n = 0; n < k->n; n++)
         for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
-            if (match(i, &k->insn[n], DT_ACT_SKIP))
+            if (match(i, k, &k->insn[n], DT_ACT_SKIP))
                 return table[i].reason;
     return NULL;
 }

@@ -11,7 +11,7 @@
 static void usage(FILE *f)
 {
     fprintf(f, "usage: nvmx-difftest --seed S --count N [--verbose] [--only MNEMONIC[,...]]\n"
-               "                     [--case K] [--list] [--isa gp|sse]\n");
+               "                     [--case K] [--list] [--isa gp|sse|x87]\n");
 }
 
 static bool parse_u64(const char *s, uint64_t *v)
@@ -38,6 +38,8 @@ int main(int argc, char **argv)
             i++, single = true;
         else if (!strcmp(a, "--only") && val)
             only = val, i++;
+        else if (!strcmp(a, "--isa") && val && !strcmp(val, "x87"))
+            dt_isa = DT_ISA_X87, i++;
         else if (!strcmp(a, "--isa") && val && (!strcmp(val, "gp") || !strcmp(val, "sse")))
             dt_isa = !strcmp(val, "sse") ? DT_ISA_SSE : DT_ISA_GP, i++;
         else if (!strcmp(a, "--verbose") || !strcmp(a, "-v"))
@@ -67,6 +69,13 @@ int main(int argc, char **argv)
     if (!dt_uc_init(err, sizeof err) || !dt_nvmx_init(err, sizeof err)) {
         fprintf(stderr, "nvmx-difftest: %s\n", err);
         return 2;
+    }
+    if (dt_isa == DT_ISA_X87 && !single) {
+        unsigned checked, undef, bad = dt_decode_sweep_x87(stdout, &checked, &undef);
+        printf("x87 decode sweep: %u encodings agree with Capstone, %u disagree, %u undefined\n",
+               checked - bad, bad, undef);
+        if (bad)
+            return 1;
     }
     static struct dt_case k;
     static struct dt_result u, v;

@@ -45,8 +45,9 @@ static void set_model(void)
     snprintf(model.name, sizeof model.name, "difftest");
     model.leaves[model.nleaves++] = (struct cpuid_leaf){ .leaf = 0, .eax = 7 };
     /* FPU, FXSR, SSE, SSE2 (CPUID.01H:EDX bits 0, 24, 25, 26): the SSE cases */
+    /* SSE3 (ECX bit 0): FISTTP in the x87 cases */
     model.leaves[model.nleaves++] =
-        (struct cpuid_leaf){ .leaf = 1, .edx = 1u | 1u << 24 | 1u << 25 | 1u << 26 };
+        (struct cpuid_leaf){ .leaf = 1, .ecx = 1u, .edx = 1u | 1u << 24 | 1u << 25 | 1u << 26 };
     model.leaves[model.nleaves++] =
         (struct cpuid_leaf){ .leaf = 7, .has_subleaf = true, .subleaf = 0, .ebx = 1u << 3 };
     model.leaves[model.nleaves++] = (struct cpuid_leaf){ .leaf = 0x80000000u, .eax = 0x80000001u };
@@ -133,6 +134,13 @@ void dt_nvmx_run(const struct dt_case *k, struct dt_result *r)
     r->st.rflags = cpu_get_rflags(c);
     memcpy(r->st.xmm, c->fpu.xmm, sizeof r->st.xmm);
     r->st.mxcsr = c->fpu.mxcsr;
+    for (int i = 0; i < 8; i++) {
+        memcpy(r->st.st[i], &c->fpu.st[i].signif, 8);
+        memcpy(r->st.st[i] + 8, &c->fpu.st[i].sexp, 2);
+    }
+    r->st.fcw = c->fpu.fcw;
+    r->st.fsw = c->fpu.fsw;
+    r->st.ftw = c->fpu.ftw;
     memcpy(r->st.data, m->ram + DT_DATA_BASE, DT_DATA_SIZE);
     memcpy(r->st.stack, m->ram + DT_STACK_BASE, DT_STACK_SIZE);
 }

@@ -34,6 +34,11 @@ static void snapshot(struct dt_result *r)
     for (int i = 0; i < 16; i++)
         uc_reg_read(uc, UC_X86_REG_XMM0 + i, r->st.xmm[i]);
     uc_reg_read(uc, UC_X86_REG_MXCSR, &r->st.mxcsr);
+    for (int i = 0; i < 8; i++)
+        uc_reg_read(uc, UC_X86_REG_FP0 + i, r->st.st[i]); /* physical register Ri */
+    uc_reg_read(uc, UC_X86_REG_FPCW, &r->st.fcw);
+    uc_reg_read(uc, UC_X86_REG_FPSW, &r->st.fsw);
+    uc_reg_read(uc, UC_X86_REG_FPTAG, &r->st.ftw);
     uc_mem_read(uc, DT_DATA_BASE, r->st.data, DT_DATA_SIZE);
     uc_mem_read(uc, DT_STACK_BASE, r->st.stack, DT_STACK_SIZE);
 }
