@@ -274,6 +274,50 @@ START_TEST(fisttp_and_fcomi)
 }
 END_TEST
 
+/* SDM 1 Figures "Real Mode x87 FPU State Image in Memory, 32-Bit Format"
+ * and "... 16-Bit Format": FIP and FDP are 20/32-bit linear addresses,
+ * split around FOP; FLDENV takes them back as offsets. Real mode at
+ * CS:IP = 0070:0F00 (linear 1600H), DS = 0100H. */
+START_TEST(real_mode_env_layouts)
+{
+    cpu_power_on_reset(c);
+    for (int s = 0; s < SEG_NSEGS; s++) {
+        c->seg[s].sel = 0;
+        c->seg[s].base = 0;
+    }
+    c->seg[SEG_CS].sel = 0x0070;
+    c->seg[SEG_CS].base = 0x700;
+    c->seg[SEG_DS].sel = 0x0100;
+    c->seg[SEG_DS].base = 0x1000;
+    c->rip = 0x0f00;
+    c->gpr[3] = 0x20; /* BX */
+    c->gpr[6] = 0x40; /* SI */
+    cpu_update_mode(c);
+    cpu_write_phys(c, 0x1020, 8, 0x3ff0000000000000ull); /* 1.0 */
+    /* fninit; fld1; fadd qword [bx]; fnstenv [si]; 66 fnstenv [si+0x20];
+     * fldenv [si]; jmp $ */
+    TH_LOAD(c, 0x1600, 0xdb, 0xe3, 0xd9, 0xe8, 0xdc, 0x07, 0xd9, 0x34, 0x66, 0xd9, 0x74, 0x20,
+            0xd9, 0x24, 0xeb, 0xfe);
+    th_expect_end(c, 0x0f0e);
+    ck_assert_uint_eq(cpu_read_phys(c, 0x1040, 2), 0x037f);
+    ck_assert_uint_eq(cpu_read_phys(c, 0x1042, 2), 0x3800);
+    ck_assert_uint_eq(cpu_read_phys(c, 0x1044, 2), 0x3fff);
+    ck_assert_uint_eq(cpu_read_phys(c, 0x1046, 2), 0x1604); /* linear FIP 15:0 */
+    ck_assert_uint_eq(cpu_read_phys(c, 0x1048, 2), 0x0407); /* FIP 19:16 | FOP (DC 07) */
+    ck_assert_uint_eq(cpu_read_phys(c, 0x104a, 2), 0x1020); /* linear FDP 15:0 */
+    ck_assert_uint_eq(cpu_read_phys(c, 0x104c, 2), 0x0000);
+    ck_assert_uint_eq(cpu_read_phys(c, 0x1060, 4), 0xffff037f);
+    ck_assert_uint_eq(cpu_read_phys(c, 0x106c, 4), 0x1604);
+    ck_assert_uint_eq(cpu_read_phys(c, 0x1070, 4), 0x0407);
+    ck_assert_uint_eq(cpu_read_phys(c, 0x1074, 4), 0x1020);
+    ck_assert_uint_eq(cpu_read_phys(c, 0x1078, 4), 0);
+    ck_assert_uint_eq(c->fpu.fip, 0x1604);
+    ck_assert_uint_eq(c->fpu.fcs, 0);
+    ck_assert_uint_eq(c->fpu.fop, 0x407);
+    ck_assert_uint_eq(c->fpu.fdp, 0x1020);
+}
+END_TEST
+
 static Suite *x87_suite(void)
 {
     Suite *s = suite_create("x87");
@@ -289,6 +333,7 @@ static Suite *x87_suite(void)
     tcase_add_test(tc, fnsave_frstor_round_trip);
     tcase_add_test(tc, constants_follow_rc);
     tcase_add_test(tc, fisttp_and_fcomi);
+    tcase_add_test(tc, real_mode_env_layouts);
     suite_add_tcase(s, tc);
     return s;
 }
