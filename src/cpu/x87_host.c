@@ -2,8 +2,9 @@
  * choice"): one stub per x87 encoding restores a 108-byte FSAVE image built
  * from the guest's state (FRSTOR), executes the guest's own instruction
  * with its memory operand redirected to a host buffer, and saves the result
- * (FNSAVE, which also leaves the host unit initialised: empty stack, FCW
- * 037FH, as the x86-64 ABI wants between calls). Only FRSTOR and the
+ * (FNSAVE, which also leaves the host unit initialised with an empty stack,
+ * as the x86-64 ABI wants between calls; the host's FCW, callee-saved in
+ * that ABI, is put back). Only FRSTOR and the
  * instruction itself are waiting instructions, and the image has no
  * exception flag set, so an unmasked guest exception never traps on the
  * host: the host performs the SDM's unmasked response and FNSAVE reports it. */
@@ -17,23 +18,26 @@
 #endif
 
 /* Stub layout: for each escape byte D8-DF, 8 memory forms (ModRM reg<<3|6,
- * i.e. [rsi]) then the 64 register forms (ModRM C0-FF), 16 bytes each:
- *   push rdx; popfq; frstor [rdi]; <escape> <modrm>; fnsave [rdi];
- *   pushfq; pop rax; ret
+ * i.e. [rsi]) then the 64 register forms (ModRM C0-FF), 32 bytes each:
+ *   fnstcw [rsp-16]; push rdx; popfq; frstor [rdi]; <escape> <modrm>;
+ *   fnsave [rdi]; fldcw [rsp-16]; pushfq; pop rax; ret
+ * ([rsp-16] is in the red zone, below what pushfq writes)
  * RFLAGS in (rdx) feeds FCMOVcc, RFLAGS out (rax) carries FCOMI's flags. */
 __asm__(".pushsection .text\n"
-        ".balign 16\n"
+        ".balign 32\n"
         ".globl nvmx_x87_host_stubs\n"
         ".hidden nvmx_x87_host_stubs\n"
         ".type nvmx_x87_host_stubs, @function\n"
         "nvmx_x87_host_stubs:\n"
         ".macro nvmx_x87_stub esc, modrm\n"
-        "  .balign 16\n"
+        "  .balign 32\n"
+        "  fnstcw -16(%rsp)\n"
         "  push %rdx\n"
         "  popfq\n"
         "  frstor (%rdi)\n"
         "  .byte \\esc, \\modrm\n"
         "  fnsave (%rdi)\n"
+        "  fldcw -16(%rsp)\n"
         "  pushfq\n"
         "  pop %rax\n"
         "  ret\n"
@@ -61,7 +65,7 @@ uint64_t x87_host_exec(uint8_t image[X87_IMAGE_SIZE], void *mem, uint8_t esc, ui
 {
     unsigned idx = (unsigned)(esc - 0xd8) * 72u;
     idx += (modrm >> 6) == 3 ? 8u + (modrm & 0x3fu) : (modrm >> 3) & 7u;
-    uintptr_t at = (uintptr_t)&nvmx_x87_host_stubs + 16u * idx;
+    uintptr_t at = (uintptr_t)&nvmx_x87_host_stubs + 32u * idx;
     x87_stub_fn fn = (x87_stub_fn)at;
     /* Only the arithmetic flags and the always-one bit 1, with IF as user
      * code has it: no TF, DF or AC reach the host. */
