@@ -27,6 +27,8 @@
 #define DT_TRACE_MAX 512
 /* --isa x87: offset in the data area of the control word the case loads */
 #define DT_X87_CW_OFF 1024
+/* --isa x87: offset of the 108-byte FRSTOR/FLDENV image */
+#define DT_X87_IMAGE_OFF (DT_X87_CW_OFF + 16)
 
 enum { R_RAX, R_RCX, R_RDX, R_RBX, R_RSP, R_RBP, R_RSI, R_RDI };
 

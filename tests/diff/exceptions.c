@@ -12,6 +12,8 @@ enum dt_cond {
     DT_COND_OPSIZE16,       /* 66 prefix without REX.W */
     DT_COND_RIPREL_IMM,     /* RIP-relative operand followed by an immediate */
     DT_COND_X87_RC_DIRECTED, /* x87 case whose FCW rounds other than to nearest */
+    DT_COND_X87_UNSUPPORTED, /* FLD m80fp / FRSTOR of an unnormal, pseudo-NaN,
+                              * pseudo-infinity or pseudo-denormal */
 };
 enum dt_action { DT_ACT_FLAGS, DT_ACT_SKIP };
 
@@ -75,6 +77,34 @@ static uint16_t x87_case_fcw(const struct dt_case *k)
     return cw;
 }
 
+/* SDM 1 Table "Unsupported Double Extended-Precision Floating-Point
+ * Encodings and Pseudo-Denormals": integer bit 0 with a nonzero exponent,
+ * or 1 with a zero exponent. */
+static bool f80_unsupported(const uint8_t *p)
+{
+    uint16_t se;
+    memcpy(&se, p + 8, 2);
+    bool integer = p[7] >> 7;
+    return (se & 0x7fff) ? !integer : integer;
+}
+
+/* The m80fp operand of an FLD (DB /5) or the registers of the FRSTOR image
+ * (DD /4) that a RIP-relative x87 operand reaches. */
+static bool x87_loads_unsupported(const struct dt_case *k, const struct dt_insn *in,
+                                  const uint8_t *op)
+{
+    if (dt_isa != DT_ISA_X87 || in->rip_pos < 0 || in->rip_target < DT_DATA_BASE ||
+        in->rip_target + 108 > DT_DATA_BASE + DT_DATA_SIZE)
+        return false;
+    const uint8_t *p = &k->init.data[in->rip_target - DT_DATA_BASE];
+    if (op[0] == 0xdb)
+        return f80_unsupported(p);
+    for (unsigned i = 0; op[0] == 0xdd && i < 8; i++)
+        if (f80_unsupported(p + 28 + 10 * i))
+            return true;
+    return false;
+}
+
 static bool cond_holds(enum dt_cond c, const struct dt_case *k, const struct dt_insn *in)
 {
     struct shape s = insn_shape(in);
@@ -91,6 +121,8 @@ static bool cond_holds(enum dt_cond c, const struct dt_case *k, const struct dt_
         return s.opsize == 2;
     case DT_COND_RIPREL_IMM:
         return in->rip_pos >= 0 && in->rip_pos + 4 < in->len;
+    case DT_COND_X87_UNSUPPORTED:
+        return x87_loads_unsupported(k, in, s.op);
     case DT_COND_X87_RC_DIRECTED:
         return dt_isa == DT_ISA_X87 && (x87_case_fcw(k) & 0xc00) != 0;
     }

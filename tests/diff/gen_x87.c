@@ -14,13 +14,15 @@
  * RIP-relative to a slot), then the control-word slot, then words. */
 #define X87_SLOTS 64
 #define X87_CW_OFF DT_X87_CW_OFF
-#define X87_WORDS_OFF (X87_CW_OFF + 16)
+#define X87_IMAGE_OFF DT_X87_IMAGE_OFF
+#define X87_WORDS_OFF (X87_IMAGE_OFF + 112)
 
 enum x87_kind {
     XK_MEM,     /* /digit memory operand of size bytes anywhere in the data area */
     XK_SLOT,    /* /digit memory operand: an 80-bit slot (m80fp, m80bcd) */
     XK_STI,     /* /digit register form, ST(i) */
     XK_FIXED,   /* a fixed ModRM byte */
+    XK_IMAGE,   /* /digit memory operand: the FRSTOR/FLDENV image */
 };
 
 /* what a form does to RFLAGS and to C0/C2/C3 */
@@ -159,6 +161,8 @@ struct x87_form {
     X("FILD", 0xdf, XK_MEM, 5, 8, XF_LOAD)              \
     X("FBSTP", 0xdf, XK_MEM, 6, 10, 0)                  \
     X("FISTP", 0xdf, XK_MEM, 7, 8, 0)                   \
+    X("FLDENV", 0xd9, XK_IMAGE, 4, 28, 0)               \
+    X("FRSTOR", 0xdd, XK_IMAGE, 4, 108, 0)              \
     X("FUCOMIP", 0xdf, XK_STI, 5, 0, XF_FCOMI)          \
     X("FCOMIP", 0xdf, XK_STI, 6, 0, XF_FCOMI)
 
@@ -222,6 +226,12 @@ static struct f80 special80(struct gctx *g)
                                       0x3fff - 1075, 0x3fff - 150};
         return (struct f80){r | 1ull << 63, (uint16_t)(s | ex[g_below(g, 10)])};
     }
+    case 12: /* pseudo-denormal: exponent 0, integer bit 1 */
+        return (struct f80){r | 1ull << 63, s};
+    case 13: /* unnormal: exponent 1..7FFEH, integer bit 0 */
+        return (struct f80){r >> 1, (uint16_t)(s | (1 + g_below(g, 0x7ffe)))};
+    case 14: /* pseudo-infinity and pseudo-NaN: exponent 7FFFH, integer bit 0 */
+        return (struct f80){g_chance(g, 2) ? 0 : r >> 1 | 1, (uint16_t)(s | 0x7fff)};
     default: /* a normal number of moderate exponent */
         return (struct f80){r | 1ull << 63, (uint16_t)(s | (0x3fff - 40 + g_below(g, 80)))};
     }
@@ -286,6 +296,28 @@ static void fill_data(struct gctx *g)
     static const uint16_t pc[] = {0x000, 0x200, 0x300};
     uint16_t cw = (uint16_t)(0x7f | pc[g_below(g, 3)] | (g_below(g, 4) << 10));
     memcpy(d + X87_CW_OFF, &cw, 2);
+    /* The FRSTOR/FLDENV image (SDM 1 Figure "Protected Mode x87 FPU State
+     * Image in Memory, 32-Bit Format", then ST0-ST7): the case's control
+     * word (exceptions.def keys on it), an FSW with a random TOP and condition codes and no
+     * exception flag, a tag word with random empty registers, registers from
+     * the special values. FIP/FDP/FOP are not compared (Unicorn 2.0.1 keeps
+     * none of them). */
+    {
+        uint8_t *im = d + X87_IMAGE_OFF;
+        uint16_t sw = (uint16_t)((g_below(g, 8) << 11) | (dt_rand(g->r) & 0x4700));
+        uint16_t tw = 0;
+        for (unsigned p = 0; p < 8; p++)
+            tw |= (uint16_t)((g_chance(g, 3) ? 3u : g_below(g, 3)) << (2 * p));
+        memset(im, 0, 28);
+        memcpy(im, &cw, 2);
+        memcpy(im + 4, &sw, 2);
+        memcpy(im + 8, &tw, 2);
+        for (unsigned i = 0; i < 8; i++) {
+            struct f80 v = special80(g);
+            memcpy(im + 28 + 10 * i, &v.m, 8);
+            memcpy(im + 36 + 10 * i, &v.se, 2);
+        }
+    }
 }
 
 /* ---- forms -------------------------------------------------------------------- */
@@ -346,7 +378,26 @@ static bool stv(unsigned i) { return st_valid >> (i & 7) & 1; }
 static void st_push(void) { st_valid = (uint8_t)(st_valid << 1 | 1); }
 static void st_pop(void) { st_valid >>= 1; }
 
-enum st_use { SU_NONE, SU_PUSH, SU_0, SU_0I, SU_01, SU_PUSH0, SU_FFREE, SU_INC, SU_DEC, SU_FST };
+enum st_use { SU_NONE, SU_PUSH, SU_0, SU_0I, SU_01, SU_PUSH0, SU_FFREE, SU_INC, SU_DEC, SU_FST,
+              SU_IMAGE };
+
+/* The stack after FRSTOR/FLDENV of the image: the tag word's non-empty
+ * registers, relative to the image's TOP. FLDENV keeps the registers'
+ * contents but takes the tags and TOP all the same. */
+static uint8_t image_valid(struct gctx *g, bool full)
+{
+    (void)full;
+    const uint8_t *im = g->k->init.data + X87_IMAGE_OFF;
+    uint16_t sw, tw;
+    memcpy(&sw, im + 4, 2);
+    memcpy(&tw, im + 8, 2);
+    unsigned top = (sw >> 11) & 7;
+    uint8_t v = 0;
+    for (unsigned i = 0; i < 8; i++)
+        if (((tw >> (2 * ((top + i) & 7))) & 3) != 3)
+            v |= (uint8_t)(1u << i);
+    return v;
+}
 
 /* How a form uses the stack (SDM 2A/2B instruction pages), and how many
  * registers it pops. */
@@ -357,6 +408,10 @@ static void stack_use(const struct x87_form *f, unsigned *use, unsigned *pops)
     *pops = 0;
     if (f->fl & XF_LOAD) {
         *use = SU_PUSH;
+        return;
+    }
+    if (f->kind == XK_IMAGE) {
+        *use = SU_IMAGE;
         return;
     }
     if (!strcmp(m, "FNOP") || !strcmp(m, "FNCLEX") || !strcmp(m, "FNSTCW") || !strcmp(m, "FXAM")) {
@@ -423,6 +478,9 @@ static bool gen_form(struct gctx *g, const struct x87_form *f)
     case XK_FIXED:
         e.modrm = f->modrm;
         break;
+    case XK_IMAGE:
+        riprel_to(&e, f->modrm, DT_DATA_BASE + X87_IMAGE_OFF);
+        break;
     }
     uint32_t rd = (f->fl & XF_FCMOV) ? (DT_CF | DT_ZF | DT_PF) : 0;
     uint32_t wr = (f->fl & XF_FCOMI) ? DT_ALL6 : 0;
@@ -434,6 +492,7 @@ static bool gen_form(struct gctx *g, const struct x87_form *f)
     case SU_INC: st_valid = (uint8_t)(st_valid >> 1 | st_valid << 7); break;
     case SU_DEC: st_valid = (uint8_t)(st_valid << 1 | st_valid >> 7); break;
     case SU_FST: st_valid |= (uint8_t)(1u << i); break;
+    case SU_IMAGE: st_valid = image_valid(g, f->size == 108); break;
     default: break;
     }
     for (unsigned p = 0; p < pops; p++)

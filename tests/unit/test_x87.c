@@ -318,6 +318,22 @@ START_TEST(real_mode_env_layouts)
 }
 END_TEST
 
+/* SDM 1 "x87 FPU Control Word": bits 6, 7, 15:13 are reserved; FNSTCW
+ * returns bit 6 as 1 and the others as 0 (as on the host processor). */
+START_TEST(fldcw_reserved_bits)
+{
+    static const uint16_t in[] = {0x0000, 0xffff, 0x7f7f}, out[] = {0x0040, 0x1f7f, 0x1f7f};
+    c->gpr[0] = DATA;
+    TH_LOAD(c, CODE, 0xd9, 0x28, 0xd9, 0x78, 0x02, 0xeb, 0xfe); /* fldcw [rax]; fnstcw [rax+2] */
+    for (unsigned i = 0; i < 3; i++) {
+        th_start_at(c, CODE);
+        cpu_write_phys(c, DATA, 2, in[i]);
+        th_expect_end(c, CODE + 5);
+        ck_assert_uint_eq(cpu_read_phys(c, DATA + 2, 2), out[i]);
+    }
+}
+END_TEST
+
 static Suite *x87_suite(void)
 {
     Suite *s = suite_create("x87");
@@ -334,6 +350,7 @@ static Suite *x87_suite(void)
     tcase_add_test(tc, constants_follow_rc);
     tcase_add_test(tc, fisttp_and_fcomi);
     tcase_add_test(tc, real_mode_env_layouts);
+    tcase_add_test(tc, fldcw_reserved_bits);
     suite_add_tcase(s, tc);
     return s;
 }
