@@ -482,6 +482,15 @@ static bool gen_form(struct gctx *g, const struct x87_form *f)
         riprel_to(&e, f->modrm, DT_DATA_BASE + X87_IMAGE_OFF);
         break;
     }
+    /* Prefixes that change nothing here: REX (W, B: ST(i) takes no REX.B)
+     * and 66, outside the environment/state images (SDM 2A "REX Prefixes";
+     * the x87 operand sizes are fixed by the opcode; Unicorn 2.0.1 reads a
+     * REX.W FRSTOR image with another layout, nvmx as the 32-bit one) */
+    if (f->kind != XK_IMAGE && g_chance(g, 8))
+        e.rex |= (uint8_t)(g_below(g, 16) & (f->kind == XK_MEM ? REX_W : REX_W | REX_B)),
+            e.rex_force = true;
+    if (f->kind != XK_IMAGE && g_chance(g, 12))
+        enc_pfx(&e, 0x66);
     uint32_t rd = (f->fl & XF_FCMOV) ? (DT_CF | DT_ZF | DT_PF) : 0;
     uint32_t wr = (f->fl & XF_FCOMI) ? DT_ALL6 : 0;
     g_emit(g, &e, f->mnem, rd, wr, 0);
