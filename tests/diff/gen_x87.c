@@ -465,7 +465,9 @@ static bool gen_form(struct gctx *g, const struct x87_form *f)
     switch (f->kind) {
     case XK_MEM:
         e.modrm = (uint8_t)(f->modrm << 3);
-        if (!g_mem(g, &e, f->size, 0, 0))
+        /* anywhere in the words: stores never reach the slots, the control
+         * word or the image, which exceptions.def reads as loaded */
+        if (!g_mem(g, &e, f->size, -(int64_t)X87_WORDS_OFF, 0))
             return false;
         break;
     case XK_SLOT:
