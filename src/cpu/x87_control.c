@@ -37,6 +37,15 @@ void op_fninit(struct cpu *c, const struct insn *in)
     x87_init_state(&c->fpu);
 }
 
+/* DB E0, E1, E4: the 8087's FNENI and FNDISI and the 80287's FNSETPM. The
+ * 80387 and later execute them as no-operations (no wait, no pointer
+ * update); the SDM leaves the encodings reserved (docs/fpu.md). */
+void op_fnop_legacy(struct cpu *c, const struct insn *in)
+{
+    (void)in;
+    x87_check_nm(c);
+}
+
 /* SDM 2A "FCLEX/FNCLEX": PE, UE, OE, ZE, DE, IE, SF, ES and B cleared;
  * C0-C3 are undefined and nvmx leaves them. */
 void op_fnclex(struct cpu *c, const struct insn *in)

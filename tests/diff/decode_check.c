@@ -49,6 +49,8 @@ static void canon(const char *in, char *out, size_t n)
         {"OUTSB", "OUTS"}, {"OUTSW", "OUTS"}, {"OUTSD", "OUTS"}, {"XLATB", "XLAT"},
         {"PUSHFQ", "PUSHF"}, {"POPFQ", "POPF"}, {"IRETQ", "IRET"}, {"IRETD", "IRET"},
         {"INT1", "INT1"},  {"ICEBP", "INT1"}, {"SETCC", "SETCC"},
+        {"FSTPNCE", "FSTP"}, {"FENI8087_NOP", "FNENI"}, {"FDISI8087_NOP", "FNDISI"},
+        {"FSETPM", "FNSETPM"},
     };
     for (size_t a = 0; a < sizeof alias / sizeof alias[0]; a++)
         if (!strcmp(out, alias[a][0])) {

@@ -162,6 +162,18 @@ struct x87_form {
     X("FBSTP", 0xdf, XK_MEM, 6, 10, 0)                  \
     X("FISTP", 0xdf, XK_MEM, 7, 8, 0)                   \
     X("FLDENV", 0xd9, XK_IMAGE, 4, 28, 0)               \
+    X("FSTP", 0xd9, XK_STI, 3, 0, 0)                    \
+    X("FCOM", 0xdc, XK_STI, 2, 0, XF_CC)                \
+    X("FCOMP", 0xdc, XK_STI, 3, 0, XF_CC)               \
+    X("FXCH", 0xdd, XK_STI, 1, 0, 0)                    \
+    X("FCOMP", 0xde, XK_STI, 2, 0, XF_CC)               \
+    X("FFREEP", 0xdf, XK_STI, 0, 0, 0)                  \
+    X("FXCH", 0xdf, XK_STI, 1, 0, 0)                    \
+    X("FSTP", 0xdf, XK_STI, 2, 0, 0)                    \
+    X("FSTP", 0xdf, XK_STI, 3, 0, 0)                    \
+    X("FNENI", 0xdb, XK_FIXED, 0xe0, 0, 0)              \
+    X("FNDISI", 0xdb, XK_FIXED, 0xe1, 0, 0)             \
+    X("FNSETPM", 0xdb, XK_FIXED, 0xe4, 0, 0)            \
     X("FRSTOR", 0xdd, XK_IMAGE, 4, 108, 0)              \
     X("FUCOMIP", 0xdf, XK_STI, 5, 0, XF_FCOMI)          \
     X("FCOMIP", 0xdf, XK_STI, 6, 0, XF_FCOMI)
@@ -414,11 +426,13 @@ static void stack_use(const struct x87_form *f, unsigned *use, unsigned *pops)
         *use = SU_IMAGE;
         return;
     }
-    if (!strcmp(m, "FNOP") || !strcmp(m, "FNCLEX") || !strcmp(m, "FNSTCW") || !strcmp(m, "FXAM")) {
+    if (!strcmp(m, "FNOP") || !strcmp(m, "FNCLEX") || !strcmp(m, "FNSTCW") || !strcmp(m, "FXAM") ||
+        !strcmp(m, "FNENI") || !strcmp(m, "FNDISI") || !strcmp(m, "FNSETPM")) {
         *use = SU_NONE;
         return;
     }
     if (!strcmp(m, "FFREE")) { *use = SU_FFREE; return; }
+    if (!strcmp(m, "FFREEP")) { *use = SU_FFREE; *pops = 1; return; }
     if (!strcmp(m, "FINCSTP")) { *use = SU_INC; return; }
     if (!strcmp(m, "FDECSTP")) { *use = SU_DEC; return; }
     if (!strcmp(m, "FPTAN") || !strcmp(m, "FSINCOS") || !strcmp(m, "FXTRACT")) { *use = SU_PUSH0; return; }
