@@ -1,7 +1,7 @@
 # Thin wrapper around CMake. `make` builds, `make demo` runs the nested demo
 # (L0 -> turtle -> turtle -> cpuid workload), `make demo-bare` the demo guest,
 # `make test` runs every test in a -Werror build and in an ASan/UBSan build
-# except the long ones (`make test-long`: the depth-4 and depth-5 stacks).
+# except the long ones (`make test-long`: the depth-4 to depth-6 stacks).
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
@@ -21,16 +21,15 @@ configure: deps
 build: configure
 	cmake --build $(BUILD) -j$(JOBS)
 
-# The demo: the default nested stack, L0 (--l0) -> turtle L1 -> turtle L2
-# -> cpuid workload L3, traced; the per-level exit table, the exit
-# multiplication, the modelled cycles per L3 exit (scripts/demo-nested.sh).
-TURTLE_DIR  := $(BUILD)/guests/turtle
-CPUID_IMAGE := $(BUILD)/guests/workloads/workload-cpuid.elf
+# The demo: the default nested stack (configs/stack/depth3.json through
+# `nvmx run --stack`), L0 (--l0) -> turtle L1 -> turtle L2 -> cpuid
+# workload L3, traced; the per-level exit table, the exit multiplication,
+# the modelled cycles per L3 exit (scripts/demo-nested.sh).
+DEMO_STACK  ?= configs/stack/depth3.json
 DEMO_TRACE  := $(BUILD)/demo-trace.jsonl
 demo: configure
 	cmake --build $(BUILD) -j$(JOBS) --target nvmx turtle turtle-32m workload-cpuid
-	@sh scripts/demo-nested.sh $(BUILD)/nvmx $(TURTLE_DIR)/turtle.elf $(TURTLE_DIR)/turtle-32m.elf \
-		$(CPUID_IMAGE) $(DEMO_TRACE)
+	@sh scripts/demo-nested.sh $(BUILD)/nvmx $(DEMO_STACK) $(BUILD)/guests $(DEMO_TRACE)
 
 # The bare demo: the demo guest with run statistics, then the bare-mode
 # hypervisor image with a JSON trace and its per-exit summary. Each guest
@@ -58,7 +57,7 @@ test-asan: deps
 	cmake --build $(BUILD_ASAN) -j$(JOBS)
 	cd $(BUILD_ASAN) && ctest --output-on-failure -j$(JOBS) -LE long
 
-# The long tests (ctest label `long`: the depth-4 and depth-5 stacks), in the -Werror
+# The long tests (ctest label `long`: the depth-4 to depth-6 stacks), in the -Werror
 # build only; `make test` leaves them out.
 test-long: build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS) -L long

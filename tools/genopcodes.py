@@ -36,6 +36,13 @@ for _s in ("d", "q", "dq"):
     OPERAND_SPECS["V" + _s] = ("OPS_V", SIZE_CODES[_s], None)
     OPERAND_SPECS["W" + _s] = ("OPS_W", SIZE_CODES[_s], None)
     OPERAND_SPECS["U" + _s] = ("OPS_U", SIZE_CODES[_s], None)
+OPERAND_SPECS["Ww"] = ("OPS_W", SIZE_CODES["w"], None)  # PMOVSXBQ xmm, xmm/m16
+# MMX operands (SDM 2D "Codes for Operand Type"): P = ModRM.reg MMX register,
+# Q = ModRM.rm MMX register or memory, N = ModRM.rm MMX register only.
+for _s in ("d", "q"):
+    OPERAND_SPECS["P" + _s] = ("OPS_P", SIZE_CODES[_s], None)
+    OPERAND_SPECS["Q" + _s] = ("OPS_Q", SIZE_CODES[_s], None)
+    OPERAND_SPECS["N" + _s] = ("OPS_N", SIZE_CODES[_s], None)
 for _s in "bv":
     OPERAND_SPECS["O" + _s] = ("OPS_O", SIZE_CODES[_s], None)
     OPERAND_SPECS["X" + _s] = ("OPS_X", SIZE_CODES[_s], None)
@@ -62,13 +69,13 @@ OPERAND_SPECS.update({
 # shift counts, the port number).
 NO_OPSIZE = {"OPS_I", "OPS_J", "OPS_A", "OPS_CL", "OPS_DX", "OPS_ONE"}
 MODRM_SPECS = {"OPS_E", "OPS_G", "OPS_R", "OPS_M", "OPS_S", "OPS_C", "OPS_D", "OPS_V", "OPS_W",
-               "OPS_U"}
+               "OPS_U", "OPS_P", "OPS_Q", "OPS_N"}
 OPK_OF = {"OPS_E": "OPK_RM", "OPS_G": "OPK_REG", "OPS_R": "OPK_RM", "OPS_M": "OPK_MEM",
           "OPS_I": "OPK_IMM", "OPS_J": "OPK_REL", "OPS_A": "OPK_FAR", "OPS_O": "OPK_MOFFS",
           "OPS_Z": "OPK_OPREG", "OPS_ACC": "OPK_ACC", "OPS_CL": "OPK_CL", "OPS_DX": "OPK_DX",
           "OPS_ONE": "OPK_ONE", "OPS_S": "OPK_SREG", "OPS_C": "OPK_CREG", "OPS_D": "OPK_DREG",
           "OPS_X": "OPK_NONE", "OPS_Y": "OPK_NONE", "OPS_V": "OPK_XMM", "OPS_W": "OPK_RM",
-          "OPS_U": "OPK_RM"}
+          "OPS_U": "OPK_RM", "OPS_P": "OPK_MMX", "OPS_Q": "OPK_RM", "OPS_N": "OPK_RM"}
 PFX_CODES = {None: 0, "P66": 1, "PF2": 2, "PF3": 3, "NP": 4}
 
 HEX_RE = re.compile(r"^[0-9A-Fa-f]{2}$")
@@ -211,12 +218,13 @@ def parse_operands(where, text, row):
         if row.mod == 2:
             fail(where, "M operand in a 'reg' row")
         row.mod = 1  # memory-only operand: register forms are #UD
-    if "OPS_U" in kinds:
+    if "OPS_U" in kinds or "OPS_N" in kinds:
         if row.mod == 1:
-            fail(where, "U operand in a 'mem' row")
-        row.mod = 2  # register-only XMM operand: memory forms are #UD
-    if ("OPS_G" in kinds or "OPS_V" in kinds) and row.modrm_kind not in (None, "r"):
-        fail(where, "G or V operand in a /digit row")
+            fail(where, "U or N operand in a 'mem' row")
+        row.mod = 2  # register-only XMM/MMX operand: memory forms are #UD
+    if ("OPS_G" in kinds or "OPS_V" in kinds or "OPS_P" in kinds) and \
+            row.modrm_kind not in (None, "r"):
+        fail(where, "G, V or P operand in a /digit row")
 
 
 def opsize_rule(row):
@@ -366,7 +374,7 @@ def write_header(path, rows, ids):
     out.append("enum opspec {")
     out.append("    OPS_NONE = 0, OPS_E, OPS_G, OPS_R, OPS_M, OPS_I, OPS_J, OPS_A, OPS_O, OPS_Z,")
     out.append("    OPS_ACC, OPS_CL, OPS_DX, OPS_ONE, OPS_S, OPS_C, OPS_D, OPS_X, OPS_Y, OPS_V, OPS_W,")
-    out.append("    OPS_U,")
+    out.append("    OPS_U, OPS_P, OPS_Q, OPS_N,")
     out.append("};")
     out.append("/* Operand size letters: fixed sizes are byte counts. */")
     out.append("enum opsz {")

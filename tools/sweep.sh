@@ -10,14 +10,21 @@
 # --, FAIL or unsupported), the workload's modelled cycles per iteration,
 # the VM exits to L0 per exit of the innermost level (the exit
 # multiplication of `nvmx trace stats --by level`, averaged over all its
-# exits), and host seconds.
+# exits), host seconds (wall clock, boot included) and CPU seconds of the
+# nvmx process (user + system, boot included: unlike host seconds, not
+# stretched by other load on the machine).
 #
 # usage: tools/sweep.sh [--nvmx PATH] [--images DIR] [--out DIR] [--depths LIST]
 #                       [--shadow LIST] [--ept LIST] [--workloads LIST] [--count N]
 #                       [--shard I/N] [--header]
-#   LIST is comma-separated: depths 1-5 (default 1,2,3), shadow kvm,none
-#   (default both), ept on,off (default both), workloads cpuid,vmcall,io,msr
-#   (default cpuid). Defaults: build/nvmx, build/guests, sweep-out.
+#   LIST is comma-separated: depths 1-6 (default 1,2,3), shadow designs
+#   kvm,pkvm,none,kvm-l0 (default kvm,none), ept on,off (default both),
+#   workloads cpuid,vmcall,io,msr,... (default cpuid). Defaults: build/nvmx,
+#   build/guests, sweep-out.
+#   A design names L0's VMCS shadowing for L1 (configs/l0 "vmcs_shadowing");
+#   with kvm and pkvm every turtle also uses VMCS shadowing for its guest
+#   and offers it (turtle shadow=1), with none neither (shadow=0); kvm-l0
+#   is L0's kvm design with turtles that do not (shadow=0).
 set -u
 nvmx=build/nvmx images=build/guests out=sweep-out
 depths=1,2,3 shadows=kvm,none epts=on,off workloads=cpuid count=20
@@ -34,7 +41,7 @@ while [ $# -gt 0 ]; do
     --count) count=$2; shift 2 ;;
     --shard) shard=$2; shift 2 ;;
     --header) header=1; shift ;;
-    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "sweep.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -49,15 +56,16 @@ fi
 mkdir -p "$out" || exit 2
 # The turtles of a stack without EPT, outermost first: each is linked below
 # the one that loads it (docs/guests.md "Memory layout").
-turtles="turtle/turtle.elf turtle/turtle-32m.elf turtle/turtle-16m.elf turtle/turtle-8m.elf"
+turtles="turtle/turtle.elf turtle/turtle-32m.elf turtle/turtle-16m.elf turtle/turtle-8m.elf
+turtle/turtle-4m.elf"
 
 # stack DEPTH SHADOW EPT WORKLOAD FILE: write the stack description
 stack() {
     d=$1 sh=$2 ept=$3 w=$4 f=$5
     pol=$out/l0-$sh-$ept.json
     printf '{ "name": "sweep-%s-%s", "hide": {}, "vmcs_shadowing": "%s", "ept01": %s }\n' \
-        "$sh" "$ept" "$sh" "$([ "$ept" = on ] && echo true || echo false)" >"$pol"
-    t=$([ "$sh" = kvm ] && echo true || echo false)
+        "$sh" "$ept" "${sh%-l0}" "$([ "$ept" = on ] && echo true || echo false)" >"$pol"
+    case "$sh" in none | *-l0) t=false ;; *) t=true ;; esac
     {
         printf '{ "description": "sweep: depth %s, %s, EPT01 %s, %s",\n' "$d" "$sh" "$ept" "$w"
         printf '  "l0": "%s", "images": "%s",\n  "levels": [\n' "$(basename "$pol")" "$images"
@@ -72,10 +80,19 @@ stack() {
 }
 
 now() { date +%s%N; }
+# CPU seconds (user + system) of the finished children of this shell: the
+# second line of `times` (POSIX), e.g. "0m1.25s 0m0.03s". `times` runs in
+# this shell (a command substitution would report its own subshell).
+cpu() {
+    times >"$out/.times"
+    awk 'NR == 2 { n = split($1 " " $2, f, /[ms ]+/); t = 0
+                   for (i = 1; i + 1 <= n; i += 2) t += f[i] * 60 + f[i + 1]
+                   printf "%.2f", t }' "$out/.times"
+}
 
 if [ $header -eq 1 ]; then
-    printf '%-5s %-6s %-5s %-8s %6s %-11s %14s %12s %9s\n' depth shadow ept01 workload count \
-        status cycles/iter exits/Ln-exit host-s
+    printf '%-5s %-6s %-5s %-8s %6s %-11s %14s %13s %9s %8s\n' depth shadow ept01 workload count \
+        status cycles/iter exits/Ln-exit host-s cpu-s
 fi
 k=0
 for d in $(echo "$depths" | tr , ' '); do
@@ -84,16 +101,19 @@ for d in $(echo "$depths" | tr , ' '); do
             for w in $(echo "$workloads" | tr , ' '); do
                 k=$((k + 1))
                 [ $(((k - 1) % sn)) -eq "$si" ] || continue
-                case "$d" in [1-5]) ;; *) echo "sweep.sh: depth $d: 1 to 5 (depth 6 needs a fifth turtle image, not built)" >&2; exit 2 ;; esac
+                case "$d" in [1-6]) ;; *) echo "sweep.sh: depth $d: 1 to 6 (one turtle image per level: turtle.elf ... turtle-4m.elf)" >&2; exit 2 ;; esac
+                case "$sh" in kvm|pkvm|none|kvm-l0) ;; *) echo "sweep.sh: shadow design '$sh': kvm, pkvm, none or kvm-l0" >&2; exit 2 ;; esac
                 name=d$d-$sh-$ept-$w
                 f=$out/$name.json
                 case "$images" in /*) ;; *) images=$(cd "$images" 2>/dev/null && pwd) || {
                     echo "sweep.sh: no images directory" >&2; exit 2; } ;; esac
                 stack "$d" "$sh" "$ept" "$w" "$f"
+                cpu >"$out/.c0"
                 t0=$(now)
                 st=0
                 "$nvmx" run --stack "$f" --trace "$out/$name.jsonl.zst" >"$out/$name.out" 2>&1 || st=$?
                 t1=$(now)
+                cpu >"$out/.c1"
                 status=FAIL
                 if [ $st -eq 1 ] && grep -q ' 0 failed,' "$out/$name.out" && ! grep -q '^FAIL' "$out/$name.out"; then
                     status=PASS
@@ -109,9 +129,10 @@ for d in $(echo "$depths" | tr , ' '); do
                         sed -n 's/^ *total *\([0-9.]*\) exits to L0.*/\1/p')
                 fi
                 rm -f "$out/$name.jsonl.zst"
-                printf '%-5s %-6s %-5s %-8s %6s %-11s %14s %12s %9s\n' "$d" "$sh" "$ept" "$w" "$count" \
+                printf '%-5s %-6s %-5s %-8s %6s %-11s %14s %13s %9s %8s\n' "$d" "$sh" "$ept" "$w" "$count" \
                     "$status" "${cyc:--}" "${mul:--}" \
-                    "$(awk -v ns=$((t1 - t0)) 'BEGIN { printf "%.1f", ns / 1e9 }')"
+                    "$(awk -v ns=$((t1 - t0)) 'BEGIN { printf "%.1f", ns / 1e9 }')" \
+                    "$(awk -v a="$(cat "$out/.c0")" -v b="$(cat "$out/.c1")" 'BEGIN { printf "%.1f", b - a }')"
             done
         done
     done

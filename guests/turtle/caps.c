@@ -15,8 +15,9 @@ struct vcaps vcaps;
 #define PROC_OFFERED (~(uint32_t)PROC_TPR_SHADOW)
 /* Secondary: descriptor-table exiting, RDTSCP, WBINVD exiting, PAUSE-loop
  * exiting, RDRAND exiting, INVPCID, RDSEED exiting; EPT, VPID and
- * unrestricted guest as offered_ept_vpid() says. Not APIC virtualization,
- * VMCS shadowing, PML, VMFUNC. */
+ * unrestricted guest as offered_ept_vpid() says; VMCS shadowing with
+ * shadow=1, emulated (shadow12.c), so whether or not the processor has it.
+ * Not APIC virtualization, PML, VMFUNC. */
 #define PROC2_OFFERED ((1u << 2) | (1u << 3) | (1u << 6) | (1u << 10) | (1u << 11) | (1u << 12) | \
                        (1u << 16))
 /* VM-exit: save debug controls, host address-space size, acknowledge
@@ -101,6 +102,8 @@ void caps_init(void)
     c->proc2 = (c->proc >> 63)
                    ? filter(rdmsr(MSR_VMX_PROCBASED_CTLS2), PROC2_OFFERED | ept_vpid)
                    : 0;
+    if ((c->proc >> 63) && shadow12_offered())
+        c->proc2 |= (uint64_t)PROC2_VMCS_SHADOWING << 32;
     if (!(c->proc2 >> 32))
         c->proc &= ~((uint64_t)PROC_SECONDARY << 32);
     c->true_pin = true_ctls ? filter(rdmsr(MSR_VMX_TRUE_PINBASED_CTLS), PIN_OFFERED) : c->pin;

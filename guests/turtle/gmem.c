@@ -14,21 +14,71 @@
 #define PF_W (1u << 1)
 #define ADDR_MASK 0x000ffffffffff000ull
 
+/* Whose operands: the direct guest's (vmcs01 current), or its guest's
+ * while the turtle emulates that guest's shadowed VMREAD/VMWRITE (vmcs02
+ * current, shadow12.c). */
+static bool for_l3;
+
+void gmem_for_l3(bool on)
+{
+    for_l3 = on;
+}
+
+bool gmem_long64(void)
+{
+    uint64_t entry = for_l3 ? vmread(ENTRY_CONTROLS) : vmx_ctls.entry;
+    return (entry & ENTRY_IA32E) && (vmread(GUEST_CS_AR) & (1u << 13));
+}
+
+static void fault(unsigned vector, bool has_error, uint32_t error, uint64_t cr2)
+{
+    if (for_l3) {
+        shadow12_exception(vector, has_error, error, cr2);
+        return;
+    }
+    if (vector == 14)
+        __asm__ volatile("mov %0, %%cr2" : : "r"(cr2) : "memory");
+    inject_exception(vector, has_error, error);
+}
+
+/* The host pointer of guest-physical [pa, pa + n) for an operand or a
+ * paging-structure entry. With EPT01 an address outside the guest's memory
+ * is what an access of the guest itself there is, an EPT violation that
+ * ends the run (vcpu.c): never a host address outside that memory. */
+static void *operand_ptr(uint64_t pa, uint64_t n)
+{
+    if (gmap.ept && (pa + n < pa || pa + n > gmap.size))
+        turtle_fatal("the guest%s accessed guest-physical %#lx, outside %s %lu MiB",
+                     for_l3 ? "'s guest" : "", pa, for_l3 ? "the guest's" : "its",
+                     gmap.size >> 20);
+    return phys_ptr(pa);
+}
+
 static void inject_pf(uint64_t lin, uint32_t error)
 {
-    __asm__ volatile("mov %0, %%cr2" : : "r"(lin) : "memory");
-    inject_exception(14, true, error);
+    fault(14, true, error, lin);
+}
+
+static void operand_gp(void)
+{
+    fault(13, true, 0, 0);
 }
 
 bool gmem_translate(uint64_t lin, bool write, uint64_t *pa)
 {
-    uint64_t cr0 = vcpu.cr0;
+    /* The direct guest's CR0 is its view (its paging may be off on the
+     * turtle's identity map); its guest's is vmcs02's, the real one. */
+    uint64_t cr0 = for_l3 ? vmread(GUEST_CR0) : vcpu.cr0;
+    uint64_t entry = for_l3 ? vmread(ENTRY_CONTROLS) : vmx_ctls.entry;
 
+    if (for_l3 && nested_ept12())
+        turtle_fatal("unsupported: a memory operand of a shadowed VMREAD/VMWRITE of the "
+                     "guest's guest under the guest's EPT");
     if (!(cr0 & CR0_PG_BIT)) {
         *pa = (uint32_t)lin;
         return true;
     }
-    if (!(vmx_ctls.entry & ENTRY_IA32E))
+    if (!(entry & ENTRY_IA32E))
         turtle_fatal("unsupported: a VMX operand under 32-bit or PAE paging");
 
     uint64_t table = vmread(GUEST_CR3) & ADDR_MASK;
@@ -36,10 +86,10 @@ bool gmem_translate(uint64_t lin, bool write, uint64_t *pa)
     for (int level = 4; level >= 1; level--) {
         unsigned idx = (lin >> (12 + 9 * (level - 1))) & 511;
         if (table >= (1ull << 32)) {
-            inject_gp();
+            operand_gp();
             return false;
         }
-        uint64_t *e = (uint64_t *)phys_ptr(table + 8 * idx);
+        uint64_t *e = (uint64_t *)operand_ptr(table + 8 * idx, 8);
         uint64_t v = *e;
         if (!(v & PTE_P)) {
             inject_pf(lin, write ? PF_W : 0);
@@ -75,13 +125,13 @@ static bool gmem_copy(uint64_t lin, void *buf, unsigned n, bool write)
         if (!gmem_translate(lin, write, &pa))
             return false;
         if (pa + chunk > (1ull << 32)) {
-            inject_gp();
+            operand_gp();
             return false;
         }
         if (write)
-            memcpy(phys_ptr(pa), b, chunk);
+            memcpy(operand_ptr(pa, chunk), b, chunk);
         else
-            memcpy(b, phys_ptr(pa), chunk);
+            memcpy(b, operand_ptr(pa, chunk), chunk);
         lin += chunk, b += chunk, n -= chunk;
     }
     return true;
@@ -104,7 +154,7 @@ bool vmx_operand_addr(regs_t *r, uint32_t info, uint64_t disp, uint64_t *lin)
      * (27: invalid). The displacement is the exit qualification. */
     unsigned scale = info & 3, asize = (info >> 7) & 7, segr = (info >> 15) & 7;
     uint64_t a = disp;
-    bool long64 = (vmx_ctls.entry & ENTRY_IA32E) && (vmread(GUEST_CS_AR) & (1u << 13));
+    bool long64 = gmem_long64();
 
     if (!(info & (1u << 27)))
         a += gpr_read(r, (info >> 23) & 15);
@@ -116,7 +166,7 @@ bool vmx_operand_addr(regs_t *r, uint32_t info, uint64_t disp, uint64_t *lin)
     if (!long64)
         a = (uint32_t)a;
     else if ((uint64_t)((int64_t)(a << 16) >> 16) != a) {
-        inject_gp(); /* non-canonical (#SS for SS-relative: not modelled) */
+        operand_gp(); /* non-canonical (#SS for SS-relative: not modelled) */
         return false;
     }
     *lin = a;

@@ -17,7 +17,7 @@
 static bool inv_operands(regs_t *r, bool (*type_ok)(uint64_t), uint64_t *type, uint64_t d[2])
 {
     uint32_t info = (uint32_t)vmread(EXIT_INSN_INFO);
-    bool long64 = (vmx_ctls.entry & ENTRY_IA32E) && (vmread(GUEST_CS_AR) & (1u << 13));
+    bool long64 = gmem_long64();
     uint64_t lin;
 
     *type = gpr_read(r, info >> 28);

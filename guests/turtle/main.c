@@ -2,7 +2,8 @@
  * guest loaded from module 0, and the run loop. Its own command line:
  *   nested=0|1  offer VMX to the guest (default 1)
  *   shadow=0|1  use VMCS shadowing for the guest's VMREAD/VMWRITE when
- *               the processor offers it (default 1)
+ *               the processor offers it, and offer it to the guest
+ *               (emulated, shadow12.c) (default 1)
  *   ept=0|1     give the guest its own memory through EPT (default 0)
  *   mem=SIZE    that memory's size, a multiple of 2 MiB (default 64M)
  *   verbose     a line on the console for each VMX event of the guest

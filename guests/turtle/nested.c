@@ -54,7 +54,7 @@ static bool controls_ok(void)
         return false;
     if ((proc & PROC_SECONDARY) && !ctl_ok(vcaps.proc2, v12(PROC2_CONTROLS)))
         return false;
-    if (!nested_ept_controls_ok())
+    if (!nested_ept_controls_ok() || !shadow12_controls_ok())
         return false;
     /* With EPT the guest's bitmaps and MSR lists must lie in its memory:
      * the turtle refuses others (docs/guests.md). */
@@ -128,7 +128,9 @@ static bool host_state_ok(void)
     return (cr4 & CR4_PAE_BIT) && canonical(v12(HOST_RIP));
 }
 
-/* SDM 3C "Checks on Guest Non-Register State": the VMCS link pointer. */
+/* SDM 3C "Checks on Guest Non-Register State": the VMCS link pointer:
+ * bits 30:0 of the region it references are the revision identifier, and
+ * bit 31 is the setting of "VMCS shadowing". */
 static bool link_pointer_ok(void)
 {
     uint64_t p = v12(VMCS_LINK_PTR);
@@ -136,7 +138,8 @@ static bool link_pointer_ok(void)
         return true;
     if ((p & 0xfff) || (p >> vmx_caps.maxphyaddr) || !gmem_phys_ok(p, 4096))
         return false;
-    return *(volatile uint32_t *)phys_ptr(p) == TURTLE_VMCS_REVISION;
+    return *(volatile uint32_t *)phys_ptr(p) ==
+           (TURTLE_VMCS_REVISION | (shadow12_on() ? VMCS_SHADOW_INDICATOR : 0));
 }
 
 /* ---- the guest's host state, as a VM exit loads it ---- */
@@ -225,6 +228,13 @@ static void save_host01(void)
     host01_saved = true;
 }
 
+/* vmcs12's secondary controls without VMCS shadowing, which the turtle
+ * emulates (shadow12.c). */
+static uint64_t proc2_for_vmcs02(void)
+{
+    return v12(PROC2_CONTROLS) & ~(uint64_t)PROC2_VMCS_SHADOWING;
+}
+
 /* One field of vmcs02 from the cache: guest state and controls as vmcs12
  * has them, the turtle's own host state (vmcs01's), no link pointer. */
 static void write_field02(unsigned i, bool fresh)
@@ -241,7 +251,9 @@ static void write_field02(unsigned i, bool fresh)
     case VMCS_TYPE_RO_DATA: break;
     case VMCS_TYPE_GUEST: vmwrite(enc, enc == VMCS_LINK_PTR ? ~0ull : vmcs12[i]); break;
     default:
-        if (enc == EXIT_CONTROLS) {
+        if (shadow12_field_emulated(enc)) {
+            /* vmcs02 runs without VMCS shadowing (shadow12.c) */
+        } else if (enc == EXIT_CONTROLS) {
             /* the turtle's own host state: 64-bit, its EFER */
             vmwrite(enc, vmcs12[i] | EXIT_HOST_64 | EXIT_LOAD_EFER);
         } else if (gmap.ept &&
@@ -251,7 +263,7 @@ static void write_field02(unsigned i, bool fresh)
             uint64_t proc = v12(PROC_CONTROLS);
             vmwrite(PROC_CONTROLS, proc | PROC_SECONDARY);
             vmwrite(PROC2_CONTROLS,
-                    ept01_proc2_for_vmcs02((proc & PROC_SECONDARY) ? v12(PROC2_CONTROLS) : 0));
+                    ept01_proc2_for_vmcs02((proc & PROC_SECONDARY) ? proc2_for_vmcs02() : 0));
             vmwrite(EPT_POINTER, nested_ept12() ? nested_ept_eptp02() : ept01_eptp());
         } else if (gmap.ept && (enc == IO_BITMAP_A || enc == IO_BITMAP_B || enc == MSR_BITMAP ||
                                 enc == EXIT_MSR_STORE_ADDR || enc == EXIT_MSR_LOAD_ADDR ||
@@ -259,7 +271,7 @@ static void write_field02(unsigned i, bool fresh)
             /* guest-physical -> host-physical (checked in controls_ok) */
             vmwrite(enc, (uint64_t)phys_ptr(vmcs12[i]));
         } else {
-            vmwrite(enc, vmcs12[i]);
+            vmwrite(enc, enc == PROC2_CONTROLS ? proc2_for_vmcs02() : vmcs12[i]);
         }
     }
 }
@@ -289,7 +301,9 @@ bool nested_enter(regs_t *r, bool launch)
 
     /* SDM 3C "VMLAUNCH/VMRESUME -- Launch/Resume Virtual Machine" */
     shadow_pull();
-    if (ptr == ~0ull) {
+    /* a shadow VMCS cannot be entered (SDM 3C "VMCS Types: Ordinary and
+     * Shadow") */
+    if (ptr == ~0ull || vcpu.vmcs12_shadow) {
         vm_fail_invalid();
         return true;
     }
@@ -356,8 +370,11 @@ bool nested_exit(regs_t *r, uint32_t reason)
 {
     uint64_t ptr = vcpu.vmcs12_ptr;
     struct nested_ept_reflect ept = {0};
+    struct shadow12_exit exc = {0};
     bool ept_exit = reason == EXIT_EPT_VIOLATION || reason == EXIT_EPT_MISCONFIG;
 
+    if ((reason == EXIT_VMREAD || reason == EXIT_VMWRITE) && shadow12_vmcs_access(r, reason, &exc))
+        return true; /* done on the shadow VMCS: vmcs02 resumes */
     /* EPT exits: with EPT01 and without EPT in vmcs12 vmcs02 runs on EPT01,
      * and the access is outside the guest's memory; with EPT in vmcs12 it
      * runs on EPT02 (nested_ept.c). Without EPT01 they are the guest's. */
@@ -398,6 +415,14 @@ bool nested_exit(regs_t *r, uint32_t reason)
         v12_set(EXIT_QUAL, ept.qual);
         if (ept.reason == EXIT_EPT_MISCONFIG)
             v12_set(GUEST_LINEAR, 0);
+    }
+    if (exc.intr_info) {
+        /* an exception of the shadowed access that the guest intercepts */
+        v12_set(EXIT_REASON, EXIT_EXCEPTION_NMI);
+        v12_set(EXIT_QUAL, exc.qual);
+        v12_set(EXIT_INTR_INFO, exc.intr_info);
+        v12_set(EXIT_INTR_ERRCODE, exc.error);
+        v12_set(IDT_VECTORING_INFO, 0);
     }
     v12_set(ENTRY_INTR_INFO, v12(ENTRY_INTR_INFO) & ~(uint64_t)INTR_VALID);
     if (vmptrld((uint64_t)vmcs01_region) != VMX_OK)

@@ -48,6 +48,7 @@ struct vcpu {
     bool vmxon;
     uint64_t vmxon_ptr;
     uint64_t vmcs12_ptr; /* ~0: no current VMCS */
+    bool vmcs12_shadow;  /* the current VMCS is a shadow VMCS (shadow12.c) */
     bool in_l3;          /* the hardware runs vmcs02 */
 };
 extern struct vcpu vcpu;
@@ -114,6 +115,10 @@ static inline void *phys_ptr(uint64_t pa)
 /* Linear address of the memory operand of a VMX instruction (SDM 3C
  * "VM-Exit Instruction-Information Field"); false if #GP was injected. */
 bool vmx_operand_addr(regs_t *r, uint32_t info, uint64_t disp, uint64_t *lin);
+/* Operands, faults and 64-bit mode are the direct guest's (default) or,
+ * while on, its guest's on vmcs02 (shadow12.c). */
+void gmem_for_l3(bool on);
+bool gmem_long64(void); /* the instruction ran in 64-bit mode */
 
 /* ---- vmx_emul.c: the VMX instructions of the guest ---- */
 void vmx_emul_init(void);
@@ -125,6 +130,10 @@ void vm_succeed(void);
 void vm_fail_invalid(void);
 void vm_fail_valid(uint32_t error);
 void vm_fail(uint32_t error); /* valid if there is a current VMCS */
+/* VMREAD/VMWRITE on the fields of a VMCS: vmcs12 (the cache) or the slots
+ * of a VMCS region in the guest's memory. */
+void vmx_emul_vmread(regs_t *r, uint64_t *fields);
+void vmx_emul_vmwrite(regs_t *r, uint64_t *fields);
 
 /* ---- vmcs12.c: the cache of the guest's current VMCS ---- */
 #include "vmcs12_fields.h"
@@ -139,6 +148,7 @@ void vmcs12_mark_all(void);
 void vmcs12_probe(void); /* which fields the hardware supports */
 int vmcs12_index(uint64_t encoding); /* -1: unsupported */
 void vmcs12_load(uint64_t pa);
+uint64_t *vmcs12_slots(uint64_t pa); /* the fields of the VMCS region at pa */
 void vmcs12_flush(uint64_t pa);
 uint32_t vmcs12_launch_state(uint64_t pa);
 void vmcs12_set_launch_state(uint64_t pa, uint32_t launched);
@@ -164,6 +174,25 @@ void shadow_link(bool on);
 void shadow_vmx_operation(bool on);
 void shadow_push(void);
 void shadow_pull(void);
+
+/* ---- shadow12.c: VMCS shadowing offered to the guest ---- */
+bool shadow12_offered(void); /* nested=1 shadow=1 */
+bool shadow12_on(void);      /* vmcs12 enables "VMCS shadowing" */
+bool shadow12_controls_ok(void);
+bool shadow12_field_emulated(uint32_t encoding); /* not written into vmcs02 */
+/* An exception of the guest's guest while the turtle does its
+ * instruction: a VM exit to the guest if vmcs12's exception bitmap asks
+ * for it, else delivered to the guest's guest. */
+void shadow12_exception(unsigned vector, bool has_error, uint32_t error, uint64_t cr2);
+struct shadow12_exit {
+    uint32_t intr_info; /* an exception exit for the guest: its interruption information */
+    uint32_t error;
+    uint64_t qual;
+};
+/* A VMREAD/VMWRITE exit of vmcs02: true if the turtle did it on the shadow
+ * VMCS (vmcs02 resumes); false if the guest gets the exit (*out says
+ * whether it is an exception exit instead). */
+bool shadow12_vmcs_access(regs_t *r, uint32_t reason, struct shadow12_exit *out);
 
 /* ---- ept01.c: EPT for the guest ---- */
 void ept01_init(uint64_t base, uint64_t size);

@@ -30,14 +30,17 @@ static uint8_t lookup[16][64];
 void vmcs12_probe(void)
 {
     /* A field is supported if it is in the list and the processor the
-     * turtle runs on supports it: probed with VMREAD on the current VMCS
+     * turtle runs on supports it (or the turtle emulates it): probed with VMREAD on the current VMCS
      * (vmcs01), which gives VMfailValid(12) for an unsupported one. */
     for (unsigned i = 0; i < VMCS12_NFIELDS; i++) {
         uint32_t enc = vmcs12_encoding[i];
         uint64_t v;
         if (vmcs_enc_index(enc) >= 64 || i + 1 > 255)
             continue;
-        if (vmread_checked(enc, &v) != VMX_OK)
+        /* The bitmaps of VMCS shadowing exist when the turtle offers it,
+         * emulated on any processor (shadow12.c). */
+        if (vmread_checked(enc, &v) != VMX_OK &&
+            !(shadow12_offered() && shadow12_field_emulated(enc)))
             continue;
         lookup[(vmcs_enc_width(enc) << 2) | vmcs_enc_type(enc)][vmcs_enc_index(enc)] =
             (uint8_t)(i + 1);
@@ -59,20 +62,20 @@ int vmcs12_index(uint64_t enc)
     return (int)n - 1;
 }
 
-static uint64_t *slots(uint64_t pa)
+uint64_t *vmcs12_slots(uint64_t pa)
 {
     return (uint64_t *)phys_ptr(pa + VMCS12_DATA_OFF);
 }
 
 void vmcs12_load(uint64_t pa)
 {
-    memcpy(vmcs12, slots(pa), sizeof(vmcs12));
+    memcpy(vmcs12, vmcs12_slots(pa), sizeof(vmcs12));
     vmcs12_mark_all();
 }
 
 void vmcs12_flush(uint64_t pa)
 {
-    memcpy(slots(pa), vmcs12, sizeof(vmcs12));
+    memcpy(vmcs12_slots(pa), vmcs12, sizeof(vmcs12));
 }
 
 uint32_t vmcs12_launch_state(uint64_t pa)

@@ -46,11 +46,6 @@ void vm_fail(uint32_t error)
         vm_fail_invalid();
 }
 
-static bool long64(void)
-{
-    return (vmx_ctls.entry & ENTRY_IA32E) && (vmread(GUEST_CS_AR) & (1u << 13));
-}
-
 /* The 64-bit physical-address operand of VMXON, VMCLEAR, VMPTRLD. */
 static bool read_ptr_operand(regs_t *r, uint64_t *pa)
 {
@@ -115,6 +110,7 @@ static void drop_current(void)
         vmcs12_flush(vcpu.vmcs12_ptr);
     }
     vcpu.vmcs12_ptr = ~0ull;
+    vcpu.vmcs12_shadow = false;
     shadow_link(false);
 }
 
@@ -166,9 +162,12 @@ static void emul_vmptrld(regs_t *r)
         vm_fail(VMXERR_VMPTRLD_VMXON_PTR);
         return;
     }
-    /* Bit 31 (shadow-VMCS indicator) set is a mismatch too: the turtle
-     * offers no VMCS shadowing. */
-    if (region_revision(pa) != TURTLE_VMCS_REVISION) {
+    /* SDM 3C "VMPTRLD": bits 30:0 must be the revision identifier, and bit
+     * 31 (the shadow-VMCS indicator) may be 1 only when "VMCS shadowing" is
+     * offered (shadow12.c). */
+    uint32_t rev = region_revision(pa);
+    if ((rev & ~VMCS_SHADOW_INDICATOR) != TURTLE_VMCS_REVISION ||
+        ((rev & VMCS_SHADOW_INDICATOR) && !shadow12_offered())) {
         vm_fail(VMXERR_VMPTRLD_BAD_REVISION);
         return;
     }
@@ -179,6 +178,8 @@ static void emul_vmptrld(regs_t *r)
         shadow_push();
         shadow_link(true);
     }
+    /* a processor records the indicator when the VMCS becomes current */
+    vcpu.vmcs12_shadow = rev & VMCS_SHADOW_INDICATOR;
     vm_succeed();
 }
 
@@ -192,53 +193,53 @@ static void emul_vmptrst(regs_t *r)
     vm_succeed();
 }
 
-static void emul_vmread(regs_t *r)
+/* VMREAD and VMWRITE once the VMCS they access is known: the current
+ * vmcs12 (the cache, root operation) or the shadow VMCS of the guest's
+ * guest (its slots in memory, shadow12.c). SDM 3C "VMREAD", "VMWRITE":
+ * VMfailValid(12) for a field that does not exist, VMfailValid(13) for a
+ * VM-exit information field without IA32_VMX_MISC[29]. The operands are
+ * gmem.c's (the direct guest's, or its guest's). */
+void vmx_emul_vmread(regs_t *r, uint64_t *fields)
 {
     uint32_t info = (uint32_t)vmread(EXIT_INSN_INFO);
     uint64_t enc = gpr_read(r, info >> 28), v;
+    bool l64 = gmem_long64();
     int i;
 
-    if (vcpu.vmcs12_ptr == ~0ull) {
-        vm_fail_invalid();
-        return;
-    }
-    if (!long64())
+    if (!l64)
         enc = (uint32_t)enc;
     if ((i = vmcs12_index(enc)) < 0) {
         vm_fail_valid(VMXERR_UNSUPPORTED_FIELD);
         return;
     }
-    v = (enc & 1) ? vmcs12[i] >> 32 : vmcs12[i];
+    v = (enc & 1) ? fields[i] >> 32 : fields[i];
     if (info & (1u << 10)) {
-        gpr_write(r, (info >> 3) & 15, long64() ? v : (uint32_t)v);
+        gpr_write(r, (info >> 3) & 15, l64 ? v : (uint32_t)v);
     } else {
         uint64_t lin;
         if (!vmx_operand_addr(r, info, vmread(EXIT_QUAL), &lin) ||
-            !gmem_write(lin, &v, long64() ? 8 : 4))
+            !gmem_write(lin, &v, l64 ? 8 : 4))
             return;
     }
     vm_succeed();
 }
 
-static void emul_vmwrite(regs_t *r)
+void vmx_emul_vmwrite(regs_t *r, uint64_t *fields)
 {
     uint32_t info = (uint32_t)vmread(EXIT_INSN_INFO);
     uint64_t enc = gpr_read(r, info >> 28), v = 0;
+    bool l64 = gmem_long64();
     int i;
 
-    if (vcpu.vmcs12_ptr == ~0ull) {
-        vm_fail_invalid();
-        return;
-    }
     if (info & (1u << 10)) {
         v = gpr_read(r, (info >> 3) & 15);
     } else {
         uint64_t lin;
         if (!vmx_operand_addr(r, info, vmread(EXIT_QUAL), &lin) ||
-            !gmem_read(lin, &v, long64() ? 8 : 4))
+            !gmem_read(lin, &v, l64 ? 8 : 4))
             return;
     }
-    if (!long64()) {
+    if (!l64) {
         enc = (uint32_t)enc;
         v = (uint32_t)v;
     }
@@ -253,11 +254,29 @@ static void emul_vmwrite(regs_t *r)
         return;
     }
     if (enc & 1)
-        vmcs12[i] = (vmcs12[i] & 0xffffffffu) | (v << 32);
+        fields[i] = (fields[i] & 0xffffffffu) | (v << 32);
     else
-        vmcs12[i] = vmcs_width_mask((uint32_t)enc, v);
-    vmcs12_mark((unsigned)i);
+        fields[i] = vmcs_width_mask((uint32_t)enc, v);
+    if (fields == vmcs12)
+        vmcs12_mark((unsigned)i);
     vm_succeed();
+}
+
+/* Root operation: VMfailInvalid without a current VMCS (SDM 3C "VMREAD"). */
+static void emul_vmread(regs_t *r)
+{
+    if (vcpu.vmcs12_ptr == ~0ull)
+        vm_fail_invalid();
+    else
+        vmx_emul_vmread(r, vmcs12);
+}
+
+static void emul_vmwrite(regs_t *r)
+{
+    if (vcpu.vmcs12_ptr == ~0ull)
+        vm_fail_invalid();
+    else
+        vmx_emul_vmwrite(r, vmcs12);
 }
 
 bool vmx_emul_exit(regs_t *r, uint32_t reason)

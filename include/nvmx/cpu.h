@@ -262,6 +262,7 @@ struct lazy_flags {
 };
 
 #define TLB_SIZE 256
+#define TLB_FILL_LOG 64
 struct tlb_entry {
     uint64_t tag;   /* linear page number + 1 (0 = invalid) */
     intptr_t addend; /* host pointer = linear address + addend */
@@ -285,6 +286,12 @@ struct tlb_context {
     bool has_large; /* tlb_has_large while not current */
     bool stale;     /* invalidated: cleared when next switched to */
     uint32_t gen;   /* bumped by every flush (tags the modelled TLB) */
+    /* The entries filled since the set was last cleared, as indexes into
+     * the set's entries taken as one array, so that a flush clears those
+     * alone; fills beyond TLB_FILL_LOG make the next flush clear the whole
+     * set (src/cpu/tlb.c). */
+    uint16_t filled[TLB_FILL_LOG];
+    uint16_t nfilled; /* TLB_FILL_LOG + 1: overflowed */
 };
 #define TLB_CONTEXTS 4
 
@@ -355,6 +362,8 @@ struct cpu_fpu {
     uint16_t fcs, fds;
     struct x87_reg st[8]; /* physical registers R0-R7 */
     uint32_t features;  /* FPU_F_* the model advertises (set at reset) */
+    uint8_t xinuse_loaded; /* components XRSTOR/XRSTORS loaded from memory: in use
+                              (src/cpu/xsave.c cpu_xinuse) */
 };
 
 struct block_cache; /* src/cpu/block.c */
@@ -376,6 +385,7 @@ struct cpu {
     uint64_t pdpte[4]; /* PAE PDPTE registers, loaded with CR3 (SDM 3A "PDPTE Registers") */
     uint64_t efer;
     uint64_t xcr0;
+    uint64_t xss;      /* IA32_XSS (src/cpu/xsave_xcr.c) */
     uint64_t dr[8];
     uint64_t debugctl; /* IA32_DEBUGCTL: DEBUGCTL_IMPLEMENTED bits only */
     struct cpu_breakpoints bp; /* derived from dr[0..3], dr[7] */
@@ -571,5 +581,20 @@ bool cpu_tlb_holds(const struct cpu *c, uint16_t vpid, bool ept, uint64_t eptp, 
  * (and write, if write) would, without faulting, so that the TLB holds it.
  * Sets accessed/dirty bits as those accesses would. */
 void cpu_tlb_prefill(struct cpu *c, uint64_t lin, bool write);
+
+/* The XSAVE feature set (src/cpu/xsave_xcr.c). XSETBV's write of an
+ * extended control register: false (#GP(0) for the caller) for an index
+ * other than 0 or a value XCR0 may not take (SDM 2C "XSETBV"). L0 uses it
+ * for L1's XSETBV exits. */
+bool cpu_set_xcr(struct cpu *c, uint32_t index, uint64_t val);
+/* A model's leaf (first row that matches leaf and, if it has one,
+ * subleaf), or NULL (src/cpu/cpuid.c). */
+const struct cpuid_leaf *cpu_model_leaf(const struct cpu_model *m, uint32_t leaf,
+                                        uint32_t subleaf);
+/* Model validation of leaf 0DH: only implemented state components and
+ * extensions (include/nvmx/xsave_components.def, xsave_features.def),
+ * consistent with CPUID.01H:ECX.XSAVE, sizes of nvmx's layout. false with
+ * a message in why. */
+bool cpu_model_check_xsave(const struct cpu_model *m, char *why, size_t len);
 
 #endif

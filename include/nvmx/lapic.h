@@ -75,6 +75,14 @@ struct lapic {
      * there (SDM 3A "Local APIC State After an INIT Reset ('Wait-for-SIPI'
      * State)"); only a SIPI starts it again. */
     bool wait_for_sipi;
+    /* The LINT0 pin: the 8259's INTR output (src/machine/intc.c). With
+     * LINT0 unmasked in ExtINT mode it is an interrupt request whose vector
+     * the 8259 gives (SDM 3A "Local Vector Table", delivery mode 111). */
+    bool lint0_pin;
+    /* The EOI message for a level-triggered vector (its TMR bit set) to
+     * the I/O APICs (SDM 3A "EOI Register"); NULL = none attached. */
+    void (*eoi_broadcast)(void *ctx, uint8_t vector);
+    void *eoi_ctx;
 };
 
 void lapic_reset(struct lapic *l, uint32_t id);
@@ -104,7 +112,14 @@ static inline uint64_t lapic_next_event(const struct lapic *l) { return l->timer
 int lapic_pending_vector(const struct lapic *l);
 static inline bool lapic_has_irr(const struct lapic *l) { return l->irr_any; }
 void lapic_ack(struct lapic *l, int vector);
+/* A fixed interrupt accepted into IRR, edge-triggered (lapic_raise) or
+ * with its trigger mode (lapic_accept); TMR records the mode (SDM 3A
+ * "Interrupt Acceptance for Fixed Interrupts"). */
 void lapic_raise(struct lapic *l, int vector);
+void lapic_accept(struct lapic *l, int vector, bool level);
+/* The LINT0 pin changed; and whether it requests an ExtINT now. */
+void lapic_set_lint0(struct lapic *l, bool level);
+bool lapic_extint_pending(const struct lapic *l);
 
 /* INIT / SIPI arriving at this APIC (from its own ICR, or from another
  * processor), and the processor taking them. */

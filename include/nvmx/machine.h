@@ -42,6 +42,20 @@ struct port_range {
     void *ctx;
 };
 
+/* What devices may ask of the processor (ARCHITECTURE.md "The ground
+ * floor"): src/machine includes no CPU header, so the CPU fills this table
+ * in when it is created (cpu_create) and every device goes through it. */
+struct machine_cpu_ops {
+    uint64_t (*now)(const struct cpu *c);        /* modelled cycles */
+    uint64_t (*tsc_offset)(const struct cpu *c); /* TSC = now + offset */
+    void (*raise_nmi)(struct cpu *c);
+    /* A device changed what the processor may have to take (an interrupt
+     * request, an NMI): leave the current block so that pending events are
+     * looked at before the next instruction (SDM 3A "Priority Among
+     * Concurrent Events": events are recognised at instruction boundaries). */
+    void (*end_block)(struct cpu *c);
+};
+
 struct machine;
 /* Map the local APIC's xAPIC page at base (decode) or nowhere (!decode);
  * false when base overlaps another MMIO range (the page stays put). */
@@ -79,9 +93,13 @@ struct machine {
     int out_errno;
 
     struct machine_stats stats;
-    struct cpu *cpu;
+    struct cpu *cpu;                      /* opaque here */
+    const struct machine_cpu_ops *cpu_ops; /* filled in by the CPU; NULL = none */
     struct lapic *lapic; /* the local APIC of the one CPU (xAPIC MMIO at 0xfee00000) */
-    void *devices; /* private device state (src/machine/devices.c) */
+    void *devices; /* memory the machine owns (machine_own) */
+    struct ioapic *ioapic;   /* the I/O APIC at 0xfec00000 (src/machine/ioapic.c) */
+    struct pic8259 *pic;     /* the two cascaded 8259A PICs (src/machine/pic8259.c) */
+    struct pci_bus *pci;     /* PCI configuration mechanism #1, bus 0 (src/machine/pci.c) */
     /* first-access warnings: small bitmaps / lists, private */
     void *warn_state;
     bool quiet;
@@ -103,6 +121,26 @@ bool machine_add_mmio(struct machine *m, uint64_t first, uint64_t last, mmio_rea
 /* Port I/O from the CPU. Unclaimed ports read all-ones, writes are dropped. */
 uint32_t machine_io_in(struct machine *m, uint16_t port, unsigned size);
 void machine_io_out(struct machine *m, uint16_t port, unsigned size, uint32_t val);
+
+/* Optional devices, by the names QEMU gives them (`--device NAME`):
+ * "pc-testdev" and "pci-testdev". False with a message in err for an
+ * unknown name or a device attached twice. */
+bool machine_add_device(struct machine *m, const char *name, char *err, size_t errlen);
+/* The names machine_add_device() takes, NULL-terminated (for --help). */
+extern const char *const machine_device_names[];
+
+/* ISA IRQ / I/O APIC input line n (0-23) driven to level (src/machine/intc.c):
+ * lines 0-15 reach the 8259 pair and the I/O APIC pin of the same number,
+ * lines 16-23 the I/O APIC only, as on QEMU's PC. */
+void machine_irq_set(struct machine *m, unsigned line, bool level);
+
+/* The processor's interrupt acknowledge (SDM 3A "Interrupt Acceptance for
+ * Fixed Interrupts"; "Local Vector Table", delivery mode ExtINT): the
+ * vector the interrupt controllers present now (a local APIC vector above
+ * the PPR, else the 8259's through LINT0 in ExtINT mode), or -1; and taking
+ * it, which returns the same vector (IRR to ISR, or the 8259's INTA). */
+int machine_intr_peek(const struct machine *m);
+int machine_intr_ack(struct machine *m);
 
 /* Physical accesses that miss RAM: MMIO or unbacked (all-ones / dropped). */
 uint64_t machine_mmio_read(struct machine *m, uint64_t pa, unsigned size);

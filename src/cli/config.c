@@ -324,6 +324,16 @@ static bool check_vector_features(const char *path, const struct cpu_model *cm, 
     return true;
 }
 
+/* Leaf 0DH: only implemented XSAVE state and extensions, sizes of nvmx's
+ * layout (src/cpu/xsave_xcr.c). */
+static bool check_xsave(const char *path, const struct cpu_model *cm, char *err, size_t errlen)
+{
+    char why[256];
+    if (!cpu_model_check_xsave(cm, why, sizeof why))
+        return machine_errorf(err, errlen, "%s: %s", path, why);
+    return true;
+}
+
 /* The VMX MSRs must agree with the model's CPUID and with what nvmx
  * implements (checked by the CLI with vmx_caps_validate). */
 static bool check_vmx(const char *path, const struct cpu_model *cm, char *err, size_t errlen)
@@ -350,6 +360,11 @@ static bool check_vmx(const char *path, const struct cpu_model *cm, char *err, s
     if ((proc2 & (uint32_t)PROC2_ENABLE_RDTSCP) && !model_has(cm, 0x80000001u, R_EDX, 27))
         return machine_errorf(err, errlen, "%s: IA32_VMX_PROCBASED_CTLS2 allows bit 3 (ENABLE_RDTSCP) "
                                  "but CPUID.80000001H:EDX.RDTSCP is clear", path);
+    const struct cpuid_leaf *d1 = config_find_leaf(cm, 0xd, 1);
+    if ((proc2 & (uint32_t)PROC2_ENABLE_XSAVES_XRSTORS) && !(d1 && ((d1->eax >> 3) & 1)))
+        return machine_errorf(err, errlen, "%s: IA32_VMX_PROCBASED_CTLS2 allows bit 20 "
+                                 "(ENABLE_XSAVES_XRSTORS) but CPUID.(EAX=0DH,ECX=1):EAX.XSAVES is "
+                                 "clear", path);
     if ((proc2 & (uint32_t)PROC2_ENABLE_INVPCID) && !model_has(cm, 7, R_EBX, 10))
         return machine_errorf(err, errlen, "%s: IA32_VMX_PROCBASED_CTLS2 allows bit 12 "
                                  "(ENABLE_INVPCID) but CPUID.7:EBX.INVPCID is clear", path);
@@ -459,7 +474,7 @@ bool config_load_cpu_model(const char *path, struct cpu_model *cm, char *err, si
     if (ok)
         ok = parse_leaves(path, leaves, cm, err, errlen) &&
              check_max_leaves(path, cm, err, errlen) && check_vmx(path, cm, err, errlen) &&
-             check_vector_features(path, cm, err, errlen);
+             check_vector_features(path, cm, err, errlen) && check_xsave(path, cm, err, errlen);
     json_decref(root);
     return ok;
 }

@@ -46,6 +46,8 @@ struct run_opts {
     const char *stack;      /* --stack FILE (stack.c) */
     const char *images;     /* --images DIR */
     bool mem_set;
+    const char *devices[4]; /* --device NAME */
+    unsigned ndevices;
 };
 
 void cli_run_usage(FILE *f)
@@ -62,6 +64,7 @@ void cli_run_usage(FILE *f)
           "  --cmdline STR         kernel command line (multiboot cmdline)\n"
           "  --module FILE[,STR]   load a multiboot module with its string; repeatable\n"
           "  --max-insns N         stop after N instructions (default: no limit)\n"
+          "  --device NAME         add QEMU's pc-testdev or pci-testdev; repeatable\n"
           "  --serial FILE         COM1 output (default stdout; '-' = stdout)\n"
           "  --debugcon FILE       port 0xe9 output (default discarded; '-' = stdout)\n"
           "  --stats               print run statistics on stderr at the end (with VMX:\n"
@@ -215,7 +218,8 @@ static bool apply_stack(struct run_opts *o, int nargs)
 enum { OPT_MEM = 256, OPT_CPU, OPT_COST, OPT_CMDLINE, OPT_MODULE, OPT_MAX_INSNS, OPT_SERIAL,
        OPT_DEBUGCON, OPT_STATS, OPT_TRACE_INSNS, OPT_TRACE, OPT_FEATURE_CONTROL_LOCKED,
        OPT_QUIET, OPT_HELP, OPT_L0, OPT_L0_CONFIG, OPT_KERNEL, OPT_APPEND, OPT_INITRD,
-       OPT_QEMU_M, OPT_LOG, OPT_LOG_FILE, OPT_GDB, OPT_GDB_WAIT, OPT_STACK, OPT_IMAGES };
+       OPT_QEMU_M, OPT_LOG, OPT_LOG_FILE, OPT_GDB, OPT_GDB_WAIT, OPT_STACK, OPT_IMAGES,
+       OPT_DEVICE };
 
 /* Returns false on a usage error; sets *help for --help. */
 static bool parse_opts(int argc, char **argv, struct run_opts *o, bool *help)
@@ -243,6 +247,7 @@ static bool parse_opts(int argc, char **argv, struct run_opts *o, bool *help)
         { "gdb-wait", no_argument, NULL, OPT_GDB_WAIT },
         { "stack", required_argument, NULL, OPT_STACK },
         { "images", required_argument, NULL, OPT_IMAGES },
+        { "device", required_argument, NULL, OPT_DEVICE },
         /* QEMU's -kernel, -append, -initrd, -m (run_alias.c) */
         { "kernel", required_argument, NULL, OPT_KERNEL },
         { "append", required_argument, NULL, OPT_APPEND },
@@ -308,6 +313,11 @@ static bool parse_opts(int argc, char **argv, struct run_opts *o, bool *help)
         case OPT_GDB_WAIT: o->gdb_wait = true; break;
         case OPT_STACK: o->stack = optarg; break;
         case OPT_IMAGES: o->images = optarg; break;
+        case OPT_DEVICE:
+            if (o->ndevices >= sizeof o->devices / sizeof o->devices[0])
+                return usage_error("--device %s: too many devices", optarg);
+            o->devices[o->ndevices++] = optarg;
+            break;
         case OPT_KERNEL: o->image = optarg; break;
         case OPT_APPEND: o->cmdline = optarg; break;
         case OPT_INITRD:
@@ -489,6 +499,12 @@ int cli_run(int argc, char **argv)
         goto out;
     }
     m->quiet = o.quiet;
+    for (unsigned i = 0; i < o.ndevices; i++)
+        if (!machine_add_device(m, o.devices[i], err, sizeof(err))) {
+            fprintf(stderr, "nvmx run: %s\n", err);
+            status = CLI_EXIT_BAD_INPUT;
+            goto out;
+        }
     m->serial_out = serial;
     m->debugcon_out = debugcon;
     cli_trace_stop_on_failure(tw, m);

@@ -16,6 +16,17 @@
 void cpu_trace_insn(struct cpu *c, const struct insn *in);
 void op_iret(struct cpu *c, const struct insn *in);
 
+/* What the machine's devices may ask of the processor (nvmx/machine.h). */
+static uint64_t ops_now(const struct cpu *c) { return c->cycles; }
+static uint64_t ops_tsc_offset(const struct cpu *c) { return c->tsc_offset; }
+static void ops_end_block(struct cpu *c) { c->end_block = true; }
+static const struct machine_cpu_ops cpu_machine_ops = {
+    .now = ops_now,
+    .tsc_offset = ops_tsc_offset,
+    .raise_nmi = cpu_raise_nmi,
+    .end_block = ops_end_block,
+};
+
 struct cpu *cpu_create(struct machine *m, const struct cpu_model *model,
                        const struct cost_model *cost)
 {
@@ -35,8 +46,10 @@ struct cpu *cpu_create(struct machine *m, const struct cpu_model *model,
         free(c);
         return NULL;
     }
-    if (m)
+    if (m) {
         m->cpu = c;
+        m->cpu_ops = &cpu_machine_ops;
+    }
     cpu_power_on_reset(c);
     return c;
 }
@@ -83,6 +96,7 @@ void cpu_power_on_reset(struct cpu *c)
     c->cr2 = c->cr3 = c->cr4 = c->cr8 = 0;
     c->efer = 0;
     c->xcr0 = 1;
+    c->xss = 0;
     cpu_fpu_reset(c);
     memset(c->dr, 0, sizeof c->dr);
     c->dr[6] = 0xffff0ff0ull;
@@ -276,7 +290,7 @@ static int pending_extint(const struct cpu *c)
     if (c->extint_pending >= 0)
         return c->extint_pending;
     if (c->m && c->m->lapic && lapic_has_irr(c->m->lapic))
-        return lapic_pending_vector(c->m->lapic);
+        return machine_intr_peek(c->m);
     return -1;
 }
 
@@ -285,7 +299,7 @@ static void take_extint(struct cpu *c, int v)
     if (c->extint_pending >= 0)
         c->extint_pending = -1;
     else
-        lapic_ack(c->m->lapic, v);
+        machine_intr_ack(c->m);
 }
 
 /* Between instructions: NMI, then maskable external interrupts (SDM 3A

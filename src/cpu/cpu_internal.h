@@ -46,6 +46,7 @@ enum opk {
     OPK_REL,   /* relative branch target: in->imm is the sign-extended disp */
     OPK_FAR,   /* far pointer immediate: in->imm offset, in->imm2 selector */
     OPK_XMM,   /* XMM register in ModRM.reg (V*); W and U operands are OPK_RM */
+    OPK_MMX,   /* MMX register in ModRM.reg (P*); Q and N operands are OPK_RM */
 };
 
 /* in->pfx bits */
@@ -422,6 +423,11 @@ void cpu_cpuid(struct cpu *c, uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
 enum cpuid_reg { CPUID_EAX = 0, CPUID_EBX, CPUID_ECX, CPUID_EDX };
 /* Does the model advertise CPUID.(leaf).reg[bit]? */
 bool cpu_cpuid_feature(const struct cpu *c, uint32_t leaf, unsigned reg, unsigned bit);
+/* Leaf 0DH's live sizes (src/cpu/xsave_xcr.c), patched into out. */
+void cpu_cpuid_leaf_d(const struct cpu *c, uint32_t subleaf, uint32_t out[4]);
+/* IA32_XSS (src/cpu/xsave_xcr.c); false -> #GP(0). */
+bool cpu_rdmsr_xss(struct cpu *c, uint64_t *val);
+bool cpu_wrmsr_xss(struct cpu *c, uint64_t val);
 
 /* RFLAGS bits the SDM calls undefined after this instruction (src/cpu/flags.c);
  * the _at form also reads a shift count held in CL. */

@@ -15,6 +15,12 @@
 static const struct cpuid_leaf *cpuid_find(const struct cpu_model *m, uint32_t leaf,
                                            uint32_t subleaf)
 {
+    return m ? cpu_model_leaf(m, leaf, subleaf) : NULL;
+}
+
+const struct cpuid_leaf *cpu_model_leaf(const struct cpu_model *m, uint32_t leaf,
+                                        uint32_t subleaf)
+{
     if (!m)
         return NULL;
     for (unsigned i = 0; i < m->nleaves && i < CPU_MODEL_MAX_LEAVES; i++) {
@@ -84,6 +90,9 @@ void cpu_cpuid(struct cpu *c, uint32_t leaf, uint32_t subleaf, uint32_t out[4])
     case 7:
         if (subleaf == 0) /* ECX[4] OSPKE mirrors CR4.PKE */
             out[CPUID_ECX] = (out[CPUID_ECX] & ~(1u << 4)) | ((c->cr4 & CR4_PKE) ? 1u << 4 : 0);
+        break;
+    case 0xd: /* the XSAVE area's sizes follow XCR0 and IA32_XSS */
+        cpu_cpuid_leaf_d(c, subleaf, out);
         break;
     case 0xb:
     case 0x1f:

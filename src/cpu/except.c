@@ -1,10 +1,11 @@
 /* Exception and interrupt delivery: the real-mode IVT, protected-mode IDT
  * gates and IA-32e 64-bit gates with IST, the TSS stack switch on a privilege
- * change, and the double-fault combination rules. Task gates are refused
- * (docs/exceptions.md). */
+ * change, and the double-fault combination rules. Task gates switch tasks
+ * (task_switch.c). */
 #include "except.h"
 #include "lbr.h"
 #include "seg.h"
+#include "task_switch.h"
 
 bool cpu_exception_has_error(int vector)
 {
@@ -137,9 +138,6 @@ static void read_gate(struct cpu *c, const struct event *ev, struct gate *g)
         cpu_fault_err(c, EXC_GP, ev->idt_err);
     if (!DESC_P(g->lo))
         cpu_fault_err(c, EXC_NP, ev->idt_err);
-    /* Task switches are not modelled (docs/exceptions.md). */
-    if (g->type == SYS_TASK_GATE)
-        cpu_fault_err(c, EXC_GP, ev->idt_err);
     g->sel = (uint16_t)(g->lo >> 16);
     g->offset = (g->lo & 0xffffull) | ((g->lo >> 32) & 0xffff0000ull);
     if (ia32e)
@@ -333,11 +331,16 @@ void cpu_deliver_event(struct cpu *c, int vector, enum cpu_event_type type, bool
         struct gate g;
         uint64_t cd[2];
         read_gate(c, &ev, &g);
-        read_handler_cs(c, &ev, &g, cd);
-        if (cpu_long_active(c))
-            deliver_ia32e(c, &ev, &g, cd);
-        else
-            deliver_prot(c, &ev, &g, cd);
+        if (g.type == SYS_TASK_GATE) { /* never in IA-32e mode (read_gate) */
+            task_switch_event(c, g.lo, ev.ext, (pushed_rflags(c, &ev) & FL_RF) != 0,
+                              ev.has_err, ev.err, ev.return_rip);
+        } else {
+            read_handler_cs(c, &ev, &g, cd);
+            if (cpu_long_active(c))
+                deliver_ia32e(c, &ev, &g, cd);
+            else
+                deliver_prot(c, &ev, &g, cd);
+        }
     }
 
     if (type == EVT_NMI)

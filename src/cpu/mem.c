@@ -140,6 +140,11 @@ static bool translate(struct cpu *c, uint64_t lin, unsigned acc, uint64_t *pa)
     }
     e->tag = tlb_tag(lin);
     e->addend = (intptr_t)host - (intptr_t)(lin & ~0xfffull);
+    struct tlb_context *x = &c->tlb_ctx[c->tlb_cur];
+    if (x->nfilled < TLB_FILL_LOG)
+        x->filled[x->nfilled] = (uint16_t)(e - &c->tlb_sets[c->tlb_cur].r[0][0]);
+    if (x->nfilled <= TLB_FILL_LOG)
+        x->nfilled++;
     return true;
 }
 

@@ -96,6 +96,17 @@ static bool msr_wr_IA32_TSC_DEADLINE(struct cpu *c, uint64_t val)
     return true;
 }
 
+/* IA32_XSS: src/cpu/xsave_xcr.c. */
+static bool msr_rd_IA32_XSS(struct cpu *c, uint64_t *val)
+{
+    return cpu_rdmsr_xss(c, val);
+}
+
+static bool msr_wr_IA32_XSS(struct cpu *c, uint64_t val)
+{
+    return cpu_wrmsr_xss(c, val);
+}
+
 /* MSRs outside msrs.def: the x2APIC range and VMX's capability MSRs. */
 static bool msr_rd_IA32_DEBUGCTL(struct cpu *c, uint64_t *val)
 {

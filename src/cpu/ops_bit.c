@@ -5,6 +5,7 @@
  * destination unchanged; TZCNT/LZCNT clear OF, SF, AF, PF (and are BSF/BSR
  * on a model without BMI1 / LZCNT). */
 #include "ops_gp.h"
+#include "sse.h"
 
 enum bt_op { BT_TEST, BT_SET, BT_RESET, BT_COMPLEMENT };
 
@@ -106,9 +107,14 @@ void op_lzcnt(struct cpu *c, const struct insn *in)
         bit_scan(c, in, true);
 }
 
-/* POPCNT: OF SF AF CF PF cleared, ZF = (source == 0). */
+/* POPCNT: OF SF AF CF PF cleared, ZF = (source == 0). #UD unless
+ * CPUID.01H:ECX.POPCNT[bit 23] (SDM 2B "POPCNT" -- Exceptions; CR0 and CR4
+ * do not affect it: SDM 3A "System Programming for Instruction Set
+ * Extensions"). */
 void op_popcnt(struct cpu *c, const struct insn *in)
 {
+    if (c->model && !(c->fpu.features & FPU_F_POPCNT))
+        cpu_fault(c, EXC_UD);
     unsigned sz = in->opsize;
     uint64_t s = gp_read(c, in, 1, sz);
     gp_write(c, in, 0, sz, (uint64_t)__builtin_popcountll(s));

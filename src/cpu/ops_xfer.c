@@ -4,6 +4,7 @@
  * CS, SS, RSP, RIP and RFLAGS last. */
 #include "except.h"
 #include "seg.h"
+#include "task_switch.h"
 
 #include "nvmx/cpu_hooks.h"
 
@@ -217,7 +218,6 @@ static void far_gate(struct cpu *c, const struct far_target *t, const uint64_t g
     bool ia32e = cpu_long_active(c);
     bool ok = ia32e ? type == SYS_CALL_GATE && ((g[1] >> 40) & 0x1f) == 0
                     : type == SYS_CALL_GATE || type == SYS_CALL_GATE16;
-    /* Task gates and TSS descriptors (task switches) are not modelled. */
     if (!ok)
         gp(c, selerr);
     if (DESC_DPL(g[0]) < c->cpl || DESC_DPL(g[0]) < SEL_RPL(t->sel))
@@ -266,8 +266,13 @@ static void far_transfer(struct cpu *c, const struct far_target *t, bool call)
     }
     uint64_t d[2];
     read_code_desc(c, t->sel, d);
+    unsigned type = DESC_TYPE(d[0]);
+    bool task = type == SYS_TASK_GATE || type == SYS_TSS_AVAIL || type == SYS_TSS_BUSY ||
+                type == SYS_TSS16_AVAIL || type == SYS_TSS16_BUSY;
     if (desc_is_code(d[0]))
         far_to_code(c, t, d, call);
+    else if (!DESC_S(d[0]) && task && !cpu_long_active(c))
+        task_switch_far(c, t->sel, d, call); /* SDM 3A "Task Switching" */
     else if (!DESC_S(d[0]))
         far_gate(c, t, d, call);
     else
@@ -467,8 +472,13 @@ void op_iret(struct cpu *c, const struct insn *in)
     uint64_t mask = seg_stack_mask(&st), sp = cur_sp(c, &st);
     uint64_t old = cpu_get_rflags(c);
 
-    if (!is_real(c) && (old & FL_NT))
-        gp(c, 0); /* task return: not modelled (IA-32e: architectural #GP(0)) */
+    if (!is_real(c) && (old & FL_NT)) {
+        if (cpu_long_active(c))
+            gp(c, 0); /* SDM 2A "IRET": no task return in IA-32e mode */
+        task_switch_iret(c); /* TASK-RETURN */
+        c->nmi_blocked = false;
+        return;
+    }
     uint64_t ip = seg_stack_read(c, &st, sp, size);
     uint16_t sel = (uint16_t)seg_stack_read(c, &st, (sp + size) & mask, 2);
     uint64_t fl = seg_stack_read(c, &st, (sp + 2 * size) & mask, size);

@@ -11,6 +11,12 @@
 #define FPU_F_FXSR 0x02u /* EDX[24] */
 #define FPU_F_SSE 0x04u  /* EDX[25] */
 #define FPU_F_SSE2 0x08u /* EDX[26] */
+/* ... and CPUID.01H:EDX[23], ECX[9], [19], [20], [23] (cpu_fpu_reset). */
+#define FPU_F_MMX 0x0100u
+#define FPU_F_SSSE3 0x0200u
+#define FPU_F_SSE4_1 0x0400u
+#define FPU_F_SSE4_2 0x0800u
+#define FPU_F_POPCNT 0x1000u
 
 #define MXCSR_DEFAULT 0x1f80u
 /* SDM 1 "MXCSR Control and Status Register": bits 31:16 are reserved; the
@@ -20,6 +26,9 @@
 /* Set up the x87/SSE state of a power-up (SDM 3A "Processor State After
  * Reset"), and the feature bits from the model. */
 void cpu_fpu_reset(struct cpu *c);
+/* The FPU_F_ bits of MMX, SSSE3, SSE4.1, SSE4.2 and POPCNT from the model
+ * (src/cpu/simd_features.c; called by cpu_fpu_reset when there is one). */
+void cpu_simd_features(struct cpu *c);
 
 /* SDM 3A "Emulation of SSE/SSE2/SSE3/SSSE3/SSE4 Extensions" and Table
  * "Action Taken for Combinations of OSFXSR, OSXMMEXCPT, SSE, SSE2, SSE3, EM,

@@ -11,6 +11,9 @@
  * MOV to CR3 flushes the current context, which the PCID rules allow. */
 #include "psc.h"
 
+_Static_assert(sizeof(struct tlb_set) / sizeof(struct tlb_entry) <= UINT16_MAX,
+               "a fill-log index is 16 bits");
+
 static void point_at(struct cpu *c, unsigned k)
 {
     struct tlb_set *s = &c->tlb_sets[k];
@@ -31,9 +34,20 @@ static void mappings_changed(struct cpu *c)
     c->recheck = true;
 }
 
+/* Clear set k: the entries its fill log names, or all of them when the log
+ * overflowed. A flush per VM transition (no VPID) then costs a few stores
+ * instead of clearing the whole set. */
 static void clear_set(struct cpu *c, unsigned k)
 {
-    memset(&c->tlb_sets[k], 0, sizeof c->tlb_sets[k]);
+    struct tlb_context *x = &c->tlb_ctx[k];
+    if (x->nfilled > TLB_FILL_LOG) {
+        memset(&c->tlb_sets[k], 0, sizeof c->tlb_sets[k]);
+    } else {
+        struct tlb_entry *all = &c->tlb_sets[k].r[0][0];
+        for (unsigned n = 0; n < x->nfilled; n++)
+            all[x->filled[n]].tag = 0;
+    }
+    x->nfilled = 0;
     c->tlb_ctx[k].has_large = false;
     c->tlb_ctx[k].stale = false;
     c->tlb_ctx[k].gen++; /* the modelled TLB's entries of the context die too */

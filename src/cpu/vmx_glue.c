@@ -194,10 +194,7 @@ int cpu_ack_extint(struct cpu *c)
     }
     if (!c->m || !c->m->lapic)
         return -1;
-    v = lapic_pending_vector(c->m->lapic);
-    if (v >= 0)
-        lapic_ack(c->m->lapic, v);
-    return v;
+    return machine_intr_ack(c->m);
 }
 
 int cpu_peek_extint(const struct cpu *c)
@@ -206,7 +203,7 @@ int cpu_peek_extint(const struct cpu *c)
         return c->extint_pending;
     if (!c->m || !c->m->lapic)
         return -1;
-    return lapic_pending_vector(c->m->lapic);
+    return machine_intr_peek(c->m);
 }
 
 unsigned cpu_fetch_bytes(struct cpu *c, uint64_t rip, uint8_t *buf, unsigned n)
@@ -271,7 +268,7 @@ bool cpu_msr_write(struct cpu *c, uint32_t msr, uint64_t val) { return cpu_wrmsr
 static void processor_init(struct cpu *c, struct lapic *l)
 {
     uint64_t cd_nw = c->cr0 & (CR0_CD | CR0_NW);
-    uint64_t xcr0 = c->xcr0, feature_control = c->feature_control;
+    uint64_t xcr0 = c->xcr0, xss = c->xss, feature_control = c->feature_control;
     uint64_t msrs[] = { c->star, c->lstar, c->cstar, c->sfmask, c->kernel_gs_base,
                         c->tsc_aux, c->apic_base, c->pat, c->sysenter_cs, c->sysenter_esp,
                         c->sysenter_eip, c->misc_enable, c->tsc_offset, c->mtrr_def_type };
@@ -279,6 +276,7 @@ static void processor_init(struct cpu *c, struct lapic *l)
     cpu_power_on_reset(c);
     c->cr0 = (c->cr0 & ~(CR0_CD | CR0_NW)) | cd_nw;
     c->xcr0 = xcr0;
+    c->xss = xss;
     c->feature_control = feature_control;
     c->star = msrs[0], c->lstar = msrs[1], c->cstar = msrs[2], c->sfmask = msrs[3];
     c->kernel_gs_base = msrs[4], c->tsc_aux = msrs[5], c->apic_base = msrs[6];

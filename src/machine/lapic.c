@@ -48,9 +48,22 @@ int lapic_pending_vector(const struct lapic *l)
     return v;
 }
 
+/* SDM 3A "Local Vector Table": LINT0 with delivery mode ExtINT (111b),
+ * unmasked, passes the 8259's INTR to the processor. */
+bool lapic_extint_pending(const struct lapic *l)
+{
+    return l->lint0_pin && !(l->lvt_lint0 & LAPIC_LVT_MASKED) && ((l->lvt_lint0 >> 8) & 7) == 7;
+}
+
 static void update_any(struct lapic *l)
 {
-    l->irr_any = highest_bit(l->irr) >= 0 || lapic_signal_pending(l);
+    l->irr_any = highest_bit(l->irr) >= 0 || lapic_signal_pending(l) || lapic_extint_pending(l);
+}
+
+void lapic_set_lint0(struct lapic *l, bool level)
+{
+    l->lint0_pin = level;
+    update_any(l);
 }
 
 void lapic_ack(struct lapic *l, int vector)
@@ -87,7 +100,13 @@ void lapic_init_reset(struct lapic *l)
     uint32_t id = l->id;
     bool x2apic = l->x2apic, init = l->init_pending, sipi = l->sipi_pending;
     uint8_t vec = l->sipi_vector;
+    bool lint0 = l->lint0_pin;
+    void (*eoi)(void *, uint8_t) = l->eoi_broadcast;
+    void *eoi_ctx = l->eoi_ctx;
     lapic_reset(l, id);
+    l->lint0_pin = lint0;
+    l->eoi_broadcast = eoi;
+    l->eoi_ctx = eoi_ctx;
     l->x2apic = x2apic;
     l->init_pending = init;
     l->sipi_pending = sipi;
@@ -108,15 +127,24 @@ static void set_error(struct lapic *l, uint32_t bit)
     }
 }
 
-void lapic_raise(struct lapic *l, int vector)
+void lapic_accept(struct lapic *l, int vector, bool level)
 {
     if (vector < 16) {
         set_error(l, 1u << 6); /* received illegal vector */
         return;
     }
-    l->irr[vector >> 5] |= 1u << (vector & 31);
+    uint32_t bit = 1u << (vector & 31);
+    l->irr[vector >> 5] |= bit;
+    /* SDM 3A "Trigger Mode Register (TMR)": set for level-triggered
+     * interrupts on acceptance into the IRR, cleared for edge-triggered */
+    if (level)
+        l->tmr[vector >> 5] |= bit;
+    else
+        l->tmr[vector >> 5] &= ~bit;
     l->irr_any = true;
 }
+
+void lapic_raise(struct lapic *l, int vector) { lapic_accept(l, vector, false); }
 
 static uint64_t divisor(const struct lapic *l)
 {
@@ -152,14 +180,23 @@ void lapic_update(struct lapic *l, uint64_t now)
     }
 }
 
+/* SDM 3A "APIC Timer": the current count counts down from the initial
+ * count; in periodic mode it reloads from it at 0, in one-shot mode it
+ * stays 0. Computed from modelled time, also between the expiry and the
+ * next lapic_update(). */
 static uint32_t current_count(const struct lapic *l, uint64_t now)
 {
     if (timer_mode(l) == LAPIC_TIMER_TSC_DEADLINE || l->timer_deadline == LAPIC_NO_DEADLINE)
         return 0;
-    if (now >= l->timer_deadline)
+    uint64_t left;
+    if (now < l->timer_deadline)
+        left = l->timer_deadline - now;
+    else if (timer_mode(l) == LAPIC_TIMER_PERIODIC && l->timer_initial) {
+        uint64_t period = (uint64_t)l->timer_initial * divisor(l);
+        left = period - (now - l->timer_deadline) % period;
+    } else
         return 0;
-    uint64_t left = (l->timer_deadline - now + divisor(l) - 1) / divisor(l);
-    return (uint32_t)left;
+    return (uint32_t)((left + divisor(l) - 1) / divisor(l));
 }
 
 void lapic_set_tsc_deadline(struct lapic *l, uint64_t tsc, uint64_t tsc_offset, uint64_t now)
@@ -276,8 +313,14 @@ bool lapic_write(struct lapic *l, unsigned off, uint64_t now, uint64_t tsc_offse
     case LAPIC_TPR: l->tpr = v & 0xff; break;
     case LAPIC_EOI: {
         int s = highest_bit(l->isr);
-        if (s >= 0)
-            l->isr[s >> 5] &= ~(1u << (s & 31));
+        if (s < 0)
+            break;
+        l->isr[s >> 5] &= ~(1u << (s & 31));
+        /* SDM 3A "EOI Register": for a level-triggered interrupt (its TMR
+         * bit set) the EOI goes on to the I/O APICs. EOI-broadcast
+         * suppression (SVR bit 12) is not enumerated (version bit 24 = 0). */
+        if ((l->tmr[s >> 5] >> (s & 31) & 1) && l->eoi_broadcast)
+            l->eoi_broadcast(l->eoi_ctx, (uint8_t)s);
         break;
     }
     case LAPIC_LDR: if (!l->x2apic) l->ldr = v & 0xff000000u; break;
@@ -307,8 +350,13 @@ bool lapic_write(struct lapic *l, unsigned off, uint64_t now, uint64_t tsc_offse
     case LAPIC_LVT_TIMER: {
         unsigned old_mode = timer_mode(l);
         l->lvt_timer = lvt_write_value(l, v, 0x710ff);
-        if (timer_mode(l) != old_mode) {
-            /* changing mode disarms the timer */
+        unsigned new_mode = timer_mode(l);
+        /* SDM 3A "APIC Timer": changing between one-shot and periodic
+         * neither starts nor stops the count (the initial count is kept;
+         * the next expiry reloads in periodic mode). SDM 3A "TSC-Deadline
+         * Mode": moving into or out of TSC-deadline mode disarms the timer. */
+        if (new_mode != old_mode &&
+            (old_mode == LAPIC_TIMER_TSC_DEADLINE || new_mode == LAPIC_TIMER_TSC_DEADLINE)) {
             l->timer_initial = 0;
             l->tsc_deadline = 0;
             l->timer_deadline = LAPIC_NO_DEADLINE;
@@ -339,6 +387,7 @@ bool lapic_write(struct lapic *l, unsigned off, uint64_t now, uint64_t tsc_offse
         break;
     }
     (void)tsc_offset;
+    update_any(l); /* LINT0 or the SVR may have changed what LINT0 passes */
     return true;
 }
 

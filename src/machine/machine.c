@@ -4,7 +4,6 @@
  * PC whose bus has no responder. */
 #include "machine_private.h"
 
-#include "nvmx/cpu.h"
 #include "nvmx/lapic.h"
 
 #include <errno.h>
@@ -45,7 +44,7 @@ struct machine *machine_create(uint64_t mem_size)
     if (!m->ram || !m->warn_state || !m->devices)
         goto fail;
     if (!uart_attach(m, UART_COM1_BASE) || !debug_ports_attach(m) || !fw_cfg_attach(m) ||
-        !lapic_attach(m))
+        !lapic_attach(m) || !intc_attach(m))
         goto fail;
     return m;
 fail:
@@ -82,14 +81,12 @@ void machine_destroy(struct machine *m)
 
 /* The xAPIC register page (SDM 3A "Local APIC Register Address Map"): 32-bit
  * registers on 16-byte boundaries; other sizes and offsets read 0 / drop. */
-static uint64_t now_of(const struct machine *m) { return m->cpu ? m->cpu->cycles : 0; }
-
 static uint64_t lapic_mmio_read(void *ctx, uint64_t pa, unsigned size)
 {
     struct machine *m = ctx;
     uint32_t v = 0;
     unsigned off = (unsigned)(pa & 0xfff);
-    if (!lapic_read(m->lapic, off & ~3u, now_of(m), &v))
+    if (!lapic_read(m->lapic, off & ~3u, machine_now(m), &v))
         v = 0;
     v >>= 8 * (off & 3);
     return size >= 4 ? v : v & ((1u << (8 * size)) - 1);
@@ -101,19 +98,12 @@ static void lapic_mmio_write(void *ctx, uint64_t pa, unsigned size, uint64_t val
     unsigned off = (unsigned)(pa & 0xfff);
     if (size != 4 || (off & 3))
         return; /* SDM 3A: registers are accessed with aligned 32-bit accesses */
-    lapic_write(m->lapic, off, now_of(m), m->cpu ? m->cpu->tsc_offset : 0, (uint32_t)val);
-    if (!m->cpu)
-        return;
-    if (m->lapic->nmi_pending) {
-        m->lapic->nmi_pending = false;
-        cpu_raise_nmi(m->cpu);
-    }
+    lapic_write(m->lapic, off, machine_now(m), m->cpu_ops ? m->cpu_ops->tsc_offset(m->cpu) : 0,
+                (uint32_t)val);
     /* An ICR write (IPI, NMI, INIT, SIPI), EOI, TPR, SVR or a timer/LVT
-     * change can make an event deliverable before the next instruction
-     * (SDM 3A "Priority Among Concurrent Events": events are recognised at
-     * instruction boundaries). The run loop looks at pending events only
-     * between predecoded blocks, so every register write ends the block. */
-    m->cpu->end_block = true;
+     * change can make an event deliverable before the next instruction:
+     * every register write ends the block. */
+    machine_cpu_attention(m);
 }
 
 bool lapic_attach(struct machine *m)
@@ -127,28 +117,80 @@ bool lapic_attach(struct machine *m)
                             lapic_mmio_write, m);
 }
 
+static struct mmio_range *mmio_of(struct machine *m, mmio_read_fn r, const void *ctx)
+{
+    for (unsigned i = 0; i < m->nmmio; i++)
+        if (m->mmio[i].read == r && m->mmio[i].ctx == ctx)
+            return &m->mmio[i];
+    return NULL;
+}
+
+bool machine_mmio_place(struct machine *m, mmio_read_fn r, const void *ctx, uint64_t first,
+                        uint64_t last)
+{
+    struct mmio_range *mr = mmio_of(m, r, ctx);
+    if (!mr)
+        return false;
+    if (last < first) {
+        mr->first = 1; /* an empty range: decodes nothing */
+        mr->last = 0;
+        return true;
+    }
+    for (unsigned i = 0; i < m->nmmio; i++)
+        if (&m->mmio[i] != mr && first <= m->mmio[i].last && m->mmio[i].first <= last)
+            return false; /* over another device: left where it was */
+    mr->first = first;
+    mr->last = last;
+    return true;
+}
+
+bool machine_ports_place(struct machine *m, port_read_fn r, const void *ctx, uint16_t first,
+                         uint16_t last)
+{
+    struct port_range *pr = NULL;
+    for (unsigned i = 0; i < m->nports; i++)
+        if (m->ports[i].read == r && m->ports[i].ctx == ctx)
+            pr = &m->ports[i];
+    if (!pr)
+        return false;
+    if (last < first) {
+        pr->first = 1;
+        pr->last = 0;
+        return true;
+    }
+    for (unsigned i = 0; i < m->nports; i++)
+        if (&m->ports[i] != pr && first <= m->ports[i].last && m->ports[i].first <= last)
+            return false;
+    pr->first = first;
+    pr->last = last;
+    return true;
+}
+
 /* SDM 3A "Relocating the Local APIC Registers", "Local APIC Status and
  * Location": the xAPIC page follows IA32_APIC_BASE; a disabled APIC, or
  * one in x2APIC mode, decodes no MMIO page (the range becomes empty). */
 bool machine_lapic_map(struct machine *m, uint64_t base, bool decode)
 {
-    struct mmio_range *r = NULL;
-    for (unsigned i = 0; i < m->nmmio; i++)
-        if (m->mmio[i].read == lapic_mmio_read)
-            r = &m->mmio[i];
-    if (!r)
-        return false;
-    if (!decode) {
-        r->first = 1;
-        r->last = 0;
-        return true;
+    return decode ? machine_mmio_place(m, lapic_mmio_read, m, base, base + 0xfff)
+                  : machine_mmio_place(m, lapic_mmio_read, m, 1, 0);
+}
+
+uint64_t machine_now(const struct machine *m)
+{
+    return m->cpu_ops ? m->cpu_ops->now(m->cpu) : 0;
+}
+
+/* Hand an NMI the local APIC accepted to the processor, and make it look at
+ * pending events before its next instruction. */
+void machine_cpu_attention(struct machine *m)
+{
+    if (!m->cpu_ops)
+        return;
+    if (m->lapic && m->lapic->nmi_pending) {
+        m->lapic->nmi_pending = false;
+        m->cpu_ops->raise_nmi(m->cpu);
     }
-    for (unsigned i = 0; i < m->nmmio; i++)
-        if (&m->mmio[i] != r && base <= m->mmio[i].last && m->mmio[i].first <= base + 0xfff)
-            return false; /* over another device: left where it was */
-    r->first = base;
-    r->last = base + 0xfff;
-    return true;
+    m->cpu_ops->end_block(m->cpu);
 }
 
 bool machine_errorf(char *err, size_t errlen, const char *fmt, ...)

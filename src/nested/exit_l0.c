@@ -1,7 +1,7 @@
 /* Exits of L1 (vmcs01) that are not VMX instructions and that L0 owns:
  * CPUID, the MSRs whose values L1 sees from L0 (IA32_FEATURE_CONTROL and
- * the VMX capability MSRs), the CR0/CR4 bits VMX operation fixes, and the
- * triple fault that ends L1. */
+ * the VMX capability MSRs), the CR0/CR4 bits VMX operation fixes, XSETBV,
+ * and the triple fault that ends L1. */
 #include "nested_internal.h"
 
 #include "nvmx/lapic.h"
@@ -93,6 +93,20 @@ static void do_cr(struct nested *n)
     l0_skip_insn(n);
 }
 
+/* SDM 2C "XSETBV": L1's XSETBV exits unconditionally (SDM 3C "Instructions
+ * That Cause VM Exits Unconditionally") after the hardware's #UD and CPL
+ * checks; L0 performs the rest of it on the processor's XCR0, which VM
+ * entries and exits do not switch (L1 and its guests share it, as on
+ * hardware): #GP(0) to L1 for a bad ECX or value. */
+static void do_xsetbv(struct nested *n)
+{
+    struct cpu *c = n->c;
+    uint64_t val = (c->gpr[2] << 32) | (uint32_t)c->gpr[0];
+    if (!cpu_set_xcr(c, (uint32_t)c->gpr[1], val))
+        return l0_inject_l1(n, EXC_GP, true, 0);
+    l0_skip_insn(n);
+}
+
 /* SDM 3C "Restrictions on VMX Operation": "INIT signals are blocked
  * whenever a logical processor is in VMX root operation. They are not
  * blocked in VMX non-root operation. Instead, INITs cause VM exits." L1 is
@@ -130,6 +144,7 @@ void nested_handle_l1_exit(struct nested *n, uint32_t reason)
     case VMX_EXIT_wrmsr: do_msr(n, true); break;
     case VMX_EXIT_cr_access: do_cr(n); break;
     case VMX_EXIT_init_signal: do_init(n); break;
+    case VMX_EXIT_xsetbv: do_xsetbv(n); break;
     case VMX_EXIT_ept_violation:
     case VMX_EXIT_ept_misconfig:
         nested_ept01_fault(n, reason);

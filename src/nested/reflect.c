@@ -48,6 +48,11 @@ static void intercept_of(struct nested *n, uint32_t basic, struct cpu_intercept 
         q->msr = (uint32_t)n->c->gpr[1];
         q->write = basic == VMX_EXIT_wrmsr;
         break;
+    case VMX_EXIT_xsaves:
+    case VMX_EXIT_xrstors:
+        /* SDM 3C "XSAVES"/"XRSTORS" exiting: EDX:EAX AND IA32_XSS */
+        q->value = ((n->c->gpr[2] << 32) | (uint32_t)n->c->gpr[0]) & n->c->xss;
+        break;
     default:
         break;
     }

@@ -217,8 +217,23 @@ struct lit {
     char s[LIT_MAX];
 };
 
+/* The last event of a type and the text of its keys from `level` on: an
+ * exit loop repeats events that differ only in cycles and insns, and
+ * their text from `level` on is then copied, not formatted again. Only for
+ * events without WRITES keys (their entries live outside the event). */
+#define TAIL_MAX 512
+
+struct tail {
+    size_t len; /* 0: nothing cached */
+    char text[TAIL_MAX];
+    _Alignas(8) unsigned char ev[sizeof(struct trace_event)];
+};
+
 struct trace_fmt {
     struct trace_disasm *disasm;
+    unsigned tail_row;                   /* the first row of the cached text */
+    bool tail_ok[TRACE_EV_COUNT];        /* the event's text may be cached */
+    struct tail tail[TRACE_EV_COUNT];
     struct lit *keys;                    /* one per row of trace_rows */
     struct lit head[TRACE_EV_COUNT];     /* {"event":NAME then the first common key */
     struct lit field[VMCS_NFIELDS];      /* {"field":NAME,"value": */
@@ -389,6 +404,23 @@ struct trace_fmt *trace_fmt_new(void)
         }
     }
     trace_buf_free(&t);
+    /* The tail starts at the first common row after cycles and insns, the
+     * two that change from one event to the next; the struct members from
+     * that row's on decide the tail's text. */
+    f->tail_row = 0;
+    while (f->tail_row < trace_nrows && trace_rows[f->tail_row].kind == TRACE_ROW_COMMON &&
+           (trace_rows[f->tail_row].offset == offsetof(struct trace_event, cycles) ||
+            trace_rows[f->tail_row].offset == offsetof(struct trace_event, insns)))
+        f->tail_row++;
+    bool tail_common = f->tail_row < trace_nrows &&
+                       trace_rows[f->tail_row].kind == TRACE_ROW_COMMON &&
+                       trace_rows[f->tail_row].offset > offsetof(struct trace_event, insns);
+    for (unsigned e = 0; e < TRACE_EV_COUNT; e++)
+        f->tail_ok[e] = tail_common && trace_event_size[e] > trace_rows[f->tail_row].offset;
+    for (unsigned i = 0; i < trace_nrows; i++)
+        if (trace_rows[i].kind == TRACE_ROW_FIELD &&
+            (trace_rows[i].type == TRACE_T_WRITES || trace_rows[i].type == TRACE_T_WRITES_ORIGIN))
+            f->tail_ok[trace_rows[i].event] = false;
     return f;
 }
 
@@ -483,6 +515,20 @@ void trace_format_event(struct trace_buf *b, const struct trace_event *ev, struc
         put_key(b, "event", true);
         put_static(b, f, trace_event_name(ev->type));
     }
+    for (; i < f->tail_row; i++) {
+        put_row_key(b, f, i);
+        put_value(b, &trace_rows[i], ev, f);
+    }
+    /* The rest: copied when the event's members from the tail row on are
+     * those of the last event of its type. */
+    struct tail *t = f->tail_ok[ev->type] ? &f->tail[ev->type] : NULL;
+    size_t lo = trace_rows[f->tail_row].offset, hi = trace_event_size[ev->type];
+    if (t && t->len && !memcmp(t->ev + lo, (const unsigned char *)ev + lo, hi - lo)) {
+        if (trace_buf_reserve(b, t->len))
+            put(b, t->text, t->len);
+        return;
+    }
+    size_t start = b->len;
     for (; i < trace_nrows && trace_rows[i].kind == TRACE_ROW_COMMON; i++) {
         put_row_key(b, f, i);
         put_value(b, &trace_rows[i], ev, f);
@@ -496,6 +542,15 @@ void trace_format_event(struct trace_buf *b, const struct trace_event *ev, struc
         put_value(b, r, ev, f);
     }
     put(b, "}\n", 2);
+    if (t) {
+        size_t n = b->len - start;
+        t->len = 0;
+        if (!b->oom && n <= TAIL_MAX) {
+            memcpy(t->text, b->p + start, n);
+            memcpy(t->ev + lo, (const unsigned char *)ev + lo, hi - lo);
+            t->len = n;
+        }
+    }
 }
 
 /* "key":{"name":...,"file":...} */

@@ -31,7 +31,7 @@
      (uint32_t)PROC2_ENABLE_INVPCID | (uint32_t)PROC2_VMCS_SHADOWING | (uint32_t)PROC2_ENABLE_EPT |  \
      (uint32_t)PROC2_ENABLE_VPID | (uint32_t)PROC2_UNRESTRICTED_GUEST |                        \
      (uint32_t)PROC2_ENABLE_VM_FUNCTIONS | (uint32_t)PROC2_ENABLE_PML |                        \
-     (uint32_t)PROC2_EPT_VIOLATION_VE)
+     (uint32_t)PROC2_EPT_VIOLATION_VE | (uint32_t)PROC2_ENABLE_XSAVES_XRSTORS)
 #define VMFUNC_IMPL 1ull /* IA32_VMX_VMFUNC: EPTP switching */
 #define EXIT_IMPL                                                                              \
     ((uint32_t)EXIT_SAVE_DEBUG_CONTROLS | (uint32_t)EXIT_HOST_ADDRESS_SPACE_SIZE |             \

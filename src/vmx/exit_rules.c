@@ -174,6 +174,32 @@ static bool exit_rule_fn_wrmsr(const struct vmx_vmcs_view *vw, const struct cpu_
     return msr_bitmap_rule(vw, q, rule);
 }
 
+/* SDM 3C "XRSTORS" / "XSAVES": with "enable XSAVES/XRSTORS" = 1, the
+ * instruction exits when any bit is set in EDX:EAX AND IA32_XSS AND the
+ * XSS-exiting bitmap; the CPU passes EDX:EAX AND IA32_XSS as q->value.
+ * (With the control 0 the instructions are #UD, nonroot.c.) */
+static bool xss_bitmap_rule(const struct vmx_vmcs_view *vw, const struct cpu_intercept *q,
+                            const char **rule)
+{
+    if (!(proc2_of(vw) & (uint32_t)PROC2_ENABLE_XSAVES_XRSTORS))
+        return no(rule, "secondary control enable XSAVES/XRSTORS = 0");
+    if (q->value & vmcs_get(vw, VMCS_xss_exiting_bitmap))
+        return yes(rule, "EDX:EAX AND IA32_XSS AND the XSS-exiting bitmap is not 0");
+    return no(rule, "EDX:EAX AND IA32_XSS AND the XSS-exiting bitmap is 0");
+}
+
+static bool exit_rule_fn_xsaves(const struct vmx_vmcs_view *vw, const struct cpu_intercept *q,
+                                const char **rule)
+{
+    return xss_bitmap_rule(vw, q, rule);
+}
+
+static bool exit_rule_fn_xrstors(const struct vmx_vmcs_view *vw, const struct cpu_intercept *q,
+                                 const char **rule)
+{
+    return xss_bitmap_rule(vw, q, rule);
+}
+
 #define RULE_ALWAYS(r, bit) return yes(rule, #r " exits unconditionally");
 #define RULE_PRI(r, bit)                                                                     \
     return (proc_of(vw) & (uint32_t)(bit)) ? yes(rule, "primary control " #bit " = 1")      \

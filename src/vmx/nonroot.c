@@ -5,7 +5,7 @@
  * the point the SDM gives the exit its priority. Events are in
  * nonroot_events.c.
  *
- * MONITOR, MWAIT, XSETBV, GETSEC, RDPMC, RDRAND and RDSEED are not
+ * MONITOR, MWAIT, GETSEC, RDPMC, RDRAND and RDSEED are not
  * advertised by the CPU models, so they are #UD before any VM exit could
  * happen (SDM 3C "Relative Priority of Faults and VM Exits": #UD first);
  * their reasons are decided here all the same for a CPU that gains them. */
@@ -60,6 +60,10 @@ bool vmx_hook_intercept(struct cpu *c, const struct cpu_intercept *q)
         return false;
     if (q->ud_check) {
         if (q->reason == VMX_EXIT_invpcid && !proc2_on(v, PROC2_ENABLE_INVPCID))
+            cpu_raise(c, EXC_UD, false, 0);
+        /* XSAVES and XRSTORS: #UD unless "enable XSAVES/XRSTORS" */
+        if ((q->reason == VMX_EXIT_xsaves || q->reason == VMX_EXIT_xrstors) &&
+            !proc2_on(v, PROC2_ENABLE_XSAVES_XRSTORS))
             cpu_raise(c, EXC_UD, false, 0);
         return false;
     }

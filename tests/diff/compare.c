@@ -89,6 +89,14 @@ void dt_compare(const struct dt_case *k, const struct dt_result *u, const struct
             WHY("xmm%d; ", r);
     if (u->st.mxcsr != v->st.mxcsr)
         WHY("mxcsr; ");
+    for (int r = 0; r < 8; r++)
+        if (u->st.mm[r] != v->st.mm[r])
+            WHY("mm%d; ", r);
+    bool tags = !dt_exception_x87_tags(k);
+    if (tags && u->st.fp_top != v->st.fp_top)
+        WHY("x87 TOP; ");
+    if (tags && u->st.fp_empty != v->st.fp_empty)
+        WHY("x87 empty tags; ");
     if (dt_isa == DT_ISA_X87) {
         for (int r = 0; r < 8; r++)
             if (memcmp(u->st.st[r], v->st.st[r], 10))
@@ -189,6 +197,15 @@ void dt_print_case(FILE *f, const struct dt_case *k, const struct dt_result *u,
                     v->st.xmm[r][0]);
     fprintf(f, "  %c mxcsr %08x  %08x  %08x\n", u->st.mxcsr != v->st.mxcsr ? '*' : ' ',
             k->init.mxcsr, u->st.mxcsr, v->st.mxcsr);
+    for (int r = 0; r < 8; r++)
+        if (u->st.mm[r] != v->st.mm[r] || k->init.mm[r] != u->st.mm[r])
+            fprintf(f, "  %c mm%d   %016" PRIx64 "  %016" PRIx64 "  %016" PRIx64 "\n",
+                    u->st.mm[r] != v->st.mm[r] ? '*' : ' ', r, k->init.mm[r], u->st.mm[r],
+                    v->st.mm[r]);
+    fprintf(f, "  %c top/empty %u/%02x  %u/%02x  %u/%02x\n",
+            u->st.fp_top != v->st.fp_top || u->st.fp_empty != v->st.fp_empty ? '*' : ' ',
+            k->init.fp_top, k->init.fp_empty, u->st.fp_top, u->st.fp_empty, v->st.fp_top,
+            v->st.fp_empty);
     if (dt_isa == DT_ISA_X87) {
         for (int r = 0; r < 8; r++) {
             uint64_t um, vm;

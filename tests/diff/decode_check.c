@@ -49,6 +49,9 @@ static void canon(const char *in, char *out, size_t n)
         {"OUTSB", "OUTS"}, {"OUTSW", "OUTS"}, {"OUTSD", "OUTS"}, {"XLATB", "XLAT"},
         {"PUSHFQ", "PUSHF"}, {"POPFQ", "POPF"}, {"IRETQ", "IRET"}, {"IRETD", "IRET"},
         {"INT1", "INT1"},  {"ICEBP", "INT1"}, {"SETCC", "SETCC"},
+        /* SDM 2B "MOVD/MOVQ" is one instruction; Capstone 4.0.2 spells
+         * MOVQ mm, r/m64 and MOVQ r/m64, mm (NP REX.W 0F 6E/7E) "movd" */
+        {"MOVD", "MOVD/MOVQ"}, {"MOVQ", "MOVD/MOVQ"},
         {"FSTPNCE", "FSTP"}, {"FENI8087_NOP", "FNENI"}, {"FDISI8087_NOP", "FNDISI"},
         {"FSETPM", "FNSETPM"},
     };

@@ -21,6 +21,11 @@
 #define DT_PT_BASE 0x10000ull
 #define DT_RAM_SIZE 0x400000ull
 
+/* Sign and exponent of the x87 registers at the start of a case (bits
+ * 79:64); an MMX write sets them to all ones in nvmx (SDM 1), which Unicorn
+ * does not do, so they are not compared (docs/difftest.md). */
+#define DT_FP_SEXP 0x4000u
+
 #define DT_MAX_INSNS 24 /* room for the x87 cases */
 #define DT_PLAN_INSNS 8 /* general-purpose and SSE cases: 1..8 instructions */
 #define DT_LOOP_LIMIT 64 /* instruction limit for cases with backward jumps */
@@ -74,6 +79,10 @@ struct dt_state {
     uint64_t gpr[16];
     uint64_t xmm[16][2]; /* low quadword first */
     uint32_t mxcsr;
+    /* The x87 data registers as MMX sees them: the significands of R0-R7
+     * (MM0-MM7), FSW.TOP and the empty tags (bit i set: Ri empty). */
+    uint64_t mm[8];
+    uint8_t fp_top, fp_empty;
     uint8_t st[8][10];   /* x87 R0-R7 (physical registers), 80 bits each */
     uint16_t fcw, fsw, ftw; /* x87 control, status and full tag words */
     uint64_t rip;
@@ -109,7 +118,7 @@ struct dt_result {
 };
 
 /* gen.c: which instruction set the cases draw from (--isa) */
-enum { DT_ISA_GP = 0, DT_ISA_SSE = 1, DT_ISA_X87 = 2 };
+enum { DT_ISA_GP = 0, DT_ISA_SSE = 1, DT_ISA_SIMD = 2, DT_ISA_X87 = 3 };
 extern int dt_isa;
 struct dt_rng {
     uint64_t s;
@@ -157,6 +166,9 @@ void dt_print_case(FILE *f, const struct dt_case *k, const struct dt_result *u,
 /* exceptions.c: known Unicorn deviations from the SDM */
 uint32_t dt_exception_flags(const struct dt_case *k, const struct dt_insn *in,
                             const struct dt_result *u);
+/* True if the case has an instruction after which Unicorn leaves x87 TOP and
+ * the tags as they were (they are then not compared). */
+bool dt_exception_x87_tags(const struct dt_case *k);
 /* Non-NULL (the reason) if the case must not be executed. */
 const char *dt_exception_skip(const struct dt_case *k);
 

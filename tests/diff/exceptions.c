@@ -11,11 +11,14 @@ enum dt_cond {
     DT_COND_OPSIZE32,       /* operand size 4 */
     DT_COND_OPSIZE16,       /* 66 prefix without REX.W */
     DT_COND_RIPREL_IMM,     /* RIP-relative operand followed by an immediate */
+    DT_COND_NO66,           /* no 66 prefix (the MMX form of an SSSE3 instruction) */
+    DT_COND_SAMEREG,        /* register source that is the destination register */
+    DT_COND_EQUAL_ORDERED,  /* imm8[3:2] = 11B (last byte): "equal ordered" aggregation */
     DT_COND_X87_RC_DIRECTED, /* x87 case whose FCW rounds other than to nearest */
     DT_COND_X87_UNSUPPORTED, /* FLD m80fp / FRSTOR of an unnormal, pseudo-NaN,
                               * pseudo-infinity or pseudo-denormal */
 };
-enum dt_action { DT_ACT_FLAGS, DT_ACT_SKIP };
+enum dt_action { DT_ACT_FLAGS, DT_ACT_SKIP, DT_ACT_X87TAGS };
 
 struct dt_exception {
     const char *mnem;
@@ -66,8 +69,13 @@ static struct shape insn_shape(const struct dt_insn *in)
     return s;
 }
 
-/* ModRM byte of a one- or two-byte-opcode instruction. */
-static uint8_t modrm_of(const struct shape *s) { return s->op[0] == 0x0f ? s->op[2] : s->op[1]; }
+/* ModRM byte of a one-, two- or three-byte-opcode instruction. */
+static uint8_t modrm_of(const struct shape *s)
+{
+    if (s->op[0] != 0x0f)
+        return s->op[1];
+    return s->op[1] == 0x38 || s->op[1] == 0x3a ? s->op[3] : s->op[2];
+}
 
 /* The x87 case's control word (gen_x87.c writes it for its FLDCW). */
 static uint16_t x87_case_fcw(const struct dt_case *k)
@@ -121,6 +129,14 @@ static bool cond_holds(enum dt_cond c, const struct dt_case *k, const struct dt_
         return s.opsize == 2;
     case DT_COND_RIPREL_IMM:
         return in->rip_pos >= 0 && in->rip_pos + 4 < in->len;
+    case DT_COND_SAMEREG: {
+        uint8_t m = modrm_of(&s);
+        return (m >> 6) == 3 && (((m >> 3) & 7) | ((s.rex & 4) << 1)) == ((m & 7) | ((s.rex & 1) << 3));
+    }
+    case DT_COND_EQUAL_ORDERED:
+        return (in->bytes[in->len - 1] & 0x0c) == 0x0c;
+    case DT_COND_NO66:
+        return memchr(in->bytes, 0x66, (size_t)(s.op - in->bytes)) == NULL;
     case DT_COND_X87_UNSUPPORTED:
         return x87_loads_unsupported(k, in, s.op);
     case DT_COND_X87_RC_DIRECTED:
@@ -143,6 +159,15 @@ uint32_t dt_exception_flags(const struct dt_case *k, const struct dt_insn *in,
         if (match(i, k, in, DT_ACT_FLAGS))
             f |= table[i].flags;
     return f;
+}
+
+bool dt_exception_x87_tags(const struct dt_case *k)
+{
+    for (unsigned n = 0; n < k->n; n++)
+        for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
+            if (match(i, k, &k->insn[n], DT_ACT_X87TAGS))
+                return true;
+    return false;
 }
 
 const char *dt_exception_skip(const struct dt_case *k)

@@ -356,6 +356,10 @@ static const struct gtemplate *g_table(unsigned *n)
         *n = g_nsse_templates;
         return g_sse_templates;
     }
+    if (dt_isa == DT_ISA_SIMD) {
+        *n = g_nsimd_templates;
+        return g_simd_templates;
+    }
     if (dt_isa == DT_ISA_X87) {
         *n = g_nx87_templates;
         return g_x87_templates;
@@ -579,6 +583,16 @@ static void init_xmm(struct dt_case *k)
             k->init.xmm[i][h] = v;
         }
     k->init.mxcsr = 0x1f80;
+    /* The x87 registers (MM0-MM7): random significands, TOP and empty tags
+     * for the SIMD cases; the power-up values (all empty, TOP 0) otherwise. */
+    k->init.fp_empty = 0xff;
+    if (dt_isa == DT_ISA_SIMD) {
+        for (unsigned i = 0; i < 8; i++)
+            k->init.mm[i] = dt_rand(&r) % 4 == 0 ? edge[dt_rand(&r) % (sizeof edge / sizeof edge[0])]
+                                                 : dt_rand(&r);
+        k->init.fp_top = (uint8_t)(dt_rand(&r) & 7);
+        k->init.fp_empty = (uint8_t)dt_rand(&r);
+    }
 }
 
 void dt_gen_case(struct dt_case *k, uint64_t seed, uint64_t index, const char *only)
@@ -628,11 +642,15 @@ void dt_gen_case(struct dt_case *k, uint64_t seed, uint64_t index, const char *o
         const struct gtemplate *tp = &tt[t];
         if (((tp->needs & GN_STRINGS) && !strings) ||
             ((tp->needs & GN_TWO) && k->n + 2 > g.nplan) ||
-            ((tp->needs & GN_TWO) && (g.targeted >> (k->n + 1) & 1))) {
+            ((tp->needs & GN_TWO) && (g.targeted >> (k->n + 1) & 1)) ||
+            ((tp->needs & GN_THREE) && k->n + 3 > g.nplan) ||
+            ((tp->needs & GN_THREE) && (g.targeted >> (k->n + 1) & 3))) {
             if (++g.failures > 200)
                 break;
             if ((tp->needs & GN_TWO) && g.nplan < 2)
                 g.nplan = 2; /* --only RET: room for the pair */
+            if ((tp->needs & GN_THREE) && g.nplan < 3)
+                g.nplan = 3;
             continue;
         }
         g.too_long = false;

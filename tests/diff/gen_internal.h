@@ -35,6 +35,7 @@ struct gctx {
 
 #define GN_STRINGS 0x1 /* needs RSI/RDI/RCX reserved as string registers */
 #define GN_TWO 0x2     /* emits two instructions (the second is glued) */
+#define GN_THREE 0x4   /* emits three instructions (the last two glued) */
 
 struct gtemplate {
     const char *name;
@@ -47,6 +48,8 @@ extern const struct gtemplate g_templates[];
 extern const unsigned g_ntemplates;
 extern const struct gtemplate g_sse_templates[]; /* gen_sse.c: --isa sse */
 extern const unsigned g_nsse_templates;
+extern const struct gtemplate g_simd_templates[]; /* gen_simd.c: --isa simd */
+extern const unsigned g_nsimd_templates;
 extern const struct gtemplate g_x87_templates[]; /* gen_x87.c: --isa x87 */
 extern const unsigned g_nx87_templates;
 /* gen_x87.c: the whole x87 case (its own shape: FNINIT, FLDCW, loads, forms) */
@@ -69,5 +72,11 @@ int g_rm(struct gctx *g, struct enc *e, unsigned size, bool write, bool has_rex,
 struct dt_insn *g_emit(struct gctx *g, struct enc *e, const char *mnem, uint32_t rd,
                        uint32_t wr, uint32_t undef);
 int g_branch_target(struct gctx *g, bool backward_ok);
+
+/* gen_vec.c: encodings of both vector generators; nregs 16 (XMM) or 8 (MMX) */
+void g_vec_shift_imm(struct gctx *g, struct enc *e, unsigned digit, unsigned nregs);
+bool g_vec_movd(struct gctx *g, struct enc *e, unsigned nregs, bool store);
+bool g_vec_to_gpr(struct gctx *g, struct enc *e, unsigned nregs, bool imm);
+bool g_vec_insert_word(struct gctx *g, struct enc *e, unsigned nregs);
 
 #endif

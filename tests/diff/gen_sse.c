@@ -214,52 +214,19 @@ static bool gen_form(struct gctx *g, const struct sse_form *f)
         enc_reg(&e, g_below(g, 16));
         enc_rm_reg(&e, g_below(g, 16));
         break;
-    case K_U_I: {
-        static const uint8_t counts[] = {0, 1, 7, 8, 15, 16, 17, 31, 32, 33, 63, 64, 65, 255};
-        e.has_modrm = true;
-        e.modrm = (uint8_t)(f->digit << 3);
-        enc_rm_reg(&e, g_below(g, 16));
-        enc_imm(&e, 1, g_chance(g, 2) ? counts[g_below(g, sizeof counts)] : dt_rand(g->r) & 0xff);
+    case K_U_I:
+        g_vec_shift_imm(g, &e, f->digit, 16);
         break;
-    }
-    case K_VE: case K_EV: {
-        bool w = g_chance(g, 2);
-        if (w)
-            e.rex |= REX_W;
-        enc_reg(&e, g_below(g, 16));
-        int rm = g_rm(g, &e, w ? 8 : 4, f->kind == K_EV, true, true, true);
-        if (rm == -2)
+    case K_VE: case K_EV:
+        return g_vec_movd(g, &e, 16, f->kind == K_EV);
+    case K_GU: case K_GU_I:
+        if (!g_vec_to_gpr(g, &e, 16, f->kind == K_GU_I))
             return false;
-        g_emit(g, &e, w ? "MOVQ" : "MOVD", 0, 0, 0);
-        return true;
-    }
-    case K_GU: case K_GU_I: {
-        unsigned sz = g_chance(g, 2) ? 8 : 4;
-        if (sz == 8)
-            e.rex |= REX_W;
-        int r = g_pick_reg(g, sz, true, true);
-        if (r < 0)
-            return false;
-        enc_reg(&e, (unsigned)r);
-        enc_rm_reg(&e, g_below(g, 16));
-        if (f->kind == K_GU_I)
-            enc_imm(&e, 1, dt_rand(g->r) & 0xff);
         break;
-    }
-    case K_VEW_I: {
-        enc_reg(&e, g_below(g, 16));
-        int rm = g_rm(g, &e, 4, false, true, true, true);
-        if (rm == -2)
+    case K_VEW_I:
+        if (!g_vec_insert_word(g, &e, 16))
             return false;
-        if (rm == -1) { /* memory: a word */
-            memset(&e, 0, sizeof e);
-            sse_start(g, &e, f);
-            enc_reg(&e, g_below(g, 16));
-            g_mem(g, &e, 2, 0, 0);
-        }
-        enc_imm(&e, 1, dt_rand(g->r) & 0xff);
         break;
-    }
     case K_MG: {
         unsigned sz = g_chance(g, 2) ? 8 : 4;
         if (sz == 8)

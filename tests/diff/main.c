@@ -11,7 +11,7 @@
 static void usage(FILE *f)
 {
     fprintf(f, "usage: nvmx-difftest --seed S --count N [--verbose] [--only MNEMONIC[,...]]\n"
-               "                     [--case K] [--list] [--isa gp|sse|x87]\n");
+               "                     [--case K] [--list] [--isa gp|sse|simd|x87]\n");
 }
 
 static bool parse_u64(const char *s, uint64_t *v)
@@ -40,8 +40,10 @@ int main(int argc, char **argv)
             only = val, i++;
         else if (!strcmp(a, "--isa") && val && !strcmp(val, "x87"))
             dt_isa = DT_ISA_X87, i++;
-        else if (!strcmp(a, "--isa") && val && (!strcmp(val, "gp") || !strcmp(val, "sse")))
-            dt_isa = !strcmp(val, "sse") ? DT_ISA_SSE : DT_ISA_GP, i++;
+        else if (!strcmp(a, "--isa") && val &&
+                 (!strcmp(val, "gp") || !strcmp(val, "sse") || !strcmp(val, "simd")))
+            dt_isa = !strcmp(val, "sse") ? DT_ISA_SSE : !strcmp(val, "simd") ? DT_ISA_SIMD : DT_ISA_GP,
+            i++;
         else if (!strcmp(a, "--verbose") || !strcmp(a, "-v"))
             verbose = true;
         else if (!strcmp(a, "--list")) {

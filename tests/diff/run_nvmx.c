@@ -44,10 +44,14 @@ static void set_model(void)
     memset(&model, 0, sizeof model);
     snprintf(model.name, sizeof model.name, "difftest");
     model.leaves[model.nleaves++] = (struct cpuid_leaf){ .leaf = 0, .eax = 7 };
-    /* FPU, FXSR, SSE, SSE2 (CPUID.01H:EDX bits 0, 24, 25, 26): the SSE cases */
-    /* SSE3 (ECX bit 0): FISTTP in the x87 cases */
-    model.leaves[model.nleaves++] =
-        (struct cpuid_leaf){ .leaf = 1, .ecx = 1u, .edx = 1u | 1u << 24 | 1u << 25 | 1u << 26 };
+    /* FPU, MMX, FXSR, SSE, SSE2 (CPUID.01H:EDX bits 0, 23, 24, 25, 26) and
+     * SSE3, SSSE3, SSE4.1, SSE4.2, POPCNT (ECX bits 0, 9, 19, 20, 23): the
+     * SSE and SIMD cases, FISTTP in the x87 cases */
+    model.leaves[model.nleaves++] = (struct cpuid_leaf){
+        .leaf = 1,
+        .ecx = 1u | 1u << 9 | 1u << 19 | 1u << 20 | 1u << 23,
+        .edx = 1u | 1u << 23 | 1u << 24 | 1u << 25 | 1u << 26,
+    };
     model.leaves[model.nleaves++] =
         (struct cpuid_leaf){ .leaf = 7, .has_subleaf = true, .subleaf = 0, .ebx = 1u << 3 };
     model.leaves[model.nleaves++] = (struct cpuid_leaf){ .leaf = 0x80000000u, .eax = 0x80000001u };
@@ -105,6 +109,14 @@ void dt_nvmx_run(const struct dt_case *k, struct dt_result *r)
     c->cr0 = (c->cr0 & ~CR0_EM) | CR0_MP;
     memcpy(c->fpu.xmm, k->init.xmm, sizeof c->fpu.xmm);
     c->fpu.mxcsr = k->init.mxcsr;
+    c->fpu.fsw = (uint16_t)((k->init.fp_top & 7) << 11);
+    c->fpu.ftw = 0;
+    for (unsigned i = 0; i < 8; i++) {
+        c->fpu.st[i].signif = k->init.mm[i];
+        c->fpu.st[i].sexp = DT_FP_SEXP;
+        if ((k->init.fp_empty >> i) & 1)
+            c->fpu.ftw |= (uint16_t)(3u << (2 * i));
+    }
     c->stop_on_exception = true;
     cpu_tlb_flush(c);
     /* Every other case starts with the data and stack pages in the TLB, so
@@ -134,6 +146,13 @@ void dt_nvmx_run(const struct dt_case *k, struct dt_result *r)
     r->st.rflags = cpu_get_rflags(c);
     memcpy(r->st.xmm, c->fpu.xmm, sizeof r->st.xmm);
     r->st.mxcsr = c->fpu.mxcsr;
+    r->st.fp_top = (uint8_t)((c->fpu.fsw >> 11) & 7);
+    r->st.fp_empty = 0;
+    for (unsigned i = 0; i < 8; i++) {
+        r->st.mm[i] = c->fpu.st[i].signif;
+        if (((c->fpu.ftw >> (2 * i)) & 3) == 3)
+            r->st.fp_empty |= (uint8_t)(1u << i);
+    }
     for (int i = 0; i < 8; i++) {
         memcpy(r->st.st[i], &c->fpu.st[i].signif, 8);
         memcpy(r->st.st[i] + 8, &c->fpu.st[i].sexp, 2);

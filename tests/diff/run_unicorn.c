@@ -34,6 +34,21 @@ static void snapshot(struct dt_result *r)
     for (int i = 0; i < 16; i++)
         uc_reg_read(uc, UC_X86_REG_XMM0 + i, r->st.xmm[i]);
     uc_reg_read(uc, UC_X86_REG_MXCSR, &r->st.mxcsr);
+    /* FP0-FP7 are the physical registers R0-R7 ({significand, sign and
+     * exponent}); FPTAG is the full tag word Unicorn computes, 11B empty. */
+    uint64_t sw = 0, tag = 0;
+    for (int i = 0; i < 8; i++) {
+        struct { uint64_t mantissa; uint16_t exponent; } f = {0, 0};
+        uc_reg_read(uc, UC_X86_REG_FP0 + i, &f);
+        r->st.mm[i] = f.mantissa;
+    }
+    uc_reg_read(uc, UC_X86_REG_FPSW, &sw);
+    uc_reg_read(uc, UC_X86_REG_FPTAG, &tag);
+    r->st.fp_top = (uint8_t)((sw >> 11) & 7);
+    r->st.fp_empty = 0;
+    for (int i = 0; i < 8; i++)
+        if (((tag >> (2 * i)) & 3) == 3)
+            r->st.fp_empty |= (uint8_t)(1u << i);
     for (int i = 0; i < 8; i++)
         uc_reg_read(uc, UC_X86_REG_FP0 + i, r->st.st[i]); /* physical register Ri */
     uc_reg_read(uc, UC_X86_REG_FPCW, &r->st.fcw);
@@ -137,6 +152,15 @@ void dt_uc_run(const struct dt_case *k, struct dt_result *r)
         uc_reg_write(uc, UC_X86_REG_XMM0 + i, k->init.xmm[i]);
     uint32_t mxcsr = k->init.mxcsr;
     uc_reg_write(uc, UC_X86_REG_MXCSR, &mxcsr);
+    uint64_t sw = (uint64_t)(k->init.fp_top & 7) << 11, tag = 0;
+    for (int i = 0; i < 8; i++) {
+        struct { uint64_t mantissa; uint16_t exponent; } f = {k->init.mm[i], DT_FP_SEXP};
+        uc_reg_write(uc, UC_X86_REG_FP0 + i, &f);
+        if ((k->init.fp_empty >> i) & 1)
+            tag |= 3u << (2 * i);
+    }
+    uc_reg_write(uc, UC_X86_REG_FPSW, &sw);
+    uc_reg_write(uc, UC_X86_REG_FPTAG, &tag);
     uc_reg_write(uc, UC_X86_REG_FS_BASE, &k->fs_base);
     uc_reg_write(uc, UC_X86_REG_GS_BASE, &k->gs_base);
     size_t count = k->has_backward ? DT_LOOP_LIMIT : 0;

@@ -4,7 +4,7 @@
 # (differences of two runs) must not depend on the count, since every
 # iteration of the workload is the same CPUID round trip.
 #
-# usage: demo-nested-test.sh DIR NVMX TURTLE INNER-TURTLE WORKLOAD
+# usage: demo-nested-test.sh DIR NVMX STACK IMAGES   (the demo's arguments)
 set -u
 dir=$1
 shift

@@ -95,13 +95,13 @@ static const struct feature sky_features[] = {
     { "APIC", 1, EDX, 9, true },      { "SEP", 1, EDX, 11, true },
     { "PGE", 1, EDX, 13, true },       { "CMOV", 1, EDX, 15, true },
     { "PAT", 1, EDX, 16, true },       { "CLFSH", 1, EDX, 19, true },
-    { "MMX", 1, EDX, 23, false },      { "FXSR", 1, EDX, 24, false },
+    { "MMX", 1, EDX, 23, false },      { "FXSR", 1, EDX, 24, true },
     { "SSE", 1, EDX, 25, false },      { "SSE2", 1, EDX, 26, false },
     { "SSE3", 1, ECX, 0, false },      { "MONITOR", 1, ECX, 3, false },
     { "VMX", 1, ECX, 5, true },       { "CX16", 1, ECX, 13, true },
     { "PCID", 1, ECX, 17, true },      { "x2APIC", 1, ECX, 21, true },
     { "MOVBE", 1, ECX, 22, true },     { "POPCNT", 1, ECX, 23, true },
-    { "XSAVE", 1, ECX, 26, false },    { "AVX", 1, ECX, 28, false },
+    { "XSAVE", 1, ECX, 26, true },    { "AVX", 1, ECX, 28, false },
     { "RDRAND", 1, ECX, 30, false },  { "TSC-deadline", 1, ECX, 24, true },   { "FSGSBASE", 7, EBX, 0, true },
     { "AVX2", 7, EBX, 5, false },      { "SMEP", 7, EBX, 7, true },
     { "INVPCID", 7, EBX, 10, true },   { "SMAP", 7, EBX, 20, true },
@@ -235,9 +235,11 @@ START_TEST(skylake_server_vmx_msrs)
      * Capabilities"): no 5-level walks, no shadow-stack control */
     ck_assert_uint_eq(m[VMX_MSR_EPT_VPID_CAP], 0x00000f0106734141ull);
     ck_assert_uint_eq(m[VMX_MSR_VMFUNC], 1); /* EPTP switching, as the part */
-    /* CR4_FIXED1 stays within CPUID: no OSXSAVE, PKE, LA57, OSFXSR */
-    ck_assert_uint_eq(m[VMX_MSR_CR4_FIXED1] & ((1u << 18) | (1u << 22) | (1u << 12) | (1u << 9)),
-                      0);
+    /* CR4_FIXED1 stays within CPUID: OSFXSR (FXSR) and OSXSAVE (XSAVE), no
+     * OSXMMEXCPT (SSE), PKE, LA57 */
+    ck_assert_uint_eq(m[VMX_MSR_CR4_FIXED1] & ((1u << 18) | (1u << 9)), (1u << 18) | (1u << 9));
+    ck_assert_uint_eq(m[VMX_MSR_CR4_FIXED1] & ((1u << 10) | (1u << 22) | (1u << 12)), 0);
+    ck_assert(proc2 & (uint32_t)PROC2_ENABLE_XSAVES_XRSTORS);
 }
 END_TEST
 
@@ -468,6 +470,27 @@ static const struct {
       "{\"leaf\": 1, \"ecx\": \"0x10000000\"}]}", "CPUID.01H:ECX.AVX[bit 28] is set" },
     { "avx2_not_built", "{\"name\": \"x\", \"leaves\": [{\"leaf\": 0, \"eax\": 7}, "
       "{\"leaf\": 7, \"ebx\": 32}]}", "CPUID.07H:EBX.AVX2[bit 5] is set" },
+    /* leaf 0DH: include/nvmx/xsave_components.def, xsave_features.def */
+#define XS_L01 "{\"leaf\": 0, \"eax\": 13}, {\"leaf\": 1, \"ecx\": \"0x04000000\"}, "
+#define XS_D(sub, eax, ebx, ecx, edx)                                                          \
+    "{\"leaf\": 13, \"subleaf\": " #sub ", \"eax\": " #eax ", \"ebx\": " #ebx              \
+    ", \"ecx\": " #ecx ", \"edx\": " #edx "}"
+    { "xsave_avx", "{\"name\": \"x\", \"leaves\": [" XS_L01 XS_D(0, 7, 576, 832, 0) ", "
+      XS_D(1, 0, 576, 0, 0) "]}", "bit 2] enumerates state component AVX" },
+    { "xsave_no_sse", "{\"name\": \"x\", \"leaves\": [" XS_L01 XS_D(0, 1, 576, 576, 0) "]}",
+      "does not enumerate x87 and SSE state" },
+    { "xsave_xfd", "{\"name\": \"x\", \"leaves\": [" XS_L01 XS_D(0, 3, 576, 576, 0) ", "
+      XS_D(1, 16, 576, 0, 0) "]}", "CPUID.(EAX=0DH,ECX=1):EAX.XFD[bit 4] is set" },
+    { "xsave_pt", "{\"name\": \"x\", \"leaves\": [" XS_L01 XS_D(0, 3, 576, 576, 0) ", "
+      XS_D(1, 8, 576, 256, 0) "]}", "bit 8] enumerates state component PT" },
+    { "xsave_size", "{\"name\": \"x\", \"leaves\": [" XS_L01 XS_D(0, 3, 512, 576, 0) ", "
+      XS_D(1, 0, 576, 0, 0) "]}", "EBX = 512 and ECX = 576, but nvmx's XSAVE area takes 576" },
+    { "xsave_compacted_size", "{\"name\": \"x\", \"leaves\": [" XS_L01
+      XS_D(0, 3, 576, 576, 0) ", " XS_D(1, 2, 600, 0, 0) "]}", "CPUID.(EAX=0DH,ECX=1):EBX = 600" },
+    { "xsave_leaf_without_flag", "{\"name\": \"x\", \"leaves\": [{\"leaf\": 0, \"eax\": 13}, "
+      XS_D(0, 3, 576, 576, 0) "]}", "but CPUID.01H:ECX.XSAVE[bit 26] is clear" },
+#undef XS_D
+#undef XS_L01
     /* the LBR stack: SDM 3B gives depths 4, 8, 16 and 32 */
     { "lbr_depth_12", "{\"name\": \"x\", \"leaves\": [], \"lbr\": {\"depth\": 12}}",
       "lbr.depth: 12 is not 4, 8, 16 or 32" },

@@ -263,10 +263,11 @@ static const struct ucase undef_cases[] = {
     { "lea reg", 8, "8d c0" },
     { "cmpxchg8b reg", 8, "0f c7 c8" },
     { "movbe reg", 8, "0f 38 f0 c0" },
-    { "F2 0F 38 F0 (CRC32)", 8, "f2 0f 38 f0 00" },
     { "F3 0F 38 F0", 8, "f3 0f 38 f0 00" },
-    { "0F 38 00", 8, "0f 38 00 00" },
-    { "0F 3A 0F", 8, "0f 3a 0f 00 00" },
+    { "0F 38 10 (PBLENDVB is 66 only)", 8, "0f 38 10 00" },
+    { "0F 3A 0E (PBLENDW is 66 only)", 8, "0f 3a 0e 00 00" },
+    { "F3 0F 38 00 (PSHUFB is NP or 66)", 8, "f3 0f 38 00 00" },
+    { "66 0F 38 2A reg (MOVNTDQA is memory only)", 8, "66 0f 38 2a c0" },
     { "0F BA /0", 8, "0f ba c0 05" },
     { "0F B8 without F3 (JMPE)", 8, "0f b8 c0" },
     { "FE /2", 8, "fe d0" },
@@ -633,6 +634,11 @@ static bool capstone_sse_known_wrong(const struct insn *in, unsigned mode, const
     if (mode != 8 || !(in->rex & 8) || l < 3)
         return false;
     if (!strcmp(ours, "MOVQ") && !strcmp(csm, "movd"))
+        return true;
+    /* Capstone 4.0.2 decodes NP forms on MMX registers with both 67 and
+     * REX.W as their 66 (XMM) forms (PSHUFD for PSHUFW, MOVNTDQ for
+     * MOVNTQ); without 66 they are the MMX instructions (SDM 2B). */
+    if ((in->opk[0] == OPK_MMX || in->opk[1] == OPK_MMX) && (in->pfx & PFX_ADSIZE))
         return true;
     if (strcmp(ours + l - 2, "PS") || strlen(csm) != l || strcmp(csm + l - 2, "pd"))
         return false;

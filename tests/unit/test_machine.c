@@ -28,7 +28,7 @@ static void teardown(void)
 /* ---- ports and MMIO ---------------------------------------------------------- */
 
 static const struct { uint16_t port; unsigned size; uint32_t expect; } unclaimed_cases[] = {
-    { 0x80, 1, 0xff }, { 0x1234, 2, 0xffff }, { 0xcf8, 4, 0xffffffffu }, { 0xffff, 1, 0xff },
+    { 0x80, 1, 0xff }, { 0x1234, 2, 0xffff }, { 0xcf0, 4, 0xffffffffu }, { 0xffff, 1, 0xff },
 };
 
 START_TEST(unclaimed_port_reads_all_ones)
@@ -97,9 +97,9 @@ END_TEST
 
 START_TEST(unbacked_physical_reads_all_ones)
 {
-    ck_assert_uint_eq(machine_mmio_read(m, 0xfec00000, 4), 0xffffffffu);
+    ck_assert_uint_eq(machine_mmio_read(m, 0xfed00000, 4), 0xffffffffu);
     ck_assert_uint_eq(machine_mmio_read(m, 0x100000000ull, 8), ~0ull);
-    machine_mmio_write(m, 0xfec00000, 4, 0);
+    machine_mmio_write(m, 0xfed00000, 4, 0);
     ck_assert_uint_eq(m->stats.unbacked_reads, 2);
     ck_assert_uint_eq(m->stats.unbacked_writes, 1);
 }
@@ -107,15 +107,15 @@ END_TEST
 
 static uint64_t mmio_probe_read(void *ctx, uint64_t pa, unsigned size)
 {
-    return pa - 0xfec00000;
+    return pa - 0xfed00000;
 }
 
 START_TEST(mmio_dispatch_reaches_device)
 {
-    ck_assert(machine_add_mmio(m, 0xfec00000, 0xfec00fff, mmio_probe_read, NULL, NULL));
-    ck_assert_uint_eq(machine_mmio_read(m, 0xfec00010, 4), 0x10);
+    ck_assert(machine_add_mmio(m, 0xfed00000, 0xfed00fff, mmio_probe_read, NULL, NULL));
+    ck_assert_uint_eq(machine_mmio_read(m, 0xfed00010, 4), 0x10);
     ck_assert_uint_eq(m->stats.unbacked_reads, 0);
-    ck_assert(!machine_add_mmio(m, 0xfec00800, 0xfec01000, mmio_probe_read, NULL, NULL));
+    ck_assert(!machine_add_mmio(m, 0xfed00800, 0xfed01000, mmio_probe_read, NULL, NULL));
 }
 END_TEST
 

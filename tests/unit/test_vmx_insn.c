@@ -936,7 +936,7 @@ START_TEST(cr_fixed_bits_in_vmx_operation)
     ck_assert(!vmx_hook_cr_allowed(c, 0, c->cr0 & ~CR0_PE));
     ck_assert(vmx_hook_cr_allowed(c, 0, c->cr0 & ~CR0_WP));
     ck_assert(vmx_hook_cr_allowed(c, 4, c->cr4 | CR4_PGE));
-    ck_assert(!vmx_hook_cr_allowed(c, 4, c->cr4 | CR4_OSXSAVE)); /* not in CR4_FIXED1 */
+    ck_assert(!vmx_hook_cr_allowed(c, 4, c->cr4 | CR4_PKE)); /* not in CR4_FIXED1 */
 }
 END_TEST
 

@@ -10,10 +10,10 @@
 set -u
 nvmx=$1 image=$2 model=$3 out=$4
 mkdir -p "$out"
-sed 's/"IA32_VMX_PROCBASED_CTLS2": "0x000674ee00000000"/"IA32_VMX_PROCBASED_CTLS2": "0x000664e600000000"/' \
+sed 's/"IA32_VMX_PROCBASED_CTLS2": "0x001674ee00000000"/"IA32_VMX_PROCBASED_CTLS2": "0x001664e600000000"/' \
     "$model" > "$out/model.json"
-if ! grep -q '"0x000664e600000000"' "$out/model.json"; then
-    echo "FAIL: $model: IA32_VMX_PROCBASED_CTLS2 is not 0x000674ee00000000"
+if ! grep -q '"0x001664e600000000"' "$out/model.json"; then
+    echo "FAIL: $model: IA32_VMX_PROCBASED_CTLS2 is not 0x001674ee00000000"
     exit 1
 fi
 # (the guest's console lines end in CR LF)

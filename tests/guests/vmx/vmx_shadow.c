@@ -33,6 +33,18 @@ static void guest_vmwrite(uint64_t field)
     g_result = vmwrite(field, g_value);
 }
 
+/* VMREAD of GUEST_RIP into the memory at addr (SDM 3C "VMREAD": a memory
+ * destination; a fault on it is the instruction's #GP/#PF). */
+static void guest_vmread_mem(uint64_t addr)
+{
+    g_result = VMX_ASM_RESULT("vmread %2, (%3)", "r"((uint64_t)GUEST_RIP), "r"(addr));
+}
+
+/* A destination the identity map leaves out (4 GiB, PG_TEST_BASE), and a
+ * non-canonical one. */
+#define UNMAPPED_ADDR 0x100000000ull
+#define NONCANONICAL_ADDR 0x8000000000000000ull
+
 static void set_bit(uint8_t *bm, uint64_t enc)
 {
     bm[(enc & 0x7fff) >> 3] |= (uint8_t)(1u << (enc & 7));
@@ -185,6 +197,37 @@ static void test_shadowed_accesses(void)
         } else {
             check_eq("vmwrite_exit_reason_failvalid", g_result, VMX_FAIL_VALID);
             check_eq("vmwrite_exit_reason_error_13", vmx_insn_error(), VMXERR_VMWRITE_READONLY);
+        }
+    }
+    /* Memory destination: the shadow VMCS answers, no VM exit. */
+    static volatile uint64_t mem_dest;
+    mem_dest = 0;
+    if (prepare(guest_vmread_mem, (uint64_t)&mem_dest, shadow) && run("vmread_shadowed_memory")) {
+        no_exit("vmread_shadowed_memory_no_exit");
+        check_eq("vmread_shadowed_memory_succeeds", g_result, VMX_OK);
+        check_eq("vmread_shadowed_memory_value", mem_dest, SHADOW_MARK);
+    }
+    /* Its #PF (not present, write: error code 2) and #GP(0) (non-canonical)
+     * go through the exception bitmap: a VM exit with the interruption
+     * information, the error code and, for #PF, the linear address as the
+     * qualification (SDM 3C "Exit Qualification for ... Page-Fault"). */
+    if (prepare(guest_vmread_mem, UNMAPPED_ADDR, shadow)) {
+        vmwrite(EXCEPTION_BITMAP, 1u << 14);
+        if (run("vmread_shadowed_memory_pf") &&
+            check_exit("vmread_shadowed_memory_pf_exits", EXIT_EXCEPTION_NMI)) {
+            check_eq("vmread_shadowed_memory_pf_intr_info", last_exit.intr_info,
+                     14u | INTR_TYPE_HW_EXC | INTR_ERRCODE | INTR_VALID);
+            check_eq("vmread_shadowed_memory_pf_error_code", last_exit.intr_err, 2);
+            check_eq("vmread_shadowed_memory_pf_qual", last_exit.qual, UNMAPPED_ADDR);
+        }
+    }
+    if (prepare(guest_vmread_mem, NONCANONICAL_ADDR, shadow)) {
+        vmwrite(EXCEPTION_BITMAP, 1u << 13);
+        if (run("vmread_shadowed_memory_gp") &&
+            check_exit("vmread_shadowed_memory_gp_exits", EXIT_EXCEPTION_NMI)) {
+            check_eq("vmread_shadowed_memory_gp_intr_info", last_exit.intr_info,
+                     13u | INTR_TYPE_HW_EXC | INTR_ERRCODE | INTR_VALID);
+            check_eq("vmread_shadowed_memory_gp_error_code", last_exit.intr_err, 0);
         }
     }
     /* "VMCS shadowing" = 0: every VMREAD exits. */
