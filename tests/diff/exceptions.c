@@ -11,6 +11,14 @@ enum dt_cond {
     DT_COND_OPSIZE32,       /* operand size 4 */
     DT_COND_OPSIZE16,       /* 66 prefix without REX.W */
     DT_COND_RIPREL_IMM,     /* RIP-relative operand followed by an immediate */
+    DT_COND_SSEFP,          /* an SSE floating-point instruction (gen_sse_fp.c) */
+    DT_COND_SSEFP_UNMASKED, /* ... and the case's MXCSR unmasks an exception */
+    DT_COND_SSEFP_FTZ,      /* ... and the case's MXCSR has FTZ */
+    DT_COND_SSEFP_NOT_RN,   /* ... and MXCSR.RC is not round-to-nearest */
+    DT_COND_SSEFP_DAZ,      /* ... and the case's MXCSR has DAZ */
+    DT_COND_IMM8_GT7,       /* the last byte (imm8) is above 7 */
+    DT_COND_MEM,            /* a memory operand (ModRM.mod != 3) */
+    DT_COND_DP_SUM,         /* DPPS/DPPD summing two or more products (imm8[7:4]) */
     DT_COND_NO66,           /* no 66 prefix (the MMX form of an SSSE3 instruction) */
     DT_COND_SAMEREG,        /* register source that is the destination register */
     DT_COND_EQUAL_ORDERED,  /* imm8[3:2] = 11B (last byte): "equal ordered" aggregation */
@@ -18,7 +26,7 @@ enum dt_cond {
     DT_COND_X87_UNSUPPORTED, /* FLD m80fp / FRSTOR of an unnormal, pseudo-NaN,
                               * pseudo-infinity or pseudo-denormal */
 };
-enum dt_action { DT_ACT_FLAGS, DT_ACT_SKIP, DT_ACT_X87TAGS };
+enum dt_action { DT_ACT_FLAGS, DT_ACT_SKIP, DT_ACT_MXCSR, DT_ACT_NANS, DT_ACT_X87TAGS };
 
 struct dt_exception {
     const char *mnem;
@@ -129,6 +137,24 @@ static bool cond_holds(enum dt_cond c, const struct dt_case *k, const struct dt_
         return s.opsize == 2;
     case DT_COND_RIPREL_IMM:
         return in->rip_pos >= 0 && in->rip_pos + 4 < in->len;
+    case DT_COND_SSEFP:
+        return (in->info & DTI_SSEFP) != 0;
+    case DT_COND_SSEFP_UNMASKED:
+        return (in->info & DTI_SSEFP) && (k->init.mxcsr & 0x1f80) != 0x1f80;
+    case DT_COND_SSEFP_FTZ:
+        return (in->info & DTI_SSEFP) && (k->init.mxcsr & 0x8000);
+    case DT_COND_SSEFP_NOT_RN:
+        return (in->info & DTI_SSEFP) && (k->init.mxcsr & 0x6000);
+    case DT_COND_SSEFP_DAZ:
+        return (in->info & DTI_SSEFP) && (k->init.mxcsr & 0x40);
+    case DT_COND_IMM8_GT7:
+        return in->len && in->bytes[in->len - 1] > 7;
+    case DT_COND_MEM:
+        return (modrm_of(&s) >> 6) != 3;
+    case DT_COND_DP_SUM: {
+        unsigned imm = in->len ? in->bytes[in->len - 1] : 0;
+        return __builtin_popcount((imm >> 4) & (strcmp(in->mnem, "DPPD") ? 15u : 3u)) >= 2;
+    }
     case DT_COND_SAMEREG: {
         uint8_t m = modrm_of(&s);
         return (m >> 6) == 3 && (((m >> 3) & 7) | ((s.rex & 4) << 1)) == ((m & 7) | ((s.rex & 1) << 3));
@@ -145,9 +171,11 @@ static bool cond_holds(enum dt_cond c, const struct dt_case *k, const struct dt_
     return false;
 }
 
+/* mnemonic "*": every instruction the condition holds for */
 static bool match(size_t i, const struct dt_case *k, const struct dt_insn *in, enum dt_action a)
 {
-    return table[i].action == a && !strcmp(table[i].mnem, in->mnem) &&
+    return table[i].action == a &&
+           (!strcmp(table[i].mnem, "*") || !strcmp(table[i].mnem, in->mnem)) &&
            cond_holds(table[i].cond, k, in);
 }
 
@@ -159,6 +187,25 @@ uint32_t dt_exception_flags(const struct dt_case *k, const struct dt_insn *in,
         if (match(i, k, in, DT_ACT_FLAGS))
             f |= table[i].flags;
     return f;
+}
+
+uint32_t dt_exception_mxcsr(const struct dt_case *k)
+{
+    uint32_t f = 0;
+    for (unsigned n = 0; n < k->n; n++)
+        for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
+            if (match(i, k, &k->insn[n], DT_ACT_MXCSR))
+                f |= table[i].flags;
+    return f;
+}
+
+bool dt_exception_nans(const struct dt_case *k)
+{
+    for (unsigned n = 0; n < k->n; n++)
+        for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
+            if (match(i, k, &k->insn[n], DT_ACT_NANS))
+                return true;
+    return false;
 }
 
 bool dt_exception_x87_tags(const struct dt_case *k)

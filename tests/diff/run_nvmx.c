@@ -46,7 +46,7 @@ static void set_model(void)
     model.leaves[model.nleaves++] = (struct cpuid_leaf){ .leaf = 0, .eax = 7 };
     /* FPU, MMX, FXSR, SSE, SSE2 (CPUID.01H:EDX bits 0, 23, 24, 25, 26) and
      * SSE3, SSSE3, SSE4.1, SSE4.2, POPCNT (ECX bits 0, 9, 19, 20, 23): the
-     * SSE and SIMD cases, FISTTP in the x87 cases */
+     * SSE, SIMD and SSE floating-point cases, FISTTP in the x87 cases */
     model.leaves[model.nleaves++] = (struct cpuid_leaf){
         .leaf = 1,
         .ecx = 1u | 1u << 9 | 1u << 19 | 1u << 20 | 1u << 23,
