@@ -89,7 +89,7 @@ struct feature {
 /* SDM 2A "CPUID -- CPU Identification", feature flag tables. Only what nvmx
  * implements in this stage may be advertised. */
 static const struct feature sky_features[] = {
-    { "FPU", 1, EDX, 0, false },       { "PSE", 1, EDX, 3, true },
+    { "FPU", 1, EDX, 0, true },       { "PSE", 1, EDX, 3, true },
     { "TSC", 1, EDX, 4, true },        { "MSR", 1, EDX, 5, true },
     { "PAE", 1, EDX, 6, true },        { "CX8", 1, EDX, 8, true },
     { "APIC", 1, EDX, 9, true },      { "SEP", 1, EDX, 11, true },
@@ -472,8 +472,8 @@ static const struct {
     /* include/nvmx/cpu_vector_features.def: only what is built */
     { "sse_not_built", "{\"name\": \"x\", \"leaves\": [{\"leaf\": 0, \"eax\": 1}, "
       "{\"leaf\": 1, \"edx\": \"0x02000000\"}]}", "CPUID.01H:EDX.SSE[bit 25] is set" },
-    { "fpu_not_built", "{\"name\": \"x\", \"leaves\": [{\"leaf\": 0, \"eax\": 1}, "
-      "{\"leaf\": 1, \"edx\": 1}]}", "CPUID.01H:EDX.FPU[bit 0] is set" },
+    { "avx_not_built", "{\"name\": \"x\", \"leaves\": [{\"leaf\": 0, \"eax\": 1}, "
+      "{\"leaf\": 1, \"ecx\": \"0x10000000\"}]}", "CPUID.01H:ECX.AVX[bit 28] is set" },
     { "avx2_not_built", "{\"name\": \"x\", \"leaves\": [{\"leaf\": 0, \"eax\": 7}, "
       "{\"leaf\": 7, \"ebx\": 32}]}", "CPUID.07H:EBX.AVX2[bit 5] is set" },
     /* include/nvmx/cpu_features.def: every flag bit the model sets, named */
