@@ -55,6 +55,7 @@ enum { R_RAX, R_RCX, R_RDX, R_RBX, R_RSP, R_RBP, R_RSI, R_RDI };
 #define DTI_GLUED 0x10    /* second of a pair: no branch may target it */
 #define DTI_STACK 0x20    /* changes RSP */
 #define DTI_SSEFP 0x40    /* SSE floating-point instruction (gen_sse_fp.c) */
+#define DTI_NANSENS 0x80  /* ... reading a register whose NaN lanes another rule may choose */
 
 struct dt_insn {
     uint8_t bytes[15];

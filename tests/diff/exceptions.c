@@ -18,6 +18,8 @@ enum dt_cond {
     DT_COND_SSEFP_DAZ,      /* ... and the case's MXCSR has DAZ */
     DT_COND_IMM8_GT7,       /* the last byte (imm8) is above 7 */
     DT_COND_MEM,            /* a memory operand (ModRM.mod != 3) */
+    DT_COND_NAN_REREAD,     /* an ssefp instruction with DTI_NANSENS */
+    DT_COND_SSEFP_RIPREL_IMM, /* an ssefp instruction, RIP-relative operand and an imm8 */
     DT_COND_DP_SUM,         /* DPPS/DPPD summing two or more products (imm8[7:4]) */
     DT_COND_NO66,           /* no 66 prefix (the MMX form of an SSSE3 instruction) */
     DT_COND_SAMEREG,        /* register source that is the destination register */
@@ -152,6 +154,10 @@ static bool cond_holds(enum dt_cond c, const struct dt_case *k, const struct dt_
         return in->len && in->bytes[in->len - 1] > 7;
     case DT_COND_MEM:
         return (modrm_of(&s) >> 6) != 3;
+    case DT_COND_SSEFP_RIPREL_IMM:
+        return (in->info & DTI_SSEFP) && in->rip_pos >= 0 && in->rip_pos + 4 < in->len;
+    case DT_COND_NAN_REREAD:
+        return (in->info & DTI_NANSENS) != 0;
     case DT_COND_DP_SUM: {
         unsigned imm = in->len ? in->bytes[in->len - 1] : 0;
         return __builtin_popcount((imm >> 4) & (strcmp(in->mnem, "DPPD") ? 15u : 3u)) >= 2;

@@ -16,6 +16,8 @@ enum fp_kind {
     K_GW,   /* r32/r64, W */
     K_EVI,  /* r/m32, V, imm8 */
     K_VM,   /* V, m (memory only) */
+    K_VQ,   /* V, mm/m64 */
+    K_PW,   /* mm, W */
 };
 
 /* imm8 patterns: any byte, a compare predicate, a ROUND control */
@@ -49,6 +51,12 @@ struct fp_form {
     X("UCOMISD", 0x66, 0, 0x2e, K_VW, 8, 0, I_ANY)                        \
     X("COMISS", 0, 0, 0x2f, K_VW, 4, 0, I_ANY)                            \
     X("COMISD", 0x66, 0, 0x2f, K_VW, 8, 0, I_ANY)                         \
+    X("CVTPI2PS", 0, 0, 0x2a, K_VQ, 8, 0, I_ANY)                          \
+    X("CVTPI2PD", 0x66, 0, 0x2a, K_VQ, 8, 0, I_ANY)                       \
+    X("CVTTPS2PI", 0, 0, 0x2c, K_PW, 8, 0, I_ANY)                         \
+    X("CVTTPD2PI", 0x66, 0, 0x2c, K_PW, 16, 16, I_ANY)                    \
+    X("CVTPS2PI", 0, 0, 0x2d, K_PW, 8, 0, I_ANY)                          \
+    X("CVTPD2PI", 0x66, 0, 0x2d, K_PW, 16, 16, I_ANY)                     \
     X("CVTSI2SS", 0xf3, 0, 0x2a, K_VE, 4, 0, I_ANY)                       \
     X("CVTSI2SD", 0xf2, 0, 0x2a, K_VE, 4, 0, I_ANY)                       \
     X("CVTTSS2SI", 0xf3, 0, 0x2c, K_GW, 4, 0, I_ANY)                      \
@@ -187,8 +195,65 @@ static uint32_t mxcsr_value(struct dt_rng *r)
     return m;
 }
 
+/* Which XMM registers may hold a NaN that an instruction chose between two
+ * NaN operands, by the lane format it was chosen in (bit 0 single, bit 1
+ * double). Unicorn chooses by another rule (exceptions.def, NANS): its
+ * lanes compare equal as NaNs, but an instruction that reads such a
+ * register in the other format, or moves its bits to a GPR or memory,
+ * sees different values; it gets DTI_NANSENS. Per case (g_sse_fp_init). */
+static uint8_t nan_taint[16];
+
+enum { T_S = 1, T_D = 2, T_BITS = 4 };
+
+/* The lane format an instruction reads its XMM sources in. */
+static unsigned read_format(const char *m)
+{
+    size_t n = strlen(m);
+    if (!strcmp(m, "EXTRACTPS") || !strncmp(m, "CVTDQ2", 6) || !strncmp(m, "BLENDV", 6))
+        return T_BITS; /* integer lanes, a GPR/memory copy, sign bits */
+    if (!strncmp(m, "CVT", 3)) { /* the source format follows CVT or CVTT */
+        const char *s = m + (m[3] == 'T' ? 4 : 3);
+        return (s[0] == 'P' || s[0] == 'S') && s[1] == 'S' ? T_S : T_D;
+    }
+    if (!strcmp(m, "MOVSLDUP") || !strcmp(m, "MOVSHDUP"))
+        return T_S;
+    if (!strcmp(m, "MOVDDUP"))
+        return T_D;
+    return m[n - 1] == 'S' ? T_S : T_D; /* ...PS, ...SS; ...PD, ...SD */
+}
+
+/* Two-source arithmetic: a NaN result may be either operand's NaN. */
+static bool chooses_nan(const char *m)
+{
+    static const char *const pre[] = {"ADD", "SUB", "MUL", "DIV", "HADD", "HSUB", "DPP"};
+    for (unsigned i = 0; i < sizeof pre / sizeof pre[0]; i++)
+        if (!strncmp(m, pre[i], strlen(pre[i])))
+            return true;
+    return false;
+}
+
+static void nan_dataflow(struct dt_insn *in, const struct fp_form *f, const struct enc *e)
+{
+    bool v_xmm = f->kind != K_GW && f->kind != K_PW;
+    bool u_xmm = (e->modrm >> 6) == 3 && f->kind != K_VE && f->kind != K_VQ && f->kind != K_EVI;
+    unsigned v = ((e->modrm >> 3) & 7) | ((e->rex & REX_R) ? 8 : 0);
+    unsigned u = (e->modrm & 7) | ((e->rex & REX_B) ? 8 : 0);
+    unsigned fmt = read_format(f->mnem), seen = 0;
+    if (v_xmm)
+        seen |= nan_taint[v];
+    if (u_xmm)
+        seen |= nan_taint[u];
+    if (!strncmp(f->mnem, "BLENDV", 6))
+        seen |= nan_taint[0];
+    if (seen & ~fmt & (T_S | T_D))
+        in->info |= DTI_NANSENS;
+    if (v_xmm && f->kind != K_EVI)
+        nan_taint[v] |= (uint8_t)(seen | (chooses_nan(f->mnem) ? fmt : 0));
+}
+
 void g_sse_fp_init(struct gctx *g)
 {
+    memset(nan_taint, 0, sizeof nan_taint);
     struct dt_case *k = g->k;
     struct dt_rng r = {k->seed * 0x2545f4914f6cdd1dull + k->index * 0x9e3779b97f4a7c15ull + 11};
     for (unsigned i = 0; i < 16; i++)
@@ -209,10 +274,14 @@ static void fp_start(struct gctx *g, struct enc *e, const struct fp_form *f)
         e->rex_force = true; /* an empty REX must change nothing */
 }
 
+/* A memory operand of the form's size; one of 4 or 8 bytes keeps 16 bytes
+ * inside the data area, because Unicorn 2.0.1 reads 16 bytes for several of
+ * them (CVTPS2PD, CVTDQ2PD, CVTPS2PI, ROUNDSS ...: an operand in the last 8
+ * bytes of a mapping faults there; docs/difftest.md). */
 static void fp_mem(struct gctx *g, struct enc *e, const struct fp_form *f)
 {
     g->mem_align = f->align;
-    g_mem(g, e, f->size, 0, 0);
+    g_mem(g, e, f->size, 0, f->size < 16 ? 16 - f->size : 0);
     g->mem_align = 0;
 }
 
@@ -247,6 +316,13 @@ static bool gen_form(struct gctx *g, const struct fp_form *f)
         enc_reg(&e, g_below(g, 16));
         fp_mem(g, &e, f);
         break;
+    case K_VQ: case K_PW: /* MMX registers 0-7: REX.R/REX.B left clear */
+        enc_reg(&e, g_below(g, f->kind == K_VQ ? 16 : 8));
+        if (g_chance(g, 2))
+            enc_rm_reg(&e, g_below(g, f->kind == K_VQ ? 8 : 16));
+        else
+            fp_mem(g, &e, f);
+        break;
     case K_VE: {
         bool w = g_chance(g, 2);
         if (w)
@@ -279,6 +355,7 @@ static bool gen_form(struct gctx *g, const struct fp_form *f)
     }
     struct dt_insn *in = g_emit(g, &e, f->mnem, 0, wr, 0);
     in->info |= DTI_SSEFP;
+    nan_dataflow(in, f, &e);
     return true;
 }
 

@@ -470,8 +470,6 @@ static const struct {
     { "psc_string", "{\"name\": \"x\", \"leaves\": [], \"paging_structure_caches\": {\"pml4e\": \"2\"}}",
       "paging_structure_caches.pml4e: expected entries" },
     /* include/nvmx/cpu_vector_features.def: only what is built */
-    { "sse_not_built", "{\"name\": \"x\", \"leaves\": [{\"leaf\": 0, \"eax\": 1}, "
-      "{\"leaf\": 1, \"edx\": \"0x02000000\"}]}", "CPUID.01H:EDX.SSE[bit 25] is set" },
     { "avx_not_built", "{\"name\": \"x\", \"leaves\": [{\"leaf\": 0, \"eax\": 1}, "
       "{\"leaf\": 1, \"ecx\": \"0x10000000\"}]}", "CPUID.01H:ECX.AVX[bit 28] is set" },
     { "avx2_not_built", "{\"name\": \"x\", \"leaves\": [{\"leaf\": 0, \"eax\": 7}, "

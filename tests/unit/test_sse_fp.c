@@ -240,6 +240,64 @@ START_TEST(gating)
 }
 END_TEST
 
+/* SDM 2A "CVTPI2PS", "CVTPS2PI", "CVTTPD2PI": SSE instructions (CR4.OSFXSR,
+ * MXCSR) whose MMX register operand makes the x87 to MMX transition (TOP =
+ * 0, every tag valid) and takes a pending x87 exception (#MF with CR0.NE);
+ * CVTPI2PS from m64 does neither. */
+START_TEST(mmx_conversions)
+{
+    /* cvtpi2ps xmm0, mm1: 3 and -2 -> 3.0, -2.0; the upper quadword kept */
+    TH_LOAD(c, CODE, 0x0f, 0x2a, 0xc1, 0xeb, 0xfe);
+    c->fpu.st[1].signif = 0xfffffffe00000003ull;
+    c->fpu.xmm[0].q[1] = 0x1234;
+    c->fpu.fsw = 3u << 11; /* TOP = 3 */
+    c->fpu.ftw = 0xffff;   /* every register empty */
+    th_expect_end(c, CODE + 3);
+    ck_assert_uint_eq(c->fpu.xmm[0].q[0], 0xc000000040400000ull);
+    ck_assert_uint_eq(c->fpu.xmm[0].q[1], 0x1234);
+    ck_assert_uint_eq((c->fpu.fsw >> 11) & 7, 0);
+    ck_assert_uint_eq(c->fpu.ftw, 0);
+
+    /* cvtpi2ps xmm0, [rax]: no transition */
+    TH_LOAD(c, CODE, 0x0f, 0x2a, 0x00, 0xeb, 0xfe);
+    th_start_at(c, CODE);
+    c->gpr[0] = DATA;
+    cpu_write_phys(c, DATA, 8, 0x0000000100000002ull);
+    c->fpu.fsw = 3u << 11;
+    c->fpu.ftw = 0xffff;
+    th_expect_end(c, CODE + 3);
+    ck_assert_uint_eq(c->fpu.xmm[0].q[0], 0x3f80000040000000ull);
+    ck_assert_uint_eq((c->fpu.fsw >> 11) & 7, 3);
+    ck_assert_uint_eq(c->fpu.ftw, 0xffff);
+
+    /* cvtps2pi mm1, xmm0: 3e9 is out of range: the integer indefinite, IE;
+     * MM1's bits 79:64 become all ones */
+    TH_LOAD(c, CODE, 0x0f, 0x2d, 0xc8, 0xeb, 0xfe);
+    th_start_at(c, CODE);
+    c->fpu.xmm[0].q[0] = 0xbfc000004f32d05eull; /* -1.5, 3e9 */
+    c->fpu.mxcsr = 0x1f80;
+    th_expect_end(c, CODE + 3);
+    ck_assert_uint_eq(c->fpu.st[1].signif, 0xfffffffe80000000ull); /* -2 (RN), indefinite */
+    ck_assert_uint_eq(c->fpu.st[1].sexp, 0xffff);
+    ck_assert_uint_eq(c->fpu.mxcsr, 0x1fa1);
+
+    /* a pending x87 exception: #MF before anything changes */
+    th_start_at(c, CODE);
+    c->cr0 |= CR0_NE;
+    c->fpu.fsw = 0x0080 | 3u << 11; /* ES, TOP = 3 */
+    c->fpu.st[1].signif = 5;
+    th_expect_fault(c, CODE, EXC_MF, false, 0);
+    ck_assert_uint_eq(c->fpu.st[1].signif, 5);
+    ck_assert_uint_eq((c->fpu.fsw >> 11) & 7, 3);
+
+    /* an SSE instruction: CR4.OSFXSR = 0 is #UD */
+    c->fpu.fsw = 0;
+    c->cr4 &= ~CR4_OSFXSR;
+    th_start_at(c, CODE);
+    th_expect_fault(c, CODE, EXC_UD, false, 0);
+}
+END_TEST
+
 /* SDM 2A "Opcode Column in the Instruction Summary Table" and the opcode
  * maps: prefix forms no instruction defines are #UD, with CR0.TS = 1 too. */
 static const struct ud_case {
@@ -273,6 +331,7 @@ static Suite *sse_fp_suite(void)
     tcase_add_loop_test(tc, mxcsr_rules, 0, sizeof fp_cases / sizeof fp_cases[0]);
     tcase_add_test(tc, alignment);
     tcase_add_test(tc, gating);
+    tcase_add_test(tc, mmx_conversions);
     tcase_add_loop_test(tc, undefined_prefix_forms, 0, sizeof ud_cases / sizeof ud_cases[0]);
     suite_add_tcase(s, tc);
     return s;
