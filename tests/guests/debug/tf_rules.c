@@ -14,6 +14,7 @@
  * kernel was single-stepping. */
 #include "console.h"
 #include "exc.h"
+#include "paging.h"
 #include "report.h"
 #include "rtstring.h"
 #include "x86.h"
@@ -192,6 +193,45 @@ static void test_rep_rf(void)
     }
 }
 
+/* A #PF in an iteration of REP STOSB (the page after a mapped one is not
+ * present): a fault, so RF = 1 in the pushed image, RIP at the REP and
+ * RCX counting what is left, whether iterations ran before it or not. */
+static uint8_t pf_page[4096] __attribute__((aligned(4096)));
+static uint64_t pf_start;
+
+static void rep_into_not_present(void *arg)
+{
+    (void)arg;
+    rep_stosb_rf((void *)pf_start, 16);
+}
+
+static void test_rep_pf_rf(void)
+{
+    uint64_t a = PG_TEST_BASE + 0x10000;
+    if (!pg_map(a, (uint64_t)pf_page, PTE_P | PTE_W) || !pg_map(a + 4096, 0, 0))
+        return;
+    static const struct {
+        const char *name;
+        uint64_t start, rcx_left;
+    } cases[] = {
+        { "tf.rep_pf_after_first_iteration_rf", 4096 - 6, 10 },
+        { "tf.rep_pf_first_iteration_rf", 4096, 16 },
+    };
+    for (unsigned i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char n[96];
+        pf_start = a + cases[i].start;
+        int v = exc_run(rep_into_not_present, 0);
+        if (!check_eq(cases[i].name, (uint64_t)v, 14))
+            continue;
+        fmt_snprintf(n, sizeof n, "%s.rf", cases[i].name);
+        check_eq(n, exc_last.f.rflags & FL_RF, FL_RF);
+        fmt_snprintf(n, sizeof n, "%s.rip", cases[i].name);
+        check_eq(n, exc_last.f.rip, (uint64_t)rep_stosb_rf_insn);
+        fmt_snprintf(n, sizeof n, "%s.rcx_left", cases[i].name);
+        check_eq(n, exc_last.f.rcx, cases[i].rcx_left);
+    }
+}
+
 void guest_main(uint32_t mb_magic, uint32_t mb_info)
 {
     (void)mb_magic;
@@ -200,5 +240,6 @@ void guest_main(uint32_t mb_magic, uint32_t mb_info)
     test_syscall_sysret();
     test_iret_sti();
     test_rep_rf();
+    test_rep_pf_rf();
     guest_finish();
 }
