@@ -26,9 +26,14 @@
  * does not do, so they are not compared (docs/difftest.md). */
 #define DT_FP_SEXP 0x4000u
 
-#define DT_MAX_INSNS 8
+#define DT_MAX_INSNS 24 /* room for the x87 cases */
+#define DT_PLAN_INSNS 8 /* general-purpose and SSE cases: 1..8 instructions */
 #define DT_LOOP_LIMIT 64 /* instruction limit for cases with backward jumps */
 #define DT_TRACE_MAX 512
+/* --isa x87: offset in the data area of the control word the case loads */
+#define DT_X87_CW_OFF 1024
+/* --isa x87: offset of the 108-byte FRSTOR/FLDENV image */
+#define DT_X87_IMAGE_OFF (DT_X87_CW_OFF + 16)
 
 enum { R_RAX, R_RCX, R_RDX, R_RBX, R_RSP, R_RBP, R_RSI, R_RDI };
 
@@ -80,6 +85,8 @@ struct dt_state {
      * (MM0-MM7), FSW.TOP and the empty tags (bit i set: Ri empty). */
     uint64_t mm[8];
     uint8_t fp_top, fp_empty;
+    uint8_t st[8][10];   /* x87 R0-R7 (physical registers), 80 bits each */
+    uint16_t fcw, fsw, ftw; /* x87 control, status and full tag words */
     uint64_t rip;
     uint64_t rflags;
     uint8_t data[DT_DATA_SIZE];
@@ -96,6 +103,7 @@ struct dt_case {
     uint64_t end_addr;     /* address of the UD2 terminator */
     uint64_t fs_base, gs_base;
     bool has_backward;     /* run with DT_LOOP_LIMIT instructions */
+    uint16_t x87_fsw_mask; /* --isa x87: the FSW bits compared */
     struct dt_state init;
 };
 
@@ -113,7 +121,7 @@ struct dt_result {
 };
 
 /* gen.c: which instruction set the cases draw from (--isa) */
-enum { DT_ISA_GP = 0, DT_ISA_SSE = 1, DT_ISA_SIMD = 2, DT_ISA_SSEFP = 3 };
+enum { DT_ISA_GP = 0, DT_ISA_SSE = 1, DT_ISA_SIMD = 2, DT_ISA_SSEFP = 3, DT_ISA_X87 = 4 };
 extern int dt_isa;
 struct dt_rng {
     uint64_t s;
@@ -149,6 +157,8 @@ void dt_decode_fini(void);
  * mnemonic; otherwise writes the reason into why. */
 bool dt_decode_check(const uint8_t *bytes, unsigned avail, uint64_t addr, char *why,
                      size_t whylen);
+/* The x87 encoding sweep (--isa x87): returns the disagreements. */
+unsigned dt_decode_sweep_x87(FILE *f, unsigned *checked, unsigned *undefined);
 /* Capstone text of one instruction ("add rax, rbx"), or "(bad)". */
 void dt_disasm(const uint8_t *bytes, unsigned avail, uint64_t addr, char *out, size_t outlen);
 

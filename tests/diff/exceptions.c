@@ -23,7 +23,11 @@ enum dt_cond {
     DT_COND_DP_SUM,         /* DPPS/DPPD summing two or more products (imm8[7:4]) */
     DT_COND_NO66,           /* no 66 prefix (the MMX form of an SSSE3 instruction) */
     DT_COND_SAMEREG,        /* register source that is the destination register */
+    DT_COND_MMX_REXRB,      /* no 66, REX.R, or REX.B with a register r/m: an MMX register with a REX bit */
     DT_COND_EQUAL_ORDERED,  /* imm8[3:2] = 11B (last byte): "equal ordered" aggregation */
+    DT_COND_X87_RC_DIRECTED, /* x87 case whose FCW rounds other than to nearest */
+    DT_COND_X87_UNSUPPORTED, /* FLD m80fp / FRSTOR of an unnormal, pseudo-NaN,
+                              * pseudo-infinity or pseudo-denormal */
 };
 enum dt_action { DT_ACT_FLAGS, DT_ACT_SKIP, DT_ACT_MXCSR, DT_ACT_NANS, DT_ACT_X87TAGS };
 
@@ -84,6 +88,42 @@ static uint8_t modrm_of(const struct shape *s)
     return s->op[1] == 0x38 || s->op[1] == 0x3a ? s->op[3] : s->op[2];
 }
 
+/* The x87 case's control word (gen_x87.c writes it for its FLDCW). */
+static uint16_t x87_case_fcw(const struct dt_case *k)
+{
+    uint16_t cw;
+    memcpy(&cw, &k->init.data[DT_X87_CW_OFF], 2);
+    return cw;
+}
+
+/* SDM 1 Table "Unsupported Double Extended-Precision Floating-Point
+ * Encodings and Pseudo-Denormals": integer bit 0 with a nonzero exponent,
+ * or 1 with a zero exponent. */
+static bool f80_unsupported(const uint8_t *p)
+{
+    uint16_t se;
+    memcpy(&se, p + 8, 2);
+    bool integer = p[7] >> 7;
+    return (se & 0x7fff) ? !integer : integer;
+}
+
+/* The m80fp operand of an FLD (DB /5) or the registers of the FRSTOR image
+ * (DD /4) that a RIP-relative x87 operand reaches. */
+static bool x87_loads_unsupported(const struct dt_case *k, const struct dt_insn *in,
+                                  const uint8_t *op)
+{
+    if (dt_isa != DT_ISA_X87 || in->rip_pos < 0 || in->rip_target < DT_DATA_BASE ||
+        in->rip_target + 108 > DT_DATA_BASE + DT_DATA_SIZE)
+        return false;
+    const uint8_t *p = &k->init.data[in->rip_target - DT_DATA_BASE];
+    if (op[0] == 0xdb)
+        return f80_unsupported(p);
+    for (unsigned i = 0; op[0] == 0xdd && i < 8; i++)
+        if (f80_unsupported(p + 28 + 10 * i))
+            return true;
+    return false;
+}
+
 static bool cond_holds(enum dt_cond c, const struct dt_case *k, const struct dt_insn *in)
 {
     struct shape s = insn_shape(in);
@@ -126,10 +166,17 @@ static bool cond_holds(enum dt_cond c, const struct dt_case *k, const struct dt_
         uint8_t m = modrm_of(&s);
         return (m >> 6) == 3 && (((m >> 3) & 7) | ((s.rex & 4) << 1)) == ((m & 7) | ((s.rex & 1) << 3));
     }
+    case DT_COND_MMX_REXRB:
+        return memchr(in->bytes, 0x66, (size_t)(s.op - in->bytes)) == NULL &&
+               ((s.rex & 4) || ((s.rex & 1) && (modrm_of(&s) >> 6) == 3));
     case DT_COND_EQUAL_ORDERED:
         return (in->bytes[in->len - 1] & 0x0c) == 0x0c;
     case DT_COND_NO66:
         return memchr(in->bytes, 0x66, (size_t)(s.op - in->bytes)) == NULL;
+    case DT_COND_X87_UNSUPPORTED:
+        return x87_loads_unsupported(k, in, s.op);
+    case DT_COND_X87_RC_DIRECTED:
+        return dt_isa == DT_ISA_X87 && (x87_case_fcw(k) & 0xc00) != 0;
     }
     return false;
 }

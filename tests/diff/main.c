@@ -11,7 +11,7 @@
 static void usage(FILE *f)
 {
     fprintf(f, "usage: nvmx-difftest --seed S --count N [--verbose] [--only MNEMONIC[,...]]\n"
-               "                     [--case K] [--list] [--isa gp|sse|simd|ssefp]\n"
+               "                     [--case K] [--list] [--isa gp|sse|simd|ssefp|x87]\n"
                "                     [--oracle unicorn|native]\n");
 }
 
@@ -39,6 +39,8 @@ int main(int argc, char **argv)
             i++, single = true;
         else if (!strcmp(a, "--only") && val)
             only = val, i++;
+        else if (!strcmp(a, "--isa") && val && !strcmp(val, "x87"))
+            dt_isa = DT_ISA_X87, i++;
         else if (!strcmp(a, "--isa") && val &&
                  (!strcmp(val, "gp") || !strcmp(val, "sse") || !strcmp(val, "simd") ||
                   !strcmp(val, "ssefp")))
@@ -82,6 +84,13 @@ int main(int argc, char **argv)
         !dt_nvmx_init(err, sizeof err)) {
         fprintf(stderr, "nvmx-difftest: %s\n", err);
         return 2;
+    }
+    if (dt_isa == DT_ISA_X87 && !single) {
+        unsigned checked, undef, bad = dt_decode_sweep_x87(stdout, &checked, &undef);
+        printf("x87 decode sweep: %u encodings agree with Capstone, %u disagree, %u undefined\n",
+               checked - bad, bad, undef);
+        if (bad)
+            return 1;
     }
     static struct dt_case k;
     static struct dt_result u, v;
