@@ -27,6 +27,8 @@ struct bench_loop {
          * #DB handler that is one IRETQ */
         uint64_t dr0, dr7;
         bool tf;
+        bool db_gate; /* the same #DB gate without TF: a data breakpoint
+                         that fires every iteration */
     } dbg;
 };
 extern const struct bench_loop bench_loops[];
@@ -74,6 +76,12 @@ bool bench_parse_exits(const char *out, const char *reason, unsigned long long *
  * their bench_loops iteration count; prints medians and the ratio. */
 bool bench_ept(const char *nvmx, const char *image, unsigned long long loops, unsigned runs,
                double scale, const char *only);
+
+/* Single-stepping under VMX with guests/bench-step (bench/step.c): the
+ * MTF and VMX-preemption-timer modes, runs times each, loops iterations of
+ * the guest's 3-instruction loop; prints the medians. */
+bool bench_step_vmx(const char *nvmx, const char *image, unsigned long long loops,
+                    unsigned runs, const char *only);
 
 #define BENCH_MAX_RUNS 101
 /* Median of v[0..n) (n >= 1; v is reordered). */

@@ -125,6 +125,17 @@ static const uint8_t step[] = {
     0x0f, 0x0b,                         /* ud2                        */
 };
 
+/* a short counted loop whose ADD to memory hits a data breakpoint every
+ * iteration in nvmx (step_watch: DR0 on the dword at RSI, R/W = 11; the
+ * #DB trap after each ADD goes to an IRETQ) */
+static const uint8_t step_mem[] = {
+    0xb9, 0x40, 0x42, 0x0f, 0x00,       /* mov ecx, 1000000           */
+    0x01, 0x06,                         /* 1: add [rsi], eax          */
+    0xff, 0xc9,                         /* dec ecx                    */
+    0x75, 0xfa,                         /* jnz 1b                     */
+    0x0f, 0x0b,                         /* ud2                        */
+};
+
 /* Breakpoints armed in nvmx only (DR0 and DR7 before the loop; Unicorn 2
  * runs the same code without them): an instruction breakpoint where the
  * loop never goes (every block then takes the run loop's careful path), and
@@ -140,10 +151,12 @@ const struct bench_loop bench_loops[] = {
     {"branchy", branchy, sizeof branchy, 1, sizeof branchy - 2, {0}},
     {"smc", smc, sizeof smc, 2, sizeof smc - 2, {0}},
     {"sse_memcpy", sse_memcpy, sizeof sse_memcpy, 1, sizeof sse_memcpy - 2, {0}},
-    {"alu_insn_bp", alu, sizeof alu, 1, sizeof alu - 2, {BENCH_CODE + 0x8000, BENCH_DR7_L0_EXEC, false}},
+    {"alu_insn_bp", alu, sizeof alu, 1, sizeof alu - 2, {BENCH_CODE + 0x8000, BENCH_DR7_L0_EXEC, false, false}},
     {"mem_lo", mem_lo, sizeof mem_lo, 1, sizeof mem_lo - 2, {0}},
     {"mem_watch", mem_lo, sizeof mem_lo, 1, sizeof mem_lo - 2,
-     {BENCH_DATA + 0x100c, BENCH_DR7_G0_RW, false}},
-    {"step_tf", step, sizeof step, 1, sizeof step - 2, {0, 0, true}},
+     {BENCH_DATA + 0x100c, BENCH_DR7_G0_RW, false, false}},
+    {"step_tf", step, sizeof step, 1, sizeof step - 2, {0, 0, true, false}},
+    {"step_watch", step_mem, sizeof step_mem, 1, sizeof step_mem - 2,
+     {BENCH_DATA, BENCH_DR7_G0_RW, false, true}},
 };
 const unsigned bench_nloops = sizeof bench_loops / sizeof bench_loops[0];

@@ -14,6 +14,11 @@
 #define VMX_LOOP_NAME "vmx_cpuid_exits"
 #define TRACE_LOOP_NAME "vmx_cpuid_exits_trace"
 
+static bool is_step_vmx_name(const char *s)
+{
+    return s && (!strcmp(s, "step_mtf") || !strcmp(s, "step_preempt"));
+}
+
 static bool is_ept_name(const char *s)
 {
     return s && (!strcmp(s, "ept_violation_exits") || !strcmp(s, "alu_ept") ||
@@ -38,14 +43,15 @@ static void usage(void)
 {
     fprintf(stderr, "usage: nvmx-bench [--scale F] [--runs N] [--loop NAME] "
                     "[--nvmx PATH --vmx-image IMAGE --vmx-loops N "
-                    "[--ept-image IMAGE --ept-loops N]]\n");
+                    "[--ept-image IMAGE --ept-loops N] [--step-image IMAGE --step-loops N]]\n");
 }
 
 int main(int argc, char **argv)
 {
     double scale = 1.0;
     const char *only = NULL, *nvmx = NULL, *vmx_image = NULL, *ept_image = NULL;
-    unsigned long long vmx_loops = 0, ept_loops = 0;
+    const char *step_image = NULL;
+    unsigned long long vmx_loops = 0, ept_loops = 0, step_loops = 0;
     long runs = 1;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--scale") && i + 1 < argc)
@@ -64,6 +70,10 @@ int main(int argc, char **argv)
             ept_image = argv[++i];
         else if (!strcmp(argv[i], "--ept-loops") && i + 1 < argc)
             ept_loops = strtoull(argv[++i], NULL, 0);
+        else if (!strcmp(argv[i], "--step-image") && i + 1 < argc)
+            step_image = argv[++i];
+        else if (!strcmp(argv[i], "--step-loops") && i + 1 < argc)
+            step_loops = strtoull(argv[++i], NULL, 0);
         else {
             usage();
             return 2;
@@ -80,7 +90,7 @@ int main(int argc, char **argv)
     if (runs > 1)
         fprintf(stderr, "nvmx-bench: medians of %ld runs per engine, engines interleaved\n",
                 runs);
-    if ((nvmx || vmx_image || vmx_loops) && !(nvmx && vmx_image && vmx_loops)) {
+    if ((vmx_image || vmx_loops) && !(nvmx && vmx_image && vmx_loops)) {
         fprintf(stderr, "nvmx-bench: --nvmx, --vmx-image and --vmx-loops (> 0) go together\n");
         return 2;
     }
@@ -94,13 +104,23 @@ int main(int argc, char **argv)
                         "--nvmx\n");
         return 2;
     }
+    if ((step_image || step_loops) && !(nvmx && step_image && step_loops)) {
+        fprintf(stderr, "nvmx-bench: --step-image and --step-loops (> 0) go together, with "
+                        "--nvmx\n");
+        return 2;
+    }
+    if (is_step_vmx_name(only) && !step_image) {
+        fprintf(stderr, "nvmx-bench: --loop %s needs --nvmx, --step-image and --step-loops\n",
+                only);
+        return 2;
+    }
     if (is_ept_name(only) && !ept_image) {
         fprintf(stderr, "nvmx-bench: --loop %s needs --nvmx, --ept-image and --ept-loops\n",
                 only);
         return 2;
     }
     bool vmx_only = only && (!strcmp(only, VMX_LOOP_NAME) || !strcmp(only, TRACE_LOOP_NAME) ||
-                             is_ept_name(only));
+                             is_ept_name(only) || is_step_vmx_name(only));
     double logsum = 0;
     unsigned n = 0, bad = 0;
     for (unsigned i = 0; i < bench_nloops; i++) {
@@ -170,6 +190,11 @@ int main(int argc, char **argv)
     /* EPT: the violation loop, then alu and mem bare and under EPT */
     if (ept_image && (!only || is_ept_name(only)) &&
         !bench_ept(nvmx, ept_image, ept_loops, (unsigned)runs, scale, only))
+        bad++;
+    /* single-stepping under VMX: MTF and the preemption timer */
+    if (step_image && (!only || is_step_vmx_name(only)) &&
+        !bench_step_vmx(nvmx, step_image, (unsigned long long)(step_loops * scale) + 1,
+                        (unsigned)runs, only))
         bad++;
     return bad ? 1 : 0;
 }

@@ -33,11 +33,12 @@ static double now(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-/* TF: an IDT whose #DB gate (64-bit interrupt gate, SDM 3A "64-Bit Mode
- * IDT") leads to an IRETQ, which returns with TF set again. */
+/* TF and data breakpoints: an IDT whose #DB gate (64-bit interrupt gate,
+ * SDM 3A "64-Bit Mode IDT") leads to an IRETQ, which returns with TF set
+ * again. */
 #define BENCH_IDT 0xa000ull
 #define BENCH_DB_HANDLER 0xb000ull
-static void single_step_setup(struct cpu *c, uint8_t *ram)
+static void db_gate_setup(struct cpu *c, uint8_t *ram)
 {
     uint64_t lo = (BENCH_DB_HANDLER & 0xffff) | (0x08ull << 16) | (0x8eull << 40) |
                   ((BENCH_DB_HANDLER >> 16 & 0xffff) << 48);
@@ -48,7 +49,6 @@ static void single_step_setup(struct cpu *c, uint8_t *ram)
     ram[BENCH_DB_HANDLER + 1] = 0xcf;
     cpu_phys_written(c, BENCH_DB_HANDLER, 2);
     c->idtr = (struct dtr){ BENCH_IDT, 0xfff };
-    c->rflags |= FL_TF;
 }
 
 bool bench_nvmx(const uint8_t *code, size_t len, unsigned end_off,
@@ -87,8 +87,10 @@ bool bench_nvmx(const uint8_t *code, size_t len, unsigned end_off,
         c->dr[7] = dbg->dr7;
         cpu_debug_regs_changed(c);
     }
+    if (dbg->tf || dbg->db_gate)
+        db_gate_setup(c, m->ram);
     if (dbg->tf)
-        single_step_setup(c, m->ram);
+        c->rflags |= FL_TF;
     uint64_t i0 = c->stats.insns;
     double t0 = now();
     enum cpu_stop s = cpu_run(c, 0);

@@ -422,6 +422,8 @@ struct cpu {
                             interruptibility bits) */
     bool vmx_nonroot;    /* in VMX non-root operation */
     bool nmi_blocked;
+    bool rep_suspended;  /* a REP string instruction at RIP stopped after an
+                            iteration other than its last (ops_string.c) */
     int extint_pending;  /* -1 or vector */
 
     /* Exception bookkeeping for #DF / shutdown (SDM 3A Table "Conditions for
@@ -464,6 +466,7 @@ struct cpu {
     struct tlb_model *tlbm;            /* modelled TLB for cycles, or NULL (tlb_model.c) */
     uint64_t xlate_page_size;          /* page size of the translation in progress */
     struct psc *psc;                   /* modelled paging-structure caches, or NULL (psc.c) */
+    struct ept_walk_cache *ept_wc;     /* EPT walks kept for the host's speed (ept.c) */
     /* The translation in progress is one the modelled TLB missed (or there
      * is none): the paging-structure caches decide what its walk costs. */
     bool xlate_psc;
@@ -534,6 +537,11 @@ uint64_t cpu_debugctl_valid(const struct cpu *c);
 /* After DR0-DR3 or DR7 changed (MOV DR, VM entry and exit loading DR7):
  * re-arm the breakpoints (src/cpu/breakpoint.c). */
 void cpu_debug_regs_changed(struct cpu *c);
+
+/* MAXPHYADDR and the linear-address width, CPUID.80000008H:EAX[7:0] and
+ * [15:8] of the model (39 and 48 without one): the only source of both. */
+unsigned cpu_maxphyaddr(const struct cpu *c);
+unsigned cpu_linear_width(const struct cpu *c);
 
 /* Raise an external interrupt / NMI line (devices such as the LAPIC). */
 void cpu_raise_extint(struct cpu *c, int vector);

@@ -48,6 +48,10 @@ enum lapic_reg {
 #define LAPIC_TIMER_PERIODIC 1u
 #define LAPIC_TIMER_TSC_DEADLINE 2u
 #define LAPIC_SVR_ENABLE (1u << 8)
+/* SDM 3A "Spurious-Interrupt Vector Register": vector, APIC software
+ * enable, focus processor checking; bit 12 (EOI-broadcast suppression) is
+ * reserved, the version register not enumerating it (bit 24 = 0). */
+#define LAPIC_SVR_WRITABLE 0x3ffu
 
 struct lapic {
     uint32_t id;
@@ -79,6 +83,9 @@ struct lapic {
      * LINT0 unmasked in ExtINT mode it is an interrupt request whose vector
      * the 8259 gives (SDM 3A "Local Vector Table", delivery mode 111). */
     bool lint0_pin;
+    /* IA32_APIC_BASE.EN is clear: the LINT0 pin is the processor's INTR
+     * (set by the CPU's WRMSR, lapic_set_global_enable). */
+    bool globally_disabled;
     /* The EOI message for a level-triggered vector (its TMR bit set) to
      * the I/O APICs (SDM 3A "EOI Register"); NULL = none attached. */
     void (*eoi_broadcast)(void *ctx, uint8_t vector);
@@ -117,8 +124,10 @@ void lapic_ack(struct lapic *l, int vector);
  * "Interrupt Acceptance for Fixed Interrupts"). */
 void lapic_raise(struct lapic *l, int vector);
 void lapic_accept(struct lapic *l, int vector, bool level);
-/* The LINT0 pin changed; and whether it requests an ExtINT now. */
+/* The LINT0 pin changed; IA32_APIC_BASE.EN changed; and whether LINT0
+ * requests an 8259 interrupt now. */
 void lapic_set_lint0(struct lapic *l, bool level);
+void lapic_set_global_enable(struct lapic *l, bool enabled);
 bool lapic_extint_pending(const struct lapic *l);
 
 /* INIT / SIPI arriving at this APIC (from its own ICR, or from another

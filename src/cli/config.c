@@ -298,29 +298,90 @@ static uint64_t model_cr4_bits(const struct cpu_model *cm)
     return bits;
 }
 
-/* A model may advertise only the vector features nvmx has built
- * (include/nvmx/cpu_vector_features.def, docs/fpu.md). */
-static bool check_vector_features(const char *path, const struct cpu_model *cm, char *err,
-                                  size_t errlen)
-{
-    static const struct {
-        const char *name;
-        uint32_t leaf;
-        uint8_t reg, bit;
-        bool implemented;
-    } features[] = {
+/* A model is checked as a whole: every bit it sets in the feature-flag
+ * registers (leaves 01H, 06H, 07H, 80000001H, 80000007H, 80000008H:EBX;
+ * leaf 0DH has rules of its own) must be a flag nvmx implements, by the two lists
+ * include/nvmx/cpu_features.def and cpu_vector_features.def (issue 13's
+ * engineers flip the vector flags there). A bit listed in neither is
+ * reserved or unknown to nvmx; a bit listed in both counts as implemented
+ * when either says so. */
+struct feature_flag {
+    const char *name;
+    uint32_t leaf;
+    uint8_t reg, bit;
+    bool implemented;
+};
+
+static const struct feature_flag feature_flags[] = {
+#define CPU_FEATURE(n, l, r, b, impl) { #n, l, R_##r, b, impl },
+#include "nvmx/cpu_features.def"
+#undef CPU_FEATURE
 #define VECTOR_FEATURE(n, l, r, b, impl) { #n, l, R_##r, b, impl },
 #include "nvmx/cpu_vector_features.def"
 #undef VECTOR_FEATURE
+};
+
+static const char *const reg_names[] = { "EAX", "EBX", "ECX", "EDX" };
+
+static bool check_features(const char *path, const struct cpu_model *cm, char *err,
+                           size_t errlen)
+{
+    static const struct { uint32_t leaf; uint8_t reg; } regs[] = {
+        { 1, R_ECX }, { 1, R_EDX }, { 6, R_EAX }, { 6, R_ECX }, { 7, R_EBX }, { 7, R_ECX },
+        { 7, R_EDX }, { 0x80000001u, R_ECX }, { 0x80000001u, R_EDX }, { 0x80000007u, R_EDX },
+        { 0x80000008u, R_EBX },
     };
-    static const char *const regs[] = { "EAX", "EBX", "ECX", "EDX" };
-    for (unsigned i = 0; i < sizeof features / sizeof features[0]; i++)
-        if (!features[i].implemented &&
-            model_has(cm, features[i].leaf, features[i].reg, features[i].bit))
-            return machine_errorf(err, errlen, "%s: CPUID.%02XH:%s.%s[bit %u] is set, but nvmx does "
-                                     "not implement %s yet", path, (unsigned)features[i].leaf,
-                                  regs[features[i].reg], features[i].name,
-                                  (unsigned)features[i].bit, features[i].name);
+    const unsigned n = sizeof feature_flags / sizeof feature_flags[0];
+    for (unsigned r = 0; r < sizeof regs / sizeof regs[0]; r++) {
+        for (unsigned bit = 0; bit < 32; bit++) {
+            if (!model_has(cm, regs[r].leaf, regs[r].reg, bit))
+                continue;
+            const struct feature_flag *named = NULL;
+            bool ok = false;
+            for (unsigned i = 0; i < n; i++) {
+                const struct feature_flag *f = &feature_flags[i];
+                if (f->leaf == regs[r].leaf && f->reg == regs[r].reg && f->bit == bit) {
+                    named = f;
+                    ok |= f->implemented;
+                }
+            }
+            if (ok)
+                continue;
+            if (named)
+                return machine_errorf(err, errlen, "%s: CPUID.%02XH:%s.%s[bit %u] is set, but "
+                                      "nvmx does not implement %s yet", path,
+                                      (unsigned)regs[r].leaf, reg_names[regs[r].reg],
+                                      named->name, bit, named->name);
+            return machine_errorf(err, errlen, "%s: CPUID.%02XH:%s[bit %u] is set, but it is "
+                                  "reserved or a feature nvmx does not know "
+                                  "(include/nvmx/cpu_features.def)", path,
+                                  (unsigned)regs[r].leaf, reg_names[regs[r].reg], bit);
+        }
+    }
+    return true;
+}
+
+/* SDM 3A "Physical Address Width" and "Linear-Address Width", SDM 2A CPUID
+ * leaf 80000008H: EAX[7:0] MAXPHYADDR (at most 52; nvmx takes 32 and up)
+ * and EAX[15:8] the linear-address width, 48 (57 needs 5-level paging,
+ * CPUID.07H:ECX.LA57, which nvmx does not implement). A model with
+ * Intel 64 (CPUID.80000001H:EDX.LM) must give the leaf. The CPU reads
+ * both through cpu_maxphyaddr() and cpu_linear_width(). */
+static bool check_address_widths(const char *path, const struct cpu_model *cm, char *err,
+                                 size_t errlen)
+{
+    const struct cpuid_leaf *l = config_find_leaf(cm, 0x80000008u, 0);
+    if (!l)
+        return !model_has(cm, 0x80000001u, R_EDX, 29) ||
+               machine_errorf(err, errlen, "%s: CPUID.80000008H: missing, but CPUID.80000001H:"
+                              "EDX.LM[bit 29] is set (the leaf gives MAXPHYADDR)", path);
+    unsigned maxphy = l->eax & 0xff, linear = (l->eax >> 8) & 0xff;
+    if (maxphy < 32 || maxphy > 52)
+        return machine_errorf(err, errlen, "%s: CPUID.80000008H:EAX[7:0] (MAXPHYADDR) is %u, "
+                              "outside 32..52", path, maxphy);
+    if (linear != 48 && !(linear == 57 && model_has(cm, 7, R_ECX, 16)))
+        return machine_errorf(err, errlen, "%s: CPUID.80000008H:EAX[15:8] (linear-address "
+                              "width) is %u: 48 (57 only with LA57)", path, linear);
     return true;
 }
 
@@ -474,7 +535,9 @@ bool config_load_cpu_model(const char *path, struct cpu_model *cm, char *err, si
     if (ok)
         ok = parse_leaves(path, leaves, cm, err, errlen) &&
              check_max_leaves(path, cm, err, errlen) && check_vmx(path, cm, err, errlen) &&
-             check_vector_features(path, cm, err, errlen) && check_xsave(path, cm, err, errlen);
+             check_features(path, cm, err, errlen) &&
+             check_address_widths(path, cm, err, errlen) &&
+             check_xsave(path, cm, err, errlen);
     json_decref(root);
     return ok;
 }

@@ -15,6 +15,8 @@
 
 void cpu_trace_insn(struct cpu *c, const struct insn *in);
 void op_iret(struct cpu *c, const struct insn *in);
+void op_syscall(struct cpu *c, const struct insn *in);
+void op_sysret(struct cpu *c, const struct insn *in);
 
 /* What the machine's devices may ask of the processor (nvmx/machine.h). */
 static uint64_t ops_now(const struct cpu *c) { return c->cycles; }
@@ -61,6 +63,7 @@ void cpu_destroy(struct cpu *c)
     block_cache_free(c);
     tlb_model_free(c);
     psc_free(c);
+    ept_walk_cache_free(c->ept_wc);
     free(c);
 }
 
@@ -392,6 +395,28 @@ static inline void run_block(struct cpu *c, const struct block *b)
     c->cur_insn = NULL;
 }
 
+/* Execute b's first instruction alone, through its reference handler
+ * (cpu_exec_generic's contract for one instruction): what single-stepping
+ * runs, without copying the block or undoing a fused pair. The reference
+ * handler of a specialised or fused instruction performs exactly that one
+ * instruction. */
+static void run_one(struct cpu *c, const struct block *b)
+{
+    const struct insn *in = &b->insns[0];
+    c->block_rip = c->rip;
+    c->cur_insn = in;
+    if (!(in->flags & IF_PURE))
+        c->recheck = true;
+    c->next_rip = c->rip + in->len;
+    in->handler(c, in);
+    c->rip = c->next_rip;
+    c->recheck |= c->end_block;
+    c->end_block = false;
+    c->stats.insns++;
+    c->cycles += in->cum_cycles;
+    c->cur_insn = NULL;
+}
+
 /* Execute at most max instructions of b: a copy cut after max, with its
  * own end marker, runs instead. */
 static void run_block_max(struct cpu *c, const struct block *b, unsigned max)
@@ -617,8 +642,11 @@ enum cpu_stop cpu_run(struct cpu *c, uint64_t max_insns)
             bool rf = (c->rflags & FL_RF) != 0;
             bool nonroot = c->vmx_nonroot;
             uint64_t fallthrough = c->rip + b->insns[0].len;
-            uint64_t from = cpu_insn_linear(c, c->rip);
-            run_block_max(c, b, 1);
+            uint64_t from = unlikely(c->debugctl & DEBUGCTL_LBR) ? cpu_insn_linear(c, c->rip) : 0;
+            if (likely(b->n > 0))
+                run_one(c, b);
+            else
+                run_block_max(c, b, 1);
             /* Taken branches go to the LBR stack; INT n and the other
              * events are recorded by their delivery (except.c). */
             if (unlikely(c->debugctl & DEBUGCTL_LBR) && c->vmx_nonroot == nonroot &&
@@ -627,6 +655,9 @@ enum cpu_stop cpu_run(struct cpu *c, uint64_t max_insns)
                 lbr_record(c, from, cpu_insn_linear(c, c->rip), lbr_kind(&b->insns[0]));
             if (tf && (c->debugctl & DEBUGCTL_BTF))
                 tf = branch_taken(&b->insns[0], c->rip, fallthrough);
+            /* SYSCALL/SYSRET trap on the TF they load (ops_xfer.c) */
+            if (b->insns[0].handler == op_syscall || b->insns[0].handler == op_sysret)
+                tf = false;
             if (shadow && c->intr_shadow == shadow)
                 c->intr_shadow = 0;
             /* SDM 3A "EFLAGS Register": RF is cleared when an instruction
@@ -640,7 +671,10 @@ enum cpu_stop cpu_run(struct cpu *c, uint64_t max_insns)
              * the traps wait for the next instruction (SDM 3A "Masking
              * Exceptions and Interrupts When Switching Stacks"). */
             if (c->stop != CPU_STOP_NONE || c->vmx_nonroot != nonroot) {
-                c->bp.hits = 0;
+                /* VM entry leaves the guest's held traps (pending debug
+                 * exceptions under MOV SS blocking, src/vmx/entry.c) */
+                if (!c->vmx_nonroot || c->stop != CPU_STOP_NONE)
+                    c->bp.hits = 0;
                 continue;
             }
             uint64_t bits = c->bp.hits | (tf ? DR6_BS : 0);

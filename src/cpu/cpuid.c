@@ -47,6 +47,29 @@ static uint32_t cpuid_max(const struct cpu_model *m, uint32_t base)
     return l ? l->eax : 0;
 }
 
+/* SDM 3A "Physical Address Width" / "Linear-Address Width": CPUID.80000008H
+ * EAX[7:0] and EAX[15:8]. The one place paging, the VM-entry checks, the
+ * VMX capability checks and L0 take them from. The model's values are
+ * range-checked when it is loaded (src/cli/config.c); a CPU without a model
+ * or without the leaf (unit tests) gets 39 and 48, and a value out of range
+ * is clamped to them, so no caller sees a width it cannot use. */
+#define MAXPHYADDR_DEFAULT 39u
+#define LINEAR_WIDTH_DEFAULT 48u
+
+unsigned cpu_maxphyaddr(const struct cpu *c)
+{
+    const struct cpuid_leaf *l = cpuid_find(c->model, 0x80000008u, 0);
+    unsigned m = l ? (l->eax & 0xff) : MAXPHYADDR_DEFAULT;
+    return m < 32 || m > 52 ? MAXPHYADDR_DEFAULT : m;
+}
+
+unsigned cpu_linear_width(const struct cpu *c)
+{
+    const struct cpuid_leaf *l = cpuid_find(c->model, 0x80000008u, 0);
+    unsigned n = l ? ((l->eax >> 8) & 0xff) : LINEAR_WIDTH_DEFAULT;
+    return n == 48 || n == 57 ? n : LINEAR_WIDTH_DEFAULT;
+}
+
 bool cpu_cpuid_feature(const struct cpu *c, uint32_t leaf, unsigned reg, unsigned bit)
 {
     uint32_t out[4];

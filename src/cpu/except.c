@@ -71,11 +71,15 @@ struct event {
     bool soft;        /* INT n, INT3, INTO: the gate DPL is checked */
 };
 
-/* The RFLAGS image to push: RF = 1 for fault-class hardware exceptions. */
+/* The RFLAGS image to push: RF = 1 for fault-class hardware exceptions,
+ * and for any event taken while a REP string instruction is suspended
+ * between iterations (ops_string.c). */
 static uint64_t pushed_rflags(struct cpu *c, const struct event *ev)
 {
     uint64_t fl = cpu_get_rflags(c);
     if (ev->type == EVT_HW_EXC && cpu_exception_is_fault(ev->vector))
+        fl |= FL_RF;
+    if (unlikely(c->rep_suspended) && ev->return_rip == c->rip)
         fl |= FL_RF;
     return fl;
 }
@@ -316,7 +320,7 @@ void cpu_deliver_event(struct cpu *c, int vector, enum cpu_event_type type, bool
     ev.idt_err = ((uint32_t)ev.vector << 3) | 2 | ev.ext;
     if (c->log_event)
         c->log_event(c->log_ctx, c, ev.vector, type, ev.has_err, err);
-    uint64_t from = cpu_insn_linear(c, c->rip);
+    uint64_t from = unlikely(c->debugctl & DEBUGCTL_LBR) ? cpu_insn_linear(c, c->rip) : 0;
 
     if (type == EVT_HW_EXC || type == EVT_NMI)
         c->delivering_vector = ev.vector;

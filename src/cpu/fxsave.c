@@ -3,6 +3,8 @@
  * Memory Region" and "Layout of the 64-Bit Mode FXSAVE64 Map"), and
  * LDMXCSR/STMXCSR. */
 #include "cpu/fxsave.h"
+#include "cpu/sse_fp.h"
+#include "cpu/x87.h"
 #include "opcodes_gen.h"
 
 void cpu_fpu_reset(struct cpu *c)
@@ -24,20 +26,10 @@ void cpu_fpu_reset(struct cpu *c)
             f->features |= FPU_F_SSE;
         if (cpu_cpuid_feature(c, 1, CPUID_EDX, 26))
             f->features |= FPU_F_SSE2;
+        if (cpu_cpuid_feature(c, 1, CPUID_ECX, 0))
+            f->features |= FPU_F_SSE3;
         cpu_simd_features(c);
     }
-}
-
-/* SDM 1 "x87 FPU Tag Word": the tag a register's contents give it
- * (00 valid, 01 zero, 10 special: NaN, infinity, denormal, unsupported). */
-static unsigned x87_tag_of(const struct x87_reg *r)
-{
-    unsigned exp = r->sexp & 0x7fff;
-    if (exp == 0)
-        return r->signif == 0 ? 1 : 2;
-    if (exp == 0x7fff || !(r->signif >> 63))
-        return 2;
-    return 0;
 }
 
 /* SDM 2A "FXSAVE" -- Exceptions: CR0.TS or CR0.EM -> #NM; FXSR not

@@ -19,7 +19,7 @@
 
 static uint64_t phys_addr_mask(const struct cpu *c)
 {
-    return (1ull << paging_maxphyaddr(c)) - 1;
+    return (1ull << cpu_maxphyaddr(c)) - 1;
 }
 
 static bool msr_rd_IA32_TIME_STAMP_COUNTER(struct cpu *c, uint64_t *val)
@@ -71,6 +71,7 @@ static bool msr_wr_IA32_APIC_BASE(struct cpu *c, uint64_t val)
         if (x2 && !l->x2apic) /* logical ID derived from the x2APIC ID */
             l->ldr = ((l->id >> 4) << 16) | (1u << (l->id & 0xf));
         l->x2apic = x2;
+        lapic_set_global_enable(l, (val & APIC_BASE_EN) != 0);
         machine_lapic_map(c->m, val & phys_addr_mask(c) & ~0xfffull,
                           (val & APIC_BASE_EN) && !x2);
         c->recheck = true;

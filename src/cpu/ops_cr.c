@@ -183,7 +183,7 @@ static void cr3_write(struct cpu *c, uint64_t val)
 
     if (c->cr4 & CR4_PCIDE)
         nv &= ~CR3_PCID_NOFLUSH;
-    if (nv >> paging_maxphyaddr(c))
+    if (nv >> cpu_maxphyaddr(c))
         cpu_fault_err(c, EXC_GP, 0);
     if (pae_paging_after(c, c->cr0, c->cr4))
         load_pdptes_or_gp(c, c->cr0, nv, c->cr4);

@@ -80,11 +80,16 @@ static inline void scas_once(struct cpu *c, const struct str_ctx *s)
     lf_set(c, LF_SUB, s->sz, (a - b) & m, a, b);
 }
 
-/* A chunk ended with work left: run the instruction again. */
+/* A chunk ended with work left: run the instruction again. An event taken
+ * before it resumes pushes RF = 1 (SDM 3B "Instruction-Breakpoint
+ * Exception Condition": "For any interrupt arriving after any iteration of
+ * a repeated string instruction but the last iteration, the value pushed
+ * for RF is 1"; except.c). */
 static inline void str_again(struct cpu *c)
 {
     c->next_rip = c->rip;
     c->end_block = true;
+    c->rep_suspended = true;
 }
 
 /* SDM 3B "Debug Exceptions": a data breakpoint in a repeated string
@@ -111,6 +116,7 @@ static inline bool str_bp_stop(struct cpu *c, const struct str_ctx *s, uint64_t 
             return;                                                                        \
         }                                                                                  \
         uint64_t hits = c->bp.hits;                                                        \
+        c->rep_suspended = false;                                                          \
         for (unsigned n = 0; (c->gpr[1] & s.am) != 0; n++) {                              \
             if (n == STR_CHUNK) {                                                          \
                 str_again(c);                                                              \
@@ -140,6 +146,7 @@ STR_REP_PLAIN(lods)
         }                                                                                  \
         bool want_zf = (in->pfx & PFX_REP) != 0;                                           \
         uint64_t hits = c->bp.hits;                                                        \
+        c->rep_suspended = false;                                                          \
         for (unsigned n = 0; (c->gpr[1] & s.am) != 0; n++) {                              \
             if (n == STR_CHUNK) {                                                          \
                 str_again(c);                                                              \

@@ -501,27 +501,3 @@ void op_rdfsbase(struct cpu *c, const struct insn *in) { rd_base(c, in, SEG_FS);
 void op_rdgsbase(struct cpu *c, const struct insn *in) { rd_base(c, in, SEG_GS); }
 void op_wrfsbase(struct cpu *c, const struct insn *in) { wr_base(c, in, SEG_FS); }
 void op_wrgsbase(struct cpu *c, const struct insn *in) { wr_base(c, in, SEG_GS); }
-
-/* ---- x87 ----------------------------------------------------------------- */
-
-/* D8-DF without an FPU. SDM 3A "Control Registers" (CR0.EM) and Table
- * "Action Taken By x87 FPU Instructions for Different Combinations of EM,
- * MP, and TS": EM = 1 or TS = 1 -> #NM. With EM = TS = 0 the SDM gives no
- * result for a processor without an FPU (software must set EM); nvmx raises
- * #UD, as for any instruction the CPU does not implement. */
-void op_x87(struct cpu *c, const struct insn *in)
-{
-    (void)in;
-    if (c->cr0 & (CR0_EM | CR0_TS))
-        cpu_fault(c, EXC_NM);
-    cpu_fault(c, EXC_UD);
-}
-
-/* WAIT/FWAIT (9B): #NM when MP = 1 and TS = 1 (same table); otherwise there
- * is no pending x87 exception to report, so it is a no-op. */
-void op_wait(struct cpu *c, const struct insn *in)
-{
-    (void)in;
-    if ((c->cr0 & (CR0_MP | CR0_TS)) == (CR0_MP | CR0_TS))
-        cpu_fault(c, EXC_NM);
-}

@@ -491,6 +491,7 @@ void op_iret(struct cpu *c, const struct insn *in)
         seg_load_real(c, SEG_CS, sel);
         set_sp(c, &st, after);
         cpu_set_rflags(c, iret_rflags(old, fl, size, 0, true));
+        cpu_update_mode(c);
         goto done;
     }
     if ((fl & FL_VM) && c->cpl == 0 && !cpu_long_active(c) && size == 4)
@@ -521,14 +522,27 @@ void op_iret(struct cpu *c, const struct insn *in)
         cpu_set_rflags(c, iret_rflags(old, fl, size, cpl, false));
     }
 done:
+    /* (the protected-mode paths updated the mode in load_cs; RFLAGS.VM,
+     * the only flag the mode depends on, is never set) */
     c->next_rip = ip;
     /* SDM 3A "NMI Handling While Processing an NMI": IRET unblocks NMIs. */
     c->nmi_blocked = false;
     c->end_block = true;
-    cpu_update_mode(c);
 }
 
 /* ---- SYSCALL / SYSRET ------------------------------------------------------ */
+
+/* SYSCALL and SYSRET decide their single-step trap on the RFLAGS they load,
+ * not on the RFLAGS they started with: SYSCALL whose IA32_FMASK clears TF
+ * does not trap in the kernel, SYSRET that loads TF = 1 from R11 traps
+ * before the first user instruction, SYSRET that loads TF = 0 does not
+ * trap (as Intel processors do; the run loop ignores the old TF for them,
+ * core.c). */
+static void syscall_single_step(struct cpu *c)
+{
+    if (c->rflags & FL_TF)
+        c->bp.hits |= DR6_BS;
+}
 
 /* SDM 2B "SYSCALL -- Fast System Call": 64-bit mode only, EFER.SCE. */
 void op_syscall(struct cpu *c, const struct insn *in)
@@ -546,6 +560,7 @@ void op_syscall(struct cpu *c, const struct insn *in)
     c->next_rip = c->lstar;
     c->end_block = true;
     cpu_update_mode(c);
+    syscall_single_step(c);
 }
 
 /* SDM 2B "SYSRET -- Return From Fast System Call". */
@@ -566,6 +581,7 @@ void op_sysret(struct cpu *c, const struct insn *in)
     c->next_rip = ip;
     c->end_block = true;
     cpu_update_mode(c);
+    syscall_single_step(c);
 }
 
 /* ---- SYSENTER / SYSEXIT ---------------------------------------------------- */

@@ -14,7 +14,6 @@
 #define PTE_G (1ull << 8)
 #define PTE_XD (1ull << 63)
 
-#define MAXPHYADDR_DEFAULT 39
 
 /* Bits hi..lo set (empty when hi < lo). */
 static inline uint64_t bit_range(unsigned hi, unsigned lo)
@@ -35,16 +34,6 @@ const struct cpuid_leaf *paging_model_leaf(const struct cpu *c, uint32_t leaf, u
             return l;
     }
     return NULL;
-}
-
-unsigned paging_maxphyaddr(const struct cpu *c)
-{
-    /* SDM 3A "Physical Address Width": CPUID.80000008H:EAX[7:0]. */
-    const struct cpuid_leaf *l = paging_model_leaf(c, 0x80000008u, 0);
-    unsigned m = l ? (l->eax & 0xff) : 0;
-    if (m < 32 || m > 52)
-        m = MAXPHYADDR_DEFAULT;
-    return m;
 }
 
 bool paging_cpuid_has(const struct cpu *c, uint32_t leaf, uint32_t subleaf, enum paging_cpuid_reg reg,
@@ -389,7 +378,7 @@ bool paging_walk(struct cpu *c, uint64_t lin, unsigned acc, struct paging_walk_r
         .ept = cpu_ept_active(c),
         .user_access = c->cpl == 3 && !(acc & ACC_SYS),
         .nxe = (c->efer & EFER_NXE) != 0,
-        .maxphy = paging_maxphyaddr(c),
+        .maxphy = cpu_maxphyaddr(c),
         .user = true,
         .writable = true,
     };
@@ -499,7 +488,7 @@ bool paging_load_pdptes_from(struct cpu *c, uint64_t base)
 {
     /* SDM 3A "PDPTE Registers": a present PDPTE with a reserved bit set makes
      * the MOV to CR fault with #GP(0) and the PDPTEs are not loaded. */
-    uint64_t rsvd = pae_pdpte_rsvd(paging_maxphyaddr(c));
+    uint64_t rsvd = pae_pdpte_rsvd(cpu_maxphyaddr(c));
     uint64_t e[4];
     for (unsigned i = 0; i < 4; i++) {
         e[i] = pte_load(c, base + i * 8, 8);

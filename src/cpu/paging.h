@@ -39,9 +39,6 @@ enum paging_mode paging_mode(const struct cpu *c);
  * write, the dirty flag of the final entry; a failed walk changes nothing. */
 bool paging_walk(struct cpu *c, uint64_t lin, unsigned acc, struct paging_walk_result *r);
 
-/* MAXPHYADDR: CPUID.80000008H:EAX[7:0] of the CPU model, 39 without one. */
-unsigned paging_maxphyaddr(const struct cpu *c);
-
 /* A CPUID leaf of the CPU model, or NULL (feature checks at decode/execute
  * time; subleaf is ignored for leaves without one). */
 const struct cpuid_leaf *paging_model_leaf(const struct cpu *c, uint32_t leaf,

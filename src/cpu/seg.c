@@ -231,6 +231,9 @@ void seg_stack_write(struct cpu *c, const struct stack_ref *st, uint64_t off, un
 
 uint64_t seg_stack_read(struct cpu *c, const struct stack_ref *st, uint64_t off, unsigned size)
 {
+    /* 64-bit stack: the canonical check is the whole of the limit check */
+    if (likely(st->long64) && canonical(off) && canonical(off + size - 1))
+        return cpu_read_lin(c, off, size, ACC_R | (st->acc_sys ? ACC_SYS : 0));
     uint64_t lin = stack_linear(c, st, off, size);
     return cpu_read_lin(c, lin, size, ACC_R | (st->acc_sys ? ACC_SYS : 0));
 }
@@ -246,6 +249,17 @@ uint64_t seg_stack_push(struct cpu *c, const struct stack_ref *st, uint64_t sp, 
                         const uint64_t *v, unsigned n)
 {
     uint64_t mask = seg_stack_mask(st);
+    /* 64-bit stack whose whole frame lies in one canonical half: no limit
+     * check can fail, write the values in order */
+    uint64_t lo = sp - (uint64_t)size * n;
+    if (likely(st->long64) && lo < sp && canonical(lo) && ((lo ^ (sp - 1)) >> 47) == 0) {
+        unsigned acc = ACC_W | (st->acc_sys ? ACC_SYS : 0);
+        for (unsigned i = 0; i < n; i++) {
+            sp -= size;
+            cpu_write_lin(c, sp, size, v[i] & size_mask(size), acc);
+        }
+        return sp;
+    }
     for (unsigned i = 0; i < n; i++) {
         sp = (sp - size) & mask;
         seg_stack_write(c, st, sp, size, v[i]);

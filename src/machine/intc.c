@@ -1,12 +1,10 @@
 /* Interrupt routing of the PC: the IRQ lines to the 8259 pair and the I/O
  * APIC, the 8259's INTR to LINT0 of the local APIC, I/O APIC messages to
  * the local APIC and its EOIs back, and the processor's interrupt
- * acknowledge across all of them. Also the optional devices by name. */
+ * acknowledge across all of them. */
 #include "irq.h"
 
 #include "nvmx/lapic.h"
-
-#include <string.h>
 
 void machine_irq_set(struct machine *m, unsigned line, bool level)
 {
@@ -102,21 +100,4 @@ bool intc_attach(struct machine *m)
     m->lapic->eoi_broadcast = eoi_to_ioapic;
     m->lapic->eoi_ctx = m;
     return true;
-}
-
-const char *const machine_device_names[] = { "pc-testdev", "pci-testdev", NULL };
-
-bool machine_add_device(struct machine *m, const char *name, char *err, size_t errlen)
-{
-    static bool (*const attach[])(struct machine *) = { pc_testdev_attach, pci_testdev_attach };
-    for (unsigned i = 0; machine_device_names[i]; i++) {
-        if (strcmp(name, machine_device_names[i]) != 0)
-            continue;
-        if (!attach[i](m))
-            return machine_errorf(err, errlen, "--device %s: given twice, or no room for it",
-                                  name);
-        return true;
-    }
-    return machine_errorf(err, errlen, "--device %s: unknown device (known: pc-testdev, "
-                                       "pci-testdev)", name);
 }

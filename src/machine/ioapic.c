@@ -171,9 +171,12 @@ bool ioapic_attach(struct machine *m)
     struct ioapic *io = calloc(1, sizeof *io);
     if (!io || !machine_own(m, io))
         return false;
-    /* 82093AA 3.2.4: the mask bit is set after reset */
+    /* 82093AA 3.2.4: the mask bit is set after reset. The ID is 1, the one
+     * the MP table gives it (loader_mptable.c), as firmware assigns it
+     * after the processors' APIC IDs. */
     for (unsigned i = 0; i < IOAPIC_PINS; i++)
         io->rte[i] = RTE_MASK;
+    io->id = 1u << 24;
     m->ioapic = io;
     return machine_add_mmio(m, IOAPIC_BASE, IOAPIC_BASE + 0xfff, ioapic_mmio_read,
                             ioapic_mmio_write, m);

@@ -49,10 +49,13 @@ int lapic_pending_vector(const struct lapic *l)
 }
 
 /* SDM 3A "Local Vector Table": LINT0 with delivery mode ExtINT (111b),
- * unmasked, passes the 8259's INTR to the processor. */
+ * unmasked, passes the 8259's INTR to the processor. SDM 3A "Enabling or
+ * Disabling the Local APIC": with IA32_APIC_BASE.EN clear the processor is
+ * as one without a local APIC, whose LINT0 pin is INTR itself. */
 bool lapic_extint_pending(const struct lapic *l)
 {
-    return l->lint0_pin && !(l->lvt_lint0 & LAPIC_LVT_MASKED) && ((l->lvt_lint0 >> 8) & 7) == 7;
+    return l->lint0_pin && (l->globally_disabled || (!(l->lvt_lint0 & LAPIC_LVT_MASKED) &&
+                                                     ((l->lvt_lint0 >> 8) & 7) == 7));
 }
 
 static void update_any(struct lapic *l)
@@ -63,6 +66,12 @@ static void update_any(struct lapic *l)
 void lapic_set_lint0(struct lapic *l, bool level)
 {
     l->lint0_pin = level;
+    update_any(l);
+}
+
+void lapic_set_global_enable(struct lapic *l, bool enabled)
+{
+    l->globally_disabled = !enabled;
     update_any(l);
 }
 
@@ -100,11 +109,12 @@ void lapic_init_reset(struct lapic *l)
     uint32_t id = l->id;
     bool x2apic = l->x2apic, init = l->init_pending, sipi = l->sipi_pending;
     uint8_t vec = l->sipi_vector;
-    bool lint0 = l->lint0_pin;
+    bool lint0 = l->lint0_pin, disabled = l->globally_disabled;
     void (*eoi)(void *, uint8_t) = l->eoi_broadcast;
     void *eoi_ctx = l->eoi_ctx;
     lapic_reset(l, id);
     l->lint0_pin = lint0;
+    l->globally_disabled = disabled;
     l->eoi_broadcast = eoi;
     l->eoi_ctx = eoi_ctx;
     l->x2apic = x2apic;
@@ -326,7 +336,7 @@ bool lapic_write(struct lapic *l, unsigned off, uint64_t now, uint64_t tsc_offse
     case LAPIC_LDR: if (!l->x2apic) l->ldr = v & 0xff000000u; break;
     case LAPIC_DFR: if (!l->x2apic) l->dfr = v | 0x0fffffffu; break;
     case LAPIC_SVR:
-        l->svr = v & 0x11ffu;
+        l->svr = v & LAPIC_SVR_WRITABLE;
         if (!(l->svr & LAPIC_SVR_ENABLE)) {
             l->lvt_timer |= LAPIC_LVT_MASKED;
             l->lvt_thermal |= LAPIC_LVT_MASKED;
@@ -411,6 +421,47 @@ bool lapic_rdmsr(struct lapic *l, uint32_t msr, uint64_t now, uint64_t *val)
     return true;
 }
 
+/* SDM 3A "Reserved Bit Checking" (x2APIC): a WRMSR that sets a reserved bit
+ * of these registers is #GP(0); the reserved bits are those of Table
+ * "Local APIC Register Address Map Supported by x2APIC" and the figures it
+ * names: TPR bits 31:8, the SVR beyond vector, APIC enable and focus
+ * processor checking (EOI-broadcast suppression is not enumerated), each
+ * LVT entry beyond its fields ("Local Vector Table (LVT)"; the read-only
+ * delivery status and remote IRR bits are ignored, not reserved), the
+ * divide configuration beyond bits 3 and 1:0. 0 for the others. */
+static uint32_t x2apic_reserved(unsigned off)
+{
+    switch (off) {
+    case LAPIC_TPR: return 0xffffff00u;
+    case LAPIC_SVR: return ~(uint32_t)LAPIC_SVR_WRITABLE;
+    case LAPIC_LVT_TIMER: return ~0x710ffu;
+    case LAPIC_LVT_CMCI:
+    case LAPIC_LVT_THERMAL:
+    case LAPIC_LVT_PERF: return ~0x117ffu;
+    case LAPIC_LVT_LINT0:
+    case LAPIC_LVT_LINT1: return ~0x1f7ffu;
+    case LAPIC_LVT_ERROR: return ~0x110ffu;
+    case LAPIC_TIMER_DCR: return ~0xbu;
+    default: return 0;
+    }
+}
+
+/* SDM 3A Table "Local APIC Register Address Map Supported by x2APIC": the
+ * registers WRMSR may write; the rest of 800H-8FFH is read-only or
+ * reserved, and WRMSR to it is #GP(0). */
+static bool x2apic_writable(unsigned off)
+{
+    switch (off) {
+    case LAPIC_TPR: case LAPIC_EOI: case LAPIC_SVR: case LAPIC_ESR: case LAPIC_LVT_CMCI:
+    case LAPIC_ICR_LO: case LAPIC_LVT_TIMER: case LAPIC_LVT_THERMAL: case LAPIC_LVT_PERF:
+    case LAPIC_LVT_LINT0: case LAPIC_LVT_LINT1: case LAPIC_LVT_ERROR: case LAPIC_TIMER_ICR:
+    case LAPIC_TIMER_DCR: case LAPIC_SELF_IPI:
+        return true;
+    default:
+        return false;
+    }
+}
+
 bool lapic_wrmsr(struct lapic *l, uint32_t msr, uint64_t now, uint64_t tsc_offset, uint64_t val)
 {
     if (!l->x2apic || msr < 0x800 || msr > 0x8ff)
@@ -438,11 +489,11 @@ bool lapic_wrmsr(struct lapic *l, uint32_t msr, uint64_t now, uint64_t tsc_offse
             return false;
         break;
     default:
-        if (val >> 32)
-            return false; /* reserved bits 63:32 */
+        if (val >> 32 || ((uint32_t)val & x2apic_reserved(off)))
+            return false; /* reserved bits 63:32 and the register's own */
         break;
     }
-    if ((off >= LAPIC_ISR0 && off < LAPIC_IRR0 + 0x80))
-        return false; /* ISR/TMR/IRR are read-only */
+    if (!x2apic_writable(off))
+        return false; /* read-only (ISR, TMR, IRR) or reserved: #GP */
     return lapic_write(l, off, now, tsc_offset, (uint32_t)val);
 }

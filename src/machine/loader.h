@@ -9,22 +9,27 @@
 
 #include <stddef.h>
 
-/* Boot data area, below the kernel (docs/memory-layout.md). */
-#define BOOT_AREA_START 0x1000ull
-#define BOOT_GDT 0x1000ull          /* ELF64: flat GDT */
-#define BOOT_INFO 0x2000ull         /* multiboot information structure */
-#define BOOT_MMAP 0x2100ull         /* memory map entries */
-#define BOOT_MODS 0x2200ull         /* module structures, 16 bytes each */
-#define BOOT_LOADER_NAME 0x2600ull  /* "nvmx" */
-#define BOOT_STRINGS 0x3000ull      /* command line, then module strings */
-#define BOOT_STRINGS_END 0x8000ull
-#define BOOT_STACK_TOP 0x10000ull   /* ELF64: initial RSP (stack below) */
-#define BOOT_PML4 0x10000ull        /* ELF64: page tables */
-#define BOOT_PDPT 0x11000ull
-#define BOOT_PD 0x12000ull          /* one page directory per GiB mapped */
-#define BOOT_AREA_END 0x90000ull
-#define BOOT_MAX_PDS ((BOOT_AREA_END - BOOT_PD) / 0x1000)
-#define BOOT_MAX_MODULES ((BOOT_LOADER_NAME - BOOT_MODS) / 16)
+/* Boot data area (docs/memory-layout.md): the loader's structures at fixed
+ * offsets from the area's base, which is 0x1000 unless the image is there;
+ * then the first place after it that the image leaves free (loader_layout.c). */
+#define BOOT_AREA_DEFAULT 0x1000ull
+#define BOOT_OFF_GDT 0x0000ull          /* ELF64: flat GDT */
+#define BOOT_OFF_INFO 0x1000ull         /* multiboot information structure */
+#define BOOT_OFF_MMAP 0x1100ull         /* memory map entries */
+#define BOOT_OFF_MODS 0x1200ull         /* module structures, 16 bytes each */
+#define BOOT_OFF_LOADER_NAME 0x1600ull  /* "nvmx" */
+#define BOOT_OFF_STRINGS 0x2000ull      /* command line, then module strings */
+#define BOOT_OFF_STRINGS_END 0x7000ull
+#define BOOT_OFF_STACK_TOP 0xf000ull    /* ELF64: initial RSP (stack below) */
+#define BOOT_OFF_PML4 0xf000ull         /* ELF64: page tables */
+#define BOOT_OFF_PDPT 0x10000ull
+#define BOOT_OFF_PD 0x11000ull          /* one page directory per GiB mapped */
+#define BOOT_MAX_PDS 126ull             /* 126 GiB mapped at most */
+#define BOOT_MAX_MODULES ((BOOT_OFF_LOADER_NAME - BOOT_OFF_MODS) / 16)
+/* The default addresses (base 0x1000), as documented. */
+#define BOOT_INFO (BOOT_AREA_DEFAULT + BOOT_OFF_INFO)
+#define BOOT_STACK_TOP (BOOT_AREA_DEFAULT + BOOT_OFF_STACK_TOP)
+#define BOOT_PDPT (BOOT_AREA_DEFAULT + BOOT_OFF_PDPT)
 
 #define MULTIBOOT_HEADER_MAGIC 0x1BADB002u
 #define MULTIBOOT_BOOTLOADER_MAGIC 0x2BADB002u
@@ -43,8 +48,17 @@ struct load_range {
     uint64_t pa, len;
 };
 
+/* Where the boot data went: base + BOOT_OFF_*; [lo, hi) is the part the
+ * image's protocol uses (multiboot: information structure to strings;
+ * ELF64: GDT to the last page directory). */
+struct boot_layout {
+    uint64_t base, lo, hi;
+};
+
 struct boot_entry {
     enum boot_kind kind;
+    struct boot_layout lay;
+    uint64_t npds;       /* ELF64: page directories (GiB mapped) */
     uint64_t entry;      /* RIP */
     uint64_t info;       /* multiboot information structure (EBX / RDI) */
     uint64_t cr3, gdt_base, rsp; /* ELF64 only */
@@ -69,11 +83,13 @@ bool loader_prepare(struct machine *m, const struct boot_params *bp, struct boot
                     char *err, size_t errlen);
 
 /* Copy filesz bytes of src to pa and zero-fill up to memsz, after checking
- * that [pa, pa+memsz) lies in RAM and overlaps neither the boot data area nor
- * anything loaded before. what names the piece in errors. */
+ * that [pa, pa+memsz) lies in RAM and overlaps nothing loaded before (the
+ * boot data area included, once placed). what names the piece in errors. */
 bool loader_place(struct machine *m, struct boot_entry *be, const struct image_file *f,
                   uint64_t pa, const uint8_t *src, uint64_t filesz, uint64_t memsz,
                   const char *what, char *err, size_t errlen);
+/* [a, a+alen) and [b, b+blen) share a byte. */
+bool loader_overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen);
 /* Record a range written by the loader itself (boot data). */
 void loader_note_range(struct boot_entry *be, uint64_t pa, uint64_t len);
 
@@ -90,6 +106,16 @@ bool loader_elf64(struct machine *m, const struct image_file *f, struct boot_ent
 bool loader_elf_segments(struct machine *m, const struct image_file *f, unsigned elf_class,
                          struct boot_entry *be, uint64_t *entry_va, uint64_t *entry_pa,
                          bool *entry_identity, char *err, size_t errlen);
+
+/* Place the boot data area where the loaded image is not (loader_layout.c);
+ * then the ELF64 structures (GDT, stack, page tables) in it. */
+bool loader_layout(struct machine *m, const struct image_file *f, struct boot_entry *be,
+                   char *err, size_t errlen);
+void loader_elf64_structures(struct machine *m, struct boot_entry *be);
+
+/* The MultiProcessor Specification 1.4 tables at 0xF0000, unless the image
+ * is there (loader_mptable.c). */
+void loader_mp_tables(struct machine *m, struct boot_entry *be);
 
 /* Multiboot information structure, command line, modules (loader_bootinfo.c). */
 bool loader_boot_info(struct machine *m, const struct boot_params *bp, struct boot_entry *be,

@@ -21,10 +21,10 @@
 #define MIB (1ull << 20)
 
 /* Copy a NUL-terminated string into the strings area; 0 when full. */
-static uint64_t put_string(struct machine *m, uint64_t *next, const char *s)
+static uint64_t put_string(struct machine *m, uint64_t *next, uint64_t end, const char *s)
 {
     size_t n = strlen(s) + 1;
-    if (n > BOOT_STRINGS_END - *next)
+    if (n > end - *next)
         return 0;
     uint64_t pa = *next;
     memcpy(m->ram + pa, s, n);
@@ -57,10 +57,15 @@ static unsigned write_mmap(struct machine *m, uint8_t *p)
 static bool load_modules(struct machine *m, const struct boot_params *bp, struct boot_entry *be,
                          uint8_t *info, uint64_t *strings, char *err, size_t errlen)
 {
+    uint64_t mods = be->lay.base + BOOT_OFF_MODS;
+    uint64_t strings_end = be->lay.base + BOOT_OFF_STRINGS_END;
     if (bp->nmodules > BOOT_MAX_MODULES)
         return machine_errorf(err, errlen, "too many modules: %u (at most %llu)", bp->nmodules,
                     (unsigned long long)BOOT_MAX_MODULES);
+    /* after the kernel, 1 MiB and a boot data area placed above 1 MiB */
     uint64_t next = be->kernel_end > MIB ? be->kernel_end : MIB;
+    if (be->lay.base >= MIB && be->lay.hi > next)
+        next = be->lay.hi;
     for (unsigned i = 0; i < bp->nmodules; i++) {
         const struct boot_module *mod = &bp->modules[i];
         struct image_file f;
@@ -75,13 +80,13 @@ static bool load_modules(struct machine *m, const struct boot_params *bp, struct
         else
             ok = loader_place(m, be, &f, next, f.data, f.size, f.size ? f.size : 1, "module",
                               err, errlen);
-        uint64_t str = ok ? put_string(m, strings, mod->string ? mod->string : mod->path) : 0;
+        uint64_t str = ok ? put_string(m, strings, strings_end, mod->string ? mod->string : mod->path) : 0;
         if (ok && !str)
             ok = machine_errorf(err, errlen, "%s: module string does not fit in the boot strings area "
                                    "(%llu bytes for command line and module strings)",
-                      mod->path, BOOT_STRINGS_END - BOOT_STRINGS);
+                      mod->path, (unsigned long long)(BOOT_OFF_STRINGS_END - BOOT_OFF_STRINGS));
         if (ok) {
-            uint8_t *e = m->ram + BOOT_MODS + i * 16;
+            uint8_t *e = m->ram + mods + i * 16;
             st_le32(e, (uint32_t)next);
             st_le32(e + 4, (uint32_t)(next + f.size)); /* first byte after the module */
             st_le32(e + 8, (uint32_t)str);
@@ -93,7 +98,7 @@ static bool load_modules(struct machine *m, const struct boot_params *bp, struct
             return false;
     }
     st_le32(info + 20, bp->nmodules);
-    st_le32(info + 24, (uint32_t)BOOT_MODS);
+    st_le32(info + 24, (uint32_t)mods);
     return true;
 }
 
@@ -103,26 +108,29 @@ bool loader_boot_info(struct machine *m, const struct boot_params *bp, struct bo
     if (m->ram_size < 2 * MIB)
         return machine_errorf(err, errlen, "%s: guest RAM (%llu bytes) is below the 2 MiB minimum",
                     bp->image, (unsigned long long)m->ram_size);
-    uint8_t *info = m->ram + BOOT_INFO;
-    memset(m->ram + BOOT_INFO, 0, BOOT_STRINGS - BOOT_INFO);
-    uint64_t strings = BOOT_STRINGS;
+    uint64_t base = be->lay.base, info_pa = base + BOOT_OFF_INFO;
+    uint64_t strings_end = base + BOOT_OFF_STRINGS_END;
+    uint8_t *info = m->ram + info_pa;
+    memset(info, 0, BOOT_OFF_STRINGS - BOOT_OFF_INFO);
+    uint64_t strings = base + BOOT_OFF_STRINGS;
 
     uint64_t upper_kib = (m->ram_size - MIB) / 1024;
     st_le32(info + 4, 0x9fc00 / 1024);                                   /* mem_lower */
     st_le32(info + 8, upper_kib > 0xffffffffu ? 0xffffffffu : (uint32_t)upper_kib); /* mem_upper */
-    uint64_t cmd = put_string(m, &strings, bp->cmdline ? bp->cmdline : "");
+    uint64_t cmd = put_string(m, &strings, strings_end, bp->cmdline ? bp->cmdline : "");
     if (!cmd)
         return machine_errorf(err, errlen, "%s: command line longer than the %llu-byte boot strings area",
-                    bp->image, BOOT_STRINGS_END - BOOT_STRINGS - 1);
+                    bp->image, (unsigned long long)(BOOT_OFF_STRINGS_END - BOOT_OFF_STRINGS - 1));
     st_le32(info + 16, (uint32_t)cmd);
+    /* the area is taken before the modules are placed */
+    loader_note_range(be, info_pa, BOOT_OFF_STRINGS_END - BOOT_OFF_INFO);
     if (!load_modules(m, bp, be, info, &strings, err, errlen))
         return false;
-    st_le32(info + 44, write_mmap(m, m->ram + BOOT_MMAP));             /* mmap_length */
-    st_le32(info + 48, (uint32_t)BOOT_MMAP);
-    memcpy(m->ram + BOOT_LOADER_NAME, "nvmx", 5);
-    st_le32(info + 64, (uint32_t)BOOT_LOADER_NAME);
+    st_le32(info + 44, write_mmap(m, m->ram + base + BOOT_OFF_MMAP));   /* mmap_length */
+    st_le32(info + 48, (uint32_t)(base + BOOT_OFF_MMAP));
+    memcpy(m->ram + base + BOOT_OFF_LOADER_NAME, "nvmx", 5);
+    st_le32(info + 64, (uint32_t)(base + BOOT_OFF_LOADER_NAME));
     st_le32(info, MBI_MEMORY | MBI_CMDLINE | MBI_MODS | MBI_MMAP | MBI_LOADER_NAME);
-    loader_note_range(be, BOOT_INFO, BOOT_STRINGS_END - BOOT_INFO);
-    be->info = BOOT_INFO;
+    be->info = info_pa;
     return true;
 }

@@ -1,7 +1,7 @@
 /* ELF64 images entered directly in 64-bit mode: PT_LOAD segments at p_paddr,
- * then identity-mapped 4-level page tables with 2 MiB pages covering RAM
- * (and at least 4 GiB), a flat GDT and a stack, all in the boot data area
- * (docs/memory-layout.md). */
+ * then (once the boot data area is placed) identity-mapped 4-level page
+ * tables with 2 MiB pages covering RAM (and at least 4 GiB), a flat GDT and
+ * a stack in the boot data area (docs/memory-layout.md). */
 #include "loader.h"
 #include "machine_private.h"
 
@@ -21,20 +21,21 @@ static uint64_t mapped_size(const struct machine *m)
 }
 
 /* SDM 3A "4-Level Paging and 5-Level Paging": PML4E -> PDPTE -> 2 MiB PDE. */
-static void build_page_tables(struct machine *m, struct boot_entry *be, uint64_t npds)
+static void build_page_tables(struct machine *m, struct boot_entry *be)
 {
-    uint8_t *pml4 = m->ram + BOOT_PML4, *pdpt = m->ram + BOOT_PDPT;
+    uint64_t pml4_pa = be->lay.base + BOOT_OFF_PML4, pdpt_pa = be->lay.base + BOOT_OFF_PDPT;
+    uint8_t *pml4 = m->ram + pml4_pa, *pdpt = m->ram + pdpt_pa;
     memset(pml4, 0, 0x1000);
     memset(pdpt, 0, 0x1000);
-    st_le64(pml4, BOOT_PDPT | PTE_P | PTE_RW);
-    for (uint64_t i = 0; i < npds; i++) {
-        uint64_t pd_pa = BOOT_PD + i * 0x1000;
+    st_le64(pml4, pdpt_pa | PTE_P | PTE_RW);
+    for (uint64_t i = 0; i < be->npds; i++) {
+        uint64_t pd_pa = be->lay.base + BOOT_OFF_PD + i * 0x1000;
         st_le64(pdpt + i * 8, pd_pa | PTE_P | PTE_RW);
         for (uint64_t j = 0; j < 512; j++)
             st_le64(m->ram + pd_pa + j * 8, (i * GIB + (j << 21)) | PTE_P | PTE_RW | PTE_PS);
     }
-    loader_note_range(be, BOOT_PML4, 0x2000 + npds * 0x1000);
-    be->cr3 = BOOT_PML4;
+    loader_note_range(be, pml4_pa, 0x2000 + be->npds * 0x1000);
+    be->cr3 = pml4_pa;
 }
 
 /* Flat GDT: null, 64-bit code (0x08), data (0x10), 32-bit code (0x18).
@@ -47,20 +48,25 @@ static void build_gdt(struct machine *m, struct boot_entry *be)
         0x00cf92000000ffffull, /* data, writable, 4 GiB, present */
         0x00cf9a000000ffffull, /* code, 32-bit, 4 GiB, present */
     };
+    be->gdt_base = be->lay.base + BOOT_OFF_GDT;
     for (unsigned i = 0; i < 4; i++)
-        st_le64(m->ram + BOOT_GDT + i * 8, gdt[i]);
-    loader_note_range(be, BOOT_GDT, sizeof(gdt));
-    be->gdt_base = BOOT_GDT;
+        st_le64(m->ram + be->gdt_base + i * 8, gdt[i]);
+    loader_note_range(be, be->gdt_base, sizeof(gdt));
+}
+
+void loader_elf64_structures(struct machine *m, struct boot_entry *be)
+{
+    build_page_tables(m, be);
+    build_gdt(m, be);
+    be->rsp = be->lay.base + BOOT_OFF_STACK_TOP;
+    loader_note_range(be, be->lay.base + BOOT_OFF_STRINGS_END,
+                      BOOT_OFF_STACK_TOP - BOOT_OFF_STRINGS_END);
 }
 
 bool loader_elf64(struct machine *m, const struct image_file *f, struct boot_entry *be,
                   char *err, size_t errlen)
 {
     be->kind = BOOT_ELF64;
-    if (m->ram_size < BOOT_AREA_END)
-        return machine_errorf(err, errlen, "%s: guest RAM (%llu bytes) is too small for the boot data "
-                                 "area (0x%llx bytes)", f->path,
-                    (unsigned long long)m->ram_size, BOOT_AREA_END);
     uint64_t map = mapped_size(m), npds = map / GIB;
     if (npds > BOOT_MAX_PDS)
         return machine_errorf(err, errlen, "%s: guest RAM of %llu GiB exceeds the %llu GiB the boot page "
@@ -77,9 +83,7 @@ bool loader_elf64(struct machine *m, const struct image_file *f, struct boot_ent
                     "virtual = physical for 0-0x%llx; link the entry segment with "
                     "vaddr == paddr)",
                     f->path, (unsigned long long)entry_va, (unsigned long long)(map - 1));
-    build_page_tables(m, be, npds);
-    build_gdt(m, be);
-    be->rsp = BOOT_STACK_TOP;
+    be->npds = npds;
     be->entry = entry_va;
     return true;
 }

@@ -63,7 +63,7 @@ void loader_note_range(struct boot_entry *be, uint64_t pa, uint64_t len)
         be->ranges[be->nranges++] = (struct load_range){ pa, len };
 }
 
-static bool overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+bool loader_overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 {
     return a < b + blen && b < a + alen;
 }
@@ -83,14 +83,8 @@ bool loader_place(struct machine *m, struct boot_entry *be, const struct image_f
                     "%s: %s at physical 0x%llx-0x%llx lies outside guest RAM (0-0x%llx)",
                     f->path, what, (unsigned long long)pa,
                     (unsigned long long)(pa + memsz - 1), (unsigned long long)m->ram_size - 1);
-    if (overlaps(pa, memsz, BOOT_AREA_START, BOOT_AREA_END - BOOT_AREA_START))
-        return machine_errorf(err, errlen,
-                    "%s: %s at physical 0x%llx-0x%llx overlaps the boot data area "
-                    "0x%llx-0x%llx",
-                    f->path, what, (unsigned long long)pa, (unsigned long long)(pa + memsz - 1),
-                    BOOT_AREA_START, BOOT_AREA_END - 1);
     for (unsigned i = 0; i < be->nranges; i++)
-        if (overlaps(pa, memsz, be->ranges[i].pa, be->ranges[i].len))
+        if (loader_overlaps(pa, memsz, be->ranges[i].pa, be->ranges[i].len))
             return machine_errorf(err, errlen,
                         "%s: %s at physical 0x%llx-0x%llx overlaps an earlier segment at "
                         "0x%llx-0x%llx",
@@ -162,6 +156,12 @@ bool loader_prepare(struct machine *m, const struct boot_params *bp, struct boot
     } else {
         machine_errorf(err, errlen, "%s: not a multiboot or ELF64 image (bad magic)", f.path);
     }
+    if (ok)
+        ok = loader_layout(m, &f, be, err, errlen);
+    if (ok && be->kind == BOOT_ELF64)
+        loader_elf64_structures(m, be);
+    if (ok)
+        loader_mp_tables(m, be);
     if (ok)
         ok = loader_boot_info(m, bp, be, err, errlen);
     loader_free_file(&f);

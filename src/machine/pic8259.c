@@ -70,8 +70,6 @@ static int pic_pending(const struct pic *p)
     return req;
 }
 
-static void update(struct machine *m);
-
 /* An input edge or level: edge mode latches a rising edge in IRR;
  * level mode (ICW1.LTIM or the ELCR) follows the level. */
 static void pic_input(struct pic *p, unsigned irq, bool level)

@@ -43,6 +43,7 @@ void vmcs12_load(struct nested *n, uint64_t pa)
         v12->dirty[f] = !merged || merged[f] != v12->f[f];
     }
     v12->launched = l1_phys_read(n, pa + VMCS_LAUNCH_STATE_OFFSET, 4) == 1;
+    v12->shadow = (l1_phys_read(n, pa + VMCS_REVISION_OFFSET, 4) & VMCS_SHADOW_INDICATOR) != 0;
     v12->ptr = pa;
 }
 
@@ -71,20 +72,12 @@ void vmcs12_set(struct nested *n, enum vmcs_field f, uint64_t val)
 }
 
 /* L1 sees the CPU model's CPUID: MAXPHYADDR and the linear-address width
- * (SDM 3A "Physical Address Width", defaults 39 and 48 without the leaf)
- * and RTM. */
+ * (cpu_maxphyaddr(), cpu_linear_width()) and RTM. */
 void vmcs12_view_facts(struct nested *n)
 {
     struct cpu *c = n->c;
-    unsigned maxphy = 0, linear = 0;
-    for (unsigned b = 0; b < 8; b++) {
-        if (cpu_has_feature(c, 0x80000008u, 0, b))
-            maxphy |= 1u << b;
-        if (cpu_has_feature(c, 0x80000008u, 0, 8 + b))
-            linear |= 1u << b;
-    }
-    n->maxphyaddr = (maxphy < 32 || maxphy > 52) ? 39 : maxphy;
-    n->linear_width = (linear < 32 || linear > 64) ? 48 : linear;
+    n->maxphyaddr = cpu_maxphyaddr(c);
+    n->linear_width = cpu_linear_width(c);
     n->rtm = cpu_has_feature(c, 7, 1, 11);
 }
 

@@ -31,12 +31,13 @@ struct vmx *vmx_attach(struct cpu *c, const struct vmx_caps *caps)
     v->cpu = c;
     v->caps = *caps;
     v->current_vmcs = VMX_INVALID_PTR;
+    v->vmcs = &v->own;
     v->vmxon_ptr = VMX_INVALID_PTR;
     v->level = 1;
     for (unsigned i = 0; i < sizeof v->root_slots / sizeof v->root_slots[0]; i++)
         v->root_slots[i].pa = VMX_INVALID_PTR;
-    v->maxphyaddr = entry_maxphyaddr(c);
-    v->linear_width = entry_linear_width(c);
+    v->maxphyaddr = cpu_maxphyaddr(c);
+    v->linear_width = cpu_linear_width(c);
     v->rtm = cpu_has_feature(c, 7, 1, 11);
     c->vmx = v;
     c->hooks = &vmx_hooks;

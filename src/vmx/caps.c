@@ -124,20 +124,6 @@ uint32_t vmx_ctl_allowed1(const struct vmx *v, enum vmx_msr m)
 
 /* ---- physical-address width ---------------------------------------------------------- */
 
-/* SDM 3A "Physical Address Width": CPUID.80000008H:EAX[7:0], with the same
- * default as the paging code when the model omits the leaf. */
-#define VMX_MAXPHYADDR_DEFAULT 39u
-static unsigned vmx_maxphyaddr(const struct cpu *c)
-{
-    if (c->model)
-        for (unsigned i = 0; i < c->model->nleaves; i++)
-            if (c->model->leaves[i].leaf == 0x80000008u) {
-                unsigned m = c->model->leaves[i].eax & 0xff;
-                return m >= 32 && m <= 52 ? m : VMX_MAXPHYADDR_DEFAULT;
-            }
-    return VMX_MAXPHYADDR_DEFAULT;
-}
-
 /* SDM 3C "Basic VMX Information": with IA32_VMX_BASIC[48] set, VMXON,
  * VMCLEAR and VMPTRLD take addresses of at most 32 bits. */
 bool vmx_caps_pa_valid(const struct vmx_caps *caps, unsigned maxphyaddr, uint64_t pa)
@@ -150,7 +136,7 @@ bool vmx_caps_pa_valid(const struct vmx_caps *caps, unsigned maxphyaddr, uint64_
 
 bool vmx_pa_valid(const struct vmx *v, uint64_t pa)
 {
-    return vmx_caps_pa_valid(&v->caps, vmx_maxphyaddr(v->cpu), pa);
+    return vmx_caps_pa_valid(&v->caps, cpu_maxphyaddr(v->cpu), pa);
 }
 
 /* ---- RDMSR / WRMSR ------------------------------------------------------------------- */

@@ -99,14 +99,19 @@ static void enter_nonroot(struct entry_ck *ck)
      * at rate proportional to that of the timestamp counter (TSC).
      * Specifically, the timer counts down by 1 every time bit X in the TSC
      * changes due to a TSC increment", X = IA32_VMX_MISC[4:0]. The timer
-     * starts at the value of its VMCS field when VM entry completes. */
+     * starts at the value of its VMCS field when VM entry completes: after
+     * the VMLAUNCH/VMRESUME's own cycles (its vm_entry cost, charged when
+     * the instruction retires), so that a small value still lets the guest
+     * run (a timer that expired during the entry would stop the guest
+     * before every instruction). */
     v->preemption_active = ck->pin & PIN_ACTIVATE_PREEMPTION_TIMER;
     if (v->preemption_active) {
         unsigned rate = v->caps.msr[VMX_MSR_MISC] & VMX_MISC_PREEMPTION_RATE;
-        uint64_t tsc = c->cycles + c->tsc_offset;
+        uint64_t done = c->cycles + (c->cost ? c->cost->cycles[COST_vm_entry] : 0);
+        uint64_t tsc = done + c->tsc_offset;
         uint64_t value = vmcs_get(v, VMCS_vmx_preemption_timer_value);
         uint64_t expiry_tsc = ((tsc >> rate) + value) << rate;
-        v->preemption_deadline = expiry_tsc > tsc ? c->cycles + (expiry_tsc - tsc) : c->cycles;
+        v->preemption_deadline = expiry_tsc > tsc ? done + (expiry_tsc - tsc) : c->cycles;
     }
     v->mtf_pending = false;
     v->entry_cycles = c->cycles;
@@ -171,8 +176,10 @@ static void inject_event(struct entry_ck *ck)
 /* SDM 3C "Delivery of Pending Debug Exceptions after VM Entry": without an
  * injected event, a debug exception recorded in the pending debug
  * exceptions field is delivered before the first guest instruction, with
- * DR6 updated from the field. nvmx drops it when blocking by MOV SS is in
- * effect or the guest is in shutdown / wait-for-SIPI (documented in
+ * DR6 updated from the field. Under blocking by MOV SS it is "held
+ * pending ... as would normally be the case": the run loop delivers it
+ * after the first guest instruction (c->bp.hits, as after a MOV SS).
+ * nvmx drops it in shutdown / wait-for-SIPI (documented in
  * docs/conformance.md). */
 static void deliver_pending_debug(struct entry_ck *ck)
 {
@@ -182,9 +189,13 @@ static void deliver_pending_debug(struct entry_ck *ck)
     uint64_t act = vmcs_get(v, VMCS_guest_activity_state);
     uint64_t intr = vmcs_get(v, VMCS_guest_interruptibility_info);
 
-    if (!(pend & 0x500full) || (intr & VMX_INTERRUPTIBILITY_MOV_SS) ||
-        (act != VMX_ACTIVITY_ACTIVE && act != VMX_ACTIVITY_HLT))
+    c->bp.hits = 0; /* the host's traps end with VM entry */
+    if (!(pend & 0x500full) || (act != VMX_ACTIVITY_ACTIVE && act != VMX_ACTIVITY_HLT))
         return;
+    if (intr & VMX_INTERRUPTIBILITY_MOV_SS) {
+        c->bp.hits = pend & (DR6_B0_B3 | DR6_BS);
+        return;
+    }
     /* A #DB that exits (exception bitmap) reports B0-B3 and BS in its
      * exit qualification and leaves DR6 alone; a delivered one updates it
      * ("... as if the debug exception had been delivered"). */
@@ -230,7 +241,7 @@ void entry_view_current(struct vmx *v, struct vmx_vmcs_view *vw)
 {
     struct cpu *c = v->cpu;
     *vw = (struct vmx_vmcs_view){
-        .f = v->vmcs.f,
+        .f = v->vmcs->f,
         .vmcs_ptr = v->current_vmcs,
         .caps = &v->caps,
         .maxphyaddr = v->maxphyaddr,

@@ -21,28 +21,6 @@ bool entry_pat_valid(uint64_t pat)
     return true;
 }
 
-unsigned entry_maxphyaddr(const struct cpu *c)
-{
-    /* SDM 3A "Physical Address Width": CPUID.80000008H:EAX[7:0]; a model
-     * without the leaf gets the CPU core's default (39). */
-    unsigned m = 0;
-    for (unsigned b = 0; b < 8; b++)
-        if (cpu_has_feature(c, 0x80000008u, 0, b))
-            m |= 1u << b;
-    return (m < 32 || m > 52) ? 39 : m;
-}
-
-unsigned entry_linear_width(const struct cpu *c)
-{
-    /* SDM 3A "Linear-Address Width": CPUID.80000008H:EAX[15:8]; a model
-     * without the leaf gets 48, the width of 4-level paging. */
-    unsigned n = 0;
-    for (unsigned b = 0; b < 8; b++)
-        if (cpu_has_feature(c, 0x80000008u, 0, 8 + b))
-            n |= 1u << b;
-    return (n < 32 || n > 64) ? 48 : n;
-}
-
 bool entry_pa_range_ok(const struct entry_ck *ck, uint64_t pa, uint64_t len)
 {
     /* vmx_pa_valid() applies IA32_VMX_BASIC[48] (32-bit limit). */

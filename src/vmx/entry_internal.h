@@ -106,9 +106,6 @@ enum vmx_insn_err entry_check_vm_functions(struct entry_ck *ck);
 enum vmx_insn_err entry_check_pml(struct entry_ck *ck);
 /* The check on the virtualization-exception information address (ve.c). */
 enum vmx_insn_err entry_check_ve(struct entry_ck *ck);
-unsigned entry_maxphyaddr(const struct cpu *c);
-/* The linear-address width N: CPUID.80000008H:EAX[15:8] (48 without it). */
-unsigned entry_linear_width(const struct cpu *c);
 /* Bits 63:n of a are identical (all 0 or all 1). */
 static inline bool entry_high_bits_identical(uint64_t a, unsigned n)
 {

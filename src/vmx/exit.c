@@ -104,6 +104,32 @@ static uint64_t preemption_remaining(const struct cpu *c, const struct vmx *v)
     return left > 0xffffffffull ? 0xffffffffull : left;
 }
 
+/* SDM 3C "Saving Non-Register State": "VM exits that are not caused by
+ * debug exceptions and that occur while there is MOV-SS blocking of debug
+ * exceptions" save the debug exceptions a MOV SS / POP SS held (the run
+ * loop keeps them in c->bp.hits): B0-B3, bit 12 when one of them is an
+ * enabled data or I/O breakpoint (every B bit held here is one), and BS
+ * when RFLAGS.TF = 1 and IA32_DEBUGCTL.BTF = 0 ("implementation-specific";
+ * nvmx sets it). Held traps belong to the guest: they never reach the
+ * host. */
+#define PENDING_DBG_ENABLED_BP (1ull << 12)
+
+static uint64_t held_debug_exceptions(struct cpu *c, const struct vmx_exit *e)
+{
+    uint64_t held = c->bp.hits;
+    c->bp.hits = 0;
+    bool db_exit = (e->reason & 0xffff) == VMX_EXIT_exception_nmi &&
+                   (e->intr_info & VMX_INTR_INFO_VECTOR) == EXC_DB;
+    if (!held || !(c->intr_shadow & VMX_INTERRUPTIBILITY_MOV_SS) || db_exit)
+        return 0;
+    uint64_t p = held & DR6_B0_B3;
+    if (p)
+        p |= PENDING_DBG_ENABLED_BP;
+    if ((held & DR6_BS) && (c->rflags & FL_TF) && !(c->debugctl & DEBUGCTL_BTF))
+        p |= DR6_BS;
+    return p;
+}
+
 /* SDM 3C "Saving Non-Register State": activity and interruptibility state.
  * The CPU keeps one interrupt shadow for STI and MOV SS; it is saved as
  * blocking by STI when RFLAGS.IF = 1 (the only case STI leaves one) and as
@@ -127,7 +153,8 @@ static void save_nonregister_state(struct cpu *c, struct vmx *v, const struct vm
      * after its instruction, so one is pending only when an MTF VM exit
      * overtook it ("MTF VM exits take priority over debug-trap
      * exceptions", SDM 3C "Monitor Trap Flag"): BS is saved then. */
-    vmcs_set(v, VMCS_guest_pending_dbg_exceptions, e->pending_dbg);
+    vmcs_set(v, VMCS_guest_pending_dbg_exceptions,
+             e->pending_dbg | held_debug_exceptions(c, e));
     if (v->exit_ctls & EXIT_SAVE_PREEMPTION_TIMER)
         vmcs_set(v, VMCS_vmx_preemption_timer_value,
                  (e->reason & 0xffff) == VMX_EXIT_preemption_timer ? 0

@@ -37,6 +37,16 @@ static void canon(const char *in, char *out, size_t n)
     for (; w[i] && i + 1 < n; i++)
         out[i] = (char)toupper((unsigned char)w[i]);
     out[i] = 0;
+    /* Capstone spells CMPPS/CMPPD/CMPSS/CMPSD with a predicate below 8 as
+     * CMPEQPS ... CMPORDSD (SDM 2A "CMPPS", pseudo-op table) */
+    static const char *const pred[] = {"EQ", "LT", "LE", "UNORD", "NEQ", "NLT", "NLE", "ORD"};
+    size_t len = strlen(out);
+    for (size_t p = 0; len > 5 && !strncmp(out, "CMP", 3) && p < sizeof pred / sizeof pred[0]; p++)
+        if (strlen(pred[p]) == len - 5 && !strncmp(out + 3, pred[p], len - 5) &&
+            strchr("PS", out[len - 2]) && strchr("SD", out[len - 1])) {
+            memmove(out + 3, out + len - 2, 3);
+            break;
+        }
     static const char *const alias[][2] = {
         {"MOVABS", "MOV"}, {"MOVSB", "MOVS"}, {"MOVSW", "MOVS"}, {"MOVSD", "MOVS"},
         {"MOVSQ", "MOVS"}, {"STOSB", "STOS"}, {"STOSW", "STOS"}, {"STOSD", "STOS"},
@@ -52,6 +62,8 @@ static void canon(const char *in, char *out, size_t n)
         /* SDM 2B "MOVD/MOVQ" is one instruction; Capstone 4.0.2 spells
          * MOVQ mm, r/m64 and MOVQ r/m64, mm (NP REX.W 0F 6E/7E) "movd" */
         {"MOVD", "MOVD/MOVQ"}, {"MOVQ", "MOVD/MOVQ"},
+        {"FSTPNCE", "FSTP"}, {"FENI8087_NOP", "FNENI"}, {"FDISI8087_NOP", "FNDISI"},
+        {"FSETPM", "FNSETPM"},
     };
     for (size_t a = 0; a < sizeof alias / sizeof alias[0]; a++)
         if (!strcmp(out, alias[a][0])) {
@@ -130,4 +142,51 @@ void dt_disasm(const uint8_t *bytes, unsigned avail, uint64_t addr, char *out, s
     }
     snprintf(out, outlen, "%s %s", ci[0].mnemonic, ci[0].op_str);
     cs_free(ci, cnt);
+}
+
+/* Every x87 encoding (SDM 2D "Escape Opcode Instructions"): D8-DF with each
+ * ModRM byte (memory forms with each addressing shape), with and without
+ * 66 and REX, and WAIT. nvmx's decoder and Capstone must agree on the
+ * length and the mnemonic of every form nvmx defines; the encodings nvmx
+ * leaves undefined (#UD: the reserved aliases) are counted in *undefined.
+ * Returns the number of disagreements (each printed to f). */
+unsigned dt_decode_sweep_x87(FILE *f, unsigned *checked, unsigned *undefined)
+{
+    static const uint8_t pfx[][2] = {{0, 0}, {0x66, 0}, {0x48, 0}, {0x41, 0}, {0x66, 0x41}};
+    unsigned bad = 0;
+    *checked = *undefined = 0;
+    for (unsigned p = 0; p < sizeof pfx / sizeof pfx[0]; p++)
+        for (unsigned esc = 0xd8; esc <= 0xe0; esc++)
+            for (unsigned modrm = 0; modrm < 256; modrm++) {
+                uint8_t b[24] = {0};
+                unsigned n = 0;
+                for (unsigned i = 0; i < 2 && pfx[p][i]; i++)
+                    b[n++] = pfx[p][i];
+                if (esc == 0xe0) { /* WAIT, once per prefix set */
+                    if (modrm)
+                        break;
+                    b[n++] = 0x9b;
+                } else {
+                    b[n++] = (uint8_t)esc;
+                    b[n++] = (uint8_t)modrm;
+                }
+                for (unsigned i = n; i < sizeof b; i++)
+                    b[i] = (uint8_t)(0x11 * (i & 7)); /* SIB and displacement bytes */
+                struct insn in;
+                memset(&in, 0, sizeof in);
+                if (!cpu_decode_bytes(b, sizeof b, 8, &in)) {
+                    (*undefined)++;
+                    continue;
+                }
+                char why[120];
+                (*checked)++;
+                if (!dt_decode_check(b, sizeof b, 0x100000, why, sizeof why)) {
+                    char text[96];
+                    dt_disasm(b, sizeof b, 0x100000, text, sizeof text);
+                    fprintf(f, "x87 decode %02x %02x %02x %02x: %s (capstone: %s)\n", b[0], b[1],
+                            b[2], b[3], why, text);
+                    bad++;
+                }
+            }
+    return bad;
 }

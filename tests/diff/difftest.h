@@ -26,9 +26,14 @@
  * does not do, so they are not compared (docs/difftest.md). */
 #define DT_FP_SEXP 0x4000u
 
-#define DT_MAX_INSNS 8
+#define DT_MAX_INSNS 24 /* room for the x87 cases */
+#define DT_PLAN_INSNS 8 /* general-purpose and SSE cases: 1..8 instructions */
 #define DT_LOOP_LIMIT 64 /* instruction limit for cases with backward jumps */
 #define DT_TRACE_MAX 512
+/* --isa x87: offset in the data area of the control word the case loads */
+#define DT_X87_CW_OFF 1024
+/* --isa x87: offset of the 108-byte FRSTOR/FLDENV image */
+#define DT_X87_IMAGE_OFF (DT_X87_CW_OFF + 16)
 
 enum { R_RAX, R_RCX, R_RDX, R_RBX, R_RSP, R_RBP, R_RSI, R_RDI };
 
@@ -49,6 +54,8 @@ enum { R_RAX, R_RCX, R_RDX, R_RBX, R_RSP, R_RBP, R_RSI, R_RDI };
 #define DTI_UNCOND 0x08   /* JMP / CALL / RET: no fall-through */
 #define DTI_GLUED 0x10    /* second of a pair: no branch may target it */
 #define DTI_STACK 0x20    /* changes RSP */
+#define DTI_SSEFP 0x40    /* SSE floating-point instruction (gen_sse_fp.c) */
+#define DTI_NANSENS 0x80  /* ... reading a register whose NaN lanes another rule may choose */
 
 struct dt_insn {
     uint8_t bytes[15];
@@ -78,6 +85,8 @@ struct dt_state {
      * (MM0-MM7), FSW.TOP and the empty tags (bit i set: Ri empty). */
     uint64_t mm[8];
     uint8_t fp_top, fp_empty;
+    uint8_t st[8][10];   /* x87 R0-R7 (physical registers), 80 bits each */
+    uint16_t fcw, fsw, ftw; /* x87 control, status and full tag words */
     uint64_t rip;
     uint64_t rflags;
     uint8_t data[DT_DATA_SIZE];
@@ -94,6 +103,7 @@ struct dt_case {
     uint64_t end_addr;     /* address of the UD2 terminator */
     uint64_t fs_base, gs_base;
     bool has_backward;     /* run with DT_LOOP_LIMIT instructions */
+    uint16_t x87_fsw_mask; /* --isa x87: the FSW bits compared */
     struct dt_state init;
 };
 
@@ -107,10 +117,11 @@ struct dt_result {
     uint64_t trace[DT_TRACE_MAX];
     unsigned ntrace;
     uint16_t undef_regs; /* registers whose final value the SDM leaves undefined */
+    bool native;         /* from run_native.c: no exception list applies */
 };
 
 /* gen.c: which instruction set the cases draw from (--isa) */
-enum { DT_ISA_GP = 0, DT_ISA_SSE = 1, DT_ISA_SIMD = 2 };
+enum { DT_ISA_GP = 0, DT_ISA_SSE = 1, DT_ISA_SIMD = 2, DT_ISA_SSEFP = 3, DT_ISA_X87 = 4 };
 extern int dt_isa;
 struct dt_rng {
     uint64_t s;
@@ -125,6 +136,14 @@ bool dt_uc_init(char *err, size_t errlen);
 void dt_uc_run(const struct dt_case *k, struct dt_result *r);
 void dt_uc_fini(void);
 
+/* run_native.c: the case on this host's own processor (x86-64 only),
+ * the oracle for MXCSR flags, FTZ and unmasked exceptions (#XM) */
+bool dt_native_init(char *err, size_t errlen);
+void dt_native_run(const struct dt_case *k, struct dt_result *r);
+void dt_native_fini(void);
+/* Non-NULL (the reason) if the native oracle cannot judge the case. */
+const char *dt_native_skip(const struct dt_case *k);
+
 /* run_nvmx.c */
 bool dt_nvmx_init(char *err, size_t errlen);
 void dt_nvmx_run(const struct dt_case *k, struct dt_result *r);
@@ -138,6 +157,8 @@ void dt_decode_fini(void);
  * mnemonic; otherwise writes the reason into why. */
 bool dt_decode_check(const uint8_t *bytes, unsigned avail, uint64_t addr, char *why,
                      size_t whylen);
+/* The x87 encoding sweep (--isa x87): returns the disagreements. */
+unsigned dt_decode_sweep_x87(FILE *f, unsigned *checked, unsigned *undefined);
 /* Capstone text of one instruction ("add rax, rbx"), or "(bad)". */
 void dt_disasm(const uint8_t *bytes, unsigned avail, uint64_t addr, char *out, size_t outlen);
 
@@ -156,6 +177,11 @@ void dt_print_case(FILE *f, const struct dt_case *k, const struct dt_result *u,
 /* exceptions.c: known Unicorn deviations from the SDM */
 uint32_t dt_exception_flags(const struct dt_case *k, const struct dt_insn *in,
                             const struct dt_result *u);
+/* MXCSR bits not compared after the case (action MXCSR). */
+uint32_t dt_exception_mxcsr(const struct dt_case *k);
+/* True if XMM lanes holding a NaN in both engines compare equal whatever
+ * the NaN (action NANS). */
+bool dt_exception_nans(const struct dt_case *k);
 /* True if the case has an instruction after which Unicorn leaves x87 TOP and
  * the tags as they were (they are then not compared). */
 bool dt_exception_x87_tags(const struct dt_case *k);

@@ -109,6 +109,8 @@ bool g_mem(struct gctx *g, struct enc *e, unsigned size, int64_t extra_min, int6
     uint64_t hi = DT_DATA_BASE + DT_DATA_SIZE - size - (uint64_t)extra_max;
     uint64_t segbase = 0;
     unsigned segpick = g_below(g, 10);
+    if (g->no_fsgs && segpick < 2)
+        segpick = 3;
     if (segpick == 0) {
         enc_pfx(e, 0x64);
         segbase = g->k->fs_base;
@@ -360,11 +362,19 @@ static const struct gtemplate *g_table(unsigned *n)
         *n = g_nsimd_templates;
         return g_simd_templates;
     }
+    if (dt_isa == DT_ISA_SSEFP) {
+        *n = g_nsse_fp_templates;
+        return g_sse_fp_templates;
+    }
+    if (dt_isa == DT_ISA_X87) {
+        *n = g_nx87_templates;
+        return g_x87_templates;
+    }
     *n = g_ntemplates;
     return g_templates;
 }
 
-static bool name_in_list(const char *name, const char *list)
+bool g_name_in_list(const char *name, const char *list)
 {
     size_t n = strlen(name);
     for (const char *p = list; *p;) {
@@ -608,7 +618,7 @@ void dt_gen_case(struct dt_case *k, uint64_t seed, uint64_t index, const char *o
     const struct gtemplate *tt = g_table(&nt);
     bool strings_possible = false;
     for (unsigned i = 0; i < nt && ncand < 256; i++) {
-        if (only && *only && !name_in_list(tt[i].name, only))
+        if (only && *only && !g_name_in_list(tt[i].name, only))
             continue;
         for (unsigned w = 0; w < tt[i].weight && ncand < 256; w++)
             cand[ncand++] = i;
@@ -624,8 +634,17 @@ void dt_gen_case(struct dt_case *k, uint64_t seed, uint64_t index, const char *o
     k->gs_base = gs_bases[g_below(&g, 4)];
     init_state(&g, strings);
     init_xmm(k);
+    if (dt_isa == DT_ISA_X87) {
+        g_x87_case(&g, only);
+        layout(k);
+        return;
+    }
+    if (dt_isa == DT_ISA_SSEFP) {
+        g.no_fsgs = true;
+        g_sse_fp_init(&g);
+    }
 
-    g.nplan = 1 + g_below(&g, DT_MAX_INSNS);
+    g.nplan = 1 + g_below(&g, DT_PLAN_INSNS);
     while (k->n < g.nplan) {
         unsigned first = k->n;
         g.u_in_first = u_entry(&g);

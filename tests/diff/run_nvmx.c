@@ -45,11 +45,11 @@ static void set_model(void)
     snprintf(model.name, sizeof model.name, "difftest");
     model.leaves[model.nleaves++] = (struct cpuid_leaf){ .leaf = 0, .eax = 7 };
     /* FPU, MMX, FXSR, SSE, SSE2 (CPUID.01H:EDX bits 0, 23, 24, 25, 26) and
-     * SSSE3, SSE4.1, SSE4.2, POPCNT (ECX bits 9, 19, 20, 23): the SSE and
-     * SIMD cases */
+     * SSE3, SSSE3, SSE4.1, SSE4.2, POPCNT (ECX bits 0, 9, 19, 20, 23): the
+     * SSE, SIMD and SSE floating-point cases, FISTTP in the x87 cases */
     model.leaves[model.nleaves++] = (struct cpuid_leaf){
         .leaf = 1,
-        .ecx = 1u << 9 | 1u << 19 | 1u << 20 | 1u << 23,
+        .ecx = 1u | 1u << 9 | 1u << 19 | 1u << 20 | 1u << 23,
         .edx = 1u | 1u << 23 | 1u << 24 | 1u << 25 | 1u << 26,
     };
     model.leaves[model.nleaves++] =
@@ -153,6 +153,13 @@ void dt_nvmx_run(const struct dt_case *k, struct dt_result *r)
         if (((c->fpu.ftw >> (2 * i)) & 3) == 3)
             r->st.fp_empty |= (uint8_t)(1u << i);
     }
+    for (int i = 0; i < 8; i++) {
+        memcpy(r->st.st[i], &c->fpu.st[i].signif, 8);
+        memcpy(r->st.st[i] + 8, &c->fpu.st[i].sexp, 2);
+    }
+    r->st.fcw = c->fpu.fcw;
+    r->st.fsw = c->fpu.fsw;
+    r->st.ftw = c->fpu.ftw;
     memcpy(r->st.data, m->ram + DT_DATA_BASE, DT_DATA_SIZE);
     memcpy(r->st.stack, m->ram + DT_STACK_BASE, DT_STACK_SIZE);
 }

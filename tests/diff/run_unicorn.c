@@ -49,6 +49,11 @@ static void snapshot(struct dt_result *r)
     for (int i = 0; i < 8; i++)
         if (((tag >> (2 * i)) & 3) == 3)
             r->st.fp_empty |= (uint8_t)(1u << i);
+    for (int i = 0; i < 8; i++)
+        uc_reg_read(uc, UC_X86_REG_FP0 + i, r->st.st[i]); /* physical register Ri */
+    uc_reg_read(uc, UC_X86_REG_FPCW, &r->st.fcw);
+    uc_reg_read(uc, UC_X86_REG_FPSW, &r->st.fsw);
+    uc_reg_read(uc, UC_X86_REG_FPTAG, &r->st.ftw);
     uc_mem_read(uc, DT_DATA_BASE, r->st.data, DT_DATA_SIZE);
     uc_mem_read(uc, DT_STACK_BASE, r->st.stack, DT_STACK_SIZE);
 }

@@ -89,20 +89,20 @@ struct feature {
 /* SDM 2A "CPUID -- CPU Identification", feature flag tables. Only what nvmx
  * implements in this stage may be advertised. */
 static const struct feature sky_features[] = {
-    { "FPU", 1, EDX, 0, false },       { "PSE", 1, EDX, 3, true },
+    { "FPU", 1, EDX, 0, true },       { "PSE", 1, EDX, 3, true },
     { "TSC", 1, EDX, 4, true },        { "MSR", 1, EDX, 5, true },
     { "PAE", 1, EDX, 6, true },        { "CX8", 1, EDX, 8, true },
     { "APIC", 1, EDX, 9, true },      { "SEP", 1, EDX, 11, true },
     { "PGE", 1, EDX, 13, true },       { "CMOV", 1, EDX, 15, true },
     { "PAT", 1, EDX, 16, true },       { "CLFSH", 1, EDX, 19, true },
     { "MMX", 1, EDX, 23, true },       { "FXSR", 1, EDX, 24, true },
-    { "SSE", 1, EDX, 25, false },      { "SSE2", 1, EDX, 26, false },
-    { "SSE3", 1, ECX, 0, false },      { "MONITOR", 1, ECX, 3, false },
+    { "SSE", 1, EDX, 25, true },      { "SSE2", 1, EDX, 26, true },
+    { "SSE3", 1, ECX, 0, true },      { "MONITOR", 1, ECX, 3, false },
     { "VMX", 1, ECX, 5, true },       { "CX16", 1, ECX, 13, true },
     { "PCID", 1, ECX, 17, true },      { "x2APIC", 1, ECX, 21, true },
     { "MOVBE", 1, ECX, 22, true },     { "POPCNT", 1, ECX, 23, true },
     { "XSAVE", 1, ECX, 26, true },    { "AVX", 1, ECX, 28, false },
-    { "SSSE3", 1, ECX, 9, true },      { "SSE4.1", 1, ECX, 19, false },
+    { "SSSE3", 1, ECX, 9, true },      { "SSE4.1", 1, ECX, 19, true },
     { "SSE4.2", 1, ECX, 20, true },
     { "RDRAND", 1, ECX, 30, false },  { "TSC-deadline", 1, ECX, 24, true },   { "FSGSBASE", 7, EBX, 0, true },
     { "AVX2", 7, EBX, 5, false },      { "SMEP", 7, EBX, 7, true },
@@ -243,10 +243,11 @@ START_TEST(skylake_server_vmx_msrs)
      * Capabilities"): no 5-level walks, no shadow-stack control */
     ck_assert_uint_eq(m[VMX_MSR_EPT_VPID_CAP], 0x00000f0106734141ull);
     ck_assert_uint_eq(m[VMX_MSR_VMFUNC], 1); /* EPTP switching, as the part */
-    /* CR4_FIXED1 stays within CPUID: OSFXSR (FXSR) and OSXSAVE (XSAVE), no
-     * OSXMMEXCPT (SSE), PKE, LA57 */
-    ck_assert_uint_eq(m[VMX_MSR_CR4_FIXED1] & ((1u << 18) | (1u << 9)), (1u << 18) | (1u << 9));
-    ck_assert_uint_eq(m[VMX_MSR_CR4_FIXED1] & ((1u << 10) | (1u << 22) | (1u << 12)), 0);
+    /* CR4_FIXED1 stays within CPUID: OSFXSR (FXSR), OSXMMEXCPT (SSE) and
+     * OSXSAVE (XSAVE), no PKE, LA57 */
+    ck_assert_uint_eq(m[VMX_MSR_CR4_FIXED1] & ((1u << 18) | (1u << 10) | (1u << 9)),
+                      (1u << 18) | (1u << 10) | (1u << 9));
+    ck_assert_uint_eq(m[VMX_MSR_CR4_FIXED1] & ((1u << 22) | (1u << 12)), 0);
     ck_assert(proc2 & (uint32_t)PROC2_ENABLE_XSAVES_XRSTORS);
 }
 END_TEST
@@ -472,12 +473,32 @@ static const struct {
     { "psc_string", "{\"name\": \"x\", \"leaves\": [], \"paging_structure_caches\": {\"pml4e\": \"2\"}}",
       "paging_structure_caches.pml4e: expected entries" },
     /* include/nvmx/cpu_vector_features.def: only what is built */
-    { "sse_not_built", "{\"name\": \"x\", \"leaves\": [{\"leaf\": 0, \"eax\": 1}, "
-      "{\"leaf\": 1, \"edx\": \"0x02000000\"}]}", "CPUID.01H:EDX.SSE[bit 25] is set" },
-    { "fpu_not_built", "{\"name\": \"x\", \"leaves\": [{\"leaf\": 0, \"eax\": 1}, "
-      "{\"leaf\": 1, \"edx\": 1}]}", "CPUID.01H:EDX.FPU[bit 0] is set" },
+    { "avx_not_built", "{\"name\": \"x\", \"leaves\": [{\"leaf\": 0, \"eax\": 1}, "
+      "{\"leaf\": 1, \"ecx\": \"0x10000000\"}]}", "CPUID.01H:ECX.AVX[bit 28] is set" },
     { "avx2_not_built", "{\"name\": \"x\", \"leaves\": [{\"leaf\": 0, \"eax\": 7}, "
       "{\"leaf\": 7, \"ebx\": 32}]}", "CPUID.07H:EBX.AVX2[bit 5] is set" },
+    /* include/nvmx/cpu_features.def: every flag bit the model sets, named */
+    { "vme_not_built", "{\"name\": \"x\", \"leaves\": [{\"leaf\": 0, \"eax\": 1}, "
+      "{\"leaf\": 1, \"edx\": 2}]}", "CPUID.01H:EDX.VME[bit 1] is set, but nvmx does not implement VME" },
+    { "reserved_flag", "{\"name\": \"x\", \"leaves\": [{\"leaf\": 0, \"eax\": 1}, "
+      "{\"leaf\": 1, \"ecx\": \"0x80000000\"}]}", "CPUID.01H:ECX[bit 31] is set, but it is reserved" },
+    { "la57_not_built", "{\"name\": \"x\", \"leaves\": [{\"leaf\": 0, \"eax\": 7}, "
+      "{\"leaf\": 7, \"ecx\": \"0x10000\"}]}", "CPUID.07H:ECX.LA57[bit 16] is set" },
+    { "prefetchw_not_built", "{\"name\": \"x\", \"leaves\": [{\"leaf\": \"0x80000001\", "
+      "\"ecx\": \"0x100\"}]}", "CPUID.80000001H:ECX.PREFETCHW[bit 8] is set" },
+    { "ext7_reserved", "{\"name\": \"x\", \"leaves\": [{\"leaf\": \"0x80000007\", "
+      "\"edx\": 1}]}", "CPUID.80000007H:EDX[bit 0] is set, but it is reserved" },
+    /* CPUID.80000008H: MAXPHYADDR 32..52, linear width 48 */
+    { "maxphy_53", "{\"name\": \"x\", \"leaves\": [{\"leaf\": \"0x80000008\", "
+      "\"eax\": \"0x3035\"}]}", "EAX[7:0] (MAXPHYADDR) is 53, outside 32..52" },
+    { "maxphy_31", "{\"name\": \"x\", \"leaves\": [{\"leaf\": \"0x80000008\", "
+      "\"eax\": \"0x301f\"}]}", "EAX[7:0] (MAXPHYADDR) is 31, outside 32..52" },
+    { "linear_39", "{\"name\": \"x\", \"leaves\": [{\"leaf\": \"0x80000008\", "
+      "\"eax\": \"0x2728\"}]}", "(linear-address width) is 39" },
+    { "linear_57_without_la57", "{\"name\": \"x\", \"leaves\": [{\"leaf\": \"0x80000008\", "
+      "\"eax\": \"0x3928\"}]}", "(linear-address width) is 57" },
+    { "lm_without_widths", "{\"name\": \"x\", \"leaves\": [{\"leaf\": \"0x80000001\", "
+      "\"edx\": \"0x20000000\"}]}", "CPUID.80000008H: missing, but CPUID.80000001H:EDX.LM" },
     /* leaf 0DH: include/nvmx/xsave_components.def, xsave_features.def */
 #define XS_L01 "{\"leaf\": 0, \"eax\": 13}, {\"leaf\": 1, \"ecx\": \"0x04000000\"}, "
 #define XS_D(sub, eax, ebx, ecx, edx)                                                          \
@@ -643,6 +664,86 @@ END_TEST
 
 #define N(a) (int)(sizeof(a) / sizeof((a)[0]))
 
+/* include/nvmx/cpu_features.def and cpu_vector_features.def together: a
+ * model with every implemented flag loads; each unimplemented flag alone is
+ * refused by name; no flag is listed twice in cpu_features.def. */
+static const struct feature all_flags[] = {
+#define CPU_FEATURE(n, l, r, b, impl) { #n, l, r, b, impl },
+#include "nvmx/cpu_features.def"
+#undef CPU_FEATURE
+#define VECTOR_FEATURE(n, l, r, b, impl) { #n, l, r, b, impl },
+#include "nvmx/cpu_vector_features.def"
+#undef VECTOR_FEATURE
+};
+static const unsigned n_cpu_features = 0
+#define CPU_FEATURE(n, l, r, b, impl) +1
+#include "nvmx/cpu_features.def"
+#undef CPU_FEATURE
+    ;
+
+static const char *flags_model(const struct feature *only)
+{
+    static char json[2048];
+    static const uint32_t leaves[] = { 1, 6, 7, 0x80000001u, 0x80000007u, 0x80000008u };
+    enum { NL = sizeof leaves / sizeof leaves[0] };
+    uint32_t r[NL][4] = { { 0 } };
+    r[NL - 1][EAX] = 0x302e; /* 46 physical, 48 linear address bits */
+    for (unsigned i = 0; i < N(all_flags); i++) {
+        const struct feature *f = &all_flags[i];
+        if (!only && f->leaf == 1 && f->reg == ECX && (f->bit == 5 || f->bit == 26))
+            continue; /* VMX needs the capability MSRs, XSAVE leaf 0DH: their own tests */
+        if (only ? f == only : f->want)
+            for (unsigned l = 0; l < NL; l++)
+                if (leaves[l] == f->leaf)
+                    r[l][f->reg] |= 1u << f->bit;
+    }
+    int n = snprintf(json, sizeof json, "{\"name\": \"flags\", \"leaves\": [{\"leaf\": 0, \"eax\": 7}");
+    for (unsigned l = 0; l < NL; l++)
+        n += snprintf(json + n, sizeof json - (size_t)n,
+                      ", {\"leaf\": %u, \"eax\": %u, \"ebx\": %u, \"ecx\": %u, \"edx\": %u}",
+                      leaves[l], r[l][0], r[l][1], r[l][2], r[l][3]);
+    snprintf(json + n, sizeof json - (size_t)n, "]}");
+    return json;
+}
+
+START_TEST(every_implemented_flag_loads)
+{
+    static struct cpu_model cm;
+    char err[512];
+    const char *path = write_tmp("flags.json", flags_model(NULL));
+    ck_assert_msg(config_load_cpu_model(path, &cm, err, sizeof err), "%s", err);
+}
+END_TEST
+
+START_TEST(each_unimplemented_flag_refused)
+{
+    static struct cpu_model cm;
+    char err[512] = "", want[64];
+    const struct feature *f = &all_flags[_i];
+    bool implemented = false;
+    for (unsigned i = 0; i < N(all_flags); i++)
+        implemented |= all_flags[i].want && all_flags[i].leaf == f->leaf &&
+                       all_flags[i].reg == f->reg && all_flags[i].bit == f->bit;
+    if (implemented)
+        return; /* every_implemented_flag_loads */
+    const char *path = write_tmp("flag.json", flags_model(f));
+    ck_assert_msg(!config_load_cpu_model(path, &cm, err, sizeof err), "%s: loaded", f->name);
+    snprintf(want, sizeof want, ".%s[bit %u] is set", f->name, f->bit);
+    ck_assert_msg(strstr(err, want) != NULL, "%s: expected '%s' in '%s'", f->name, want, err);
+}
+END_TEST
+
+START_TEST(cpu_features_listed_once)
+{
+    for (unsigned i = 0; i < n_cpu_features; i++)
+        for (unsigned j = i + 1; j < n_cpu_features; j++)
+            ck_assert_msg(all_flags[i].leaf != all_flags[j].leaf ||
+                              all_flags[i].reg != all_flags[j].reg ||
+                              all_flags[i].bit != all_flags[j].bit,
+                          "%s and %s: the same bit", all_flags[i].name, all_flags[j].name);
+}
+END_TEST
+
 static Suite *config_suite(void)
 {
     Suite *s = suite_create("config");
@@ -660,6 +761,9 @@ static Suite *config_suite(void)
     tc = tcase_create("errors");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_loop_test(tc, cpu_model_errors, 0, N(bad_cpu));
+    tcase_add_test(tc, every_implemented_flag_loads);
+    tcase_add_loop_test(tc, each_unimplemented_flag_refused, 0, N(all_flags));
+    tcase_add_test(tc, cpu_features_listed_once);
     tcase_add_test(tc, cpu_model_too_many_leaves);
     tcase_add_test(tc, cpu_model_missing_file);
     tcase_add_test(tc, cpu_model_subleaves_and_numbers);

@@ -389,10 +389,11 @@ static size_t bad_elf64_overlap(void)
                         { 0x101000, 0x101000, 16, 16, 2 } };
     return build_elf(img, sizeof(img), 2, 0x100000, s, 2, NULL);
 }
+/* an image that fills RAM leaves no room for the boot data */
 static size_t bad_elf64_boot_area(void)
 {
-    struct seg s = { 0x8000, 0x8000, 16, 16, 0xcc };
-    return build_elf(img, sizeof(img), 2, 0x8000, &s, 1, NULL);
+    struct seg s = { 0x1000, 0x1000, 16, 16 * MIB - 0x1000, 0xcc };
+    return build_elf(img, sizeof(img), 2, 0x1000, &s, 1, NULL);
 }
 static size_t bad_elf64_segment_past_eof(void)
 {
@@ -475,7 +476,7 @@ static const struct {
     { "elf64_phdrs", bad_elf64_phdrs_past_eof, "truncated ELF program header table" },
     { "elf64_ram", bad_elf64_segment_outside_ram, "outside guest RAM" },
     { "elf64_overlap", bad_elf64_overlap, "overlaps an earlier segment" },
-    { "elf64_bootarea", bad_elf64_boot_area, "overlaps the boot data area" },
+    { "elf64_bootarea", bad_elf64_boot_area, "no room for the boot data" },
     { "elf64_eof", bad_elf64_segment_past_eof, "past the end of the file" },
     { "elf64_entry", bad_elf64_entry_outside, "not inside any loadable segment" },
     { "elf64_identity", bad_elf64_not_identity, "not identity-mapped" },
@@ -667,6 +668,146 @@ START_TEST(elf64_with_multiboot_header_is_multiboot)
 }
 END_TEST
 
+/* Images in low memory (docs/memory-layout.md "Boot data area"): the boot
+ * data moves to the first free place above the image; below 0x9fc00 while
+ * it fits, else from 1 MiB. The image's bytes stay as loaded, the
+ * multiboot information is complete where EBX points. */
+static const struct { const char *name; uint64_t pa, len; uint64_t expect_info; } low_cases[] = {
+    { "elf32_at_0x4000", 0x4000, 0x3000, 0x7000 },   /* kvm-unit-tests' realmode is at 16K */
+    { "elf32_at_0x8000", 0x8000, 0x800, 0x2000 },    /* the area's default place still fits */
+    { "elf32_at_0x1000", 0x1000, 0x9a000, 0x100000 }, /* nothing left below 0x9fc00 */
+};
+
+static bool range_clear(uint64_t pa, uint64_t len, uint64_t img_pa, uint64_t img_len)
+{
+    return pa + len <= img_pa || img_pa + img_len <= pa;
+}
+
+START_TEST(multiboot_low_image_moves_boot_data)
+{
+    char err[512];
+    struct boot_entry be;
+    uint64_t pa = low_cases[_i].pa, len = low_cases[_i].len;
+    struct seg sg = { pa, pa, 0x100, len, 0x5a };
+    size_t n = build_elf(img, sizeof(img), 1, pa, &sg, 1, NULL);
+    put_mb_header(img, n, 0x3, 0, 0, 0, 0, 0);
+    const char *path = write_file("low.elf", img, n + 32);
+    struct boot_params bp = { path, "low memory", NULL, 0 };
+    ck_assert_msg(loader_prepare(m, &bp, &be, err, sizeof(err)), "%s: %s", low_cases[_i].name, err);
+    ck_assert_msg(be.info == low_cases[_i].expect_info, "%s: info at 0x%llx, expected 0x%llx",
+                  low_cases[_i].name, (unsigned long long)be.info,
+                  (unsigned long long)low_cases[_i].expect_info);
+    ck_assert(range_clear(be.lay.lo, be.lay.hi - be.lay.lo, pa, len));
+    ck_assert_uint_eq(m->ram[pa], 0x5a);
+    ck_assert_uint_eq(m->ram[pa + 0xff], 0x5a);
+    ck_assert_uint_eq(m->ram[pa + 0x100], 0); /* BSS */
+    const uint8_t *info = m->ram + be.info;
+    ck_assert_uint_eq(ld_le32(info), (1u << 0) | (1u << 2) | (1u << 3) | (1u << 6) | (1u << 9));
+    ck_assert_str_eq((const char *)m->ram + ld_le32(info + 16), "low memory");
+    ck_assert_str_eq((const char *)m->ram + ld_le32(info + 64), "nvmx");
+    ck_assert_uint_eq(ld_le32(info + 44), 4 * 24);
+    ck_assert(range_clear(ld_le32(info + 48), 4 * 24, pa, len));
+    ck_assert_uint_eq(ld_le64(m->ram + ld_le32(info + 48) + 72 + 4), MIB);
+}
+END_TEST
+
+START_TEST(elf64_low_image_moves_boot_data)
+{
+    char err[512];
+    struct boot_entry be;
+    struct seg sg = { 0x8000, 0x8000, 0x100, 0x100, 0x77 };
+    size_t n = build_elf(img, sizeof(img), 2, 0x8000, &sg, 1, NULL);
+    const char *path = write_file("low64.elf", img, n);
+    ck_assert_msg(prepare(path, &be, err, sizeof(err)), "%s", err);
+    ck_assert_int_eq(be.kind, BOOT_ELF64);
+    ck_assert_uint_eq(be.gdt_base, 0x9000); /* the page after the image */
+    ck_assert_uint_eq(be.info, 0xa000);
+    ck_assert_uint_eq(be.rsp, 0x18000);
+    ck_assert_uint_eq(be.cr3, 0x18000);
+    ck_assert_uint_eq(m->ram[0x8000], 0x77);
+    ck_assert_uint_eq(m->ram[0x80ff], 0x77);
+    uint64_t pdpt = ld_le64(m->ram + be.cr3) & ~0xfffull;
+    ck_assert_uint_eq(pdpt, 0x19000);
+    uint64_t pd = ld_le64(m->ram + pdpt) & ~0xfffull;
+    ck_assert_uint_eq(pd, 0x1a000);
+    ck_assert_uint_eq(ld_le64(m->ram + pd), 0x83);
+    ck_assert_uint_eq(ld_le64(m->ram + be.gdt_base + BOOT_SEL_CODE64), 0x00af9a000000ffffull);
+    ck_assert_str_eq((const char *)m->ram + ld_le32(m->ram + be.info + 16), "console=ttyS0");
+}
+END_TEST
+
+static uint8_t sum8(const uint8_t *p, size_t n)
+{
+    uint8_t s = 0;
+    for (size_t i = 0; i < n; i++)
+        s = (uint8_t)(s + p[i]);
+    return s;
+}
+
+/* MultiProcessor Specification 1.4: floating pointer at 0xF0000 with a
+ * zero checksum pointing at a "PCMP" table whose entries name the
+ * processor, the buses, the I/O APIC, the ISA interrupts and LINT0/LINT1. */
+START_TEST(mp_tables_describe_the_platform)
+{
+    char err[512];
+    struct boot_entry be;
+    struct seg sg = { 0x100000, 0x100000, 0x100, 0x100, 0x33 };
+    size_t n = build_elf(img, sizeof(img), 2, 0x100000, &sg, 1, NULL);
+    const char *path = write_file("mp.elf", img, n);
+    ck_assert_msg(prepare(path, &be, err, sizeof(err)), "%s", err);
+    const uint8_t *f = m->ram + 0xf0000;
+    ck_assert_mem_eq(f, "_MP_", 4);
+    ck_assert_uint_eq(f[8], 1);
+    ck_assert_uint_eq(f[9], 4);
+    ck_assert_uint_eq(sum8(f, 16), 0);
+    ck_assert_uint_eq(f[11], 0); /* a configuration table follows, no default */
+    ck_assert_uint_eq(f[12] & 0x80, 0); /* virtual-wire mode */
+    const uint8_t *t = m->ram + ld_le32(f + 4);
+    ck_assert_mem_eq(t, "PCMP", 4);
+    uint16_t len = ld_le16(t + 4), count = ld_le16(t + 34);
+    ck_assert_uint_eq(sum8(t, len), 0);
+    ck_assert_uint_eq(ld_le32(t + 36), 0xfee00000u);
+    unsigned kinds[5] = { 0 }, isa_irqs = 0;
+    const uint8_t *e = t + 44;
+    for (unsigned i = 0; i < count; i++) {
+        ck_assert_uint_le(e[0], 4);
+        kinds[e[0]]++;
+        if (e[0] == 2) {
+            ck_assert_uint_eq(e[1], 1); /* I/O APIC ID */
+            ck_assert_uint_eq(ld_le32(e + 4), 0xfec00000u);
+        }
+        if (e[0] == 3) {
+            ck_assert_uint_eq(e[4], 1);    /* the ISA bus */
+            ck_assert_uint_eq(e[5], e[7]); /* ISA IRQ n -> INTIN n */
+            isa_irqs |= 1u << e[5];
+        }
+        if (e[0] == 4)
+            ck_assert_uint_eq(e[1], e[7] == 0 ? 3 : 1); /* LINT0 ExtINT, LINT1 NMI */
+        e += e[0] == 0 ? 20 : 8;
+    }
+    ck_assert_uint_eq((uint64_t)(e - t), len);
+    ck_assert_uint_eq(kinds[0], 1);
+    ck_assert_uint_eq(kinds[1], 2);
+    ck_assert_uint_eq(kinds[2], 1);
+    ck_assert_uint_eq(kinds[4], 2);
+    ck_assert_uint_eq(isa_irqs, 0xfffbu); /* every ISA IRQ but the cascade */
+}
+END_TEST
+
+/* An image over 0xF0000 keeps its bytes: no tables there. */
+START_TEST(mp_tables_yield_to_the_image)
+{
+    char err[512];
+    struct boot_entry be;
+    struct seg sg = { 0xf0000, 0xf0000, 0x40, 0x40, 0x66 };
+    size_t n = build_elf(img, sizeof(img), 2, 0xf0000, &sg, 1, NULL);
+    const char *path = write_file("bios.elf", img, n);
+    ck_assert_msg(prepare(path, &be, err, sizeof(err)), "%s", err);
+    ck_assert_uint_eq(m->ram[0xf0000], 0x66);
+    ck_assert_uint_eq(m->ram[0xf003f], 0x66);
+}
+END_TEST
+
 static Suite *machine_suite(void)
 {
     Suite *s = suite_create("machine");
@@ -706,6 +847,11 @@ static Suite *machine_suite(void)
     tcase_add_test(tc, multiboot_elf32_loads_at_paddr);
     tcase_add_test(tc, elf64_builds_identity_page_tables);
     tcase_add_test(tc, elf64_with_multiboot_header_is_multiboot);
+    tcase_add_loop_test(tc, multiboot_low_image_moves_boot_data, 0,
+                        sizeof(low_cases) / sizeof(low_cases[0]));
+    tcase_add_test(tc, elf64_low_image_moves_boot_data);
+    tcase_add_test(tc, mp_tables_describe_the_platform);
+    tcase_add_test(tc, mp_tables_yield_to_the_image);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -512,7 +512,7 @@ START_TEST(reserved_bits_follow_maxphyaddr)
 {
     unsigned mp = maxphy_values[_i];
     set_model(mp, true);
-    ck_assert_uint_eq(paging_maxphyaddr(c), mp);
+    ck_assert_uint_eq(cpu_maxphyaddr(c), mp);
     struct paging_walk_result r;
 
     /* Bit MAXPHYADDR-1 of a 2-MByte page is an address bit. */
@@ -535,10 +535,27 @@ START_TEST(reserved_bits_follow_maxphyaddr)
 }
 END_TEST
 
+/* cpu_maxphyaddr() and cpu_linear_width() are the one source of both
+ * widths; a value outside what the model loader accepts (32..52; 48 or
+ * 57) gives the defaults, 39 and 48. */
+static const struct { uint32_t eax; unsigned maxphy, linear; } width_cases[] = {
+    { 0x3027, 39, 48 }, { 0x302e, 46, 48 }, { 0x3934, 52, 57 },
+    { 0x3035, 39, 48 }, { 0x301f, 39, 48 }, { 0x2724, 36, 48 },
+};
+
+START_TEST(address_widths_from_leaf_80000008)
+{
+    set_model(0, true);
+    model.leaves[model.nleaves - 1].eax = width_cases[_i].eax;
+    ck_assert_uint_eq(cpu_maxphyaddr(c), width_cases[_i].maxphy);
+    ck_assert_uint_eq(cpu_linear_width(c), width_cases[_i].linear);
+}
+END_TEST
+
 START_TEST(maxphyaddr_defaults_to_39_without_model)
 {
     c->model = NULL;
-    ck_assert_uint_eq(paging_maxphyaddr(c), 39);
+    ck_assert_uint_eq(cpu_maxphyaddr(c), 39);
 }
 END_TEST
 
@@ -921,6 +938,8 @@ static Suite *paging_suite(void)
     tcase_add_loop_test(tc, reserved_bits_follow_maxphyaddr, 0,
                         (int)(sizeof maxphy_values / sizeof maxphy_values[0]));
     tcase_add_test(tc, maxphyaddr_defaults_to_39_without_model);
+    tcase_add_loop_test(tc, address_widths_from_leaf_80000008, 0,
+                        sizeof width_cases / sizeof width_cases[0]);
     tcase_add_test(tc, pdpte_ps_is_reserved_without_1g_pages);
     tcase_add_loop_test(tc, load_pdptes_checks_reserved_bits, 0,
                         (int)(sizeof pdpte_cases / sizeof pdpte_cases[0]));

@@ -474,6 +474,21 @@ START_TEST(pic_auto_eoi_and_lint0_mask)
 }
 END_TEST
 
+/* SDM 3A "Enabling or Disabling the Local APIC": with IA32_APIC_BASE.EN
+ * clear LINT0 is INTR, whatever the LVT says. */
+START_TEST(pic_reaches_intr_with_apic_globally_disabled)
+{
+    pic_init(0x01);
+    lapic_write(m->lapic, LAPIC_LVT_LINT0, 0, 0, LAPIC_LVT_MASKED);
+    machine_irq_set(m, 4, true);
+    ck_assert_int_eq(machine_intr_peek(m), -1);
+    lapic_set_global_enable(m->lapic, false);
+    ck_assert(lapic_has_irr(m->lapic));
+    ck_assert_int_eq(machine_intr_ack(m), 0x24);
+    lapic_set_global_enable(m->lapic, true);
+}
+END_TEST
+
 START_TEST(pic_elcr_level_and_poll)
 {
     pic_init(0x01);
@@ -556,6 +571,113 @@ START_TEST(lapic_timer_tsc_deadline_disarms)
 }
 END_TEST
 
+/* SDM 3A "Reserved Bit Checking" (x2APIC): WRMSR setting a reserved bit of
+ * the register is #GP(0); the same value without it is accepted. */
+static const struct { uint32_t msr; uint64_t bad, good; } x2apic_rsvd_cases[] = {
+    { 0x808, 0x100, 0xff },                 /* TPR bits 31:8 */
+    { 0x80f, 0x1000 | 0x1ff, 0x3ff },       /* SVR: EOI suppression not enumerated */
+    { 0x832, 0x80000 | 0x30, 0x20030 },     /* LVT timer bit 19; periodic is fine */
+    { 0x835, 0x20000 | 0x700, 0x700 },      /* LINT0 bit 17 */
+    { 0x836, 0x800 | 0x400, 0x1a400 },      /* LINT1 bit 11 */
+    { 0x837, 0x100 | 0x33, 0x10033 },       /* LVT error: no delivery mode */
+    { 0x834, 0x800, 0x10000 },              /* LVT perf bit 11 */
+    { 0x833, 0x20000, 0x10000 },            /* LVT thermal bit 17 */
+    { 0x82f, 0x20000, 0x10000 },            /* LVT CMCI bit 17 */
+    { 0x83e, 0x4, 0xb },                    /* DCR bit 2 */
+    { 0x83f, 0x100, 0x40 },                 /* SELF IPI bits 31:8 */
+    { 0x830, 1ull << 13 | 0x40, 0x40040 },  /* ICR bit 13 */
+    { 0x838, 1ull << 32, 0xffffffffu },     /* initial count: bits 63:32 */
+};
+
+START_TEST(x2apic_reserved_bits_gp)
+{
+    struct lapic *l = m->lapic;
+    apic_enable();
+    l->x2apic = true;
+    uint32_t msr = x2apic_rsvd_cases[_i].msr;
+    ck_assert_msg(!lapic_wrmsr(l, msr, 0, 0, x2apic_rsvd_cases[_i].bad),
+                  "MSR 0x%x: 0x%llx accepted", msr, (unsigned long long)x2apic_rsvd_cases[_i].bad);
+    ck_assert_msg(lapic_wrmsr(l, msr, 0, 0, x2apic_rsvd_cases[_i].good),
+                  "MSR 0x%x: 0x%llx refused", msr, (unsigned long long)x2apic_rsvd_cases[_i].good);
+}
+END_TEST
+
+/* Guest nonsense never crashes nvmx: a fixed pseudo-random stream of port
+ * and MMIO accesses of every size over every device this file covers,
+ * interleaved with interrupt acknowledges and EOIs, leaves the machine
+ * answering (run under ASan/UBSan in the sanitizer build). */
+static uint64_t rng_state = 0x243f6a8885a308d3ull;
+static uint64_t rng(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+
+START_TEST(devices_survive_random_programming)
+{
+    static const uint16_t ports[] = { 0x20, 0x21, 0xa0, 0xa1, 0x4d0, 0x4d1, 0xcf8, 0xcf9, 0xcfa,
+                                      0xcfb, 0xcfc, 0xcfd, 0xcfe, 0xcff, 0xe0, 0xe3, 0xe4, 0xe8,
+                                      0xeb, 0x2000, 0x2005, 0x200e, 0x2017, 0xc000, 0xc07f,
+                                      0xc0ff };
+    static const uint64_t mmio[] = { IOAPIC, IOAPIC + 0x10, IOAPIC + 0x40, 0xfebff000u,
+                                     0xfebff800u, 0xfebffffcu, 0xff000000u, 0xff00fff9u,
+                                     0xff00ffffu, 0xfee000b0u, 0xfee00350u };
+    static const unsigned sizes[] = { 1, 2, 4, 8 };
+    for (unsigned i = 0; i < 200000; i++) {
+        uint64_t r = rng();
+        unsigned size = sizes[(r >> 8) & 3];
+        uint64_t v = rng();
+        if (r & 1) {
+            uint16_t port = (uint16_t)(ports[(r >> 16) % (sizeof ports / sizeof ports[0])] +
+                                       ((r >> 40) & 3));
+            if (size == 8)
+                size = 4;
+            if (r & 2)
+                machine_io_out(m, port, size, (uint32_t)v);
+            else
+                (void)machine_io_in(m, port, size);
+        } else {
+            uint64_t pa = mmio[(r >> 16) % (sizeof mmio / sizeof mmio[0])] + ((r >> 40) & 7);
+            if (r & 2)
+                machine_mmio_write(m, pa, size, v);
+            else
+                (void)machine_mmio_read(m, pa, size);
+        }
+        if ((r >> 48) % 7 == 0)
+            (void)machine_intr_ack(m);
+        if ((r >> 52) % 11 == 0)
+            lapic_write(m->lapic, LAPIC_EOI, 0, 0, 0);
+    }
+    /* still answering: the host bridge and the pc-testdev register */
+    ck_assert_uint_eq(cfg_read(0, 0, 0, 0x00, 4), 0x12378086u);
+    machine_io_out(m, 0xe0, 4, 0x5a5a5a5au);
+    ck_assert_uint_eq(machine_io_in(m, 0xe0, 4), 0x5a5a5a5au);
+}
+END_TEST
+
+/* x2APIC MSRs that are no writable register (reserved addresses, and the
+ * read-only ones): WRMSR is #GP(0) whatever the value; RDMSR of reserved
+ * addresses too. */
+static const uint32_t x2apic_no_write[] = { 0x800, 0x801, 0x803, 0x804, 0x807, 0x809, 0x80a,
+                                            0x80c, 0x80d, 0x80e, 0x810, 0x818, 0x820, 0x829,
+                                            0x82e, 0x831, 0x839, 0x83d, 0x840, 0x8ff };
+
+START_TEST(x2apic_reserved_and_read_only_registers_gp)
+{
+    struct lapic *l = m->lapic;
+    apic_enable();
+    l->x2apic = true;
+    uint32_t msr = x2apic_no_write[_i];
+    ck_assert_msg(!lapic_wrmsr(l, msr, 0, 0, 0), "WRMSR 0x%x accepted", msr);
+    uint64_t v;
+    bool readable = msr == 0x803 || msr == 0x80a || msr == 0x80d || msr == 0x810 ||
+                    msr == 0x818 || msr == 0x820 || msr == 0x839;
+    ck_assert_msg(lapic_rdmsr(l, msr, 0, &v) == readable, "RDMSR 0x%x", msr);
+}
+END_TEST
+
 static Suite *platform_suite(void)
 {
     Suite *s = suite_create("platform");
@@ -580,6 +702,7 @@ static Suite *platform_suite(void)
     tcase_add_test(tc, pc_testdev_io_register);
     tcase_add_test(tc, pc_testdev_iomem);
     tcase_add_test(tc, device_names_checked);
+    tcase_add_test(tc, devices_survive_random_programming);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("ioapic");
@@ -600,6 +723,7 @@ static Suite *platform_suite(void)
     tcase_add_test(tc, pic_cascade_and_spurious);
     tcase_add_test(tc, pic_auto_eoi_and_lint0_mask);
     tcase_add_test(tc, pic_elcr_level_and_poll);
+    tcase_add_test(tc, pic_reaches_intr_with_apic_globally_disabled);
     tcase_add_test(tc, pic_rotation);
     suite_add_tcase(s, tc);
 
@@ -607,6 +731,10 @@ static Suite *platform_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, lapic_timer_mode_change_keeps_count);
     tcase_add_test(tc, lapic_timer_tsc_deadline_disarms);
+    tcase_add_loop_test(tc, x2apic_reserved_and_read_only_registers_gp, 0,
+                        sizeof x2apic_no_write / sizeof x2apic_no_write[0]);
+    tcase_add_loop_test(tc, x2apic_reserved_bits_gp, 0,
+                        sizeof x2apic_rsvd_cases / sizeof x2apic_rsvd_cases[0]);
     suite_add_tcase(s, tc);
     return s;
 }

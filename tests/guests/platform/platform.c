@@ -9,6 +9,7 @@
 #include "console.h"
 #include "exc.h"
 #include "report.h"
+#include "rtstring.h"
 #include "x86.h"
 
 #define MSR_APIC_BASE 0x1b
@@ -149,7 +150,43 @@ static void test_ioapic_registers(void)
     check_eq("ioapic.arbitration_follows_id", ioapic_read(2), 0x0f000000u);
     ioapic_write(2, 0);
     check_eq("ioapic.arbitration_read_only", ioapic_read(2), 0x0f000000u);
-    ioapic_write(0, 0);
+    ioapic_write(0, id);
+}
+
+/* MultiProcessor Specification 1.4 "Finding the MP Floating Pointer
+ * Structure": a 16-byte aligned "_MP_" in 0xF0000-0xFFFFF with a zero
+ * checksum, whose table names the I/O APIC the hardware has. */
+static uint8_t sum8(const uint8_t *p, unsigned n)
+{
+    uint8_t s = 0;
+    while (n--)
+        s = (uint8_t)(s + *p++);
+    return s;
+}
+
+static void test_mptable(void)
+{
+    const uint8_t *f = 0;
+    for (uint64_t a = 0xf0000; a < 0x100000 && !f; a += 16)
+        if (!memcmp((const void *)a, "_MP_", 4) && !sum8((const uint8_t *)a, 16))
+            f = (const uint8_t *)a;
+    if (!check_true("mptable.floating_pointer", f != 0, "_MP_ in 0xF0000-0xFFFFF"))
+        return;
+    const uint8_t *t = (const uint8_t *)(uint64_t)(*(const uint32_t *)(f + 4));
+    uint16_t len = *(const uint16_t *)(t + 4), count = *(const uint16_t *)(t + 34);
+    check_true("mptable.table", !memcmp(t, "PCMP", 4) && !sum8(t, len), "PCMP, zero checksum");
+    int ioapic_id = -1;
+    uint32_t ioapic_addr = 0;
+    const uint8_t *e = t + 44;
+    for (unsigned i = 0; i < count && e < t + len; i++) {
+        if (e[0] == 2) {
+            ioapic_id = e[1];
+            ioapic_addr = *(const uint32_t *)(e + 4);
+        }
+        e += e[0] == 0 ? 20 : 8;
+    }
+    check_eq("mptable.ioapic_address", ioapic_addr, 0xfec00000u);
+    check_eq("mptable.ioapic_id_matches", (uint64_t)ioapic_id, ioapic_read(0) >> 24);
 }
 
 static void test_ioapic_delivery(void)
@@ -216,6 +253,15 @@ static void test_pic(void)
     *apic(APIC_LVT_LINT0) = 7u << 8;
     __asm__ volatile("nop");
     check_eq("pic.lint0_unmasked_delivers", pic_hits, 2);
+    /* SDM 3A "Enabling or Disabling the Local APIC": with IA32_APIC_BASE.EN
+     * clear the processor is one without a local APIC: LINT0 is INTR */
+    *apic(APIC_LVT_LINT0) = MASKED | 7u << 8;
+    uint64_t base = rdmsr(MSR_APIC_BASE);
+    wrmsr(MSR_APIC_BASE, base & ~(1ull << 11));
+    set_irq_line(3, 1);
+    check_eq("pic.intr_with_apic_globally_disabled", pic_hits, 3);
+    wrmsr(MSR_APIC_BASE, base);
+    *apic(APIC_LVT_LINT0) = MASKED;
     outb(0x21, 0xff);
 }
 
@@ -246,6 +292,63 @@ static void test_apic_timer_mode_change(void)
     *apic(APIC_TIMER_ICR) = 0;
 }
 
+/* ---- x2APIC MSRs ------------------------------------------------------------ */
+
+static uint32_t wr_msr;
+static uint64_t wr_val;
+static void do_wrmsr(void *arg)
+{
+    (void)arg;
+    wrmsr(wr_msr, wr_val);
+}
+
+/* #GP(0) (13) or -1 (none) from WRMSR */
+static int try_wrmsr(uint32_t msr, uint64_t val)
+{
+    wr_msr = msr;
+    wr_val = val;
+    int v = exc_run(do_wrmsr, 0);
+    return v == 13 && exc_last.f.error == 0 ? 13 : v;
+}
+
+/* SDM 3A "Reserved Bit Checking", Table "Local APIC Register Address Map
+ * Supported by x2APIC" */
+static void test_x2apic_msrs(void)
+{
+    if (!((cpuid(1, 0).ecx >> 21) & 1)) {
+        report_skip("x2apic.*", "CPUID.01H:ECX.x2APIC is 0");
+        return;
+    }
+    wrmsr(MSR_APIC_BASE, rdmsr(MSR_APIC_BASE) | (1u << 10) | (1u << 11));
+    static const struct { const char *name; uint32_t msr; uint64_t val; int expect; } cases[] = {
+        { "x2apic.tpr_bits_31_8_gp", 0x808, 0x100, 13 },
+        { "x2apic.tpr_ok", 0x808, 0x20, -1 },
+        { "x2apic.svr_bit_12_gp", 0x80f, 0x11ff, 13 },
+        { "x2apic.svr_ok", 0x80f, 0x1ff, -1 },
+        { "x2apic.lvt_timer_bit_19_gp", 0x832, 0x80000 | MASKED, 13 },
+        { "x2apic.lint0_bit_17_gp", 0x835, 0x20000 | MASKED, 13 },
+        { "x2apic.dcr_bit_2_gp", 0x83e, 0x4, 13 },
+        { "x2apic.self_ipi_bits_31_8_gp", 0x83f, 0x176, 13 },
+        { "x2apic.icr_bit_13_gp", 0x830, (1u << 13) | (1u << 18) | 0x76, 13 },
+        { "x2apic.bits_63_32_gp", 0x808, 1ull << 32, 13 },
+        { "x2apic.eoi_nonzero_gp", 0x80b, 1, 13 },
+        { "x2apic.ppr_read_only_gp", 0x80a, 0, 13 },
+        { "x2apic.isr_read_only_gp", 0x810, 0, 13 },
+        { "x2apic.current_count_read_only_gp", 0x839, 0, 13 },
+        { "x2apic.reserved_800_gp", 0x800, 0, 13 },
+        { "x2apic.reserved_83a_gp", 0x83a, 0, 13 },
+        { "x2apic.icr_high_absent_gp", 0x831, 0, 13 },
+    };
+    for (unsigned i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        check_eq(cases[i].name, (uint64_t)try_wrmsr(cases[i].msr, cases[i].val),
+                 (uint64_t)cases[i].expect);
+    wrmsr(0x808, 0);
+    unsigned before = hits[0x76];
+    wrmsr(0x83f, 0x76); /* SELF IPI */
+    __asm__ volatile("nop");
+    check_eq("x2apic.self_ipi_delivered", hits[0x76], before + 1);
+}
+
 void guest_main(uint32_t mb_magic, uint32_t mb_info)
 {
     (void)mb_magic;
@@ -261,9 +364,11 @@ void guest_main(uint32_t mb_magic, uint32_t mb_info)
 
     test_pci();
     test_pc_testdev();
+    test_mptable();
     test_ioapic_registers();
     test_ioapic_delivery();
     test_pic();
     test_apic_timer_mode_change();
+    test_x2apic_msrs();
     guest_finish();
 }

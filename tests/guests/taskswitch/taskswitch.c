@@ -30,10 +30,10 @@ struct tss32 {
 } __attribute__((packed));
 
 extern uint8_t ts_gdtr32[], ts_idtr32[];
-extern uint32_t ts_action, ts_read_ds0;
+extern uint32_t ts_action, ts_read_ds0, ts_cr3_a;
 extern uint8_t ts_far[];
 extern const uint8_t ts_task_body[], ts_vec_stubs[], ts16_code[];
-extern const uint8_t ts_do_jmp[], ts_do_call[], ts_do_int[], ts_do_iret[], ts_do_gp[];
+extern const uint8_t ts_do_jmp_paged[], ts_do_jmp[], ts_do_call[], ts_do_int[], ts_do_iret[], ts_do_gp[];
 extern const uint8_t ts_gp_rip[], ts_after_jmp[], ts_after_call[], ts_after_int[];
 uint32_t ts_run32(uint32_t stub);
 
@@ -436,6 +436,36 @@ static void test_ldt(void)
     check("ldt_switch", "ds_from_ldt", OUT(TS_DS0), 0x1d7da7a);
 }
 
+/* With paging on, CR3 comes from the new TSS (it is not saved in the old
+ * one): linear 40000000H maps only in the new task's page directory. */
+static uint32_t pd_a[1024] __attribute__((aligned(4096)));
+static uint32_t pd_b[1024] __attribute__((aligned(4096)));
+static uint32_t cr3_marker = 0xc3c3a5a5;
+
+static void test_cr3(void)
+{
+    uint32_t m = (uint32_t)(uint64_t)&cr3_marker;
+    for (unsigned i = 0; i < 1024; i++)
+        pd_a[i] = pd_b[i] = (i << 22) | 0x83; /* P, W, PS */
+    pd_a[0x100] = 0;
+    pd_b[0x100] = (m & ~0x3fffffu) | 0x83;
+    world_reset();
+    ts_cr3_a = (uint32_t)(uint64_t)pd_a;
+    tss_main.cr3 = ts_cr3_a;
+    tss_b.cr3 = (uint32_t)(uint64_t)pd_b;
+    gdt[TS_SPARE1 / 8] = desc(0x40000000u + (m & 0x3fffff), 0xfff, 0x3, 1, 0, 1, 0);
+    tss_b.ds = TS_SPARE1;
+    ts_read_ds0 = 1;
+    ts_action = TS_ACT_JMP_BACK;
+    set_far(TS_TSS_B);
+    uint32_t res = run(ts_do_jmp_paged);
+    check("cr3_switch", "returned", res, TS_RESULT_RETURNED);
+    check("cr3_switch", "new_cr3", OUT(TS_CR3), (uint32_t)(uint64_t)pd_b);
+    check("cr3_switch", "read_through_new_cr3", OUT(TS_DS0), 0xc3c3a5a5);
+    check("cr3_switch", "cr3_not_saved", tss_main.cr3, (uint32_t)(uint64_t)pd_a);
+    check("cr3_switch", "back_ebx_restored", OUT(TS_MAIN_EBX), TS_MAGIC_EBX);
+}
+
 /* SDM 3B "Task-Switch Exception Condition": T = 1 in the new TSS gives a
  * #DB trap with DR6.BT before the new task's first instruction. */
 static void test_trap_flag(void)
@@ -505,6 +535,7 @@ void guest_main(uint32_t mb_magic, uint32_t mb_info)
     test_exception_gates();
     test_new_task_faults();
     test_ldt();
+    test_cr3();
     test_trap_flag();
     test_tss16();
     guest_finish();

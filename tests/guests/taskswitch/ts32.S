@@ -63,6 +63,9 @@ ts_run32:
     .globl ts_back32
 ts_back32:
     movl %eax, %ebx
+    movl %cr0, %eax         /* paging off before CR4.PAE changes */
+    andl $~CR0_PG, %eax
+    movl %eax, %cr0
     movw $TS_DATA32, %ax
     movw %ax, %ds
     movw %ax, %ss
@@ -133,6 +136,19 @@ ts_do_int:
     int $TS_VEC_INT
 ts_after_int:
     jmp ts_main_record
+
+/* The same JMP with 32-bit paging on (4-MByte pages, CR3 = ts_cr3_a) */
+    .globl ts_do_jmp_paged
+ts_do_jmp_paged:
+    movl ts_cr3_a, %eax
+    movl %eax, %cr3
+    movl %cr4, %eax
+    orl $0x10, %eax         /* CR4.PSE */
+    movl %eax, %cr4
+    movl %cr0, %eax
+    orl $CR0_PG, %eax
+    movl %eax, %cr0
+    jmp ts_do_jmp
 
 /* IRET with NT = 1: the previous-task link of the main TSS names the task. */
 ts_do_iret:
@@ -254,7 +270,9 @@ ts_vec_common:
 
     .data
     .balign 8
-    .globl ts_far, ts_back_far, ts_action, ts_read_ds0
+    .globl ts_far, ts_back_far, ts_action, ts_read_ds0, ts_cr3_a
+ts_cr3_a:
+    .long 0
 ts_far:
     .long 0
     .word 0
