@@ -95,13 +95,15 @@ static const struct feature sky_features[] = {
     { "APIC", 1, EDX, 9, true },      { "SEP", 1, EDX, 11, true },
     { "PGE", 1, EDX, 13, true },       { "CMOV", 1, EDX, 15, true },
     { "PAT", 1, EDX, 16, true },       { "CLFSH", 1, EDX, 19, true },
-    { "MMX", 1, EDX, 23, false },      { "FXSR", 1, EDX, 24, true },
-    { "SSE", 1, EDX, 25, false },      { "SSE2", 1, EDX, 26, false },
-    { "SSE3", 1, ECX, 0, false },      { "MONITOR", 1, ECX, 3, false },
+    { "MMX", 1, EDX, 23, true },       { "FXSR", 1, EDX, 24, true },
+    { "SSE", 1, EDX, 25, true },      { "SSE2", 1, EDX, 26, true },
+    { "SSE3", 1, ECX, 0, true },      { "MONITOR", 1, ECX, 3, false },
     { "VMX", 1, ECX, 5, true },       { "CX16", 1, ECX, 13, true },
     { "PCID", 1, ECX, 17, true },      { "x2APIC", 1, ECX, 21, true },
     { "MOVBE", 1, ECX, 22, true },     { "POPCNT", 1, ECX, 23, true },
     { "XSAVE", 1, ECX, 26, true },    { "AVX", 1, ECX, 28, false },
+    { "SSSE3", 1, ECX, 9, true },      { "SSE4.1", 1, ECX, 19, true },
+    { "SSE4.2", 1, ECX, 20, true },
     { "RDRAND", 1, ECX, 30, false },  { "TSC-deadline", 1, ECX, 24, true },   { "FSGSBASE", 7, EBX, 0, true },
     { "AVX2", 7, EBX, 5, false },      { "SMEP", 7, EBX, 7, true },
     { "INVPCID", 7, EBX, 10, true },   { "SMAP", 7, EBX, 20, true },
@@ -241,10 +243,11 @@ START_TEST(skylake_server_vmx_msrs)
      * Capabilities"): no 5-level walks, no shadow-stack control */
     ck_assert_uint_eq(m[VMX_MSR_EPT_VPID_CAP], 0x00000f0106734141ull);
     ck_assert_uint_eq(m[VMX_MSR_VMFUNC], 1); /* EPTP switching, as the part */
-    /* CR4_FIXED1 stays within CPUID: OSFXSR (FXSR) and OSXSAVE (XSAVE), no
-     * OSXMMEXCPT (SSE), PKE, LA57 */
-    ck_assert_uint_eq(m[VMX_MSR_CR4_FIXED1] & ((1u << 18) | (1u << 9)), (1u << 18) | (1u << 9));
-    ck_assert_uint_eq(m[VMX_MSR_CR4_FIXED1] & ((1u << 10) | (1u << 22) | (1u << 12)), 0);
+    /* CR4_FIXED1 stays within CPUID: OSFXSR (FXSR), OSXMMEXCPT (SSE) and
+     * OSXSAVE (XSAVE), no PKE, LA57 */
+    ck_assert_uint_eq(m[VMX_MSR_CR4_FIXED1] & ((1u << 18) | (1u << 10) | (1u << 9)),
+                      (1u << 18) | (1u << 10) | (1u << 9));
+    ck_assert_uint_eq(m[VMX_MSR_CR4_FIXED1] & ((1u << 22) | (1u << 12)), 0);
     ck_assert(proc2 & (uint32_t)PROC2_ENABLE_XSAVES_XRSTORS);
 }
 END_TEST
