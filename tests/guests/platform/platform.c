@@ -111,7 +111,33 @@ static void settle(void)
         __asm__ volatile("pause");
 }
 
-static volatile unsigned pic_hits;
+static volatile unsigned pic_hits, slave_hits, level_hits;
+static volatile uint8_t slave_isr_seen;
+
+/* IRQ 10 through the slave: EOI to the slave, then to the master */
+static bool slave_handler(struct exc_frame *f)
+{
+    slave_hits++;
+    outb(0xa0, 0x0b);
+    slave_isr_seen = inb(0xa0);
+    outb(0xa0, 0x0a);
+    set_irq_line(10, 0);
+    outb(0xa0, 0x20);
+    outb(0x20, 0x20);
+    return true;
+}
+
+/* IRQ 5 level-triggered by the ELCR: the first EOI with the line still up
+ * brings it back; the second visit lowers the line */
+static bool level_handler(struct exc_frame *f)
+{
+    level_hits++;
+    if (level_hits >= 2)
+        set_irq_line(5, 0);
+    outb(0x20, 0x20);
+    return true;
+}
+
 static bool pic_handler(struct exc_frame *f)
 {
     pic_hits++;
@@ -321,6 +347,24 @@ static void test_pic(void)
     } else {
         report_skip("pic.intr_with_apic_globally_disabled", "QEMU masks LINT0 regardless");
     }
+    /* the cascade: IRQ 10 on the slave's IR2, vector base 0x38 */
+    *apic(APIC_LVT_LINT0) = 7u << 8;
+    outb(0x21, 0xfb);
+    outb(0xa1, 0xfb);
+    set_irq_line(10, 1);
+    wait_for(&slave_hits, 1);
+    check_eq("pic.cascade_irq10", slave_hits, 1);
+    check_eq("pic.cascade_slave_isr", slave_isr_seen, 0x04);
+    outb(0xa1, 0xff);
+    /* ELCR (PIIX3): IRQ 5 level-sensitive */
+    uint8_t elcr = inb(0x4d0);
+    outb(0x4d0, (uint8_t)(elcr | 0x20));
+    check_eq("pic.elcr_irq5", inb(0x4d0) & 0x20, 0x20);
+    outb(0x21, 0xdf);
+    set_irq_line(5, 1);
+    wait_for(&level_hits, 2);
+    check_eq("pic.elcr_level_redelivered", level_hits, 2);
+    outb(0x4d0, elcr);
     *apic(APIC_LVT_LINT0) = MASKED;
     outb(0x21, 0xff);
 }
@@ -420,6 +464,8 @@ void guest_main(uint32_t mb_magic, uint32_t mb_info)
     for (unsigned i = 0; i < sizeof vecs; i++)
         exc_set_hook(vecs[i], apic_handler);
     exc_set_hook(0x33, pic_handler);
+    exc_set_hook(0x3a, slave_handler);
+    exc_set_hook(0x35, level_handler);
     /* Firmware may leave 8259 IRQs unmasked on vectors that are exceptions
      * here (SeaBIOS: the PIT on IRQ 0, vector 8), as kvm-unit-tests'
      * mask_pic_interrupts() knows: mask them all first. */
