@@ -7,6 +7,8 @@
 #     ept_touch workload on one page at 48 MiB, outside the guest's memory;
 #   guest.turtle_nested_isolation: the guest is a hypervisor whose EPT12
 #     maps its guest's page beyond the guest's memory (nested_isolation.c).
+#   guest.turtle_operand_isolation: the guest's VMPTRST stores at 256 MiB,
+#     beyond its 128 MiB (operand_isolation.c).
 # usage: expect-isolation.sh OUTDIR MESSAGE DONE NVMX RUN-ARGS...
 set -u
 out=$1 message=$2 done=$3 nvmx=$4

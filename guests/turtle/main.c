@@ -24,7 +24,6 @@
 
 struct turtle_opts topts = {.nested = true, .shadow = true};
 uint8_t vmcs01_region[4096] __attribute__((aligned(4096)));
-uint8_t vmcs02_region[4096] __attribute__((aligned(4096)));
 
 void vcpu_vmcs_setup(const struct guest_boot *gb);
 

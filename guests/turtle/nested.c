@@ -18,19 +18,68 @@
 #define EFER_LME_BIT (1ull << 8)
 #define EFER_LMA_BIT (1ull << 10)
 
-static uint64_t vmcs02_for = ~0ull; /* the vmcs12 vmcs02 was built for */
-static bool vmcs02_launched;
 static uint64_t host01[VMCS12_NFIELDS]; /* vmcs01's host-state fields */
 static bool host01_saved;
 
-void nested_forget(uint64_t pa)
+/* The guest-state fields a guest hypervisor reads on most exits (RIP,
+ * RSP, RFLAGS, interruptibility and activity state, CS/SS access rights
+ * for the mode and CPL, CR0/CR3/CR4: those of the turtle's own exit handler
+ * and its shadow VMCS) are copied into the cache at every exit of vmcs02.
+ * The others -- segment registers, descriptor tables, SYSENTER, debug
+ * state, EFER/PAT, PDPTEs, ... -- an exit seldom changes and a guest
+ * hypervisor seldom reads: they stay in vmcs02 until the guest reads one
+ * or the cache is written back (KVM: sync_vmcs02_to_vmcs12_rare). Each is
+ * a VMREAD per reflected exit that the turtle's own hypervisor would
+ * otherwise emulate. */
+static uint64_t rare_pending[(VMCS12_NFIELDS + 63) / 64];
+static uint64_t rare_vmcs02; /* the vmcs02 that holds them */
+
+static bool rare_field(uint32_t enc)
 {
-    if (pa != ~0ull && pa != vmcs02_for)
+    switch (enc) {
+    case GUEST_RIP:
+    case GUEST_RSP:
+    case GUEST_RFLAGS:
+    case GUEST_INTERRUPTIBILITY:
+    case GUEST_ACTIVITY:
+    case GUEST_CS_AR:
+    case GUEST_SS_AR:
+    case GUEST_CR0:
+    case GUEST_CR3:
+    case GUEST_CR4: return false;
+    default: return true;
+    }
+}
+
+bool nested_rare_pending(unsigned i)
+{
+    return (rare_pending[i / 64] >> (i % 64)) & 1;
+}
+
+void nested_rare_written(unsigned i)
+{
+    rare_pending[i / 64] &= ~(1ull << (i % 64));
+}
+
+/* vmcs01 is current, and stays so. */
+void nested_sync_rare(void)
+{
+    bool any = false;
+    for (unsigned w = 0; w < (VMCS12_NFIELDS + 63) / 64; w++)
+        any |= rare_pending[w] != 0;
+    if (!any)
         return;
-    if (vmcs02_for != ~0ull)
-        vmclear((uint64_t)vmcs02_region); /* vmcs01 stays current */
-    vmcs02_for = ~0ull;
-    vmcs02_launched = false;
+    if (vmptrld(rare_vmcs02) != VMX_OK)
+        turtle_fatal("VMPTRLD of vmcs02 failed");
+    for (unsigned w = 0; w < (VMCS12_NFIELDS + 63) / 64; w++) {
+        for (uint64_t bits = rare_pending[w]; bits; bits &= bits - 1) {
+            unsigned i = w * 64 + (unsigned)__builtin_ctzll(bits);
+            vmcs12[i] = vmread(vmcs12_encoding[i]);
+        }
+        rare_pending[w] = 0;
+    }
+    if (vmptrld((uint64_t)vmcs01_region) != VMX_OK)
+        turtle_fatal("VMPTRLD of vmcs01 failed");
 }
 
 /* ---- checks the turtle makes itself ---- */
@@ -296,8 +345,8 @@ static void write_vmcs02(bool fresh)
 
 bool nested_enter(regs_t *r, bool launch)
 {
-    uint64_t ptr = vcpu.vmcs12_ptr;
-    bool fresh = false;
+    uint64_t ptr = vcpu.vmcs12_ptr, vmcs02;
+    bool fresh, launched02;
 
     /* SDM 3C "VMLAUNCH/VMRESUME -- Launch/Resume Virtual Machine" */
     shadow_pull();
@@ -335,21 +384,18 @@ bool nested_enter(regs_t *r, bool launch)
     if (!host01_saved)
         save_host01();
     host01[vmcs12_index(HOST_RSP)] = vmread(HOST_RSP);
-    if (vmcs02_for != ptr) {
-        nested_forget(~0ull);
-        vmx_region_init(vmcs02_region, VMX_BASIC_REVISION(vmx_caps.basic));
-        if (vmclear((uint64_t)vmcs02_region) != VMX_OK)
-            turtle_fatal("VMCLEAR of vmcs02 failed");
-        vmcs02_for = ptr;
-        fresh = true;
-    }
-    if (vmptrld((uint64_t)vmcs02_region) != VMX_OK)
+    vmcs02 = vmcs02_enter(ptr, &fresh, &launched02);
+    if (vmptrld(vmcs02) != VMX_OK)
         turtle_fatal("VMPTRLD of vmcs02 failed");
     write_vmcs02(fresh);
     if (fresh)
         vmwrite(HOST_RSP, host01[vmcs12_index(HOST_RSP)]);
+    /* EPT02 holds the translations of one EPTP12 at a time: another
+     * vmcs02's entry may have emptied it since this one was written. */
+    if (gmap.ept && nested_ept12())
+        vmwrite(EPT_POINTER, nested_ept_eptp02());
     vcpu.in_l3 = true;
-    r->launched = vmcs02_launched;
+    r->launched = launched02;
     return true;
 }
 
@@ -389,12 +435,17 @@ bool nested_exit(regs_t *r, uint32_t reason)
          * and the exit saves the guest state (SDM 3C "Saving Guest
          * State"); VM exits store IA32_EFER.LMA into the "IA-32e mode
          * guest" control (IA32_VMX_MISC[5]). */
-        vmcs02_launched = true;
+        vmcs02_mark_launched();
         vmcs12_set_launch_state(ptr, 1);
+        rare_vmcs02 = vmcs02_current();
         for (unsigned i = 0; i < VMCS12_NFIELDS; i++) {
             uint32_t enc = vmcs12_encoding[i];
-            if (vmcs_enc_type(enc) == VMCS_TYPE_GUEST && enc != VMCS_LINK_PTR &&
-                vmcs12_index(enc) == (int)i)
+            if (vmcs_enc_type(enc) != VMCS_TYPE_GUEST || enc == VMCS_LINK_PTR ||
+                vmcs12_index(enc) != (int)i)
+                continue;
+            if (rare_field(enc))
+                rare_pending[i / 64] |= 1ull << (i % 64);
+            else
                 vmcs12[i] = vmread(enc);
         }
         v12_set(ENTRY_CONTROLS,

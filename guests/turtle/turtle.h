@@ -59,7 +59,7 @@ typedef struct vmx_regs regs_t;
 /* ---- main.c ---- */
 void turtle_fatal(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 void turtle_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-extern uint8_t vmcs01_region[4096], vmcs02_region[4096];
+extern uint8_t vmcs01_region[4096];
 extern uint64_t host_rsp; /* HOST_RSP of the exit stub, for vmcs02 */
 
 /* ---- loader.c ---- */
@@ -164,8 +164,26 @@ bool nested_exit(regs_t *r, uint32_t reason);
 /* VMLAUNCH/VMRESUME of vmcs02 failed with VMfail: give the guest its
  * result. */
 void nested_entry_vmfail(int result);
-/* vmcs12 at pa is cleared or replaced: forget its vmcs02. */
+
+/* The seldom-read guest-state fields an exit left in vmcs02 (nested.c):
+ * whether field i is one, the guest wrote field i, take them all into the
+ * cache (vmcs01 current). */
+bool nested_rare_pending(unsigned i);
+void nested_rare_written(unsigned i);
+void nested_sync_rare(void);
+
+/* ---- vmcs02.c: a vmcs02 per vmcs12 ---- */
+/* vmcs12 at pa is cleared (~0: all, VMXOFF): forget its vmcs02. */
 void nested_forget(uint64_t pa);
+/* The vmcs02 region for vmcs12 ptr (*fresh: new, every field to write;
+ * *launched: its launch state). */
+uint64_t vmcs02_enter(uint64_t ptr, bool *fresh, bool *launched);
+void vmcs02_mark_launched(void);
+uint64_t vmcs02_current(void); /* the region nested_enter() made current */
+/* The vmcs12 at pa stops / starts being current: keep / restore the cache's
+ * dirty bits against its vmcs02. */
+void vmcs02_save_dirty(uint64_t pa);
+void vmcs02_restore_dirty(uint64_t pa);
 
 /* ---- shadow.c: VMCS shadowing for the guest's VMREAD/VMWRITE ---- */
 void shadow_init(bool want);

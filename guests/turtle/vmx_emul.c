@@ -107,6 +107,8 @@ static void drop_current(void)
 {
     if (vcpu.vmcs12_ptr != ~0ull) {
         shadow_pull();
+        nested_sync_rare();
+        vmcs02_save_dirty(vcpu.vmcs12_ptr);
         vmcs12_flush(vcpu.vmcs12_ptr);
     }
     vcpu.vmcs12_ptr = ~0ull;
@@ -174,6 +176,7 @@ static void emul_vmptrld(regs_t *r)
     if (pa != vcpu.vmcs12_ptr) {
         drop_current();
         vmcs12_load(pa);
+        vmcs02_restore_dirty(pa);
         vcpu.vmcs12_ptr = pa;
         shadow_push();
         shadow_link(true);
@@ -212,6 +215,8 @@ void vmx_emul_vmread(regs_t *r, uint64_t *fields)
         vm_fail_valid(VMXERR_UNSUPPORTED_FIELD);
         return;
     }
+    if (fields == vmcs12 && nested_rare_pending((unsigned)i))
+        nested_sync_rare();
     v = (enc & 1) ? fields[i] >> 32 : fields[i];
     if (info & (1u << 10)) {
         gpr_write(r, (info >> 3) & 15, l64 ? v : (uint32_t)v);
@@ -257,8 +262,10 @@ void vmx_emul_vmwrite(regs_t *r, uint64_t *fields)
         fields[i] = (fields[i] & 0xffffffffu) | (v << 32);
     else
         fields[i] = vmcs_width_mask((uint32_t)enc, v);
-    if (fields == vmcs12)
+    if (fields == vmcs12) {
+        nested_rare_written((unsigned)i);
         vmcs12_mark((unsigned)i);
+    }
     vm_succeed();
 }
 

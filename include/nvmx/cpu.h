@@ -464,6 +464,7 @@ struct cpu {
     struct tlb_model *tlbm;            /* modelled TLB for cycles, or NULL (tlb_model.c) */
     uint64_t xlate_page_size;          /* page size of the translation in progress */
     struct psc *psc;                   /* modelled paging-structure caches, or NULL (psc.c) */
+    struct ept_walk_cache *ept_wc;     /* EPT walks kept for the host's speed (ept.c) */
     /* The translation in progress is one the modelled TLB missed (or there
      * is none): the paging-structure caches decide what its walk costs. */
     bool xlate_psc;

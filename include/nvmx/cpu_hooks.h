@@ -180,6 +180,11 @@ bool cpu_events_held(const struct cpu *c);
  * setting accessed/dirty flags; false with the #PF error code if the access
  * would fault. Without paging, the address is physical. */
 bool cpu_lin_to_phys(struct cpu *c, uint64_t lin, bool write, uint64_t *pa, uint32_t *pfec);
+/* The same through the EPT paging structures at eptp (caps) for every
+ * guest-physical address, as a look: nothing charged, cached or flagged;
+ * *ept_failed when EPT does not translate. */
+bool cpu_lin_to_phys_ept(struct cpu *c, uint64_t lin, bool write, const struct ept_caps *caps,
+                         uint64_t eptp, uint64_t *pa, uint32_t *pfec, bool *ept_failed);
 /* CPUID as the processor executes it (the CPU model's leaves). */
 void cpu_cpuid(struct cpu *c, uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
 /* Bulk access to guest-physical RAM for src/vmx and src/nested (VMCS

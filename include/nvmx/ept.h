@@ -121,6 +121,26 @@ enum ept_outcome ept_walk(const struct ept_caps *caps, uint64_t eptp, uint64_t g
                           const struct ept_access *acc, ept_read_fn read, void *ctx,
                           struct ept_result *r);
 
+/* The permissions (EPT_R|W|X) an access needs and, in *write, whether it
+ * counts as a write (a paging-structure access with EPTP bit 6 does). */
+unsigned ept_access_need(const struct ept_caps *caps, uint64_t eptp, const struct ept_access *acc,
+                         bool *write);
+
+/* A cache of successful walks for the host's speed (walk_cache.c): each
+ * entry keeps the EPT entries its walk read, with their addresses, and
+ * is used only while every one of them still holds the value read, for an
+ * access of the same kind the permissions allow and that has no
+ * accessed/dirty flag to set -- when ept_walk() would read the same
+ * entries and give the same result. So it needs no invalidation and never
+ * changes a result, the references counted (r->refs) included. */
+struct ept_walk_cache;
+struct ept_walk_cache *ept_walk_cache_new(void);
+void ept_walk_cache_free(struct ept_walk_cache *wc);
+/* ept_walk() through the cache (wc may be NULL: a plain walk). */
+enum ept_outcome ept_walk_cached(struct ept_walk_cache *wc, const struct ept_caps *caps,
+                                 uint64_t eptp, uint64_t gpa, const struct ept_access *acc,
+                                 ept_read_fn read, void *ctx, struct ept_result *r);
+
 /* The VM-entry checks on the EPTP (SDM 3C "Checks on VM-Execution Control
  * Fields"): NULL if valid, else the rule it breaks, in words. */
 const char *ept_eptp_check(const struct ept_caps *caps, uint64_t eptp);

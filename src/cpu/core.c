@@ -61,6 +61,7 @@ void cpu_destroy(struct cpu *c)
     block_cache_free(c);
     tlb_model_free(c);
     psc_free(c);
+    ept_walk_cache_free(c->ept_wc);
     free(c);
 }
 

@@ -3,6 +3,7 @@
  * Memory Region" and "Layout of the 64-Bit Mode FXSAVE64 Map"), and
  * LDMXCSR/STMXCSR. */
 #include "cpu/fxsave.h"
+#include "cpu/sse_fp.h"
 #include "opcodes_gen.h"
 
 void cpu_fpu_reset(struct cpu *c)
@@ -24,6 +25,8 @@ void cpu_fpu_reset(struct cpu *c)
             f->features |= FPU_F_SSE;
         if (cpu_cpuid_feature(c, 1, CPUID_EDX, 26))
             f->features |= FPU_F_SSE2;
+        if (cpu_cpuid_feature(c, 1, CPUID_ECX, 0))
+            f->features |= FPU_F_SSE3;
         cpu_simd_features(c);
     }
 }

@@ -377,3 +377,34 @@ bool cpu_lin_to_phys(struct cpu *c, uint64_t lin, bool write, uint64_t *pa, uint
     *pa = r.pa;
     return true;
 }
+
+/* The same for a guest whose own hypervisor gives it EPT (eptp, caps):
+ * the paging structures and the result are guest-physical and go through
+ * those EPT paging structures, as in VMX non-root operation (SDM 3C
+ * "Guest-Physical Addresses"). A look, as the host's software walk is:
+ * nothing is charged, cached or flagged. *ept_failed says the EPT walk
+ * failed (the hardware would have taken an EPT violation or
+ * misconfiguration). */
+bool cpu_lin_to_phys_ept(struct cpu *c, uint64_t lin, bool write, const struct ept_caps *caps,
+                         uint64_t eptp, uint64_t *pa, uint32_t *pfec, bool *ept_failed)
+{
+    struct cpu_nonroot keep = c->nr;
+    bool nonroot = c->vmx_nonroot;
+    c->vmx_nonroot = true;
+    c->nr.ept = true;
+    c->nr.eptp = eptp;
+    c->nr.ept_caps = *caps;
+    struct paging_walk_result r;
+    struct ept_access a = { .type = write ? EPT_ACCESS_WRITE : EPT_ACCESS_READ };
+    bool ok = paging_walk(c, lin, (write ? ACC_W : ACC_R) | ACC_PEEK, &r);
+    *ept_failed = !ok && r.ept_abort;
+    if (ok && !cpu_ept_peek(c, r.pa, &a, pa)) {
+        *ept_failed = true;
+        ok = false;
+    }
+    if (!ok && !*ept_failed)
+        *pfec = r.error_code;
+    c->nr = keep;
+    c->vmx_nonroot = nonroot;
+    return ok;
+}

@@ -89,24 +89,31 @@ static int form_feature(enum xs_form f)
 }
 
 /* The checks before any access, in the SDM's priority (SDM 2C, each
- * form's "Protected Mode Exceptions"; SDM 3C "Relative Priority of Faults
- * and VM Exits"): #UD without the CPUID feature or with CR4.OSXSAVE = 0
- * (LOCK is #UD in the decoder); for XSAVES/XRSTORS in VMX non-root
- * operation #UD when "enable XSAVES/XRSTORS" is 0 (SDM 3C "Changes to
- * Instruction Behavior in VMX Non-Root Operation"), #GP(0) at CPL > 0,
- * then the VM exit the XSS-exiting bitmap asks for; #NM with CR0.TS;
- * #GP(0) for an area not 64-byte aligned (on the linear address, whatever
- * the segment). Returns the area's offset. */
+ * form's "Protected Mode Exceptions"; SDM 3A "Priority Among Concurrent
+ * Events": #UD and #NM are faults from decoding the instruction, #GP from
+ * executing it; SDM 3C "Relative Priority of Faults and VM Exits"): #UD
+ * without the CPUID feature or with CR4.OSXSAVE = 0 (LOCK is #UD in the
+ * decoder), and for XSAVES/XRSTORS in VMX non-root operation when "enable
+ * XSAVES/XRSTORS" is 0 (SDM 3C "Changes to Instruction Behavior in VMX
+ * Non-Root Operation"); #NM with CR0.TS = 1; for XSAVES/XRSTORS #GP(0) at
+ * CPL > 0, then the VM exit the XSS-exiting bitmap asks for; #GP(0) for an
+ * area not 64-byte aligned (on the linear address, whatever the segment).
+ * Returns the area's offset. */
 static uint64_t xsave_checks(struct cpu *c, const struct insn *in, enum xs_form f)
 {
     int feat = form_feature(f);
+    bool supervisor = f == XS_XSAVES || f == XS_XRSTORS;
+    uint16_t reason = f == XS_XSAVES ? VMX_EXIT_xsaves : VMX_EXIT_xrstors;
     if (!cpu_cpuid_feature(c, 1, CPUID_ECX, 26) || !(c->cr4 & CR4_OSXSAVE) ||
         (feat >= 0 && !cpu_xsave_feature(c, (unsigned)feat)))
         cpu_fault(c, EXC_UD);
-    if (f == XS_XSAVES || f == XS_XRSTORS) {
-        uint16_t reason = f == XS_XSAVES ? VMX_EXIT_xsaves : VMX_EXIT_xrstors;
+    if (supervisor) {
         struct cpu_intercept ud = { .reason = reason, .ud_check = true };
         cpu_intercept(c, &ud);
+    }
+    if (c->cr0 & CR0_TS)
+        cpu_fault(c, EXC_NM);
+    if (supervisor) {
         if (c->cpl != 0)
             cpu_fault_err(c, EXC_GP, 0);
         /* SDM 3C "Instructions That Cause VM Exits Conditionally":
@@ -118,8 +125,6 @@ static uint64_t xsave_checks(struct cpu *c, const struct insn *in, enum xs_form 
         };
         cpu_intercept(c, &q);
     }
-    if (c->cr0 & CR0_TS)
-        cpu_fault(c, EXC_NM);
     uint64_t ea = insn_ea(c, in);
     if ((c->seg[in->seg].base + ea) & 63)
         cpu_fault_err(c, EXC_GP, 0);

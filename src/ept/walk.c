@@ -133,20 +133,28 @@ static uint64_t violation_qual(const struct ept_caps *caps, const struct ept_acc
     return q;
 }
 
+unsigned ept_access_need(const struct ept_caps *caps, uint64_t eptp, const struct ept_access *acc,
+                         bool *write)
+{
+    /* SDM 3C "Accessed and Dirty Flags for EPT": with EPTP bit 6 set,
+     * "processor accesses to guest paging-structure entries are treated as
+     * writes" (for EPT violations and for the dirty flag); such a violation
+     * sets both bit 0 and bit 1 of the qualification. */
+    bool ad = (eptp & EPTP_AD) && (caps->cap & EPT_CAP_BIT(ACCESSED_DIRTY));
+    *write = (acc->type & EPT_ACCESS_WRITE) || (ad && acc->paging_structure);
+    return ((acc->type & EPT_ACCESS_READ) ? EPT_R : 0) | (*write ? EPT_W : 0) |
+           ((acc->type & EPT_ACCESS_FETCH) ? EPT_X : 0);
+}
+
 enum ept_outcome ept_walk(const struct ept_caps *caps, uint64_t eptp, uint64_t gpa,
                           const struct ept_access *acc, ept_read_fn read, void *ctx,
                           struct ept_result *r)
 {
     unsigned maxphy = clamp_maxphy(caps->maxphyaddr);
     uint64_t addr_mask = bits(maxphy - 1, 12);
-    /* SDM 3C "Accessed and Dirty Flags for EPT": with EPTP bit 6 set,
-     * "processor accesses to guest paging-structure entries are treated as
-     * writes" (for EPT violations and for the dirty flag); such a violation
-     * sets both bit 0 and bit 1 of the qualification. */
     bool ad = (eptp & EPTP_AD) && (caps->cap & EPT_CAP_BIT(ACCESSED_DIRTY));
-    bool write = (acc->type & EPT_ACCESS_WRITE) || (ad && acc->paging_structure);
-    unsigned need = ((acc->type & EPT_ACCESS_READ) ? EPT_R : 0) | (write ? EPT_W : 0) |
-                    ((acc->type & EPT_ACCESS_FETCH) ? EPT_X : 0);
+    bool write;
+    unsigned need = ept_access_need(caps, eptp, acc, &write);
     struct ept_access a = *acc;
     if (ad && acc->paging_structure)
         a.type |= EPT_ACCESS_READ;

@@ -20,8 +20,9 @@
      EPT_CAP_BIT(INVVPID_ALL_CONTEXT) | EPT_CAP_BIT(INVVPID_SINGLE_CONTEXT_RETAINING_GLOBALS))
 
 /* What src/nested can nest today: no TPR shadow or APIC virtualization, no
- * VM functions, VMCS shadowing, PML or #VE; EPT (nested EPT, ept02.c), VPID
- * and unrestricted guest are offered (docs/nested.md); and, as KVM's
+ * VM functions, PML or #VE; EPT (nested EPT, ept02.c), VPID and
+ * unrestricted guest are offered (docs/nested.md), and VMCS shadowing in
+ * the "kvm" design (shadow12.c, nested_caps_no_shadowing); and, as KVM's
  * nested_vmx_setup_ctls_msrs leaves them out, no SMM (entry to SMM,
  * dual-monitor treatment), no Intel PT in VMX operation (the "conceal VMX
  * from PT" controls, RTIT_CTL load/clear, PT using guest-physical
@@ -40,7 +41,7 @@ void nested_policy_default(struct nested_policy *p)
     p->hide[NESTED_CTL_PROC2] =
         (uint32_t)(PROC2_VIRTUALIZE_APIC_ACCESSES | PROC2_VIRTUALIZE_X2APIC_MODE |
                    PROC2_APIC_REGISTER_VIRTUALIZATION |
-                   PROC2_VIRTUAL_INTERRUPT_DELIVERY | PROC2_ENABLE_VM_FUNCTIONS | PROC2_VMCS_SHADOWING |
+                   PROC2_VIRTUAL_INTERRUPT_DELIVERY | PROC2_ENABLE_VM_FUNCTIONS |
                    PROC2_ENABLE_PML | PROC2_EPT_VIOLATION_VE | PROC2_MODE_BASED_EPT_EXECUTE |
                    PROC2_SUBPAGE_WRITE_PERMISSIONS | PROC2_USE_TSC_SCALING | PROC2_CONCEAL_VMX_FROM_PT |
                    PROC2_PT_USES_GUEST_PHYSICAL | PROC2_ENCLS_EXITING | PROC2_ENABLE_ENCLV_EXITING);
@@ -99,6 +100,13 @@ void nested_caps_no_ept(struct vmx_caps *l1)
     l1->msr[VMX_MSR_EPT_VPID_CAP] &= ~0xffffffffull;
     if (!(l1->msr[VMX_MSR_PROCBASED_CTLS2] >> 32 & PROC2_ENABLE_VPID))
         l1->msr[VMX_MSR_EPT_VPID_CAP] = 0;
+}
+
+/* KVM offers VMCS shadowing to L1 only when it uses shadow VMCSs itself
+ * (enable_shadow_vmcs): in nvmx's "kvm" design; "none" and "pkvm" hide it. */
+void nested_caps_no_shadowing(struct vmx_caps *l1)
+{
+    hide_allowed1(&l1->msr[VMX_MSR_PROCBASED_CTLS2], (uint32_t)PROC2_VMCS_SHADOWING);
 }
 
 /* RDMSR of a capability MSR by L1: L1's values; one its capabilities do

@@ -32,6 +32,11 @@ struct emu {
     bool faulted;
     const char *name;
     bool host_loaded; /* a VM-entry failure loaded L1's host state */
+    /* L2's VMREAD/VMWRITE that vmcs12's VMCS shadowing leaves to L0
+     * (shadow12.c): the VMCS it accesses is the one vmcs12's VMCS link
+     * pointer references, its registers and RFLAGS are vmcs02's */
+    bool l2;
+    uint64_t pf_linear; /* the linear address of a #PF */
     /* for the emulate trace event */
     const char *result;
     uint32_t error;
@@ -44,9 +49,12 @@ static uint64_t gpr(struct nested *n, unsigned r)
     return r == 4 ? vmx_root_vmread(n->v, VMCS_guest_rsp) : n->c->gpr[r & 15];
 }
 
-static void set_gpr(struct nested *n, unsigned r, uint64_t val)
+static void set_gpr(struct emu *e, unsigned r, uint64_t val)
 {
-    if (r == 4)
+    struct nested *n = e->n;
+    if (r == 4 && e->l2)
+        vmx_root_vmwrite(n->v, VMCS_guest_rsp, val);
+    else if (r == 4)
         l0_write01(n, VMCS_guest_rsp, val);
     n->c->gpr[r & 15] = val;
 }
@@ -60,7 +68,10 @@ static void fault(struct emu *e, int vector, bool has_err, uint32_t err)
 {
     static const char *const names[32] = { [EXC_UD] = "#UD", [EXC_GP] = "#GP", [EXC_SS] = "#SS",
                                             [EXC_PF] = "#PF" };
-    l0_inject_l1(e->n, vector, has_err, err);
+    if (e->l2)
+        nested_inject_l2(e->n, vector, has_err, err, e->pf_linear);
+    else
+        l0_inject_l1(e->n, vector, has_err, err);
     e->faulted = true;
     e->result = names[vector & 31] ? names[vector & 31] : "exception";
 }
@@ -110,11 +121,26 @@ static bool operand_linear(struct emu *e, unsigned size, uint64_t *lin)
 static bool access(struct emu *e, uint64_t lin, unsigned size, bool write, uint64_t *pa_out)
 {
     struct nested *n = e->n;
+    /* L2's paging gives L2-physical addresses, which vmcs12's EPT (EPT12,
+     * whose entries are L1-physical) translates */
+    bool ept12 = e->l2 && nested_ept12_on(n);
+    struct ept_caps caps12 = { n->caps1.msr[VMX_MSR_EPT_VPID_CAP], n->maxphyaddr };
     for (unsigned k = 0; k < size; k++) {
         uint64_t pa;
         uint32_t pfec = 0;
-        if (!cpu_lin_to_phys(n->c, lin + k, write, &pa, &pfec)) {
-            n->c->cr2 = lin + k;
+        bool ept_failed = false;
+        bool ok = ept12 ? cpu_lin_to_phys_ept(n->c, lin + k, write, &caps12,
+                                              vmcs12_get(n, VMCS_ept_pointer), &pa, &pfec, &ept_failed)
+                        : cpu_lin_to_phys(n->c, lin + k, write, &pa, &pfec);
+        if (ept_failed) {
+            l0_unsupported(n, "an EPT12 fault of the memory operand of L2's %s", e->name);
+            e->faulted = true;
+            return false;
+        }
+        if (!ok) {
+            e->pf_linear = lin + k;
+            if (!e->l2)
+                n->c->cr2 = lin + k; /* for L2: if it is delivered (nested_inject_l2) */
             fault(e, EXC_PF, true, pfec);
             return false;
         }
@@ -147,23 +173,28 @@ static bool write_mem(struct emu *e, unsigned size, uint64_t val)
     return true;
 }
 
-/* ---- results (SDM 3C "Conventions"): RFLAGS in vmcs01's guest state ---- */
+/* ---- results (SDM 3C "Conventions"): RFLAGS in vmcs01's guest state
+ * (vmcs02's for L2) ---- */
 
-static void set_flags(struct nested *n, uint64_t set)
+static void set_flags(struct emu *e, uint64_t set)
 {
-    uint64_t fl = vmx_root_vmread(n->v, VMCS_guest_rflags);
-    l0_write01(n, VMCS_guest_rflags, (fl & ~FL_ARITH_ALL) | set);
+    struct nested *n = e->n;
+    uint64_t fl = (vmx_root_vmread(n->v, VMCS_guest_rflags) & ~FL_ARITH_ALL) | set;
+    if (e->l2)
+        vmx_root_vmwrite(n->v, VMCS_guest_rflags, fl);
+    else
+        l0_write01(n, VMCS_guest_rflags, fl);
 }
 
 static void succeed(struct emu *e)
 {
-    set_flags(e->n, 0);
+    set_flags(e, 0);
     e->result = "VMsucceed";
 }
 
 static void fail_invalid(struct emu *e)
 {
-    set_flags(e->n, FL_CF);
+    set_flags(e, FL_CF);
     e->result = "VMfailInvalid";
 }
 
@@ -176,7 +207,7 @@ static void fail(struct emu *e, enum vmx_insn_err err)
         fail_invalid(e);
         return;
     }
-    set_flags(n, FL_ZF);
+    set_flags(e, FL_ZF);
     vmcs12_set(n, VMCS_vm_instruction_error, (uint64_t)err);
     nested_pkvm_put(n, VMCS_vm_instruction_error);
     e->result = "VMfailValid";
@@ -187,7 +218,8 @@ static void fail(struct emu *e, enum vmx_insn_err err)
  * every instruction but VMXON (SDM 3C "VMX Instruction Reference"). */
 static bool common_checks(struct emu *e)
 {
-    if (!e->n->vmxon) {
+    /* L2 is in VMX (non-root) operation: the hardware checked the rest */
+    if (!e->n->vmxon && !e->l2) {
         fault(e, EXC_UD, false, 0);
         return false;
     }
@@ -317,6 +349,15 @@ static void emu_vmptrst(struct emu *e)
     succeed(e);
 }
 
+/* The VMCS field encoding of a VMREAD/VMWRITE (register operand 2, at the
+ * operand size: 32 bits outside 64-bit mode), of the exit in the current
+ * VMCS. */
+uint64_t nested_vmrw_encoding(struct nested *n)
+{
+    uint64_t enc = gpr(n, II_REG2((uint32_t)vmx_root_vmread(n->v, VMCS_vmx_instruction_info)));
+    return long64(n) ? enc : (uint32_t)enc;
+}
+
 static int field_of(struct emu *e, bool *high)
 {
     uint64_t enc = gpr(e->n, II_REG2(e->info));
@@ -327,26 +368,48 @@ static int field_of(struct emu *e, bool *high)
     return vmcs_field_lookup(enc, high);
 }
 
+/* The VMCS a VMREAD/VMWRITE accesses: L1's current vmcs12 (L0's cache),
+ * or for L2 the shadow VMCS in L1's memory (NESTED_INVALID_PTR: none). */
+static uint64_t target_vmcs(const struct emu *e)
+{
+    return e->l2 ? vmcs12_get(e->n, VMCS_vmcs_link_pointer) : e->n->v12.ptr;
+}
+
+static uint64_t target_get(struct emu *e, enum vmcs_field f)
+{
+    if (e->l2)
+        return nested_shadow12_read(e->n, target_vmcs(e), f);
+    return vmcs12_get(e->n, f);
+}
+
+static void target_set(struct emu *e, enum vmcs_field f, uint64_t val)
+{
+    if (e->l2)
+        return nested_shadow12_write(e->n, target_vmcs(e), f, val);
+    vmcs12_set(e->n, f, val);
+    nested_pkvm_put(e->n, f);
+}
+
 /* SDM 3C "VMREAD -- Read Field from Virtual-Machine Control Structure" */
 static void emu_vmread(struct emu *e)
 {
     struct nested *n = e->n;
     if (!common_checks(e))
         return;
-    if (n->v12.ptr == NESTED_INVALID_PTR)
+    if (target_vmcs(e) == NESTED_INVALID_PTR)
         return fail_invalid(e);
     bool high = false;
     int f = field_of(e, &high);
     if (f < 0)
         return fail(e, VMX_INSN_ERR_UNSUPPORTED_VMCS_COMPONENT);
     unsigned opsize = long64(n) ? 8 : 4;
-    uint64_t val = vmcs12_get(n, (enum vmcs_field)f);
+    uint64_t val = target_get(e, (enum vmcs_field)f);
     if (high)
         val >>= 32;
     if (opsize == 4)
         val &= 0xffffffffull;
     if (II_IS_REG(e->info))
-        set_gpr(n, II_REG1(e->info), val);
+        set_gpr(e, II_REG1(e->info), val);
     else if (!write_mem(e, opsize, val))
         return;
     succeed(e);
@@ -358,7 +421,7 @@ static void emu_vmwrite(struct emu *e)
     struct nested *n = e->n;
     if (!common_checks(e))
         return;
-    if (n->v12.ptr == NESTED_INVALID_PTR)
+    if (target_vmcs(e) == NESTED_INVALID_PTR)
         return fail_invalid(e);
     unsigned opsize = long64(n) ? 8 : 4;
     uint64_t val;
@@ -378,9 +441,8 @@ static void emu_vmwrite(struct emu *e)
         !(n->caps1.msr[VMX_MSR_MISC] & (1ull << 29)))
         return fail(e, VMX_INSN_ERR_VMWRITE_READONLY_COMPONENT);
     if (high)
-        val = (vmcs12_get(n, (enum vmcs_field)f) & 0xffffffffull) | ((val & 0xffffffffull) << 32);
-    vmcs12_set(n, (enum vmcs_field)f, val);
-    nested_pkvm_put(n, (enum vmcs_field)f);
+        val = (target_get(e, (enum vmcs_field)f) & 0xffffffffull) | ((val & 0xffffffffull) << 32);
+    target_set(e, (enum vmcs_field)f, val);
     succeed(e);
 }
 
@@ -503,7 +565,7 @@ static void trace_emulate(struct emu *e)
         return;
     struct trace_event ev = {
         .type = TRACE_EV_emulate,
-        .level = 1,
+        .level = e->l2 ? e->n->lv.running : 1,
         .emulate = {
             .insn = e->name,
             .operand = { e->has_operand, e->operand },
@@ -560,6 +622,10 @@ static void emu_vmentry(struct emu *e, bool launch)
         return;
     if (n->v12.ptr == NESTED_INVALID_PTR)
         return fail_invalid(e);
+    /* SDM 3C "Basic VM-Entry Checks": a current VMCS that is a shadow VMCS
+     * gives VMfailInvalid (VMCS shadowing offered to L1, shadow12.c) */
+    if (n->v12.shadow)
+        return fail_invalid(e);
     if (vmx_root_vmread(n->v, VMCS_guest_interruptibility_info) & VMX_INTERRUPTIBILITY_MOV_SS)
         return fail(e, VMX_INSN_ERR_ENTRY_EVENTS_BLOCKED_BY_MOV_SS);
     if (launch && n->v12.launched)
@@ -600,17 +666,24 @@ static void emu_vmcall(struct emu *e)
     fail(e, VMX_INSN_ERR_VMCALL_IN_ROOT);
 }
 
+/* An emulation of the instruction of the exit in the current VMCS. */
+static struct emu emu_of(struct nested *n, uint32_t reason, bool l2)
+{
+    return (struct emu){
+        .n = n,
+        .info = (uint32_t)vmx_root_vmread(n->v, VMCS_vmx_instruction_info),
+        .qual = vmx_root_vmread(n->v, VMCS_exit_qualification),
+        .name = insn_name(reason),
+        .l2 = l2,
+    };
+}
+
 /* VMFUNC is not offered to L1 (caps.c): an invalid opcode for it (SDM 3C
  * "VMFUNC": #UD "if the processor does not support"), as for the hardware
  * model. */
 void nested_emulate_vmx(struct nested *n, uint32_t reason)
 {
-    struct emu e = {
-        .n = n,
-        .info = (uint32_t)vmx_root_vmread(n->v, VMCS_vmx_instruction_info),
-        .qual = vmx_root_vmread(n->v, VMCS_exit_qualification),
-        .name = insn_name(reason),
-    };
+    struct emu e = emu_of(n, reason, false);
     bool advance = true;
     n->stats.emulated++;
     /* L1 may have written shadowed fields without an exit. */
@@ -654,4 +727,20 @@ void nested_emulate_vmx(struct nested *n, uint32_t reason)
     if (advance)
         l0_skip_insn(n);
     l0_enter_l1(n);
+}
+
+/* L2's VMREAD or VMWRITE that vmcs12's VMCS shadowing leaves to L0
+ * (shadow12.c): performed on the shadow VMCS as the hardware would after
+ * its VM-exit test (SDM 3C "VMREAD", "VMWRITE" Operation), with L2's
+ * registers, RFLAGS and faults; L2's RIP moves past it unless it faulted. */
+void nested_emulate_l2_vmrw(struct nested *n, uint32_t reason)
+{
+    struct emu e = emu_of(n, reason, true);
+    if (reason == VMX_EXIT_vmread)
+        emu_vmread(&e);
+    else
+        emu_vmwrite(&e);
+    trace_emulate(&e);
+    if (!e.faulted)
+        l0_skip_l2_insn(n);
 }

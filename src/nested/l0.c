@@ -77,17 +77,29 @@ void l0_inject_l1(struct nested *n, int vector, bool has_err, uint32_t err)
 }
 
 /* KVM's skip_emulated_instruction: RIP past the instruction, and the
- * blocking by STI or MOV SS it was under ends with it. */
-void l0_skip_insn(struct nested *n)
+ * blocking by STI or MOV SS it was under ends with it; in vmcs01 (L1) or
+ * in the current vmcs02 (L2). */
+static void write_guest(struct nested *n, bool vmcs01, enum vmcs_field f, uint64_t val)
+{
+    if (vmcs01)
+        l0_write01(n, f, val);
+    else
+        vmx_root_vmwrite(n->v, f, val);
+}
+
+static void skip_insn(struct nested *n, bool vmcs01)
 {
     struct vmx *v = n->v;
     uint64_t rip = vmx_root_vmread(v, VMCS_guest_rip) + vmx_root_vmread(v, VMCS_vm_exit_instruction_len);
-    l0_write01(n, VMCS_guest_rip, rip);
+    write_guest(n, vmcs01, VMCS_guest_rip, rip);
     uint64_t intr = vmx_root_vmread(v, VMCS_guest_interruptibility_info);
     if (intr & (VMX_INTERRUPTIBILITY_STI | VMX_INTERRUPTIBILITY_MOV_SS))
-        l0_write01(n, VMCS_guest_interruptibility_info,
-                   intr & ~(uint64_t)(VMX_INTERRUPTIBILITY_STI | VMX_INTERRUPTIBILITY_MOV_SS));
+        write_guest(n, vmcs01, VMCS_guest_interruptibility_info,
+                    intr & ~(uint64_t)(VMX_INTERRUPTIBILITY_STI | VMX_INTERRUPTIBILITY_MOV_SS));
 }
+
+void l0_skip_insn(struct nested *n) { skip_insn(n, true); }
+void l0_skip_l2_insn(struct nested *n) { skip_insn(n, false); }
 
 /* vmcs01 enters L1 with "load IA32_EFER": the IA-32e mode guest control
  * must agree with the EFER.LMA it loads (SDM 3C "Checks on Guest Control
@@ -236,6 +248,8 @@ struct nested *nested_create(struct cpu *c, uint64_t l1_mem, const struct nested
     nested_caps_filter(vmx_get_caps(n->v), p, &n->caps1);
     if (!n->ept01)
         nested_caps_no_ept(&n->caps1);
+    if (!n->shadowing)
+        nested_caps_no_shadowing(&n->caps1);
     n->feature_control = c->feature_control;
     n->v12.ptr = NESTED_INVALID_PTR;
     n->vmxon_ptr = NESTED_INVALID_PTR;

@@ -12,6 +12,15 @@
  *     entering what L(j+1) enters: then the level is L(j+1)'s, by the
  *     same rule, one level further down.
  *
+ *   - unless Lj handled that exit itself and resumed the guest that
+ *     exited (a guest hypervisor that fills its shadow EPT, or emulates
+ *     VMCS shadowing for its guest's guest: the turtle does both). L0 sees
+ *     it when L1 enters the very vmcs12 it ran the exited guest on, and
+ *     that vmcs12 is not the one L(j+1) last ran on: a hypervisor with a
+ *     vmcs02 per vmcs12 (the turtle) tells the levels apart by pointer;
+ *     one that runs every deeper guest on a single vmcs02 does not, and
+ *     the rule above decides.
+ *
  * For a stack of depth 3 this is the rule "after L0 reflects a VMLAUNCH/
  * VMRESUME of the guest of VMCS A to L1, the next different VMCS L1 enters
  * runs one level deeper than A's guest"; it also holds when a guest
@@ -31,15 +40,20 @@ void nested_levels_reflect(struct nested *n, uint32_t reason)
     for (int j = 1; j < m && j < NESTED_MAX_LEVELS; j++) {
         lv->last[j].origin = (uint8_t)m;
         lv->last[j].reason = (uint16_t)(reason & 0xffff);
+        lv->last[j].vmcs12 = n->v12.ptr;
     }
 }
 
 int nested_levels_enter(struct nested *n)
 {
     struct nested_levels *lv = &n->lv;
+    uint64_t p = n->v12.ptr;
     int j = 1;
     while (j + 1 < NESTED_MAX_LEVELS && lv->last[j].origin == j + 1 && is_entry(lv->last[j].reason))
         j++;
     lv->running = j + 1;
+    if (lv->last[j].origin > j + 1 && lv->last[j].vmcs12 == p && lv->ran_on[j + 1] != p)
+        lv->running = lv->last[j].origin; /* Lj resumed the guest that exited */
+    lv->ran_on[lv->running] = p;
     return lv->running;
 }

@@ -14,14 +14,20 @@
 
 static void put(struct nested *n, enum vmcs_field f, uint64_t val, const char *origin);
 
-/* What L0 does not offer L1 (caps.c) is 0 in vmcs02. */
-#define NOT_OFFERED(f)                                                                         \
+/* Fields vmcs02 holds 0 in, and why: what L0 does not offer L1 (caps.c);
+ * the VMREAD/VMWRITE bitmaps, as vmcs02 never shadows L2's VMREAD/VMWRITE:
+ * each exits to L0, which reflects it or performs it on vmcs12's shadow
+ * VMCS (shadow12.c). */
+#define ZERO(f, why)                                                                           \
     static uint64_t merge_fn_##f(struct nested *n, const char **origin)                       \
     {                                                                                          \
         (void)n;                                                                               \
-        ORIGIN("L0 policy: feature not offered to L1");                                        \
+        ORIGIN(why);                                                                           \
         return 0;                                                                              \
     }
+#define NOT_OFFERED(f) ZERO(f, "L0 policy: feature not offered to L1")
+ZERO(vmread_bitmap, "L0: L2's VMREAD/VMWRITE exit to L0 (shadow12.c)")
+ZERO(vmwrite_bitmap, "L0: L2's VMREAD/VMWRITE exit to L0 (shadow12.c)")
 NOT_OFFERED(posted_intr_notification_vector)
 NOT_OFFERED(eptp_index)
 NOT_OFFERED(virtual_apic_page_addr)
@@ -29,12 +35,11 @@ NOT_OFFERED(apic_access_addr)
 NOT_OFFERED(posted_intr_desc_addr)
 NOT_OFFERED(vm_function_control)
 NOT_OFFERED(eptp_list_address)
-NOT_OFFERED(vmread_bitmap)
-NOT_OFFERED(vmwrite_bitmap)
 NOT_OFFERED(ve_information_address)
 NOT_OFFERED(tsc_multiplier)
 NOT_OFFERED(tertiary_vm_exec_control)
 #undef NOT_OFFERED
+#undef ZERO
 
 /* vmcs12's value: the hardware does for L2 what L1 asked, and L0 needs
  * nothing more of these (it intercepts no exception, I/O port, CR bit or
@@ -108,8 +113,10 @@ static uint64_t merge_fn_cpu_based_vm_exec_control(struct nested *n, const char 
  * "enable EPT": L2 runs over EPT01 since L1 gives it no EPT. */
 static uint64_t merge_fn_secondary_vm_exec_control(struct nested *n, const char **origin)
 {
+    /* never "VMCS shadowing": L0 performs what vmcs12's shadowing serves
+     * (shadow12.c), as KVM's prepare_vmcs02_early clears it */
     uint64_t p2 = (V12(cpu_based_vm_exec_control) & PROC_ACTIVATE_SECONDARY_CONTROLS)
-                      ? V12(secondary_vm_exec_control) : 0;
+                      ? V12(secondary_vm_exec_control) & ~(uint64_t)PROC2_VMCS_SHADOWING : 0;
     if (n->vpid01)
         p2 |= PROC2_ENABLE_VPID;
     if (n->ept01) {

@@ -76,6 +76,7 @@ struct vmcs12_cache {
     uint64_t f[VMCS_NFIELDS];
     uint8_t dirty[VMCS_NFIELDS];
     bool launched;
+    bool shadow; /* the shadow-VMCS indicator VMPTRLD read */
 };
 
 /* The deepest level the trace names (its `level` key is 0-63). */
@@ -89,7 +90,9 @@ struct nested_levels {
     struct {
         uint8_t origin;
         uint16_t reason;
+        uint64_t vmcs12; /* the vmcs12 L1 ran the exited guest on */
     } last[NESTED_MAX_LEVELS];
+    uint64_t ran_on[NESTED_MAX_LEVELS + 1]; /* per level, the vmcs12 it last ran on */
 };
 
 struct nested {
@@ -117,6 +120,14 @@ struct nested {
     /* L1's VMX operation, as L0 emulates it */
     bool vmxon;
     uint64_t vmxon_ptr;
+    /* An exception of an L2 instruction L0 performed that vmcs12's
+     * exception bitmap intercepts: the VM exit to reflect (shadow12.c) */
+    struct {
+        bool pending;
+        uint32_t intr_info, error;
+        uint64_t qual;
+        const char *rule;
+    } l2_exception;
     struct vmcs12_cache v12;
     uint64_t feature_control; /* IA32_FEATURE_CONTROL as L1 sees it */
     struct vmcs02_pool pool;  /* one vmcs02 per vmcs12 (vmcs02_pool.c) */
@@ -172,6 +183,8 @@ void l0_inject_l1(struct nested *n, int vector, bool has_err, uint32_t err);
 /* Advance L1 past the instruction that exited (guest RIP += instruction
  * length; blocking by STI/MOV SS ends). */
 void l0_skip_insn(struct nested *n);
+/* The same for L2 in the current vmcs02 (an L2 instruction L0 performed). */
+void l0_skip_l2_insn(struct nested *n);
 /* L1's CR0/CR4 as L1 sees them (read shadows over the owned bits). */
 uint64_t l0_l1_cr0(struct nested *n);
 uint64_t l0_l1_cr4(struct nested *n);
@@ -188,6 +201,7 @@ void nested_caps_filter(const struct vmx_caps *hw, const struct nested_policy *p
                         struct vmx_caps *l1);
 bool nested_caps_rdmsr(const struct nested *n, uint32_t msr, uint64_t *val);
 void nested_caps_no_ept(struct vmx_caps *l1);
+void nested_caps_no_shadowing(struct vmx_caps *l1);
 
 /* vmcs12.c: L1 memory and the vmcs12 cache */
 uint64_t l1_phys_read(struct nested *n, uint64_t pa, unsigned size);
@@ -255,6 +269,21 @@ void nested_pkvm_put(struct nested *n, enum vmcs_field f);
 
 /* emulate.c: L1's VMX instructions */
 void nested_emulate_vmx(struct nested *n, uint32_t reason);
+/* L2's VMREAD/VMWRITE (exit reason) that vmcs12's VMCS shadowing leaves
+ * to L0, performed on vmcs12's shadow VMCS (emulate.c); and the field
+ * encoding of the VMREAD/VMWRITE exit in the current VMCS. */
+void nested_emulate_l2_vmrw(struct nested *n, uint32_t reason);
+uint64_t nested_vmrw_encoding(struct nested *n);
+
+/* VMCS shadowing offered to L1 (shadow12.c), the "kvm" design: does L1
+ * want L2's VMREAD (write false) or VMWRITE exit (vmcs12's control and
+ * bitmaps)? The shadow VMCS's fields in L1's memory; an exception of an
+ * L2 instruction L0 performed. */
+bool nested_shadow12_on(struct nested *n); /* vmcs12 enables VMCS shadowing */
+bool nested_shadow12_l1_wants(struct nested *n, bool write, const char **rule);
+uint64_t nested_shadow12_read(struct nested *n, uint64_t vmcs, enum vmcs_field f);
+void nested_shadow12_write(struct nested *n, uint64_t vmcs, enum vmcs_field f, uint64_t val);
+void nested_inject_l2(struct nested *n, int vector, bool has_err, uint32_t err, uint64_t pf_linear);
 
 /* exit_l0.c: exits of L1 that are not VMX instructions */
 void nested_handle_l1_exit(struct nested *n, uint32_t reason);

@@ -17,6 +17,9 @@ static bool nested_l0_wants_exit(struct nested *n, uint32_t basic, bool l1_wants
      * EPT in vmcs12, nested_ept02_exit() decided before) */
     if (n->ept01 && (basic == VMX_EXIT_ept_violation || basic == VMX_EXIT_ept_misconfig))
         return true;
+    /* L2's VMREAD/VMWRITE that vmcs12's VMCS shadowing satisfies (shadow12.c) */
+    if ((basic == VMX_EXIT_vmread || basic == VMX_EXIT_vmwrite) && !l1_wants)
+        return true;
     return (basic == VMX_EXIT_rdmsr || basic == VMX_EXIT_wrmsr) && !l1_wants;
 }
 
@@ -75,6 +78,8 @@ static bool nested_l1_wants_exit(struct nested *n, uint32_t reason, const char *
         *rule = "VM-entry failure of L1's VM entry";
         return true;
     }
+    if ((basic == VMX_EXIT_vmread || basic == VMX_EXIT_vmwrite) && nested_shadow12_on(n))
+        return nested_shadow12_l1_wants(n, basic == VMX_EXIT_vmwrite, rule);
     if (vmx_exit_rule_known(basic)) {
         struct cpu_intercept q;
         intercept_of(n, basic, &q);
@@ -127,24 +132,52 @@ static void sync_field(struct nested *n, enum vmcs_field f, uint64_t val)
     }
 }
 
+/* The fields a sync may copy, in field order: guest fields the merge put
+ * into vmcs02 (COPY; the others stay as L1 wrote them), the PAE PDPTEs
+ * among them, and the read-only data fields but the VM-instruction error. */
+enum sync_kind { SYNC_GUEST = 1, SYNC_PDPTE, SYNC_RO_DATA };
+static struct {
+    uint16_t field;
+    uint8_t kind;
+} sync_list[VMCS_NFIELDS];
+static unsigned sync_count;
+
+static void build_sync_list(void)
+{
+    unsigned k = 0;
+    for (int f = 0; f < VMCS_NFIELDS; f++) {
+        unsigned type = VMCS_ENC_TYPE(vmcs_fields[f].encoding);
+        uint8_t kind = 0;
+        if (type == VMCS_ENC_TYPE_GUEST && vmcs_fields[f].merge == VMCS_MERGE_COPY)
+            kind = f >= VMCS_guest_pdpte0 && f <= VMCS_guest_pdpte3 ? SYNC_PDPTE : SYNC_GUEST;
+        else if (type == VMCS_ENC_TYPE_RO_DATA && f != VMCS_vm_instruction_error)
+            kind = SYNC_RO_DATA;
+        if (kind) {
+            sync_list[k].field = (uint16_t)f;
+            sync_list[k].kind = kind;
+            k++;
+        }
+    }
+    sync_count = k;
+}
+
 /* Traced as one sync event with the fields whose value changed. */
 static void sync_vmcs12(struct nested *n, bool guest_state)
 {
     struct vmx *v = n->v;
     n->nlog = 0;
-    for (int f = 0; f < VMCS_NFIELDS; f++) {
-        unsigned type = VMCS_ENC_TYPE(vmcs_fields[f].encoding);
-        /* guest fields the merge put into vmcs02 (COPY); the others stay
-         * as L1 wrote them */
-        bool pdpte = f >= VMCS_guest_pdpte0 && f <= VMCS_guest_pdpte3;
-        if (n->pkvm && nested_pkvm_shadowed((enum vmcs_field)f))
+    if (!sync_count)
+        build_sync_list();
+    /* PDPTEs: vmcs02's are L0's under EPT01 unless vmcs12 enables EPT */
+    bool pdptes = guest_state && !(n->ept01 && !nested_ept12_on(n));
+    for (unsigned i = 0; i < sync_count; i++) {
+        enum vmcs_field f = (enum vmcs_field)sync_list[i].field;
+        enum sync_kind kind = (enum sync_kind)sync_list[i].kind;
+        if ((kind == SYNC_GUEST && !guest_state) || (kind == SYNC_PDPTE && !pdptes))
+            continue;
+        if (n->pkvm && nested_pkvm_shadowed(f))
             continue; /* vmcs02 holds it for L1 already */
-        bool copy = (type == VMCS_ENC_TYPE_GUEST && guest_state &&
-                     vmcs_fields[f].merge == VMCS_MERGE_COPY &&
-                     !(pdpte && n->ept01 && !nested_ept12_on(n))) ||
-                    (type == VMCS_ENC_TYPE_RO_DATA && f != VMCS_vm_instruction_error);
-        if (copy)
-            sync_field(n, (enum vmcs_field)f, vmx_root_vmread(v, (enum vmcs_field)f));
+        sync_field(n, f, vmx_root_vmread(v, f));
     }
     if (guest_state && (vmcs12_get(n, VMCS_vm_exit_controls) & EXIT_SAVE_PREEMPTION_TIMER))
         sync_field(n, VMCS_vmx_preemption_timer_value, vmx_root_vmread(v, VMCS_vmx_preemption_timer_value));
@@ -337,6 +370,53 @@ static void reenter_l2(struct nested *n)
         vmx_root_vmwrite(n->v, VMCS_vm_entry_msr_load_count, 0);
 }
 
+/* The exit of vmcs02 (reason) to L1: sync, L1's host state, vmcs01. */
+static void reflect_to_l1(struct nested *n, uint32_t reason)
+{
+    struct vmx *v = n->v;
+    n->stats.reflected++;
+    nested_levels_reflect(n, reason);
+    uint64_t l2_efer = n->c->efer;
+    sync_vmcs12(n, !(reason & VMX_EXIT_REASON_ENTRY_FAILURE));
+    nested_pkvm_settle(n);
+    vmx_root_vmptrld(v, n->page[L0_VMCS01]);
+    load_l1_host_state(n, l2_efer);
+    nested_vpid_emulated_exit(n);
+    nested_shadow_load_logged(n); /* the fields the sync changed */
+    resume_l1(n);
+}
+
+/* The exception exit of an L2 instruction L0 performed (shadow12.c),
+ * written into vmcs02 over its VMREAD/VMWRITE exit as the hardware writes
+ * an exception exit (src/vmx's exception_event: no IDT-vectoring
+ * information, instruction length or information, guest addresses 0;
+ * the error code only with one), then reflected. */
+static void reflect_l2_exception(struct nested *n)
+{
+    struct vmx *v = n->v;
+    n->l2_exception.pending = false;
+    vmx_root_vmwrite(v, VMCS_vm_exit_reason, VMX_EXIT_exception_nmi);
+    vmx_root_vmwrite(v, VMCS_exit_qualification, n->l2_exception.qual);
+    vmx_root_vmwrite(v, VMCS_guest_linear_address, 0);
+    vmx_root_vmwrite(v, VMCS_guest_physical_address, 0);
+    vmx_root_vmwrite(v, VMCS_vm_exit_intr_info, n->l2_exception.intr_info);
+    if (n->l2_exception.intr_info & VMX_INTR_INFO_ERROR_CODE)
+        vmx_root_vmwrite(v, VMCS_vm_exit_intr_error_code, n->l2_exception.error);
+    vmx_root_vmwrite(v, VMCS_idt_vectoring_info_field, 0);
+    vmx_root_vmwrite(v, VMCS_vm_exit_instruction_len, 0);
+    vmx_root_vmwrite(v, VMCS_vmx_instruction_info, 0);
+    if (vmx_trace_enabled(v)) {
+        struct trace_event ev = {
+            .type = TRACE_EV_reflect,
+            .level = n->lv.running,
+            .reflect = { .reason = VMX_EXIT_exception_nmi, .qual = n->l2_exception.qual,
+                         .decision = "l1", .rule = n->l2_exception.rule },
+        };
+        vmx_trace_emit(v, &ev);
+    }
+    reflect_to_l1(n, VMX_EXIT_exception_nmi);
+}
+
 /* Skip an L2 instruction L0 emulated, and re-enter vmcs02. */
 static void handle_in_l0(struct nested *n, uint32_t basic)
 {
@@ -347,6 +427,14 @@ static void handle_in_l0(struct nested *n, uint32_t basic)
     uint32_t msr = (uint32_t)c->gpr[1];
     uint64_t val;
     n->stats.l0_handled++;
+    if (basic == VMX_EXIT_vmread || basic == VMX_EXIT_vmwrite) {
+        nested_emulate_l2_vmrw(n, basic);
+        if (n->unsupported)
+            return;
+        if (n->l2_exception.pending)
+            return reflect_l2_exception(n);
+        goto enter;
+    }
     if (basic == VMX_EXIT_rdmsr && msr == MSR_IA32_FEATURE_CONTROL) {
         val = n->feature_control;
     } else if (basic == VMX_EXIT_rdmsr && nested_caps_rdmsr(n, msr, &val)) {
@@ -408,7 +496,7 @@ void nested_handle_l2_exit(struct nested *n)
                 .reason = reason,
                 .qual = vmx_root_peek(v, VMCS_exit_qualification),
                 .decision = l0 ? "l0" : "l1",
-                .rule = !l0 ? rule
+                .rule = !l0 || basic == VMX_EXIT_vmread || basic == VMX_EXIT_vmwrite ? rule
                         : (basic == VMX_EXIT_ept_violation || basic == VMX_EXIT_ept_misconfig)
                             ? "EPT01 (L0's): vmcs12 gives L2 no EPT"
                             : "L0 intercepts this MSR for L1's view; vmcs12 lets it through",
@@ -419,14 +507,5 @@ void nested_handle_l2_exit(struct nested *n)
     if (l0)
         return handle_in_l0(n, basic);
 reflect:
-    n->stats.reflected++;
-    nested_levels_reflect(n, reason);
-    uint64_t l2_efer = n->c->efer;
-    sync_vmcs12(n, !(reason & VMX_EXIT_REASON_ENTRY_FAILURE));
-    nested_pkvm_settle(n);
-    vmx_root_vmptrld(v, n->page[L0_VMCS01]);
-    load_l1_host_state(n, l2_efer);
-    nested_vpid_emulated_exit(n);
-    nested_shadow_load_logged(n); /* the fields the sync changed */
-    resume_l1(n);
+    reflect_to_l1(n, reason);
 }

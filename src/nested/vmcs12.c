@@ -43,6 +43,7 @@ void vmcs12_load(struct nested *n, uint64_t pa)
         v12->dirty[f] = !merged || merged[f] != v12->f[f];
     }
     v12->launched = l1_phys_read(n, pa + VMCS_LAUNCH_STATE_OFFSET, 4) == 1;
+    v12->shadow = (l1_phys_read(n, pa + VMCS_REVISION_OFFSET, 4) & VMCS_SHADOW_INDICATOR) != 0;
     v12->ptr = pa;
 }
 

@@ -31,6 +31,7 @@ struct vmx *vmx_attach(struct cpu *c, const struct vmx_caps *caps)
     v->cpu = c;
     v->caps = *caps;
     v->current_vmcs = VMX_INVALID_PTR;
+    v->vmcs = &v->own;
     v->vmxon_ptr = VMX_INVALID_PTR;
     v->level = 1;
     for (unsigned i = 0; i < sizeof v->root_slots / sizeof v->root_slots[0]; i++)

@@ -230,7 +230,7 @@ void entry_view_current(struct vmx *v, struct vmx_vmcs_view *vw)
 {
     struct cpu *c = v->cpu;
     *vw = (struct vmx_vmcs_view){
-        .f = v->vmcs.f,
+        .f = v->vmcs->f,
         .vmcs_ptr = v->current_vmcs,
         .caps = &v->caps,
         .maxphyaddr = v->maxphyaddr,

@@ -10,7 +10,7 @@
 struct ept_caps vmx_ept_caps(const struct vmx *v)
 {
     return (struct ept_caps){ .cap = v->caps.msr[VMX_MSR_EPT_VPID_CAP],
-                              .maxphyaddr = cpu_maxphyaddr(v->cpu) };
+                              .maxphyaddr = v->maxphyaddr }; /* read once by vmx_attach */
 }
 
 void vmx_ept_enter(struct cpu *c, const struct vmx *v, uint32_t proc2)

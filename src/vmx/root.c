@@ -30,8 +30,9 @@ void vmx_root_vmxon(struct vmx *v, uint64_t pa)
 /* The root slots: ordinary VMCSs a native host loaded stay active in the
  * processor (SDM 3C "VMCS Status": "a logical processor may maintain a
  * number of VMCSs that are active"), so switching between them moves no
- * memory; VMCLEAR writes one back. A shadow VMCS never takes a slot: in
- * non-root operation the hardware reads and writes it in memory. */
+ * memory: v->vmcs points at the slot's cache. VMCLEAR writes one back. A
+ * shadow VMCS never takes a slot: in non-root operation the hardware reads
+ * and writes it in memory. */
 #define NSLOTS (sizeof(((struct vmx *)0)->root_slots) / sizeof(((struct vmx *)0)->root_slots[0]))
 
 static struct vmx_root_slot *slot_of(struct vmx *v, uint64_t pa)
@@ -42,17 +43,17 @@ static struct vmx_root_slot *slot_of(struct vmx *v, uint64_t pa)
     return NULL;
 }
 
-/* Make the current VMCS inactive: into its slot, or back to memory. */
+/* Make the current VMCS inactive: kept in its slot, or back to memory
+ * (unless nothing of it changed since it was loaded: memory holds it). */
 static void put_current(struct vmx *v)
 {
     struct vmx_root_slot *s = v->current_in_slot ? slot_of(v, v->current_vmcs) : NULL;
-    if (s) {
-        s->vmcs = v->vmcs;
+    if (s)
         s->launch_state = v->launch_state;
-    } else {
+    else if (v->vmcs_written || v->launch_state != v->loaded_launch_state)
         vmcs_flush(v);
-    }
     v->current_in_slot = false;
+    v->vmcs = &v->own;
 }
 
 /* SDM 3C "VMCLEAR": the VMCS's data goes to memory (its slot is freed)
@@ -67,10 +68,10 @@ void vmx_root_vmclear(struct vmx *v, uint64_t pa)
     }
     if (s) {
         uint64_t cur = v->current_vmcs;
-        struct vmcs_cache keep = v->vmcs;
+        struct vmcs_cache *keep = v->vmcs;
         uint32_t keep_state = v->launch_state;
         v->current_vmcs = pa;
-        v->vmcs = s->vmcs;
+        v->vmcs = &s->vmcs;
         v->launch_state = s->launch_state;
         vmcs_flush(v);
         v->current_vmcs = cur;
@@ -92,21 +93,23 @@ void vmx_root_vmptrld(struct vmx *v, uint64_t pa)
     put_current(v);
     struct vmx_root_slot *s = slot_of(v, pa);
     if (s) {
-        v->vmcs = s->vmcs;
+        v->vmcs = &s->vmcs;
         v->launch_state = s->launch_state;
         v->current_vmcs = pa;
         v->shadow_vmcs_current = false;
         v->current_in_slot = true;
         return;
     }
-    vmcs_load(v, pa);
-    if (v->shadow_vmcs_current)
-        return;
+    /* load into a free slot's cache, which it keeps unless it is a shadow */
     s = slot_of(v, VMX_INVALID_PTR);
-    if (s) {
-        s->pa = pa;
-        v->current_in_slot = true;
-    }
+    if (s)
+        v->vmcs = &s->vmcs;
+    vmcs_load(v, pa);
+    v->loaded_launch_state = v->launch_state;
+    if (!s || v->shadow_vmcs_current)
+        return;
+    s->pa = pa;
+    v->current_in_slot = true;
 }
 
 const struct vmx_caps *vmx_get_caps(const struct vmx *v) { return &v->caps; }

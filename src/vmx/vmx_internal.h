@@ -30,7 +30,12 @@ struct vmx {
     bool in_vmx_operation;      /* between VMXON and VMXOFF */
     uint64_t vmxon_ptr;
     uint64_t current_vmcs;      /* VMX_INVALID_PTR when none */
-    struct vmcs_cache vmcs;     /* contents of the current VMCS */
+    /* Contents of the current VMCS: own, or the root slot that keeps it
+     * (switching among a native host's VMCSs moves a pointer). */
+    struct vmcs_cache *vmcs;
+    struct vmcs_cache own;
+    bool vmcs_written;          /* a field of the cache was set since vmcs_load */
+    uint32_t loaded_launch_state; /* the launch state vmx_root_vmptrld loaded */
     uint32_t launch_state;      /* of the current VMCS */
     bool shadow_vmcs_current;   /* current VMCS has the shadow indicator */
 
@@ -94,7 +99,7 @@ static inline struct vmx *vmx_of(struct cpu *c) { return (struct vmx *)c->vmx; }
 
 /* ---- VMCS (vmcs.c) ----------------------------------------------------------- */
 
-static inline uint64_t vmcs_cache_get(const struct vmx *v, enum vmcs_field f) { return v->vmcs.f[f]; }
+static inline uint64_t vmcs_cache_get(const struct vmx *v, enum vmcs_field f) { return v->vmcs->f[f]; }
 static inline uint64_t vmcs_view_get(const struct vmx_vmcs_view *vw, enum vmcs_field f)
 {
     return vw->f[f];
@@ -106,7 +111,8 @@ static inline uint64_t vmcs_view_get(const struct vmx_vmcs_view *vw, enum vmcs_f
              struct vmx_vmcs_view *: vmcs_view_get, default: vmcs_cache_get)((v), (f))
 static inline void vmcs_set(struct vmx *v, enum vmcs_field f, uint64_t val)
 {
-    v->vmcs.f[f] = val & vmcs_width_mask(vmcs_fields[f].width);
+    v->vmcs->f[f] = val & vmcs_width_mask(vmcs_fields[f].width);
+    v->vmcs_written = true;
 }
 /* A view of the current VMCS with only its fields and memory, for the exit
  * rules (entry_view_current() adds what the entry checks need). */
@@ -114,7 +120,7 @@ uint64_t vmx_view_phys_read(void *ctx, uint64_t pa, unsigned size);
 static inline void vmx_view_fields(struct vmx *v, struct vmx_vmcs_view *vw)
 {
     memset(vw, 0, sizeof *vw);
-    vw->f = v->vmcs.f;
+    vw->f = v->vmcs->f;
     vw->vmcs_ptr = v->current_vmcs;
     vw->caps = &v->caps;
     vw->phys_read = vmx_view_phys_read;

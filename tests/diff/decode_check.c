@@ -37,6 +37,16 @@ static void canon(const char *in, char *out, size_t n)
     for (; w[i] && i + 1 < n; i++)
         out[i] = (char)toupper((unsigned char)w[i]);
     out[i] = 0;
+    /* Capstone spells CMPPS/CMPPD/CMPSS/CMPSD with a predicate below 8 as
+     * CMPEQPS ... CMPORDSD (SDM 2A "CMPPS", pseudo-op table) */
+    static const char *const pred[] = {"EQ", "LT", "LE", "UNORD", "NEQ", "NLT", "NLE", "ORD"};
+    size_t len = strlen(out);
+    for (size_t p = 0; len > 5 && !strncmp(out, "CMP", 3) && p < sizeof pred / sizeof pred[0]; p++)
+        if (strlen(pred[p]) == len - 5 && !strncmp(out + 3, pred[p], len - 5) &&
+            strchr("PS", out[len - 2]) && strchr("SD", out[len - 1])) {
+            memmove(out + 3, out + len - 2, 3);
+            break;
+        }
     static const char *const alias[][2] = {
         {"MOVABS", "MOV"}, {"MOVSB", "MOVS"}, {"MOVSW", "MOVS"}, {"MOVSD", "MOVS"},
         {"MOVSQ", "MOVS"}, {"STOSB", "STOS"}, {"STOSW", "STOS"}, {"STOSD", "STOS"},

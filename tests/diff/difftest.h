@@ -49,6 +49,7 @@ enum { R_RAX, R_RCX, R_RDX, R_RBX, R_RSP, R_RBP, R_RSI, R_RDI };
 #define DTI_UNCOND 0x08   /* JMP / CALL / RET: no fall-through */
 #define DTI_GLUED 0x10    /* second of a pair: no branch may target it */
 #define DTI_STACK 0x20    /* changes RSP */
+#define DTI_SSEFP 0x40    /* SSE floating-point instruction (gen_sse_fp.c) */
 
 struct dt_insn {
     uint8_t bytes[15];
@@ -107,10 +108,11 @@ struct dt_result {
     uint64_t trace[DT_TRACE_MAX];
     unsigned ntrace;
     uint16_t undef_regs; /* registers whose final value the SDM leaves undefined */
+    bool native;         /* from run_native.c: no exception list applies */
 };
 
 /* gen.c: which instruction set the cases draw from (--isa) */
-enum { DT_ISA_GP = 0, DT_ISA_SSE = 1, DT_ISA_SIMD = 2 };
+enum { DT_ISA_GP = 0, DT_ISA_SSE = 1, DT_ISA_SIMD = 2, DT_ISA_SSEFP = 3 };
 extern int dt_isa;
 struct dt_rng {
     uint64_t s;
@@ -124,6 +126,14 @@ void dt_gen_list_mnemonics(FILE *f);
 bool dt_uc_init(char *err, size_t errlen);
 void dt_uc_run(const struct dt_case *k, struct dt_result *r);
 void dt_uc_fini(void);
+
+/* run_native.c: the case on this host's own processor (x86-64 only),
+ * the oracle for MXCSR flags, FTZ and unmasked exceptions (#XM) */
+bool dt_native_init(char *err, size_t errlen);
+void dt_native_run(const struct dt_case *k, struct dt_result *r);
+void dt_native_fini(void);
+/* Non-NULL (the reason) if the native oracle cannot judge the case. */
+const char *dt_native_skip(const struct dt_case *k);
 
 /* run_nvmx.c */
 bool dt_nvmx_init(char *err, size_t errlen);
@@ -156,6 +166,11 @@ void dt_print_case(FILE *f, const struct dt_case *k, const struct dt_result *u,
 /* exceptions.c: known Unicorn deviations from the SDM */
 uint32_t dt_exception_flags(const struct dt_case *k, const struct dt_insn *in,
                             const struct dt_result *u);
+/* MXCSR bits not compared after the case (action MXCSR). */
+uint32_t dt_exception_mxcsr(const struct dt_case *k);
+/* True if XMM lanes holding a NaN in both engines compare equal whatever
+ * the NaN (action NANS). */
+bool dt_exception_nans(const struct dt_case *k);
 /* True if the case has an instruction after which Unicorn leaves x87 TOP and
  * the tags as they were (they are then not compared). */
 bool dt_exception_x87_tags(const struct dt_case *k);

@@ -109,6 +109,8 @@ bool g_mem(struct gctx *g, struct enc *e, unsigned size, int64_t extra_min, int6
     uint64_t hi = DT_DATA_BASE + DT_DATA_SIZE - size - (uint64_t)extra_max;
     uint64_t segbase = 0;
     unsigned segpick = g_below(g, 10);
+    if (g->no_fsgs && segpick < 2)
+        segpick = 3;
     if (segpick == 0) {
         enc_pfx(e, 0x64);
         segbase = g->k->fs_base;
@@ -359,6 +361,10 @@ static const struct gtemplate *g_table(unsigned *n)
     if (dt_isa == DT_ISA_SIMD) {
         *n = g_nsimd_templates;
         return g_simd_templates;
+    }
+    if (dt_isa == DT_ISA_SSEFP) {
+        *n = g_nsse_fp_templates;
+        return g_sse_fp_templates;
     }
     *n = g_ntemplates;
     return g_templates;
@@ -624,6 +630,10 @@ void dt_gen_case(struct dt_case *k, uint64_t seed, uint64_t index, const char *o
     k->gs_base = gs_bases[g_below(&g, 4)];
     init_state(&g, strings);
     init_xmm(k);
+    if (dt_isa == DT_ISA_SSEFP) {
+        g.no_fsgs = true;
+        g_sse_fp_init(&g);
+    }
 
     g.nplan = 1 + g_below(&g, DT_MAX_INSNS);
     while (k->n < g.nplan) {

@@ -30,6 +30,7 @@ struct gctx {
     uint32_t targeted;               /* indices some branch targets */
     unsigned failures;
     bool too_long;        /* g_emit met more than 15 bytes: the template failed */
+    bool no_fsgs;         /* g_mem: no FS/GS override (the native oracle keeps the host's) */
     unsigned mem_align;   /* g_mem: the linear address is a multiple of this (0: any) */
 };
 
@@ -50,6 +51,10 @@ extern const struct gtemplate g_sse_templates[]; /* gen_sse.c: --isa sse */
 extern const unsigned g_nsse_templates;
 extern const struct gtemplate g_simd_templates[]; /* gen_simd.c: --isa simd */
 extern const unsigned g_nsimd_templates;
+extern const struct gtemplate g_sse_fp_templates[]; /* gen_sse_fp.c: --isa ssefp */
+extern const unsigned g_nsse_fp_templates;
+/* XMM registers, data area and MXCSR of an ssefp case */
+void g_sse_fp_init(struct gctx *g);
 
 unsigned g_below(struct gctx *g, unsigned n);
 bool g_chance(struct gctx *g, unsigned one_in);

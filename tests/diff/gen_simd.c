@@ -138,15 +138,29 @@ static void simd_mem(struct gctx *g, struct enc *e, const struct simd_form *f, u
     g->mem_align = 0;
 }
 
-/* An MMX register in ModRM.reg / ModRM.rm. */
-static void mm_reg(struct enc *e, unsigned r) { enc_reg(e, r & 7); }
-static void mm_rm(struct enc *e, unsigned r) { enc_rm_reg(e, r & 7); }
+/* An MMX register in ModRM.reg / ModRM.rm; r of 8-15 sets REX.R / REX.B,
+ * which do not extend MMX register numbers (SDM 2A "REX Prefixes"). */
+static void mm_reg(struct enc *e, unsigned r) { enc_reg(e, r); }
+static void mm_rm(struct enc *e, unsigned r) { enc_rm_reg(e, r); }
 
-/* Byte values the string compares find interesting: many equal bytes, a
- * few zero terminators, range bounds. */
+/* An MMX register number 0-15: in the 0F 38 / 0F 3A maps only one in eight
+ * has the REX bit, since Unicorn's deviation there skips those cases. */
+static unsigned mm_pick(struct gctx *g, const struct simd_form *f)
+{
+    unsigned r = g_below(g, 8);
+    if (f->map == 1 ? g_chance(g, 2) : g_chance(g, 8))
+        r |= 8;
+    return r;
+}
+
+/* The string compares' imm8: format, aggregation, polarity, index/mask. */
 static uint64_t str_imm(struct gctx *g)
 {
-    return dt_rand(g->r) & 0x7f; /* imm8[7] is reserved */
+    uint64_t imm = dt_rand(g->r) & 0x7f; /* imm8[7] is reserved */
+    /* equal ordered (imm8[3:2] = 11B) is on the exception list: rarely */
+    if ((imm & 0x0c) == 0x0c && !g_chance(g, 4))
+        imm &= ~0x04ull;
+    return imm;
 }
 
 /* PCMPESTRx: MOV EAX, imm32 and MOV EDX, imm32 (or the REX.W forms,
@@ -185,26 +199,26 @@ static bool gen_form(struct gctx *g, const struct simd_form *f)
     case K_NONE:
         break;
     case K_PQ: case K_PQ_I:
-        mm_reg(&e, g_below(g, 8));
+        mm_reg(&e, mm_pick(g, f));
         if (g_chance(g, 2))
-            mm_rm(&e, g_below(g, 8));
-        else
-            simd_mem(g, &e, f, f->size);
+            mm_rm(&e, mm_pick(g, f));
+        else /* PUNPCKL* mm, m32: Unicorn 2.0.1 reads 8 bytes, so 8 are mapped */
+            simd_mem(g, &e, f, f->size < 8 ? 8 : f->size);
         if (f->kind == K_PQ_I)
             enc_imm(&e, 1, f->op == 0x0f ? g_below(g, 20) : dt_rand(g->r) & 0xff);
         break;
     case K_N_I:
-        g_vec_shift_imm(g, &e, f->digit, 8);
+        g_vec_shift_imm(g, &e, f->digit, 16);
         break;
     case K_PE: case K_EP:
         return g_vec_movd(g, &e, 8, f->kind == K_EP);
     case K_MP:
-        mm_reg(&e, g_below(g, 8));
+        mm_reg(&e, mm_pick(g, f));
         simd_mem(g, &e, f, 8);
         break;
     case K_MASKQ: /* DS:rDI, rDI a data address (the string registers) */
-        mm_reg(&e, g_below(g, 8));
-        mm_rm(&e, g_below(g, 8));
+        mm_reg(&e, mm_pick(g, f));
+        mm_rm(&e, mm_pick(g, f));
         break;
     case K_GN: case K_GN_I:
         if (!g_vec_to_gpr(g, &e, 8, f->kind == K_GN_I))
@@ -216,10 +230,10 @@ static bool gen_form(struct gctx *g, const struct simd_form *f)
         break;
     case K_VN:
         enc_reg(&e, g_below(g, 16));
-        mm_rm(&e, g_below(g, 8));
+        mm_rm(&e, mm_pick(g, f));
         break;
     case K_PU:
-        mm_reg(&e, g_below(g, 8));
+        mm_reg(&e, mm_pick(g, f));
         enc_rm_reg(&e, g_below(g, 16));
         break;
     case K_STR:

@@ -11,7 +11,8 @@
 static void usage(FILE *f)
 {
     fprintf(f, "usage: nvmx-difftest --seed S --count N [--verbose] [--only MNEMONIC[,...]]\n"
-               "                     [--case K] [--list] [--isa gp|sse|simd]\n");
+               "                     [--case K] [--list] [--isa gp|sse|simd|ssefp]\n"
+               "                     [--oracle unicorn|native]\n");
 }
 
 static bool parse_u64(const char *s, uint64_t *v)
@@ -26,7 +27,7 @@ static bool parse_u64(const char *s, uint64_t *v)
 int main(int argc, char **argv)
 {
     uint64_t seed = 1, count = 1000, one = 0;
-    bool verbose = false, single = false;
+    bool verbose = false, single = false, native = false;
     const char *only = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
@@ -39,9 +40,15 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--only") && val)
             only = val, i++;
         else if (!strcmp(a, "--isa") && val &&
-                 (!strcmp(val, "gp") || !strcmp(val, "sse") || !strcmp(val, "simd")))
-            dt_isa = !strcmp(val, "sse") ? DT_ISA_SSE : !strcmp(val, "simd") ? DT_ISA_SIMD : DT_ISA_GP,
+                 (!strcmp(val, "gp") || !strcmp(val, "sse") || !strcmp(val, "simd") ||
+                  !strcmp(val, "ssefp")))
+            dt_isa = !strcmp(val, "sse")     ? DT_ISA_SSE
+                     : !strcmp(val, "simd")  ? DT_ISA_SIMD
+                     : !strcmp(val, "ssefp") ? DT_ISA_SSEFP
+                                             : DT_ISA_GP,
             i++;
+        else if (!strcmp(a, "--oracle") && val && (!strcmp(val, "unicorn") || !strcmp(val, "native")))
+            native = !strcmp(val, "native"), i++;
         else if (!strcmp(a, "--verbose") || !strcmp(a, "-v"))
             verbose = true;
         else if (!strcmp(a, "--list")) {
@@ -66,7 +73,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "nvmx-difftest: capstone: cs_open failed\n");
         return 2;
     }
-    if (!dt_uc_init(err, sizeof err) || !dt_nvmx_init(err, sizeof err)) {
+    /* The native oracle runs only the ssefp cases (run_native.c says why). */
+    if (native && dt_isa != DT_ISA_SSEFP) {
+        fprintf(stderr, "nvmx-difftest: --oracle native needs --isa ssefp\n");
+        return 2;
+    }
+    if (!(native ? dt_native_init(err, sizeof err) : dt_uc_init(err, sizeof err)) ||
+        !dt_nvmx_init(err, sizeof err)) {
         fprintf(stderr, "nvmx-difftest: %s\n", err);
         return 2;
     }
@@ -87,7 +100,7 @@ int main(int argc, char **argv)
             if (!dec_ok)
                 snprintf(why, sizeof why, "decode insn %u: %s", i, dwhy);
         }
-        const char *skip = dt_exception_skip(&k);
+        const char *skip = native ? dt_native_skip(&k) : dt_exception_skip(&k);
         /* Without --only, execute a deterministic replacement instead (its
          * own decode is checked too). */
         for (uint64_t alt = 1; skip && !only && alt < 64; alt++) {
@@ -97,7 +110,7 @@ int main(int argc, char **argv)
                 dec_ok = dt_decode_check(&k.code[off], k.code_len - off, DT_CODE_BASE + off,
                                          why, sizeof why);
             }
-            skip = dt_exception_skip(&k);
+            skip = native ? dt_native_skip(&k) : dt_exception_skip(&k);
         }
         if (skip) {
             /* exception list: Unicorn cannot serve as the oracle here */
@@ -113,7 +126,10 @@ int main(int argc, char **argv)
             memset(&vd, 0, sizeof vd);
             vd.pass = true;
         } else {
-            dt_uc_run(&k, &u);
+            if (native)
+                dt_native_run(&k, &u);
+            else
+                dt_uc_run(&k, &u);
             dt_nvmx_run(&k, &v);
             dt_compare(&k, &u, &v, &vd);
         }
@@ -129,7 +145,10 @@ int main(int argc, char **argv)
         if (!vd.pass || verbose)
             dt_print_case(stdout, &k, &u, &v, &vd);
     }
-    dt_uc_fini();
+    if (native)
+        dt_native_fini();
+    else
+        dt_uc_fini();
     dt_nvmx_fini();
     dt_decode_fini();
     if (skipped)

@@ -45,11 +45,11 @@ static void set_model(void)
     snprintf(model.name, sizeof model.name, "difftest");
     model.leaves[model.nleaves++] = (struct cpuid_leaf){ .leaf = 0, .eax = 7 };
     /* FPU, MMX, FXSR, SSE, SSE2 (CPUID.01H:EDX bits 0, 23, 24, 25, 26) and
-     * SSSE3, SSE4.1, SSE4.2, POPCNT (ECX bits 9, 19, 20, 23): the SSE and
-     * SIMD cases */
+     * SSE3, SSSE3, SSE4.1, SSE4.2, POPCNT (ECX bits 0, 9, 19, 20, 23): the
+     * SSE, SIMD and SSE floating-point cases */
     model.leaves[model.nleaves++] = (struct cpuid_leaf){
         .leaf = 1,
-        .ecx = 1u << 9 | 1u << 19 | 1u << 20 | 1u << 23,
+        .ecx = 1u | 1u << 9 | 1u << 19 | 1u << 20 | 1u << 23,
         .edx = 1u | 1u << 23 | 1u << 24 | 1u << 25 | 1u << 26,
     };
     model.leaves[model.nleaves++] =

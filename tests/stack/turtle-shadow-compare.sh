@@ -13,7 +13,9 @@ nvmx=$1 outer=$2 inner=$3 guest=$4 out=$5 mode=${6:-bare}
 mkdir -p "$out" || exit 2
 case "$mode" in
 bare) platform=--feature-control-locked ;;
-l0) platform=--l0 ;;
+# under L0 without VMCS shadowing for L1 (the kvm design offers it), so
+# that shadow= of the outer turtle decides only what it offers its guest
+l0) platform="--l0 --l0-config $(dirname "$0")/l0-no-l1-shadowing.json" ;;
 *) echo "turtle-shadow-compare.sh: mode bare or l0" >&2; exit 2 ;;
 esac
 

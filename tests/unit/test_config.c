@@ -189,6 +189,12 @@ START_TEST(reduced_model_is_smaller)
     cpuid(&red, 1, 0, r);
     ck_assert_uint_eq((r[ECX] >> 17) & 1, 0); /* no PCID */
     ck_assert_uint_eq(r[EDX] & 1, 0);         /* no FPU */
+    /* none of the vector features: FXSR, SSE, SSE2, SSE3, SSSE3, SSE4.1,
+     * SSE4.2, POPCNT, XSAVE; no leaf 0DH */
+    ck_assert_uint_eq(r[EDX] & ((1u << 23) | (1u << 24) | (1u << 25) | (1u << 26)), 0);
+    ck_assert_uint_eq(r[ECX] & ((1u << 0) | (1u << 9) | (1u << 19) | (1u << 20) | (1u << 23) |
+                                (1u << 26)), 0);
+    ck_assert_ptr_null(config_find_leaf(&red, 0xd, 0));
     ck_assert_ptr_null(config_find_leaf(&red, 7, 0));
     cpuid(&red, 0x80000001, 0, r);
     ck_assert_uint_eq((r[EDX] >> 29) & 1, 1); /* still 64-bit */

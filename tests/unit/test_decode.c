@@ -648,9 +648,11 @@ static bool capstone_sse_known_wrong(const struct insn *in, unsigned mode, const
     return true;
 }
 
-START_TEST(capstone_crosscheck_sse)
+/* Random encodings of the opcodes ops (after 0F, or 0F esc when esc is
+ * 38H or 3AH) against Capstone: length and mnemonic. */
+static void crosscheck_ops(const struct xcheck_mode *xm, uint8_t esc, const uint8_t *ops,
+                           size_t nops, unsigned min_compared)
 {
-    const struct xcheck_mode *xm = &xmodes[_i];
     static const uint8_t mand[] = { 0, 0x66, 0xf2, 0xf3 };
     csh h;
     cs_insn *ci;
@@ -658,7 +660,7 @@ START_TEST(capstone_crosscheck_sse)
     bool seen[256] = { false };
 
     ck_assert_int_eq(cs_open(CS_ARCH_X86, xm->csmode, &h), CS_ERR_OK);
-    rng_state = 0x5555aaaa12345678ull + xm->mode;
+    rng_state = 0x5555aaaa12345678ull + xm->mode + esc;
     while (attempts < 60000) {
         uint8_t b[32];
         unsigned n = 0;
@@ -669,8 +671,10 @@ START_TEST(capstone_crosscheck_sse)
             b[n++] = mand[rng() % 4];
         if (xm->mode == 8 && rng() % 2)
             b[n++] = (uint8_t)(0x40 | (rng() & 15));
-        uint8_t op = sse_0f[rng() % sizeof sse_0f];
+        uint8_t op = ops[rng() % nops];
         b[n++] = 0x0f;
+        if (esc)
+            b[n++] = esc;
         b[n++] = op;
         unsigned r = rng(), modrm_at = n;
         b[n++] = (uint8_t)((r >> 8) % 4 == 0 ? ((r & 0xf8) | 4) : r);
@@ -682,7 +686,7 @@ START_TEST(capstone_crosscheck_sse)
             continue;
         /* 0F AE /4-/7 are not SSE rows (CLFLUSH, fences; 66 0F AE /7 is
          * CLFLUSHOPT for Capstone, CLFLUSH here: docs/instruction-coverage.md) */
-        if (op == 0xae && ((b[modrm_at] >> 3) & 7) >= 4)
+        if (!esc && op == 0xae && ((b[modrm_at] >> 3) & 7) >= 4)
             continue;
         size_t cnt = cs_disasm(h, b, 15, 0x1000, 1, &ci);
         char hex[64] = "";
@@ -702,10 +706,35 @@ START_TEST(capstone_crosscheck_sse)
         compared++;
     }
     cs_close(&h);
-    for (unsigned i = 0; i < sizeof sse_0f; i++)
-        ck_assert_msg(seen[sse_0f[i]], "mode %u: 0F %02X never compared", xm->mode, sse_0f[i]);
-    ck_assert_msg(compared >= 10000, "mode %u: only %u SSE encodings compared", xm->mode,
+    for (unsigned i = 0; i < nops; i++)
+        ck_assert_msg(seen[ops[i]], "mode %u: 0F %02X %02X never compared", xm->mode, esc,
+                      ops[i]);
+    ck_assert_msg(compared >= min_compared, "mode %u: only %u encodings compared", xm->mode,
                   compared);
+}
+
+START_TEST(capstone_crosscheck_sse)
+{
+    crosscheck_ops(&xmodes[_i], 0, sse_0f, sizeof sse_0f, 10000);
+}
+END_TEST
+
+/* Every row of src/cpu/opcodes_sse4.txt (SSSE3 on XMM and MMX registers,
+ * SSE4.1 integer, SSE4.2, CRC32) the same way; in these maps F2/F3 select
+ * other instructions, so many random encodings are undefined and skipped. */
+static const uint8_t sse4_0f38[] = {
+    0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x10, 0x17,
+    0x1c, 0x1d, 0x1e, 0x20, 0x21, 0x22, 0x23, 0x24, 0x25, 0x28, 0x29, 0x2a, 0x2b, 0x30,
+    0x31, 0x32, 0x33, 0x34, 0x35, 0x37, 0x38, 0x39, 0x3a, 0x3b, 0x3c, 0x3d, 0x3e, 0x3f,
+    0x40, 0x41, 0xf0, 0xf1,
+};
+static const uint8_t sse4_0f3a[] = { 0x0e, 0x0f, 0x14, 0x15, 0x16, 0x20, 0x22, 0x42,
+                                     0x60, 0x61, 0x62, 0x63 };
+
+START_TEST(capstone_crosscheck_sse4)
+{
+    crosscheck_ops(&xmodes[_i], 0x38, sse4_0f38, sizeof sse4_0f38, 5000);
+    crosscheck_ops(&xmodes[_i], 0x3a, sse4_0f3a, sizeof sse4_0f3a, 5000);
 }
 END_TEST
 
@@ -725,6 +754,7 @@ static Suite *decode_suite(void)
     /* 64- and 32-bit code: Capstone 4.0.2 drops the mandatory F2/F3 of some
      * SSE rows in 16-bit code (F2 0F 10 /r shows as MOVUPS) */
     tcase_add_loop_test(tc, capstone_crosscheck_sse, 0, 2);
+    tcase_add_loop_test(tc, capstone_crosscheck_sse4, 0, 2);
     suite_add_tcase(s, tc);
     return s;
 }

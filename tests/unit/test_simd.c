@@ -181,6 +181,41 @@ START_TEST(osfxsr_rules)
 }
 END_TEST
 
+/* SDM 2A "REX Prefixes": REX.R and REX.B do not extend MMX register
+ * numbers. pabsb mm1, mm3 with REX.RB (45 0F 38 1C CB); paddb mm0, mm1
+ * with REX.B (41 0F FC C1). */
+START_TEST(mmx_rex_ignored)
+{
+    static const uint8_t code[] = { 0x45, 0x0f, 0x38, 0x1c, 0xcb, 0x41, 0x0f, 0xfc, 0xc1 };
+    load(code, sizeof code);
+    c->fpu.st[0].signif = 0x0101010101010101ull;
+    c->fpu.st[1].signif = 0;
+    c->fpu.st[3].signif = 0x80ff7f0201fe0381ull;
+    th_expect_end(c, CODE + sizeof code);
+    ck_assert_uint_eq(c->fpu.st[1].signif, 0x80017f020102037full);
+    ck_assert_uint_eq(c->fpu.st[0].signif, 0x8102800302030480ull);
+}
+END_TEST
+
+/* SDM 2B "PUNPCKLBW/PUNPCKLWD/PUNPCKLDQ": the MMX forms read m32. With the
+ * operand in the last 4 bytes of the mapping (4 x 2 MiB) there is no #PF;
+ * an m64 operand there faults (the 8-byte paddb). */
+START_TEST(punpckl_mm_reads_m32)
+{
+    static const uint8_t code[] = { 0x0f, 0x60, 0x08 }; /* punpcklbw mm1, [rax] */
+    load(code, sizeof code);
+    c->gpr[0] = (4ull << 21) - 4;
+    memcpy(m->ram + (4ull << 21) - 4, "\x11\x22\x33\x44", 4);
+    c->fpu.st[1].signif = 0x0807060504030201ull;
+    th_expect_end(c, CODE + sizeof code);
+    ck_assert_uint_eq(c->fpu.st[1].signif, 0x4404330322021101ull);
+    static const uint8_t code8[] = { 0x0f, 0xfc, 0x08 }; /* paddb mm1, [rax] */
+    load(code8, sizeof code8);
+    th_start_at(c, CODE);
+    th_expect_fault(c, CODE, EXC_PF, true, 0);
+}
+END_TEST
+
 /* ---- CPUID gating ------------------------------------------------------------ */
 
 /* Each form is #UD when the model clears its flag; CRC32 and POPCNT ignore
@@ -355,6 +390,8 @@ static Suite *simd_suite(void)
     tcase_add_test(tc, mmx_x87_aliasing);
     tcase_add_loop_test(tc, osfxsr_rules, 0, sizeof osfxsr_cases / sizeof osfxsr_cases[0]);
     tcase_add_test(tc, maskmovq);
+    tcase_add_test(tc, mmx_rex_ignored);
+    tcase_add_test(tc, punpckl_mm_reads_m32);
     suite_add_tcase(s, tc);
     tc = tcase_create("gating");
     tcase_add_checked_fixture(tc, setup, teardown);

@@ -354,6 +354,38 @@ START_TEST(xsave_32bit_layout)
 }
 END_TEST
 
+/* SDM 1 "SSE State": outside 64-bit mode (here compatibility mode) XSAVE
+ * does not write bytes 288-415 (XMM8-15) and XRSTOR neither loads nor
+ * initializes XMM8-15. */
+START_TEST(xsave_compatibility_mode)
+{
+    c->xcr0 = 3;
+    fill_state();
+    c->seg[SEG_CS].ar = 0x9b | AR_DB | AR_G; /* 32-bit code: L = 0 */
+    c->seg[SEG_CS].limit = 0xffffffff;
+    c->seg[SEG_DS] = (struct seg_reg){ .sel = 0x10, .limit = 0xffffffff,
+                                       .ar = 0x93 | AR_DB | AR_G };
+    cpu_update_mode(c);
+    memset(m->ram + AREA, 0xcc, 1024);
+    wr(AREA + 512, 8, 0);
+    c->gpr[1] = AREA;
+    set_edx_eax(3);
+    run_insn(INSN(0x0f, 0xae, 0x21)); /* xsave [ecx] */
+    ck_assert_uint_eq(rd(AREA + 272, 8), c->fpu.xmm[7].q[0]);
+    ck_assert_uint_eq(rd(AREA + 288, 8), 0xccccccccccccccccull);
+    ck_assert_uint_eq(rd(AREA + 408, 8), 0xccccccccccccccccull);
+    ck_assert_uint_eq(rd(AREA + 512, 8), 3);
+    /* XSTATE_BV[1] = 0: XMM0-7 initialized, XMM8-15 kept */
+    wr(AREA + 512, 8, 1);
+    wr(AREA + 520, 8, 0);
+    wr(AREA + 528, 8, 0);
+    wr(AREA + 24, 4, MXCSR_DEFAULT);
+    run_insn(INSN(0x0f, 0xae, 0x29)); /* xrstor [ecx] */
+    ck_assert_uint_eq(c->fpu.xmm[7].q[0] | c->fpu.xmm[7].q[1], 0);
+    ck_assert_uint_eq(c->fpu.xmm[8].q[0], 0x0909090909090909ull);
+}
+END_TEST
+
 /* SDM 1 "Operation of XSAVEC": XSTATE_BV = RFBM AND XINUSE, XCOMP_BV =
  * RFBM | bit 63; a component not in use is not written; the rest of the
  * header is not written. */
@@ -637,6 +669,25 @@ START_TEST(xrstor_gp_rules)
 }
 END_TEST
 
+/* An XRSTOR whose header is on an unmapped page faults (#PF) with the
+ * registers as they were, though the legacy region was readable. */
+START_TEST(xrstor_fault_changes_nothing)
+{
+    c->xcr0 = 3;
+    fill_state();
+    struct cpu_fpu before = c->fpu;
+    uint64_t area = 0x800000 - 512;
+    memset(m->ram + area, 0, 512);
+    c->gpr[1] = area;
+    set_edx_eax(3);
+    th_load(c, CODE, (const uint8_t[]){ 0x48, 0x0f, 0xae, 0x29, 0xeb, 0xfe }, 6);
+    th_start_at(c, CODE);
+    ck_assert_int_eq(cpu_run(c, TH_RUN_LIMIT), CPU_STOP_EXCEPTION);
+    ck_assert_int_eq(c->last_exception, EXC_PF);
+    ck_assert(!memcmp(&c->fpu, &before, sizeof before));
+}
+END_TEST
+
 /* SDM 2C "XSAVES", "XRSTORS": #GP(0) at CPL > 0; XSAVES writes the
  * compacted format, and XRSTORS restores it. */
 START_TEST(xsaves_xrstors)
@@ -656,6 +707,10 @@ START_TEST(xsaves_xrstors)
     c->cpl = 3;
     fault_insn(INSN(0x48, 0x0f, 0xc7, 0x29), EXC_GP, true);
     fault_insn(INSN(0x48, 0x0f, 0xc7, 0x19), EXC_GP, true);
+    /* #NM (a fault of decoding) comes before the CPL #GP (of executing) */
+    c->cr0 |= CR0_TS;
+    fault_insn(INSN(0x48, 0x0f, 0xc7, 0x29), EXC_NM, false);
+    fault_insn(INSN(0x48, 0x0f, 0xc7, 0x19), EXC_NM, false);
 }
 END_TEST
 
@@ -758,6 +813,7 @@ static Suite *xsave_suite(void)
     tcase_add_test(tc, xsave_layout);
     tcase_add_test(tc, xsave_rfbm);
     tcase_add_test(tc, xsave_32bit_layout);
+    tcase_add_test(tc, xsave_compatibility_mode);
     tcase_add_test(tc, xsavec_compacted);
     tcase_add_test(tc, xsaveopt_init_optimization);
     tcase_add_loop_test(tc, common_faults, 0, sizeof forms / sizeof forms[0]);
@@ -773,6 +829,7 @@ static Suite *xsave_suite(void)
     tcase_add_test(tc, xrstor_tracks_xinuse);
     tcase_add_loop_test(tc, xrstor_gp_rules, 0, sizeof hdr_cases / sizeof hdr_cases[0]);
     tcase_add_test(tc, xsaves_xrstors);
+    tcase_add_test(tc, xrstor_fault_changes_nothing);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("decode");

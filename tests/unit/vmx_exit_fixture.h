@@ -114,6 +114,7 @@ static inline void setup(void)
     v = calloc(1, sizeof *v);
     ck_assert_ptr_nonnull(v);
     v->cpu = c;
+    v->vmcs = &v->own;
     v->current_vmcs = VMCS_REGION;
     v->in_vmx_operation = true;
     v->trace_fn = no_trace;

@@ -307,6 +307,33 @@ static void test_faults(void)
     __asm__ volatile("clts");
 }
 
+/* SDM 2C "XSAVES", "XRSTORS" at CPL 0 (as L1 under --l0 this needs
+ * "enable XSAVES/XRSTORS" in vmcs01, which L0 sets when CPUID shows
+ * XSAVES): the compacted format, and back. */
+static void test_xsaves(void)
+{
+    struct cpuid_regs r = cpuid(0xd, 1);
+    if (!((r.eax >> 3) & 1)) {
+        report_skip("xsaves", "CPUID.(EAX=0DH,ECX=1):EAX.XSAVES[bit 3] is 0");
+        return;
+    }
+    check_eq("ia32_xss.reset_value", rdmsr(0xda0), 0);
+    make_image(img);
+    fxrstor64(img);
+    fill(out, 0);
+    __asm__ volatile("xsaves64 (%0)" : : "r"(out), "a"(3), "d"(0) : "memory");
+    check_legacy("xsaves64", out, img, true, true);
+    check_eq("xsaves64.xstate_bv", get(out, 512, 8), 3);
+    check_eq("xsaves64.xcomp_bv", get(out, 520, 8), 0x8000000000000003ull);
+    fill(area_a, 0);
+    put(area_a, 24, 4, 0x1f80);
+    fxrstor64(area_a);
+    __asm__ volatile("xrstors64 (%0)" : : "r"(out), "a"(3), "d"(0) : "memory");
+    fill(area_a, 0xcc);
+    fxsave64(area_a);
+    check_legacy("xrstors64", area_a, img, true, true);
+}
+
 /* CPL 3: XSETBV and XSAVES/XRSTORS are #GP(0); XGETBV and XSAVE run. */
 void u_xsetbv(uint64_t), u_xgetbv(uint64_t), u_xsaves(uint64_t), u_xsave(uint64_t);
 extern const uint8_t u_xsetbv_rip[], u_xsaves_rip[];
@@ -353,7 +380,20 @@ static bool nm_handler(struct exc_frame *f)
     return true;
 }
 
-static void lazy_switch(const char *what, bool xs)
+/* The new task's first FPU/SSE instruction: FWAIT (CR0.MP = 1), or, where
+ * CPUID enumerates them, an SSE2 move or an x87 FNOP that changes nothing
+ * the checks look at. */
+enum trigger { T_FWAIT, T_SSE2, T_X87 };
+static void first_insn(enum trigger t)
+{
+    switch (t) {
+    case T_FWAIT: __asm__ volatile("fwait"); break;
+    case T_SSE2: __asm__ volatile("movdqa %%xmm0, %%xmm0" ::: "memory"); break;
+    case T_X87: __asm__ volatile("fnop"); break;
+    }
+}
+
+static void lazy_switch(const char *what, bool xs, enum trigger t)
 {
     char n[96];
     use_xsave = xs;
@@ -373,7 +413,7 @@ static void lazy_switch(const char *what, bool xs)
     nm_count = 0;
     exc_set_hook(VEC_NM, nm_handler);
     write_cr0(read_cr0() | CR0_MP | CR0_TS); /* the switch to B */
-    __asm__ volatile("fwait");                /* B's first FPU instruction */
+    first_insn(t);                            /* B's first FPU instruction */
     exc_set_hook(VEC_NM, 0);
     fmt_snprintf(n, sizeof n, "%s.one_nm", what);
     check_eq(n, nm_count, 1);
@@ -391,7 +431,7 @@ static void lazy_switch(const char *what, bool xs)
     fmt_snprintf(n, sizeof n, "%s.live_b.mxcsr", what);
     check_eq(n, get(out, 24, 4), 0x1f80);
     /* no second #NM while TS stays clear */
-    __asm__ volatile("fwait");
+    first_insn(t);
     fmt_snprintf(n, sizeof n, "%s.no_second_nm", what);
     check_eq(n, nm_count, 1);
 }
@@ -407,7 +447,15 @@ void guest_main(uint32_t mb_magic, uint32_t mb_info)
     }
     write_cr4(read_cr4() | CR4_OSFXSR);
     test_fxsave_layout();
-    lazy_switch("lazy_fxsave", false);
+    lazy_switch("lazy_fxsave", false, T_FWAIT);
+    if ((r.edx >> 26) & 1)
+        lazy_switch("lazy_fxsave_sse2", false, T_SSE2);
+    else
+        report_skip("lazy_fxsave_sse2", "CPUID.01H:EDX.SSE2[bit 26] is 0");
+    if (r.edx & 1)
+        lazy_switch("lazy_fxsave_x87", false, T_X87);
+    else
+        report_skip("lazy_fxsave_x87", "CPUID.01H:EDX.FPU[bit 0] is 0");
     have_xsave = (r.ecx >> 26) & 1;
     if (!have_xsave) {
         report_skip("xsave", "CPUID.01H:ECX.XSAVE[bit 26] is 0");
@@ -419,7 +467,8 @@ void guest_main(uint32_t mb_magic, uint32_t mb_info)
     test_xsavec();
     test_xrstor_init();
     test_faults();
+    test_xsaves();
     test_cpl3();
-    lazy_switch("lazy_xsave", true);
+    lazy_switch("lazy_xsave", true, T_FWAIT);
     guest_finish();
 }
