@@ -2,11 +2,13 @@
  * BAR0 is 4 KiB of memory space, BAR1 256 bytes of I/O space. Writing
  * test number t (0-2) to offset 0 of a BAR selects test t of that space
  * (memory: 0-2, I/O: 3-5) and zeroes its count; reads return the selected
- * test's header byte by byte (test, width, offset, data, count, name), and
- * each byte write at the header's offset (with the header's data byte
- * where the test matches data) adds one to count. Any other number
- * deselects. nvmx has no eventfds: the three tests differ only in their
- * names and data matching, as the device itself does. The firmware choice
+ * test's header byte by byte (test, width, offset, data, count, name). In
+ * the no-eventfd tests each byte write of the header's data at its offset
+ * adds one to count; in the other two QEMU registers an eventfd on that
+ * offset (any data, or the header's data) which takes the matching writes
+ * before the device sees them, so their count stays 0, and the device
+ * ignores the rest: nvmx does the same, the writes signalling nothing. Any
+ * other test number deselects. The firmware choice
  * (docs/memory-layout.md): BAR0 at 0xfebff000, BAR1 at 0xc000, both
  * spaces enabled. */
 #include "pci.h"
@@ -26,6 +28,7 @@ struct iotest {
     uint8_t hdr[48]; /* header + name + NUL */
     unsigned len;
     bool match_data;
+    bool eventfd; /* writes at the offset go to an eventfd, not the device */
 };
 
 struct pci_testdev {
@@ -62,7 +65,7 @@ static void write_byte(struct pci_testdev *d, unsigned type, uint64_t addr, uint
     if (d->current < 0)
         return;
     struct iotest *t = &d->tests[d->current];
-    if (addr != le32(&t->hdr[4]) || (t->match_data && val != t->hdr[8]))
+    if (t->eventfd || addr != le32(&t->hdr[4]) || (t->match_data && val != t->hdr[8]))
         return;
     uint32_t c = le32(&t->hdr[12]) + 1;
     for (unsigned b = 0; b < 4; b++)
@@ -131,6 +134,7 @@ static void test_init(struct iotest *t, unsigned i)
     size_t lk = strlen(k), ln = strlen(n);
     uint32_t off = (i < 3 ? TESTDEV_MEM_SIZE / 2 : TESTDEV_IO_SIZE / 2) + i;
     t->match_data = i % 3 != 1;
+    t->eventfd = i % 3 != 0;
     t->hdr[0] = (uint8_t)i;
     t->hdr[1] = 1; /* width */
     for (unsigned b = 0; b < 4; b++)

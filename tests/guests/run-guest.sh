@@ -6,7 +6,8 @@
 #                     [-- RUN-ARGS...]
 #
 # RUN-ARGS are nvmx `run` options (--cmdline STR, --module FILE[,STRING],
-# --mem SIZE); with --qemu they are translated to QEMU's options.
+# --mem SIZE, --device NAME); with --qemu they are translated to QEMU's
+# options.
 # Status (QEMU isa-debug-exit convention, (code << 1) | 1): 1 = PASS -> 0,
 # 77 = SKIP -> 77, anything else -> 1. A "FAIL:" line on the serial port,
 # or a missing expected line, also fails the test.
@@ -52,6 +53,7 @@ else
         --cmdline) set -- "$@" -append "$2"; shift 2 ;;
         --module) set -- "$@" -initrd "$(echo "$2" | sed 's/,/ /')"; shift 2 ;;
         --mem) set -- "$@" -m "$2"; shift 2 ;;
+        --device) set -- "$@" -device "$2"; shift 2 ;; # pc-testdev, pci-testdev: QEMU's names
         *) echo "run-guest.sh: no QEMU equivalent for '$1'" >&2; exit 2 ;;
         esac
     done
