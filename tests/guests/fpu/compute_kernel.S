@@ -110,6 +110,11 @@ compute_kernel_sse_fp:
     subq    $8, %rsp
     stmxcsr (%rsp)
     ldmxcsr mxcsr_default(%rip)
+    /* Every register the loop reads, also in lanes it only merges into
+     * (SQRTSD keeps XMM6's high lane, which ADDPD then adds), starts
+     * defined: otherwise the caller's leftovers could set MXCSR flags. */
+    xorps   %xmm6, %xmm6
+    xorps   %xmm10, %xmm10
     movups  fp_seeds(%rip), %xmm0
     movups  fp_step(%rip), %xmm1
     movsd   fp_seeds+16(%rip), %xmm2
